@@ -1,0 +1,92 @@
+"""Solvability: what the user can reach, with door and key logic, and what a scene lacks.
+
+A scene is *solvable* when :func:`problems` finds nothing:
+
+- the outer border is wall;
+- there is exactly one user ``@`` and exactly one assistant ``A``;
+- there is at least one requestable item;
+- every actor, every item and every region can be reached from the user, where closed
+  doors can be opened and a locked door can be passed once a key of its colour has been
+  reached without passing through it (keys are not used up).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vrenvs.core.catalog import CATALOG, COLOURS
+from vrenvs.core.grid import flood
+from vrenvs.core.regions import region_pieces
+from vrenvs.core.scene import Scene, split_layers
+
+__all__ = ["reachable", "problems", "is_solvable", "base_passable"]
+
+def base_passable(tiles: np.ndarray) -> np.ndarray:
+    """Cells an actor can cross without a key: walkable tiles and doors that are not locked."""
+    return CATALOG.WALKABLE[tiles] | CATALOG.IS_CLOSED[tiles]
+
+
+def reachable(tiles: np.ndarray, items: np.ndarray, start: np.ndarray) -> np.ndarray:
+    """Cells reachable from ``start`` with door/key logic. All arrays ``(..., H, W)``."""
+    base = base_passable(tiles)
+    lock = CATALOG.LOCK_COLOUR[tiles]
+    key = CATALOG.KEY_COLOUR[items]
+    have = np.zeros(tiles.shape[:-2] + (len(COLOURS),), dtype=bool)
+    while True:
+        # A locked cell is passable once the key of its colour has been reached.
+        unlocked = np.zeros_like(base)
+        for colour in range(len(COLOURS)):
+            unlocked |= (lock == colour) & have[..., colour, None, None]
+        reach = flood(start, base | unlocked)
+        now = np.stack([(reach & (key == c)).any(axis=(-2, -1)) for c in range(len(COLOURS))], -1)
+        if np.array_equal(now, have):
+            return reach
+        have = now
+
+
+def _where(y: int, x: int) -> str:
+    return f"line {y + 1}, column {x + 1}"
+
+
+def problems(scene: Scene, limit: int = 20) -> list[str]:
+    """Everything that keeps ``scene`` from being solvable, each naming where; [] if none."""
+    tiles, items, roles = split_layers(scene.codes)
+    found: list[str] = []
+    border = np.ones(scene.shape, dtype=bool)
+    border[1:-1, 1:-1] = False
+    glyphs = np.array(list(CATALOG.glyphs))
+    for y, x in np.argwhere(border & (scene.codes != CATALOG.WALL)):
+        found.append(f"{_where(y, x)}: the outer border must be wall '#', found {str(glyphs[scene.codes[y, x]])!r}")
+    for role in ("user", "assistant"):
+        count = int((roles == CATALOG.role[role].id).sum())
+        if count != 1:
+            glyph = CATALOG.role[role].glyph
+            found.append(f"missing element: the scene needs exactly one {role} {glyph!r}, found {count}")
+    if not CATALOG.REQUESTABLE[items].any():
+        wanted = "".join(i.glyph for i in CATALOG.items if i.requestable)
+        found.append(f"missing element: no requestable item (one of {wanted!r})")
+    users = roles == CATALOG.role["user"].id
+    if users.any():
+        start = np.zeros_like(users)
+        start[tuple(np.argwhere(users)[0])] = True
+        found.extend(_unreached(scene, tiles, items, roles, reachable(tiles, items, start)))
+    return found[:limit]
+
+
+def _unreached(
+    scene: Scene, tiles: np.ndarray, items: np.ndarray, roles: np.ndarray, reach: np.ndarray
+) -> list[str]:
+    found = []
+    glyphs = np.array(list(CATALOG.glyphs))
+    for y, x in np.argwhere(((items > 0) | (roles > 0)) & ~reach):
+        what = CATALOG.code_names[scene.codes[y, x]]
+        found.append(f"{_where(y, x)}: {what} {str(glyphs[scene.codes[y, x]])!r} is not reachable from the user")
+    for piece in region_pieces(tiles):
+        if not (piece & reach).any():
+            y, x = np.argwhere(piece)[0]
+            found.append(f"{_where(y, x)}: the region there ({int(piece.sum())} cells) is not reachable from the user")
+    return found
+
+
+def is_solvable(scene: Scene) -> bool:
+    return not problems(scene, limit=1)
