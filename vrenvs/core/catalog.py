@@ -69,6 +69,7 @@ class Role:
     npc: bool
     behaviour: str
     colour: tuple[int, int, int]
+    catches: str | None = None
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

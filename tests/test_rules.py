@@ -1,0 +1,366 @@
+"""Rules as before/after ASCII pictures. Slots are listed in ``roles``; ``act`` gives each a move."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tests.worlds import A, act, ascii_of, assert_picture, world_from
+from vrenvs.core import requests
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.controllers import controller
+from vrenvs.core.state import MODES
+
+UA = ("user", "assistant")
+
+
+def test_walls_and_water_block_and_floor_does_not():
+    w = world_from(
+        """
+        #######
+        #@....#
+        #.....#
+        #..A~.#
+        #..#..#
+        #.....#
+        #######
+        """,
+        UA,
+    )
+    act(w, A.NOOP, A.RIGHT)  # water
+    act(w, A.NOOP, A.DOWN)  # wall
+    ev = act(w, A.NOOP, A.UP)  # floor
+    assert ev.moved[0, 1]
+    assert_picture(
+        w,
+        """
+        #######
+        #@....#
+        #..A..#
+        #...~.#
+        #..#..#
+        #.....#
+        #######
+        """,
+    )
+
+
+def test_actors_do_not_share_a_cell():
+    w = world_from(
+        """
+        #######
+        #.....#
+        #.@A..#
+        #.....#
+        #.....#
+        #.....#
+        #######
+        """,
+        UA,
+    )
+    ev = act(w, A.NOOP, A.LEFT)
+    assert not ev.moved[0, 1]
+    assert_picture(w, ascii_of(w))  # unchanged picture, assistant still right of the user
+    assert "@A" in ascii_of(w)
+
+
+def test_locked_door_opens_only_with_the_key_of_its_colour():
+    w = world_from(
+        """
+        #######
+        #@....#
+        #.....#
+        #..b..#
+        ##.AR.#
+        #r....#
+        #######
+        """,
+        UA,
+    )
+    act(w, A.NOOP, A.UP)  # onto the blue key
+    act(w, A.NOOP, A.PICKUP)
+    assert w.state.carry[0, 1] == CATALOG.item["blue_key"].id
+    act(w, A.NOOP, A.DOWN)
+    act(w, A.NOOP, A.RIGHT)  # face the red door (blocked move)
+    ev = act(w, A.NOOP, A.TOGGLE)
+    assert not ev.opened[0, 1], "a blue key must not open a red door"
+    assert "R" in ascii_of(w)
+    # swap keys: drop blue, fetch red, come back
+    act(w, A.NOOP, A.DROP)
+    for move in (A.LEFT, A.DOWN, A.LEFT):
+        act(w, A.NOOP, move)
+    act(w, A.NOOP, A.PICKUP)
+    assert w.state.carry[0, 1] == CATALOG.item["red_key"].id
+    for move in (A.RIGHT, A.UP, A.RIGHT, A.RIGHT):
+        act(w, A.NOOP, move)
+    ev = act(w, A.NOOP, A.TOGGLE)
+    assert ev.opened[0, 1]
+    assert_picture(
+        w,
+        """
+        #######
+        #@....#
+        #.....#
+        #.....#
+        ##.A'.#
+        #.....#
+        #######
+        """,
+    )
+    assert w.state.items[0][tuple(w.state.pos[0, 1])] == CATALOG.item["blue_key"].id, "under the assistant"
+
+
+def test_closed_door_toggles_open_and_shut():
+    w = world_from(
+        """
+        #######
+        #@....#
+        #.....#
+        ##A+###
+        #.....#
+        #.....#
+        #######
+        """,
+        UA,
+    )
+    act(w, A.NOOP, A.RIGHT)  # blocked by the closed door: faces it
+    assert act(w, A.NOOP, A.TOGGLE).opened[0, 1]
+    assert "'" in ascii_of(w)
+    act(w, A.NOOP, A.TOGGLE)
+    assert "+" in ascii_of(w)
+
+
+def test_pick_up_drop_and_give_to_the_user_who_asked():
+    w = world_from(
+        """
+        #######
+        #.....#
+        #.@...#
+        #.....#
+        #..cA.#
+        #..a..#
+        #######
+        """,
+        UA,
+        requests=("fetch",),
+    )
+    w.state.req_type[0] = requests.FETCH
+    w.state.req_target[0] = CATALOG.item["apple"].id
+    act(w, A.NOOP, A.LEFT)  # onto the cup
+    act(w, A.NOOP, A.PICKUP)
+    assert w.state.carry[0, 1] == CATALOG.item["cup"].id
+    act(w, A.NOOP, A.UP)
+    act(w, A.NOOP, A.UP)  # now right of the user, facing up
+    act(w, A.NOOP, A.LEFT)  # face the user
+    ev = act(w, A.NOOP, A.GIVE)
+    assert ev.refused[0, 1], "the user asked for the apple, not the cup"
+    act(w, A.NOOP, A.DROP)
+    assert_picture(
+        w,
+        """
+        #######
+        #.....#
+        #.@A..#
+        #.....#
+        #.....#
+        #..a..#
+        #######
+        """,
+    )
+    assert w.state.items[0][tuple(w.state.pos[0, 1])] == CATALOG.item["cup"].id, "dropped underfoot"
+    for move in (A.DOWN, A.DOWN, A.DOWN):
+        act(w, A.NOOP, move)
+    act(w, A.NOOP, A.PICKUP)
+    assert w.state.carry[0, 1] == CATALOG.item["apple"].id
+    for move in (A.UP, A.UP, A.UP, A.LEFT):
+        act(w, A.NOOP, move)
+    ev = act(w, A.NOOP, A.GIVE)
+    assert ev.gave[0, 1] and ev.done[0] == requests.FETCH
+    assert w.state.carry[0, 1] == 0 and w.state.req_type[0] == 0
+
+
+def test_user_follows_the_assistant_only_while_guided_and_near():
+    w = world_from(
+        """
+        ########
+        #@A....#
+        #......#
+        #......#
+        #......#
+        #......#
+        #......#
+        ########
+        """,
+        UA,
+        requests=("guide",),
+        mobility=(1.0, 1.0),
+    )
+    user = controller("user")
+    w.state.req_type[0] = 0
+    for _ in range(2):
+        act(w, user(w.state, w.config, 0)[0], A.RIGHT)
+    assert ascii_of(w).splitlines()[1] == "#@..A..#", "no request: the user stays"
+    w.state.req_type[0] = requests.GUIDE
+    w.state.req_target[0] = 99  # a region that does not exist: the request stays open
+    for _ in range(2):
+        act(w, user(w.state, w.config, 0)[0], A.RIGHT)
+    assert ascii_of(w).splitlines()[1] == "#..@..A#"
+    assert w.state.mode[0, 0] == MODES.index("following")
+    for move in (A.DOWN, A.DOWN, A.DOWN, A.DOWN):
+        act(w, A.NOOP, move)
+    for _ in range(3):
+        act(w, user(w.state, w.config, 0)[0], A.NOOP)
+    assert ascii_of(w).splitlines()[1] == "#...@..#", "too far: the user stops following"
+
+
+def _run_npcs(w, steps: int) -> None:
+    for _ in range(steps):
+        act(w, *w.actions(np.zeros(1, np.int64))[0])
+
+
+def test_chaser_pursues_by_shortest_path_and_catches():
+    w = world_from(
+        """
+        ########
+        #@.....#
+        #.####.#
+        #.#F.#.#
+        #.#..#.#
+        #......#
+        #A.C...#
+        ########
+        """,
+        ("user", "assistant", "critter", "chaser"),
+        learner=2,
+    )
+    caught = False
+    for _ in range(12):
+        ev = act(w, A.NOOP, A.NOOP, A.NOOP, w.actions(np.zeros(1, np.int64))[0, 3])
+        caught |= bool(ev.caught[0, 2])
+    assert caught, ascii_of(w)
+    assert not w.state.active[0, 2] and "F" not in ascii_of(w)
+
+
+def test_critter_flees_from_a_wolf_in_sight():
+    w = world_from(
+        """
+        ########
+        #@.....#
+        #......#
+        #..CF..#
+        #......#
+        #......#
+        #A.....#
+        ########
+        """,
+        ("user", "assistant", "critter", "chaser"),
+        learner=0,
+    )
+    flee = controller("flee")
+    before = np.abs(w.state.pos[0, 2] - w.state.pos[0, 3]).sum()
+    act(w, A.NOOP, A.NOOP, flee(w.state, w.config, 2)[0], A.NOOP)
+    after = np.abs(w.state.pos[0, 2] - w.state.pos[0, 3]).sum()
+    assert after > before and w.state.mode[0, 2] == MODES.index("fleeing")
+
+
+def test_patrol_walks_to_region_centres():
+    w = world_from(
+        """
+        ########
+        #@.....#
+        #......#
+        #......#
+        #......#
+        #......#
+        #A....P#
+        ########
+        """,
+        ("user", "assistant", "guard"),
+        learner=0,
+    )
+    start = w.state.pos[0, 2].copy()
+    _run_npcs(w, 6)
+    assert not np.array_equal(w.state.pos[0, 2], start)
+    assert w.state.mode[0, 2] == MODES.index("patrolling")
+
+
+def test_merchant_walks_to_its_stall_and_swaps_items():
+    w = world_from(
+        """
+        ########
+        #@.....#
+        #......#
+        #.===..#
+        #......#
+        #......#
+        #A....M#
+        ########
+        """,
+        ("user", "assistant", "merchant"),
+        learner=0,
+    )
+    _run_npcs(w, 8)
+    y, x = w.state.pos[0, 2]
+    tiles = w.state.tiles[0]
+    counter = CATALOG.tile["counter"].id
+    assert counter in (tiles[y - 1, x], tiles[y + 1, x], tiles[y, x - 1], tiles[y, x + 1]), ascii_of(w)
+    assert w.state.mode[0, 2] == MODES.index("trading")
+    stock = w.state.carry[0, 2]
+    # The assistant hands the merchant a coin and receives the merchant's stock.
+    w.state.carry[0, 1] = CATALOG.item["coin"].id
+    occupied = w.state.occupant[0]
+    occupied[tuple(w.state.pos[0, 1])] = 0
+    w.state.pos[0, 1] = (y + 1, x) if tiles[y + 1, x] != counter else (y - 1, x)
+    occupied[tuple(w.state.pos[0, 1])] = 2
+    ev = act(w, A.NOOP, A.GIVE, A.NOOP)
+    assert ev.gave[0, 1]
+    assert w.state.carry[0, 1] == stock and w.state.carry[0, 2] == CATALOG.item["coin"].id
+
+
+def test_thief_steals_and_escapes_unless_the_guard_catches_it():
+    scene = """
+        ########
+        #@.....#
+        #......#
+        #...$..#
+        #......#
+        #......#
+        #A....I#
+        ########
+        """
+    w = world_from(scene, ("user", "assistant", "thief"), learner=0)
+    escaped = False
+    for _ in range(30):
+        ev = act(w, *w.actions(np.zeros(1, np.int64))[0])
+        escaped |= bool(ev.escaped[0, 2])
+    assert escaped, ascii_of(w)
+    assert "$" not in ascii_of(w)
+
+    guarded = scene.replace("#@.....#", "#@..P..#")
+    w = world_from(guarded, ("user", "assistant", "thief", "guard"), learner=0)
+    caught = False
+    for _ in range(30):
+        ev = act(w, *w.actions(np.zeros(1, np.int64))[0])
+        caught |= bool(ev.caught[0, 2])
+    assert caught, ascii_of(w)
+    assert "$" in ascii_of(w), "a caught thief leaves the loot behind"
+
+
+def test_critter_eats_food_and_food_grows_again():
+    w = world_from(
+        """
+        ########
+        #@.....#
+        #......#
+        #..Fa..#
+        #......#
+        #......#
+        #A.....#
+        ########
+        """,
+        ("user", "assistant", "critter"),
+        learner=2,
+    )
+    ev = act(w, A.NOOP, A.NOOP, A.RIGHT)
+    assert ev.ate[0, 2] == CATALOG.item["apple"].id
+    assert w.state.eaten[0] == 1
+    assert ascii_of(w).count("a") == 1, "the apple grows again somewhere free"

@@ -1,0 +1,62 @@
+"""Observations of one actor slot, for the whole batch.
+
+- ``view``: ``(B, 3, k, k)`` int16 egocentric window centred on the actor (not rotated):
+  layer 0 tile ids, layer 1 item ids (0 none), layer 2 actor role ids (0 none). Cells past
+  the map edge read as wall.
+- ``full`` mode replaces the window with the whole map, ``(B, 3, H, W)``.
+- ``request``: ``(B, L)`` int16 token ids of the pending request (or the task phrase).
+- ``inventory``: ``(B,)`` int64 carried item id.
+- ``scalars``: ``(B, 7)`` float32 in [0, 1]: row and column of the actor, the request's age
+  over the user's patience, and the facing direction one-hot (up, right, down, left).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.language import MAX_TOKENS
+from vrenvs.core.state import TaskConfig, WorldState
+
+__all__ = ["observe", "NUM_SCALARS", "layer_highs"]
+
+NUM_SCALARS = 7
+
+
+def layer_highs() -> np.ndarray:
+    """Largest id of each view layer: tiles, items, roles."""
+    return np.array([CATALOG.num_tiles - 1, CATALOG.num_items, CATALOG.num_roles], dtype=np.int16)
+
+
+def _window(state: WorldState, slot: int, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    offsets = np.arange(-radius, radius + 1)
+    ys = state.pos[:, slot, 0, None] + offsets  # (B, k)
+    xs = state.pos[:, slot, 1, None] + offsets
+    return np.arange(state.batch)[:, None, None], ys[:, :, None], xs[:, None, :]
+
+
+def observe(state: WorldState, config: TaskConfig, slot: int, full: bool, phrase: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """The observation dict of ``slot`` in every world (fresh arrays)."""
+    role_of_occupant = np.concatenate([[0], config.role_ids()]).astype(np.int16)
+    if full:
+        m = config.margin
+        inner = (slice(None), slice(m, m + config.size), slice(m, m + config.size))
+        layers = (state.tiles[inner], state.items[inner], state.occupant[inner])
+    else:
+        index = _window(state, slot, config.view // 2)
+        layers = (state.tiles[index], state.items[index], state.occupant[index])
+    view = np.stack([layers[0], layers[1], role_of_occupant[layers[2]]], axis=1).astype(np.int16)
+    if phrase is None:
+        tokens = state.req_tokens.copy()
+    else:
+        tokens = np.broadcast_to(phrase, (state.batch, MAX_TOKENS)).astype(np.int16)
+    scalars = np.zeros((state.batch, NUM_SCALARS), np.float32)
+    scalars[:, :2] = (state.pos[:, slot] - config.margin) / max(config.size - 1, 1)
+    scalars[:, 2] = np.clip(state.req_age / np.maximum(state.patience, 1), 0, 1)
+    scalars[np.arange(state.batch), 2 + state.facing[:, slot]] = 1.0
+    return {
+        "view": view,
+        "request": tokens,
+        "inventory": state.carry[:, slot].astype(np.int64),
+        "scalars": scalars,
+    }

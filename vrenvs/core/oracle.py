@@ -1,0 +1,98 @@
+"""The BFS oracle assistant: serves the pending request with shortest paths.
+
+It is the baseline the learned assistant is compared with, the scripted assistant in play
+mode, and a test that generated scenes are really solvable. Per request type:
+
+- FETCH: drop a wrong item, walk to the nearest wanted item, pick it up, walk next to the
+  user and give it.
+- GUIDE: walk to the centre of the target region, waiting whenever the user lags more than
+  ``follow_radius - 1`` steps behind (the user only follows when close).
+- OPEN: fetch the key if the door is locked, walk next to the door, face it and toggle.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from vrenvs.core import requests
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.controllers import _cells, _passable, step_towards
+from vrenvs.core.grid import distance_field
+from vrenvs.core.state import Action, TaskConfig, WorldState
+
+__all__ = ["oracle"]
+
+
+def _toward(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Actions toward the nearest ``targets`` cell and the remaining distance."""
+    field = distance_field(targets, _passable(state, b, slot))
+    dist = field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]]
+    return step_towards(state, b, slot, field), dist
+
+
+def _fetch(state: WorldState, b: np.ndarray, slot: int, user: int) -> np.ndarray:
+    want = state.req_target[b]
+    carry = state.carry[b, slot]
+    actions = np.full(len(b), Action.DROP, np.int64)
+    has = carry == want
+    if has.any():
+        hb = b[has]
+        go, dist = _toward(state, hb, slot, _cells(state, hb, state.pos[hb, user]))
+        # Next to the user, first face it (a blocked move), so the gift reaches the user.
+        facing = state.facing[hb, slot] == go
+        actions[has] = np.where((dist <= 1) & facing, Action.GIVE, go)
+    seek = carry == 0
+    if seek.any():
+        sb = b[seek]
+        go, dist = _toward(state, sb, slot, state.items[sb] == want[seek][:, None, None])
+        actions[seek] = np.where(dist == 0, Action.PICKUP, go)
+    return actions
+
+
+def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, user: int) -> np.ndarray:
+    gap = np.abs(state.pos[b, user] - state.pos[b, slot]).sum(axis=1)
+    field = state.guide[b, state.req_target[b].astype(np.int64)]
+    ahead = step_towards(state, b, slot, field)
+    back, _ = _toward(state, b, slot, _cells(state, b, state.pos[b, user]))
+    return np.where(gap >= config.follow_radius, back, ahead)
+
+
+def _open(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
+    named = state.door_map[b] == state.req_target[b][:, None, None]
+    tiles = state.tiles[b]
+    shut = named & (CATALOG.IS_CLOSED[tiles] | CATALOG.IS_LOCKED[tiles])
+    key_colour = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None, None]
+    reachable_door = shut & (CATALOG.IS_CLOSED[tiles] | (CATALOG.LOCK_COLOUR[tiles] == key_colour))
+    ready = reachable_door.any(axis=(1, 2))
+    actions = np.zeros(len(b), np.int64)
+    if ready.any():
+        rb = b[ready]
+        actions[ready], _ = _toward(state, rb, slot, reachable_door[ready])
+    need_key = np.flatnonzero(~ready & shut.any(axis=(1, 2)))
+    if len(need_key):
+        kb = b[need_key]
+        colour = CATALOG.LOCK_COLOUR[tiles[need_key]]
+        wanted = np.where(shut[need_key], colour, -1).max(axis=(1, 2))
+        keys = CATALOG.KEY_COLOUR[state.items[kb]] == wanted[:, None, None]
+        holding = state.carry[kb, slot] > 0
+        go, dist = _toward(state, kb, slot, keys)
+        actions[need_key] = np.where(holding, Action.DROP, np.where(dist == 0, Action.PICKUP, go))
+    return actions
+
+
+def oracle(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
+    """Actions of the oracle assistant in ``slot`` for every world."""
+    user = config.slot_of("user")
+    actions = np.zeros(state.batch, np.int64)
+    if user < 0:
+        return actions
+    kind = np.where(state.active[:, slot], state.req_type, 0)
+    for value, serve in (
+        (requests.FETCH, lambda b: _fetch(state, b, slot, user)),
+        (requests.GUIDE, lambda b: _guide(state, config, b, slot, user)),
+        (requests.OPEN, lambda b: _open(state, b, slot)),
+    ):
+        b = np.flatnonzero(kind == value)
+        if len(b):
+            actions[b] = serve(b)
+    return actions

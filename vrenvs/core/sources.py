@@ -1,0 +1,232 @@
+"""Scene sources: where the scenes an env serves come from.
+
+Every source honours one protocol, :class:`SceneSource` (``sample(num, rng)``). The built-in
+sources are also *indexed*: scene ``i`` is a pure function of ``i`` (Procgen's levels), so
+``num_scenes`` / ``start_scene`` make train / test splits. Every scene a source returns is
+already repaired, hence solvable.
+
+Sources by name: ``procedural``, ``designer``, a path to a folder of ASCII ``.txt`` scenes or to
+an ``.npz`` bank, names added with :func:`register_source` (the learned generators register
+``gan`` / ``vae`` / ``vaegan`` this way, resolved lazily so the core never imports torch), or
+any object with a ``sample`` method.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.repair import REPAIR_VERSION, repair
+from vrenvs.core.scene import Scene, read_ascii
+
+__all__ = [
+    "SceneSource",
+    "IndexedSource",
+    "ProceduralSource",
+    "AsciiFolderSource",
+    "BankSource",
+    "make_source",
+    "register_source",
+    "source_names",
+    "save_bank",
+    "symmetry",
+]
+
+_CACHE_LIMIT = 4096
+
+
+@runtime_checkable
+class SceneSource(Protocol):
+    """Anything that hands out solvable scenes: ``sample(num, rng) -> list[Scene]``."""
+
+    name: str
+
+    def sample(self, num: int, rng: np.random.Generator) -> list[Scene]: ...
+
+
+def symmetry(codes: np.ndarray, k: int) -> np.ndarray:
+    """One of the 8 symmetries of the square: rotation by ``k % 4`` quarter turns, then a
+    left-right flip when ``k % 8 >= 4``. Glyphs have no direction, so all 8 keep the rules."""
+    out = np.rot90(codes, k % 4)
+    return np.ascontiguousarray(out[:, ::-1] if k % 8 >= 4 else out)
+
+
+class IndexedSource:
+    """A source where scene ``index`` is a pure function of ``index``; scenes are cached."""
+
+    name = "indexed"
+
+    def __init__(self, size: int) -> None:
+        self.size = int(size)
+        self._cache: dict[int, Scene] = {}
+        self.edits: dict[int, int] = {}
+
+    def raw(self, index: int) -> Scene:
+        raise NotImplementedError
+
+    def scene(self, index: int) -> Scene:
+        """Scene ``index``, repaired; the same object every call while cached."""
+        if index < 0:
+            raise ValueError(f"scene index must be >= 0, got {index}")
+        cached = self._cache.get(index)
+        if cached is None:
+            fixed = repair(self.raw(index))
+            cached = fixed.scene
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.pop(next(iter(self._cache)))
+                self.edits.pop(next(iter(self.edits)), None)
+            self._cache[index] = cached
+            self.edits[index] = fixed.edits
+        return cached
+
+    def identity(self, index: int) -> dict[str, object]:
+        """What reproduces scene ``index`` bit for bit."""
+        return {"source": self.name, "index": int(index), "repair_version": REPAIR_VERSION}
+
+    def sample(self, num: int, rng: np.random.Generator) -> list[Scene]:
+        return [self.scene(int(i)) for i in rng.integers(0, 2**31 - 1, size=num)]
+
+
+class ProceduralSource(IndexedSource):
+    """The three procedural styles in turn: scene ``i`` has style ``STYLES[i % 3]``."""
+
+    name = "procedural"
+
+    def __init__(self, size: int, styles: tuple[str, ...] | None = None) -> None:
+        from vrenvs.core import procedural
+
+        super().__init__(size)
+        self._generate = procedural.generate
+        self.styles = tuple(styles or procedural.STYLES)
+
+    def raw(self, index: int) -> Scene:
+        style = self.styles[index % len(self.styles)]
+        return self._generate(style, np.random.default_rng([index, self.size]), self.size)
+
+    def identity(self, index: int) -> dict[str, object]:
+        return {**super().identity(index), "style": self.styles[index % len(self.styles)]}
+
+
+class AsciiFolderSource(IndexedSource):
+    """ASCII scenes of one size from a folder; index ``i`` is file ``i % n`` under symmetry
+    ``(i // n) % 8``, so indices beyond the file count give rotated and mirrored layouts."""
+
+    def __init__(self, size: int, folder: str | Path | None = None, name: str = "designer") -> None:
+        super().__init__(size)
+        self.name = name
+        self.folder = Path(folder) if folder is not None else None
+        paths = self._paths()
+        if not paths:
+            raise ValueError(f"scene folder {self._where()} holds no .txt scenes")
+        scenes = [read_ascii(p) for p in paths]
+        self.scenes = [s for s in scenes if s.shape == (self.size, self.size)]
+        if not self.scenes:
+            found = sorted({f"{s.shape[0]}x{s.shape[1]}" for s in scenes})
+            raise ValueError(
+                f"scene folder {self._where()} has no {self.size}x{self.size} scenes "
+                f"(sizes found: {', '.join(found)})"
+            )
+
+    def _where(self) -> str:
+        return str(self.folder) if self.folder else "vrenvs/data/scenes"
+
+    def _paths(self) -> list[Path]:
+        if self.folder is None:
+            root = resources.files("vrenvs.data").joinpath("scenes")
+            return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".txt"))
+        if not self.folder.is_dir():
+            raise ValueError(f"scene folder {self.folder} does not exist")
+        return sorted(self.folder.glob("*.txt"))
+
+    def raw(self, index: int) -> Scene:
+        base = self.scenes[index % len(self.scenes)]
+        k = (index // len(self.scenes)) % 8
+        return Scene(symmetry(base.codes, k), name=base.name, meta=dict(base.meta))
+
+    def identity(self, index: int) -> dict[str, object]:
+        base = self.scenes[index % len(self.scenes)]
+        sym = (index // len(self.scenes)) % 8
+        return {**super().identity(index), "scene": base.name, "symmetry": sym}
+
+
+class BankSource(IndexedSource):
+    """Scenes stored in an ``.npz`` bank (``codes``: ``(N, H, W)`` uint8 and ``vocabulary``)."""
+
+    def __init__(self, size: int, path: str | Path) -> None:
+        super().__init__(size)
+        self.path = Path(path)
+        self.name = str(self.path)
+        if not self.path.is_file():
+            raise ValueError(f"scene bank {self.path} does not exist")
+        with np.load(self.path, allow_pickle=False) as bank:
+            if "codes" not in bank or "vocabulary" not in bank:
+                raise ValueError(f"scene bank {self.path} needs arrays 'codes' and 'vocabulary'")
+            vocabulary = str(bank["vocabulary"])
+            self.codes = np.array(bank["codes"], dtype=np.uint8)
+        if vocabulary != CATALOG.vocabulary_hash:
+            raise ValueError(
+                f"scene bank {self.path} was written for tile vocabulary {vocabulary}, "
+                f"this version uses {CATALOG.vocabulary_hash}"
+            )
+        if self.codes.ndim != 3 or len(self.codes) == 0 or self.codes.shape[1:] != (size, size):
+            raise ValueError(
+                f"scene bank {self.path} holds codes of shape {self.codes.shape}; "
+                f"expected (N>0, {size}, {size})"
+            )
+
+    def raw(self, index: int) -> Scene:
+        return Scene(self.codes[index % len(self.codes)], name=f"bank:{index % len(self.codes)}")
+
+
+def save_bank(path: str | Path, scenes: list[Scene]) -> None:
+    """Write scenes to an ``.npz`` bank readable by :class:`BankSource`."""
+    if not scenes:
+        raise ValueError("cannot save an empty scene bank")
+    codes = np.stack([s.codes for s in scenes]).astype(np.uint8)
+    np.savez_compressed(path, codes=codes, vocabulary=np.array(CATALOG.vocabulary_hash))
+
+
+_REGISTRY: dict[str, Callable[[int], SceneSource] | str] = {
+    "procedural": ProceduralSource,
+    "designer": AsciiFolderSource,
+}
+
+
+def register_source(name: str, factory: Callable[[int], SceneSource] | str) -> None:
+    """Make ``scenes=name`` resolve to ``factory(size)``; a ``"module:attr"`` string is
+    imported only when the source is first used."""
+    _REGISTRY[name] = factory
+
+
+def source_names() -> list[str]:
+    return sorted(_REGISTRY)
+
+
+def make_source(spec: str | SceneSource, size: int) -> SceneSource:
+    """Resolve a ``scenes=`` argument to a source producing ``size`` x ``size`` scenes."""
+    if not isinstance(spec, str):
+        if isinstance(spec, SceneSource):
+            return spec
+        raise ValueError(f"scenes must be a source name, a path or an object with sample(); got {spec!r}")
+    if spec in _REGISTRY:
+        factory = _REGISTRY[spec]
+        if isinstance(factory, str):
+            module, _, attr = factory.partition(":")
+            factory = getattr(importlib.import_module(module), attr)
+        return factory(size)  # type: ignore[operator]
+    path = Path(spec)
+    if spec.endswith(".npz"):
+        return BankSource(size, path)
+    if path.is_dir():
+        return AsciiFolderSource(size, path, name=str(path))
+    raise ValueError(
+        f"unknown scene source {spec!r}; choose from {source_names()}, a folder of .txt scenes "
+        "or an .npz bank"
+    )
+

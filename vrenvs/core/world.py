@@ -1,0 +1,124 @@
+"""``World``: B worlds of one task, their RNGs, scene source and controllers, stepped as one.
+
+This is the engine behind both Gymnasium faces: the vector env owns a ``World`` of
+``num_envs`` worlds, the single env a ``World`` of one. It has no Gymnasium dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from vrenvs.core import rewards, rules
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.controllers import Controller, controller
+from vrenvs.core.layout import Layout, prepare
+from vrenvs.core.observe import observe
+from vrenvs.core.reset import reset_world
+from vrenvs.core.sources import IndexedSource, SceneSource
+from vrenvs.core.state import TaskConfig, WorldState, allocate
+
+__all__ = ["World"]
+
+_LAYOUT_CACHE = 2048
+
+
+class World:
+    """``num_worlds`` worlds of ``config`` fed by ``source``.
+
+    ``num_scenes`` / ``start_scene``: Procgen-style split; an episode plays scene
+    ``start_scene + k`` with ``k`` uniform in ``[0, num_scenes)`` (0 = unbounded).
+    ``controllers`` maps a slot to a controller for actors other than the learner;
+    unlisted slots use their role's scripted behaviour.
+    """
+
+    def __init__(
+        self,
+        config: TaskConfig,
+        num_worlds: int,
+        source: SceneSource,
+        num_scenes: int = 0,
+        start_scene: int = 0,
+        controllers: dict[int, Controller] | None = None,
+        phrase: np.ndarray | None = None,
+    ) -> None:
+        self.config = config
+        self.source = source
+        self.num_scenes = num_scenes
+        self.start_scene = start_scene
+        self.state: WorldState = allocate(config, num_worlds)
+        self.rngs = [np.random.default_rng() for _ in range(num_worlds)]
+        self.identities: list[dict[str, Any]] = [{} for _ in range(num_worlds)]
+        self.layouts: list[Layout | None] = [None] * num_worlds
+        self._layouts: dict[int, Layout] = {}
+        roles = config.roles
+        chosen = dict(controllers or {})
+        self.controllers: list[Controller | None] = [
+            None if slot == config.learner else chosen.get(slot) or controller(CATALOG.role[r].behaviour)
+            for slot, r in enumerate(roles)
+        ]
+        self.phrase = phrase
+
+    @property
+    def num_worlds(self) -> int:
+        return self.state.batch
+
+    def seed(self, seeds: Sequence[int | None]) -> None:
+        """New RNG per world (``None`` draws fresh entropy)."""
+        self.rngs = [np.random.default_rng(s) for s in seeds]
+
+    def _layout(self, b: int) -> Layout:
+        rng = self.rngs[b]
+        if isinstance(self.source, IndexedSource):
+            span = self.num_scenes if self.num_scenes > 0 else 2**31 - 1 - self.start_scene
+            index = self.start_scene + int(rng.integers(span))
+            self.identities[b] = {**self.source.identity(index)}
+            cached = self._layouts.get(index)
+            if cached is None:
+                cached = prepare(self.source.scene(index), self.config.margin)
+                if len(self._layouts) >= _LAYOUT_CACHE:
+                    self._layouts.pop(next(iter(self._layouts)))
+                self._layouts[index] = cached
+            return cached
+        scene = self.source.sample(1, rng)[0]
+        self.identities[b] = {"source": getattr(self.source, "name", type(self.source).__name__), "scene": scene.name}
+        return prepare(scene, self.config.margin)
+
+    def reset(self, worlds: Sequence[int] | np.ndarray) -> None:
+        """Start new episodes in ``worlds`` (indices)."""
+        for b in worlds:
+            layout = self._layout(int(b))
+            if layout.tiles.shape[0] != self.state.tiles.shape[1]:
+                side = layout.tiles.shape[0] - 2 * self.config.margin
+                raise ValueError(
+                    f"scene source {getattr(self.source, 'name', self.source)!r} gave a {side}x{side} "
+                    f"scene; this env plays size {self.config.size}"
+                )
+            self.layouts[int(b)] = layout
+            reset_world(self.state, int(b), layout, self.config, self.rngs[int(b)])
+
+    def actions(self, learner_actions: np.ndarray) -> np.ndarray:
+        """``(B, N)`` actions: the learner's plus every controller's."""
+        acts = np.zeros((self.num_worlds, self.config.num_actors), np.int64)
+        for slot, drive in enumerate(self.controllers):
+            if drive is not None:
+                acts[:, slot] = drive(self.state, self.config, slot)
+        acts[:, self.config.learner] = learner_actions
+        return acts
+
+    def step(self, learner_actions: np.ndarray) -> tuple[rules.Events, np.ndarray, np.ndarray]:
+        """Advance all worlds; returns events, rewards ``(B,)`` and terminations ``(B,)``."""
+        events = rules.step(self.state, self.actions(learner_actions), self.config)
+        return (
+            events,
+            rewards.reward(events, self.state, self.config),
+            rewards.terminated(events, self.state, self.config),
+        )
+
+    def observe(self, full: bool) -> dict[str, np.ndarray]:
+        return observe(self.state, self.config, self.config.learner, full, self.phrase)
+
+    def success(self) -> np.ndarray:
+        return rewards.success(self.state, self.config)

@@ -1,0 +1,268 @@
+"""Gymnasium faces of the world: a single env (a batch of one) and a native vector env.
+
+Both are thin adapters over :class:`vrenvs.core.world.World`. Each task is a small subclass
+whose docstring is its documentation page; see :mod:`vrenvs.tasks`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.vector import AutoresetMode, VectorEnv
+from gymnasium.vector.utils import batch_space
+
+from vrenvs import render as rendering
+from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
+from vrenvs.core.sources import make_source
+from vrenvs.core.state import TaskConfig
+from vrenvs.core.world import World
+from vrenvs.spaces import (
+    MAX_NPCS,
+    NPC_ROLES,
+    OBS_MODES,
+    SIZES,
+    action_space,
+    check_choice,
+    check_int,
+    observation_space,
+)
+
+__all__ = ["WorldEnv", "WorldVectorEnv"]
+
+RENDER_MODES = ["rgb_array"]
+
+
+class _Task:
+    """What a task is: set by subclasses (see :mod:`vrenvs.tasks`)."""
+
+    GOAL: ClassVar[str] = "serve"
+    LEARNER_ROLE: ClassVar[str] = "assistant"
+    BASE_ROLES: ClassVar[tuple[str, ...]] = ("user", "assistant")
+    DEFAULT_NPCS: ClassVar[tuple[str, ...]] = ("guard",)
+    REQUESTS: ClassVar[tuple[str, ...]] = ()
+    STREAM: ClassVar[bool] = False
+    MAX_STEPS: ClassVar[int] = 256
+    NUM_FOOD: ClassVar[int] = 0
+
+    @classmethod
+    def _config(
+        cls,
+        scenes: Any,
+        size: int,
+        obs_mode: str,
+        view: int,
+        npcs: Any,
+        num_scenes: int,
+        start_scene: int,
+        max_steps: int,
+        render_mode: str | None,
+    ) -> TaskConfig:
+        check_choice("obs_mode", obs_mode, OBS_MODES)
+        check_choice("size", size, SIZES)
+        check_choice("render_mode", render_mode, (None, *RENDER_MODES))
+        check_int("view", view, 3, 15)
+        if view % 2 == 0:
+            raise ValueError(f"view={view} must be odd so the learner sits in the centre")
+        check_int("num_scenes", num_scenes, 0)
+        check_int("start_scene", start_scene, 0)
+        npcs = tuple(cls.DEFAULT_NPCS if npcs is None else npcs)
+        if len(npcs) > MAX_NPCS:
+            raise ValueError(f"npcs has {len(npcs)} entries; at most {MAX_NPCS} NPCs fit a world")
+        for role in npcs:
+            check_choice("npcs entry", role, NPC_ROLES)
+        roles = cls.BASE_ROLES + npcs
+        return TaskConfig(
+            name=cls.__name__,
+            roles=roles,
+            learner=roles.index(cls.LEARNER_ROLE),
+            goal=cls.GOAL,
+            requests=cls.REQUESTS,
+            stream=cls.STREAM,
+            size=size,
+            view=view,
+            max_steps=max_steps,
+            num_food=cls.NUM_FOOD,
+        )
+
+    @classmethod
+    def _phrase(cls) -> np.ndarray | None:
+        return tokenize(TEMPLATES[cls.GOAL]) if cls.GOAL in TEMPLATES else None
+
+
+def _sentence(tokens: np.ndarray) -> str:
+    text = detokenize(tokens)
+    return text[:1].upper() + text[1:] + "." if text else ""
+
+
+class WorldEnv(_Task, gym.Env):
+    """Base single env; use a registered id (``gymnasium.make("vrenvs/...")``)."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": 8}
+
+    def __init__(
+        self,
+        render_mode: str | None = None,
+        scenes: Any = "procedural",
+        size: int = 16,
+        obs_mode: str = "symbolic",
+        view: int = 7,
+        npcs: list[str] | None = None,
+        num_scenes: int = 0,
+        start_scene: int = 0,
+        tile_size: int = 16,
+    ) -> None:
+        config = self._config(scenes, size, obs_mode, view, npcs, num_scenes, start_scene, self.MAX_STEPS, render_mode)
+        check_int("tile_size", tile_size, 4, 64)
+        self.render_mode = render_mode
+        self.tile_size = tile_size
+        self._full = obs_mode == "full"
+        self.world = World(config, 1, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase())
+        self.observation_space = observation_space(size if self._full else view)
+        self.action_space = action_space()
+
+    @property
+    def config(self) -> TaskConfig:
+        return self.world.config
+
+    def _obs(self) -> dict[str, Any]:
+        return {k: v[0] for k, v in self.world.observe(self._full).items()}
+
+    def _info(self) -> dict[str, Any]:
+        s = self.world.state
+        return {
+            "scene": dict(self.world.identities[0]),
+            "request": _sentence(s.req_tokens[0]),
+            "request_type": REQUEST_TYPES[int(s.req_type[0])],
+            "served": int(s.served[0]),
+            "failed": int(s.failed[0]),
+        }
+
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # type: ignore[override]
+        super().reset(seed=seed)
+        self.world.rngs = [self.np_random]
+        self.world.reset([0])
+        return self._obs(), self._info()
+
+    def step(self, action: Any):  # type: ignore[override]
+        if not self.action_space.contains(action):
+            raise ValueError(f"action {action!r} is not in the action space {self.action_space}")
+        events, reward, terminated = self.world.step(np.array([int(action)]))
+        info = self._info()
+        done = bool(terminated[0])
+        if done:
+            info["is_success"] = bool(self.world.success()[0])
+        info["events"] = {"done": REQUEST_TYPES[int(events.done[0])], "gave_up": REQUEST_TYPES[int(events.gave_up[0])]}
+        return self._obs(), float(reward[0]), done, False, info
+
+    def render(self) -> np.ndarray | None:  # type: ignore[override]
+        if self.render_mode != "rgb_array":
+            return None
+        return rendering.frames(self.world.state, self.config, self.tile_size)[0]
+
+
+class WorldVectorEnv(_Task, VectorEnv):
+    """Base native vector env: ``num_envs`` worlds stepped with array operations.
+
+    Autoreset is ``NEXT_STEP``: the step after an episode ends returns the first observation
+    of the next episode with reward 0 and both flags False. Episodes are truncated at
+    ``max_episode_steps``.
+    """
+
+    metadata: ClassVar[dict[str, Any]] = {
+        "render_modes": RENDER_MODES,
+        "render_fps": 8,
+        "autoreset_mode": AutoresetMode.NEXT_STEP,
+    }
+
+    def __init__(
+        self,
+        num_envs: int = 1,
+        max_episode_steps: int | None = None,
+        render_mode: str | None = None,
+        scenes: Any = "procedural",
+        size: int = 16,
+        obs_mode: str = "symbolic",
+        view: int = 7,
+        npcs: list[str] | None = None,
+        num_scenes: int = 0,
+        start_scene: int = 0,
+        tile_size: int = 16,
+    ) -> None:
+        check_int("num_envs", num_envs, 1)
+        limit = self.MAX_STEPS if max_episode_steps is None else max_episode_steps
+        check_int("max_episode_steps", limit, 1)
+        config = self._config(scenes, size, obs_mode, view, npcs, num_scenes, start_scene, limit, render_mode)
+        check_int("tile_size", tile_size, 4, 64)
+        self.num_envs = num_envs
+        self.render_mode = render_mode
+        self.tile_size = tile_size
+        self.max_episode_steps = limit
+        self._full = obs_mode == "full"
+        self.world = World(config, num_envs, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase())
+        self.single_observation_space = observation_space(size if self._full else view)
+        self.single_action_space = action_space()
+        self.observation_space = batch_space(self.single_observation_space, num_envs)
+        self.action_space = batch_space(self.single_action_space, num_envs)
+        self._autoreset = np.zeros(num_envs, bool)
+
+    @property
+    def config(self) -> TaskConfig:
+        return self.world.config
+
+    def _infos(self) -> dict[str, Any]:
+        s = self.world.state
+        every = np.ones(self.num_envs, bool)
+        index = np.array([ident.get("index", -1) for ident in self.world.identities], dtype=np.int64)
+        return {
+            "scene_index": index,
+            "_scene_index": every,
+            "request_type": s.req_type.astype(np.int64),
+            "_request_type": every,
+            "served": s.served.copy(),
+            "_served": every,
+            "failed": s.failed.copy(),
+            "_failed": every,
+        }
+
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):  # type: ignore[override]
+        if isinstance(seed, (int, np.integer)):
+            seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
+        elif seed is None:
+            seeds = [None] * self.num_envs
+        else:
+            seeds = list(seed)
+            if len(seeds) != self.num_envs:
+                raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} envs")
+        self.world.seed(seeds)
+        self.world.reset(range(self.num_envs))
+        self._autoreset[:] = False
+        return self.world.observe(self._full), self._infos()
+
+    def step(self, actions: Any):  # type: ignore[override]
+        actions = np.asarray(actions)
+        if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
+            raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
+        if ((actions < 0) | (actions >= self.single_action_space.n)).any():
+            raise ValueError(f"actions {actions} are outside the action space {self.single_action_space}")
+        _, reward, terminated = self.world.step(actions)
+        truncated = self.world.state.t >= self.max_episode_steps
+        restart = np.flatnonzero(self._autoreset)
+        success = self.world.success()
+        ended = terminated | truncated
+        if len(restart):
+            self.world.reset(restart)
+            reward[restart] = 0.0
+            terminated[restart] = truncated[restart] = ended[restart] = False
+        self._autoreset = ended
+        infos = self._infos()
+        if ended.any():
+            infos["is_success"] = success & ended
+            infos["_is_success"] = ended
+        return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
+
+    def render(self) -> tuple[np.ndarray, ...] | None:  # type: ignore[override]
+        if self.render_mode != "rgb_array":
+            return None
+        return tuple(rendering.frames(self.world.state, self.config, self.tile_size))

@@ -1,0 +1,49 @@
+"""Gymnasium spaces of the vrenvs observations and the validation of env arguments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.language import MAX_TOKENS, VOCABULARY
+from vrenvs.core.observe import NUM_SCALARS, layer_highs
+from vrenvs.core.state import ACTION_NAMES
+
+__all__ = ["observation_space", "action_space", "OBS_MODES", "SIZES", "NPC_ROLES", "MAX_NPCS", "check_choice"]
+
+OBS_MODES = ("symbolic", "full")
+SIZES = (16, 32)
+NPC_ROLES = tuple(r.name for r in CATALOG.roles if r.npc)
+MAX_NPCS = 6
+
+
+def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    if value not in choices:
+        raise ValueError(f"{name}={value!r} is not supported; choose from {list(choices)}")
+
+
+def check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
+    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
+    if not ok or value < low or (high is not None and value > high):
+        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
+        raise ValueError(f"{name}={value!r} must be an integer {bound}")
+
+
+def observation_space(side: int) -> spaces.Dict:
+    """The observation of one actor; ``side`` is the view width (or the map size in full mode)."""
+    highs = np.broadcast_to(layer_highs()[:, None, None], (3, side, side)).astype(np.int16)
+    return spaces.Dict(
+        {
+            "view": spaces.Box(low=np.zeros_like(highs), high=highs, dtype=np.int16),
+            "request": spaces.Box(0, len(VOCABULARY) - 1, shape=(MAX_TOKENS,), dtype=np.int16),
+            "inventory": spaces.Discrete(CATALOG.num_items + 1),
+            "scalars": spaces.Box(0.0, 1.0, shape=(NUM_SCALARS,), dtype=np.float32),
+        }
+    )
+
+
+def action_space() -> spaces.Discrete:
+    return spaces.Discrete(len(ACTION_NAMES))
