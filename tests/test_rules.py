@@ -209,7 +209,7 @@ def test_user_follows_the_assistant_only_while_guided_and_near():
         act(w, A.NOOP, move)
     for _ in range(3):
         act(w, user(w.state, w.config, 0)[0], A.NOOP)
-    assert ascii_of(w).splitlines()[1] == "#...@..#", "too far: the user stops following"
+    assert ascii_of(w).splitlines()[1] == "#..@...#", "too far: the user stops following"
 
 
 def _run_npcs(w, steps: int) -> None:

@@ -315,8 +315,9 @@ def _village(rng: np.random.Generator, n: int) -> np.ndarray:
     fronts = _houses(codes, rng, int(rng.integers(2, 2 + n // 8)))
     if rng.random() < 0.6:  # a road leaving the village
         fronts.append((1, int(rng.integers(2, n - 2))))
-    if hub is None:
-        hub, fronts = fronts[0], fronts[1:]
+    if hub is None:  # no room for a stall: the roads meet on any grass cell
+        cells = np.argwhere(codes == _GRASS)
+        hub = tuple(int(v) for v in cells[int(rng.integers(len(cells)))])
     _roads(codes, rng, hub, fronts)
     _trees(codes, rng, rng.uniform(0.03, 0.12))
     _connect(codes, rng, _PATH, _TREE)
