@@ -12,7 +12,7 @@ from vrenvs.core.language import MAX_TOKENS, VOCABULARY
 from vrenvs.core.observe import NUM_SCALARS, layer_highs
 from vrenvs.core.state import ACTION_NAMES
 
-__all__ = ["observation_space", "action_space", "OBS_MODES", "SIZES", "NPC_ROLES", "MAX_NPCS", "check_choice"]
+__all__ = ["view_grid", "observation_space", "action_space", "OBS_MODES", "SIZES", "NPC_ROLES", "MAX_NPCS", "check_choice"]
 
 OBS_MODES = ("symbolic", "full")
 SIZES = (16, 32)
@@ -33,16 +33,27 @@ def check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
 
 
 def observation_space(side: int) -> spaces.Dict:
-    """The observation of one actor; ``side`` is the view width (or the map size in full mode)."""
-    highs = np.broadcast_to(layer_highs()[:, None, None], (3, side, side)).astype(np.int16)
+    """The observation of one actor; ``side`` is the view width (or the map size in full mode).
+
+    ``view`` is a flat ``MultiDiscrete`` of the three layers (tiles, items, actors), each
+    ``side x side`` in row-major order (:func:`view_grid` gives ``(3, side, side)``);
+    stable-baselines3 one-hot encodes it, as it does the request tokens.
+    """
+    nvec = np.repeat(layer_highs().astype(np.int64) + 1, side * side)
     return spaces.Dict(
         {
-            "view": spaces.Box(low=np.zeros_like(highs), high=highs, dtype=np.int16),
-            "request": spaces.Box(0, len(VOCABULARY) - 1, shape=(MAX_TOKENS,), dtype=np.int16),
+            "view": spaces.MultiDiscrete(nvec),
+            "request": spaces.MultiDiscrete(np.full(MAX_TOKENS, len(VOCABULARY))),
             "inventory": spaces.Discrete(CATALOG.num_items + 1),
             "scalars": spaces.Box(0.0, 1.0, shape=(NUM_SCALARS,), dtype=np.float32),
         }
     )
+
+
+def view_grid(view: np.ndarray) -> np.ndarray:
+    """``(..., 3 * k * k)`` flat views back to ``(..., 3, k, k)`` layers."""
+    side = int(round((view.shape[-1] / 3) ** 0.5))
+    return view.reshape(*view.shape[:-1], 3, side, side)
 
 
 def action_space() -> spaces.Discrete:

@@ -1,10 +1,10 @@
 """Observations of one actor slot, for the whole batch.
 
-- ``view``: ``(B, 3, k, k)`` int16 egocentric window centred on the actor (not rotated):
-  layer 0 tile ids, layer 1 item ids (0 none), layer 2 actor role ids (0 none). Cells past
-  the map edge read as wall.
-- ``full`` mode replaces the window with the whole map, ``(B, 3, H, W)``.
-- ``request``: ``(B, L)`` int16 token ids of the pending request (or the task phrase).
+- ``view``: ``(B, 3 * k * k)`` int64, the egocentric window centred on the actor (not
+  rotated), flattened from ``(3, k, k)``: layer 0 tile ids, layer 1 item ids (0 none),
+  layer 2 actor role ids (0 none). Cells past the map edge read as wall.
+- ``full`` mode replaces the window with the whole map (``k`` = map size).
+- ``request``: ``(B, L)`` int64 token ids of the pending request (or the task phrase).
 - ``inventory``: ``(B,)`` int64 carried item id.
 - ``scalars``: ``(B, 7)`` float32 in [0, 1]: row and column of the actor, the request's age
   over the user's patience, and the facing direction one-hot (up, right, down, left).
@@ -45,11 +45,12 @@ def observe(state: WorldState, config: TaskConfig, slot: int, full: bool, phrase
     else:
         index = _window(state, slot, config.view // 2)
         layers = (state.tiles[index], state.items[index], state.occupant[index])
-    view = np.stack([layers[0], layers[1], role_of_occupant[layers[2]]], axis=1).astype(np.int16)
+    view = np.stack([layers[0], layers[1], role_of_occupant[layers[2]]], axis=1)
+    view = view.reshape(state.batch, -1).astype(np.int64)
     if phrase is None:
-        tokens = state.req_tokens.copy()
+        tokens = state.req_tokens.astype(np.int64)
     else:
-        tokens = np.broadcast_to(phrase, (state.batch, MAX_TOKENS)).astype(np.int16)
+        tokens = np.broadcast_to(phrase, (state.batch, MAX_TOKENS)).astype(np.int64)
     scalars = np.zeros((state.batch, NUM_SCALARS), np.float32)
     scalars[:, :2] = (state.pos[:, slot] - config.margin) / max(config.size - 1, 1)
     scalars[:, 2] = np.clip(state.req_age / np.maximum(state.patience, 1), 0, 1)

@@ -102,13 +102,14 @@ def _connect(codes: np.ndarray, rng: np.random.Generator, carve: int, fill: int)
     main = int(np.argmax(sizes))
     edge = passable & dilate(~passable)  # closest pairs always lie on the edges
     main_cells = np.argwhere(edge & (labels == main))
-    for k, size in enumerate(sizes):
-        piece = labels == k
-        if k == main:
-            continue
-        if size < _MIN_REGION and not _IS_SPAWN[codes[piece]].any():
+    pockets = [labels == k for k in range(len(sizes)) if k != main]
+    joined = []
+    for piece in pockets:  # fill before any tunnel, which may run through a pocket
+        if piece.sum() < _MIN_REGION and not _IS_SPAWN[codes[piece]].any():
             codes[piece] = fill
-            continue
+        else:
+            joined.append(piece)
+    for piece in joined:
         cells = np.argwhere(edge & piece)
         gaps = np.abs(cells[:, None, :] - main_cells[None, :, :]).sum(axis=-1)
         a, b = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
@@ -428,21 +429,34 @@ def _cave(rng: np.random.Generator, n: int) -> np.ndarray:
     wolves or rabbits."""
     forest = rng.random() < 0.5
     ground, block = (_GRASS, _TREE) if forest else (_FLOOR, _WALL)
-    solid = rng.random((n, n)) < (rng.uniform(0.36, 0.44) if forest else rng.uniform(0.42, 0.48))
-    for _ in range(4):  # 3x3 majority smoothing turns noise into blobs and tunnels
-        solid[[0, -1], :] = solid[:, [0, -1]] = True
-        padded = np.pad(solid, 1, constant_values=True).astype(np.int8)
-        count = sum(padded[dy : dy + n, dx : dx + n] for dy in range(3) for dx in range(3))
-        solid = count >= 5
+    fill, steps = rng.uniform(0.36, 0.44) if forest else rng.uniform(0.41, 0.48), int(rng.integers(2, 5))
+    for _ in range(5):  # too little open ground leaves no room for spawns and regions
+        solid = _automaton(rng, n, fill, steps)
+        if (~solid).sum() >= 0.45 * (n - 2) ** 2:
+            break
+        fill -= 0.03
     codes = np.where(solid, block, ground)
     codes[[0, -1], :] = codes[:, [0, -1]] = _WALL
-    _pool(codes, rng, ground)
     if forest:
         _trees(codes, rng, 0.04)
     _connect(codes, rng, ground, block)
+    _pool(codes, rng, ground)
+    _connect(codes, rng, ground, block)  # the pool may have cut a passage
     npcs = [_CRITTER if forest and rng.random() < 0.7 else _CHASER for _ in range(int(rng.integers(1, 3)))]
     _spawn(codes, rng, npcs)
     return codes
+
+
+def _automaton(rng: np.random.Generator, n: int, fill: float, steps: int) -> np.ndarray:
+    """Random rock at density ``fill``, then 3x3 majority smoothing: noise becomes blobby
+    caverns and winding tunnels. Returns the solid mask (border always solid)."""
+    solid = rng.random((n, n)) < fill
+    for _ in range(steps):
+        solid[[0, -1], :] = solid[:, [0, -1]] = True
+        padded = np.pad(solid, 1, constant_values=True).astype(np.int8)
+        solid = sum(padded[dy : dy + n, dx : dx + n] for dy in range(3) for dx in range(3)) >= 5
+    solid[[0, -1], :] = solid[:, [0, -1]] = True
+    return solid
 
 
 def _pool(codes: np.ndarray, rng: np.random.Generator, ground: int) -> None:
