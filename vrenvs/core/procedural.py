@@ -342,34 +342,44 @@ def _water(codes: np.ndarray, rng: np.random.Generator) -> None:
     codes[water & (codes == _GRASS)] = _WATER
 
 
+def _spot(codes: np.ndarray, rng: np.random.Generator, h: int, w: int) -> tuple[int, int] | None:
+    """Top-left of a random ``h`` x ``w`` window that is all grass (so never touching the
+    border wall), or None. One summed-area table replaces a rejection-sampling loop."""
+    bad = np.pad((codes != _GRASS).astype(np.int32), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    sums = bad[h:, w:] - bad[:-h, w:] - bad[h:, :-w] + bad[:-h, :-w]
+    ok = np.flatnonzero(sums == 0)
+    if not len(ok):
+        return None
+    y, x = divmod(int(ok[int(rng.integers(len(ok)))]), sums.shape[1])
+    return y, x
+
+
 def _market(codes: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
     """A 2-3 cell counter with the merchant behind it and a paved square in front; returns
     the square cell roads lead to, or None if no dry spot was found."""
-    n = len(codes)
-    for _ in range(40):
-        length = int(rng.integers(2, 4))
-        y, x = int(rng.integers(3, n - 3)), int(rng.integers(2, n - 1 - length))
-        if (codes[y - 2 : y + 3, x - 1 : x + length + 1] != _GRASS).any():
-            continue
-        codes[y, x : x + length] = _COUNTER
-        codes[y - 1, x + int(rng.integers(length))] = _MERCHANT
-        codes[y + 1 : y + 3, x - 1 : x + length + 1] = _PATH
-        return y + 1, x + length // 2
-    return None
+    length = int(rng.integers(2, 4))
+    spot = _spot(codes, rng, 5, length + 2)
+    if spot is None:
+        return None
+    y, x = spot[0] + 2, spot[1] + 1  # the counter's first cell
+    codes[y, x : x + length] = _COUNTER
+    codes[y - 1, x + int(rng.integers(length))] = _MERCHANT
+    codes[y + 1 : y + 3, x - 1 : x + length + 1] = _PATH
+    return y + 1, x + length // 2
 
 
 def _houses(codes: np.ndarray, rng: np.random.Generator, count: int) -> list[tuple[int, int]]:
     """Up to ``count`` small walled houses on dry grass, a free cell around each; returns the
     cells in front of their doors."""
-    n = len(codes)
     fronts: list[tuple[int, int]] = []
-    for _ in range(12 * count):
+    for _ in range(2 * count):
         if len(fronts) == count:
             break
-        h, w = (int(v) for v in rng.integers(4, 6 + n // 16, 2))
-        y, x = int(rng.integers(2, n - 1 - h)), int(rng.integers(2, n - 1 - w))
-        if (codes[y - 1 : y + h + 1, x - 1 : x + w + 1] != _GRASS).any():
+        h, w = (int(v) for v in rng.integers(4, 6 + len(codes) // 16, 2))
+        spot = _spot(codes, rng, h + 2, w + 2)
+        if spot is None:
             continue
+        y, x = spot[0] + 1, spot[1] + 1
         codes[y : y + h, x : x + w] = _WALL
         codes[y + 1 : y + h - 1, x + 1 : x + w - 1] = _FLOOR
         side, out = int(rng.integers(2)), (-1, 1)[int(rng.integers(2))]

@@ -55,8 +55,11 @@ def problems(scene: Scene, limit: int = 20) -> list[str]:
     border = np.ones(scene.shape, dtype=bool)
     border[1:-1, 1:-1] = False
     glyphs = np.array(list(CATALOG.glyphs))
-    for y, x in np.argwhere(border & (scene.codes != CATALOG.WALL)):
+    bad_border = np.argwhere(border & (scene.codes != CATALOG.WALL))
+    for y, x in bad_border[:3]:
         found.append(f"{_where(y, x)}: the outer border must be wall '#', found {str(glyphs[scene.codes[y, x]])!r}")
+    if len(bad_border) > 3:
+        found.append(f"... and {len(bad_border) - 3} more border cells that are not wall")
     for role in ("user", "assistant"):
         count = int((roles == CATALOG.role[role].id).sum())
         if count != 1:

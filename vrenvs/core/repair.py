@@ -101,22 +101,23 @@ def _largest_area_cell(codes: np.ndarray, free: np.ndarray) -> tuple[int, int]:
 
 
 def _nearest_free(codes: np.ndarray, start: np.ndarray, farthest: bool = False) -> tuple[int, int]:
-    """Free ground reachable from ``start`` nearest (or farthest) to it; else a neighbour."""
+    """Free ground reachable from ``start``, nearest (or farthest) to it. Failing that, the
+    nearest interior cell holding no user, assistant or requestable item."""
     tiles, items, _ = split_layers(codes)
-    reach = reachable(tiles, items, start)
-    free = _free_ground(codes) & reach
+    free = _free_ground(codes) & reachable(tiles, items, start)
+    interior = np.zeros(codes.shape, dtype=bool)
+    interior[1:-1, 1:-1] = True
+    people = [CATALOG.role_code("user"), CATALOG.role_code("assistant")]
+    for fallback in (np.isin(codes, people + _REQUESTABLE_CODES), np.isin(codes, people)):
+        if free.any():
+            break
+        free = interior & ~fallback
+        farthest = False
     (sy, sx) = np.argwhere(start)[0]
-    if free.any():
-        cells = np.argwhere(free)
-        dist = np.abs(cells - [sy, sx]).sum(axis=1)
-        y, x = cells[np.argmax(dist) if farthest else np.argmin(dist)]
-        return int(y), int(x)
-    h, w = codes.shape
-    for dy, dx in ((0, 1), (1, 0), (0, -1), (-1, 0)):
-        y, x = sy + dy, sx + dx
-        if 0 < y < h - 1 and 0 < x < w - 1 and CATALOG.CODE_ROLE[codes[y, x]] == 0:
-            return int(y), int(x)
-    return int(sy), int(sx + 1 if sx + 1 < w - 1 else sx - 1)
+    cells = np.argwhere(free)
+    dist = np.abs(cells - [sy, sx]).sum(axis=1)
+    y, x = cells[np.argmax(dist) if farthest else np.argmin(dist)]
+    return int(y), int(x)
 
 
 def _ensure_requestable(codes: np.ndarray) -> None:

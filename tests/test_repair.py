@@ -1,0 +1,100 @@
+"""Repair guarantees: any map becomes solvable, edits are counted honestly and few."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from hypothesis.extra.numpy import arrays
+
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.reach import is_solvable, problems
+from vrenvs.core.repair import repair
+from vrenvs.core.scene import Scene
+
+# Random maps that look like the corpus: mostly ground and walls, some of everything else.
+_COMMON = [CATALOG.tile_code(n) for n in ("floor", "floor", "floor", "wall", "wall", "grass")]
+_ALL = list(range(CATALOG.num_codes))
+
+
+@st.composite
+def glyph_maps(draw, min_side: int = 5, max_side: int = 16):
+    h = draw(st.integers(min_side, max_side))
+    w = draw(st.integers(min_side, max_side))
+    cells = st.one_of(st.sampled_from(_COMMON), st.sampled_from(_ALL))
+    return draw(arrays(np.uint8, (h, w), elements=cells))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(glyph_maps())
+def test_repaired_scene_is_always_solvable(codes):
+    fixed = repair(codes)
+    assert is_solvable(fixed.scene), f"{problems(fixed.scene)}\n{fixed.scene}"
+    assert fixed.edits == int((fixed.scene.codes != codes).sum())
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(glyph_maps(max_side=10))
+def test_repair_is_idempotent(codes):
+    once = repair(codes).scene
+    twice = repair(once)
+    assert twice.edits == 0 and twice.scene == once
+
+
+def test_solvable_scene_needs_no_edit():
+    scene = Scene(
+        np.array(
+            [[CATALOG.code_of[c] for c in row] for row in ["#######", "#@...A#", "#..c..#", "#.....#", "#######"]]
+        )
+    )
+    assert repair(scene).edits == 0
+
+
+# Brute force on small maps: the fewest cell changes, over a small alphabet, that make the
+# map solvable; repair (free to use any glyph) must never need fewer and rarely more.
+_SMALL = [CATALOG.code_of[g] for g in ".#@Ac"]
+
+
+def _brute_force_minimum(codes: np.ndarray, limit: int = 3) -> int | None:
+    interior = [(y, x) for y in range(1, codes.shape[0] - 1) for x in range(1, codes.shape[1] - 1)]
+    if is_solvable(Scene(codes)):
+        return 0
+    for radius in range(1, limit + 1):
+        for cells in itertools.combinations(interior, radius):
+            options = [[g for g in _SMALL if g != codes[c]] for c in cells]
+            for glyphs in itertools.product(*options):
+                trial = codes.copy()
+                for c, g in zip(cells, glyphs):
+                    trial[c] = g
+                if is_solvable(Scene(trial)):
+                    return radius
+    return None
+
+
+def _small_maps(count: int, seed: int) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    maps = []
+    while len(maps) < count:
+        codes = np.full((5, 5), CATALOG.WALL, np.uint8)
+        codes[1:-1, 1:-1] = rng.choice(_SMALL, size=(3, 3), p=[0.45, 0.3, 0.1, 0.1, 0.05])
+        maps.append(codes)
+    return maps
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_edit_count_close_to_brute_force_minimum_on_small_maps(seed):
+    excess = []
+    for codes in _small_maps(8, seed):
+        best = _brute_force_minimum(codes)
+        edits = repair(codes).edits
+        if best is None:
+            assert edits > 3
+            continue
+        assert edits >= best, "repair cannot beat the minimum: the edit count is wrong"
+        excess.append(edits - best)
+    assert excess, "the sample must include maps the brute force can settle"
+    assert max(excess) <= 2, excess
+    assert np.mean(excess) <= 0.75, excess
