@@ -44,23 +44,28 @@ def test_walls_and_water_block_and_floor_does_not():
     )
 
 
-def test_actors_do_not_share_a_cell():
+def test_the_user_makes_way_but_other_actors_block():
     w = world_from(
         """
         #######
         #.....#
         #.@A..#
-        #.....#
+        #...P.#
         #.....#
         #.....#
         #######
         """,
-        UA,
+        ("user", "assistant", "guard"),
+        learner=1,
     )
-    ev = act(w, A.NOOP, A.LEFT)
-    assert not ev.moved[0, 1]
-    assert_picture(w, ascii_of(w))  # unchanged picture, assistant still right of the user
-    assert "@A" in ascii_of(w)
+    ev = act(w, A.NOOP, A.LEFT, A.NOOP)
+    assert ev.moved[0, 1]
+    assert ascii_of(w).splitlines()[2] == "#.A@..#", "the assistant swaps places with the user"
+    act(w, A.NOOP, A.RIGHT, A.NOOP)
+    act(w, A.NOOP, A.RIGHT, A.NOOP)  # now right above the guard
+    ev = act(w, A.NOOP, A.NOOP, A.UP)
+    assert not ev.moved[0, 2], "the guard does not walk into the assistant"
+    assert ascii_of(w).splitlines()[3] == "#...P.#"
 
 
 def test_locked_door_opens_only_with_the_key_of_its_colour():
@@ -149,8 +154,7 @@ def test_pick_up_drop_and_give_to_the_user_who_asked():
     act(w, A.NOOP, A.PICKUP)
     assert w.state.carry[0, 1] == CATALOG.item["cup"].id
     act(w, A.NOOP, A.UP)
-    act(w, A.NOOP, A.UP)  # now right of the user, facing up
-    act(w, A.NOOP, A.LEFT)  # face the user
+    act(w, A.NOOP, A.UP)  # now right of the user, facing up: give reaches adjacent actors
     ev = act(w, A.NOOP, A.GIVE)
     assert ev.refused[0, 1], "the user asked for the apple, not the cup"
     act(w, A.NOOP, A.DROP)
@@ -171,7 +175,7 @@ def test_pick_up_drop_and_give_to_the_user_who_asked():
         act(w, A.NOOP, move)
     act(w, A.NOOP, A.PICKUP)
     assert w.state.carry[0, 1] == CATALOG.item["apple"].id
-    for move in (A.UP, A.UP, A.UP, A.LEFT):
+    for move in (A.UP, A.UP, A.UP):
         act(w, A.NOOP, move)
     ev = act(w, A.NOOP, A.GIVE)
     assert ev.gave[0, 1] and ev.done[0] == requests.FETCH

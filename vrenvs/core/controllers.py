@@ -49,11 +49,14 @@ def _passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
     return base_passable(tiles) | (CATALOG.IS_LOCKED[tiles] & (CATALOG.LOCK_COLOUR[tiles] == key))
 
 
-def step_towards(state: WorldState, b: np.ndarray, slot: int, field: np.ndarray, away: bool = False) -> np.ndarray:
+def step_towards(
+    state: WorldState, b: np.ndarray, slot: int, field: np.ndarray, away: bool = False, swappable: int = 0
+) -> np.ndarray:
     """Actions moving ``slot`` in worlds ``b`` down (or up, ``away``) the ``(n, Hp, Wp)`` field.
 
-    A closed door on the way is faced and then toggled open. 0 (noop) when no neighbour
-    improves on the current cell.
+    A closed door (or a locked one the carried key opens) on the way is faced and then
+    toggled open. Cells of other actors block, except occupant ``swappable`` (the user's
+    slot + 1: the user makes way). 0 (noop) when no neighbour improves on the current cell.
     """
     n = len(b)
     rows = np.arange(n)
@@ -62,9 +65,10 @@ def step_towards(state: WorldState, b: np.ndarray, slot: int, field: np.ndarray,
     value = field[rows[:, None], near[..., 0], near[..., 1]].astype(np.int32)
     here = field[rows, pos[:, 0], pos[:, 1]].astype(np.int32)
     tiles = state.tiles[b[:, None], near[..., 0], near[..., 1]]
-    blocked = (state.occupant[b[:, None], near[..., 0], near[..., 1]] > 0) | ~(
-        CATALOG.WALKABLE[tiles] | CATALOG.IS_CLOSED[tiles]
-    )
+    key = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None]
+    openable = CATALOG.IS_CLOSED[tiles] | (CATALOG.IS_LOCKED[tiles] & (CATALOG.LOCK_COLOUR[tiles] == key))
+    occupant = state.occupant[b[:, None], near[..., 0], near[..., 1]].astype(np.int64)
+    blocked = ((occupant > 0) & (occupant != swappable)) | ~(CATALOG.WALKABLE[tiles] | openable)
     if away:
         value = np.where(blocked, -1, value)
         best = value.argmax(axis=1)
@@ -74,7 +78,17 @@ def step_towards(state: WorldState, b: np.ndarray, slot: int, field: np.ndarray,
         best = value.argmin(axis=1)
         better = value[rows, best] < here
     direction = np.where(better, best + 1, Action.NOOP)
-    door = better & CATALOG.IS_CLOSED[tiles[rows, best]]
+    # Blocked by an actor short of the goal: step aside at random so no two actors wait on
+    # each other forever in a corridor.
+    stuck = ~better & (here > 0) & (here < UNREACHED) & (occupant > 0).any(axis=1)
+    if stuck.any():
+        free = ~blocked[stuck]
+        pick = integers(state.key[b[stuck]], state.t[b[stuck]] + 31 * slot, Stream.NPC, 4)[:, 0]
+        order = (pick[:, None] + np.arange(4)) % 4
+        first = np.take_along_axis(free, order, axis=1).argmax(axis=1)
+        chosen = order[np.arange(len(order)), first]
+        direction[stuck] = np.where(free.any(axis=1), chosen + 1, Action.NOOP)
+    door = better & openable[rows, best]
     facing = state.facing[b, slot] == direction
     return np.where(door & facing, Action.TOGGLE, direction).astype(np.int64)
 

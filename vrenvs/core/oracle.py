@@ -17,35 +17,50 @@ import numpy as np
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import _cells, _passable, step_towards
-from vrenvs.core.grid import distance_field
+from vrenvs.core.grid import UNREACHED, distance_field
 from vrenvs.core.state import Action, TaskConfig, WorldState
 
 __all__ = ["oracle"]
 
 
-def _toward(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _toward(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, user: int) -> tuple[np.ndarray, np.ndarray]:
     """Actions toward the nearest ``targets`` cell and the remaining distance."""
     field = distance_field(targets, _passable(state, b, slot))
     dist = field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]]
-    return step_towards(state, b, slot, field), dist
+    return step_towards(state, b, slot, field, swappable=user + 1), dist
+
+
+def _get(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, user: int) -> np.ndarray:
+    """Pick up an item at ``targets``; if locked doors are in the way, fetch a key first.
+
+    Whatever is carried (a key that opened the way, a wrong item) is dropped on arrival.
+    """
+    carrying = state.carry[b, slot] > 0
+    go, dist = _toward(state, b, slot, targets, user)
+    actions = np.where(dist == 0, np.where(carrying, Action.DROP, Action.PICKUP), go)
+    stuck = np.flatnonzero(dist >= UNREACHED)
+    if len(stuck):
+        sb = b[stuck]
+        held = CATALOG.KEY_COLOUR[state.carry[sb, slot]][:, None, None]
+        colour = CATALOG.KEY_COLOUR[state.items[sb]]
+        key_go, key_dist = _toward(state, sb, slot, (colour >= 0) & (colour != held), user)
+        fetch_key = np.where(carrying[stuck], Action.DROP, np.where(key_dist == 0, Action.PICKUP, key_go))
+        actions[stuck] = np.where(key_dist < UNREACHED, fetch_key, Action.NOOP)
+    return actions
 
 
 def _fetch(state: WorldState, b: np.ndarray, slot: int, user: int) -> np.ndarray:
     want = state.req_target[b]
-    carry = state.carry[b, slot]
-    actions = np.full(len(b), Action.DROP, np.int64)
-    has = carry == want
+    has = state.carry[b, slot] == want
+    actions = np.zeros(len(b), np.int64)
     if has.any():
         hb = b[has]
-        go, dist = _toward(state, hb, slot, _cells(state, hb, state.pos[hb, user]))
-        # Next to the user, first face it (a blocked move), so the gift reaches the user.
-        facing = state.facing[hb, slot] == go
-        actions[has] = np.where((dist <= 1) & facing, Action.GIVE, go)
-    seek = carry == 0
+        go, dist = _toward(state, hb, slot, _cells(state, hb, state.pos[hb, user]), user)
+        actions[has] = np.where(dist <= 1, Action.GIVE, go)
+    seek = ~has
     if seek.any():
         sb = b[seek]
-        go, dist = _toward(state, sb, slot, state.items[sb] == want[seek][:, None, None])
-        actions[seek] = np.where(dist == 0, Action.PICKUP, go)
+        actions[seek] = _get(state, sb, slot, state.items[sb] == want[seek][:, None, None], user)
     return actions
 
 
@@ -53,11 +68,11 @@ def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, user
     gap = np.abs(state.pos[b, user] - state.pos[b, slot]).sum(axis=1)
     field = state.guide[b, state.req_target[b].astype(np.int64)]
     ahead = step_towards(state, b, slot, field)
-    back, _ = _toward(state, b, slot, _cells(state, b, state.pos[b, user]))
+    back, _ = _toward(state, b, slot, _cells(state, b, state.pos[b, user]), user)
     return np.where(gap >= config.follow_radius, back, ahead)
 
 
-def _open(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
+def _open(state: WorldState, b: np.ndarray, slot: int, user: int) -> np.ndarray:
     named = state.door_map[b] == state.req_target[b][:, None, None]
     tiles = state.tiles[b]
     shut = named & (CATALOG.IS_CLOSED[tiles] | CATALOG.IS_LOCKED[tiles])
@@ -67,7 +82,7 @@ def _open(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
     actions = np.zeros(len(b), np.int64)
     if ready.any():
         rb = b[ready]
-        actions[ready], _ = _toward(state, rb, slot, reachable_door[ready])
+        actions[ready], _ = _toward(state, rb, slot, reachable_door[ready], user)
     need_key = np.flatnonzero(~ready & shut.any(axis=(1, 2)))
     if len(need_key):
         kb = b[need_key]
@@ -75,7 +90,7 @@ def _open(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
         wanted = np.where(shut[need_key], colour, -1).max(axis=(1, 2))
         keys = CATALOG.KEY_COLOUR[state.items[kb]] == wanted[:, None, None]
         holding = state.carry[kb, slot] > 0
-        go, dist = _toward(state, kb, slot, keys)
+        go, dist = _toward(state, kb, slot, keys, user)
         actions[need_key] = np.where(holding, Action.DROP, np.where(dist == 0, Action.PICKUP, go))
     return actions
 
@@ -90,7 +105,7 @@ def oracle(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     for value, serve in (
         (requests.FETCH, lambda b: _fetch(state, b, slot, user)),
         (requests.GUIDE, lambda b: _guide(state, config, b, slot, user)),
-        (requests.OPEN, lambda b: _open(state, b, slot)),
+        (requests.OPEN, lambda b: _open(state, b, slot, user)),
     ):
         b = np.flatnonzero(kind == value)
         if len(b):

@@ -41,6 +41,8 @@ _IS_SPAWN = _TILE < 0
 _IS_DOOR = ~_IS_SPAWN & CATALOG.IS_DOOR[np.maximum(_TILE, 0)]
 _PASSABLE = _IS_SPAWN | CATALOG.WALKABLE[np.maximum(_TILE, 0)] | _IS_DOOR  # locked doors too
 _IS_GROUND = np.isin(np.arange(CATALOG.num_codes), [_FLOOR, _GRASS, _PATH])
+_IS_OUTDOOR = np.isin(np.arange(CATALOG.num_codes), [_GRASS, _PATH])
+_IS_BUILT = np.isin(np.arange(CATALOG.num_codes), [_WALL, _COUNTER])
 
 
 def generate(style: str, rng: np.random.Generator, size: int = 16) -> Scene:
@@ -93,35 +95,51 @@ def _components(passable: np.ndarray) -> tuple[np.ndarray, list[int]]:
 
 
 def _connect(codes: np.ndarray, rng: np.random.Generator, carve: int, fill: int) -> None:
-    """Join every pocket that could hold a region or a spawn to the largest area by an L-shaped
-    tunnel, and fill smaller empty pockets with ``fill``: unreachable ground breaks solvability."""
+    """Join every pocket that could hold a region or a spawn to the largest area by L-shaped
+    tunnels, nearest pocket first so each joins whatever is closest; fill smaller empty
+    pockets with ``fill`` (trees on grass). Unreachable ground breaks solvability."""
     passable = _passable(codes)
     labels, sizes = _components(passable)
     if len(sizes) <= 1:
         return
-    main = int(np.argmax(sizes))
     edge = passable & dilate(~passable)  # closest pairs always lie on the edges
-    main_cells = np.argwhere(edge & (labels == main))
-    pockets = [labels == k for k in range(len(sizes)) if k != main]
-    joined = []
-    for piece in pockets:  # fill before any tunnel, which may run through a pocket
-        if piece.sum() < _MIN_REGION and not _IS_SPAWN[codes[piece]].any():
-            codes[piece] = fill
-        else:
-            joined.append(piece)
-    for piece in joined:
-        cells = np.argwhere(edge & piece)
-        gaps = np.abs(cells[:, None, :] - main_cells[None, :, :]).sum(axis=-1)
-        a, b = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
-        _tunnel(codes, rng, tuple(cells[a]), tuple(main_cells[b]), carve)
+    main = int(np.argmax(sizes))
+    pockets = []
+    for k in range(len(sizes)):
+        piece = labels == k
+        if k != main and sizes[k] < _MIN_REGION and not _IS_SPAWN[codes[piece]].any():
+            codes[piece] = np.where(codes[piece] == _GRASS, _TREE, fill)
+        elif k != main:
+            pockets.append((np.argwhere(edge & piece), bool((codes[piece] == _FLOOR).any())))
+    reached = np.argwhere(edge & (labels == main))
+    while pockets:
+        outdoor = reached[_IS_OUTDOOR[codes[reached[:, 0], reached[:, 1]]]]
+        # An outdoor pocket joins the outdoors, not a house interior through its wall.
+        joins = [_nearest(cells, reached if indoor or not len(outdoor) else outdoor)
+                 for cells, indoor in pockets]
+        best = min(range(len(joins)), key=lambda i: joins[i][0])
+        _tunnel(codes, rng, *joins[best][1:], carve)
+        reached = np.concatenate([reached, pockets.pop(best)[0]])
+
+
+def _nearest(cells: np.ndarray, goals: np.ndarray) -> tuple[int, tuple, tuple]:
+    """Manhattan gap and the closest (cell, goal) pair."""
+    gaps = np.abs(cells[:, None, :] - goals[None, :, :]).sum(axis=-1)
+    a, b = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
+    return int(gaps[a, b]), tuple(int(v) for v in cells[a]), tuple(int(v) for v in goals[b])
 
 
 def _tunnel(codes: np.ndarray, rng: np.random.Generator, a: tuple, b: tuple, carve: int) -> None:
-    """Clear an L-shaped trail from ``a`` to ``b``: trees become grass, other blockers ``carve``
-    (a bridge over water when ``carve`` is path)."""
-    corner = (a[0], b[1]) if rng.random() < 0.5 else (b[0], a[1])
-    for p, q in ((a, corner), (corner, b)):
-        seg = codes[min(p[0], q[0]) : max(p[0], q[0]) + 1, min(p[1], q[1]) : max(p[1], q[1]) + 1]
+    """Clear an L-shaped trail from ``a`` to ``b``, bending where fewer walls are in the way:
+    trees become grass, other blockers ``carve`` (a bridge over water when that is path)."""
+
+    def line(p: tuple, q: tuple) -> np.ndarray:  # a view, so clearing it edits ``codes``
+        return codes[min(p[0], q[0]) : max(p[0], q[0]) + 1, min(p[1], q[1]) : max(p[1], q[1]) + 1]
+
+    ways = [(line(a, c), line(c, b)) for c in ((a[0], b[1]), (b[0], a[1]))]
+    walls = [sum(int(_IS_BUILT[seg].sum()) for seg in way) for way in ways]
+    pick = int(rng.integers(2)) if walls[0] == walls[1] else int(np.argmin(walls))
+    for seg in ways[pick]:
         blocked = ~_PASSABLE[seg]
         seg[blocked] = np.where(seg[blocked] == _TREE, _GRASS, carve)
 
@@ -262,6 +280,8 @@ def _garden(codes: np.ndarray, rng: np.random.Generator, bottom: int) -> tuple[i
     codes[bottom, x] = _OPEN if rng.random() < 0.3 else _DOOR
     codes[bottom + 1 : n - 1, x] = _PATH
     _trees(codes, rng, rng.uniform(0.08, 0.25))
+    walkway = codes[bottom + 1]  # a clear row along the house keeps the garden in one piece
+    walkway[walkway == _TREE] = _GRASS
     return bottom, x
 
 
@@ -345,7 +365,8 @@ def _water(codes: np.ndarray, rng: np.random.Generator) -> None:
 def _spot(codes: np.ndarray, rng: np.random.Generator, h: int, w: int) -> tuple[int, int] | None:
     """Top-left of a random ``h`` x ``w`` window that is all grass (so never touching the
     border wall), or None. One summed-area table replaces a rejection-sampling loop."""
-    bad = np.pad((codes != _GRASS).astype(np.int32), ((1, 0), (1, 0))).cumsum(0).cumsum(1)
+    bad = np.zeros((len(codes) + 1, len(codes) + 1), dtype=np.int32)
+    bad[1:, 1:] = (codes != _GRASS).cumsum(0).cumsum(1)
     sums = bad[h:, w:] - bad[:-h, w:] - bad[h:, :-w] + bad[:-h, :-w]
     ok = np.flatnonzero(sums == 0)
     if not len(ok):
@@ -378,6 +399,8 @@ def _houses(codes: np.ndarray, rng: np.random.Generator, count: int) -> list[tup
         h, w = (int(v) for v in rng.integers(4, 6 + len(codes) // 16, 2))
         spot = _spot(codes, rng, h + 2, w + 2)
         if spot is None:
+            if h == w == 4:  # not even the smallest house fits
+                break
             continue
         y, x = spot[0] + 1, spot[1] + 1
         codes[y : y + h, x : x + w] = _WALL
@@ -406,19 +429,21 @@ def _roads(codes: np.ndarray, rng: np.random.Generator, hub: tuple[int, int], en
     flat = cost.ravel().tolist()
     targets = {y * n + x for y, x in ends}
     source = hub[0] * n + hub[1]
-    parent, dist, heap = {source: -1}, {source: 0.0}, [(0.0, source)]
+    parent, dist, heap = [-1] * len(flat), [np.inf] * len(flat), [(0.0, source)]
+    dist[source] = 0.0
     while heap and targets:
         d, i = heapq.heappop(heap)
         if d > dist[i]:
             continue
         targets.discard(i)
         for j in (i - 1, i + 1, i - n, i + n):
-            if flat[j] > 0 and d + flat[j] < dist.get(j, np.inf):
-                dist[j], parent[j] = d + flat[j], i
-                heapq.heappush(heap, (d + flat[j], j))
+            nd = d + flat[j]
+            if flat[j] > 0 and nd < dist[j]:
+                dist[j], parent[j] = nd, i
+                heapq.heappush(heap, (nd, j))
     for y, x in ends:
         i = y * n + x
-        while i in parent and i != source:
+        while i != source and parent[i] >= 0:
             codes.flat[i] = _PATH
             i = parent[i]
 

@@ -23,6 +23,7 @@ __all__ = ["Events", "step", "PHASES", "neighbour_cells"]
 
 _USER = CATALOG.role_id("user")
 _MERCHANT = CATALOG.role_id("merchant")
+_ASSISTANT = CATALOG.role_id("assistant")
 _CRITTER = CATALOG.role_id("critter")
 _CAUGHT = MODES.index("caught")
 # Interaction order: the faced cell first, then up, right, down, left.
@@ -75,7 +76,9 @@ def _first(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return valid.argmax(axis=1), valid.any(axis=1)
 
 
-def _move(state: WorldState, actions: np.ndarray, events: Events) -> None:
+def _move(state: WorldState, actions: np.ndarray, roles: np.ndarray, events: Events) -> None:
+    """Step into walkable cells. A cell held by the user is swapped into (the user makes way),
+    so a user standing in a doorway never locks the others in; other actors block."""
     rows = np.arange(state.batch)
     for slot in range(actions.shape[1]):
         act = actions[:, slot]
@@ -86,9 +89,15 @@ def _move(state: WorldState, actions: np.ndarray, events: Events) -> None:
         here = state.pos[:, slot]
         there = here + DELTAS[np.where(wants, act, 0)]
         ty, tx = there[:, 0], there[:, 1]
-        ok = wants & CATALOG.WALKABLE[state.tiles[rows, ty, tx]] & (state.occupant[rows, ty, tx] == 0)
+        other = state.occupant[rows, ty, tx].astype(np.int64) - 1
+        swap = (other >= 0) & (roles[np.maximum(other, 0)] == _USER) & (roles[slot] != _USER)
+        ok = wants & CATALOG.WALKABLE[state.tiles[rows, ty, tx]] & ((other < 0) | swap)
+        swap &= ok
         b = rows[ok]
         state.occupant[b, here[ok, 0], here[ok, 1]] = 0
+        sb, su = rows[swap], other[swap]
+        state.occupant[sb, here[swap, 0], here[swap, 1]] = su + 1
+        state.pos[sb, su] = here[swap]
         state.occupant[b, ty[ok], tx[ok]] = slot + 1
         state.pos[ok, slot] = there[ok]
         events.moved[ok, slot] = True
@@ -108,9 +117,10 @@ def _pickup(state: WorldState, slot: int, who: np.ndarray, events: Events) -> No
 
 
 def _drop(state: WorldState, slot: int, who: np.ndarray, events: Events) -> None:
+    """Put the carried item on the actor's cell, else the faced cell, else any free neighbour."""
     rows = np.arange(state.batch)[who]
     pos = state.pos[who, slot]
-    cells = np.stack([pos, pos + DELTAS[state.facing[who, slot]]], axis=1)
+    cells = np.concatenate([pos[:, None], neighbour_cells(pos, state.facing[who, slot])], axis=1)
     tiles = state.tiles[rows[:, None], cells[..., 0], cells[..., 1]]
     free = (
         (state.items[rows[:, None], cells[..., 0], cells[..., 1]] == 0)
@@ -124,25 +134,30 @@ def _drop(state: WorldState, slot: int, who: np.ndarray, events: Events) -> None
     state.carry[b, slot] = 0
 
 
+def _accepts(state: WorldState, b: np.ndarray, receiver: np.ndarray, item: np.ndarray, roles: np.ndarray) -> np.ndarray:
+    """Who takes a gift: the user only the item it asked for, a merchant anything (it swaps),
+    the assistant anything while its hands are empty, other NPCs nothing."""
+    role = roles[receiver]
+    wants = (state.req_type[b] == requests.FETCH) & (state.req_target[b] == item)
+    free_hands = state.carry[b, receiver] == 0
+    return np.where(role == _USER, wants, (role == _MERCHANT) | ((role == _ASSISTANT) & free_hands))
+
+
 def _give(state: WorldState, slot: int, who: np.ndarray, roles: np.ndarray, events: Events) -> None:
     rows = np.arange(state.batch)[who]
     cells = neighbour_cells(state.pos[who, slot], state.facing[who, slot])
     occ = state.occupant[rows[:, None], cells[..., 0], cells[..., 1]].astype(np.int64)
-    idx, has = _first((occ > 0) & (occ != slot + 1))
-    b = rows[has]
-    receiver = occ[has, idx[has]] - 1
-    role = roles[receiver]
-    item = state.carry[b, slot]
-    wants_item = (state.req_type[b] == requests.FETCH) & (state.req_target[b] == item)
-    accept = np.where(
-        role == _USER, wants_item, (role == _MERCHANT) | (state.carry[b, receiver] == 0)
-    )
-    ok_b, ok_r = b[accept], receiver[accept]
+    present = (occ > 0) & (occ != slot + 1)
+    item = state.carry[rows, slot]
+    receiver = np.maximum(occ - 1, 0)
+    accept = present & _accepts(state, rows[:, None], receiver, item[:, None], roles)
+    idx, ok = _first(accept)
+    events.refused[rows[present.any(axis=1) & ~ok], slot] = True
+    ok_b, ok_r = rows[ok], receiver[ok, idx[ok]]
     swap = np.where(roles[ok_r] == _MERCHANT, state.carry[ok_b, ok_r], 0)
     state.carry[ok_b, ok_r] = state.carry[ok_b, slot]
     state.carry[ok_b, slot] = swap
     events.gave[ok_b, slot] = True
-    events.refused[b[~accept], slot] = True
 
 
 def _toggle(state: WorldState, slot: int, who: np.ndarray, events: Events) -> None:
@@ -252,7 +267,7 @@ def step(state: WorldState, actions: np.ndarray, config: TaskConfig) -> Events:
     """Advance every world one step with ``actions`` ``(B, N)`` (one per actor slot)."""
     roles = config.role_ids()
     events = Events.empty(state.batch, config.num_actors)
-    _move(state, actions, events)
+    _move(state, actions, roles, events)
     _interact(state, actions, roles, events)
     _eat(state, roles, events)
     _catch(state, roles, events)

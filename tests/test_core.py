@@ -1,0 +1,138 @@
+"""Layering, scene sources and the oracle as an end-to-end solvability check."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import vrenvs  # noqa: F401
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.reach import is_solvable
+from vrenvs.core.sources import AsciiFolderSource, BankSource, ProceduralSource, make_source, save_bank, symmetry
+
+
+def test_core_imports_no_gymnasium_pygame_or_torch():
+    # Load vrenvs.core without running vrenvs/__init__.py (which registers envs with
+    # Gymnasium), then list what the core modules pulled in.
+    code = (
+        "import sys, types, importlib, pkgutil, pathlib, vrenvs.core as probe\n"
+        "root = pathlib.Path(probe.__file__).parent.parent\n"
+        "for name in [m for m in sys.modules if m == 'vrenvs' or m.startswith(('vrenvs.', 'gymnasium'))]:\n"
+        "    del sys.modules[name]\n"
+        "stub = types.ModuleType('vrenvs'); stub.__path__ = [str(root)]; sys.modules['vrenvs'] = stub\n"
+        "core = importlib.import_module('vrenvs.core')\n"
+        "for m in pkgutil.iter_modules(core.__path__): importlib.import_module('vrenvs.core.' + m.name)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in {'gymnasium', 'pygame', 'torch'})\n"
+        "print(','.join(bad))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "", f"vrenvs.core pulled in: {out.stdout}"
+
+
+def test_catalog_is_frozen():
+    with pytest.raises(ValueError):
+        CATALOG.WALKABLE[0] = False
+    with pytest.raises(AttributeError):
+        CATALOG.tiles[0].walkable = False  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", ["procedural", "designer"])
+def test_scene_i_is_a_pure_function_of_i(name):
+    a, b = make_source(name, 16), make_source(name, 16)
+    for index in (0, 1, 7, 123):
+        assert a.scene(index) == b.scene(index)  # type: ignore[attr-defined]
+        assert is_solvable(a.scene(index))  # type: ignore[attr-defined]
+
+
+def test_train_and_test_splits_do_not_overlap():
+    env = gym.make("vrenvs/Assistant-Fetch-v0", num_scenes=5, start_scene=0)
+    held_out = gym.make("vrenvs/Assistant-Fetch-v0", num_scenes=5, start_scene=1000)
+    train = {env.reset(seed=s)[1]["scene"]["index"] for s in range(40)}
+    test = {held_out.reset(seed=s)[1]["scene"]["index"] for s in range(40)}
+    assert train == set(range(5)) and test == set(range(1000, 1005))
+
+
+def test_replaying_a_scene_from_info():
+    env = gym.make("vrenvs/Assistant-Fetch-v0")
+    _, info = env.reset(seed=5)
+    index = info["scene"]["index"]
+    replay = gym.make("vrenvs/Assistant-Fetch-v0", num_scenes=1, start_scene=index)
+    _, again = replay.reset(seed=99)
+    assert again["scene"] == info["scene"]
+    src = ProceduralSource(16)
+    first = env.unwrapped.world.layouts[0].scene
+    assert first == src.scene(index)
+
+
+def test_designer_symmetries_are_distinct_scenes():
+    src = AsciiFolderSource(16)
+    n = len(src.scenes)
+    variants = {src.scene(i * n).codes.tobytes() for i in range(8)}
+    assert len(variants) >= 4
+    assert np.array_equal(symmetry(symmetry(src.scenes[0].codes, 1), 3), src.scenes[0].codes)
+
+
+def test_npz_bank_and_folder_sources(tmp_path):
+    src = ProceduralSource(16)
+    scenes = [src.scene(i) for i in range(4)]
+    path = tmp_path / "bank.npz"
+    save_bank(path, scenes)
+    bank = BankSource(16, path)
+    assert [bank.scene(i) for i in range(4)] == scenes
+    env = gym.make("vrenvs/Assistant-Guide-v0", scenes=str(path))
+    _, info = env.reset(seed=0)
+    assert info["scene"]["source"] == str(path)
+    folder = tmp_path / "ascii"
+    folder.mkdir()
+    for i, s in enumerate(scenes):
+        (folder / f"s{i}.txt").write_text(s.to_ascii())
+    assert AsciiFolderSource(16, folder).scenes == scenes
+
+
+def test_any_object_with_sample_is_a_source():
+    class Fixed:
+        name = "fixed"
+
+        def sample(self, num, rng):
+            return [ProceduralSource(16).scene(3)] * num
+
+    env = gym.make("vrenvs/Assistant-Fetch-v0", scenes=Fixed())
+    _, info = env.reset(seed=0)
+    assert info["scene"]["source"] == "fixed"
+
+
+def _oracle_success(env_id: str, episodes: int, **kwargs) -> float:
+    """Run the oracle as the assistant's controller; return the success rate."""
+    from vrenvs.core.controllers import controller
+
+    env = gym.make(env_id, **kwargs)
+    world = env.unwrapped.world
+    drive = controller("oracle")
+    wins = 0
+    for ep in range(episodes):
+        env.reset(seed=ep)
+        for _ in range(env.spec.max_episode_steps):
+            action = int(drive(world.state, world.config, world.config.learner)[0])
+            _, _, terminated, truncated, info = env.step(action)
+            if terminated or truncated:
+                wins += bool(info.get("is_success", False))
+                break
+    return wins / episodes
+
+
+@pytest.mark.parametrize(
+    ("env_id", "scenes", "floor"),
+    [
+        ("vrenvs/Assistant-Fetch-v0", "procedural", 0.9),
+        ("vrenvs/Assistant-Fetch-v0", "designer", 0.9),
+        ("vrenvs/Assistant-Guide-v0", "procedural", 0.8),
+        ("vrenvs/Assistant-Guide-v0", "designer", 0.8),
+    ],
+)
+def test_oracle_solves_served_scenes(env_id, scenes, floor):
+    rate = _oracle_success(env_id, 30, scenes=scenes)
+    assert rate >= floor, f"oracle success {rate:.2f} < {floor}"
