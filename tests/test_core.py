@@ -129,7 +129,7 @@ def _oracle_success(env_id: str, episodes: int, **kwargs) -> float:
     [
         ("vrenvs/Assistant-Fetch-v0", "procedural", 0.9),
         ("vrenvs/Assistant-Fetch-v0", "designer", 0.9),
-        ("vrenvs/Assistant-Guide-v0", "procedural", 0.8),
+        ("vrenvs/Assistant-Guide-v0", "procedural", 0.9),
         ("vrenvs/Assistant-Guide-v0", "designer", 0.8),
     ],
 )

@@ -70,6 +70,7 @@ class Role:
     behaviour: str
     colour: tuple[int, int, int]
     catches: str | None = None
+    yields: bool = False
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:
@@ -128,6 +129,7 @@ class Catalog:
         )
         self.REQUESTABLE = _frozen(np.array([False] + [i.requestable for i in self.items]))
         self.FOOD = _frozen(np.array([False] + [i.food for i in self.items]))
+        self.YIELDS = _frozen(np.array([False] + [r.yields for r in self.roles]))
         self.LOCKED_DOOR_OF = {t.lock: t.id for t in self.tiles if t.door == "locked"}
         self._build_glyph_codes(n_tiles, n_items)
 

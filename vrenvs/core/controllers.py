@@ -50,13 +50,13 @@ def _passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
 
 
 def step_towards(
-    state: WorldState, b: np.ndarray, slot: int, field: np.ndarray, away: bool = False, swappable: int = 0
+    state: WorldState, b: np.ndarray, slot: int, field: np.ndarray, away: bool = False, yielding: np.ndarray | None = None
 ) -> np.ndarray:
     """Actions moving ``slot`` in worlds ``b`` down (or up, ``away``) the ``(n, Hp, Wp)`` field.
 
     A closed door (or a locked one the carried key opens) on the way is faced and then
-    toggled open. Cells of other actors block, except occupant ``swappable`` (the user's
-    slot + 1: the user makes way). 0 (noop) when no neighbour improves on the current cell.
+    toggled open. Cells of other actors block, except those ``yielding[occupant]`` marks
+    (actors that swap places, see the move rule). 0 (noop) when no neighbour improves.
     """
     n = len(b)
     rows = np.arange(n)
@@ -68,7 +68,8 @@ def step_towards(
     key = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None]
     openable = CATALOG.IS_CLOSED[tiles] | (CATALOG.IS_LOCKED[tiles] & (CATALOG.LOCK_COLOUR[tiles] == key))
     occupant = state.occupant[b[:, None], near[..., 0], near[..., 1]].astype(np.int64)
-    blocked = ((occupant > 0) & (occupant != swappable)) | ~(CATALOG.WALKABLE[tiles] | openable)
+    solid = (occupant > 0) if yielding is None else (occupant > 0) & ~yielding[occupant]
+    blocked = solid | ~(CATALOG.WALKABLE[tiles] | openable)
     if away:
         value = np.where(blocked, -1, value)
         best = value.argmax(axis=1)
@@ -80,7 +81,7 @@ def step_towards(
     direction = np.where(better, best + 1, Action.NOOP)
     # Blocked by an actor short of the goal: step aside at random so no two actors wait on
     # each other forever in a corridor.
-    stuck = ~better & (here > 0) & (here < UNREACHED) & (occupant > 0).any(axis=1)
+    stuck = ~better & (here > 0) & (here < UNREACHED) & solid.any(axis=1)
     if stuck.any():
         free = ~blocked[stuck]
         pick = integers(state.key[b[stuck]], state.t[b[stuck]] + 31 * slot, Stream.NPC, 4)[:, 0]

@@ -12,6 +12,8 @@ mode, and a test that generated scenes are really solvable. Per request type:
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from vrenvs.core import requests
@@ -23,56 +25,63 @@ from vrenvs.core.state import Action, TaskConfig, WorldState
 __all__ = ["oracle"]
 
 
-def _toward(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, user: int) -> tuple[np.ndarray, np.ndarray]:
+@dataclass(frozen=True)
+class _Context:
+    user: int  # the user's slot
+    yielding: np.ndarray  # by occupant value: does that actor swap places when walked into?
+
+
+def _toward(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
     """Actions toward the nearest ``targets`` cell and the remaining distance."""
     field = distance_field(targets, _passable(state, b, slot))
     dist = field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]]
-    return step_towards(state, b, slot, field, swappable=user + 1), dist
+    return step_towards(state, b, slot, field, yielding=ctx.yielding), dist
 
 
-def _get(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, user: int) -> np.ndarray:
-    """Pick up an item at ``targets``; if locked doors are in the way, fetch a key first.
+def _go(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context, pickup: bool) -> np.ndarray:
+    """Walk to the nearest ``targets`` cell (and pick up what lies there, with ``pickup``);
+    if locked doors are in the way, fetch a key first.
 
     Whatever is carried (a key that opened the way, a wrong item) is dropped on arrival.
     """
     carrying = state.carry[b, slot] > 0
-    go, dist = _toward(state, b, slot, targets, user)
-    actions = np.where(dist == 0, np.where(carrying, Action.DROP, Action.PICKUP), go)
+    go, dist = _toward(state, b, slot, targets, ctx)
+    arrived = np.where(carrying, Action.DROP, Action.PICKUP) if pickup else np.zeros(len(b), np.int64)
+    actions = np.where(dist == 0, arrived, go)
     stuck = np.flatnonzero(dist >= UNREACHED)
     if len(stuck):
         sb = b[stuck]
         held = CATALOG.KEY_COLOUR[state.carry[sb, slot]][:, None, None]
         colour = CATALOG.KEY_COLOUR[state.items[sb]]
-        key_go, key_dist = _toward(state, sb, slot, (colour >= 0) & (colour != held), user)
+        key_go, key_dist = _toward(state, sb, slot, (colour >= 0) & (colour != held), ctx)
         fetch_key = np.where(carrying[stuck], Action.DROP, np.where(key_dist == 0, Action.PICKUP, key_go))
         actions[stuck] = np.where(key_dist < UNREACHED, fetch_key, Action.NOOP)
     return actions
 
 
-def _fetch(state: WorldState, b: np.ndarray, slot: int, user: int) -> np.ndarray:
+def _fetch(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
     want = state.req_target[b]
     has = state.carry[b, slot] == want
     actions = np.zeros(len(b), np.int64)
     if has.any():
         hb = b[has]
-        go, dist = _toward(state, hb, slot, _cells(state, hb, state.pos[hb, user]), user)
+        go, dist = _toward(state, hb, slot, _cells(state, hb, state.pos[hb, ctx.user]), ctx)
         actions[has] = np.where(dist <= 1, Action.GIVE, go)
     seek = ~has
     if seek.any():
         sb = b[seek]
-        actions[seek] = _get(state, sb, slot, state.items[sb] == want[seek][:, None, None], user)
+        actions[seek] = _go(state, sb, slot, state.items[sb] == want[seek][:, None, None], ctx, pickup=True)
     return actions
 
 
-def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, user: int) -> np.ndarray:
-    gap = np.abs(state.pos[b, user] - state.pos[b, slot]).sum(axis=1)
-    field = state.guide[b, state.req_target[b].astype(np.int64)]
-    ahead = step_towards(state, b, slot, field)
-    back, _ = _toward(state, b, slot, _cells(state, b, state.pos[b, user]), user)
-    return np.where(gap >= config.follow_radius, back, ahead)
+def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
+    back, lag = _toward(state, b, slot, _cells(state, b, state.pos[b, ctx.user]), ctx)
+    centre = state.guide[b, state.req_target[b].astype(np.int64)] == 0
+    ahead = _go(state, b, slot, centre, ctx, pickup=False)
+    return np.where(lag >= config.follow_radius, back, ahead)
 
 
-def _open(state: WorldState, b: np.ndarray, slot: int, user: int) -> np.ndarray:
+def _open(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
     named = state.door_map[b] == state.req_target[b][:, None, None]
     tiles = state.tiles[b]
     shut = named & (CATALOG.IS_CLOSED[tiles] | CATALOG.IS_LOCKED[tiles])
@@ -82,7 +91,7 @@ def _open(state: WorldState, b: np.ndarray, slot: int, user: int) -> np.ndarray:
     actions = np.zeros(len(b), np.int64)
     if ready.any():
         rb = b[ready]
-        actions[ready], _ = _toward(state, rb, slot, reachable_door[ready], user)
+        actions[ready], _ = _toward(state, rb, slot, reachable_door[ready], ctx)
     need_key = np.flatnonzero(~ready & shut.any(axis=(1, 2)))
     if len(need_key):
         kb = b[need_key]
@@ -90,22 +99,22 @@ def _open(state: WorldState, b: np.ndarray, slot: int, user: int) -> np.ndarray:
         wanted = np.where(shut[need_key], colour, -1).max(axis=(1, 2))
         keys = CATALOG.KEY_COLOUR[state.items[kb]] == wanted[:, None, None]
         holding = state.carry[kb, slot] > 0
-        go, dist = _toward(state, kb, slot, keys, user)
+        go, dist = _toward(state, kb, slot, keys, ctx)
         actions[need_key] = np.where(holding, Action.DROP, np.where(dist == 0, Action.PICKUP, go))
     return actions
 
 
 def oracle(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     """Actions of the oracle assistant in ``slot`` for every world."""
-    user = config.slot_of("user")
+    ctx = _Context(config.slot_of("user"), CATALOG.YIELDS[np.concatenate([[0], config.role_ids()])])
     actions = np.zeros(state.batch, np.int64)
-    if user < 0:
+    if ctx.user < 0:
         return actions
     kind = np.where(state.active[:, slot], state.req_type, 0)
     for value, serve in (
-        (requests.FETCH, lambda b: _fetch(state, b, slot, user)),
-        (requests.GUIDE, lambda b: _guide(state, config, b, slot, user)),
-        (requests.OPEN, lambda b: _open(state, b, slot, user)),
+        (requests.FETCH, lambda b: _fetch(state, b, slot, ctx)),
+        (requests.GUIDE, lambda b: _guide(state, config, b, slot, ctx)),
+        (requests.OPEN, lambda b: _open(state, b, slot, ctx)),
     ):
         b = np.flatnonzero(kind == value)
         if len(b):

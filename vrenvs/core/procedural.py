@@ -18,7 +18,7 @@ from vrenvs.core.catalog import CATALOG, COLOURS
 from vrenvs.core.grid import dilate
 from vrenvs.core.scene import Scene
 
-__all__ = ["STYLES", "SIZE_RANGE", "generate"]
+__all__ = ["SIZE_RANGE", "STYLES", "generate"]
 
 STYLES: tuple[str, ...] = ("house", "village", "cave")
 SIZE_RANGE = (12, 64)
@@ -58,9 +58,6 @@ def generate(style: str, rng: np.random.Generator, size: int = 16) -> Scene:
     if rng.random() < 0.5:
         codes = codes[:, ::-1]
     return Scene(codes, name=f"{style}", meta={"style": style})
-
-
-# --------------------------------------------------------------------------- connectivity
 
 
 def _passable(codes: np.ndarray) -> np.ndarray:
@@ -144,9 +141,6 @@ def _tunnel(codes: np.ndarray, rng: np.random.Generator, a: tuple, b: tuple, car
         seg[blocked] = np.where(seg[blocked] == _TREE, _GRASS, carve)
 
 
-# --------------------------------------------------------------------------- spawns
-
-
 class _Placer:
     """Puts spawns on free ground, never two side by side (a spawn's ground tile is inferred
     from its neighbours) and, for items, far from everything placed so far."""
@@ -163,14 +157,14 @@ class _Placer:
         self.from_user = self.gap.copy()
 
     def put(self, code: int, weight: np.ndarray | None = None, where: np.ndarray | None = None) -> bool:
-        """Place ``code`` with probability ~ ``weight`` on open cells inside ``where``."""
+        """Place ``code`` with probability ~ ``weight`` on open cells inside ``where`` (anywhere
+        open if none is left there); False if the scene is full."""
         ok = self.open if where is None else self.open & where[self.ys, self.xs]
+        ok = ok if ok.any() else self.open
         if not ok.any():
             return False
-        p = ok * (1.0 if weight is None else weight)
-        cum = np.cumsum(p if p.sum() > 0 else ok.astype(float))
+        cum = np.cumsum(ok * (1.0 if weight is None else weight))  # weights are > 0
         i = min(int(np.searchsorted(cum, self.rng.random() * cum[-1], side="right")), len(cum) - 1)
-        i = i if ok[i] else int(np.flatnonzero(ok)[0])
         y, x = self.ys[i], self.xs[i]
         self.codes[y, x] = code
         dist = np.abs(self.ys - y) + np.abs(self.xs - x)
@@ -181,14 +175,8 @@ class _Placer:
         return True
 
 
-def _spawn(
-    codes: np.ndarray,
-    rng: np.random.Generator,
-    npcs: list[int],
-    user_side: np.ndarray | None = None,
-    behind: np.ndarray | None = None,
-    key: int | None = None,
-) -> None:
+def _spawn(codes: np.ndarray, rng: np.random.Generator, npcs: list[int], user_side: np.ndarray | None = None,
+           behind: np.ndarray | None = None, key: int | None = None) -> None:
     """User, assistant nearby, the key on the user's side, 2-5 distinct requestable items
     spread out (the first behind the locked door, if any), then the NPCs."""
     placer = _Placer(codes, rng)
@@ -201,9 +189,6 @@ def _spawn(
         placer.put(int(kind), placer.gap**3, behind if i == 0 else None)
     for npc in npcs:
         placer.put(npc, placer.gap)
-
-
-# --------------------------------------------------------------------------- house
 
 
 def _house(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -259,11 +244,10 @@ def _split_doors(codes: np.ndarray, rng: np.random.Generator, split: tuple) -> l
     axis, c, gap, (y0, x0, y1, x1) = split
     view, (lo, hi) = (codes, (x0, x1)) if axis == 0 else (codes.T, (y0, y1))
     doors = []
-    for row in {c - gap, c + gap}:
+    for row in (c - gap, c + gap) if gap else (c,):
         ok = np.flatnonzero((view[row - 1, lo : hi + 1] == _FLOOR) & (view[row + 1, lo : hi + 1] == _FLOOR))
-        if not len(ok):  # cannot happen with 3-cell rooms; keep the house connected anyway
-            ok = np.array([(hi - lo) // 2])
-            view[[row - 1, row + 1], lo + ok[0]] = _FLOOR
+        if not len(ok):  # not seen with 3-cell rooms; _connect would still join the house
+            continue
         picks = rng.choice(ok, 1 + int(gap and len(ok) > 4 and rng.random() < 0.5), replace=False)
         for k in picks:
             view[row, lo + k] = _OPEN if rng.random() < 0.3 else _DOOR
@@ -290,12 +274,9 @@ def _kitchen(codes: np.ndarray, rng: np.random.Generator, leaves: list) -> None:
     near_door = dilate(_IS_DOOR[codes])
     for room in rng.permutation(len(leaves)):
         y0, x0, y1, x1 = leaves[room]
-        side = int(rng.integers(4))
-        ys, xs = (
-            (np.full(x1 - x0 + 1, (y0, y1)[side % 2]), np.arange(x0, x1 + 1))
-            if side < 2
-            else (np.arange(y0, y1 + 1), np.full(y1 - y0 + 1, (x0, x1)[side % 2]))
-        )
+        ys, xs = np.mgrid[y0 : y1 + 1, x0 : x1 + 1]
+        side, end = int(rng.integers(2)), (0, -1)[int(rng.integers(2))]
+        ys, xs = (ys[end], xs[end]) if side == 0 else (ys[:, end], xs[:, end])
         length = int(rng.integers(2, 5))
         free = np.convolve(~near_door[ys, xs], np.ones(length), "valid") == length
         if free.any():
@@ -322,9 +303,6 @@ def _lock(codes: np.ndarray, rng: np.random.Generator, doors: list) -> tuple:
         codes[y, x] = CATALOG.tile_code(f"door_{colour}")
         return front, behind, CATALOG.item_code(f"{colour}_key")
     return None, None, None
-
-
-# --------------------------------------------------------------------------- village
 
 
 def _village(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -356,9 +334,7 @@ def _water(codes: np.ndarray, rng: np.random.Generator) -> None:
         width = 1 + (rng.random(n) < 0.4)
         water = (cols >= x[:, None]) & (cols < (x + width)[:, None])
     else:
-        cy, cx = rng.integers(3, n - 3, 2)
-        ry, rx = rng.uniform(1.2, 1.2 + n / 8, 2)
-        water = ((cols[:, None] - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1
+        water = _ellipse(n, rng.integers(3, n - 3, 2), rng.uniform(1.2, 1.2 + n / 8, 2))
     codes[water & (codes == _GRASS)] = _WATER
 
 
@@ -456,9 +432,6 @@ def _trees(codes: np.ndarray, rng: np.random.Generator, density: float) -> None:
     codes[ok & ((rng.random(shape) < density) | clumps)] = _TREE
 
 
-# --------------------------------------------------------------------------- cave
-
-
 def _cave(rng: np.random.Generator, n: int) -> np.ndarray:
     """A cellular-automaton cave (floor / wall) or forest (grass / trees) with a pool and
     wolves or rabbits."""
@@ -500,11 +473,14 @@ def _pool(codes: np.ndarray, rng: np.random.Generator, ground: int) -> None:
     cells = np.argwhere(codes[2:-2, 2:-2] == ground) + 2
     if not len(cells):
         return
-    cy, cx = cells[int(rng.integers(len(cells)))]
-    ry, rx = rng.uniform(0.8, 1.0 + n / 10, 2)
-    cols = np.arange(n)
-    water = ((cols[:, None] - cy) / ry) ** 2 + ((cols - cx) / rx) ** 2 <= 1
+    water = _ellipse(n, cells[int(rng.integers(len(cells)))], rng.uniform(0.8, 1.0 + n / 10, 2))
     codes[water & (codes == ground)] = _WATER
+
+
+def _ellipse(n: int, centre: np.ndarray, radii: np.ndarray) -> np.ndarray:
+    """Mask of the cells of an n x n grid inside an axis-aligned ellipse (ponds, pools)."""
+    cols = np.arange(n)
+    return ((cols[:, None] - centre[0]) / radii[0]) ** 2 + ((cols - centre[1]) / radii[1]) ** 2 <= 1
 
 
 _BUILDERS = {"house": _house, "village": _village, "cave": _cave}

@@ -77,8 +77,8 @@ def _first(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _move(state: WorldState, actions: np.ndarray, roles: np.ndarray, events: Events) -> None:
-    """Step into walkable cells. A cell held by the user is swapped into (the user makes way),
-    so a user standing in a doorway never locks the others in; other actors block."""
+    """Step into walkable cells. An actor whose role yields (see actors.yaml: all but the
+    assistant) swaps places with the one stepping in, so nobody blocks a doorway for good."""
     rows = np.arange(state.batch)
     for slot in range(actions.shape[1]):
         act = actions[:, slot]
@@ -90,7 +90,7 @@ def _move(state: WorldState, actions: np.ndarray, roles: np.ndarray, events: Eve
         there = here + DELTAS[np.where(wants, act, 0)]
         ty, tx = there[:, 0], there[:, 1]
         other = state.occupant[rows, ty, tx].astype(np.int64) - 1
-        swap = (other >= 0) & (roles[np.maximum(other, 0)] == _USER) & (roles[slot] != _USER)
+        swap = (other >= 0) & CATALOG.YIELDS[roles[np.maximum(other, 0)]]
         ok = wants & CATALOG.WALKABLE[state.tiles[rows, ty, tx]] & ((other < 0) | swap)
         swap &= ok
         b = rows[ok]
