@@ -12,7 +12,14 @@ import pytest
 import vrenvs  # noqa: F401
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.reach import is_solvable
-from vrenvs.core.sources import AsciiFolderSource, BankSource, ProceduralSource, make_source, save_bank, symmetry
+from vrenvs.core.sources import (
+    AsciiFolderSource,
+    BankSource,
+    ProceduralSource,
+    make_source,
+    save_bank,
+    symmetry,
+)
 
 
 def test_core_imports_no_gymnasium_pygame_or_torch():

@@ -78,7 +78,7 @@ def test_empty_scene_file_and_empty_folder(tmp_path):
     empty.write_text("\n\n")
     with pytest.raises(SceneError, match="empty"):
         read_ascii(empty)
-    with pytest.raises(ValueError, match="holds no .txt scenes"):
+    with pytest.raises(ValueError, match=r"holds no \.txt scenes"):
         AsciiFolderSource(16, _empty_dir(tmp_path))
     with pytest.raises(ValueError, match="does not exist"):
         make_source(str(tmp_path / "missing.npz"), 16)

@@ -47,7 +47,10 @@ def test_repair_is_idempotent(codes):
 def test_solvable_scene_needs_no_edit():
     scene = Scene(
         np.array(
-            [[CATALOG.code_of[c] for c in row] for row in ["#######", "#@...A#", "#..c..#", "#.....#", "#######"]]
+            [
+                [CATALOG.code_of[c] for c in row]
+                for row in ["#######", "#@...A#", "#..c..#", "#.....#", "#######"]
+            ]
         )
     )
     assert repair(scene).edits == 0

@@ -16,7 +16,7 @@ from gymnasium.vector.utils import batch_space
 from vrenvs import render as rendering
 from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
 from vrenvs.core.sources import make_source
-from vrenvs.core.state import TaskConfig
+from vrenvs.core.state import ACTION_NAMES, TaskConfig
 from vrenvs.core.world import World
 from vrenvs.spaces import (
     MAX_NPCS,
@@ -32,6 +32,7 @@ from vrenvs.spaces import (
 __all__ = ["WorldEnv", "WorldVectorEnv"]
 
 RENDER_MODES = ["rgb_array"]
+ACTION_COUNT = len(ACTION_NAMES)
 
 
 class _Task:
@@ -99,7 +100,7 @@ def _sentence(tokens: np.ndarray) -> str:
 class WorldEnv(_Task, gym.Env):
     """Base single env; use a registered id (``gymnasium.make("vrenvs/...")``)."""
 
-    metadata: ClassVar[dict[str, Any]] = {"render_modes": RENDER_MODES, "render_fps": 8}
+    metadata = {"render_modes": RENDER_MODES, "render_fps": 8}  # noqa: RUF012 (Gymnasium's convention)
 
     def __init__(
         self,
@@ -113,12 +114,16 @@ class WorldEnv(_Task, gym.Env):
         start_scene: int = 0,
         tile_size: int = 16,
     ) -> None:
-        config = self._config(scenes, size, obs_mode, view, npcs, num_scenes, start_scene, self.MAX_STEPS, render_mode)
+        config = self._config(
+            scenes, size, obs_mode, view, npcs, num_scenes, start_scene, self.MAX_STEPS, render_mode
+        )
         check_int("tile_size", tile_size, 4, 64)
         self.render_mode = render_mode
         self.tile_size = tile_size
         self._full = obs_mode == "full"
-        self.world = World(config, 1, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase())
+        self.world = World(
+            config, 1, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase()
+        )
         self.observation_space = observation_space(size if self._full else view)
         self.action_space = action_space()
 
@@ -139,13 +144,13 @@ class WorldEnv(_Task, gym.Env):
             "failed": int(s.failed[0]),
         }
 
-    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):  # type: ignore[override]
+    def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
         self.world.rngs = [self.np_random]
         self.world.reset([0])
         return self._obs(), self._info()
 
-    def step(self, action: Any):  # type: ignore[override]
+    def step(self, action: Any):
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not in the action space {self.action_space}")
         events, reward, terminated = self.world.step(np.array([int(action)]))
@@ -153,10 +158,13 @@ class WorldEnv(_Task, gym.Env):
         done = bool(terminated[0])
         if done:
             info["is_success"] = bool(self.world.success()[0])
-        info["events"] = {"done": REQUEST_TYPES[int(events.done[0])], "gave_up": REQUEST_TYPES[int(events.gave_up[0])]}
+        info["events"] = {
+            "done": REQUEST_TYPES[int(events.done[0])],
+            "gave_up": REQUEST_TYPES[int(events.gave_up[0])],
+        }
         return self._obs(), float(reward[0]), done, False, info
 
-    def render(self) -> np.ndarray | None:  # type: ignore[override]
+    def render(self) -> np.ndarray | None:
         if self.render_mode != "rgb_array":
             return None
         return rendering.frames(self.world.state, self.config, self.tile_size)[0]
@@ -170,7 +178,7 @@ class WorldVectorEnv(_Task, VectorEnv):
     ``max_episode_steps``.
     """
 
-    metadata: ClassVar[dict[str, Any]] = {
+    metadata = {  # noqa: RUF012 (Gymnasium's convention)
         "render_modes": RENDER_MODES,
         "render_fps": 8,
         "autoreset_mode": AutoresetMode.NEXT_STEP,
@@ -200,7 +208,9 @@ class WorldVectorEnv(_Task, VectorEnv):
         self.tile_size = tile_size
         self.max_episode_steps = limit
         self._full = obs_mode == "full"
-        self.world = World(config, num_envs, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase())
+        self.world = World(
+            config, num_envs, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase()
+        )
         self.single_observation_space = observation_space(size if self._full else view)
         self.single_action_space = action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
@@ -226,7 +236,7 @@ class WorldVectorEnv(_Task, VectorEnv):
             "_failed": every,
         }
 
-    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):  # type: ignore[override]
+    def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         if isinstance(seed, (int, np.integer)):
             seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
         elif seed is None:
@@ -240,11 +250,11 @@ class WorldVectorEnv(_Task, VectorEnv):
         self._autoreset[:] = False
         return self.world.observe(self._full), self._infos()
 
-    def step(self, actions: Any):  # type: ignore[override]
+    def step(self, actions: Any):
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
             raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
-        if ((actions < 0) | (actions >= self.single_action_space.n)).any():
+        if ((actions < 0) | (actions >= ACTION_COUNT)).any():
             raise ValueError(f"actions {actions} are outside the action space {self.single_action_space}")
         _, reward, terminated = self.world.step(actions)
         truncated = self.world.state.t >= self.max_episode_steps
@@ -262,7 +272,7 @@ class WorldVectorEnv(_Task, VectorEnv):
             infos["_is_success"] = ended
         return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
 
-    def render(self) -> tuple[np.ndarray, ...] | None:  # type: ignore[override]
+    def render(self) -> tuple[np.ndarray, ...] | None:
         if self.render_mode != "rgb_array":
             return None
         return tuple(rendering.frames(self.world.state, self.config, self.tile_size))

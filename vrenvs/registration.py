@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import gymnasium as gym
 
-__all__ = ["ENVS", "EnvInfo", "register_envs", "env_ids"]
+__all__ = ["ENVS", "EnvInfo", "env_ids", "register_envs"]
 
 
 @dataclass(frozen=True)

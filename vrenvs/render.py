@@ -14,7 +14,7 @@ import numpy as np
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["frames", "atlas"]
+__all__ = ["atlas", "frames"]
 
 
 def _grid(ts: int) -> tuple[np.ndarray, np.ndarray]:
@@ -26,7 +26,9 @@ def _grid(ts: int) -> tuple[np.ndarray, np.ndarray]:
 def atlas(ts: int) -> dict[str, np.ndarray]:
     """Sprites for tile size ``ts``: tile RGB, item RGB+mask, role RGB+mask, facing notches."""
     y, x = _grid(ts)
-    tiles = np.array([t.colour for t in CATALOG.tiles], np.uint8)[:, None, None, :].repeat(ts, 1).repeat(ts, 2)
+    tiles = (
+        np.array([t.colour for t in CATALOG.tiles], np.uint8)[:, None, None, :].repeat(ts, 1).repeat(ts, 2)
+    )
     edge = (np.abs(y) > 0.44) | (np.abs(x) > 0.44)
     door = np.array([t.door is not None for t in CATALOG.tiles])
     tiles = tiles.copy()
@@ -40,7 +42,14 @@ def atlas(ts: int) -> dict[str, np.ndarray]:
         [np.zeros_like(role_mask)]
         + [((y * dy + x * dx) > 0.22) & role_mask for dy, dx in ((-1, 0), (0, 1), (1, 0), (0, -1))]
     )
-    return {"tiles": tiles, "items": items, "item_mask": item_mask, "roles": roles, "role_mask": role_mask, "notch": notch}
+    return {
+        "tiles": tiles,
+        "items": items,
+        "item_mask": item_mask,
+        "roles": roles,
+        "role_mask": role_mask,
+        "notch": notch,
+    }
 
 
 def frames(state: WorldState, config: TaskConfig, tile_size: int = 16) -> np.ndarray:

@@ -12,7 +12,16 @@ from vrenvs.core.language import MAX_TOKENS, VOCABULARY
 from vrenvs.core.observe import NUM_SCALARS, layer_highs
 from vrenvs.core.state import ACTION_NAMES
 
-__all__ = ["view_grid", "observation_space", "action_space", "OBS_MODES", "SIZES", "NPC_ROLES", "MAX_NPCS", "check_choice"]
+__all__ = [
+    "MAX_NPCS",
+    "NPC_ROLES",
+    "OBS_MODES",
+    "SIZES",
+    "action_space",
+    "check_choice",
+    "observation_space",
+    "view_grid",
+]
 
 OBS_MODES = ("symbolic", "full")
 SIZES = (16, 32)
@@ -52,7 +61,7 @@ def observation_space(side: int) -> spaces.Dict:
 
 def view_grid(view: np.ndarray) -> np.ndarray:
     """``(..., 3 * k * k)`` flat views back to ``(..., 3, k, k)`` layers."""
-    side = int(round((view.shape[-1] / 3) ** 0.5))
+    side = round((view.shape[-1] / 3) ** 0.5)
     return view.reshape(*view.shape[:-1], 3, side, side)
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from vrenvs.envs import WorldEnv, WorldVectorEnv
 
 __all__ = [
-    "FetchEnv",
-    "GuideEnv",
     "AssistantEnv",
-    "GuardEnv",
-    "FleeEnv",
-    "FetchVectorEnv",
-    "GuideVectorEnv",
     "AssistantVectorEnv",
-    "GuardVectorEnv",
+    "FetchEnv",
+    "FetchVectorEnv",
+    "FleeEnv",
     "FleeVectorEnv",
+    "GuardEnv",
+    "GuardVectorEnv",
+    "GuideEnv",
+    "GuideVectorEnv",
 ]
 
 _ACTIONS = """
@@ -249,7 +249,16 @@ class FleeEnv(WorldEnv):
 def _vector_of(single: type[WorldEnv]) -> type[WorldVectorEnv]:
     attrs = {
         k: getattr(single, k)
-        for k in ("GOAL", "LEARNER_ROLE", "BASE_ROLES", "DEFAULT_NPCS", "REQUESTS", "STREAM", "MAX_STEPS", "NUM_FOOD")
+        for k in (
+            "GOAL",
+            "LEARNER_ROLE",
+            "BASE_ROLES",
+            "DEFAULT_NPCS",
+            "REQUESTS",
+            "STREAM",
+            "MAX_STEPS",
+            "NUM_FOOD",
+        )
     }
     attrs["__doc__"] = f"Native vector env of :class:`{single.__name__}` (see its documentation)."
     attrs["__module__"] = __name__

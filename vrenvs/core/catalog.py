@@ -18,12 +18,12 @@ import numpy as np
 import yaml
 
 __all__ = [
-    "Tile",
-    "Item",
-    "Role",
-    "Catalog",
     "CATALOG",
     "COLOURS",
+    "Catalog",
+    "Item",
+    "Role",
+    "Tile",
 ]
 
 COLOURS = ("red", "green", "blue", "yellow")
@@ -97,7 +97,7 @@ class Catalog:
         self._build_tables()
 
     def _check_unique(self) -> None:
-        glyphs = [t.glyph for t in self.tiles + self.items + self.roles]  # type: ignore[operator]
+        glyphs = [t.glyph for t in self.tiles] + [i.glyph for i in self.items] + [r.glyph for r in self.roles]
         dupes = sorted({g for g in glyphs if glyphs.count(g) > 1})
         if dupes:
             raise ValueError(f"catalog glyphs must be unique; repeated: {dupes}")

@@ -30,7 +30,7 @@ from vrenvs.core.reach import base_passable
 from vrenvs.core.rng import Stream, integers, uniform
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
 
-__all__ = ["Controller", "CONTROLLERS", "controller", "step_towards"]
+__all__ = ["CONTROLLERS", "Controller", "controller", "step_towards"]
 
 Controller = Callable[[WorldState, TaskConfig, int], np.ndarray]
 _MODE = {name: i for i, name in enumerate(MODES)}
@@ -50,7 +50,12 @@ def _passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
 
 
 def step_towards(
-    state: WorldState, b: np.ndarray, slot: int, field: np.ndarray, away: bool = False, yielding: np.ndarray | None = None
+    state: WorldState,
+    b: np.ndarray,
+    slot: int,
+    field: np.ndarray,
+    away: bool = False,
+    yielding: np.ndarray | None = None,
 ) -> np.ndarray:
     """Actions moving ``slot`` in worlds ``b`` down (or up, ``away``) the ``(n, Hp, Wp)`` field.
 
@@ -94,9 +99,11 @@ def step_towards(
     return np.where(door & facing, Action.TOGGLE, direction).astype(np.int64)
 
 
-def _nearest_in_sight(state: WorldState, config: TaskConfig, slot: int, role: str) -> tuple[np.ndarray, np.ndarray]:
+def _nearest_in_sight(
+    state: WorldState, config: TaskConfig, slot: int, role: str | None
+) -> tuple[np.ndarray, np.ndarray]:
     """Per world: slot of the nearest active actor with ``role`` within sight, and a mask."""
-    slots = [s for s, r in enumerate(config.roles) if r == role]
+    slots = [s for s, r in enumerate(config.roles) if r == role] if role else []
     if not slots:
         return np.zeros(state.batch, np.int64), np.zeros(state.batch, bool)
     gaps = np.stack([np.abs(state.pos[:, s] - state.pos[:, slot]).sum(axis=1) for s in slots], axis=1)
@@ -106,7 +113,9 @@ def _nearest_in_sight(state: WorldState, config: TaskConfig, slot: int, role: st
     return np.array(slots)[best], gaps.min(axis=1) <= config.sight
 
 
-def _pursue(state: WorldState, b: np.ndarray, slot: int, target: np.ndarray, away: bool, limit: int) -> np.ndarray:
+def _pursue(
+    state: WorldState, b: np.ndarray, slot: int, target: np.ndarray, away: bool, limit: int
+) -> np.ndarray:
     mask = _cells(state, b, state.pos[b, target])
     field = distance_field(mask, _passable(state, b, slot), limit=limit)
     return step_towards(state, b, slot, field, away=away)
@@ -120,14 +129,16 @@ def _wander(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
     arrived = field[rows, state.pos[b, slot, 0], state.pos[b, slot, 1]] == 0
     if arrived.any():
         a = b[arrived]
-        state.goal[a, slot] = integers(state.key[a], state.t[a] + slot, Stream.NPC, np.maximum(state.num_regions[a], 1))[:, 0]
+        state.goal[a, slot] = integers(
+            state.key[a], state.t[a] + slot, Stream.NPC, np.maximum(state.num_regions[a], 1)
+        )[:, 0]
     return step_towards(state, b, slot, field)
 
 
 def _hunt(state: WorldState, config: TaskConfig, slot: int, idle_mode: str) -> np.ndarray:
     actions = np.zeros(state.batch, np.int64)
     prey = CATALOG.roles[config.role_ids()[slot] - 1].catches
-    target, seen = _nearest_in_sight(state, config, slot, prey) if prey else (None, np.zeros(state.batch, bool))
+    target, seen = _nearest_in_sight(state, config, slot, prey)
     alive = state.active[:, slot]
     chase = np.flatnonzero(alive & seen)
     roam = np.flatnonzero(alive & ~seen)
@@ -158,7 +169,7 @@ def flee(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     actions = np.zeros(state.batch, np.int64)
     alive = state.active[:, slot]
     threat = _threat(config, slot)
-    target, seen = _nearest_in_sight(state, config, slot, threat) if threat else (None, np.zeros(state.batch, bool))
+    target, seen = _nearest_in_sight(state, config, slot, threat)
     run = np.flatnonzero(alive & seen)
     eat = np.flatnonzero(alive & ~seen)
     if len(run):
@@ -224,7 +235,9 @@ def user(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
         mask = _cells(state, b, state.pos[b, helper])
         walk = CATALOG.WALKABLE[state.tiles[b]]
         field = distance_field(mask, walk, limit=config.follow_radius + 1)
-        follow = field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]] <= config.follow_radius
+        follow = (
+            field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]] <= config.follow_radius
+        )
         actions[b[follow]] = step_towards(state, b, slot, field)[follow]
         state.mode[b[follow], slot] = _MODE["following"]
     return actions

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DELTAS", "dilate", "flood", "distance_field", "label_components", "UNREACHED"]
+__all__ = ["DELTAS", "UNREACHED", "dilate", "distance_field", "flood", "label_components"]
 
 # (dy, dx) for the actions up, right, down, left; index 0 is "stay".
 DELTAS = np.array([(0, 0), (-1, 0), (0, 1), (1, 0), (0, -1)], dtype=np.int16)

@@ -15,7 +15,7 @@ import yaml
 from vrenvs.core.catalog import CATALOG, COLOURS
 from vrenvs.core.regions import REGION_RULES
 
-__all__ = ["REQUEST_TYPES", "VOCABULARY", "MAX_TOKENS", "sentence", "tokenize", "TEMPLATES"]
+__all__ = ["MAX_TOKENS", "REQUEST_TYPES", "TEMPLATES", "VOCABULARY", "sentence", "tokenize"]
 
 _SPEC = yaml.safe_load(resources.files("vrenvs.data").joinpath("language.yaml").read_text())
 TEMPLATES: dict[str, str] = dict(_SPEC["templates"])

@@ -63,8 +63,10 @@ def prepare(scene: Scene, margin: int) -> Layout:
     region_map = _pad(places.region_map, margin, -1)
     cells = _region_cells(region_map, len(places.region_names))
     passable = base_passable(tiles_p)
-    guide = np.stack([_field(tiles_p, c, passable) for c in cells]) if len(cells) else np.zeros(
-        (0, *tiles_p.shape), np.int16
+    guide = (
+        np.stack([_field(tiles_p, c, passable) for c in cells])
+        if len(cells)
+        else np.zeros((0, *tiles_p.shape), np.int16)
     )
     counter = tiles_p == CATALOG.tile["counter"].id
     near_counter = np.zeros_like(counter)

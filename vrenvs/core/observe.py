@@ -18,7 +18,7 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import MAX_TOKENS
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["observe", "NUM_SCALARS", "layer_highs"]
+__all__ = ["NUM_SCALARS", "layer_highs", "observe"]
 
 NUM_SCALARS = 7
 
@@ -35,7 +35,9 @@ def _window(state: WorldState, slot: int, radius: int) -> tuple[np.ndarray, np.n
     return np.arange(state.batch)[:, None, None], ys[:, :, None], xs[:, None, :]
 
 
-def observe(state: WorldState, config: TaskConfig, slot: int, full: bool, phrase: np.ndarray | None = None) -> dict[str, np.ndarray]:
+def observe(
+    state: WorldState, config: TaskConfig, slot: int, full: bool, phrase: np.ndarray | None = None
+) -> dict[str, np.ndarray]:
     """The observation dict of ``slot`` in every world (fresh arrays)."""
     role_of_occupant = np.concatenate([[0], config.role_ids()]).astype(np.int16)
     if full:

@@ -31,14 +31,18 @@ class _Context:
     yielding: np.ndarray  # by occupant value: does that actor swap places when walked into?
 
 
-def _toward(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context) -> tuple[np.ndarray, np.ndarray]:
+def _toward(
+    state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context
+) -> tuple[np.ndarray, np.ndarray]:
     """Actions toward the nearest ``targets`` cell and the remaining distance."""
     field = distance_field(targets, _passable(state, b, slot))
     dist = field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]]
     return step_towards(state, b, slot, field, yielding=ctx.yielding), dist
 
 
-def _go(state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context, pickup: bool) -> np.ndarray:
+def _go(
+    state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context, pickup: bool
+) -> np.ndarray:
     """Walk to the nearest ``targets`` cell (and pick up what lies there, with ``pickup``);
     if locked doors are in the way, fetch a key first.
 

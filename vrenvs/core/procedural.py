@@ -31,6 +31,9 @@ _FLOOR, _WALL, _GRASS, _PATH, _WATER, _TREE, _COUNTER, _DOOR, _OPEN = (
 _USER, _ASSISTANT, _GUARD, _THIEF, _CHASER, _CRITTER, _MERCHANT = (
     CATALOG.role_code(n) for n in ("user", "assistant", "guard", "thief", "chaser", "critter", "merchant")
 )
+Cell = tuple[int, int]
+Rect = tuple[int, int, int, int]  # y0, x0, y1, x1 of the floor cells, inclusive
+Split = tuple[int, int, int, Rect]  # axis, wall row/column, corridor half-width, split rect
 _REQUESTABLE = np.array([CATALOG.item_code(i.name) for i in CATALOG.items if i.requestable])
 _MIN_ROOM = 3  # smallest room side: two rooms and a wall need 7 cells
 _MIN_REGION = 4  # matches regions.yaml min_cells: smaller pockets are never named places
@@ -119,18 +122,18 @@ def _connect(codes: np.ndarray, rng: np.random.Generator, carve: int, fill: int)
         reached = np.concatenate([reached, pockets.pop(best)[0]])
 
 
-def _nearest(cells: np.ndarray, goals: np.ndarray) -> tuple[int, tuple, tuple]:
+def _nearest(cells: np.ndarray, goals: np.ndarray) -> tuple[int, Cell, Cell]:
     """Manhattan gap and the closest (cell, goal) pair."""
     gaps = np.abs(cells[:, None, :] - goals[None, :, :]).sum(axis=-1)
     a, b = np.unravel_index(int(np.argmin(gaps)), gaps.shape)
-    return int(gaps[a, b]), tuple(int(v) for v in cells[a]), tuple(int(v) for v in goals[b])
+    return int(gaps[a, b]), (int(cells[a, 0]), int(cells[a, 1])), (int(goals[b, 0]), int(goals[b, 1]))
 
 
-def _tunnel(codes: np.ndarray, rng: np.random.Generator, a: tuple, b: tuple, carve: int) -> None:
+def _tunnel(codes: np.ndarray, rng: np.random.Generator, a: Cell, b: Cell, carve: int) -> None:
     """Clear an L-shaped trail from ``a`` to ``b``, bending where fewer walls are in the way:
     trees become grass, other blockers ``carve`` (a bridge over water when that is path)."""
 
-    def line(p: tuple, q: tuple) -> np.ndarray:  # a view, so clearing it edits ``codes``
+    def line(p: Cell, q: Cell) -> np.ndarray:  # a view, so clearing it edits ``codes``
         return codes[min(p[0], q[0]) : max(p[0], q[0]) + 1, min(p[1], q[1]) : max(p[1], q[1]) + 1]
 
     ways = [(line(a, c), line(c, b)) for c in ((a[0], b[1]), (b[0], a[1]))]
@@ -157,10 +160,9 @@ class _Placer:
         self.from_user = self.gap.copy()
 
     def put(self, code: int, weight: np.ndarray | None = None, where: np.ndarray | None = None) -> bool:
-        """Place ``code`` with probability ~ ``weight`` on open cells inside ``where`` (anywhere
-        open if none is left there); False if the scene is full."""
+        """Place ``code`` with probability ~ ``weight`` on open cells inside ``where``; False
+        if there is no such cell."""
         ok = self.open if where is None else self.open & where[self.ys, self.xs]
-        ok = ok if ok.any() else self.open
         if not ok.any():
             return False
         cum = np.cumsum(ok * (1.0 if weight is None else weight))  # weights are > 0
@@ -186,7 +188,8 @@ def _spawn(codes: np.ndarray, rng: np.random.Generator, npcs: list[int], user_si
         placer.put(key, placer.gap**2, user_side)
     kinds = rng.permutation(_REQUESTABLE)[: int(rng.integers(2, 6))]
     for i, kind in enumerate(kinds):
-        placer.put(int(kind), placer.gap**3, behind if i == 0 else None)
+        if not (i == 0 and placer.put(int(kind), placer.gap**3, behind)):
+            placer.put(int(kind), placer.gap**3)
     for npc in npcs:
         placer.put(npc, placer.gap)
 
@@ -197,8 +200,8 @@ def _house(rng: np.random.Generator, n: int) -> np.ndarray:
     bottom = n - 2 - garden if garden else n - 1  # the building's lower wall row
     codes = np.full((n, n), _WALL, dtype=np.int64)
     codes[1:bottom, 1 : n - 1] = _FLOOR
-    leaves: list[tuple[int, int, int, int]] = []
-    splits: list[tuple[int, int, int, tuple[int, int, int, int]]] = []
+    leaves: list[Rect] = []
+    splits: list[Split] = []
     max_area = rng.uniform(20, 42) * (n / 16) ** 1.5
     _bsp((1, 1, bottom - 1, n - 2), rng, max_area, leaves, splits, 0)
     for axis, c, gap, (y0, x0, y1, x1) in splits:
@@ -215,8 +218,8 @@ def _house(rng: np.random.Generator, n: int) -> np.ndarray:
     return codes
 
 
-def _bsp(rect: tuple[int, int, int, int], rng: np.random.Generator, max_area: float,
-         leaves: list, splits: list, depth: int) -> None:
+def _bsp(rect: Rect, rng: np.random.Generator, max_area: float,
+         leaves: list[Rect], splits: list[Split], depth: int) -> None:
     """Recursively cut ``rect`` (inclusive floor cells) by a wall, or near the top by a
     corridor between two walls, until rooms are small; splits are recorded for doors."""
     y0, x0, y1, x1 = rect
@@ -238,7 +241,7 @@ def _bsp(rect: tuple[int, int, int, int], rng: np.random.Generator, max_area: fl
         _bsp(part, rng, max_area, leaves, splits, depth + 1)
 
 
-def _split_doors(codes: np.ndarray, rng: np.random.Generator, split: tuple) -> list[tuple[int, int]]:
+def _split_doors(codes: np.ndarray, rng: np.random.Generator, split: Split) -> list[Cell]:
     """One door through each wall of a split (the rooms form a tree, so each door is a cut);
     corridors sometimes get a second one. Doors go where both sides are floor."""
     axis, c, gap, (y0, x0, y1, x1) = split
@@ -255,7 +258,7 @@ def _split_doors(codes: np.ndarray, rng: np.random.Generator, split: tuple) -> l
     return doors
 
 
-def _garden(codes: np.ndarray, rng: np.random.Generator, bottom: int) -> tuple[int, int]:
+def _garden(codes: np.ndarray, rng: np.random.Generator, bottom: int) -> Cell:
     """Grass strip below the building: a front door, a path out of it, some trees."""
     n = len(codes)
     codes[bottom + 1 : n - 1, 1 : n - 1] = _GRASS
@@ -269,7 +272,7 @@ def _garden(codes: np.ndarray, rng: np.random.Generator, bottom: int) -> tuple[i
     return bottom, x
 
 
-def _kitchen(codes: np.ndarray, rng: np.random.Generator, leaves: list) -> None:
+def _kitchen(codes: np.ndarray, rng: np.random.Generator, leaves: list[Rect]) -> None:
     """A run of 2-4 counters along one wall of one room, clear of every doorway."""
     near_door = dilate(_IS_DOOR[codes])
     for room in rng.permutation(len(leaves)):
@@ -285,7 +288,9 @@ def _kitchen(codes: np.ndarray, rng: np.random.Generator, leaves: list) -> None:
             return
 
 
-def _lock(codes: np.ndarray, rng: np.random.Generator, doors: list) -> tuple:
+def _lock(
+    codes: np.ndarray, rng: np.random.Generator, doors: list[Cell]
+) -> tuple[np.ndarray | None, np.ndarray | None, int | None]:
     """Turn a door that cuts the house in two into a coloured one; the smaller part is
     behind it. Returns (user side, behind, key code), or Nones if no door qualified."""
     for i in rng.permutation(len(doors))[:4]:
@@ -316,7 +321,8 @@ def _village(rng: np.random.Generator, n: int) -> np.ndarray:
         fronts.append((1, int(rng.integers(2, n - 2))))
     if hub is None:  # no room for a stall: the roads meet on any grass cell
         cells = np.argwhere(codes == _GRASS)
-        hub = tuple(int(v) for v in cells[int(rng.integers(len(cells)))])
+        y, x = cells[int(rng.integers(len(cells)))]
+        hub = int(y), int(x)
     _roads(codes, rng, hub, fronts)
     _trees(codes, rng, rng.uniform(0.03, 0.12))
     _connect(codes, rng, _PATH, _TREE)
@@ -338,7 +344,7 @@ def _water(codes: np.ndarray, rng: np.random.Generator) -> None:
     codes[water & (codes == _GRASS)] = _WATER
 
 
-def _spot(codes: np.ndarray, rng: np.random.Generator, h: int, w: int) -> tuple[int, int] | None:
+def _spot(codes: np.ndarray, rng: np.random.Generator, h: int, w: int) -> Cell | None:
     """Top-left of a random ``h`` x ``w`` window that is all grass (so never touching the
     border wall), or None. One summed-area table replaces a rejection-sampling loop."""
     bad = np.zeros((len(codes) + 1, len(codes) + 1), dtype=np.int32)
@@ -351,7 +357,7 @@ def _spot(codes: np.ndarray, rng: np.random.Generator, h: int, w: int) -> tuple[
     return y, x
 
 
-def _market(codes: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | None:
+def _market(codes: np.ndarray, rng: np.random.Generator) -> Cell | None:
     """A 2-3 cell counter with the merchant behind it and a paved square in front; returns
     the square cell roads lead to, or None if no dry spot was found."""
     length = int(rng.integers(2, 4))
@@ -365,10 +371,10 @@ def _market(codes: np.ndarray, rng: np.random.Generator) -> tuple[int, int] | No
     return y + 1, x + length // 2
 
 
-def _houses(codes: np.ndarray, rng: np.random.Generator, count: int) -> list[tuple[int, int]]:
+def _houses(codes: np.ndarray, rng: np.random.Generator, count: int) -> list[Cell]:
     """Up to ``count`` small walled houses on dry grass, a free cell around each; returns the
     cells in front of their doors."""
-    fronts: list[tuple[int, int]] = []
+    fronts: list[Cell] = []
     for _ in range(2 * count):
         if len(fronts) == count:
             break
@@ -394,7 +400,7 @@ def _houses(codes: np.ndarray, rng: np.random.Generator, count: int) -> list[tup
     return fronts
 
 
-def _roads(codes: np.ndarray, rng: np.random.Generator, hub: tuple[int, int], ends: list) -> None:
+def _roads(codes: np.ndarray, rng: np.random.Generator, hub: Cell, ends: list[Cell]) -> None:
     """Pave the cheapest routes from ``hub`` to each end. Noisy grass costs make roads wind,
     and water is dear, so bridges appear only where a river is in the way."""
     n = len(codes)
@@ -462,7 +468,7 @@ def _automaton(rng: np.random.Generator, n: int, fill: float, steps: int) -> np.
     for _ in range(steps):
         solid[[0, -1], :] = solid[:, [0, -1]] = True
         padded = np.pad(solid, 1, constant_values=True).astype(np.int8)
-        solid = sum(padded[dy : dy + n, dx : dx + n] for dy in range(3) for dx in range(3)) >= 5
+        solid = np.sum([padded[dy : dy + n, dx : dx + n] for dy in range(3) for dx in range(3)], axis=0) >= 5
     solid[[0, -1], :] = solid[:, [0, -1]] = True
     return solid
 

@@ -19,7 +19,8 @@ from vrenvs.core.grid import flood
 from vrenvs.core.regions import region_pieces
 from vrenvs.core.scene import Scene, split_layers
 
-__all__ = ["reachable", "problems", "is_solvable", "base_passable"]
+__all__ = ["base_passable", "is_solvable", "problems", "reachable"]
+
 
 def base_passable(tiles: np.ndarray) -> np.ndarray:
     """Cells an actor can cross without a key: walkable tiles and doors that are not locked."""
@@ -31,7 +32,7 @@ def reachable(tiles: np.ndarray, items: np.ndarray, start: np.ndarray) -> np.nda
     base = base_passable(tiles)
     lock = CATALOG.LOCK_COLOUR[tiles]
     key = CATALOG.KEY_COLOUR[items]
-    have = np.zeros(tiles.shape[:-2] + (len(COLOURS),), dtype=bool)
+    have = np.zeros((*tiles.shape[:-2], len(COLOURS)), dtype=bool)
     while True:
         # A locked cell is passable once the key of its colour has been reached.
         unlocked = np.zeros_like(base)
@@ -57,7 +58,9 @@ def problems(scene: Scene, limit: int = 20) -> list[str]:
     glyphs = np.array(list(CATALOG.glyphs))
     bad_border = np.argwhere(border & (scene.codes != CATALOG.WALL))
     for y, x in bad_border[:3]:
-        found.append(f"{_where(y, x)}: the outer border must be wall '#', found {str(glyphs[scene.codes[y, x]])!r}")
+        found.append(
+            f"{_where(y, x)}: the outer border must be wall '#', found {str(glyphs[scene.codes[y, x]])!r}"
+        )
     if len(bad_border) > 3:
         found.append(f"... and {len(bad_border) - 3} more border cells that are not wall")
     for role in ("user", "assistant"):
@@ -83,11 +86,15 @@ def _unreached(
     glyphs = np.array(list(CATALOG.glyphs))
     for y, x in np.argwhere(((items > 0) | (roles > 0)) & ~reach):
         what = CATALOG.code_names[scene.codes[y, x]]
-        found.append(f"{_where(y, x)}: {what} {str(glyphs[scene.codes[y, x]])!r} is not reachable from the user")
+        found.append(
+            f"{_where(y, x)}: {what} {str(glyphs[scene.codes[y, x]])!r} is not reachable from the user"
+        )
     for piece in region_pieces(tiles):
         if not (piece & reach).any():
             y, x = np.argwhere(piece)[0]
-            found.append(f"{_where(y, x)}: the region there ({int(piece.sum())} cells) is not reachable from the user")
+            found.append(
+                f"{_where(y, x)}: the region there ({int(piece.sum())} cells) is not reachable from the user"
+            )
     return found
 
 

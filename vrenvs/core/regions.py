@@ -16,7 +16,7 @@ import yaml
 from vrenvs.core.catalog import CATALOG, COLOURS
 from vrenvs.core.grid import dilate, label_components
 
-__all__ = ["Places", "find_places", "REGION_RULES", "ground_mask"]
+__all__ = ["REGION_RULES", "Places", "find_places", "ground_mask"]
 
 REGION_RULES = yaml.safe_load(resources.files("vrenvs.data").joinpath("regions.yaml").read_text())
 _OUTDOOR = np.array([t.setting == "outdoor" for t in CATALOG.tiles])
@@ -97,9 +97,7 @@ def find_places(tiles: np.ndarray) -> Places:
     """Regions and doors of one ``(H, W)`` tile map, with their names."""
     pieces = region_pieces(tiles)
     kinds = [_kind(tiles, p) for p in pieces]
-    piece_names = [
-        f"{_compass(p)} {k}" if kinds.count(k) > 1 else k for p, k in zip(pieces, kinds)
-    ]
+    piece_names = [f"{_compass(p)} {k}" if kinds.count(k) > 1 else k for p, k in zip(pieces, kinds)]
     names = tuple(dict.fromkeys(piece_names))
     region_map = np.full(tiles.shape, -1, dtype=np.int16)
     for piece, name in zip(pieces, piece_names):

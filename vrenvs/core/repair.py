@@ -27,7 +27,7 @@ from vrenvs.core.reach import base_passable, reachable
 from vrenvs.core.regions import REGION_RULES, ground_mask, region_pieces
 from vrenvs.core.scene import Scene, split_layers
 
-__all__ = ["Repaired", "repair", "REPAIR_VERSION"]
+__all__ = ["REPAIR_VERSION", "Repaired", "repair"]
 
 REPAIR_VERSION = 1
 """Bumped whenever repair can give a different result for the same input."""
@@ -82,10 +82,7 @@ def _one_of_each(codes: np.ndarray, role: str) -> None:
     if len(cells):
         return
     free = _free_ground(codes)
-    if role == "user":
-        cell = _largest_area_cell(codes, free)
-    else:
-        cell = _nearest_free(codes, _user_start(codes))
+    cell = _largest_area_cell(codes, free) if role == "user" else _nearest_free(codes, _user_start(codes))
     codes[cell] = code
 
 
@@ -142,7 +139,8 @@ def _connect(codes: np.ndarray) -> None:
         cost = _edit_cost(tiles, items, reach)
         dist, parent = _zero_one_bfs(reach, cost)
         masked = np.where(targets, dist, np.iinfo(np.int64).max)
-        target = np.unravel_index(int(np.argmin(masked)), codes.shape)
+        y, x = divmod(int(np.argmin(masked)), codes.shape[1])
+        target = (y, x)
         if dist[target] >= 2 and _removable(codes, target):
             codes[target] = _ground_code(codes, *target)
             continue
@@ -207,4 +205,3 @@ def _open_path(
             locked = CATALOG.LOCK_COLOUR[tiles[y, x]] >= 0
             codes[y, x] = CATALOG.DOOR if locked else _ground_code(codes, y, x)
         cell = int(parent[cell])
-

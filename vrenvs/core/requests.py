@@ -20,7 +20,7 @@ from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, tokenize
 from vrenvs.core.rng import Stream, uniform
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["FETCH", "GUIDE", "OPEN", "update", "issue", "ITEM_TOKENS", "open_doors"]
+__all__ = ["FETCH", "GUIDE", "ITEM_TOKENS", "OPEN", "issue", "open_doors", "update"]
 
 FETCH, GUIDE, OPEN = (REQUEST_TYPES.index(k) for k in ("fetch", "guide", "open"))
 _NEVER = np.iinfo(np.int32).max
@@ -53,7 +53,7 @@ def _completed(state: WorldState, config: TaskConfig) -> np.ndarray:
     return done
 
 
-def update(state: WorldState, config: TaskConfig, events) -> None:  # noqa: ANN001
+def update(state: WorldState, config: TaskConfig, events) -> None:
     """Check, age, end and (in stream tasks) issue requests; record ends in ``events``."""
     pending = state.req_type > 0
     done = pending & _completed(state, config)
@@ -95,7 +95,10 @@ def _openable_doors(state: WorldState, b: np.ndarray) -> np.ndarray:
     lock = CATALOG.LOCK_COLOUR[tiles].astype(np.int64) + 1
     unlockable = np.take_along_axis(keys, lock.reshape(len(b), -1), axis=1).reshape(lock.shape)
     ok = (CATALOG.IS_CLOSED[tiles] | (CATALOG.IS_LOCKED[tiles] & unlockable)) & (state.door_map[b] >= 0)
-    ids = np.where(ok, state.door_map[b], width).reshape(len(b), -1) + (np.arange(len(b)) * (width + 1))[:, None]
+    ids = (
+        np.where(ok, state.door_map[b], width).reshape(len(b), -1)
+        + (np.arange(len(b)) * (width + 1))[:, None]
+    )
     counts = np.bincount(ids.ravel(), minlength=len(b) * (width + 1)).reshape(len(b), width + 1)
     return counts[:, :width] > 0
 

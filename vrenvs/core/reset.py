@@ -34,7 +34,9 @@ def _copy_layout(state: WorldState, b: int, layout: Layout) -> None:
     state.guide[b, :regions] = layout.guide[:regions]
 
 
-def _place_actors(state: WorldState, b: int, layout: Layout, config: TaskConfig, rng: np.random.Generator) -> None:
+def _place_actors(
+    state: WorldState, b: int, layout: Layout, config: TaskConfig, rng: np.random.Generator
+) -> None:
     spawns = {role: list(cells) for role, cells in layout.spawns.items()}
     free = [tuple(c) for c in layout.free[rng.permutation(len(layout.free))]]
     taken: set[tuple[int, int]] = set()
@@ -53,7 +55,9 @@ def _place_actors(state: WorldState, b: int, layout: Layout, config: TaskConfig,
     state.mode[b] = MODES.index("idle")
 
 
-def _npc_goals(state: WorldState, b: int, layout: Layout, config: TaskConfig, rng: np.random.Generator) -> None:
+def _npc_goals(
+    state: WorldState, b: int, layout: Layout, config: TaskConfig, rng: np.random.Generator
+) -> None:
     side = state.tiles.shape[-1]
     for slot, role in enumerate(config.roles):
         state.goal[b, slot] = rng.integers(max(len(layout.region_names), 1))
@@ -76,7 +80,9 @@ def _add_food(state: WorldState, b: int, config: TaskConfig, rng: np.random.Gene
         state.items[b, y, x] = rng.choice(_FOOD_IDS)
 
 
-def reset_world(state: WorldState, b: int, layout: Layout, config: TaskConfig, rng: np.random.Generator) -> None:
+def reset_world(
+    state: WorldState, b: int, layout: Layout, config: TaskConfig, rng: np.random.Generator
+) -> None:
     """Start a new episode of world ``b`` on ``layout``."""
     _copy_layout(state, b, layout)
     _place_actors(state, b, layout, config, rng)

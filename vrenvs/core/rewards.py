@@ -17,7 +17,7 @@ import numpy as np
 from vrenvs.core.rules import Events
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["reward", "terminated", "success", "DEFAULT_REWARDS"]
+__all__ = ["DEFAULT_REWARDS", "reward", "success", "terminated"]
 
 DEFAULT_REWARDS = {
     "serve": {"served": 1.0, "gave_up": 0.0, "refused": 0.0},
@@ -49,11 +49,11 @@ def terminated(events: Events, state: WorldState, config: TaskConfig) -> np.ndar
     if config.goal == "serve":
         if config.stream:
             return np.zeros(state.batch, bool)
-        return (events.done > 0) | (events.gave_up > 0)
+        return np.asarray((events.done > 0) | (events.gave_up > 0))
     if config.goal == "guard":
         thieves = [s for s, r in enumerate(config.roles) if r == "thief"]
-        return ~state.active[:, thieves].any(axis=1)
-    return ~state.active[:, config.learner]
+        return np.asarray(~state.active[:, thieves].any(axis=1))
+    return np.asarray(~state.active[:, config.learner])
 
 
 def success(state: WorldState, config: TaskConfig) -> np.ndarray:

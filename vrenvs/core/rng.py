@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["uniform", "integers", "Stream"]
+__all__ = ["Stream", "integers", "uniform"]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -42,7 +42,9 @@ def uniform(key: np.ndarray, t: np.ndarray, stream: int, lanes: int = 1) -> np.n
     return (_bits(key, t, stream, lanes) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
 
 
-def integers(key: np.ndarray, t: np.ndarray, stream: int, high: np.ndarray | int, lanes: int = 1) -> np.ndarray:
+def integers(
+    key: np.ndarray, t: np.ndarray, stream: int, high: np.ndarray | int, lanes: int = 1
+) -> np.ndarray:
     """``(B, lanes)`` integers in ``[0, high)``; ``high`` may differ per world (``(B,)``)."""
     u = uniform(key, t, stream, lanes)
     high_arr = np.broadcast_to(np.asarray(high), key.shape)[:, None]

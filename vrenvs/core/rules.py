@@ -19,7 +19,7 @@ from vrenvs.core.grid import DELTAS
 from vrenvs.core.rng import Stream, integers
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
 
-__all__ = ["Events", "step", "PHASES", "neighbour_cells"]
+__all__ = ["PHASES", "Events", "neighbour_cells", "step"]
 
 _USER = CATALOG.role_id("user")
 _MERCHANT = CATALOG.role_id("merchant")
@@ -73,7 +73,7 @@ def neighbour_cells(pos: np.ndarray, facing: np.ndarray) -> np.ndarray:
 
 def _first(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Index of the first True per row and whether any was True."""
-    return valid.argmax(axis=1), valid.any(axis=1)
+    return np.asarray(valid.argmax(axis=1)), np.asarray(valid.any(axis=1))
 
 
 def _move(state: WorldState, actions: np.ndarray, roles: np.ndarray, events: Events) -> None:
@@ -134,7 +134,9 @@ def _drop(state: WorldState, slot: int, who: np.ndarray, events: Events) -> None
     state.carry[b, slot] = 0
 
 
-def _accepts(state: WorldState, b: np.ndarray, receiver: np.ndarray, item: np.ndarray, roles: np.ndarray) -> np.ndarray:
+def _accepts(
+    state: WorldState, b: np.ndarray, receiver: np.ndarray, item: np.ndarray, roles: np.ndarray
+) -> np.ndarray:
     """Who takes a gift: the user only the item it asked for, a merchant anything (it swaps),
     the assistant anything while its hands are empty, other NPCs nothing."""
     role = roles[receiver]
@@ -207,7 +209,7 @@ def _eat(state: WorldState, roles: np.ndarray, events: Events) -> None:
         state.items[b, y[eats], x[eats]] = 0
         events.ate[b, slot] = item[eats]
         state.eaten[b] += 1
-        _regrow(state, b, item[eats], slot)
+        _regrow(state, b, item[eats], int(slot))
 
 
 def _regrow(state: WorldState, b: np.ndarray, item: np.ndarray, salt: int) -> None:
@@ -245,7 +247,7 @@ def _catch(state: WorldState, roles: np.ndarray, events: Events) -> None:
             hit = state.active[:, hunter] & state.active[:, prey] & (gap <= 1)
             if hit.any():
                 events.caught[hit, prey] = True
-                _remove(state, np.flatnonzero(hit), prey)
+                _remove(state, np.flatnonzero(hit), int(prey))
 
 
 def _escape(state: WorldState, roles: np.ndarray, events: Events) -> None:

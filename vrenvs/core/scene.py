@@ -18,7 +18,7 @@ import numpy as np
 
 from vrenvs.core.catalog import CATALOG
 
-__all__ = ["Scene", "SceneError", "parse_ascii", "read_ascii", "split_layers", "MIN_SIZE", "MAX_SIZE"]
+__all__ = ["MAX_SIZE", "MIN_SIZE", "Scene", "SceneError", "parse_ascii", "read_ascii", "split_layers"]
 
 MIN_SIZE = 5
 MAX_SIZE = 64
@@ -44,8 +44,7 @@ class Scene:
         h, w = codes.shape
         if not (MIN_SIZE <= h <= MAX_SIZE and MIN_SIZE <= w <= MAX_SIZE):
             raise SceneError(
-                f"scene {self.name!r} is {h} x {w}; height and width must be in "
-                f"[{MIN_SIZE}, {MAX_SIZE}]"
+                f"scene {self.name!r} is {h} x {w}; height and width must be in [{MIN_SIZE}, {MAX_SIZE}]"
             )
         bad = (codes < 0) | (codes >= CATALOG.num_codes)
         if bad.any():
@@ -60,7 +59,8 @@ class Scene:
 
     @property
     def shape(self) -> tuple[int, int]:
-        return self.codes.shape  # type: ignore[return-value]
+        h, w = self.codes.shape
+        return int(h), int(w)
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, Scene) and np.array_equal(self.codes, other.codes)
@@ -163,10 +163,7 @@ def _codes_of(rows: list[tuple[int, str]], source: str) -> np.ndarray:
 
 
 def _unknown(source: str, line: int, col: int, char: str) -> str:
-    return (
-        f"{source}, line {line}, column {col}: unknown glyph {char!r}; "
-        f"known glyphs are {CATALOG.glyphs!r}"
-    )
+    return f"{source}, line {line}, column {col}: unknown glyph {char!r}; known glyphs are {CATALOG.glyphs!r}"
 
 
 def read_ascii(path: str | Path) -> Scene:

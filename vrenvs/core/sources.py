@@ -26,15 +26,15 @@ from vrenvs.core.repair import REPAIR_VERSION, repair
 from vrenvs.core.scene import Scene, read_ascii
 
 __all__ = [
-    "SceneSource",
-    "IndexedSource",
-    "ProceduralSource",
     "AsciiFolderSource",
     "BankSource",
+    "IndexedSource",
+    "ProceduralSource",
+    "SceneSource",
     "make_source",
     "register_source",
-    "source_names",
     "save_bank",
+    "source_names",
     "symmetry",
 ]
 
@@ -219,7 +219,7 @@ def make_source(spec: str | SceneSource, size: int) -> SceneSource:
         if isinstance(factory, str):
             module, _, attr = factory.partition(":")
             factory = getattr(importlib.import_module(module), attr)
-        return factory(size)  # type: ignore[operator]
+        return factory(size)
     path = Path(spec)
     if spec.endswith(".npz"):
         return BankSource(size, path)
@@ -229,4 +229,3 @@ def make_source(spec: str | SceneSource, size: int) -> SceneSource:
         f"unknown scene source {spec!r}; choose from {source_names()}, a folder of .txt scenes "
         "or an .npz bank"
     )
-

@@ -15,7 +15,7 @@ import numpy as np
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import MAX_TOKENS
 
-__all__ = ["Action", "ACTION_NAMES", "MODES", "TaskConfig", "WorldState", "allocate"]
+__all__ = ["ACTION_NAMES", "MODES", "Action", "TaskConfig", "WorldState", "allocate"]
 
 
 class Action:

@@ -83,7 +83,10 @@ class World:
                 self._layouts[index] = cached
             return cached
         scene = self.source.sample(1, rng)[0]
-        self.identities[b] = {"source": getattr(self.source, "name", type(self.source).__name__), "scene": scene.name}
+        self.identities[b] = {
+            "source": getattr(self.source, "name", type(self.source).__name__),
+            "scene": scene.name,
+        }
         return prepare(scene, self.config.margin)
 
     def reset(self, worlds: Sequence[int] | np.ndarray) -> None:
