@@ -143,3 +143,41 @@ def _oracle_success(env_id: str, episodes: int, **kwargs) -> float:
 def test_oracle_solves_served_scenes(env_id, scenes, floor):
     rate = _oracle_success(env_id, 30, scenes=scenes)
     assert rate >= floor, f"oracle success {rate:.2f} < {floor}"
+
+
+@pytest.mark.parametrize("scenes", ["procedural", "designer"])
+def test_large_variant_plays_32x32_scenes(scenes):
+    env = gym.make("vrenvs/Assistant-Fetch-v0", size=32, scenes=scenes, obs_mode="full")
+    obs, _ = env.reset(seed=1)
+    assert obs["view"].shape == (3 * 32 * 32,)
+    assert env.unwrapped.world.layouts[0].scene.shape == (32, 32)
+    for _ in range(20):
+        env.step(env.action_space.sample())
+
+
+def test_controllers_kwarg_drives_other_actors():
+    still = gym.make("vrenvs/Assistant-Guide-v0", controllers={"user": "noop", "guard": "noop"})
+    busy = gym.make("vrenvs/Assistant-Guide-v0", controllers={"guard": "random"})
+    still.reset(seed=2)
+    busy.reset(seed=2)
+    start = still.unwrapped.world.state.pos.copy()
+    for _ in range(30):
+        still.step(0)
+        busy.step(0)
+    assert np.array_equal(still.unwrapped.world.state.pos, start), "noop actors never move"
+    assert not np.array_equal(busy.unwrapped.world.state.pos[0, 2], start[0, 2]), "a random guard moves"
+
+
+@pytest.mark.parametrize("env_id", sorted(i for i in gym.registry if i.startswith("vrenvs/")))
+def test_rgb_array_frames(env_id):
+    env = gym.make(env_id, render_mode="rgb_array", tile_size=8)
+    env.reset(seed=0)
+    first = env.render()
+    assert first.shape == (128, 128, 3) and first.dtype == np.uint8
+    again = env.render()
+    assert np.array_equal(first, again) and first is not again
+    changed = False
+    for a in (1, 2, 3, 4) * 5:
+        env.step(a)
+        changed |= not np.array_equal(env.render(), first)
+    assert changed, "frames follow the world"

@@ -113,3 +113,10 @@ def test_bank_with_another_vocabulary_is_refused(tmp_path):
     np.savez(path, codes=codes, vocabulary=np.array("0123456789abcdef"))
     with pytest.raises(ValueError, match="vocabulary 0123456789abcdef"):
         BankSource(16, path)
+
+
+def test_controllers_kwarg_names_roles_and_controllers():
+    with pytest.raises(ValueError, match=r"controllers key 'dragon'.*\['guard', 'user'\]"):
+        gym.make(FETCH, controllers={"dragon": "random"})
+    with pytest.raises(ValueError, match=r"unknown controller 'dance'; choose from \[.*'random'"):
+        gym.make(FETCH, controllers={"user": "dance"})

@@ -14,6 +14,7 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from vrenvs import render as rendering
+from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
 from vrenvs.core.sources import make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
@@ -48,27 +49,18 @@ class _Task:
     NUM_FOOD: ClassVar[int] = 0
 
     @classmethod
-    def _config(
-        cls,
-        scenes: Any,
-        size: int,
-        obs_mode: str,
-        view: int,
-        npcs: Any,
-        num_scenes: int,
-        start_scene: int,
-        max_steps: int,
-        render_mode: str | None,
-    ) -> TaskConfig:
-        check_choice("obs_mode", obs_mode, OBS_MODES)
-        check_choice("size", size, SIZES)
-        check_choice("render_mode", render_mode, (None, *RENDER_MODES))
+    def _config(cls, options: dict[str, Any], max_steps: int) -> TaskConfig:
+        check_choice("obs_mode", options["obs_mode"], OBS_MODES)
+        check_choice("size", options["size"], SIZES)
+        check_choice("render_mode", options["render_mode"], (None, *RENDER_MODES))
+        view = options["view"]
         check_int("view", view, 3, 15)
         if view % 2 == 0:
             raise ValueError(f"view={view} must be odd so the learner sits in the centre")
-        check_int("num_scenes", num_scenes, 0)
-        check_int("start_scene", start_scene, 0)
-        npcs = tuple(cls.DEFAULT_NPCS if npcs is None else npcs)
+        check_int("num_scenes", options["num_scenes"], 0)
+        check_int("start_scene", options["start_scene"], 0)
+        check_int("tile_size", options["tile_size"], 4, 64)
+        npcs = tuple(cls.DEFAULT_NPCS if options["npcs"] is None else options["npcs"])
         if len(npcs) > MAX_NPCS:
             raise ValueError(f"npcs has {len(npcs)} entries; at most {MAX_NPCS} NPCs fit a world")
         for role in npcs:
@@ -81,11 +73,43 @@ class _Task:
             goal=cls.GOAL,
             requests=cls.REQUESTS,
             stream=cls.STREAM,
-            size=size,
+            size=options["size"],
             view=view,
             max_steps=max_steps,
             num_food=cls.NUM_FOOD,
         )
+
+    @staticmethod
+    def _drivers(config: TaskConfig, chosen: dict[str, str] | None) -> dict[int, Controller]:
+        """``{role: controller name}`` -> ``{slot: controller}`` for every non-learner slot."""
+        drivers: dict[int, Controller] = {}
+        for role, name in (chosen or {}).items():
+            slots = [s for s, r in enumerate(config.roles) if r == role and s != config.learner]
+            if not slots:
+                others = sorted({r for s, r in enumerate(config.roles) if s != config.learner})
+                raise ValueError(
+                    f"controllers key {role!r} is not a scripted role here; choose from {others}"
+                )
+            for slot in slots:
+                drivers[slot] = controller(name)
+        return drivers
+
+    def _build(self, num_worlds: int, max_steps: int, options: dict[str, Any]) -> None:
+        """Validate ``options`` (the env kwargs) and create the world."""
+        config = self._config(options, max_steps)
+        self.render_mode = options["render_mode"]
+        self.tile_size = options["tile_size"]
+        self._full = options["obs_mode"] == "full"
+        self.world = World(
+            config,
+            num_worlds,
+            make_source(options["scenes"], options["size"]),
+            options["num_scenes"],
+            options["start_scene"],
+            self._drivers(config, options["controllers"]),
+            phrase=self._phrase(),
+        )
+        self._space = observation_space(options["size"] if self._full else options["view"])
 
     @classmethod
     def _phrase(cls) -> np.ndarray | None:
@@ -110,21 +134,16 @@ class WorldEnv(_Task, gym.Env):
         obs_mode: str = "symbolic",
         view: int = 7,
         npcs: list[str] | None = None,
+        controllers: dict[str, str] | None = None,
         num_scenes: int = 0,
         start_scene: int = 0,
         tile_size: int = 16,
     ) -> None:
-        config = self._config(
-            scenes, size, obs_mode, view, npcs, num_scenes, start_scene, self.MAX_STEPS, render_mode
-        )
-        check_int("tile_size", tile_size, 4, 64)
-        self.render_mode = render_mode
-        self.tile_size = tile_size
-        self._full = obs_mode == "full"
-        self.world = World(
-            config, 1, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase()
-        )
-        self.observation_space = observation_space(size if self._full else view)
+        options = dict(locals())
+        options.pop("self")
+        options.pop("__class__", None)
+        self._build(1, self.MAX_STEPS, options)
+        self.observation_space = self._space
         self.action_space = action_space()
 
     @property
@@ -194,24 +213,21 @@ class WorldVectorEnv(_Task, VectorEnv):
         obs_mode: str = "symbolic",
         view: int = 7,
         npcs: list[str] | None = None,
+        controllers: dict[str, str] | None = None,
         num_scenes: int = 0,
         start_scene: int = 0,
         tile_size: int = 16,
     ) -> None:
+        options = dict(locals())
+        for name in ("self", "__class__", "num_envs", "max_episode_steps"):
+            options.pop(name, None)
         check_int("num_envs", num_envs, 1)
         limit = self.MAX_STEPS if max_episode_steps is None else max_episode_steps
         check_int("max_episode_steps", limit, 1)
-        config = self._config(scenes, size, obs_mode, view, npcs, num_scenes, start_scene, limit, render_mode)
-        check_int("tile_size", tile_size, 4, 64)
+        self._build(num_envs, limit, options)
         self.num_envs = num_envs
-        self.render_mode = render_mode
-        self.tile_size = tile_size
         self.max_episode_steps = limit
-        self._full = obs_mode == "full"
-        self.world = World(
-            config, num_envs, make_source(scenes, size), num_scenes, start_scene, phrase=self._phrase()
-        )
-        self.single_observation_space = observation_space(size if self._full else view)
+        self.single_observation_space = self._space
         self.single_action_space = action_space()
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)

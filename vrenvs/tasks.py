@@ -61,6 +61,9 @@ _ARGS = """
     - ``obs_mode``: ``"symbolic"`` (default) or ``"full"``.
     - ``view``: odd window width in [3, 15], default 7.
     - ``npcs``: list of NPC roles sharing the world (guard, thief, chaser, critter, merchant).
+    - ``controllers``: ``{role: controller}`` to drive other actors differently, e.g.
+      ``{"user": "random"}``; controllers: user, oracle, patrol, chase, flee, trade, steal,
+      random, noop.
     - ``render_mode``: ``None`` or ``"rgb_array"``; ``tile_size`` pixels per cell (default 16).
 
     ``info`` carries ``scene`` (source, index, ...: pass ``num_scenes=1, start_scene=index`` to

@@ -115,8 +115,9 @@ def _connect(codes: np.ndarray, rng: np.random.Generator, carve: int, fill: int)
     while pockets:
         outdoor = reached[_IS_OUTDOOR[codes[reached[:, 0], reached[:, 1]]]]
         # An outdoor pocket joins the outdoors, not a house interior through its wall.
-        joins = [_nearest(cells, reached if indoor or not len(outdoor) else outdoor)
-                 for cells, indoor in pockets]
+        joins = [
+            _nearest(cells, reached if indoor or not len(outdoor) else outdoor) for cells, indoor in pockets
+        ]
         best = min(range(len(joins)), key=lambda i: joins[i][0])
         _tunnel(codes, rng, *joins[best][1:], carve)
         reached = np.concatenate([reached, pockets.pop(best)[0]])
@@ -177,8 +178,14 @@ class _Placer:
         return True
 
 
-def _spawn(codes: np.ndarray, rng: np.random.Generator, npcs: list[int], user_side: np.ndarray | None = None,
-           behind: np.ndarray | None = None, key: int | None = None) -> None:
+def _spawn(
+    codes: np.ndarray,
+    rng: np.random.Generator,
+    npcs: list[int],
+    user_side: np.ndarray | None = None,
+    behind: np.ndarray | None = None,
+    key: int | None = None,
+) -> None:
     """User, assistant nearby, the key on the user's side, 2-5 distinct requestable items
     spread out (the first behind the locked door, if any), then the NPCs."""
     placer = _Placer(codes, rng)
@@ -218,8 +225,9 @@ def _house(rng: np.random.Generator, n: int) -> np.ndarray:
     return codes
 
 
-def _bsp(rect: Rect, rng: np.random.Generator, max_area: float,
-         leaves: list[Rect], splits: list[Split], depth: int) -> None:
+def _bsp(
+    rect: Rect, rng: np.random.Generator, max_area: float, leaves: list[Rect], splits: list[Split], depth: int
+) -> None:
     """Recursively cut ``rect`` (inclusive floor cells) by a wall, or near the top by a
     corridor between two walls, until rooms are small; splits are recorded for doors."""
     y0, x0, y1, x1 = rect
