@@ -225,12 +225,12 @@ def user(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     actions = np.zeros(state.batch, np.int64)
     helper = config.slot_of("assistant")
     guided = (state.req_type == requests.GUIDE) & state.active[:, slot]
-    if helper < 0:
+    state.mode[:, slot] = _MODE["idle"]
+    if helper < 0 or not guided.any():
         return actions
     gap = np.abs(state.pos[:, helper] - state.pos[:, slot]).sum(axis=1)
     keen = uniform(state.key, state.t, Stream.USER)[:, 0] < state.mobility
     b = np.flatnonzero(guided & (gap > 1) & (gap <= config.follow_radius) & keen)
-    state.mode[:, slot] = _MODE["idle"]
     if len(b):
         mask = _cells(state, b, state.pos[b, helper])
         walk = CATALOG.WALKABLE[state.tiles[b]]
