@@ -101,3 +101,18 @@ def test_edit_count_close_to_brute_force_minimum_on_small_maps(seed):
     assert excess, "the sample must include maps the brute force can settle"
     assert max(excess) <= 2, excess
     assert np.mean(excess) <= 0.75, excess
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(glyph_maps(min_side=8, max_side=8), min_size=1, max_size=6))
+def test_batched_check_agrees_with_problems(maps):
+    from vrenvs.core.reach import solvable_batch
+    from vrenvs.core.repair import repair_batch
+
+    fixed = [repair(m).scene.codes for m in maps]
+    batch = np.stack(list(maps) + fixed)
+    expected = [is_solvable(Scene(c)) for c in batch]
+    assert solvable_batch(batch).tolist() == expected
+    out, edits = repair_batch(np.stack(maps))
+    assert solvable_batch(out).all()
+    assert edits.tolist() == [int((o != m).sum()) for o, m in zip(out, maps)]

@@ -55,18 +55,28 @@ def distance_field(targets: np.ndarray, passable: np.ndarray, limit: int | None 
 
 
 def label_components(mask: np.ndarray) -> np.ndarray:
-    """4-connected component labels of ``mask`` (``(H, W)``): -1 off, else the smallest
-    flat index in the component, so labels are canonical for equal masks."""
-    h, w = mask.shape
+    """4-connected component labels of ``mask`` (``(..., H, W)``): -1 off, else the smallest
+    flat index (within its grid) in the component, so labels are canonical for equal masks."""
+    h, w = mask.shape[-2:]
     big = h * w
     labels = np.where(mask, np.arange(big).reshape(h, w), big)
     while True:
         nxt = labels.copy()
-        np.minimum(nxt[1:, :], labels[:-1, :], out=nxt[1:, :])
-        np.minimum(nxt[:-1, :], labels[1:, :], out=nxt[:-1, :])
-        np.minimum(nxt[:, 1:], labels[:, :-1], out=nxt[:, 1:])
-        np.minimum(nxt[:, :-1], labels[:, 1:], out=nxt[:, :-1])
+        np.minimum(nxt[..., 1:, :], labels[..., :-1, :], out=nxt[..., 1:, :])
+        np.minimum(nxt[..., :-1, :], labels[..., 1:, :], out=nxt[..., :-1, :])
+        np.minimum(nxt[..., :, 1:], labels[..., :, :-1], out=nxt[..., :, 1:])
+        np.minimum(nxt[..., :, :-1], labels[..., :, 1:], out=nxt[..., :, :-1])
         nxt = np.where(mask, nxt, big)
         if np.array_equal(nxt, labels):
             return np.where(mask, labels, -1)
         labels = nxt
+
+
+def component_sizes(labels: np.ndarray) -> np.ndarray:
+    """For labels from :func:`label_components` (``(N, H, W)``), the size of each cell's
+    component (0 where off)."""
+    n, h, w = labels.shape
+    offset = (np.arange(n) * (h * w))[:, None, None]
+    flat = np.where(labels >= 0, labels + offset, n * h * w)
+    counts = np.bincount(flat.ravel(), minlength=n * h * w + 1)
+    return np.where(labels >= 0, counts[flat], 0)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG, COLOURS
-from vrenvs.core.grid import flood
-from vrenvs.core.regions import region_pieces
+from vrenvs.core.grid import component_sizes, flood, label_components
+from vrenvs.core.regions import REGION_RULES, ground_mask, region_pieces
 from vrenvs.core.scene import Scene, split_layers
 
 __all__ = ["base_passable", "is_solvable", "problems", "reachable"]
@@ -100,3 +100,24 @@ def _unreached(
 
 def is_solvable(scene: Scene) -> bool:
     return not problems(scene, limit=1)
+
+
+def solvable_batch(codes: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: is each grid of ``codes`` (``(N, H, W)``) solvable? Same rules as
+    :func:`problems`, computed for the whole batch with array operations."""
+    codes = np.asarray(codes)
+    tiles, items, roles = split_layers(codes)
+    border = np.ones(codes.shape[1:], dtype=bool)
+    border[1:-1, 1:-1] = False
+    ok = (codes[:, border] == CATALOG.WALL).all(axis=1)
+    users = roles == CATALOG.role_id("user")
+    ok &= users.sum(axis=(1, 2)) == 1
+    ok &= (roles == CATALOG.role_id("assistant")).sum(axis=(1, 2)) == 1
+    ok &= CATALOG.REQUESTABLE[items].any(axis=(1, 2))
+    reach = reachable(tiles, items, users & ok[:, None, None])
+    ok &= ~(((items > 0) | (roles > 0)) & ~reach).any(axis=(1, 2))
+    # A region is a ground component of at least min_cells; reach covers whole components,
+    # so the unreached ground must only form components smaller than that.
+    lost = component_sizes(label_components(ground_mask(tiles) & ~reach))
+    ok &= (lost < REGION_RULES["min_cells"]).all(axis=(1, 2))
+    return ok

@@ -205,3 +205,21 @@ def _open_path(
             locked = CATALOG.LOCK_COLOUR[tiles[y, x]] >= 0
             codes[y, x] = CATALOG.DOOR if locked else _ground_code(codes, y, x)
         cell = int(parent[cell])
+
+
+def repair_batch(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Repair a batch of glyph grids ``(N, H, W)``; returns ``(repaired codes, edits per grid)``.
+
+    Grids that are already solvable pass through untouched (checked batched, see
+    :func:`vrenvs.core.reach.solvable_batch`); the rest go through :func:`repair`.
+    """
+    from vrenvs.core.reach import solvable_batch
+
+    codes = np.asarray(codes, dtype=np.uint8)
+    out = codes.copy()
+    edits = np.zeros(len(codes), dtype=np.int64)
+    for i in np.flatnonzero(~solvable_batch(codes)):
+        fixed = repair(codes[i])
+        out[i] = fixed.scene.codes
+        edits[i] = fixed.edits
+    return out, edits
