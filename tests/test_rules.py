@@ -8,6 +8,7 @@ from tests.worlds import A, act, ascii_of, assert_picture, world_from
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import controller
+from vrenvs.core.language import detokenize
 from vrenvs.core.state import MODES
 
 UA = ("user", "assistant")
@@ -368,3 +369,26 @@ def test_critter_eats_food_and_food_grows_again():
     assert ev.ate[0, 2] == CATALOG.item["apple"].id
     assert w.state.eaten[0] == 1
     assert ascii_of(w).count("a") == 1, "the apple grows again somewhere free"
+
+
+def test_open_request_is_done_when_the_named_door_opens():
+    w = world_from(
+        """
+        #######
+        #@....#
+        #.....#
+        ###+###
+        #..A..#
+        #..c..#
+        #######
+        """,
+        UA,
+        requests=("open",),
+    )
+    assert w.layouts[0].door_names == ("door to the north room",)
+    assert w.state.req_type[0] == requests.OPEN, "the only door is closed: the user asks to open it"
+    assert detokenize(w.state.req_tokens[0]) == "please open the door to the north room"
+    act(w, A.NOOP, A.UP)  # blocked by the door: face it
+    ev = act(w, A.NOOP, A.TOGGLE)
+    assert ev.opened[0, 1] and ev.done[0] == requests.OPEN
+    assert w.state.req_type[0] == 0

@@ -240,7 +240,7 @@ class WorldVectorEnv(_Task, VectorEnv):
     def _infos(self) -> dict[str, Any]:
         s = self.world.state
         every = np.ones(self.num_envs, bool)
-        index = np.array([ident.get("index", -1) for ident in self.world.identities], dtype=np.int64)
+        index = self.world.scene_index.copy()
         return {
             "scene_index": index,
             "_scene_index": every,

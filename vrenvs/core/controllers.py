@@ -56,8 +56,12 @@ def step_towards(
     field: np.ndarray,
     away: bool = False,
     yielding: np.ndarray | None = None,
+    layer: np.ndarray | None = None,
 ) -> np.ndarray:
     """Actions moving ``slot`` in worlds ``b`` down (or up, ``away``) the ``(n, Hp, Wp)`` field.
+
+    With ``layer``, ``field`` is a whole ``(B, R, Hp, Wp)`` stack (such as ``state.guide``)
+    read at ``[b, layer]`` without copying it.
 
     A closed door (or a locked one the carried key opens) on the way is faced and then
     toggled open. Cells of other actors block, except those ``yielding[occupant]`` marks
@@ -67,8 +71,12 @@ def step_towards(
     rows = np.arange(n)
     pos = state.pos[b, slot]
     near = pos[:, None, :] + DELTAS[1:][None]  # (n, 4, 2)
-    value = field[rows[:, None], near[..., 0], near[..., 1]].astype(np.int32)
-    here = field[rows, pos[:, 0], pos[:, 1]].astype(np.int32)
+    if layer is None:
+        value = field[rows[:, None], near[..., 0], near[..., 1]].astype(np.int32)
+        here = field[rows, pos[:, 0], pos[:, 1]].astype(np.int32)
+    else:
+        value = field[b[:, None], layer[:, None], near[..., 0], near[..., 1]].astype(np.int32)
+        here = field[b, layer, pos[:, 0], pos[:, 1]].astype(np.int32)
     tiles = state.tiles[b[:, None], near[..., 0], near[..., 1]]
     key = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None]
     openable = CATALOG.IS_CLOSED[tiles] | (CATALOG.IS_LOCKED[tiles] & (CATALOG.LOCK_COLOUR[tiles] == key))
@@ -124,15 +132,14 @@ def _pursue(
 def _wander(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
     """Walk to the centre of region ``goal``; pick a new random region on arrival."""
     goal = state.goal[b, slot].astype(np.int64)
-    field = state.guide[b, goal]
-    rows = np.arange(len(b))
-    arrived = field[rows, state.pos[b, slot, 0], state.pos[b, slot, 1]] == 0
+    arrived = state.guide[b, goal, state.pos[b, slot, 0], state.pos[b, slot, 1]] == 0
     if arrived.any():
         a = b[arrived]
-        state.goal[a, slot] = integers(
+        goal[arrived] = integers(
             state.key[a], state.t[a] + slot, Stream.NPC, np.maximum(state.num_regions[a], 1)
         )[:, 0]
-    return step_towards(state, b, slot, field)
+        state.goal[a, slot] = goal[arrived]
+    return step_towards(state, b, slot, state.guide, layer=goal)
 
 
 def _hunt(state: WorldState, config: TaskConfig, slot: int, idle_mode: str) -> np.ndarray:

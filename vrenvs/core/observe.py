@@ -28,27 +28,32 @@ def layer_highs() -> np.ndarray:
     return np.array([CATALOG.num_tiles - 1, CATALOG.num_items, CATALOG.num_roles], dtype=np.int16)
 
 
-def _window(state: WorldState, slot: int, radius: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _window_index(state: WorldState, slot: int, radius: int) -> np.ndarray:
+    """``(B, k*k)`` flat indices into the raveled ``(B, Hp, Wp)`` grids of each window."""
+    _, hp, wp = state.tiles.shape
     offsets = np.arange(-radius, radius + 1)
-    ys = state.pos[:, slot, 0, None] + offsets  # (B, k)
-    xs = state.pos[:, slot, 1, None] + offsets
-    return np.arange(state.batch)[:, None, None], ys[:, :, None], xs[:, None, :]
+    local = (offsets[:, None] * wp + offsets[None, :]).ravel()  # (k*k,)
+    centre = np.arange(state.batch) * (hp * wp) + state.pos[:, slot, 0] * wp + state.pos[:, slot, 1]
+    return centre[:, None] + local[None, :]
 
 
 def observe(
     state: WorldState, config: TaskConfig, slot: int, full: bool, phrase: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """The observation dict of ``slot`` in every world (fresh arrays)."""
-    role_of_occupant = np.concatenate([[0], config.role_ids()]).astype(np.int16)
+    role_of_occupant = np.concatenate([[0], config.role_ids()]).astype(np.int64)
     if full:
         m = config.margin
         inner = (slice(None), slice(m, m + config.size), slice(m, m + config.size))
-        layers = (state.tiles[inner], state.items[inner], state.occupant[inner])
+        layers = [grid[inner].reshape(state.batch, -1) for grid in (state.tiles, state.items, state.occupant)]
     else:
-        index = _window(state, slot, config.view // 2)
-        layers = (state.tiles[index], state.items[index], state.occupant[index])
-    view = np.stack([layers[0], layers[1], role_of_occupant[layers[2]]], axis=1)
-    view = view.reshape(state.batch, -1).astype(np.int64)
+        index = _window_index(state, slot, config.view // 2)
+        layers = [np.take(grid, index) for grid in (state.tiles, state.items, state.occupant)]
+    cells = layers[0].shape[1]
+    view = np.empty((state.batch, 3 * cells), np.int64)
+    view[:, :cells] = layers[0]
+    view[:, cells : 2 * cells] = layers[1]
+    view[:, 2 * cells :] = role_of_occupant[layers[2]]
     if phrase is None:
         tokens = state.req_tokens.astype(np.int64)
     else:

@@ -51,6 +51,7 @@ class World:
         self.state: WorldState = allocate(config, num_worlds)
         self.rngs = [np.random.default_rng() for _ in range(num_worlds)]
         self.identities: list[dict[str, Any]] = [{} for _ in range(num_worlds)]
+        self.scene_index = np.full(num_worlds, -1, dtype=np.int64)  # index of indexed sources
         self.layouts: list[Layout | None] = [None] * num_worlds
         self._layouts: dict[int, Layout] = {}
         roles = config.roles
@@ -75,6 +76,7 @@ class World:
             span = self.num_scenes if self.num_scenes > 0 else 2**31 - 1 - self.start_scene
             index = self.start_scene + int(rng.integers(span))
             self.identities[b] = {**self.source.identity(index)}
+            self.scene_index[b] = index
             cached = self._layouts.get(index)
             if cached is None:
                 cached = prepare(self.source.scene(index), self.config.margin)
