@@ -138,3 +138,31 @@ def test_vector_env_equals_single_envs_step_by_step(env_id):
             assert data_equivalence(x, y), f"step {t}: {name} differs"
         ended += int((out_a[2] | out_a[3]).sum())
     assert ended > 0, "the comparison must cover autoresets"
+
+
+@pytest.mark.parametrize("env_id", ENV_IDS)
+def test_same_step_autoreset_equals_gymnasium_sync_vector_env(env_id):
+    from gymnasium.vector import AutoresetMode
+
+    n, steps = 3, 150
+    kwargs = {"num_envs": n, "max_episode_steps": 60}
+    native = gym.make_vec(env_id, vectorization_mode="vector_entry_point", autoreset_mode="same_step", **kwargs)
+    reference = gym.make_vec(
+        env_id, vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs
+    )
+    assert native.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP
+    actions = np.random.default_rng(1).integers(0, 9, (steps, n))
+    assert data_equivalence(native.reset(seed=4)[0], reference.reset(seed=4)[0])
+    finals = 0
+    for t, a in enumerate(actions):
+        obs_a, rew_a, term_a, trunc_a, info_a = native.step(a)
+        obs_b, rew_b, term_b, trunc_b, info_b = reference.step(a)
+        for name, x, y in (("obs", obs_a, obs_b), ("reward", rew_a, rew_b), ("term", term_a, term_b)):
+            assert data_equivalence(x, y), f"step {t}: {name} differs"
+        assert data_equivalence(trunc_a, trunc_b)
+        ended = term_a | trunc_a
+        if ended.any():
+            finals += 1
+            for i in np.flatnonzero(ended):
+                assert data_equivalence(info_a["final_obs"][i], info_b["final_obs"][i])
+    assert finals > 0

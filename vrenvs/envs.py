@@ -217,11 +217,15 @@ class WorldVectorEnv(_Task, VectorEnv):
         num_scenes: int = 0,
         start_scene: int = 0,
         tile_size: int = 16,
+        autoreset_mode: str = "next_step",
     ) -> None:
         options = dict(locals())
-        for name in ("self", "__class__", "num_envs", "max_episode_steps"):
+        for name in ("self", "__class__", "num_envs", "max_episode_steps", "autoreset_mode"):
             options.pop(name, None)
         check_int("num_envs", num_envs, 1)
+        modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
+        check_choice("autoreset_mode", autoreset_mode, tuple(modes))
+        self.metadata = {**self.metadata, "autoreset_mode": modes[autoreset_mode]}
         limit = self.MAX_STEPS if max_episode_steps is None else max_episode_steps
         check_int("max_episode_steps", limit, 1)
         self._build(num_envs, limit, options)
@@ -274,18 +278,44 @@ class WorldVectorEnv(_Task, VectorEnv):
             raise ValueError(f"actions {actions} are outside the action space {self.single_action_space}")
         _, reward, terminated = self.world.step(actions)
         truncated = self.world.state.t >= self.max_episode_steps
-        restart = np.flatnonzero(self._autoreset)
         success = self.world.success()
         ended = terminated | truncated
+        if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
+            return self._same_step(reward, terminated, truncated, ended, success)
+        restart = np.flatnonzero(self._autoreset)
         if len(restart):
             self.world.reset(restart)
             reward[restart] = 0.0
             terminated[restart] = truncated[restart] = ended[restart] = False
         self._autoreset = ended
-        infos = self._infos()
+        infos = self._ended_infos(self._infos(), ended, success)
+        return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
+
+    @staticmethod
+    def _ended_infos(infos: dict[str, Any], ended: np.ndarray, success: np.ndarray) -> dict[str, Any]:
         if ended.any():
             infos["is_success"] = success & ended
             infos["_is_success"] = ended
+        return infos
+
+    def _same_step(
+        self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, ended: np.ndarray, success: np.ndarray
+    ) -> tuple[Any, ...]:
+        """SAME_STEP autoreset: ended worlds restart now; their last observation and info go
+        to ``infos["final_obs"]`` (an object array of per-env observations, None for the
+        others) and ``infos["final_info"]``, as Gymnasium's own vector envs do."""
+        infos = self._infos()
+        if ended.any():
+            last = self.world.observe(self._full)
+            final_obs = np.full(self.num_envs, None, dtype=object)
+            for i in np.flatnonzero(ended):
+                final_obs[i] = {k: v[i] for k, v in last.items()}
+            infos["final_obs"] = final_obs
+            infos["_final_obs"] = ended
+            infos["final_info"] = self._ended_infos(self._infos(), ended, success)
+            infos["_final_info"] = ended
+            self.world.reset(np.flatnonzero(ended))
+            infos.update({k: v for k, v in self._infos().items() if not k.startswith("_")})
         return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
 
     def render(self) -> tuple[np.ndarray, ...] | None:
