@@ -146,7 +146,9 @@ def test_same_step_autoreset_equals_gymnasium_sync_vector_env(env_id):
 
     n, steps = 3, 150
     kwargs = {"num_envs": n, "max_episode_steps": 60}
-    native = gym.make_vec(env_id, vectorization_mode="vector_entry_point", autoreset_mode="same_step", **kwargs)
+    native = gym.make_vec(
+        env_id, vectorization_mode="vector_entry_point", autoreset_mode="same_step", **kwargs
+    )
     reference = gym.make_vec(
         env_id, vectorization_mode="sync", vector_kwargs={"autoreset_mode": AutoresetMode.SAME_STEP}, **kwargs
     )

@@ -1,0 +1,107 @@
+"""A stable-baselines3 ``VecEnv`` over the native vrenvs vector env (the fast path).
+
+SB3 does not take Gymnasium vector envs: it wants same-step resets, the last observation of
+an ended episode in ``info["terminal_observation"]``, ``info["TimeLimit.truncated"]`` and a
+list of per-env info dicts. This adapter runs the native vector env in SAME_STEP mode and
+converts its batched infos, without subprocesses or a Python loop over worlds in the step
+(infos are built only for worlds whose episode ended).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
+
+import vrenvs  # noqa: F401  (registers the ids)
+
+__all__ = ["VrenvsVecEnv", "make_vec_env"]
+
+
+class VrenvsVecEnv(VecEnv):
+    """``num_envs`` worlds of ``env_id`` for SB3; ``env_kwargs`` go to the env (scenes, npcs...)."""
+
+    def __init__(self, env_id: str, num_envs: int, **env_kwargs: Any) -> None:
+        self.venv = gym.make_vec(
+            env_id,
+            num_envs=num_envs,
+            vectorization_mode="vector_entry_point",
+            autoreset_mode="same_step",
+            **env_kwargs,
+        )
+        self.env_id = env_id
+        self._actions = np.zeros(num_envs, np.int64)
+        self._episode_returns = np.zeros(num_envs, np.float64)
+        self._episode_lengths = np.zeros(num_envs, np.int64)
+        super().__init__(num_envs, self.venv.single_observation_space, self.venv.single_action_space)
+
+    def reset(self) -> VecEnvObs:
+        seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
+        obs, _ = self.venv.reset(seed=seeds)
+        self._reset_seeds()
+        self._episode_returns[:] = 0
+        self._episode_lengths[:] = 0
+        return obs
+
+    def step_async(self, actions: np.ndarray) -> None:
+        self._actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
+
+    def step_wait(self) -> VecEnvStepReturn:
+        obs, reward, terminated, truncated, infos = self.venv.step(self._actions)
+        self._episode_returns += reward
+        self._episode_lengths += 1
+        dones = terminated | truncated
+        out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
+        for i in np.flatnonzero(dones):
+            final_info = infos["final_info"]
+            out[i] = {
+                "terminal_observation": infos["final_obs"][i],
+                "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
+                "is_success": bool(final_info["is_success"][i]),
+                "served": int(final_info["served"][i]),
+                "episode": {"r": float(self._episode_returns[i]), "l": int(self._episode_lengths[i])},
+            }
+            self._episode_returns[i] = 0
+            self._episode_lengths[i] = 0
+        return obs, reward.astype(np.float32), dones, out
+
+    def close(self) -> None:
+        self.venv.close()
+
+    def get_attr(self, attr_name: str, indices: VecEnvIndices = None) -> list[Any]:
+        value = getattr(self.venv, attr_name)
+        return [value for _ in self._get_indices(indices)]
+
+    def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        setattr(self.venv, attr_name, value)
+
+    def env_method(
+        self, method_name: str, *args: Any, indices: VecEnvIndices = None, **kwargs: Any
+    ) -> list[Any]:
+        result = getattr(self.venv, method_name)(*args, **kwargs)
+        return [result for _ in self._get_indices(indices)]
+
+    def env_is_wrapped(self, wrapper_class: type[gym.Wrapper], indices: VecEnvIndices = None) -> list[bool]:
+        return [False for _ in self._get_indices(indices)]
+
+    def _get_indices(self, indices: VecEnvIndices) -> Sequence[int]:
+        if indices is None:
+            return range(self.num_envs)
+        if isinstance(indices, int):
+            return [indices]
+        return list(indices)
+
+    def get_images(self) -> Sequence[np.ndarray | None]:
+        frames = self.venv.render()
+        return list(frames) if frames is not None else [None] * self.num_envs
+
+
+def make_vec_env(env_id: str, num_envs: int, seed: int | None = None, **env_kwargs: Any) -> VrenvsVecEnv:
+    """The SB3 vector env for ``env_id``, seeded like ``stable_baselines3.common.env_util.make_vec_env``."""
+    venv = VrenvsVecEnv(env_id, num_envs, **env_kwargs)
+    if seed is not None:
+        venv.seed(seed)
+    return venv
