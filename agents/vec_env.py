@@ -40,7 +40,7 @@ class VrenvsVecEnv(VecEnv):
 
     def reset(self) -> VecEnvObs:
         seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
-        obs, _ = self.venv.reset(seed=seeds)
+        obs, _ = self.venv.reset(seed=seeds)  # type: ignore[arg-type]  # a list seeds each world
         self._reset_seeds()
         self._episode_returns[:] = 0
         self._episode_lengths[:] = 0
@@ -96,7 +96,9 @@ class VrenvsVecEnv(VecEnv):
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         frames = self.venv.render()
-        return list(frames) if frames is not None else [None] * self.num_envs
+        if frames is None:
+            return [None] * self.num_envs
+        return [np.asarray(f) for f in frames]
 
 
 def make_vec_env(env_id: str, num_envs: int, seed: int | None = None, **env_kwargs: Any) -> VrenvsVecEnv:

@@ -8,13 +8,13 @@ import pytest
 
 pytest.importorskip("stable_baselines3")
 
-from stable_baselines3 import PPO  # noqa: E402
-from stable_baselines3.common.env_checker import check_env  # noqa: E402
-from stable_baselines3.common.vec_env import DummyVecEnv  # noqa: E402
+from stable_baselines3 import PPO
+from stable_baselines3.common.env_checker import check_env
+from stable_baselines3.common.vec_env import DummyVecEnv
 
-import vrenvs  # noqa: E402, F401
-from agents.features import WorldFeatures  # noqa: E402
-from agents.vec_env import make_vec_env  # noqa: E402
+import vrenvs  # noqa: F401
+from agents.features import WorldFeatures
+from agents.vec_env import make_vec_env
 
 ENV_IDS = sorted(i for i in gym.registry if i.startswith("vrenvs/"))
 

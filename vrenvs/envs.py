@@ -299,7 +299,12 @@ class WorldVectorEnv(_Task, VectorEnv):
         return infos
 
     def _same_step(
-        self, reward: np.ndarray, terminated: np.ndarray, truncated: np.ndarray, ended: np.ndarray, success: np.ndarray
+        self,
+        reward: np.ndarray,
+        terminated: np.ndarray,
+        truncated: np.ndarray,
+        ended: np.ndarray,
+        success: np.ndarray,
     ) -> tuple[Any, ...]:
         """SAME_STEP autoreset: ended worlds restart now; their last observation and info go
         to ``infos["final_obs"]`` (an object array of per-env observations, None for the
