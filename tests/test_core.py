@@ -181,3 +181,13 @@ def test_rgb_array_frames(env_id):
         env.step(a)
         changed |= not np.array_equal(env.render(), first)
     assert changed, "frames follow the world"
+
+
+@pytest.mark.parametrize("shape", [(40, 16, 16), (9, 7, 11), (4, 32, 32), (2, 64, 64), (2, 65, 70)])
+def test_bitboard_flood_equals_cell_flood(shape):
+    from vrenvs.core.grid import _flood_cells, flood
+
+    rng = np.random.default_rng(sum(shape))
+    passable = rng.random(shape) < 0.6
+    seed = rng.random(shape) < 0.02
+    assert np.array_equal(flood(seed, passable), _flood_cells(seed & passable, passable))

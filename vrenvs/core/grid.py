@@ -25,9 +25,45 @@ def dilate(mask: np.ndarray) -> np.ndarray:
     return out
 
 
+def _pack(mask: np.ndarray) -> np.ndarray:
+    """``(..., H, W)`` bool, W <= 64 -> ``(..., H)`` uint64 rows, bit x = column x."""
+    width = mask.shape[-1]
+    padded = np.zeros((*mask.shape[:-1], 64), dtype=bool)
+    padded[..., :width] = mask
+    return np.packbits(padded, axis=-1, bitorder="little").view("<u8")[..., 0]
+
+
+def _unpack(rows: np.ndarray, width: int) -> np.ndarray:
+    as_bytes = rows[..., None].astype("<u8").view(np.uint8)
+    return np.unpackbits(as_bytes, axis=-1, bitorder="little")[..., :width].astype(bool)
+
+
 def flood(seed: np.ndarray, passable: np.ndarray) -> np.ndarray:
-    """Cells of ``passable`` 4-connected to ``seed`` (seed cells count only if passable)."""
-    reach = seed & passable
+    """Cells of ``passable`` 4-connected to ``seed`` (seed cells count only if passable).
+
+    Grids up to 64 wide are flooded as bitboards (one uint64 per row), which makes a step
+    of the fill a handful of integer operations per row instead of per cell.
+    """
+    if passable.shape[-1] > 64:
+        return _flood_cells(seed & passable, passable)
+    one = np.uint64(1)
+    allowed = _pack(passable)
+    reach = _pack(seed) & allowed
+    while True:
+        grown = _grow_rows(reach, reach | (reach << one) | (reach >> one)) & allowed
+        if np.array_equal(grown, reach):
+            return _unpack(reach, passable.shape[-1])
+        reach = grown
+
+
+def _grow_rows(reach: np.ndarray, grown: np.ndarray) -> np.ndarray:
+    """Add the rows above and below to ``grown`` (``(..., H)`` bitboards)."""
+    grown[..., 1:] |= reach[..., :-1]
+    grown[..., :-1] |= reach[..., 1:]
+    return grown
+
+
+def _flood_cells(reach: np.ndarray, passable: np.ndarray) -> np.ndarray:
     while True:
         grown = dilate(reach) & passable
         if np.array_equal(grown, reach):
