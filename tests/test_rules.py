@@ -392,3 +392,22 @@ def test_open_request_is_done_when_the_named_door_opens():
     ev = act(w, A.NOOP, A.TOGGLE)
     assert ev.opened[0, 1] and ev.done[0] == requests.OPEN
     assert w.state.req_type[0] == 0
+
+
+def test_actors_without_room_sit_the_episode_out():
+    w = world_from(
+        """
+        #######
+        #@Ac###
+        #######
+        #######
+        #######
+        #######
+        #######
+        """,
+        ("user", "assistant", "guard", "merchant"),
+        learner=1,
+    )
+    assert w.state.active[0].tolist() == [True, True, True, False], "the guard stands on the cup"
+    assert ascii_of(w).splitlines()[1] == "#@AP###"
+    act(w, A.NOOP, A.NOOP, A.NOOP, A.NOOP)  # stepping with an absent actor is fine

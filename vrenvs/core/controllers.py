@@ -245,7 +245,13 @@ def user(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
         follow = (
             field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]] <= config.follow_radius
         )
-        actions[b[follow]] = step_towards(state, b, slot, field)[follow]
+        # Between equally short steps, prefer one into the assistant's region: the user
+        # follows its guide through the door it took, not around it.
+        lead_region = state.region_map[b, state.pos[b, helper, 0], state.pos[b, helper, 1]]
+        elsewhere = state.region_map[b] != lead_region[:, None, None]
+        score = np.where(field < UNREACHED, 2 * field.astype(np.int32) + elsewhere, UNREACHED)
+        yielding = CATALOG.YIELDS[np.concatenate([[0], config.role_ids()])]
+        actions[b[follow]] = step_towards(state, b, slot, score, yielding=yielding)[follow]
         state.mode[b[follow], slot] = _MODE["following"]
     return actions
 

@@ -29,7 +29,8 @@ class Layout:
     tiles: np.ndarray  # (Hp, Wp) uint8 tile ids
     items: np.ndarray  # (Hp, Wp) uint8 item ids
     spawns: dict[int, list[tuple[int, int]]]  # role id -> padded cells, reading order
-    free: np.ndarray  # (F, 2) ground cells reachable from the user, no spawn on them
+    free: np.ndarray  # (F, 2) ground cells reachable from the user, no spawn or item on them
+    standable: np.ndarray  # (S, 2) reachable ground cells with an item but no spawn
     region_map: np.ndarray  # (Hp, Wp) int16 region name index or -1
     region_names: tuple[str, ...]
     region_tokens: np.ndarray  # (R, L) request tokens naming each region
@@ -60,6 +61,7 @@ def prepare(scene: Scene, margin: int) -> Layout:
     reach = reachable(tiles_p, items_p, user)
     ground = CATALOG.WALKABLE[tiles_p] & ~CATALOG.IS_DOOR[tiles_p]
     free = np.argwhere(reach & ground & (items_p == 0) & (roles_p == 0)).astype(np.int16)
+    standable = np.argwhere(reach & ground & (items_p > 0) & (roles_p == 0)).astype(np.int16)
     region_map = _pad(places.region_map, margin, -1)
     cells = _region_cells(region_map, len(places.region_names))
     passable = base_passable(tiles_p)
@@ -79,6 +81,7 @@ def prepare(scene: Scene, margin: int) -> Layout:
         items=items_p,
         spawns=spawns,
         free=free,
+        standable=standable,
         region_map=region_map,
         region_names=places.region_names,
         region_tokens=_tokens("guide", places.region_names),

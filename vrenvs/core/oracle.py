@@ -79,9 +79,20 @@ def _fetch(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.nda
 
 
 def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
-    back, lag = _toward(state, b, slot, _cells(state, b, state.pos[b, ctx.user]), ctx)
-    centre = state.guide[b, state.req_target[b].astype(np.int64)] == 0
-    ahead = _go(state, b, slot, centre, ctx, pickup=False)
+    user_cell = _cells(state, b, state.pos[b, ctx.user])
+    back, lag = _toward(state, b, slot, user_cell, ctx)
+    target = state.req_target[b].astype(np.int64)
+    goal = state.guide[b, target] == 0  # the region's central cell
+    # Inside the region with the user still outside: lead on to a region cell at least two
+    # steps from the user, so that following brings the user in.
+    region = state.region_map[b] == target[:, None, None]
+    rows = np.arange(len(b))
+    inside = region[rows, state.pos[b, slot, 0], state.pos[b, slot, 1]]
+    from_user = distance_field(user_cell, CATALOG.WALKABLE[state.tiles[b]])
+    deeper = region & (from_user >= 2) & (from_user < UNREACHED)
+    lead = inside & deeper.any(axis=(1, 2))
+    goal[lead] = deeper[lead]
+    ahead = _go(state, b, slot, goal, ctx, pickup=False)
     return np.where(lag >= config.follow_radius, back, ahead)
 
 

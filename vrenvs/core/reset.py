@@ -37,19 +37,26 @@ def _copy_layout(state: WorldState, b: int, layout: Layout) -> None:
 def _place_actors(
     state: WorldState, b: int, layout: Layout, config: TaskConfig, rng: np.random.Generator
 ) -> None:
+    """Each actor takes a spawn of its role, else a random free cell, else a cell with an
+    item on it; an actor that finds no cell at all (a cramped scene) sits the episode out."""
     spawns = {role: list(cells) for role, cells in layout.spawns.items()}
-    free = [tuple(c) for c in layout.free[rng.permutation(len(layout.free))]]
+    pools = [
+        layout.free[rng.permutation(len(layout.free))],
+        layout.standable[rng.permutation(len(layout.standable))],
+    ]
+    spare = [tuple(int(v) for v in c) for pool in pools for c in pool]
     taken: set[tuple[int, int]] = set()
     for slot, role_id in enumerate(config.role_ids()):
-        options = spawns.get(int(role_id), [])
-        while options and options[0] in taken:
-            options.pop(0)
-        cell = options.pop(0) if options else next(c for c in free if c not in taken)
+        options = [c for c in spawns.get(int(role_id), []) if c not in taken]
+        cell = options[0] if options else next((c for c in spare if c not in taken), None)
+        state.active[b, slot] = cell is not None
+        if cell is None:
+            state.pos[b, slot] = state.home[b, slot] = 0
+            continue
         taken.add(cell)
         state.pos[b, slot] = cell
         state.home[b, slot] = cell
         state.occupant[b, cell[0], cell[1]] = slot + 1
-    state.active[b] = True
     state.carry[b] = 0
     state.facing[b] = 3
     state.mode[b] = MODES.index("idle")
