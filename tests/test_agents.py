@@ -69,3 +69,173 @@ def test_features_extractor_shapes_and_a_short_ppo_run(tmp_path):
 
 def test_single_env_is_accepted_by_sb3_with_the_extractor():
     check_env(gym.make("vrenvs/Assistant-Guide-v0").unwrapped)
+
+
+TINY = [
+    "n_envs=2",
+    "n_timesteps=256",
+    "eval_every=128",
+    "eval_episodes=2",
+    "checkpoint_every=128",
+    "ppo.n_steps=64",
+    "ppo.batch_size=64",
+    "ppo.n_epochs=1",
+    "env_kwargs={max_episode_steps: 24}",
+    "policy.channels=8",
+    "policy.features_dim=32",
+    "policy.net_arch=[32]",
+]
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    from agents.train import train
+
+    runs = tmp_path_factory.mktemp("runs")
+    return train("vrenvs/Assistant-Fetch-v0", TINY, runs=runs, run_id="a", progress_bar=False)
+
+
+def test_tiny_training_run_writes_the_run_folder(tiny_run):
+    for name in (
+        "config.yaml",
+        "eval.csv",
+        "learning_curve.png",
+        "best/policy.json",
+        "final/policy.safetensors",
+    ):
+        assert (tiny_run / name).exists(), name
+    assert (tiny_run / "checkpoints/latest/state.json").exists()
+    assert any((tiny_run / "tb").rglob("events.out.tfevents*"))
+
+
+def test_weights_only_load_gives_identical_predictions(tiny_run):
+    from agents.policy_io import load_policy
+
+    model = load_policy(tiny_run / "final")
+    again = load_policy(tiny_run / "final")
+    venv = make_vec_env("vrenvs/Assistant-Fetch-v0", 4, seed=3)
+    obs = venv.reset()
+    a, _ = model.predict(obs, deterministic=True)
+    b, _ = again.predict(obs, deterministic=True)
+    assert np.array_equal(a, b)
+    probs_a = model.policy.get_distribution(model.policy.obs_to_tensor(obs)[0]).distribution.probs
+    probs_b = again.policy.get_distribution(again.policy.obs_to_tensor(obs)[0]).distribution.probs
+    assert np.allclose(probs_a.detach().numpy(), probs_b.detach().numpy())
+
+
+def test_two_identical_seeded_runs_act_identically(tmp_path):
+    from agents.policy_io import load_policy
+    from agents.train import train
+
+    short = [t for t in TINY if not t.startswith("n_timesteps")] + ["n_timesteps=128"]
+    runs = [
+        train("vrenvs/Assistant-Fetch-v0", short, tmp_path, f"r{i}", progress_bar=False) for i in range(2)
+    ]
+    venv = make_vec_env("vrenvs/Assistant-Fetch-v0", 8, seed=1)
+    obs = venv.reset()
+    acts = [load_policy(r / "final").predict(obs, deterministic=True)[0] for r in runs]
+    assert np.array_equal(acts[0], acts[1])
+
+
+def test_resume_continues_from_the_saved_step_count(tiny_run):
+    import json
+
+    from agents.train import train
+
+    state = json.loads((tiny_run / "checkpoints/latest/state.json").read_text())
+    assert state["num_timesteps"] >= 256
+    import yaml
+
+    config = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    config["n_timesteps"] = state["num_timesteps"] + 128
+    (tiny_run / "config.yaml").write_text(yaml.safe_dump(config))
+    train("vrenvs/Assistant-Fetch-v0", resume=tiny_run, progress_bar=False)
+    after = json.loads((tiny_run / "checkpoints/latest/state.json").read_text())
+    assert after["num_timesteps"] == state["num_timesteps"] + 128
+
+
+def test_crafted_policy_file_does_not_run_code(tmp_path, tiny_run):
+    """A policy folder whose files carry a pickle payload must be refused, not executed."""
+    import pickle
+    import shutil
+
+    from agents.policy_io import PolicyFileError, load_policy
+
+    marker = tmp_path / "pwned"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    bad = tmp_path / "crafted"
+    shutil.copytree(tiny_run / "final", bad)
+    (bad / "policy.safetensors").write_bytes(pickle.dumps(Payload()))
+    with pytest.raises(PolicyFileError, match="sha256"):
+        load_policy(bad)
+    meta = (bad / "policy.json").read_text()
+    import hashlib
+
+    digest = hashlib.sha256((bad / "policy.safetensors").read_bytes()).hexdigest()
+    import json
+
+    data = json.loads(meta)
+    data["sha256"] = digest  # even with a matching digest the file is only parsed as tensors
+    (bad / "policy.json").write_text(json.dumps(data))
+    with pytest.raises(PolicyFileError, match="cannot be loaded"):
+        load_policy(bad)
+    assert not marker.exists(), "loading a policy ran code from the file"
+
+
+def test_bad_inputs_give_clear_errors(tmp_path, tiny_run):
+    from agents.config import load_config
+    from agents.evaluate import main as eval_main
+    from agents.policy_io import PolicyFileError, load_policy
+
+    with pytest.raises(ValueError, match=r"config key 'ppo.learnin_rate' does not exist"):
+        load_config("vrenvs/Assistant-Fetch-v0", ["ppo.learnin_rate=1"])
+    with pytest.raises(ValueError, match=r"no training config for 'vrenvs/Nope-v0'"):
+        load_config("vrenvs/Nope-v0")
+    with pytest.raises(PolicyFileError, match="missing"):
+        load_policy(tmp_path / "nowhere")
+    assert eval_main([str(tiny_run / "final"), "--env", "vrenvs/Assistant-Guide-v0", "--episodes", "2"]) == 2
+
+
+def test_eval_cli_prints_policy_and_baselines(tiny_run, capsys):
+    from agents.evaluate import main as eval_main
+
+    code = eval_main(
+        [str(tiny_run / "final"), "--env", "vrenvs/Assistant-Fetch-v0", "--episodes", "2", "--json"]
+    )
+    assert code == 0
+    import json
+
+    rows = json.loads(capsys.readouterr().out)
+    assert set(rows) == {"policy (deterministic)", "policy (stochastic)", "random", "scripted (oracle)"}
+    assert all(0 <= r["success_low"] <= r["success"] <= r["success_high"] <= 1 for r in rows.values())
+
+
+def test_sigint_writes_a_loadable_checkpoint(tmp_path):
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from agents.policy_io import load_policy
+
+    args = [t for t in TINY if not t.startswith(("n_timesteps", "checkpoint_every"))]
+    args += ["n_timesteps=10000000", "checkpoint_every=10000000", "eval_every=10000000"]
+    cmd = [sys.executable, "-m", "agents.train", "vrenvs/Assistant-Fetch-v0", "--no-progress"]
+    cmd += ["--runs", str(tmp_path), "--run-id", "x", "--set", *args]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    run = tmp_path / "Assistant-Fetch-v0" / "x"
+    deadline = time.time() + 120
+    while not any((run / "tb").rglob("events.out.tfevents*")) and time.time() < deadline:
+        time.sleep(0.5)
+    time.sleep(3)  # let it train a little
+    proc.send_signal(signal.SIGINT)
+    out, _ = proc.communicate(timeout=120)
+    assert proc.returncode == 0, out
+    latest = run / "checkpoints" / "latest"
+    model = load_policy(latest / "policy")
+    assert model.num_timesteps > 0
+    assert not (run / "final").exists(), "an interrupted run has no final policy"

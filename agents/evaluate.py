@@ -1,0 +1,145 @@
+"""Evaluation: success rate with a 95% interval, return and length, next to baselines.
+
+``python -m agents.evaluate MODEL --env ENV_ID --episodes 200 --split test`` prints a table
+for the policy (deterministic and stochastic actions), a random policy and the scripted
+baseline of the learner's role (the BFS oracle for the assistant). ``--json`` prints JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.config import SPLITS
+from agents.vec_env import VrenvsVecEnv
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.controllers import controller
+
+__all__ = ["evaluate", "main", "run_episodes", "wilson"]
+
+Actor = Callable[[Any, VrenvsVecEnv], np.ndarray]
+
+
+def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score 95% interval of a success rate."""
+    if n == 0:
+        return 0.0, 1.0
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def run_episodes(
+    actor: Actor, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, n_envs: int = 16
+) -> dict[str, Any]:
+    """Play ``episodes`` episodes with ``actor``; the first ``episodes`` that end are counted."""
+    venv = VrenvsVecEnv(env_id, min(n_envs, episodes), **env_kwargs)
+    venv.seed(seed)
+    obs = venv.reset()
+    done: list[dict[str, Any]] = []
+    while len(done) < episodes:
+        obs, _, dones, infos = venv.step(actor(obs, venv))
+        done.extend(infos[i] for i in np.flatnonzero(dones))
+    venv.close()
+    done = done[:episodes]
+    wins = sum(bool(d["is_success"]) for d in done)
+    low, high = wilson(wins, len(done))
+    return {
+        "episodes": len(done),
+        "success": wins / len(done),
+        "success_low": low,
+        "success_high": high,
+        "return": float(np.mean([d["episode"]["r"] for d in done])),
+        "length": float(np.mean([d["episode"]["l"] for d in done])),
+    }
+
+
+def policy_actor(model: Any, deterministic: bool) -> Actor:
+    return lambda obs, venv: model.predict(obs, deterministic=deterministic)[0]
+
+
+def controller_actor(name: str) -> Actor:
+    drive = controller(name)
+
+    def act(obs: Any, venv: VrenvsVecEnv) -> np.ndarray:
+        world = venv.venv.world  # type: ignore[attr-defined]
+        return drive(world.state, world.config, world.config.learner)
+
+    return act
+
+
+def scripted_name(env_id: str) -> str:
+    """The scripted behaviour of the env's learner role (the oracle for the assistant)."""
+    import gymnasium as gym
+
+    env = gym.make(env_id)
+    role = env.unwrapped.config.roles[env.unwrapped.config.learner]  # type: ignore[attr-defined]
+    return CATALOG.role[role].behaviour
+
+
+def evaluate(
+    model: Any, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int = 0
+) -> dict[str, dict[str, Any]]:
+    """Rows for the policy (deterministic, stochastic), random actions and the scripted role."""
+    rows: dict[str, dict[str, Any]] = {}
+    if model is not None:
+        rows["policy (deterministic)"] = run_episodes(
+            policy_actor(model, True), env_id, env_kwargs, episodes, seed
+        )
+        rows["policy (stochastic)"] = run_episodes(
+            policy_actor(model, False), env_id, env_kwargs, episodes, seed
+        )
+    rows["random"] = run_episodes(controller_actor("random"), env_id, env_kwargs, episodes, seed)
+    name = scripted_name(env_id)
+    rows[f"scripted ({name})"] = run_episodes(controller_actor(name), env_id, env_kwargs, episodes, seed)
+    return rows
+
+
+def table(rows: dict[str, dict[str, Any]]) -> str:
+    lines = ["| agent | success | 95% interval | return | length |", "|---|---:|---:|---:|---:|"]
+    for name, r in rows.items():
+        interval = f"{r['success_low']:.2f}-{r['success_high']:.2f}"
+        lines.append(f"| {name} | {r['success']:.2f} | {interval} | {r['return']:.2f} | {r['length']:.1f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    from agents.config import load_config, split_kwargs
+    from agents.policy_io import PolicyFileError, load_policy, read_meta
+
+    parser = argparse.ArgumentParser(prog="vrenvs eval", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "model", help="a policy folder (policy.json + policy.safetensors), or 'none' for baselines only"
+    )
+    parser.add_argument("--env", required=True, help="env id, e.g. vrenvs/Assistant-Fetch-v0")
+    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument("--split", default="test", choices=SPLITS, help="training scenes or held-out scenes")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.env)
+        model = None
+        if args.model != "none":
+            meta = read_meta(Path(args.model))
+            if meta["env_id"] != args.env:
+                raise ValueError(f"{args.model} was trained on {meta['env_id']}, not {args.env}")
+            model = load_policy(Path(args.model))
+        rows = evaluate(model, args.env, split_kwargs(config, args.split), args.episodes, args.seed)
+    except (ValueError, PolicyFileError) as err:
+        print(f"vrenvs eval: error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(rows, indent=2) if args.json else table(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
