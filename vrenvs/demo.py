@@ -15,31 +15,14 @@ import gymnasium as gym
 import numpy as np
 
 from vrenvs.core.controllers import controller
+from vrenvs.record import write_frames
+from vrenvs.render import mosaic
 
 __all__ = ["run_demo"]
 
 
-def _imageio() -> Any:
-    try:
-        import imageio.v3 as iio
-    except ImportError as err:  # pragma: no cover - depends on the install
-        raise ImportError('writing GIF/PNG needs imageio: pip install "vrenvs[render]"') from err
-    return iio
-
-
-def _sheet(frames: list[np.ndarray], columns: int = 4) -> np.ndarray:
-    h, w, _ = frames[0].shape
-    rows = -(-len(frames) // columns)
-    sheet = np.full((rows * (h + 4) + 4, columns * (w + 4) + 4, 3), 30, np.uint8)
-    for i, frame in enumerate(frames):
-        y, x = 4 + (i // columns) * (h + 4), 4 + (i % columns) * (w + 4)
-        sheet[y : y + h, x : x + w] = frame
-    return sheet
-
-
 def run_demo(out: Path, episodes: int = 4, seed: int = 0, scenes: str = "procedural") -> dict[str, Any]:
     """Play ``episodes`` of Assistant-v0 with the oracle; write ``rollout.gif`` and ``scenes.png``."""
-    iio = _imageio()
     out.mkdir(parents=True, exist_ok=True)
     env = gym.make("vrenvs/Assistant-v0", render_mode="rgb_array", scenes=scenes, max_episode_steps=120)
     world = env.unwrapped.world  # type: ignore[attr-defined]
@@ -60,10 +43,8 @@ def run_demo(out: Path, episodes: int = 4, seed: int = 0, scenes: str = "procedu
         log.append(
             {"episode": ep, "scene": info["scene"], "served": info["served"], "failed": info["failed"]}
         )
-    gif = out / "rollout.gif"
-    iio.imwrite(gif, np.stack(frames[::2]), duration=120, loop=0)
-    png = out / "scenes.png"
-    iio.imwrite(png, _sheet(firsts))
+    gif = write_frames(out / "rollout.gif", frames[::2], fps=1000 / 120)
+    png = write_frames(out / "scenes.png", [mosaic(firsts, columns=4)])
     return {
         "env": "vrenvs/Assistant-v0",
         "assistant": "scripted BFS oracle",

@@ -19,6 +19,7 @@ from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
 from vrenvs.core.sources import make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
 from vrenvs.core.world import World
+from vrenvs.hud import caption, legend, status_lines
 from vrenvs.spaces import (
     MAX_NPCS,
     NPC_ROLES,
@@ -32,7 +33,8 @@ from vrenvs.spaces import (
 
 __all__ = ["WorldEnv", "WorldVectorEnv"]
 
-RENDER_MODES = ["rgb_array"]
+RENDER_MODES = ["human", "rgb_array"]
+HUMAN_WORLDS = 16  # a vector env's window shows at most this many worlds
 ACTION_COUNT = len(ACTION_NAMES)
 
 
@@ -99,6 +101,7 @@ class _Task:
         config = self._config(options, max_steps)
         self.render_mode = options["render_mode"]
         self.tile_size = options["tile_size"]
+        self._viewer: Any = None
         self._full = options["obs_mode"] == "full"
         self.world = World(
             config,
@@ -110,6 +113,31 @@ class _Task:
             phrase=self._phrase(),
         )
         self._space = observation_space(options["size"] if self._full else options["view"])
+
+    def _frames(self, worlds: int | None = None) -> np.ndarray:
+        """Frames of the first ``worlds`` worlds (all by default) with their scene captions."""
+        state = self.world.state if worlds is None else self.world.state.take(slice(0, worlds))
+        captions = [caption(i) for i in self.world.identities[: state.batch]]
+        return rendering.frames(state, self.world.config, self.tile_size, captions=captions)
+
+    def _show(self, frame: np.ndarray) -> None:
+        """Draw ``frame`` in the window (opened on first use), with world 0's status beside it."""
+        if self._viewer is None:
+            from vrenvs.viewer import Viewer
+
+            spec = getattr(self, "spec", None)
+            fps = self.metadata["render_fps"]  # type: ignore[attr-defined]
+            self._viewer = Viewer(title=spec.id if spec else type(self).__name__, fps=fps)
+        s, config = self.world.state, self.world.config
+        self._viewer.show(frame, [*status_lines(s, config, self.world.identities[0]), "", *legend()])
+
+    def _render_human(self) -> None:
+        if self.render_mode == "human":
+            self.render()  # type: ignore[attr-defined]
+
+    def _close_viewer(self) -> None:
+        if self._viewer is not None:
+            self._viewer.close()
 
     @classmethod
     def _phrase(cls) -> np.ndarray | None:
@@ -167,6 +195,7 @@ class WorldEnv(_Task, gym.Env):
         super().reset(seed=seed)
         self.world.rngs = [self.np_random]
         self.world.reset([0])
+        self._render_human()
         return self._obs(), self._info()
 
     def step(self, action: Any):
@@ -181,12 +210,24 @@ class WorldEnv(_Task, gym.Env):
             "done": REQUEST_TYPES[int(events.done[0])],
             "gave_up": REQUEST_TYPES[int(events.gave_up[0])],
         }
+        self._render_human()
         return self._obs(), float(reward[0]), done, False, info
 
     def render(self) -> np.ndarray | None:
-        if self.render_mode != "rgb_array":
+        """``rgb_array``: the frame, ``(16 * tile_size, ...)`` uint8 with the request on the top
+        row and the scene and step on the bottom one; ``human``: show it in a window."""
+        if self.render_mode is None:
             return None
-        return rendering.frames(self.world.state, self.config, self.tile_size)[0]
+        frame = self._frames()[0]
+        if self.render_mode == "human":
+            self._show(frame)
+            return None
+        return frame
+
+    def close(self) -> None:
+        """Close the window if one is open (safe to call twice)."""
+        self._close_viewer()
+        super().close()
 
 
 class WorldVectorEnv(_Task, VectorEnv):
@@ -268,6 +309,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         self.world.seed(seeds)
         self.world.reset(range(self.num_envs))
         self._autoreset[:] = False
+        self._render_human()
         return self.world.observe(self._full), self._infos()
 
     def step(self, actions: Any):
@@ -281,7 +323,9 @@ class WorldVectorEnv(_Task, VectorEnv):
         success = self.world.success()
         ended = terminated | truncated
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
-            return self._same_step(reward, terminated, truncated, ended, success)
+            result = self._same_step(reward, terminated, truncated, ended, success)
+            self._render_human()
+            return result
         restart = np.flatnonzero(self._autoreset)
         if len(restart):
             self.world.reset(restart)
@@ -289,6 +333,7 @@ class WorldVectorEnv(_Task, VectorEnv):
             terminated[restart] = truncated[restart] = ended[restart] = False
         self._autoreset = ended
         infos = self._ended_infos(self._infos(), ended, success)
+        self._render_human()
         return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
 
     @staticmethod
@@ -324,6 +369,14 @@ class WorldVectorEnv(_Task, VectorEnv):
         return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
 
     def render(self) -> tuple[np.ndarray, ...] | None:
-        if self.render_mode != "rgb_array":
+        """``rgb_array``: one frame per world; ``human``: the first worlds in a grid, in a window."""
+        if self.render_mode is None:
             return None
-        return tuple(rendering.frames(self.world.state, self.config, self.tile_size))
+        if self.render_mode == "human":
+            self._show(rendering.mosaic(self._frames(min(self.num_envs, HUMAN_WORLDS))))
+            return None
+        return tuple(self._frames())
+
+    def close_extras(self, **kwargs: Any) -> None:
+        """Close the window if one is open (``close()`` itself is safe to call twice)."""
+        self._close_viewer()

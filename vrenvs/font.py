@@ -17,7 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
-__all__ = ["Font", "draw", "encode", "font_for"]
+__all__ = ["Font", "by_name", "draw", "encode", "font_for"]
 
 _DIGITS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz+/"
 
@@ -75,7 +75,8 @@ def _decode(table: str, width: int) -> np.ndarray:
 
 
 @lru_cache(maxsize=2)
-def _font(name: str) -> Font:
+def by_name(name: str) -> Font:
+    """The font ``"6x10"`` or ``"4x6"``."""
     table, width = {"6x10": (_6X10, 6), "4x6": (_4X6, 4)}[name]
     return Font(name, _decode(table, width))
 
@@ -83,9 +84,9 @@ def _font(name: str) -> Font:
 def font_for(tile_size: int) -> Font | None:
     """The font whose glyphs fit one row of tiles, or ``None`` when tiles are too small."""
     if tile_size >= 12:
-        return _font("6x10")
+        return by_name("6x10")
     if tile_size >= 7:
-        return _font("4x6")
+        return by_name("4x6")
     return None
 
 

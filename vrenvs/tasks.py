@@ -64,7 +64,9 @@ _ARGS = """
     - ``controllers``: ``{role: controller}`` to drive other actors differently, e.g.
       ``{"user": "random"}``; controllers: user, oracle, patrol, chase, flee, trade, steal,
       random, noop.
-    - ``render_mode``: ``None`` or ``"rgb_array"``; ``tile_size`` pixels per cell (default 16).
+    - ``render_mode``: ``None``, ``"rgb_array"`` (frames with the request and scene written on
+      the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
+      (default 16).
 
     ``info`` carries ``scene`` (source, index, ...: pass ``num_scenes=1, start_scene=index`` to
     replay it), ``request`` (the English sentence), ``served`` / ``failed`` counts, and

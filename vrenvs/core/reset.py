@@ -44,7 +44,7 @@ def _place_actors(
         layout.free[rng.permutation(len(layout.free))],
         layout.standable[rng.permutation(len(layout.standable))],
     ]
-    spare = [tuple(int(v) for v in c) for pool in pools for c in pool]
+    spare = [(int(c[0]), int(c[1])) for pool in pools for c in pool]
     taken: set[tuple[int, int]] = set()
     for slot, role_id in enumerate(config.role_ids()):
         options = [c for c in spawns.get(int(role_id), []) if c not in taken]

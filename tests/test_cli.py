@@ -1,0 +1,137 @@
+"""The ``vrenvs`` command: every subcommand runs on a tiny budget, ``--help`` parses, and
+mistakes get messages that say what was wrong."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from vrenvs.cli import main
+from vrenvs.registration import ENVS
+
+SUBCOMMANDS = ("list", "play", "watch", "record", "gallery", "demo", "bench", "bench-render")
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize("command", SUBCOMMANDS)
+def test_help_parses_for_every_subcommand(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    assert f"usage: vrenvs {command}" in capsys.readouterr().out
+
+
+def test_top_level_help_lists_the_subcommands(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in SUBCOMMANDS:
+        assert command in out
+
+
+def test_list_prints_every_id_with_a_description(capsys):
+    code, out, _ = run(capsys, "list")
+    assert code == 0
+    lines = out.strip().splitlines()
+    assert len(lines) == len(ENVS)
+    for env, line in zip(ENVS, lines):
+        assert line.startswith(env.id) and env.summary in line
+
+
+def test_record_gif_has_one_frame_per_state(tmp_path, capsys):
+    iio = pytest.importorskip("imageio.v3")
+    out = tmp_path / "rollout.gif"
+    code, text, _ = run(
+        capsys, "record", "Assistant", "--out", str(out), "--episodes", "2", "--max-steps", "6"
+    )
+    assert code == 0
+    summary = json.loads(text)
+    assert [e["steps"] for e in summary["episodes"]] == [6, 6]
+    frames = iio.imread(out, index=None)
+    assert summary["frames"] == 14 and frames.shape == (14, 256, 256, 3)
+
+
+def test_record_gif_of_episodes_that_end_early(tmp_path, capsys):
+    iio = pytest.importorskip("imageio.v3")
+    out = tmp_path / "guard.gif"
+    code, text, _ = run(capsys, "record", "NPC-Flee", "--out", str(out), "--episodes", "3", "--seed", "2")
+    assert code == 0
+    summary = json.loads(text)
+    want = sum(e["steps"] + 1 for e in summary["episodes"])
+    assert summary["frames"] == want == len(iio.imread(out, index=None))
+
+
+def test_record_mp4(tmp_path, capsys):
+    pytest.importorskip("imageio_ffmpeg")
+    iio = pytest.importorskip("imageio.v3")
+    out = tmp_path / "rollout.mp4"
+    code, _, _ = run(capsys, "record", "vrenvs/Assistant-Fetch-v0", "--out", str(out), "--max-steps", "9")
+    assert code == 0
+    assert iio.imread(out, index=None, plugin="FFMPEG").shape == (10, 256, 256, 3)
+
+
+def test_gallery_draws_a_grid(tmp_path, capsys):
+    iio = pytest.importorskip("imageio.v3")
+    out = tmp_path / "gallery.png"
+    code, text, _ = run(
+        capsys, "gallery", "--scenes", "designer", "--num", "5", "--out", str(out), "--tile-size", "8"
+    )
+    assert code == 0
+    image = iio.imread(out)
+    assert image.shape == (2 * 132 + 4, 3 * 132 + 4, 3)
+    assert json.loads(text)["num"] == 5
+    tiles = [image[4 + r * 132 : 132 + r * 132, 4 + c * 132 : 132 + c * 132] for r, c in [(0, 0), (0, 1)]]
+    assert not np.array_equal(*tiles), "different scenes"
+
+
+def test_play_and_watch_run_headless(capsys):
+    pytest.importorskip("pygame")
+    code, out, _ = run(capsys, "play", "Assistant-v0", "--max-frames", "3", "--fps", "200", "--speed", "100")
+    assert code == 0 and "1 fetch  2 guide  3 open" in out and "played 3 frames" in out
+    code, out, _ = run(capsys, "play", "NPC-Guard", "--role", "thief", "--max-frames", "2", "--fps", "200")
+    assert code == 0
+    code, out, _ = run(capsys, "watch", "NPC-Flee", "--max-steps", "4", "--episodes", "2", "--fps", "200")
+    assert code == 0 and "watched 8 steps" in out
+
+
+def test_bench_render_quick(tmp_path, capsys):
+    code, out, _ = run(capsys, "bench-render", "--quick", "--out", str(tmp_path))
+    assert code == 0
+    result = json.loads((tmp_path / "render_bench.json").read_text())
+    assert set(result["frames_per_second"]) >= {"vrenvs single render()", "vrenvs vector B=64 render()"}
+    assert "| case |" in out
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["record", "Dragon-v0", "--out", "x.gif"], ["unknown env 'Dragon-v0'", "vrenvs/Assistant-v0"]),
+        (["record", "Assistant", "--out", "x.avi"], ["x.avi", ".gif or .mp4"]),
+        (["gallery", "--out", "x.jpg"], ["x.jpg", ".png"]),
+        (["gallery", "--scenes", "dreams", "--out", "g.png"], ["'dreams'", "procedural"]),
+        (["play", "NPC-Flee", "--role", "user"], ["role 'user'", "critter"]),
+        (["play", "Assistant", "--assistant", "policy.zip"], ["agents issue", "oracle"]),
+        (["watch", "Assistant", "--agent", "wizard"], ["'wizard'", "oracle"]),
+    ],
+)
+def test_errors_say_what_was_wrong(argv, words, capsys, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run(capsys, *argv)
+    assert code == 2
+    assert err.startswith(f"vrenvs {argv[0]}: error:")
+    for word in words:
+        assert word in err, err
+
+
+def test_bad_numbers_are_rejected_by_the_parser(capsys):
+    with pytest.raises(SystemExit) as stop:
+        main(["record", "Assistant", "--out", "x.gif", "--episodes", "0"])
+    assert stop.value.code == 2
+    assert "0 is not a positive integer" in capsys.readouterr().err

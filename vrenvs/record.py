@@ -1,0 +1,155 @@
+"""Recordings and pictures: rollouts to GIF / MP4, and galleries of scenes to PNG.
+
+GIFs and PNGs go through imageio and Pillow (the ``render`` extra, no moviepy); MP4 through
+imageio's ffmpeg plugin (the ``video`` extra, ``imageio-ffmpeg``). Frames are the env's own
+``rgb_array`` frames, so a recording shows exactly what ``env.render()`` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, cast
+
+import gymnasium as gym
+import numpy as np
+from gymnasium.error import DependencyNotInstalled
+
+from vrenvs import hud
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.sources import IndexedSource, make_source
+from vrenvs.core.state import TaskConfig, allocate
+from vrenvs.envs import WorldEnv
+from vrenvs.play import driver
+from vrenvs.render import frames, mosaic, write_row
+
+__all__ = ["FORMATS", "gallery", "record", "rollout", "write_frames"]
+
+FORMATS = (".gif", ".mp4", ".png")
+
+
+def _imageio() -> Any:
+    try:
+        import imageio.v3 as iio
+    except ImportError as err:
+        raise DependencyNotInstalled('writing GIF / PNG needs imageio: pip install "vrenvs[render]"') from err
+    return iio
+
+
+def write_frames(path: str | Path, images: Sequence[np.ndarray] | np.ndarray, fps: float = 8) -> Path:
+    """Write ``images`` ((H, W, 3) uint8 each) to ``path``: an animated ``.gif`` (looping),
+    an ``.mp4`` or, for a single image, a ``.png``."""
+    path = Path(path)
+    if path.suffix.lower() not in FORMATS:
+        raise ValueError(f"output {str(path)!r} must end in one of {', '.join(FORMATS)}")
+    if len(images) == 0:
+        raise ValueError("there are no frames to write")
+    iio = _imageio()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stack = np.stack(list(images))
+    suffix = path.suffix.lower()
+    if suffix == ".png":
+        if len(stack) != 1:
+            raise ValueError(f"a .png holds one image, got {len(stack)}; write a .gif or .mp4")
+        iio.imwrite(path, stack[0])
+    elif suffix == ".gif":
+        iio.imwrite(path, stack, duration=1000 / fps, loop=0)
+    else:
+        try:
+            import imageio_ffmpeg  # noqa: F401
+        except ImportError as err:
+            raise DependencyNotInstalled(
+                'writing MP4 needs imageio-ffmpeg: pip install "vrenvs[video]"'
+            ) from err
+        iio.imwrite(path, stack, plugin="FFMPEG", fps=fps)
+    return path
+
+
+def default_agent(env: Any) -> str:
+    """The scripted controller of the env's learner role (the oracle for the assistant)."""
+    config = env.unwrapped.world.config
+    return CATALOG.role[config.roles[config.learner]].behaviour
+
+
+def rollout(
+    env_id: str,
+    episodes: int = 1,
+    seed: int = 0,
+    max_steps: int | None = None,
+    agent: str | None = None,
+    **env_kwargs: Any,
+) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
+    """Frames of ``episodes`` episodes (seeds ``seed``, ``seed + 1``, ...) with the learner
+    driven by the scripted controller ``agent``; one frame per state, the first included."""
+    if episodes < 1:
+        raise ValueError(f"episodes={episodes} must be at least 1")
+    limit: dict[str, Any] = {} if max_steps is None else {"max_episode_steps": max_steps}
+    env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
+    drive = driver(agent or default_agent(env))
+    world = cast(WorldEnv, env.unwrapped).world
+    shots: list[np.ndarray] = []
+    log: list[dict[str, Any]] = []
+    for episode in range(episodes):
+        _, info = env.reset(seed=seed + episode)
+        shots.append(np.asarray(env.render()))
+        reward, steps, done = 0.0, 0, False
+        while not done:
+            action = int(drive(world.state, world.config, world.config.learner)[0])
+            _, r, terminated, truncated, info = env.step(action)
+            shots.append(np.asarray(env.render()))
+            reward, steps, done = reward + float(r), steps + 1, terminated or truncated
+        log.append({"episode": episode, "steps": steps, "return": reward, "scene": info["scene"]})
+    env.close()
+    return shots, log
+
+
+def record(
+    env_id: str, out: str | Path, episodes: int = 1, seed: int = 0, fps: float | None = None, **kwargs: Any
+) -> dict[str, Any]:
+    """Roll out ``episodes`` and write them to ``out`` (.gif or .mp4); returns a summary."""
+    if Path(out).suffix.lower() not in (".gif", ".mp4"):
+        raise ValueError(f"--out {str(out)!r} must end in .gif or .mp4")
+    shots, log = rollout(env_id, episodes, seed, **kwargs)
+    rate = fps or WorldEnv.metadata["render_fps"]
+    path = write_frames(out, shots, rate)
+    return {"env": env_id, "out": str(path), "frames": len(shots), "fps": rate, "episodes": log}
+
+
+def scene_frames(source: Any, num: int, size: int = 16, start: int = 0, tile_size: int = 16) -> np.ndarray:
+    """``(num, H, W, 3)`` pictures of scenes ``start ..`` of ``source`` as they start: tiles,
+    items and every actor at its spawn; the scene identity on the top row."""
+    src = make_source(source, size)
+    if isinstance(src, IndexedSource):
+        scenes = [src.scene(start + i) for i in range(num)]
+        identities = [src.identity(start + i) for i in range(num)]
+    else:
+        scenes = list(src.sample(num, np.random.default_rng(start)))
+        identities = [{"source": getattr(src, "name", "scenes"), "scene": s.name} for s in scenes]
+    # One actor slot per catalog role, so an occupant value is a role id.
+    config = TaskConfig(
+        name="gallery", roles=tuple(r.name for r in CATALOG.roles), learner=0, size=size, view=1
+    )
+    state = allocate(config, len(scenes))
+    for b, scene in enumerate(scenes):
+        state.tiles[b], state.items[b], state.occupant[b] = scene.layers()
+    images = frames(state, config, tile_size, text=False)
+    write_row(images, [hud.caption(i) for i in identities], tile_size)
+    return images
+
+
+def gallery(
+    out: str | Path,
+    scenes: Any = "procedural",
+    num: int = 16,
+    size: int = 16,
+    start: int = 0,
+    tile_size: int = 16,
+) -> dict[str, Any]:
+    """A grid of ``num`` scenes of ``scenes`` written to ``out`` (.png)."""
+    if Path(out).suffix.lower() != ".png":
+        raise ValueError(f"--out {str(out)!r} must end in .png")
+    if num < 1:
+        raise ValueError(f"num={num} must be at least 1")
+    sheet = mosaic(scene_frames(scenes, num, size, start, tile_size))
+    path = write_frames(out, [sheet])
+    return {"scenes": str(scenes), "num": num, "start": start, "out": str(path), "shape": list(sheet.shape)}
