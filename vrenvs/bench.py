@@ -44,8 +44,8 @@ def _single(env_id: str, steps: int) -> Callable[[], float]:
     return run
 
 
-def _vector(num_envs: int, steps: int) -> Callable[[], float]:
-    env = gym.make_vec(ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point")
+def _vector(num_envs: int, steps: int, **kwargs: Any) -> Callable[[], float]:
+    env = gym.make_vec(ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
     env.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, 9, (steps, num_envs))
 
@@ -69,6 +69,9 @@ def _cases(quick: bool) -> dict[str, Callable[[], float]]:
         print('minigrid is not installed (pip install "vrenvs[bench]"): ratios are skipped')
     for b in (1, 64, 1024):
         cases[f"vrenvs vector B={b}"] = _vector(b, max((n * 4) // b, 20 if quick else 200))
+    # The same with scenes drawn from 1,000 (cached after first use) instead of a fresh
+    # procedural scene per episode: separates stepping from scene generation on reset.
+    cases["vrenvs vector B=1024, 1000 scenes"] = _vector(1024, 20 if quick else 200, num_scenes=1000)
     return cases
 
 
