@@ -239,3 +239,17 @@ def test_sigint_writes_a_loadable_checkpoint(tmp_path):
     model = load_policy(latest / "policy")
     assert model.num_timesteps > 0
     assert not (run / "final").exists(), "an interrupted run has no final policy"
+
+
+def test_vrenvs_cli_forwards_train_and_eval(tiny_run, capsys):
+    from vrenvs.cli import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main(["train", "--help"])
+    assert exit_info.value.code == 0
+    assert "--resume" in capsys.readouterr().out
+    assert (
+        main(["eval", str(tiny_run / "final"), "--env", "vrenvs/Assistant-Fetch-v0", "--episodes", "2"]) == 0
+    )
+    assert "scripted (oracle)" in capsys.readouterr().out
+    assert main(["train", "vrenvs/Assistant-Fetch-v0", "--set", "ppo.nope=1"]) == 2

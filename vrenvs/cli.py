@@ -228,10 +228,37 @@ def _parser() -> argparse.ArgumentParser:
     _add_play(sub)
     _add_record(sub)
     _add_jobs(sub)
+    for name, text in _FORWARDED.items():
+        sub.add_parser(name, help=text, add_help=False)
     return parser
 
 
+# Subcommands whose options live in the agents package (needs the agents extra).
+_FORWARDED = {
+    "train": "train PPO on an env (vrenvs train ENV_ID --help)",
+    "eval": "evaluate a policy against random and scripted baselines (vrenvs eval MODEL --env ENV_ID)",
+}
+
+
+def _forward(name: str, rest: list[str]) -> int:
+    try:
+        if name == "train":
+            from agents.train import main as run
+        else:
+            from agents.evaluate import main as run
+    except ImportError as err:
+        print(
+            f'vrenvs {name}: error: {err}; install the agents extra: pip install "vrenvs[agents]"',
+            file=sys.stderr,
+        )
+        return 2
+    return int(run(rest))
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in _FORWARDED:
+        return _forward(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     np.set_printoptions(linewidth=120)
     try:
