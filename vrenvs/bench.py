@@ -23,7 +23,7 @@ import numpy as np
 
 import vrenvs  # noqa: F401
 
-__all__ = ["run_bench"]
+__all__ = ["compare", "run_bench"]
 
 ENV_ID = "vrenvs/Assistant-Fetch-v0"
 
@@ -76,8 +76,21 @@ def _cases(quick: bool) -> dict[str, Callable[[], float]]:
 
 
 def run_bench(out: Path, quick: bool = False) -> dict[str, Any]:
-    cases = _cases(quick)
-    rounds = 2 if quick else 5
+    """Measure env stepping; write ``bench.json`` / ``bench.md`` in ``out``."""
+    return compare(
+        _cases(quick),
+        rounds=2 if quick else 5,
+        peer="MiniGrid-DoorKey-8x8 single",
+        unit="steps",
+        out=out / "bench",
+    )
+
+
+def compare(
+    cases: dict[str, Callable[[], float]], rounds: int, peer: str, unit: str, out: Path, note: str = ""
+) -> dict[str, Any]:
+    """Time ``cases`` (each returns a rate) round by round after a warm-up; report min /
+    median / max and the ratio of medians to ``peer``; write ``out``.json and ``out``.md."""
     for run in cases.values():
         run()  # warm-up: caches, first resets
     samples: dict[str, list[float]] = {k: [] for k in cases}
@@ -85,18 +98,20 @@ def run_bench(out: Path, quick: bool = False) -> dict[str, Any]:
         for name, run in cases.items():
             samples[name].append(run())
     table = {k: {"min": min(v), "median": statistics.median(v), "max": max(v)} for k, v in samples.items()}
-    peer = table.get("MiniGrid-DoorKey-8x8 single", {}).get("median")
+    reference = table.get(peer, {}).get("median")
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": _machine(),
+        "note": note,
         "rounds": rounds,
-        "steps_per_second": table,
-        "ratio_to_minigrid": {k: v["median"] / peer for k, v in table.items()} if peer else {},
+        f"{unit}_per_second": table,
+        "ratio_to_minigrid": {k: v["median"] / reference for k, v in table.items()} if reference else {},
     }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "bench.json").write_text(json.dumps(result, indent=2))
-    (out / "bench.md").write_text(_markdown(result))
-    print(_markdown(result))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    text = _markdown(result, unit)
+    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
+    out.with_suffix(".md").write_text(text)
+    print(text)
     return result
 
 
@@ -105,14 +120,15 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cpus, Python {platform.python_version()}, numpy {np.__version__}"
 
 
-def _markdown(result: dict[str, Any]) -> str:
+def _markdown(result: dict[str, Any], unit: str) -> str:
+    note = f" {result['note']};" if result["note"] else ""
     lines = [
-        f"Measured {result['date']} on {result['machine']}; {result['rounds']} rounds.",
+        f"Measured {result['date']} on {result['machine']};{note} {result['rounds']} rounds.",
         "",
-        "| case | steps/s median | min | max | x MiniGrid |",
+        f"| case | {unit}/s median | min | max | x MiniGrid |",
         "|---|---:|---:|---:|---:|",
     ]
-    for name, row in result["steps_per_second"].items():
+    for name, row in result[f"{unit}_per_second"].items():
         ratio = result["ratio_to_minigrid"].get(name)
         shown = f"{ratio:.2f}" if ratio is not None else "-"
         lines.append(f"| {name} | {row['median']:,.0f} | {row['min']:,.0f} | {row['max']:,.0f} | {shown} |")

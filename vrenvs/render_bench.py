@@ -9,11 +9,8 @@ alike; the table gives min / median / max over rounds and the ratio of medians t
 
 from __future__ import annotations
 
-import json
-import statistics
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 import vrenvs  # noqa: F401  (registers the ids)
+from vrenvs.bench import compare
 
 __all__ = ["run_render_bench"]
 
@@ -98,39 +96,11 @@ def _check_sizes() -> None:
 def run_render_bench(out: Path, quick: bool = False) -> dict[str, Any]:
     """Measure, print a markdown table and write ``render_bench.json`` / ``.md`` in ``out``."""
     _check_sizes()
-    cases = _cases(quick)
-    rounds = 2 if quick else 7
-    for run in cases.values():
-        run()  # warm-up: atlas, caches, first resets
-    samples: dict[str, list[float]] = {k: [] for k in cases}
-    for _ in range(rounds):
-        for name, run in cases.items():
-            samples[name].append(run())
-    table = {k: {"min": min(v), "median": statistics.median(v), "max": max(v)} for k, v in samples.items()}
-    peer = table.get(MINIGRID, {}).get("median")
-    result = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "frame": "256x256 RGB (vrenvs: 16x16 scene, tile_size=16; MiniGrid DoorKey-8x8: 8x8 x 32 px)",
-        "rounds": rounds,
-        "frames_per_second": table,
-        "ratio_to_minigrid": {k: v["median"] / peer for k, v in table.items()} if peer else {},
-    }
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "render_bench.json").write_text(json.dumps(result, indent=2))
-    (out / "render_bench.md").write_text(_markdown(result))
-    print(_markdown(result))
-    return result
-
-
-def _markdown(result: dict[str, Any]) -> str:
-    lines = [
-        f"Measured {result['date']}; {result['frame']}; {result['rounds']} rounds.",
-        "",
-        "| case | frames/s median | min | max | x MiniGrid |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, row in result["frames_per_second"].items():
-        ratio = result["ratio_to_minigrid"].get(name)
-        shown = f"{ratio:.2f}" if ratio is not None else "-"
-        lines.append(f"| {name} | {row['median']:,.0f} | {row['min']:,.0f} | {row['max']:,.0f} | {shown} |")
-    return "\n".join(lines) + "\n"
+    return compare(
+        _cases(quick),
+        rounds=2 if quick else 7,
+        peer=MINIGRID,
+        unit="frames",
+        out=out / "render_bench",
+        note="256x256 RGB (vrenvs: 16x16 scene, tile_size=16; MiniGrid DoorKey-8x8: 8x8 x 32 px)",
+    )
