@@ -1,0 +1,89 @@
+"""Model cards: a markdown page per checkpoint, written from its JSON config alone."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+__all__ = ["write_card"]
+
+_BLURB = {
+    "gan": "DCGAN-style generator trained with the hinge loss against a spectral-norm critic.",
+    "vae": "Convolutional VAE with a categorical decoder (cross-entropy per cell) and a warmed-up KL weight.",
+    "vaegan": "The VAE architecture whose decoder also faces a hinge-loss spectral-norm critic.",
+}
+
+
+def _metric_lines(metrics: dict[str, Any]) -> list[str]:
+    """One row per figure; the report card's figures (``metrics.report``) come first."""
+    report = metrics.get("report", {})
+    lines = [f"| {key} (report card) | {_fmt(value)} |" for key, value in report.items() if key != "source"]
+    training = {k: v for k, v in metrics.items() if k != "report"}
+    return lines + [
+        f"| {key} (end of training, eval seeds) | {_fmt(value)} |" for key, value in sorted(training.items())
+    ]
+
+
+def _fmt(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def card_text(meta: dict[str, Any]) -> str:
+    model, training = meta["model"], meta.get("training", {})
+    corpus = training.get("corpus", {})
+    train, held = corpus.get("train", {}), corpus.get("heldout", {})
+    lines = [
+        f"# Model card: `{model['kind']}` scene generator",
+        "",
+        _BLURB.get(model["kind"], ""),
+        "",
+        "## Model",
+        "",
+        f"- Config: `{json.dumps(model, sort_keys=True)}`; {meta['num_parameters']:,} parameters "
+        "(the critic is not shipped).",
+        f"- Output: logits over {meta['num_codes']} glyph codes per cell of a "
+        f"{meta['size']}x{meta['size']} grid, decoded by `{model.get('decoding', 'expected')}` "
+        "(see `generators.sampling`); scene s decodes the noise `torch.randn(latent_dim, "
+        "generator=torch.Generator().manual_seed(s)) * latent_scale`"
+        + (
+            ", mapped through the Gaussian fitted to the training scenes' encoder means "
+            "(`prior_mean + noise @ prior_tril.T`)."
+            if model["kind"] != "gan"
+            else "."
+        ),
+        f"- Tile vocabulary hash: `{meta['vocabulary_hash']}`; weights sha256: `{meta['weights_sha256']}`.",
+        "",
+        "## Data",
+        "",
+        f"- Training: {train.get('count', '?')} grids: designer files "
+        f"{train.get('designer', {}).get('files', '?')} with their 8 symmetries, procedural scenes "
+        f"{train.get('procedural', {}).get('indices', '?')} (`ProceduralSource(16)`, three styles).",
+        f"- Held out: {held.get('count', '?')} grids: designer files "
+        f"{held.get('designer', {}).get('files', '?')} (all symmetries), procedural indices "
+        f"{held.get('procedural', {}).get('indices', '?')}.",
+        "",
+        "## Training",
+        "",
+        f"- Command: `{training.get('command', '?')}`",
+        f"- Seed {training.get('seed', '?')}, {training.get('steps', '?')} steps, "
+        f"{training.get('wall_time_s', 0) / 60:.1f} min wall on {training.get('threads', '?')} CPU threads "
+        f"(torch {training.get('torch', '?')}).",
+        "",
+        "## Metrics",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *_metric_lines(meta.get("metrics", {})),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_card(config_path: str | Path) -> Path:
+    """Write ``<name>.md`` next to ``<name>.json``."""
+    config_path = Path(config_path)
+    meta = json.loads(config_path.read_text())
+    out = config_path.with_suffix(".md")
+    out.write_text(card_text(meta))
+    return out

@@ -1,0 +1,139 @@
+"""Scene sources ``gan``, ``vae`` and ``vaegan``: learned generators behind ``IndexedSource``.
+
+Scene ``i`` is a pure function of ``i``: its latent comes from
+``torch.Generator().manual_seed(i)`` (never from global torch or numpy state), is decoded by
+argmax and repaired. Scenes are made in *banks*: the block of ``bank_size`` consecutive
+indices containing ``i`` is decoded as one batch and repaired with
+:func:`vrenvs.core.repair.repair_batch` (solvability checked batched, only failures
+repaired), and the bank is cached, so the other scenes of the block cost nothing later.
+A bank always has the same members, which keeps a scene bit-for-bit independent of which
+index was asked for first. Identity: (source, checkpoint hash, latent seed, repair version).
+
+Registered by name through :mod:`generators.registry` (lazily, so vrenvs never imports
+torch)::
+
+    register_source("gan", "generators.registry:gan_source")
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+from generators.checkpoint import Checkpoint, load_checkpoint, shipped
+from generators.data import SIZE
+from generators.models import KINDS
+from generators.sampling import repair_codes, sample_codes
+from vrenvs.core.repair import REPAIR_VERSION
+from vrenvs.core.scene import Scene
+from vrenvs.core.sources import IndexedSource
+
+__all__ = ["Bank", "GeneratorSource"]
+
+MAX_BANKS = 256
+
+
+@dataclass(frozen=True)
+class Bank:
+    """One block of indices ``[start, start + n)``: raw and repaired grids, edits per grid."""
+
+    start: int
+    raw: np.ndarray  # (n, 16, 16) uint8 decoded grids
+    codes: np.ndarray  # (n, 16, 16) uint8 repaired grids
+    edits: np.ndarray  # (n,) cells changed by repair (0: solvable as decoded)
+
+
+@lru_cache(maxsize=8)
+def _load(path: str) -> Checkpoint:
+    """Checkpoints are loaded once per process and shared by every source using them."""
+    return load_checkpoint(path)
+
+
+class GeneratorSource(IndexedSource):
+    """Scenes from a trained ``kind`` model (the shipped weights unless ``checkpoint``)."""
+
+    def __init__(
+        self, kind: str, size: int = SIZE, checkpoint: str | Path | None = None, bank_size: int = 64
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown generator kind {kind!r}; choose from {KINDS}")
+        if size != SIZE:
+            raise ValueError(
+                f"the learned generators ({', '.join(KINDS)}) make {SIZE}x{SIZE} scenes only, "
+                f"not {size}x{size}; for size 32 use scenes='procedural' or scenes='designer'"
+            )
+        if bank_size < 1:
+            raise ValueError(f"bank_size must be >= 1, got {bank_size}")
+        super().__init__(size)
+        self.kind, self.name, self.bank_size = kind, kind, int(bank_size)
+        self.checkpoint_path = str(Path(checkpoint).resolve() if checkpoint else shipped(kind))
+        loaded = _load(self.checkpoint_path)
+        if loaded.model.kind != kind:
+            raise ValueError(
+                f"checkpoint {self.checkpoint_path} holds a {loaded.model.kind} model, not {kind}"
+            )
+        self.model = loaded.model
+        self.checkpoint = loaded.id
+        self._banks: OrderedDict[int, Bank] = OrderedDict()
+
+    def __getstate__(self) -> dict:
+        """Pickle the recipe, not the model or the banks (they are rebuilt on demand)."""
+        return {"kind": self.kind, "checkpoint": self.checkpoint_path, "bank_size": self.bank_size}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["kind"], SIZE, state["checkpoint"], state["bank_size"])  # type: ignore[misc]
+
+    def bank(self, index: int) -> Bank:
+        """The bank holding scene ``index``, decoded and repaired on first use."""
+        if index < 0:
+            raise ValueError(f"scene index must be >= 0, got {index}")
+        block = index // self.bank_size
+        found = self._banks.get(block)
+        if found is not None:
+            self._banks.move_to_end(block)
+            return found
+        start = block * self.bank_size
+        raw = sample_codes(self.model, range(start, start + self.bank_size))
+        codes, edits, _ = repair_codes(raw)
+        for array in (raw, codes, edits):
+            array.setflags(write=False)
+        made = Bank(start, raw, codes, edits)
+        self._banks[block] = made
+        if len(self._banks) > MAX_BANKS:
+            self._banks.popitem(last=False)
+        return made
+
+    def raw(self, index: int) -> Scene:
+        bank = self.bank(index)
+        return Scene(bank.raw[index - bank.start], name=f"{self.kind}:{index}")
+
+    def scene(self, index: int) -> Scene:
+        bank = self.bank(index)
+        return Scene(bank.codes[index - bank.start], name=f"{self.kind}:{index}")
+
+    def edits_of(self, index: int) -> int:
+        bank = self.bank(index)
+        return int(bank.edits[index - bank.start])
+
+    def identity(self, index: int) -> dict[str, object]:
+        return {
+            "source": self.kind,
+            "checkpoint": self.checkpoint,
+            "latent_seed": int(index),
+            "repair_version": REPAIR_VERSION,
+            "edits": self.edits_of(index),
+        }
+
+    def sample(self, num: int, rng: np.random.Generator) -> list[Scene]:
+        """``num`` scenes from randomly chosen whole banks: latents of distinct seeds are
+        independent, so taking a bank in order is as random as scattered indices, and cheap."""
+        out: list[Scene] = []
+        while len(out) < num:
+            start = int(rng.integers(0, (2**31 - 1) // self.bank_size)) * self.bank_size
+            take = min(self.bank_size, num - len(out))
+            out.extend(self.scene(start + k) for k in range(take))
+        return out

@@ -1,0 +1,306 @@
+"""Train one scene model: ``python -m generators train gan|vae|vaegan [--flags]``.
+
+One function, :func:`train`, reads top to bottom (CleanRL style): seed, data, model,
+objective, a loop bounded by ``--steps`` and/or ``--minutes`` with a tqdm bar, TensorBoard
+scalars under ``<out>/<model>/<run>``, a PNG grid of a fixed latent batch every
+``--image-every`` steps, and at the end a checkpoint (weights + JSON config carrying the
+vocabulary hash and this exact command) and a model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import inspect
+import itertools
+import shlex
+import shutil
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from generators.checkpoint import save_checkpoint
+from generators.data import Corpus, CorpusSpec, load_corpus, one_hot
+from generators.images import grid_image, write_png
+from generators.metrics import pattern_kl
+from generators.models import KINDS, VAE, Critic, ModelConfig, SceneModel, build_model
+from generators.objectives import make_objective
+from generators.sampling import decode_codes, sample_codes
+from vrenvs.core.reach import solvable_batch
+
+__all__ = ["TrainConfig", "evaluate", "parse_config", "train"]
+
+EVAL_SEED0 = 1_000_000_000
+"""Latent seeds used for evaluation during training, disjoint from the report's seeds."""
+
+
+@dataclass
+class TrainConfig:
+    model: str = "gan"
+    """which model to train: gan, vae or vaegan"""
+    seed: int = 0
+    """seed of initialisation, batches and training latents"""
+    steps: int = 0
+    """stop after this many updates (0: no step limit)"""
+    minutes: float = 15.0
+    """stop after this much wall time (0: no time limit)"""
+    batch_size: int = 64
+    """scenes per update"""
+    lr: float = 2e-4
+    """Adam learning rate of the generator / VAE"""
+    lr_critic: float = 2e-4
+    """Adam learning rate of the critic (gan, vaegan)"""
+    latent_dim: int = 64
+    """size of the latent vector"""
+    width: int = 32
+    """channels of the 16x16 layers of encoder and decoder"""
+    critic_width: int = 32
+    """channels of the 16x16 layers of the critic"""
+    critic_input: str = "straight"
+    """what the critic sees of fakes: straight (argmax one-hot, straight-through), gumbel, softmax"""
+    critic_temperature: float = 1.0
+    """softmax temperature of what the critic sees (and of the straight-through gradient)"""
+    latent_scale: float = 1.0
+    """std of latents when sampling (stored in the checkpoint)"""
+    decoding: str = "expected"
+    """logits -> codes when sampling: expected, winners or argmax (see generators.sampling)"""
+    kl_weight: float = 1.0
+    """weight of the KL term (vae, vaegan)"""
+    kl_warmup: int = 2000
+    """steps over which the KL weight grows linearly from 0"""
+    adv_weight: float = 1.0
+    """weight of the adversarial term of the decoder (vaegan)"""
+    num_procedural: int = 6000
+    """procedural scenes in the training corpus (the held-out part is fixed)"""
+    designer_weight: float = 4.0
+    """sampling weight of a designer scene relative to a procedural one"""
+    log_every: int = 25
+    """steps between TensorBoard scalars"""
+    image_every: int = 500
+    """steps between PNG grids of the fixed latent batch"""
+    eval_every: int = 500
+    """steps between quick evaluations (raw playability, reconstruction)"""
+    threads: int = 2
+    """torch CPU threads"""
+    out: str = "runs/generators"
+    """folder for runs: <out>/<model>/<run>/ holds TensorBoard logs, PNGs, the checkpoint"""
+    run: str = ""
+    """run name (default: seed<seed>)"""
+    export: str = ""
+    """also copy the final checkpoint and model card into this folder (e.g. generators/weights)"""
+
+
+def _field_docs(cls: type) -> dict[str, str]:
+    """Attribute docstrings of a dataclass (the string after each field) for --help."""
+    tree = ast.parse(inspect.getsource(cls))
+    body = tree.body[0].body  # type: ignore[attr-defined]
+    docs = {}
+    for node, nxt in itertools.pairwise(body):
+        named = isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name)
+        if named and isinstance(nxt, ast.Expr) and isinstance(nxt.value, ast.Constant):
+            docs[node.target.id] = str(nxt.value.value)
+    return docs
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    docs = _field_docs(TrainConfig)
+    for f in fields(TrainConfig):
+        if f.name == "model":
+            parser.add_argument("model", choices=KINDS, help=docs[f.name])
+            continue
+        kind = type(f.default)
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=docs.get(f.name)
+        )
+
+
+def parse_config(args: argparse.Namespace) -> TrainConfig:
+    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+
+
+def _batches(corpus: Corpus, config: TrainConfig, gen: torch.Generator):
+    """Endless batches of (one-hot, codes); designer scenes drawn ``designer_weight`` x as often."""
+    codes = torch.from_numpy(corpus.train.astype(np.int64))
+    weights = torch.where(torch.from_numpy(corpus.train_designer), config.designer_weight, 1.0).double()
+    while True:
+        idx = torch.multinomial(weights, config.batch_size, replacement=True, generator=gen)
+        yield one_hot(codes[idx]), codes[idx]
+
+
+def evaluate(model: SceneModel, corpus: Corpus, num: int = 512) -> dict[str, float]:
+    """Quick figures: raw playability of ``num`` samples, their 2x2 tile-pattern KL to the
+    held-out corpus and, for encoders, held-out reconstruction accuracy. Models with an
+    encoder first refit their sampling Gaussian to the training scenes."""
+    if isinstance(model, VAE):
+        model.fit_prior(one_hot(torch.from_numpy(corpus.train.astype(np.int64))))
+    raw = sample_codes(model, range(EVAL_SEED0, EVAL_SEED0 + num))
+    out = {
+        "raw_playable": float(solvable_batch(raw).mean()),
+        "pattern_kl": pattern_kl(
+            raw, corpus.heldout[np.linspace(0, len(corpus.heldout) - 1, num).astype(int)]
+        ),
+    }
+    if model.can_encode:
+        out.update(reconstruction(model, corpus.heldout))
+    return out
+
+
+def reconstruction(model: SceneModel, codes: np.ndarray) -> dict[str, float]:
+    """Tile accuracy of the per-cell argmax of decode(mu(x)) against ``x`` ``(N, H, W)``:
+    how much of a scene the latent keeps (count decodings are for prior samples)."""
+    model.eval()
+    with torch.inference_mode():
+        mu, _ = model.encode(one_hot(torch.from_numpy(codes.astype(np.int64))))
+    model.train()
+    same = decode_codes(model, mu, "argmax") == codes
+    return {
+        "reconstruction_accuracy": float(same.mean()),
+        "reconstruction_accuracy_interior": float(same[:, 1:-1, 1:-1].mean()),
+    }
+
+
+def _snapshot(model: SceneModel, writer: Any, run_dir: Path, step: int) -> None:
+    img = grid_image(sample_codes(model, range(64)), cols=8)
+    write_png(run_dir / "samples" / f"step_{step:06d}.png", img)
+    writer.add_image("samples", img, step, dataformats="HWC")
+
+
+def _writer(run_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError as err:  # tensorboard is optional for sampling, needed for training
+        raise ValueError(
+            'training logs need tensorboard: pip install "vrenvs[generators]" tensorboard'
+        ) from err
+    return SummaryWriter(str(run_dir))
+
+
+def train(config: TrainConfig, command: str = "") -> Path:
+    """Train ``config.model`` and return the path of the checkpoint's JSON."""
+    from tqdm import tqdm
+
+    if config.steps <= 0 and config.minutes <= 0:
+        raise ValueError("give a budget: --steps > 0 or --minutes > 0")
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    spec = CorpusSpec(num_procedural=config.num_procedural)
+    corpus = load_corpus(spec)
+    model_config = ModelConfig(
+        config.model, config.latent_dim, config.width, config.latent_scale, config.decoding
+    )
+    model = build_model(model_config)
+    critic = Critic(config.critic_width) if config.model in ("gan", "vaegan") else None
+    objective = make_objective(config.model, model, critic, asdict(config))
+    run_dir = Path(config.out) / config.model / (config.run or f"seed{config.seed}")
+    writer = _writer(run_dir)
+    start, step, scalars = time.monotonic(), 0, {}
+    best: tuple[float, dict] = (-float("inf"), {})
+    bar = tqdm(total=config.steps or None, desc=f"train {config.model}", unit="step", dynamic_ncols=True)
+    batches = _batches(corpus, config, gen)
+    while not _done(config, step, start):
+        real, codes = next(batches)
+        scalars = objective.step(real, codes, gen, step)
+        step += 1
+        bar.update(1)
+        if step % config.log_every == 0:
+            for key, value in scalars.items():
+                writer.add_scalar(key, value, step)
+            bar.set_postfix({k.split("/")[-1]: f"{v:.3g}" for k, v in scalars.items()})
+        if step % config.image_every == 0:
+            _snapshot(model, writer, run_dir, step)
+        if step % config.eval_every == 0:
+            best = _eval_and_keep(model, corpus, writer, step, best)
+    bar.close()
+    wall = time.monotonic() - start
+    best = _eval_and_keep(model, corpus, writer, step, best)
+    model.load_state_dict(best[1])
+    _snapshot(model, writer, run_dir, step)
+    writer.close()
+    info = _info(config, command, step, wall, spec, corpus, evaluate(model, corpus, 1024), scalars)
+    path = save_checkpoint(model, run_dir / config.model, info)
+    from generators.cards import write_card
+
+    write_card(path)
+    if config.export:
+        _export(path, Path(config.export))
+    print(f"wrote {path} ({step} steps, {wall / 60:.1f} min)")
+    return path
+
+
+def _done(config: TrainConfig, step: int, start: float) -> bool:
+    if config.steps > 0 and step >= config.steps:
+        return True
+    return config.minutes > 0 and time.monotonic() - start >= 60 * config.minutes
+
+
+def _score(metrics: dict[str, float]) -> float:
+    """What 'best' means when keeping a snapshot: playability minus the pattern KL (a
+    collapsed generator can be very playable and very unlike the corpus), and for encoders
+    no more than the reconstruction accuracy (both bars must hold)."""
+    play = metrics["raw_playable"] - metrics["pattern_kl"]
+    return min(play, metrics["reconstruction_accuracy"]) if "reconstruction_accuracy" in metrics else play
+
+
+def _eval_and_keep(
+    model: SceneModel, corpus: Corpus, writer: Any, step: int, best: tuple[float, dict]
+) -> tuple[float, dict]:
+    """Log quick metrics; keep the weights of the best evaluation so far (early stopping on
+    evaluation seeds that the report never uses)."""
+    metrics = evaluate(model, corpus, 256)
+    for key, value in metrics.items():
+        writer.add_scalar(f"eval/{key}", value, step)
+    score = _score(metrics)
+    if score > best[0]:
+        return score, copy.deepcopy(model.state_dict())
+    return best
+
+
+def _info(
+    config: TrainConfig,
+    command: str,
+    step: int,
+    wall: float,
+    spec: CorpusSpec,
+    corpus: Corpus,
+    metrics: dict[str, float],
+    last: dict[str, float],
+) -> dict[str, Any]:
+    return {
+        "training": {
+            "command": command or "python -m generators train " + shlex.join(_argv(config)),
+            "seed": config.seed,
+            "steps": step,
+            "wall_time_s": round(wall, 1),
+            "threads": config.threads,
+            "torch": torch.__version__,
+            "config": asdict(config),
+            "corpus": corpus.manifest,
+            "corpus_key": spec.key(),
+            "final_losses": {k: round(v, 4) for k, v in last.items()},
+        },
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+    }
+
+
+def _argv(config: TrainConfig) -> list[str]:
+    """The flags that differ from the defaults, to rebuild the command when none is given."""
+    default = TrainConfig()
+    args = [config.model]
+    for f in fields(TrainConfig):
+        value = getattr(config, f.name)
+        if f.name != "model" and value != getattr(default, f.name):
+            args += [f"--{f.name.replace('_', '-')}", str(value)]
+    return args
+
+
+def _export(path: Path, folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = path.with_suffix("")
+    for suffix in (".json", ".safetensors", ".md"):
+        shutil.copy2(stem.with_suffix(suffix), folder / stem.with_suffix(suffix).name)

@@ -1,0 +1,370 @@
+"""Learned scene generators: models, objectives, checkpoints, sampling, sources, CLI.
+
+Model tests use tiny untrained models; source and env tests use the shipped weights.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import random
+import warnings
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+import torch
+from gymnasium.utils.env_checker import check_env, data_equivalence
+
+import vrenvs  # noqa: F401  (registers the ids)
+from generators import checkpoint as ckpt
+from generators.data import NUM_CODES, one_hot
+from generators.metrics import mean_pairwise_hamming, nearest_hamming, pattern_kl
+from generators.models import KINDS, Critic, ModelConfig, SceneModel, build_model, latents
+from generators.objectives import VAEObjective, make_objective, weigh_scores
+from generators.sampling import decode_logits, sample_codes
+from generators.source import GeneratorSource
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.reach import problems, solvable_batch
+from vrenvs.core.scene import Scene
+
+HP = {
+    "lr": 1e-4,
+    "lr_critic": 1e-4,
+    "kl_weight": 1.0,
+    "kl_warmup": 0,
+    "adv_weight": 0.5,
+    "critic_input": "straight",
+    "critic_temperature": 1.0,
+}
+
+
+def tiny(kind: str) -> SceneModel:
+    torch.manual_seed(0)
+    return build_model(ModelConfig(kind=kind, latent_dim=8, width=8))
+
+
+def batch(n: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
+    codes = torch.from_numpy(np.random.default_rng(0).integers(0, NUM_CODES, (n, 16, 16)))
+    return one_hot(codes), codes
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_forward_shapes(kind):
+    model = tiny(kind)
+    logits = model.decode(torch.zeros(3, 8))
+    assert logits.shape == (3, NUM_CODES, 16, 16)
+    if model.can_encode:
+        mu, logvar = model.encode(batch(3)[0])
+        assert mu.shape == logvar.shape == (3, 8)
+    assert Critic(8)(torch.softmax(logits, 1)).shape == (3, 65)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_shipped_models_are_small(kind):
+    _skip_without_shipped(kind)
+    model = ckpt.load_checkpoint(ckpt.shipped(kind)).model
+    assert model.num_parameters() + sum(p.numel() for p in Critic(32).parameters()) <= 2_000_000
+
+
+def test_vae_step_lowers_its_loss_on_a_tiny_batch():
+    model = tiny("vae")
+    objective = make_objective("vae", model, None, HP)
+    assert isinstance(objective, VAEObjective)
+    real, codes = batch()
+
+    def loss() -> float:
+        rec, kl, _ = objective.losses(real, codes, torch.Generator().manual_seed(1))
+        return float((rec + kl).detach())
+
+    before = loss()
+    objective.step(real, codes, torch.Generator().manual_seed(1), 0)
+    assert loss() < before
+
+
+def fakes_seen_by_critic(kind: str, model, real: torch.Tensor, seed: int) -> list[torch.Tensor]:
+    """The fakes one objective step shows its critic, redrawn from the same generator seed."""
+    gen = torch.Generator().manual_seed(seed)
+    if kind == "gan":
+        return [torch.softmax(model.decode(torch.randn(len(real), 8, generator=gen)), 1)]
+    mu, logvar = model.encode(real)
+    eps = torch.randn(mu.shape, generator=gen)
+    z = torch.randn(len(real), 8, generator=gen)
+    recon = model.decode(mu + eps * torch.exp(0.5 * logvar))
+    return [torch.softmax(model.decode(z), 1), torch.softmax(recon, 1)]
+
+
+@pytest.mark.parametrize("kind", ["gan", "vaegan"])
+def test_adversarial_step_lowers_both_losses(kind):
+    """The critic's hinge loss falls on the batch it saw; the decoder's loss (adversarial,
+    plus reconstruction and KL for the VAE-GAN) falls against the updated critic."""
+    model, critic = tiny(kind), Critic(8)
+    old_model, old_critic = copy.deepcopy(model), copy.deepcopy(critic)
+    objective = make_objective(kind, model, critic, {**HP, "critic_input": "softmax"})
+    real, codes = batch()
+    objective.step(real, codes, torch.Generator().manual_seed(7), 0)
+    with torch.no_grad():
+        before = fakes_seen_by_critic(kind, old_model, real, 7)
+
+        def critic_loss(c: Critic) -> float:
+            return float(
+                weigh_scores(torch.relu(1 - c(real))).mean()
+                + sum(weigh_scores(torch.relu(1 + c(f))).mean() for f in before) / len(before)
+            )
+
+        def decoder_loss(m) -> float:
+            fakes = fakes_seen_by_critic(kind, m, real, 7)
+            adv = -sum(weigh_scores(critic(f)).mean() for f in fakes) / len(fakes)
+            if kind == "gan":
+                return float(adv)
+            assert isinstance(objective, VAEObjective)
+            objective.model = m
+            rec, kl, _ = objective.losses(real, codes, torch.Generator().manual_seed(7))
+            return float(rec + kl + HP["adv_weight"] * adv)
+
+        assert critic_loss(critic) < critic_loss(old_critic)
+        assert decoder_loss(model) < decoder_loss(old_model)
+
+
+def test_latents_are_pure_functions_of_their_seeds():
+    torch.manual_seed(123)
+    np.random.seed(123)  # noqa: NPY002 (the global state is what must not matter)
+    random.seed(123)
+    a = latents([5, 6, 7], 16)
+    torch.manual_seed(999)
+    np.random.seed(999)  # noqa: NPY002
+    torch.randn(100)
+    b = latents([7, 6, 5], 16)
+    assert torch.equal(a, b.flip(0))
+    assert torch.equal(latents([6], 16)[0], a[1])
+
+
+def test_seeded_sampling_is_repeatable_and_ignores_global_seeds():
+    model = tiny("gan")
+    torch.manual_seed(1)
+    first = sample_codes(model, range(20))
+    torch.manual_seed(2)
+    np.random.seed(2)  # noqa: NPY002
+    assert np.array_equal(sample_codes(model, range(20)), first)
+
+
+@pytest.mark.parametrize("decoding", ["expected", "winners"])
+def test_count_decodings_place_one_user_one_assistant_and_an_item(decoding):
+    logits = torch.randn(50, NUM_CODES, 16, 16, generator=torch.Generator().manual_seed(0))
+    codes = decode_logits(logits, decoding).numpy()
+    assert ((codes == CATALOG.role_code("user")).sum((1, 2)) == 1).all()
+    assert ((codes == CATALOG.role_code("assistant")).sum((1, 2)) == 1).all()
+    assert CATALOG.REQUESTABLE[CATALOG.CODE_ITEM[codes]].any(axis=(1, 2)).all()
+    confident = (
+        torch.nn.functional.one_hot(torch.from_numpy(codes).long(), NUM_CODES).permute(0, 3, 1, 2) * 20.0
+    )
+    assert np.array_equal(decode_logits(confident, decoding).numpy(), codes)
+    assert np.array_equal(decode_logits(confident, "argmax").numpy(), codes)
+
+
+def save_tiny(tmp_path, kind: str = "vae"):
+    model = tiny(kind)
+    path = ckpt.save_checkpoint(model, tmp_path / kind, {"training": {"seed": 0}, "metrics": {}})
+    return model, path
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_checkpoint_round_trip_gives_identical_samples(tmp_path, kind):
+    model, path = save_tiny(tmp_path, kind)
+    loaded = ckpt.load_checkpoint(path)
+    assert loaded.model.config == model.config
+    assert np.array_equal(sample_codes(loaded.model, range(16)), sample_codes(model, range(16)))
+    again = ckpt.load_checkpoint(path.with_suffix(".safetensors"))
+    assert again.id == loaded.id
+
+
+def rewrite(path, **changes) -> None:
+    meta = json.loads(path.read_text())
+    meta.update(changes)
+    path.write_text(json.dumps(meta))
+
+
+def test_truncated_weights_are_refused(tmp_path):
+    _, path = save_tiny(tmp_path)
+    weights = path.with_suffix(".safetensors")
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(ValueError, match=r"vae\.safetensors are corrupt or truncated"):
+        ckpt.load_checkpoint(path)
+
+
+def test_garbage_weights_with_matching_hash_are_refused(tmp_path):
+    _, path = save_tiny(tmp_path)
+    weights = path.with_suffix(".safetensors")
+    weights.write_bytes(b"\x00" * 64)
+    rewrite(path, weights_sha256=ckpt._sha256(weights))
+    with pytest.raises(ValueError, match="corrupt \\(not safetensors"):
+        ckpt.load_checkpoint(path)
+
+
+def test_vocabulary_mismatch_is_refused_naming_both_hashes(tmp_path):
+    _, path = save_tiny(tmp_path)
+    rewrite(path, vocabulary_hash="0123456789abcdef")
+    with pytest.raises(ValueError, match=f"0123456789abcdef.*{CATALOG.vocabulary_hash}"):
+        ckpt.load_checkpoint(path)
+
+
+def test_corrupt_config_is_refused(tmp_path):
+    _, path = save_tiny(tmp_path)
+    path.write_text(path.read_text()[:40])
+    with pytest.raises(ValueError, match=r"vae\.json is corrupt"):
+        ckpt.load_checkpoint(path)
+
+
+def test_weights_of_another_shape_are_refused(tmp_path):
+    _, path = save_tiny(tmp_path)
+    meta = json.loads(path.read_text())
+    rewrite(path, model={**meta["model"], "width": 16})
+    with pytest.raises(ValueError, match=r"do not fit the vae model: .* tensors of the wrong shape"):
+        ckpt.load_checkpoint(path)
+    rewrite(path, model={**meta["model"], "kind": "gan"})
+    with pytest.raises(ValueError, match=r"do not fit the gan model: \d+ missing keys .* unexpected keys"):
+        ckpt.load_checkpoint(path)
+
+
+def test_missing_checkpoint_is_refused(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        ckpt.load_checkpoint(tmp_path / "nothing.json")
+
+
+def _skip_without_shipped(kind: str) -> None:
+    if not ckpt.shipped(kind).exists():
+        pytest.skip(f"no shipped {kind} weights in generators/weights yet (the generators issue ships them)")
+
+
+@pytest.fixture(scope="module", params=KINDS)
+def source(request):
+    _skip_without_shipped(request.param)
+    return GeneratorSource(request.param)
+
+
+def test_every_sampled_scene_is_valid_and_solvable(source):
+    codes = np.stack([source.scene(i).codes for i in range(128)])
+    assert solvable_batch(codes).all()
+    for i in range(0, 128, 16):
+        assert problems(source.scene(i)) == []
+
+
+def test_scene_is_a_pure_function_of_its_index(source):
+    fresh = GeneratorSource(source.kind, bank_size=source.bank_size)
+    late = fresh.scene(3 * source.bank_size + 5)  # another bank first
+    assert fresh.scene(7) == source.scene(7)
+    assert late == source.scene(3 * source.bank_size + 5)
+    ident = source.identity(7)
+    assert ident["source"] == source.kind and ident["latent_seed"] == 7
+    assert ident["checkpoint"] == source.checkpoint and ident["edits"] >= 0
+
+
+def test_sample_is_seeded(source):
+    a = source.sample(5, np.random.default_rng(3))
+    b = source.sample(5, np.random.default_rng(3))
+    assert a == b and len(a) == 5
+
+
+def test_size_32_is_refused_with_the_sources_that_do_it():
+    with pytest.raises(ValueError, match=r"16x16 scenes only.*procedural.*designer"):
+        GeneratorSource("gan", 32)
+
+
+def test_env_with_each_source_passes_check_env(source):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gym.make("vrenvs/Assistant-Fetch-v0", scenes=source)
+        check_env(env.unwrapped, skip_render_check=False)
+        env.close()
+
+
+def test_env_with_each_source_is_deterministic(source):
+    runs = []
+    for _ in range(2):
+        env = gym.make("vrenvs/Assistant-Fetch-v0", scenes=GeneratorSource(source.kind))
+        obs, info = env.reset(seed=11)
+        trace: list = [(obs, info["scene"])]
+        for action in (1, 2, 3, 4, 0, 5, 8, 7):
+            trace.append(env.step(action)[:4])
+        runs.append(trace)
+    assert data_equivalence(runs[0], runs[1])
+    assert runs[0][0][1]["source"] == source.kind
+
+
+def test_hamming_and_kl_metrics_on_known_sets():
+    rng = np.random.default_rng(0)
+    a = rng.integers(0, NUM_CODES, (20, 16, 16)).astype(np.uint8)
+    brute = np.mean([(a[i] != a[j]).mean() for i in range(20) for j in range(20) if i != j])
+    assert mean_pairwise_hamming(a) == pytest.approx(brute)
+    b = a.copy()
+    b[:, 0, 0] = (b[:, 0, 0] + 1) % NUM_CODES
+    assert np.allclose(nearest_hamming(b, a), 1 / 256)
+    assert pattern_kl(a, a) == pytest.approx(0.0)
+    assert pattern_kl(a, b) > 0
+
+
+def test_interpolation_ends_at_its_endpoints():
+    from generators.latent import interpolate
+
+    _skip_without_shipped("vae")
+    _skip_without_shipped("gan")
+    model = ckpt.load_checkpoint(ckpt.shipped("vae")).model
+    result = interpolate(model, 3, 9, steps=5)
+    assert result.raw.shape == (5, 16, 16)
+    assert np.array_equal(result.raw[0], sample_codes(model, [3])[0])
+    assert np.array_equal(result.raw[-1], sample_codes(model, [9])[0])
+    assert solvable_batch(result.codes).all()
+    scene = Scene(result.codes[2])
+    assert interpolate(model, scene, scene, steps=2).raw.shape == (2, 16, 16)
+    with pytest.raises(ValueError, match="cannot encode"):
+        interpolate(ckpt.load_checkpoint(ckpt.shipped("gan")).model, scene, 1)
+
+
+def test_latent_search_moves_towards_its_target():
+    from generators.latent import OBJECTIVES, search
+
+    _skip_without_shipped("gan")
+    model = ckpt.load_checkpoint(ckpt.shipped("gan")).model
+    start = OBJECTIVES["items"](sample_codes(model, [0])[0])
+    result = search(model, "items", target=start + 3, budget=60, seed=0)
+    assert result.evaluations <= 60 + 20
+    assert solvable_batch(result.codes[None]).all()
+    assert result.error <= 3
+
+
+def test_training_command_runs_end_to_end(tmp_path, monkeypatch):
+    from generators.cli import main
+
+    monkeypatch.setenv("VRENVS_CACHE", str(tmp_path / "cache"))
+    argv = ["train", "vaegan", "--steps", "3", "--batch-size", "8", "--width", "8", "--critic-width", "8"]
+    argv += ["--latent-dim", "8", "--num-procedural", "30", "--image-every", "2", "--eval-every", "2"]
+    argv += ["--out", str(tmp_path / "runs"), "--export", str(tmp_path / "export")]
+    assert main(argv) == 0
+    run = tmp_path / "runs" / "vaegan" / "seed0"
+    loaded = ckpt.load_checkpoint(run / "vaegan.json")
+    meta = loaded.meta
+    assert meta["training"]["command"] == "python -m generators " + " ".join(argv)
+    assert meta["training"]["steps"] == 3 and meta["vocabulary_hash"] == CATALOG.vocabulary_hash
+    assert 0 <= meta["metrics"]["raw_playable"] <= 1
+    assert (run / "samples" / "step_000002.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert list(run.glob("events.out.tfevents.*"))
+    assert (tmp_path / "export" / "vaegan.md").read_text().startswith("# Model card")
+    assert main(["train", "gan", "--steps", "0", "--minutes", "0"]) == 2
+
+
+def test_registered_name_builds_the_source():
+    from vrenvs.core.sources import make_source, register_source
+
+    _skip_without_shipped("vaegan")
+    register_source("vaegan", "generators.registry:vaegan_source")
+    source = make_source("vaegan", 16)
+    assert isinstance(source, GeneratorSource) and source.kind == "vaegan"
+    env = gym.make("vrenvs/Assistant-Fetch-v0", scenes="vaegan")
+    _, info = env.reset(seed=0)
+    assert info["scene"]["source"] == "vaegan"
+    with pytest.raises(ValueError, match="16x16 scenes only"):
+        make_source("vaegan", 32)
