@@ -67,8 +67,8 @@ def card_text(meta: dict[str, Any]) -> str:
         "",
         f"- Command: `{training.get('command', '?')}`",
         f"- Seed {training.get('seed', '?')}, {training.get('steps', '?')} steps, "
-        f"{training.get('wall_time_s', 0) / 60:.1f} min wall on {training.get('threads', '?')} CPU threads "
-        f"(torch {training.get('torch', '?')}).",
+        f"{training.get('wall_time_s', 0) / 60:.1f} min wall on {training.get('threads', '?')} "
+        f"torch thread(s) (torch {training.get('torch', '?')}).",
         "",
         "## Metrics",
         "",

@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +62,7 @@ def save_checkpoint(model: SceneModel, path: str | Path, info: dict[str, Any]) -
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, str(weights_path), metadata={"format": FORMAT, "kind": model.kind})
+    weights_path.chmod(0o644)  # safetensors writes 0600; package data must be world-readable
     meta = {
         "format": FORMAT,
         "model": model.config.to_dict(),
@@ -164,4 +164,6 @@ def shipped(kind: str) -> Path:
     """Path of the JSON of the weights shipped in the package for ``kind``."""
     if kind not in KINDS:
         raise ValueError(f"no shipped generator {kind!r}; choose from {KINDS}")
-    return Path(str(resources.files("generators").joinpath("weights", f"{kind}.json")))
+    # Next to this module rather than importlib.resources: a stale editable install can map
+    # the package as a namespace, which resources.files() cannot read.
+    return Path(__file__).with_name("weights") / f"{kind}.json"

@@ -40,13 +40,15 @@ class ModelConfig:
     latent_scale: float = 1.0
     """std of sampled latents (below 1 trades diversity for quality, the truncation trick)"""
     decoding: str = "expected"
-    """logits -> codes: expected, winners or argmax (see generators.sampling)"""
+    """logits -> codes: expected, winners, doors or argmax (see generators.sampling)"""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown model kind {self.kind!r}; choose from {KINDS}")
-        if self.decoding not in ("expected", "winners", "argmax"):
-            raise ValueError(f"unknown decoding {self.decoding!r}; choose from expected, winners, argmax")
+        if self.decoding not in ("expected", "winners", "doors", "argmax"):
+            raise ValueError(
+                f"unknown decoding {self.decoding!r}; choose from expected, winners, doors, argmax"
+            )
         if self.latent_dim < 1 or self.width < 8 or self.width % 8 or self.latent_scale <= 0:
             raise ValueError(f"bad model config {self}: latent_dim >= 1, width >= 8 (a multiple of 8)")
 

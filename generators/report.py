@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from generators.data import SIZE, Corpus, load_corpus
+from generators.data import NUM_CODES, SIZE, Corpus, load_corpus
 from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
 from generators.models import KINDS
@@ -89,9 +89,7 @@ def baselines(num: int, corpus: Corpus, seed: int = 0) -> list[Samples]:
         return np.stack([source.raw(i).codes for i in range(PROCEDURAL_START, PROCEDURAL_START + n)])
 
     def uniform(n: int) -> np.ndarray:
-        return (
-            np.random.default_rng(seed).integers(0, corpus.train.max() + 1, (n, SIZE, SIZE)).astype(np.uint8)
-        )
+        return np.random.default_rng(seed).integers(0, NUM_CODES, (n, SIZE, SIZE)).astype(np.uint8)
 
     held = corpus.heldout
     return [
@@ -179,7 +177,7 @@ def make_report(
     reference = pattern_kl(half_a, half_b)
     text = table(rows, reference)
     out.mkdir(parents=True, exist_ok=True)
-    gallery = np.concatenate([s.served[:10] for s in sets])
+    gallery = np.concatenate([s.served[np.linspace(0, len(s.served) - 1, 10).astype(int)] for s in sets])
     write_png(out / "gallery.png", grid_image(gallery, cols=10, cell=5))
     order = ", ".join(s.name for s in sets)
     (out / "report.md").write_text(

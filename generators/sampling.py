@@ -1,25 +1,29 @@
 """From latents to glyph grids: seeded decoding and repair.
 
 All randomness is in the latent, a pure function of an integer seed
-(:func:`generators.models.latents`); decoding the logits is deterministic. Two decodings:
+(:func:`generators.models.latents`); decoding the logits is deterministic:
 
 - ``argmax``: every cell takes its most likely code.
-- ``expected`` and ``winners``: the layout is the per-cell argmax over *tile* codes and the
-  spawns are placed group by group (user, assistant, requestable items, keys, NPCs): as
-  many as the model's count for the group, clamped to what the rules demand (exactly one
+- ``expected``, ``winners``, ``doors``: the layout is the per-cell argmax over the tile
+  codes, then groups of rare codes are placed by *count*, in this order: doorways (closed
+  and open doors), the user, the assistant, requestable items, keys, NPCs. A group gets
+  as many cells as the model's count for it, clamped to what the rules demand (exactly one
   user and one assistant, at least one requestable item), at the free cells where the
-  group's best logit most exceeds the best logit outside the group, each taking the
-  group's most likely code there. The count is the
-  expected one (the group's probability summed over cells, rounded) for ``expected``, and
-  the number of cells the group wins in the plain argmax for ``winners``.
+  group's best logit most exceeds the best logit outside it, each taking the group's most
+  likely code there. The count is the expected one (probability summed over the cells,
+  rounded) for ``expected``; the number of cells the group wins in the plain argmax for
+  ``winners``; expected for doorways and winners for the rest for ``doors``.
 
-``expected`` suits a calibrated model whose spawn probability is spread over several cells
-(a VAE sampled from its prior), where the plain argmax would lose every spawn; ``winners``
-suits a confident model (the GAN, whose softmax is not a calibrated distribution) and
-only differs from the argmax where a count breaks the rules.
+Why: a rare code whose probability a model spreads over several cells (a doorway somewhere
+in a wall, an apple somewhere in a room) loses every cell to the argmax, so a blurry model
+(a VAE sampled from its prior) decodes to sealed rooms and empty scenes. ``expected`` suits
+a calibrated model; ``winners`` a confident one whose softmax is not a calibrated
+distribution (the GAN: it only differs from the argmax where a count breaks the rules);
+``doors`` sits between (the VAE-GAN). ``train --decoding auto`` picks one at every
+evaluation, on evaluation seeds; the checkpoint config stores the decoding.
 
-Raw playability is measured on decoded grids, before repair (the report also gives the
-plain-argmax figure).
+Raw playability is measured on decoded grids, before repair; the report also gives the
+plain-argmax figure.
 """
 
 from __future__ import annotations
@@ -36,7 +40,7 @@ from vrenvs.core.repair import repair_batch
 __all__ = ["CHUNK", "DECODINGS", "decode_codes", "decode_logits", "repair_codes", "sample_codes"]
 
 CHUNK = 256
-DECODINGS = ("expected", "winners", "argmax")
+DECODINGS = ("expected", "winners", "doors", "argmax")
 
 
 def _codes(names: list[str], kind: str) -> torch.Tensor:
@@ -72,11 +76,11 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
     part_best = torch.stack(best, dim=1)  # (B, 1 + groups, HW): best logit of each part
     out = _TILES[pick[0]]  # (B, HW) the layout: argmax over the tiles in no group
     free = torch.ones(b, h * w, dtype=torch.bool)
-    lse = torch.logsumexp(flat, dim=1) if decoding == "expected" else None  # (B, HW)
+    lse = torch.logsumexp(flat, dim=1)  # (B, HW)
     for g, (codes, least, most) in enumerate(_GROUPS, start=1):
         others = part_best.index_fill(1, torch.tensor([g]), -torch.inf).max(dim=1).values
         margin = part_best[:, g] - others  # (B, HW) > 0 where the group wins the argmax
-        if lse is not None:
+        if decoding == "expected" or (decoding == "doors" and g == 1):
             count = (flat[:, codes] - lse[:, None]).exp().sum(dim=(1, 2)).round()  # (B,)
         else:
             count = (margin > 0).sum(dim=1).to(flat.dtype)

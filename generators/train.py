@@ -17,7 +17,7 @@ import itertools
 import shlex
 import shutil
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,7 +29,7 @@ from generators.data import Corpus, CorpusSpec, load_corpus, one_hot
 from generators.images import grid_image, write_png
 from generators.metrics import pattern_kl
 from generators.models import KINDS, VAE, Critic, ModelConfig, SceneModel, build_model
-from generators.objectives import make_objective
+from generators.objectives import Objective, make_objective
 from generators.sampling import decode_codes, sample_codes
 from vrenvs.core.reach import solvable_batch
 
@@ -68,7 +68,8 @@ class TrainConfig:
     latent_scale: float = 1.0
     """std of latents when sampling (stored in the checkpoint)"""
     decoding: str = "expected"
-    """logits -> codes when sampling: expected, winners or argmax (see generators.sampling)"""
+    """logits -> codes when sampling: expected, winners, doors, argmax (see generators.sampling),
+    or auto: the best of expected / winners / doors at each evaluation, kept with the weights"""
     kl_weight: float = 1.0
     """weight of the KL term (vae, vaegan)"""
     kl_warmup: int = 2000
@@ -76,7 +77,11 @@ class TrainConfig:
     adv_weight: float = 1.0
     """weight of the adversarial term of the decoder (vaegan)"""
     num_procedural: int = 6000
-    """procedural scenes in the training corpus (the held-out part is fixed)"""
+    """procedural scenes in the training corpus"""
+    num_heldout: int = 2000
+    """procedural scenes in the held-out corpus"""
+    eval_samples: int = 1024
+    """samples of the final evaluation stored in the checkpoint"""
     designer_weight: float = 4.0
     """sampling weight of a designer scene relative to a procedural one"""
     log_every: int = 25
@@ -189,18 +194,14 @@ def train(config: TrainConfig, command: str = "") -> Path:
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    spec = CorpusSpec(num_procedural=config.num_procedural)
+    spec = CorpusSpec(num_procedural=config.num_procedural, num_heldout_procedural=config.num_heldout)
     corpus = load_corpus(spec)
-    model_config = ModelConfig(
-        config.model, config.latent_dim, config.width, config.latent_scale, config.decoding
-    )
-    model = build_model(model_config)
-    critic = Critic(config.critic_width) if config.model in ("gan", "vaegan") else None
-    objective = make_objective(config.model, model, critic, asdict(config))
+    options = AUTO_DECODINGS if config.decoding == "auto" else (config.decoding,)
+    model, objective = _build(config, options[0])
     run_dir = Path(config.out) / config.model / (config.run or f"seed{config.seed}")
     writer = _writer(run_dir)
     start, step, scalars = time.monotonic(), 0, {}
-    best: tuple[float, dict] = (-float("inf"), {})
+    best: Best = (-float("inf"), {}, options[0])
     bar = tqdm(total=config.steps or None, desc=f"train {config.model}", unit="step", dynamic_ncols=True)
     batches = _batches(corpus, config, gen)
     while not _done(config, step, start):
@@ -215,14 +216,17 @@ def train(config: TrainConfig, command: str = "") -> Path:
         if step % config.image_every == 0:
             _snapshot(model, writer, run_dir, step)
         if step % config.eval_every == 0:
-            best = _eval_and_keep(model, corpus, writer, step, best)
+            best = _eval_and_keep(model, corpus, writer, step, best, options)
     bar.close()
     wall = time.monotonic() - start
-    best = _eval_and_keep(model, corpus, writer, step, best)
+    best = _eval_and_keep(model, corpus, writer, step, best, options)
     model.load_state_dict(best[1])
+    model.config = replace(model.config, decoding=best[2])
     _snapshot(model, writer, run_dir, step)
     writer.close()
-    info = _info(config, command, step, wall, spec, corpus, evaluate(model, corpus, 1024), scalars)
+    info = _info(
+        config, command, step, wall, spec, corpus, evaluate(model, corpus, config.eval_samples), scalars
+    )
     path = save_checkpoint(model, run_dir / config.model, info)
     from generators.cards import write_card
 
@@ -231,6 +235,14 @@ def train(config: TrainConfig, command: str = "") -> Path:
         _export(path, Path(config.export))
     print(f"wrote {path} ({step} steps, {wall / 60:.1f} min)")
     return path
+
+
+def _build(config: TrainConfig, decoding: str) -> tuple[SceneModel, Objective]:
+    """The model and its objective (with a critic for gan and vaegan)."""
+    model_config = ModelConfig(config.model, config.latent_dim, config.width, config.latent_scale, decoding)
+    model = build_model(model_config)
+    critic = Critic(config.critic_width) if config.model in ("gan", "vaegan") else None
+    return model, make_objective(config.model, model, critic, asdict(config))
 
 
 def _done(config: TrainConfig, step: int, start: float) -> bool:
@@ -247,17 +259,29 @@ def _score(metrics: dict[str, float]) -> float:
     return min(play, metrics["reconstruction_accuracy"]) if "reconstruction_accuracy" in metrics else play
 
 
+Best = tuple[float, dict, str]
+"""(score, weights, decoding) of the best evaluation so far."""
+
+AUTO_DECODINGS = ("expected", "winners", "doors")
+
+
 def _eval_and_keep(
-    model: SceneModel, corpus: Corpus, writer: Any, step: int, best: tuple[float, dict]
-) -> tuple[float, dict]:
+    model: SceneModel, corpus: Corpus, writer: Any, step: int, best: Best, options: tuple[str, ...]
+) -> Best:
     """Log quick metrics; keep the weights of the best evaluation so far (early stopping on
-    evaluation seeds that the report never uses)."""
-    metrics = evaluate(model, corpus, 256)
+    evaluation seeds that the report never uses). With ``--decoding auto`` every decoding
+    is tried and the best one is kept with the weights."""
+    results = []
+    for decoding in options:
+        model.config = replace(model.config, decoding=decoding)
+        metrics = evaluate(model, corpus, 256)
+        results.append((_score(metrics), decoding, metrics))
+    score, decoding, metrics = max(results, key=lambda r: r[0])
+    model.config = replace(model.config, decoding=decoding)
     for key, value in metrics.items():
         writer.add_scalar(f"eval/{key}", value, step)
-    score = _score(metrics)
-    if score > best[0]:
-        return score, copy.deepcopy(model.state_dict())
+    if score > best[0] or best[0] == -float("inf"):
+        return score, copy.deepcopy(model.state_dict()), decoding
     return best
 
 

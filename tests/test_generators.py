@@ -32,7 +32,7 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.reach import problems, solvable_batch
 from vrenvs.core.scene import Scene
 
-HP = {
+HP: dict = {
     "lr": 1e-4,
     "lr_critic": 1e-4,
     "kl_weight": 1.0,
@@ -341,7 +341,8 @@ def test_training_command_runs_end_to_end(tmp_path, monkeypatch):
 
     monkeypatch.setenv("VRENVS_CACHE", str(tmp_path / "cache"))
     argv = ["train", "vaegan", "--steps", "3", "--batch-size", "8", "--width", "8", "--critic-width", "8"]
-    argv += ["--latent-dim", "8", "--num-procedural", "30", "--image-every", "2", "--eval-every", "2"]
+    argv += ["--latent-dim", "8", "--num-procedural", "30", "--num-heldout", "30", "--eval-samples", "32"]
+    argv += ["--image-every", "2", "--eval-every", "2", "--decoding", "auto"]
     argv += ["--out", str(tmp_path / "runs"), "--export", str(tmp_path / "export")]
     assert main(argv) == 0
     run = tmp_path / "runs" / "vaegan" / "seed0"
@@ -368,3 +369,16 @@ def test_registered_name_builds_the_source():
     assert info["scene"]["source"] == "vaegan"
     with pytest.raises(ValueError, match="16x16 scenes only"):
         make_source("vaegan", 32)
+
+
+def test_pickled_env_with_a_generator_source_continues_identically():
+    import pickle
+
+    env = gym.make("vrenvs/Assistant-Fetch-v0", scenes=GeneratorSource("gan"))
+    env.reset(seed=3)
+    for action in (1, 2, 3):
+        env.step(action)
+    clone = pickle.loads(pickle.dumps(env))
+    for action in (4, 5, 8, 1, 2):
+        assert data_equivalence(env.step(action)[:4], clone.step(action)[:4])
+    assert data_equivalence(env.reset(seed=9), clone.reset(seed=9))
