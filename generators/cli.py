@@ -113,7 +113,7 @@ def _parser() -> argparse.ArgumentParser:
     from generators.train import add_arguments
 
     parser = argparse.ArgumentParser(
-        prog="generators", description="Learned scene generators (GAN, VAE, VAE-GAN)."
+        prog="vrenvs generators", description="Learned scene generators (GAN, VAE, VAE-GAN)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train one model (seeded, TensorBoard, PNG grids, checkpoint)")
@@ -160,5 +160,5 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.handler(args, argv))
     except (ValueError, FileNotFoundError) as err:
-        print(f"generators {args.command}: error: {err}", file=sys.stderr)
+        print(f"vrenvs generators {args.command}: error: {err}", file=sys.stderr)
         return 2

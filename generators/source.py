@@ -127,6 +127,7 @@ class GeneratorSource(IndexedSource):
     def identity(self, index: int) -> dict[str, object]:
         return {
             "source": self.kind,
+            "index": int(index),  # what num_scenes=1, start_scene=index replays
             "checkpoint": self.checkpoint,
             "latent_seed": int(index),
             "repair_version": REPAIR_VERSION,

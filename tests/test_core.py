@@ -70,7 +70,7 @@ def test_replaying_a_scene_from_info():
     replay = gym.make("vrenvs/Assistant-Fetch-v0", num_scenes=1, start_scene=index)
     _, again = replay.reset(seed=99)
     assert again["scene"] == info["scene"]
-    src = ProceduralSource(16)
+    src = make_source("gan", 16)
     first = env.unwrapped.world.layouts[0].scene
     assert first == src.scene(index)
 

@@ -358,10 +358,9 @@ def test_training_command_runs_end_to_end(tmp_path, monkeypatch):
 
 
 def test_registered_name_builds_the_source():
-    from vrenvs.core.sources import make_source, register_source
+    from vrenvs.core.sources import make_source
 
     _skip_without_shipped("vaegan")
-    register_source("vaegan", "generators.registry:vaegan_source")
     source = make_source("vaegan", 16)
     assert isinstance(source, GeneratorSource) and source.kind == "vaegan"
     env = gym.make("vrenvs/Assistant-Fetch-v0", scenes="vaegan")
@@ -382,3 +381,20 @@ def test_pickled_env_with_a_generator_source_continues_identically():
     for action in (4, 5, 8, 1, 2):
         assert data_equivalence(env.step(action)[:4], clone.step(action)[:4])
     assert data_equivalence(env.reset(seed=9), clone.reset(seed=9))
+
+
+def test_default_scenes_are_the_gan_at_16_and_procedural_at_32():
+    env = gym.make("vrenvs/Assistant-Fetch-v0")
+    _, info = env.reset(seed=0)
+    assert info["scene"]["source"] == "gan"
+    assert info["scene"]["checkpoint"] == GeneratorSource("gan").checkpoint
+    big = gym.make("vrenvs/Assistant-Fetch-v0", size=32)
+    _, info = big.reset(seed=0)
+    assert info["scene"]["source"] == "procedural"
+
+
+def test_vrenvs_cli_forwards_generators(capsys):
+    from vrenvs.cli import main
+
+    assert main(["generators", "sample", "--model", "gan", "--num", "-3"]) == 2
+    assert "vrenvs generators sample" in capsys.readouterr().err

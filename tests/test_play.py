@@ -100,7 +100,8 @@ def test_guide_and_open_menus_offer_valid_targets():
 
 
 def test_loop_driven_by_posted_events_asks_and_quits(viewer):
-    session = Session("vrenvs/Assistant-v0", seed=2, speed=0)
+    # a procedural scene with two fetchable items, so that DOWN picks the second one
+    session = Session("vrenvs/Assistant-v0", seed=2, speed=0, scenes="procedural")
     for k in (pygame.K_1, pygame.K_DOWN, pygame.K_RETURN):
         pygame.event.post(key(k))
     assert run(session, viewer, max_frames=2) == 2

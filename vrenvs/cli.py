@@ -144,7 +144,10 @@ def _positive(text: str) -> int:
 
 def _world_options(p: argparse.ArgumentParser, tile_size: int | None = 16) -> None:
     p.add_argument(
-        "--scenes", default="procedural", help="scene source: procedural, designer, a folder or .npz"
+        "--scenes",
+        default=None,
+        help="scene source: gan (default at size 16), vae, vaegan, procedural (default at size 32), "
+        "designer, a folder or .npz",
     )
     p.add_argument("--size", type=int, default=16, choices=(16, 32), help="map size (default: 16)")
     shown = "fits a 512 px window" if tile_size is None else str(tile_size)
@@ -194,7 +197,10 @@ def _add_record(sub: argparse._SubParsersAction) -> None:
     rec.set_defaults(run=_cmd_record)
     gal = sub.add_parser("gallery", help="draw a grid of scenes from a source to a PNG")
     gal.add_argument(
-        "--scenes", default="procedural", help="scene source: procedural, designer, a folder or .npz"
+        "--scenes",
+        default=None,
+        help="scene source: gan (default at size 16), vae, vaegan, procedural (default at size 32), "
+        "designer, a folder or .npz",
     )
     gal.add_argument("--num", type=_positive, default=16, help="number of scenes (default: 16)")
     gal.add_argument("--start", type=int, default=0, help="index of the first scene (default: 0)")
@@ -209,7 +215,7 @@ def _add_jobs(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
     demo.add_argument("--episodes", type=int, default=4, help="episodes to record (default: 4)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
-    demo.add_argument("--scenes", default="procedural", help="scene source (default: procedural)")
+    demo.add_argument("--scenes", default=None, help="scene source (default: gan)")
     demo.set_defaults(run=_cmd_demo)
     bench = sub.add_parser("bench", help="steps/s of vrenvs next to MiniGrid, in one run")
     bench.add_argument("--out", default="out/bench", help="output folder for JSON and markdown")
@@ -233,22 +239,26 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-# Subcommands whose options live in the agents package (needs the agents extra).
+# Subcommands whose options live in the agents / generators packages.
 _FORWARDED = {
+    "generators": "train, sample, report and search the learned scene generators (vrenvs generators --help)",
     "train": "train PPO on an env (vrenvs train ENV_ID --help)",
     "eval": "evaluate a policy against random and scripted baselines (vrenvs eval MODEL --env ENV_ID)",
 }
 
 
 def _forward(name: str, rest: list[str]) -> int:
+    extra = "generators" if name == "generators" else "agents"
     try:
         if name == "train":
             from agents.train import main as run
+        elif name == "generators":
+            from generators.cli import main as run
         else:
             from agents.evaluate import main as run
     except ImportError as err:
         print(
-            f'vrenvs {name}: error: {err}; install the agents extra: pip install "vrenvs[agents]"',
+            f'vrenvs {name}: error: {err}; install the {extra} extra: pip install "vrenvs[{extra}]"',
             file=sys.stderr,
         )
         return 2

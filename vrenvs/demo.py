@@ -15,13 +15,14 @@ import gymnasium as gym
 import numpy as np
 
 from vrenvs.core.controllers import controller
+from vrenvs.core.sources import default_source
 from vrenvs.record import write_frames
 from vrenvs.render import mosaic
 
 __all__ = ["run_demo"]
 
 
-def run_demo(out: Path, episodes: int = 4, seed: int = 0, scenes: str = "procedural") -> dict[str, Any]:
+def run_demo(out: Path, episodes: int = 4, seed: int = 0, scenes: str | None = None) -> dict[str, Any]:
     """Play ``episodes`` of Assistant-v0 with the oracle; write ``rollout.gif`` and ``scenes.png``."""
     out.mkdir(parents=True, exist_ok=True)
     env = gym.make("vrenvs/Assistant-v0", render_mode="rgb_array", scenes=scenes, max_episode_steps=120)
@@ -48,7 +49,7 @@ def run_demo(out: Path, episodes: int = 4, seed: int = 0, scenes: str = "procedu
     return {
         "env": "vrenvs/Assistant-v0",
         "assistant": "scripted BFS oracle",
-        "scenes": scenes,
+        "scenes": scenes or default_source(16),
         "episodes": log,
         "requests_served": int(sum(e["served"] for e in log)),
         "requests_failed": int(sum(e["failed"] for e in log)),

@@ -16,7 +16,7 @@ from gymnasium.vector.utils import batch_space
 from vrenvs import render as rendering
 from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
-from vrenvs.core.sources import make_source
+from vrenvs.core.sources import default_source, make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
 from vrenvs.core.world import World
 from vrenvs.hud import caption, legend, status_lines
@@ -106,7 +106,10 @@ class _Task:
         self.world = World(
             config,
             num_worlds,
-            make_source(options["scenes"], options["size"]),
+            make_source(
+                default_source(options["size"]) if options["scenes"] is None else options["scenes"],
+                options["size"],
+            ),
             options["num_scenes"],
             options["start_scene"],
             self._drivers(config, options["controllers"]),
@@ -157,7 +160,7 @@ class WorldEnv(_Task, gym.Env):
     def __init__(
         self,
         render_mode: str | None = None,
-        scenes: Any = "procedural",
+        scenes: Any = None,
         size: int = 16,
         obs_mode: str = "symbolic",
         view: int = 7,
@@ -249,7 +252,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         num_envs: int = 1,
         max_episode_steps: int | None = None,
         render_mode: str | None = None,
-        scenes: Any = "procedural",
+        scenes: Any = None,
         size: int = 16,
         obs_mode: str = "symbolic",
         view: int = 7,

@@ -17,7 +17,7 @@ from gymnasium.error import DependencyNotInstalled
 
 from vrenvs import hud
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.sources import IndexedSource, make_source
+from vrenvs.core.sources import IndexedSource, default_source, make_source
 from vrenvs.core.state import TaskConfig, allocate
 from vrenvs.envs import WorldEnv
 from vrenvs.play import driver
@@ -118,7 +118,7 @@ def record(
 def scene_frames(source: Any, num: int, size: int = 16, start: int = 0, tile_size: int = 16) -> np.ndarray:
     """``(num, H, W, 3)`` pictures of scenes ``start ..`` of ``source`` as they start: tiles,
     items and every actor at its spawn; the scene identity on the top row."""
-    src = make_source(source, size)
+    src = make_source(default_source(size) if source is None else source, size)
     if isinstance(src, IndexedSource):
         scenes = [src.scene(start + i) for i in range(num)]
         identities = [src.identity(start + i) for i in range(num)]
@@ -139,7 +139,7 @@ def scene_frames(source: Any, num: int, size: int = 16, start: int = 0, tile_siz
 
 def gallery(
     out: str | Path,
-    scenes: Any = "procedural",
+    scenes: Any = None,
     num: int = 16,
     size: int = 16,
     start: int = 0,
@@ -152,4 +152,10 @@ def gallery(
         raise ValueError(f"num={num} must be at least 1")
     sheet = mosaic(scene_frames(scenes, num, size, start, tile_size))
     path = write_frames(out, [sheet])
-    return {"scenes": str(scenes), "num": num, "start": start, "out": str(path), "shape": list(sheet.shape)}
+    return {
+        "scenes": str(scenes or default_source(size)),
+        "num": num,
+        "start": start,
+        "out": str(path),
+        "shape": list(sheet.shape),
+    }

@@ -53,8 +53,10 @@ _OBS = """
 _ARGS = """
     ## Arguments
 
-    - ``scenes``: ``"procedural"`` (default), ``"designer"``, a folder of ASCII ``.txt`` scenes, an
-      ``.npz`` bank, or an object with ``sample(num, rng)``. Every scene is repaired to be solvable.
+    - ``scenes``: ``"gan"`` (the default at size 16), ``"vae"``, ``"vaegan"`` (the learned
+      generators, 16x16 only), ``"procedural"`` (the default at size 32), ``"designer"``, a
+      folder of ASCII ``.txt`` scenes, an ``.npz`` bank, or an object with
+      ``sample(num, rng)``. Every scene is repaired to be solvable.
     - ``size``: 16 (default) or 32.
     - ``num_scenes`` / ``start_scene``: play scenes ``start_scene .. start_scene + num_scenes - 1``
       (0 = unbounded); held-out evaluation uses a ``start_scene`` past the training range.

@@ -31,6 +31,7 @@ __all__ = [
     "IndexedSource",
     "ProceduralSource",
     "SceneSource",
+    "default_source",
     "make_source",
     "register_source",
     "save_bank",
@@ -195,7 +196,17 @@ def save_bank(path: str | Path, scenes: list[Scene]) -> None:
 _REGISTRY: dict[str, Callable[[int], SceneSource] | str] = {
     "procedural": ProceduralSource,
     "designer": AsciiFolderSource,
+    # the learned generators: imported (with torch) only when first used
+    "gan": "generators.registry:gan_source",
+    "vae": "generators.registry:vae_source",
+    "vaegan": "generators.registry:vaegan_source",
 }
+
+
+def default_source(size: int) -> str:
+    """The ``scenes`` an env uses when none is given: the GAN at its native size 16, the
+    procedural generator at 32 (the learned generators make 16x16 scenes only)."""
+    return "gan" if size == 16 else "procedural"
 
 
 def register_source(name: str, factory: Callable[[int], SceneSource] | str) -> None:
