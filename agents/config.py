@@ -35,6 +35,10 @@ class TrainConfig:
     eval_every: int = 50_000
     eval_episodes: int = 100
     checkpoint_every: int = 100_000
+    max_minutes: float = 0.0
+    """Stop (and save the final policy) after this much wall time; 0 = no limit."""
+    threads: int = 0
+    """torch threads (0 = torch's default)."""
     ppo: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
 

@@ -40,16 +40,22 @@ def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
 def run_episodes(
     actor: Actor, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, n_envs: int = 16
 ) -> dict[str, Any]:
-    """Play ``episodes`` episodes with ``actor``; the first ``episodes`` that end are counted."""
-    venv = VrenvsVecEnv(env_id, min(n_envs, episodes), **env_kwargs)
+    """Play ``episodes`` episodes with ``actor``.
+
+    Each of the parallel envs contributes a fixed quota of its first episodes (not the
+    first ``episodes`` to end anywhere, which would favour short episodes)."""
+    n = min(n_envs, episodes)
+    venv = VrenvsVecEnv(env_id, n, **env_kwargs)
     venv.seed(seed)
     obs = venv.reset()
+    quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
     done: list[dict[str, Any]] = []
-    while len(done) < episodes:
+    while quota.any():
         obs, _, dones, infos = venv.step(actor(obs, venv))
-        done.extend(infos[i] for i in np.flatnonzero(dones))
+        for i in np.flatnonzero(dones & (quota > 0)):
+            done.append(infos[i])
+            quota[i] -= 1
     venv.close()
-    done = done[:episodes]
     wins = sum(bool(d["is_success"]) for d in done)
     low, high = wilson(wins, len(done))
     return {

@@ -5,7 +5,8 @@ them, so ``view`` arrives as ``(B, sum(nvec))``: for each of the ``3 * k * k`` e
 layer, then item layer, then actor layer, each row-major), a one-hot of its layer's size.
 This extractor reshapes that back into ``(B, C, k, k)`` channels (C = tiles + items + roles
 classes) for a small CNN — the default NatureCNN cannot take a 7 x 7 map — and joins it
-with an embedding of the request tokens, the inventory and the scalars.
+with an embedding of the request tokens, the inventory, the scalars and, when the env has
+it, the route sensor.
 """
 
 from __future__ import annotations
@@ -45,7 +46,9 @@ class WorldFeatures(BaseFeaturesExtractor):
         inventory = observation_space["inventory"]
         assert isinstance(inventory, gym.spaces.Discrete)
         scalars = observation_space["scalars"].shape[0]  # type: ignore[index]
-        joined = channels * cells + 32 + int(inventory.n) + scalars
+        # the route sensor (env kwarg route=True), when the env has it
+        self.route = int(observation_space["route"].shape[0]) if "route" in observation_space.spaces else 0  # type: ignore[index]
+        joined = channels * cells + 32 + int(inventory.n) + scalars + self.route
         self.head = nn.Sequential(nn.Linear(joined, features_dim), nn.ReLU())
 
     def _grid(self, onehot: torch.Tensor) -> torch.Tensor:
@@ -66,7 +69,8 @@ class WorldFeatures(BaseFeaturesExtractor):
         b = view.shape[0]
         # Discrete entries come as (B, n) from a policy call and (B, 1, n) from the buffer.
         inventory = obs["inventory"].reshape(b, -1)
-        joined = torch.cat(
-            [view, torch.relu(self.words(bag)), inventory, obs["scalars"].reshape(b, -1)], dim=1
-        )
+        parts = [view, torch.relu(self.words(bag)), inventory, obs["scalars"].reshape(b, -1)]
+        if self.route:
+            parts.append(obs["route"].reshape(b, -1))
+        joined = torch.cat(parts, dim=1)
         return self.head(joined)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
@@ -46,6 +47,7 @@ class HeldOutEval(BaseCallback):
         self.config, self.run, self.meta = config, run, meta
         self.next_eval = config.eval_every
         self.best = -1.0
+        self.last_eval = -1
 
     def _on_step(self) -> bool:
         if self.num_timesteps >= self.next_eval:
@@ -54,6 +56,7 @@ class HeldOutEval(BaseCallback):
         return True
 
     def evaluate(self) -> dict[str, Any]:
+        self.last_eval = self.num_timesteps
         row = run_episodes(
             policy_actor(self.model, False),
             self.config.env_id,
@@ -79,6 +82,19 @@ class HeldOutEval(BaseCallback):
             self.best = row["success"]
             save_policy(self.model, self.run / "best", self.meta)  # type: ignore[arg-type]
         return row
+
+
+class WallClock(BaseCallback):
+    """Stop training once ``minutes`` of wall time have passed since ``started``."""
+
+    def __init__(self, minutes: float, started: float) -> None:
+        super().__init__()
+        self.deadline = started + 60 * minutes if minutes > 0 else float("inf")
+        self.expired = False
+
+    def _on_step(self) -> bool:
+        self.expired = time.time() >= self.deadline
+        return not self.expired
 
 
 class Checkpoints(BaseCallback):
@@ -134,6 +150,8 @@ def train(
         run = _run_folder(config, runs, run_id)
         (run / "config.yaml").write_text(config.to_yaml())
     started = time.time()
+    if config.threads > 0:
+        torch.set_num_threads(config.threads)
     meta: dict[str, Any] = {
         "env_id": config.env_id,
         "env_kwargs": config.env_kwargs,
@@ -164,9 +182,10 @@ def train(
     evaluator.next_eval = done + config.eval_every
     saver = Checkpoints(config.checkpoint_every, run, meta)
     saver.next_save = done + config.checkpoint_every
+    clock = WallClock(config.max_minutes, started)
     model.learn(
         total_timesteps=max(config.n_timesteps - done, 0),
-        callback=CallbackList([evaluator, saver]),
+        callback=CallbackList([evaluator, saver, clock]),
         progress_bar=progress_bar,
         reset_num_timesteps=resume is None,
         tb_log_name="ppo",
@@ -174,6 +193,9 @@ def train(
     saver.save()
     if not saver.stop:
         meta["wall_seconds"] = round(time.time() - started, 1)
+        meta["num_timesteps"] = int(model.num_timesteps)
+        if clock.expired or evaluator.last_eval != model.num_timesteps:
+            evaluator.evaluate()  # the final policy's held-out row closes eval.csv
         save_policy(model, run / "final", meta)
         if (run / "eval.csv").exists():
             learning_curve(run / "eval.csv", run / "learning_curve.png", config.env_id)

@@ -103,6 +103,9 @@ class _Task:
         self.tile_size = options["tile_size"]
         self._viewer: Any = None
         self._full = options["obs_mode"] == "full"
+        if not isinstance(options["route"], bool):
+            raise ValueError(f"route must be True or False, got {options['route']!r}")
+        self._route = options["route"]
         self.world = World(
             config,
             num_worlds,
@@ -115,7 +118,7 @@ class _Task:
             self._drivers(config, options["controllers"]),
             phrase=self._phrase(),
         )
-        self._space = observation_space(options["size"] if self._full else options["view"])
+        self._space = observation_space(options["size"] if self._full else options["view"], self._route)
 
     def _frames(self, worlds: int | None = None) -> np.ndarray:
         """Frames of the first ``worlds`` worlds (all by default) with their scene captions."""
@@ -169,6 +172,7 @@ class WorldEnv(_Task, gym.Env):
         num_scenes: int = 0,
         start_scene: int = 0,
         tile_size: int = 16,
+        route: bool = False,
     ) -> None:
         options = dict(locals())
         options.pop("self")
@@ -182,7 +186,7 @@ class WorldEnv(_Task, gym.Env):
         return self.world.config
 
     def _obs(self) -> dict[str, Any]:
-        return {k: v[0] for k, v in self.world.observe(self._full).items()}
+        return {k: v[0] for k, v in self.world.observe(self._full, self._route).items()}
 
     def _info(self) -> dict[str, Any]:
         s = self.world.state
@@ -196,7 +200,7 @@ class WorldEnv(_Task, gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
-        self.world.rngs = [self.np_random]
+        self.world.use_rngs([self.np_random])
         self.world.reset([0])
         self._render_human()
         return self._obs(), self._info()
@@ -261,6 +265,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         num_scenes: int = 0,
         start_scene: int = 0,
         tile_size: int = 16,
+        route: bool = False,
         autoreset_mode: str = "next_step",
     ) -> None:
         options = dict(locals())
@@ -313,7 +318,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         self.world.reset(range(self.num_envs))
         self._autoreset[:] = False
         self._render_human()
-        return self.world.observe(self._full), self._infos()
+        return self.world.observe(self._full, self._route), self._infos()
 
     def step(self, actions: Any):
         actions = np.asarray(actions)
@@ -337,7 +342,13 @@ class WorldVectorEnv(_Task, VectorEnv):
         self._autoreset = ended
         infos = self._ended_infos(self._infos(), ended, success)
         self._render_human()
-        return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
+        return (
+            self.world.observe(self._full, self._route),
+            reward.astype(np.float64),
+            terminated,
+            truncated,
+            infos,
+        )
 
     @staticmethod
     def _ended_infos(infos: dict[str, Any], ended: np.ndarray, success: np.ndarray) -> dict[str, Any]:
@@ -359,7 +370,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         others) and ``infos["final_info"]``, as Gymnasium's own vector envs do."""
         infos = self._infos()
         if ended.any():
-            last = self.world.observe(self._full)
+            last = self.world.observe(self._full, self._route)
             final_obs = np.full(self.num_envs, None, dtype=object)
             for i in np.flatnonzero(ended):
                 final_obs[i] = {k: v[i] for k, v in last.items()}
@@ -369,7 +380,13 @@ class WorldVectorEnv(_Task, VectorEnv):
             infos["_final_info"] = ended
             self.world.reset(np.flatnonzero(ended))
             infos.update({k: v for k, v in self._infos().items() if not k.startswith("_")})
-        return self.world.observe(self._full), reward.astype(np.float64), terminated, truncated, infos
+        return (
+            self.world.observe(self._full, self._route),
+            reward.astype(np.float64),
+            terminated,
+            truncated,
+            infos,
+        )
 
     def render(self) -> tuple[np.ndarray, ...] | None:
         """``rgb_array``: one frame per world; ``human``: the first worlds in a grid, in a window."""

@@ -10,6 +10,7 @@ from gymnasium import spaces
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import MAX_TOKENS, VOCABULARY
 from vrenvs.core.observe import NUM_SCALARS, layer_highs
+from vrenvs.core.sensors import ROUTE_SIZE
 from vrenvs.core.state import ACTION_NAMES
 
 __all__ = [
@@ -41,7 +42,7 @@ def check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
         raise ValueError(f"{name}={value!r} must be an integer {bound}")
 
 
-def observation_space(side: int) -> spaces.Dict:
+def observation_space(side: int, route: bool = False) -> spaces.Dict:
     """The observation of one actor; ``side`` is the view width (or the map size in full mode).
 
     ``view`` is a flat ``MultiDiscrete`` of the three layers (tiles, items, actors), each
@@ -49,14 +50,15 @@ def observation_space(side: int) -> spaces.Dict:
     stable-baselines3 one-hot encodes it, as it does the request tokens.
     """
     nvec = np.repeat(layer_highs().astype(np.int64) + 1, side * side)
-    return spaces.Dict(
-        {
-            "view": spaces.MultiDiscrete(nvec),
-            "request": spaces.MultiDiscrete(np.full(MAX_TOKENS, len(VOCABULARY))),
-            "inventory": spaces.Discrete(CATALOG.num_items + 1),
-            "scalars": spaces.Box(0.0, 1.0, shape=(NUM_SCALARS,), dtype=np.float32),
-        }
-    )
+    parts: dict[str, spaces.Space] = {
+        "view": spaces.MultiDiscrete(nvec),
+        "request": spaces.MultiDiscrete(np.full(MAX_TOKENS, len(VOCABULARY))),
+        "inventory": spaces.Discrete(CATALOG.num_items + 1),
+        "scalars": spaces.Box(0.0, 1.0, shape=(NUM_SCALARS,), dtype=np.float32),
+    }
+    if route:  # the route sensor, see vrenvs.core.sensors
+        parts["route"] = spaces.Box(0.0, 1.0, shape=(ROUTE_SIZE,), dtype=np.float32)
+    return spaces.Dict(parts)
 
 
 def view_grid(view: np.ndarray) -> np.ndarray:

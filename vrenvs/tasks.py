@@ -66,6 +66,11 @@ _ARGS = """
     - ``controllers``: ``{role: controller}`` to drive other actors differently, e.g.
       ``{"user": "random"}``; controllers: user, oracle, patrol, chase, flee, trade, steal,
       random, noop.
+    - ``route``: add the ``route`` observation, a navigation sensor (default False): for
+      each of four goal kinds of the task (assistant: requested item, user, place to guide
+      to or door to open, key; guard: thief, where it came in, loot; critter: food,
+      wolves), the moves that start a shortest path there, the path length and whether it
+      is reachable, ``Box(0, 1, (24,))``; see ``vrenvs.core.sensors``.
     - ``render_mode``: ``None``, ``"rgb_array"`` (frames with the request and scene written on
       the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
       (default 16).

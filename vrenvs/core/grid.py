@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DELTAS", "UNREACHED", "dilate", "distance_field", "flood", "label_components"]
+__all__ = ["DELTAS", "UNREACHED", "dilate", "distance_field", "distances_at", "flood", "label_components"]
 
 # (dy, dx) for the actions up, right, down, left; index 0 is "stay".
 DELTAS = np.array([(0, 0), (-1, 0), (0, 1), (1, 0), (0, -1)], dtype=np.int16)
@@ -88,6 +88,36 @@ def distance_field(targets: np.ndarray, passable: np.ndarray, limit: int | None 
         seen |= frontier
         dist[frontier] = step
     return dist
+
+
+def distances_at(targets: np.ndarray, passable: np.ndarray, queries: np.ndarray) -> np.ndarray:
+    """BFS steps to the nearest target, read only at ``queries`` ``(N, Q, 2)`` cells of the
+    ``(N, H, W)`` grids: ``(N, Q)`` int16, :data:`UNREACHED` where no path leads.
+
+    The same distances as :func:`distance_field`, found by a bitboard BFS that stops as
+    soon as every query cell is reached, for callers that need a few cells, not the field.
+    """
+    n, _, w = targets.shape
+    if w > 64:
+        field = distance_field(targets, passable)
+        return field[np.arange(n)[:, None], queries[..., 0], queries[..., 1]]
+    one = np.uint64(1)
+    rows = np.arange(n)[:, None]
+    qy, qbit = queries[..., 0], np.left_shift(one, queries[..., 1].astype(np.uint64))
+    allowed = _pack(passable)
+    seen = _pack(targets)
+    frontier = seen.copy()
+    out = np.full(queries.shape[:2], UNREACHED, dtype=np.int16)
+    step = 0
+    while True:
+        hit = ((frontier[rows, qy] & qbit) != 0) & (out == UNREACHED)
+        out[hit] = step
+        if not frontier.any() or (out < UNREACHED).all():
+            return out
+        step += 1
+        grown = _grow_rows(frontier, frontier | (frontier << one) | (frontier >> one))
+        frontier = grown & allowed & ~seen
+        seen |= frontier
 
 
 def label_components(mask: np.ndarray) -> np.ndarray:

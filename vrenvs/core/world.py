@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from vrenvs.core import rewards, rules
+from vrenvs.core import rewards, rules, sensors
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.layout import Layout, prepare
@@ -29,7 +29,11 @@ class World:
     """``num_worlds`` worlds of ``config`` fed by ``source``.
 
     ``num_scenes`` / ``start_scene``: Procgen-style split; an episode plays scene
-    ``start_scene + k`` with ``k`` uniform in ``[0, num_scenes)`` (0 = unbounded).
+    ``start_scene + k`` with ``k`` uniform in ``[0, num_scenes)`` (0 = unbounded). A source
+    that makes scenes in banks (``bank_size > 1``, the learned generators) is played a
+    bank at a time: each world draws a bank uniformly and plays its members (those inside
+    the split) in a random order before drawing the next, so one decoded batch serves
+    ``bank_size`` resets instead of one. Every draw comes from the world's RNG.
     ``controllers`` maps a slot to a controller for actors other than the learner;
     unlisted slots use their role's scripted behaviour.
     """
@@ -52,6 +56,7 @@ class World:
         self.rngs = [np.random.default_rng() for _ in range(num_worlds)]
         self.identities: list[dict[str, Any]] = [{} for _ in range(num_worlds)]
         self.scene_index = np.full(num_worlds, -1, dtype=np.int64)  # index of indexed sources
+        self._queues: list[list[int]] = [[] for _ in range(num_worlds)]  # banked sources
         self.layouts: list[Layout | None] = [None] * num_worlds
         self._layouts: dict[int, Layout] = {}
         roles = config.roles
@@ -68,13 +73,35 @@ class World:
 
     def seed(self, seeds: Sequence[int | None]) -> None:
         """New RNG per world (``None`` draws fresh entropy)."""
-        self.rngs = [np.random.default_rng(s) for s in seeds]
+        self.use_rngs([np.random.default_rng(s) for s in seeds])
+
+    def use_rngs(self, rngs: list[np.random.Generator]) -> None:
+        """Draw each world's scenes and episodes from ``rngs`` from now on."""
+        for b, rng in enumerate(rngs):
+            if rng is not self.rngs[b]:
+                self._queues[b] = []
+        self.rngs = list(rngs)
+
+    def _next_index(self, b: int) -> int:
+        """The scene index of world ``b``'s next episode (see the class docstring)."""
+        rng = self.rngs[b]
+        span = self.num_scenes if self.num_scenes > 0 else 2**31 - 1 - self.start_scene
+        bank = int(getattr(self.source, "bank_size", 1))
+        if bank <= 1:
+            return self.start_scene + int(rng.integers(span))
+        queue = self._queues[b]
+        if not queue:
+            first = self.start_scene // bank
+            block = first + int(rng.integers((self.start_scene + span - 1) // bank - first + 1))
+            lo = max(block * bank, self.start_scene)
+            hi = min((block + 1) * bank, self.start_scene + span)
+            queue.extend(int(i) for i in rng.permutation(np.arange(lo, hi)))
+        return queue.pop()
 
     def _layout(self, b: int) -> Layout:
         rng = self.rngs[b]
         if isinstance(self.source, IndexedSource):
-            span = self.num_scenes if self.num_scenes > 0 else 2**31 - 1 - self.start_scene
-            index = self.start_scene + int(rng.integers(span))
+            index = self._next_index(b)
             self.identities[b] = {**self.source.identity(index)}
             self.scene_index[b] = index
             cached = self._layouts.get(index)
@@ -122,8 +149,11 @@ class World:
             rewards.terminated(events, self.state, self.config),
         )
 
-    def observe(self, full: bool) -> dict[str, np.ndarray]:
-        return observe(self.state, self.config, self.config.learner, full, self.phrase)
+    def observe(self, full: bool, route: bool = False) -> dict[str, np.ndarray]:
+        obs = observe(self.state, self.config, self.config.learner, full, self.phrase)
+        if route:
+            obs["route"] = sensors.route(self.state, self.config, self.config.learner)
+        return obs
 
     def success(self) -> np.ndarray:
         return rewards.success(self.state, self.config)
