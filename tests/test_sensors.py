@@ -1,0 +1,146 @@
+"""The route sensor on ASCII pictures: which moves start a shortest path, and how far."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import vrenvs  # noqa: F401  (registers the ids)
+from tests.worlds import A, act, world_from
+from vrenvs.core import requests
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.grid import distance_field, distances_at
+from vrenvs.core.sensors import GOAL_NAMES, NUM_GOALS, PER_GOAL, route
+
+UA = ("user", "assistant")
+MOVES = ("up", "right", "down", "left")
+
+
+def readings(world) -> dict[str, tuple[set[str], float, bool]]:
+    """Per goal name: the moves that shorten the path, the path length, reachable."""
+    got = route(world.state, world.config, world.config.learner).reshape(NUM_GOALS, PER_GOAL)
+    limit = 2 * world.config.size
+    out = {}
+    for name, row in zip(GOAL_NAMES[world.config.goal], got):
+        moves = {m for m, on in zip(MOVES, row[:4]) if on}
+        out[name] = (moves, round(float(row[4]) * limit), bool(row[5]))
+    return out
+
+
+def test_fetch_routes_around_a_wall_to_the_item_and_to_the_user():
+    w = world_from(
+        """
+        #######
+        #@....#
+        #####.#
+        #A....#
+        #.#####
+        #..c..#
+        #######
+        """,
+        UA,
+        requests=("fetch",),
+    )
+    w.state.req_type[0] = requests.FETCH
+    w.state.req_target[0] = CATALOG.item["cup"].id
+    r = readings(w)
+    assert r["item"] == ({"down"}, 4, True)  # down, down, right, right
+    assert r["user"] == ({"right"}, 10, True)  # the long way round the wall
+    assert r["place"] == (set(), 2 * 7, False), "no guide or open request"
+    assert r["key"] == (set(), 2 * 7, False), "no key on the map"
+    act(w, A.NOOP, A.DOWN)
+    act(w, A.NOOP, A.DOWN)
+    assert readings(w)["item"] == ({"right"}, 2, True)
+
+
+def test_ties_report_every_shortest_move_and_the_goal_reads_zero():
+    w = world_from(
+        """
+        #####
+        #@..#
+        #.A.#
+        #..c#
+        #####
+        """,
+        UA,
+    )
+    w.state.req_type[0] = requests.FETCH
+    w.state.req_target[0] = CATALOG.item["cup"].id
+    assert readings(w)["item"] == ({"right", "down"}, 2, True)
+    act(w, A.NOOP, A.RIGHT)
+    act(w, A.NOOP, A.DOWN)
+    assert readings(w)["item"] == (set(), 0, True)
+
+
+def test_a_locked_door_blocks_the_route_until_its_key_is_carried():
+    w = world_from(
+        """
+        #######
+        #@.r..#
+        #A....#
+        ###R###
+        #..c..#
+        #.....#
+        #######
+        """,
+        UA,
+    )
+    w.state.req_type[0] = requests.FETCH
+    w.state.req_target[0] = CATALOG.item["cup"].id
+    r = readings(w)
+    assert r["item"][2] is False, "behind the red door"
+    assert r["key"] == ({"up", "right"}, 3, True)
+    act(w, A.NOOP, A.RIGHT)
+    act(w, A.NOOP, A.UP)
+    act(w, A.NOOP, A.RIGHT)  # onto the key
+    act(w, A.NOOP, A.PICKUP)
+    assert w.state.carry[0, 1] == CATALOG.item["red_key"].id
+    assert readings(w)["item"] == ({"down"}, 3, True)  # down through the door, down
+
+
+def test_flee_reads_food_and_the_wolf():
+    w = world_from(
+        """
+        #######
+        #F...%#
+        #.....#
+        #.....#
+        #@...A#
+        #C....#
+        #######
+        """,
+        ("user", "assistant", "critter", "chaser"),
+        learner=2,
+        goal="flee",
+    )
+    r = readings(w)
+    assert r["food"] == ({"right"}, 4, True)
+    assert r["chaser"] == ({"down"}, 4, True)
+
+
+@pytest.mark.parametrize("env_id", sorted(i for i in gym.registry if i.startswith("vrenvs/")))
+def test_route_observation_is_in_its_space_and_absent_by_default(env_id):
+    env = gym.make(env_id, route=True)
+    obs, _ = env.reset(seed=3)
+    assert env.observation_space.contains(obs)
+    for _ in range(20):
+        obs, *_ = env.step(env.action_space.sample())
+        assert env.observation_space.contains(obs)
+    assert "route" not in gym.make(env_id).reset(seed=3)[0]
+
+
+def test_route_must_be_a_bool():
+    with pytest.raises(ValueError, match="route must be True or False, got 'yes'"):
+        gym.make("vrenvs/Assistant-Fetch-v0", route="yes")
+
+
+def test_distances_at_agree_with_the_distance_field():
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        targets = rng.random((5, 12, 12)) < 0.02
+        passable = rng.random((5, 12, 12)) < 0.7
+        queries = rng.integers(0, 12, (5, 6, 2))
+        field = distance_field(targets, passable)
+        want = field[np.arange(5)[:, None], queries[..., 0], queries[..., 1]]
+        assert np.array_equal(distances_at(targets, passable, queries), want)
