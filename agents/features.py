@@ -1,10 +1,13 @@
 """A features extractor for the vrenvs observation dict.
 
-SB3 one-hot encodes ``MultiDiscrete`` and ``Discrete`` entries before the extractor sees
-them, so ``view`` arrives as ``(B, sum(nvec))``: for each of the ``3 * k * k`` entries (tile
-layer, then item layer, then actor layer, each row-major), a one-hot of its layer's size.
-This extractor reshapes that back into ``(B, C, k, k)`` channels (C = tiles + items + roles
-classes) for a small CNN — the default NatureCNN cannot take a 7 x 7 map — and joins it
+``view`` comes in one of two forms. Through :class:`agents.vec_env.VrenvsVecEnv` its space
+is a ``Box`` of codes (:func:`agents.vec_env.policy_space`) and this extractor one-hot
+encodes all ``3 * k * k`` entries in one call, each layer's codes offset into one joint
+vocabulary. Over the env's own ``MultiDiscrete`` space (a plain Gymnasium env handed to
+SB3), SB3 has already one-hot encoded it to ``(B, sum(nvec))``: for each entry (tile layer,
+then item layer, then actor layer, each row-major) a one-hot of its layer's size. Either
+way it becomes ``(B, C, k, k)`` channels (C = tiles + items + roles classes) for a small
+CNN — the default NatureCNN cannot take a 7 x 7 map — and is joined
 with an embedding of the request tokens, the inventory, the scalars and, when the env has
 it, the route sensor.
 """
@@ -12,7 +15,9 @@ it, the route sensor.
 from __future__ import annotations
 
 import gymnasium as gym
+import numpy as np
 import torch
+import torch.nn.functional as F  # noqa: N812 (torch's convention)
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
@@ -27,10 +32,13 @@ class WorldFeatures(BaseFeaturesExtractor):
     ) -> None:
         super().__init__(observation_space, features_dim)
         view = observation_space["view"]
-        assert isinstance(view, gym.spaces.MultiDiscrete)
-        cells = len(view.nvec) // 3
+        self.codes = isinstance(view, gym.spaces.Box)  # codes, not SB3's one-hot
+        nvec = np.asarray(view.high, np.int64) + 1 if self.codes else np.asarray(view.nvec)  # type: ignore[attr-defined]
+        cells = len(nvec) // 3
         self.side = round(cells**0.5)
-        self.layer_sizes = [int(view.nvec[i * cells]) for i in range(3)]  # classes per layer
+        self.layer_sizes = [int(nvec[i * cells]) for i in range(3)]  # classes per layer
+        offsets = np.repeat(np.cumsum([0, *self.layer_sizes[:2]]), cells)
+        self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
         in_channels = sum(self.layer_sizes)
         self.cnn = nn.Sequential(
             nn.Conv2d(in_channels, channels, 3, padding=1),
@@ -40,8 +48,7 @@ class WorldFeatures(BaseFeaturesExtractor):
             nn.Flatten(),
         )
         request = observation_space["request"]
-        assert isinstance(request, gym.spaces.MultiDiscrete)
-        self.vocab = int(request.nvec[0])
+        self.vocab = int(request.high[0]) + 1 if self.codes else int(request.nvec[0])  # type: ignore[attr-defined]
         self.words = nn.Linear(self.vocab, 32)  # bag of words over the request tokens
         inventory = observation_space["inventory"]
         assert isinstance(inventory, gym.spaces.Discrete)
@@ -61,10 +68,23 @@ class WorldFeatures(BaseFeaturesExtractor):
             start += cells * size
         return torch.cat(parts, dim=1).reshape(b, -1, self.side, self.side)
 
+    def _grid_of_codes(self, codes: torch.Tensor) -> torch.Tensor:
+        """``(B, 3*k*k)`` codes -> ``(B, C, k, k)`` one-hot, one ``one_hot`` call in all."""
+        joint = codes.long() + self.offsets  # (B, 3*k*k) in the joint vocabulary
+        onehot = F.one_hot(joint, sum(self.layer_sizes)).float()  # (B, 3*k*k, C)
+        b, cells = codes.shape[0], self.side * self.side
+        # each cell of layer l is hot in layer l's channels only: sum the three layers
+        stacked = onehot.reshape(b, 3, cells, -1).sum(dim=1)  # (B, k*k, C)
+        return stacked.transpose(1, 2).reshape(b, -1, self.side, self.side)
+
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
-        view = self.cnn(self._grid(obs["view"]))
-        tokens = obs["request"].reshape(obs["request"].shape[0], -1, self.vocab)  # (B, L, V)
-        bag = tokens.sum(dim=1)  # (B, V) word counts
+        if self.codes:
+            view = self.cnn(self._grid_of_codes(obs["view"]))
+            bag = F.one_hot(obs["request"].long(), self.vocab).sum(dim=1).float()  # (B, V) word counts
+        else:
+            view = self.cnn(self._grid(obs["view"]))
+            tokens = obs["request"].reshape(obs["request"].shape[0], -1, self.vocab)  # (B, L, V)
+            bag = tokens.sum(dim=1)  # (B, V) word counts
         bag = torch.cat([torch.zeros_like(bag[:, :1]), bag[:, 1:]], dim=1)  # padding carries no meaning
         b = view.shape[0]
         # Discrete entries come as (B, n) from a policy call and (B, 1, n) from the buffer.

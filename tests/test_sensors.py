@@ -11,7 +11,7 @@ from tests.worlds import A, act, world_from
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import distance_field, distances_at
-from vrenvs.core.sensors import GOAL_NAMES, NUM_GOALS, PER_GOAL, route
+from vrenvs.core.sensors import GOAL_NAMES, NUM_GOALS, PER_GOAL, potential, route
 
 UA = ("user", "assistant")
 MOVES = ("up", "right", "down", "left")
@@ -144,3 +144,58 @@ def test_distances_at_agree_with_the_distance_field():
         field = distance_field(targets, passable)
         want = field[np.arange(5)[:, None], queries[..., 0], queries[..., 1]]
         assert np.array_equal(distances_at(targets, passable, queries), want)
+
+
+def test_shaping_pays_each_step_of_progress_and_the_pickup():
+    picture_ = """
+        #######
+        #@....#
+        #.....#
+        #.....#
+        #..A..#
+        #..c..#
+        #######
+        """
+    w = world_from(picture_, UA, requests=("fetch",))
+    w.state.req_type[0] = requests.FETCH
+    w.state.req_target[0] = CATALOG.item["cup"].id
+    limit = 2 * w.config.size
+    before = potential(w.state, w.config, 1)[0]
+    assert before == pytest.approx(-(1 + limit) / limit)  # one step to the cup, one stage
+    act(w, A.NOOP, A.DOWN)
+    act(w, A.NOOP, A.PICKUP)
+    after = potential(w.state, w.config, 1)[0]
+    assert after == pytest.approx(-6 / limit), "carrying: the path to the user is left"
+    act(w, A.NOOP, A.UP)
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-5 / limit)
+
+
+@pytest.mark.parametrize(
+    "env_id", ["vrenvs/Assistant-Fetch-v0", "vrenvs/Assistant-v0", "vrenvs/NPC-Guard-v0"]
+)
+def test_shaping_telescopes_and_leaves_the_task_reward_alone(env_id):
+    weight = 0.5
+    plain = gym.make(env_id, max_episode_steps=60)
+    shaped = gym.make(env_id, max_episode_steps=60, shaping=weight)
+    plain.reset(seed=4)
+    shaped.reset(seed=4)
+    world = shaped.unwrapped.world
+    start = potential(world.state, world.config, world.config.learner)[0]
+    rng = np.random.default_rng(0)
+    total = 0.0
+    for _ in range(60):
+        action = int(rng.integers(9))
+        _, r_plain, term, trunc, _ = plain.step(action)
+        _, r_shaped, term2, trunc2, _ = shaped.step(action)
+        assert (term, trunc) == (term2, trunc2)
+        total += r_shaped - r_plain
+        if term or trunc:
+            break
+    end = potential(world.state, world.config, world.config.learner)[0]
+    assert total == pytest.approx(weight * (end - start), abs=1e-5)
+
+
+def test_shaping_must_be_a_small_non_negative_number():
+    for bad in (-1, "1", True, 11):
+        with pytest.raises(ValueError, match="shaping must be"):
+            gym.make("vrenvs/Assistant-Fetch-v0", shaping=bad)

@@ -106,6 +106,10 @@ class _Task:
         if not isinstance(options["route"], bool):
             raise ValueError(f"route must be True or False, got {options['route']!r}")
         self._route = options["route"]
+        if isinstance(options["shaping"], bool) or not isinstance(options["shaping"], (int, float)):
+            raise ValueError(f"shaping must be a number >= 0, got {options['shaping']!r}")
+        if not 0 <= options["shaping"] <= 10:
+            raise ValueError(f"shaping must be in [0, 10], got {options['shaping']!r}")
         self.world = World(
             config,
             num_worlds,
@@ -117,6 +121,7 @@ class _Task:
             options["start_scene"],
             self._drivers(config, options["controllers"]),
             phrase=self._phrase(),
+            shaping=options["shaping"],
         )
         self._space = observation_space(options["size"] if self._full else options["view"], self._route)
 
@@ -173,6 +178,7 @@ class WorldEnv(_Task, gym.Env):
         start_scene: int = 0,
         tile_size: int = 16,
         route: bool = False,
+        shaping: float = 0.0,
     ) -> None:
         options = dict(locals())
         options.pop("self")
@@ -266,6 +272,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         start_scene: int = 0,
         tile_size: int = 16,
         route: bool = False,
+        shaping: float = 0.0,
         autoreset_mode: str = "next_step",
     ) -> None:
         options = dict(locals())

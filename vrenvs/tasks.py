@@ -71,6 +71,12 @@ _ARGS = """
       to or door to open, key; guard: thief, where it came in, loot; critter: food,
       wolves), the moves that start a shortest path there, the path length and whether it
       is reachable, ``Box(0, 1, (24,))``; see ``vrenvs.core.sensors``.
+    - ``shaping``: weight of a progress reward added to the task's reward (default 0): the
+      change of a potential, minus the path left on the current job (fetch: to the item,
+      then to the user; guide: the user's path to the region; open: to the door or its key;
+      guard: to the thief), see ``vrenvs.core.sensors.potential``. It telescopes over an
+      episode, so it speeds learning without changing which policies are best; success is
+      unaffected.
     - ``render_mode``: ``None``, ``"rgb_array"`` (frames with the request and scene written on
       the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
       (default 16).

@@ -31,7 +31,7 @@ from vrenvs.core.controllers import _passable
 from vrenvs.core.grid import UNREACHED, distances_at
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["GOAL_NAMES", "NUM_GOALS", "ROUTE_SIZE", "route"]
+__all__ = ["GOAL_NAMES", "NUM_GOALS", "ROUTE_SIZE", "distances", "potential", "route"]
 
 NUM_GOALS = 4
 PER_GOAL = 6
@@ -88,20 +88,64 @@ def _targets(state: WorldState, config: TaskConfig, slot: int) -> list[np.ndarra
     return [food, chaser, none, none]
 
 
-def route(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
-    """``(B, ROUTE_SIZE)`` float32 route readings of ``slot`` in every world."""
+def distances(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
+    """``(B, NUM_GOALS, 5)`` int64 path lengths to each goal kind from ``slot``'s cell and
+    from the cells one move up, right, down and left (:data:`UNREACHED`: no path)."""
     b = state.batch
     targets = np.concatenate(_targets(state, config, slot))  # (G*B, Hp, Wp)
     passable = np.tile(_passable(state, np.arange(b), slot), (NUM_GOALS, 1, 1))
     here = state.pos[:, slot].astype(np.int64)  # (B, 2); the border is wall, so neighbours exist
     queries = np.concatenate([here[:, None], here[:, None] + _MOVES[None]], axis=1)  # (B, 5, 2)
     dist = distances_at(targets, passable, np.tile(queries, (NUM_GOALS, 1, 1)))
-    dist = dist.reshape(NUM_GOALS, b, 5).transpose(1, 0, 2).astype(np.int64)  # (B, G, 5)
+    return dist.reshape(NUM_GOALS, b, 5).transpose(1, 0, 2).astype(np.int64)
+
+
+def route(state: WorldState, config: TaskConfig, slot: int, dist: np.ndarray | None = None) -> np.ndarray:
+    """``(B, ROUTE_SIZE)`` float32 route readings of ``slot`` in every world (from
+    :func:`distances` ``dist`` when given)."""
+    dist = distances(state, config, slot) if dist is None else dist
     at = dist[..., 0]
     reached = at < UNREACHED
-    out = np.zeros((b, NUM_GOALS, PER_GOAL), np.float32)
+    out = np.zeros((state.batch, NUM_GOALS, PER_GOAL), np.float32)
     out[..., :4] = (dist[..., 1:] == at[..., None] - 1) & (reached & (at > 0))[..., None]
     limit = 2 * config.size
     out[..., 4] = np.where(reached, np.minimum(at, limit) / limit, 1.0)
     out[..., 5] = reached
-    return out.reshape(b, ROUTE_SIZE)
+    return out.reshape(state.batch, ROUTE_SIZE)
+
+
+def potential(state: WorldState, config: TaskConfig, slot: int, dist: np.ndarray | None = None) -> np.ndarray:
+    """``(B,)`` float32 potential for progress shaping (env kwarg ``shaping``): minus the
+    work left on the current job, in units of ``2 * size`` steps, each unreached stage
+    costing one unit more. A shaping reward ``w * (potential(s') - potential(s))``
+    telescopes over an episode, so it speeds learning without changing which policies are
+    best (Ng, Harada & Russell 1999).
+
+    - fetch: the path to the wanted item plus one unit, then (carried) the path to the user;
+    - guide: the user's path to the target region's centre;
+    - open: the path to the door, or the path to a key plus one unit when it is unreachable;
+    - guard: the path to the nearest thief; flee and idle stream steps: 0.
+    """
+    dist = distances(state, config, slot) if dist is None else dist
+    limit = 2 * config.size
+    at = np.minimum(dist[..., 0], limit).astype(np.float32)  # (B, G)
+    left = np.zeros(state.batch, np.float32)
+    if config.goal == "serve":
+        fetch = state.req_type == requests.FETCH
+        has = state.carry[:, slot] == state.req_target
+        left = np.where(fetch & has, at[:, 1], left)
+        left = np.where(fetch & ~has, at[:, 0] + limit, left)
+        guide = state.req_type == requests.GUIDE
+        user = config.slot_of("user")
+        if user >= 0 and guide.any():
+            rows = np.arange(state.batch)
+            region = np.clip(state.req_target, 0, state.guide.shape[1] - 1)
+            to_go = state.guide[rows, region, state.pos[:, user, 0], state.pos[:, user, 1]]
+            left = np.where(guide, np.minimum(to_go, limit), left)
+        door = state.req_type == requests.OPEN
+        reachable = dist[:, 2, 0] < UNREACHED
+        left = np.where(door & reachable, at[:, 2], left)
+        left = np.where(door & ~reachable, at[:, 3] + limit, left)
+    elif config.goal == "guard":
+        left = at[:, 0]
+    return (-left / limit).astype(np.float32)

@@ -47,8 +47,10 @@ class World:
         start_scene: int = 0,
         controllers: dict[int, Controller] | None = None,
         phrase: np.ndarray | None = None,
+        shaping: float = 0.0,
     ) -> None:
         self.config = config
+        self.shaping = float(shaping)
         self.source = source
         self.num_scenes = num_scenes
         self.start_scene = start_scene
@@ -66,6 +68,9 @@ class World:
             for slot, r in enumerate(roles)
         ]
         self.phrase = phrase
+        self._potential = np.zeros(num_worlds, np.float32)  # progress shaping, see sensors.potential
+        self._version = 0  # bumped by every step and reset: keys the goal-distance cache
+        self._cached: tuple[int, np.ndarray] | None = None
 
     @property
     def num_worlds(self) -> int:
@@ -130,6 +135,19 @@ class World:
                 )
             self.layouts[int(b)] = layout
             reset_world(self.state, int(b), layout, self.config, self.rngs[int(b)])
+        self._version += 1
+        if self.shaping:
+            index = np.asarray(worlds, dtype=np.int64)
+            self._potential[index] = self._potentials()[index]
+
+    def _distances(self) -> np.ndarray:
+        """The learner's goal distances (:func:`sensors.distances`) in the current state."""
+        if self._cached is None or self._cached[0] != self._version:
+            self._cached = (self._version, sensors.distances(self.state, self.config, self.config.learner))
+        return self._cached[1]
+
+    def _potentials(self) -> np.ndarray:
+        return sensors.potential(self.state, self.config, self.config.learner, self._distances())
 
     def actions(self, learner_actions: np.ndarray) -> np.ndarray:
         """``(B, N)`` actions: the learner's plus every controller's."""
@@ -143,16 +161,18 @@ class World:
     def step(self, learner_actions: np.ndarray) -> tuple[rules.Events, np.ndarray, np.ndarray]:
         """Advance all worlds; returns events, rewards ``(B,)`` and terminations ``(B,)``."""
         events = rules.step(self.state, self.actions(learner_actions), self.config)
-        return (
-            events,
-            rewards.reward(events, self.state, self.config),
-            rewards.terminated(events, self.state, self.config),
-        )
+        self._version += 1
+        reward = rewards.reward(events, self.state, self.config)
+        if self.shaping:
+            now = self._potentials()
+            reward = reward + np.float32(self.shaping) * (now - self._potential)
+            self._potential = now
+        return events, reward, rewards.terminated(events, self.state, self.config)
 
     def observe(self, full: bool, route: bool = False) -> dict[str, np.ndarray]:
         obs = observe(self.state, self.config, self.config.learner, full, self.phrase)
         if route:
-            obs["route"] = sensors.route(self.state, self.config, self.config.learner)
+            obs["route"] = sensors.route(self.state, self.config, self.config.learner, self._distances())
         return obs
 
     def success(self) -> np.ndarray:
