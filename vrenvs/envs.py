@@ -6,6 +6,7 @@ whose docstring is its documentation page; see :mod:`vrenvs.tasks`.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -14,11 +15,13 @@ from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from vrenvs import render as rendering
+from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
 from vrenvs.core.sources import default_source, make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
 from vrenvs.core.world import World
+from vrenvs.drivers import driver
 from vrenvs.hud import caption, legend, status_lines
 from vrenvs.spaces import (
     MAX_NPCS,
@@ -82,9 +85,24 @@ class _Task:
         )
 
     @staticmethod
-    def _drivers(config: TaskConfig, chosen: dict[str, str] | None) -> dict[int, Controller]:
-        """``{role: controller name}`` -> ``{slot: controller}`` for every non-learner slot."""
+    def _drivers(
+        config: TaskConfig, chosen: dict[str, str] | None, trained: dict[str, str] | None = None
+    ) -> dict[int, Controller]:
+        """``{role: controller name}`` (scripted) and ``{NPC role: policy}`` (trained) ->
+        ``{slot: controller}`` for the non-learner slots they name."""
         drivers: dict[int, Controller] = {}
+        npcs = sorted({r for s, r in enumerate(config.roles) if s != config.learner and CATALOG.role[r].npc})
+        for role, spec in (trained or {}).items():
+            slots = [s for s, r in enumerate(config.roles) if r == role and s != config.learner]
+            if role not in npcs:
+                raise ValueError(
+                    f"npc_controllers key {role!r} is not an NPC of this world; choose from {npcs}"
+                )
+            if not isinstance(spec, (str, Path)):
+                raise ValueError(f"npc_controllers[{role!r}] must be a policy name or path, got {spec!r}")
+            drive = driver(str(spec))
+            for slot in slots:
+                drivers[slot] = drive
         for role, name in (chosen or {}).items():
             slots = [s for s, r in enumerate(config.roles) if r == role and s != config.learner]
             if not slots:
@@ -119,7 +137,7 @@ class _Task:
             ),
             options["num_scenes"],
             options["start_scene"],
-            self._drivers(config, options["controllers"]),
+            self._drivers(config, options["controllers"], options["npc_controllers"]),
             phrase=self._phrase(),
             shaping=options["shaping"],
         )
@@ -174,6 +192,7 @@ class WorldEnv(_Task, gym.Env):
         view: int = 7,
         npcs: list[str] | None = None,
         controllers: dict[str, str] | None = None,
+        npc_controllers: dict[str, str] | None = None,
         num_scenes: int = 0,
         start_scene: int = 0,
         tile_size: int = 16,
@@ -268,6 +287,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         view: int = 7,
         npcs: list[str] | None = None,
         controllers: dict[str, str] | None = None,
+        npc_controllers: dict[str, str] | None = None,
         num_scenes: int = 0,
         start_scene: int = 0,
         tile_size: int = 16,

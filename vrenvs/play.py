@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 from collections import deque
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, cast
 
 import gymnasium as gym
@@ -25,16 +24,16 @@ import numpy as np
 
 from vrenvs import hud
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.language import REQUEST_TYPES
 from vrenvs.core.requests import ITEM_TOKENS
 from vrenvs.core.state import Action
 from vrenvs.core.world import World
+from vrenvs.drivers import driver
 from vrenvs.envs import WorldEnv
 from vrenvs.render import frames
 from vrenvs.viewer import Viewer, require_pygame
 
-__all__ = ["Intent", "Session", "driver", "intent_of", "run", "watch"]
+__all__ = ["Intent", "Session", "intent_of", "run", "watch"]
 
 _NEVER = np.iinfo(np.int32).max
 KIND_KEYS = {"1": "fetch", "2": "guide", "3": "open"}
@@ -56,19 +55,6 @@ class Intent:
 
     kind: str
     value: int = 0
-
-
-def driver(name: str) -> Controller:
-    """The scripted controller called ``name``; a path (a trained policy) is refused for now."""
-    try:
-        return controller(name)
-    except ValueError:
-        if "/" in name or "\\" in name or Path(name).suffix or Path(name).exists():
-            raise ValueError(
-                f"{name!r} looks like a trained policy: trained assistants arrive with the agents "
-                f"issue; use a scripted controller such as 'oracle' (the default), 'random' or 'noop'"
-            ) from None
-        raise
 
 
 def _keymap(pygame: Any) -> dict[int, Intent]:

@@ -30,7 +30,7 @@ from vrenvs.core.reach import base_passable
 from vrenvs.core.rng import Stream, integers, uniform
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
 
-__all__ = ["CONTROLLERS", "Controller", "controller", "step_towards"]
+__all__ = ["CONTROLLERS", "Controller", "controller", "controller_names", "step_towards"]
 
 Controller = Callable[[WorldState, TaskConfig, int], np.ndarray]
 _MODE = {name: i for i, name in enumerate(MODES)}
@@ -290,3 +290,10 @@ def controller(name: str) -> Controller:
     if name not in CONTROLLERS:
         raise ValueError(f"unknown controller {name!r}; choose from {sorted(CONTROLLERS)}")
     return CONTROLLERS[name]
+
+
+def controller_names() -> list[str]:
+    """The names of the built-in controllers."""
+    if not CONTROLLERS:
+        CONTROLLERS.update(_controllers())
+    return sorted(CONTROLLERS)

@@ -1,0 +1,99 @@
+"""Shipped policies and trained policies as world controllers.
+
+``agents/pretrained/<Name>/`` holds a policy trained by ``vrenvs train vrenvs/<Name>-v0``
+(``policy.safetensors`` + ``policy.json``, loaded as weights only) and its model card
+``card.md``. A policy is named by its folder name (``Assistant-Fetch``) or by the path of a
+policy folder (a run's ``best`` or ``final``).
+
+:class:`PolicyController` lets a trained policy drive any actor slot of any world, the way
+scripted controllers do: it observes the slot as the policy's training env would (the same
+view, the task phrase of its env, the route sensor when it was trained with it) and acts
+deterministically. This is how ``npc_controllers=``, ``vrenvs watch MODEL`` and
+``vrenvs play --assistant MODEL`` put trained agents into a world.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from agents.policy_io import load_policy, read_meta
+from vrenvs.core import sensors
+from vrenvs.core.observe import observe
+from vrenvs.core.state import TaskConfig, WorldState
+
+__all__ = ["PRETRAINED", "PolicyController", "names", "policy_controller", "policy_folder"]
+
+PRETRAINED = Path(__file__).parent / "pretrained"
+
+
+def names() -> list[str]:
+    """The shipped policies, by name."""
+    if not PRETRAINED.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED.iterdir() if (p / "policy.json").is_file())
+
+
+def policy_folder(spec: str | Path) -> Path:
+    """The folder of the shipped policy ``spec`` or the policy folder at path ``spec``."""
+    text = str(spec)
+    if text in names():
+        return PRETRAINED / text
+    path = Path(text)
+    if path.is_dir():
+        return path
+    raise ValueError(
+        f"no policy {text!r}: give a shipped policy ({', '.join(names()) or 'none shipped'}) "
+        "or the path of a policy folder (a run's best/ or final/, holding policy.json)"
+    )
+
+
+class PolicyController:
+    """A trained policy as a controller ``(state, config, slot) -> actions``."""
+
+    def __init__(self, spec: str | Path) -> None:
+        self.folder = policy_folder(spec)
+        self.meta = read_meta(self.folder)
+        self.model = load_policy(self.folder)
+        kwargs: dict[str, Any] = self.meta.get("env_kwargs", {})
+        trained = gym.make(self.meta["env_id"], **kwargs).unwrapped
+        self.goal: str = trained.world.config.goal  # type: ignore[attr-defined]
+        self.view: int = trained.world.config.view  # type: ignore[attr-defined]
+        self.phrase: np.ndarray | None = trained.world.phrase  # type: ignore[attr-defined]
+        self.full = kwargs.get("obs_mode", "symbolic") == "full"
+        self.route = bool(kwargs.get("route", False))
+        self.name = self.folder.name
+
+    def __repr__(self) -> str:
+        return f"PolicyController({str(self.folder)!r})"
+
+    def observation(self, state: WorldState, config: TaskConfig, slot: int) -> dict[str, np.ndarray]:
+        """What the policy sees of ``slot`` in every world."""
+        if config.view != self.view:
+            raise ValueError(
+                f"policy {self.name!r} was trained with view={self.view}; this world has view={config.view}"
+            )
+        as_trained = dataclasses.replace(config, goal=self.goal, learner=slot)
+        obs = observe(state, as_trained, slot, self.full, self.phrase)
+        if self.route:
+            obs["route"] = sensors.route(state, as_trained, slot)
+        return obs
+
+    def __call__(self, state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
+        actions, _ = self.model.predict(self.observation(state, config, slot), deterministic=True)
+        return np.asarray(actions, dtype=np.int64).reshape(state.batch)
+
+
+_LOADED: dict[str, PolicyController] = {}
+
+
+def policy_controller(spec: str | Path) -> PolicyController:
+    """A controller for the policy ``spec`` (loaded once per process)."""
+    folder = str(policy_folder(spec).resolve())
+    if folder not in _LOADED:
+        _LOADED[folder] = PolicyController(folder)
+    return _LOADED[folder]
