@@ -2,7 +2,8 @@
 
 - ``list``: the env ids with a one-line description each.
 - ``play ENV_ID``: a person plays the user (or ``--role``) with the keyboard, in a window.
-- ``watch ENV_ID``: the scripted controller of the env's learner, in a window.
+- ``watch ENV_ID`` or ``watch POLICY [--env ENV_ID] [--record out.gif]``: an env's learner driven
+  by its scripted controller or by a trained policy, in a window or to a file.
 - ``record ENV_ID --out rollout.gif``: the same rollout written to a GIF or MP4.
 - ``gallery --scenes SOURCE --out gallery.png``: a grid of scenes.
 - ``demo``, ``bench``, ``bench-render``: the main job, and speed next to MiniGrid.
@@ -38,9 +39,14 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, object]:
 def _cmd_list(args: argparse.Namespace) -> int:
     from vrenvs.registration import ENVS
 
+    from vrenvs.drivers import policy_names
+
     width = max(len(e.id) for e in ENVS)
     for env in ENVS:
         print(f"{env.id:<{width}}  {env.summary} (max {env.max_episode_steps} steps)")
+    policies = policy_names()
+    if policies:
+        print(f"\ntrained policies (vrenvs watch NAME): {', '.join(policies)}")
     return 0
 
 
@@ -65,25 +71,53 @@ def _cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch_target(target: str, env: str | None) -> tuple[str, str | None]:
+    """``(env id, policy)`` of ``vrenvs watch TARGET``: an env (its scripted learner) or a
+    trained policy (shipped name or folder), played in ``--env`` or its own training env."""
+    from vrenvs.drivers import policy_names
+
+    try:
+        return env_id(env or target), None if env is None else target
+    except ValueError:
+        pass
+    if target in policy_names() or Path(target).is_dir():
+        if env is not None:
+            return env_id(env), target
+        from agents.policy_io import read_meta
+        from agents.pretrained import policy_folder
+
+        return env_id(read_meta(policy_folder(target))["env_id"]), target
+    raise ValueError(
+        f"{target!r} is neither an env (see `vrenvs list`) nor a trained policy "
+        f"({', '.join(policy_names()) or 'none shipped'}, or a policy folder)"
+    )
+
+
 def _cmd_watch(args: argparse.Namespace) -> int:
     from vrenvs.play import watch
+    from vrenvs.record import write_frames
     from vrenvs.viewer import Viewer
 
-    name = env_id(args.env_id)
-    viewer = Viewer(title=f"vrenvs watch {name}", fps=args.fps)
+    name, policy = _watch_target(args.target, args.env)
     tile_size = args.tile_size or max(512 // args.size, 8)
+    viewer = None if args.record else Viewer(title=f"vrenvs watch {name}", fps=args.fps)
+    frames: list[np.ndarray] | None = [] if args.record else None
     steps = watch(
         name,
         viewer,
         args.episodes,
         args.seed,
-        args.agent,
+        policy or args.agent,
         args.max_steps,
+        frames_out=frames,
         tile_size=tile_size,
         **_env_kwargs(args),
     )
-    viewer.close()
-    print(f"watched {steps} steps")
+    if viewer is not None:
+        viewer.close()
+    if args.record and frames:
+        print(f"wrote {write_frames(args.record, frames, fps=args.fps)} ({len(frames)} frames)")
+    print(f"watched {steps} steps of {name} driven by {policy or args.agent or 'its scripted controller'}")
     return 0
 
 
@@ -164,7 +198,8 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
     play.add_argument(
         "--assistant",
         default="oracle",
-        help="controller driving the assistant when you do not (default: oracle)",
+        help="controller driving the assistant when you do not: a scripted one (default: oracle) "
+        "or a trained policy (shipped name such as ppo-Assistant, or a policy folder)",
     )
     play.add_argument(
         "--speed", type=float, help="world steps per second; 0 = turn by turn (default: 4 as the user)"
@@ -175,9 +210,17 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
     )
     _world_options(play, tile_size=None)
     play.set_defaults(run=_cmd_play)
-    watch = sub.add_parser("watch", help="watch the env's learner driven by a scripted controller")
-    watch.add_argument("env_id", help="env id or name (see `vrenvs list`)")
-    watch.add_argument("--agent", help="controller of the learner (default: its role's own, e.g. oracle)")
+    watch = sub.add_parser("watch", help="watch an env's learner, scripted or a trained policy")
+    watch.add_argument(
+        "target",
+        help="an env id or name (its learner scripted), or a trained policy: a shipped name "
+        "(ppo-Assistant-Fetch, ...) or a policy folder, played in its training env unless --env",
+    )
+    watch.add_argument("--env", help="env to watch a policy in (default: the one it was trained on)")
+    watch.add_argument(
+        "--agent", help="controller or policy of the learner (default: its role's own, e.g. oracle)"
+    )
+    watch.add_argument("--record", help="write the rollout to this .gif / .mp4 instead of a window")
     watch.add_argument("--episodes", type=_positive, default=1, help="episodes to show (default: 1)")
     watch.add_argument("--max-steps", type=_positive, help="cut episodes at this many steps")
     watch.add_argument("--fps", type=float, default=8, help="frames per second (default: 8)")

@@ -308,30 +308,39 @@ def run(session: Session, viewer: Viewer, max_frames: int | None = None) -> int:
 
 def watch(
     env_id: str,
-    viewer: Viewer,
+    viewer: Viewer | None,
     episodes: int = 1,
     seed: int = 0,
     agent: str | None = None,
     max_steps: int | None = None,
+    frames_out: list[np.ndarray] | None = None,
     **env_kwargs: Any,
 ) -> int:
-    """Show the env's learner driven by the scripted controller ``agent`` (default: its role's
-    own, the oracle for the assistant); Esc or closing the window stops. Returns steps shown."""
+    """Show the env's learner driven by ``agent`` (a scripted controller — by default its
+    role's own, the oracle for the assistant — or a trained policy) in ``viewer``; Esc or
+    closing the window stops. With ``frames_out``, the frames are appended there too (and
+    ``viewer`` may be None: no window). Returns the number of steps shown."""
     limit: dict[str, Any] = {} if max_steps is None else {"max_episode_steps": max_steps}
     env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
     world = cast(WorldEnv, env.unwrapped).world
     drive = driver(agent or CATALOG.role[world.config.roles[world.config.learner]].behaviour)
-    pygame, steps = require_pygame(), 0
+    pygame, steps = (require_pygame() if viewer is not None else None), 0
     for episode in range(episodes):
         env.reset(seed=seed + episode)
         done = False
-        while not done and not viewer.closed:
-            lines = [f"# {env_id}", *hud.status_lines(world.state, world.config, world.identities[0])]
-            events = viewer.show(np.asarray(env.render()), [*lines, "", "~ Esc quits", "", *hud.legend()])
-            if any(intent_of(e, pygame) == Intent("quit") for e in events):
-                viewer.close()
+        while not done and not (viewer is not None and viewer.closed):
+            frame = np.asarray(env.render())
+            if frames_out is not None:
+                frames_out.append(frame)
+            if viewer is not None:
+                lines = [f"# {env_id}", *hud.status_lines(world.state, world.config, world.identities[0])]
+                events = viewer.show(frame, [*lines, "", "~ Esc quits", "", *hud.legend()])
+                if any(intent_of(e, pygame) == Intent("quit") for e in events):
+                    viewer.close()
             action = int(drive(world.state, world.config, world.config.learner)[0])
             _, _, terminated, truncated, _ = env.step(action)
             steps, done = steps + 1, terminated or truncated
+        if frames_out is not None:
+            frames_out.append(np.asarray(env.render()))  # the episode's last state
     env.close()
     return steps
