@@ -253,3 +253,62 @@ def test_vrenvs_cli_forwards_train_and_eval(tiny_run, capsys):
     )
     assert "scripted (oracle)" in capsys.readouterr().out
     assert main(["train", "vrenvs/Assistant-Fetch-v0", "--set", "ppo.nope=1"]) == 2
+
+
+@pytest.fixture(scope="module")
+def tiny_flee(tmp_path_factory):
+    """A tiny NPC-Flee policy trained with the route sensor."""
+    from agents.train import train
+
+    runs = tmp_path_factory.mktemp("runs")
+    args = [t for t in TINY if not t.startswith("env_kwargs")]
+    args.append("env_kwargs={route: true, max_episode_steps: 24}")
+    return train("vrenvs/NPC-Flee-v0", args, runs=runs, run_id="f", progress_bar=False) / "final"
+
+
+def test_policy_controller_sees_what_its_training_env_shows(tiny_flee):
+    from agents.pretrained import PolicyController
+
+    drive = PolicyController(tiny_flee)
+    env = gym.make("vrenvs/NPC-Flee-v0", route=True)
+    obs, _ = env.reset(seed=2)
+    world = env.unwrapped.world
+    seen = drive.observation(world.state, world.config, world.config.learner)
+    assert _same({k: v[0] for k, v in seen.items()}, obs)
+    want, _ = drive.model.predict({k: v[None] for k, v in obs.items()}, deterministic=True)
+    assert np.array_equal(drive(world.state, world.config, world.config.learner), want)
+
+
+def test_npc_controllers_put_a_trained_npc_next_to_the_assistant(tiny_flee):
+    from agents.pretrained import PolicyController
+
+    env = gym.make(
+        "vrenvs/Assistant-v0", npcs=["critter", "chaser"], npc_controllers={"critter": str(tiny_flee)}
+    )
+    env.reset(seed=0)
+    world = env.unwrapped.world
+    critter = world.config.roles.index("critter")
+    drive = world.controllers[critter]
+    assert isinstance(drive, PolicyController) and drive.folder.resolve() == tiny_flee.resolve()
+    for _ in range(30):
+        expected = drive(world.state, world.config, critter)
+        assert expected.shape == (1,) and 0 <= expected[0] < 9
+        env.step(env.action_space.sample())
+    with pytest.raises(ValueError, match=r"npc_controllers key 'user' is not an NPC of this world; choose from"):
+        gym.make("vrenvs/Assistant-v0", npc_controllers={"user": str(tiny_flee)})
+    with pytest.raises(ValueError, match=r"unknown controller 'no/such/policy'.*trained policies"):
+        gym.make("vrenvs/Assistant-v0", npc_controllers={"guard": "no/such/policy"})
+
+
+def test_watch_records_a_trained_policy_and_play_takes_one_as_assistant(tiny_run, tmp_path, capsys):
+    from vrenvs.cli import main
+    from vrenvs.play import Session
+
+    out = tmp_path / "watch.gif"
+    assert main(["watch", str(tiny_run / "final"), "--record", str(out), "--max-steps", "6"]) == 0
+    assert out.stat().st_size > 0
+    assert "driven by" in capsys.readouterr().out
+    session = Session("vrenvs/Assistant-v0", assistant=str(tiny_run / "final"), speed=0)
+    session.world.step(np.zeros(1, np.int64))
+    assert main(["watch", "Nowhere", "--record", str(out)]) == 2
+    assert "neither an env" in capsys.readouterr().err
