@@ -12,7 +12,6 @@ import json
 import math
 import sys
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,7 +44,8 @@ def run_episodes(
     Each of the parallel envs contributes a fixed quota of its first episodes (not the
     first ``episodes`` to end anywhere, which would favour short episodes)."""
     n = min(n_envs, episodes)
-    venv = VrenvsVecEnv(env_id, n, **env_kwargs)
+    # returns are the task's own: progress shaping only helps training
+    venv = VrenvsVecEnv(env_id, n, **{k: v for k, v in env_kwargs.items() if k != "shaping"})
     venv.seed(seed)
     obs = venv.reset()
     quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)
@@ -120,26 +120,36 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     from agents.config import load_config, split_kwargs
     from agents.policy_io import PolicyFileError, load_policy, read_meta
+    from agents.pretrained import policy_folder
 
     parser = argparse.ArgumentParser(prog="vrenvs eval", description=__doc__.splitlines()[0])
     parser.add_argument(
-        "model", help="a policy folder (policy.json + policy.safetensors), or 'none' for baselines only"
+        "model",
+        help="a shipped policy (ppo-Assistant-Fetch, ...), a policy folder (policy.json + "
+        "policy.safetensors), or 'none' for the baselines only",
     )
-    parser.add_argument("--env", required=True, help="env id, e.g. vrenvs/Assistant-Fetch-v0")
+    parser.add_argument("--env", help="env id (default: the policy's own), e.g. vrenvs/Assistant-Fetch-v0")
     parser.add_argument("--episodes", type=int, default=200)
     parser.add_argument("--split", default="test", choices=SPLITS, help="training scenes or held-out scenes")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
-        config = load_config(args.env)
-        model = None
+        model, env_kwargs, env = None, {}, args.env
         if args.model != "none":
-            meta = read_meta(Path(args.model))
-            if meta["env_id"] != args.env:
-                raise ValueError(f"{args.model} was trained on {meta['env_id']}, not {args.env}")
-            model = load_policy(Path(args.model))
-        rows = evaluate(model, args.env, split_kwargs(config, args.split), args.episodes, args.seed)
+            folder = policy_folder(args.model)
+            meta = read_meta(folder)
+            env = env or meta["env_id"]
+            if meta["env_id"] != env:
+                raise ValueError(f"{args.model} was trained on {meta['env_id']}, not {env}")
+            model = load_policy(folder)
+            env_kwargs = dict(meta.get("env_kwargs", {}))
+        if env is None:
+            raise ValueError("--env is needed to evaluate the baselines alone (model 'none')")
+        config = load_config(env)
+        if model is not None:
+            config.env_kwargs = env_kwargs  # observe as the policy was trained to
+        rows = evaluate(model, env, split_kwargs(config, args.split), args.episodes, args.seed)
     except (ValueError, PolicyFileError) as err:
         print(f"vrenvs eval: error: {err}", file=sys.stderr)
         return 2

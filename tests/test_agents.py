@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import gymnasium as gym
 import numpy as np
 import pytest
@@ -294,7 +297,9 @@ def test_npc_controllers_put_a_trained_npc_next_to_the_assistant(tiny_flee):
         expected = drive(world.state, world.config, critter)
         assert expected.shape == (1,) and 0 <= expected[0] < 9
         env.step(env.action_space.sample())
-    with pytest.raises(ValueError, match=r"npc_controllers key 'user' is not an NPC of this world; choose from"):
+    with pytest.raises(
+        ValueError, match=r"npc_controllers key 'user' is not an NPC of this world; choose from"
+    ):
         gym.make("vrenvs/Assistant-v0", npc_controllers={"user": str(tiny_flee)})
     with pytest.raises(ValueError, match=r"unknown controller 'no/such/policy'.*trained policies"):
         gym.make("vrenvs/Assistant-v0", npc_controllers={"guard": "no/such/policy"})
@@ -312,3 +317,34 @@ def test_watch_records_a_trained_policy_and_play_takes_one_as_assistant(tiny_run
     session.world.step(np.zeros(1, np.int64))
     assert main(["watch", "Nowhere", "--record", str(out)]) == 2
     assert "neither an env" in capsys.readouterr().err
+
+
+def test_ship_writes_a_model_card_and_results_make_the_table(tiny_run, tmp_path):
+    from agents.results import markdown
+    from agents.ship import ship
+
+    dest = ship(tiny_run, "final", episodes=2, dest=tmp_path / "ppo-Assistant-Fetch")
+    card = (dest / "card.md").read_text()
+    assert card.startswith("# Model card: `ppo-Assistant-Fetch`")
+    assert "Held-out scenes" in card and "scripted (oracle)" in card
+    summary = json.loads((dest / "results.json").read_text())
+    assert summary["steps"] == 256 and summary["splits"]["test"][0] == 10_000_000
+    assert set(summary["results"]) == {"test", "train"}
+    table = markdown([summary])
+    assert "`ppo-Assistant-Fetch`" in table and "| 256 |" in table
+    from agents.policy_io import load_policy
+
+    assert load_policy(dest).num_timesteps == 256
+
+
+def test_demo_runs_the_shipped_or_given_assistant_and_a_short_training(tiny_run, tmp_path):
+    from vrenvs.demo import run_demo
+
+    summary = run_demo(
+        tmp_path, episodes=1, assistant=str(tiny_run / "final"), train_minutes=0.05, eval_episodes=2
+    )
+    assert Path(summary["rollout_gif"]).stat().st_size > 0
+    assert Path(summary["scene_sheet_png"]).stat().st_size > 0
+    assert summary["scenes"] == "gan"
+    assert (Path(summary["training"]["run"]) / "final" / "policy.json").exists()
+    assert "scripted (oracle)" in summary["training"]["held_out"]

@@ -166,6 +166,7 @@ def test_shaping_pays_each_step_of_progress_and_the_pickup():
     act(w, A.NOOP, A.PICKUP)
     after = potential(w.state, w.config, 1)[0]
     assert after == pytest.approx(-6 / limit), "carrying: the path to the user is left"
+    assert readings(w)["item"][2] is False, "the held item is no goal any more"
     act(w, A.NOOP, A.UP)
     assert potential(w.state, w.config, 1)[0] == pytest.approx(-5 / limit)
 

@@ -37,9 +37,8 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from vrenvs.registration import ENVS
-
     from vrenvs.drivers import policy_names
+    from vrenvs.registration import ENVS
 
     width = max(len(e.id) for e in ENVS)
     for env in ENVS:
@@ -150,8 +149,28 @@ def _cmd_gallery(args: argparse.Namespace) -> int:
 def _cmd_demo(args: argparse.Namespace) -> int:
     from vrenvs.demo import run_demo
 
-    summary = run_demo(Path(args.out), episodes=args.episodes, seed=args.seed, scenes=args.scenes)
-    print(json.dumps(summary, indent=2))
+    out = Path(args.out)
+    summary = run_demo(
+        out,
+        episodes=args.episodes,
+        seed=args.seed,
+        scenes=args.scenes,
+        assistant=args.assistant,
+        train_minutes=args.train_minutes,
+    )
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(
+        f"\n{summary['assistant']} served {summary['requests_served']} requests "
+        f"({summary['requests_failed']} given up) in {len(summary['episodes'])} episodes "
+        f"on {summary['scenes']} scenes"
+    )
+    print(f"  rollout:      {summary['rollout_gif']}")
+    print(f"  scenes:       {summary['scene_sheet_png']}")
+    if "training" in summary:
+        run = Path(summary["training"]["run"])
+        print(f"  short run:    {run} ({summary['training']['steps']:,} steps; final/ is the policy)")
+        print(f"  its curve:    tensorboard --logdir {run / 'tb'}")
+    print(f"  summary:      {out / 'summary.json'} ({summary['seconds']} s in all)")
     return 0
 
 
@@ -254,7 +273,18 @@ def _add_record(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_jobs(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser("demo", help="roll out the scripted assistant and write a GIF and a scene sheet")
+    demo = sub.add_parser(
+        "demo", help="the main job: the shipped assistant on generated scenes (GIF) and a short training run"
+    )
+    demo.add_argument(
+        "--assistant", default="ppo-Assistant", help="who serves the user in the GIF (default: ppo-Assistant)"
+    )
+    demo.add_argument(
+        "--train-minutes",
+        type=float,
+        default=2.5,
+        help="length of the short PPO run, 0 to skip (default: 2.5)",
+    )
     demo.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
     demo.add_argument("--episodes", type=int, default=4, help="episodes to record (default: 4)")
     demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")

@@ -9,7 +9,8 @@ get past other actors stay the learner's job.
 
 Goals per task goal (a goal kind absent from the world reads as unreachable):
 
-- serve: ``item`` (the requested item, on the ground), ``user``, ``place`` (the central
+- serve: ``item`` (the requested item on the ground, until the learner holds one),
+  ``user``, ``place`` (the central
   cell of the region to guide to, or the shut door to open), ``key`` (any key).
 - guard: ``thief`` (active thieves), ``entry`` (where thieves came in and escape),
   ``loot`` (valuable items on the ground), nothing.
@@ -65,7 +66,9 @@ def _targets(state: WorldState, config: TaskConfig, slot: int) -> list[np.ndarra
     shape = state.tiles.shape
     none = np.zeros(shape, bool)
     if config.goal == "serve":
+        # the wanted item, until the learner holds one
         fetch = (state.req_type == requests.FETCH) & (state.req_target > 0)
+        fetch &= state.carry[:, slot] != state.req_target
         item = (state.items == state.req_target[:, None, None]) & fetch[:, None, None]
         user = _actor_cells(state, _slots_of(config, "user"))
         rows = np.arange(state.batch)
