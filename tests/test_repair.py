@@ -116,3 +116,33 @@ def test_batched_check_agrees_with_problems(maps):
     out, edits = repair_batch(np.stack(maps))
     assert solvable_batch(out).all()
     assert edits.tolist() == [int((o != m).sum()) for o, m in zip(out, maps)]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(glyph_maps(min_side=9, max_side=9), min_size=1, max_size=8))
+def test_batch_repairs_each_grid_as_repair_does(maps):
+    """Grids are repaired together but independently: the batch gives each grid exactly
+    what repair gives it alone, in any order, and a second pass changes nothing."""
+    from vrenvs.core.repair import repair_batch
+
+    batch = np.stack(maps)
+    out, edits = repair_batch(batch)
+    alone = [repair(m) for m in maps]
+    assert [a.scene.codes.tolist() for a in alone] == out.tolist()
+    assert edits.tolist() == [a.edits for a in alone]
+    flipped, _ = repair_batch(batch[::-1])
+    assert np.array_equal(flipped[::-1], out)
+    again, none = repair_batch(out)
+    assert np.array_equal(again, out) and not none.any()
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    arrays(np.bool_, st.tuples(st.integers(1, 4), st.integers(1, 12), st.integers(1, 12))),
+    st.integers(0, 8),
+)
+def test_small_components_match_component_sizes(mask, limit):
+    from vrenvs.core.grid import component_sizes, label_components, small_components
+
+    sizes = component_sizes(label_components(mask))
+    assert np.array_equal(small_components(mask, limit), mask & (sizes < limit))

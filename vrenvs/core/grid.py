@@ -8,7 +8,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DELTAS", "UNREACHED", "dilate", "distance_field", "distances_at", "flood", "label_components"]
+__all__ = [
+    "DELTAS",
+    "UNREACHED",
+    "component_sizes",
+    "dilate",
+    "distance_field",
+    "distances_at",
+    "flood",
+    "label_components",
+    "small_components",
+]
 
 # (dy, dx) for the actions up, right, down, left; index 0 is "stay".
 DELTAS = np.array([(0, 0), (-1, 0), (0, 1), (1, 0), (0, -1)], dtype=np.int16)
@@ -146,3 +156,41 @@ def component_sizes(labels: np.ndarray) -> np.ndarray:
     flat = np.where(labels >= 0, labels + offset, n * h * w)
     counts = np.bincount(flat.ravel(), minlength=n * h * w + 1)
     return np.where(labels >= 0, counts[flat], 0)
+
+
+def small_components(mask: np.ndarray, limit: int) -> np.ndarray:
+    """Cells of ``mask`` (``(..., H, W)``) whose 4-connected component has fewer than
+    ``limit`` cells: :func:`component_sizes` below ``limit``, without labelling every component.
+
+    Minimum-label spreading for ``limit - 2`` steps settles every component of fewer than
+    ``limit`` cells (its diameter is at most ``limit - 2``). A group of cells then sharing a
+    label lies in one component, and it is that whole component exactly when no cell of the
+    group touches a ``mask`` cell of another label; such a closed group of fewer than
+    ``limit`` cells is a small component, and every small component is one.
+    """
+    h, w = mask.shape[-2:]
+    flat = mask.reshape(-1, h, w)
+    n, cells = len(flat), h * w
+    if limit <= 1 or not n:
+        return np.zeros(mask.shape, dtype=bool)
+    labels = np.where(flat, np.arange(cells, dtype=np.int32).reshape(h, w), np.int32(cells))
+    for _ in range(limit - 2):
+        nxt = labels.copy()
+        np.minimum(nxt[:, 1:, :], labels[:, :-1, :], out=nxt[:, 1:, :])
+        np.minimum(nxt[:, :-1, :], labels[:, 1:, :], out=nxt[:, :-1, :])
+        np.minimum(nxt[:, :, 1:], labels[:, :, :-1], out=nxt[:, :, 1:])
+        np.minimum(nxt[:, :, :-1], labels[:, :, 1:], out=nxt[:, :, :-1])
+        labels = np.where(flat, nxt, np.int32(cells))
+    # Off cells hold the label `cells`, so a differing neighbour label means an open edge.
+    edge_v = flat[:, 1:, :] & flat[:, :-1, :] & (labels[:, 1:, :] != labels[:, :-1, :])
+    edge_h = flat[:, :, 1:] & flat[:, :, :-1] & (labels[:, :, 1:] != labels[:, :, :-1])
+    touching = np.zeros_like(flat)
+    touching[:, 1:, :] |= edge_v
+    touching[:, :-1, :] |= edge_v
+    touching[:, :, 1:] |= edge_h
+    touching[:, :, :-1] |= edge_h
+    group = np.where(flat, labels + (np.arange(n, dtype=np.int64) * cells)[:, None, None], n * cells)
+    counts = np.bincount(group.ravel(), minlength=n * cells + 1)
+    opened = np.zeros(n * cells + 1, dtype=bool)
+    opened[group[touching]] = True
+    return (flat & (counts[group] < limit) & ~opened[group]).reshape(mask.shape)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG, COLOURS
-from vrenvs.core.grid import component_sizes, flood, label_components
+from vrenvs.core.grid import flood, small_components
 from vrenvs.core.regions import REGION_RULES, ground_mask, region_pieces
 from vrenvs.core.scene import Scene, split_layers
 
@@ -118,6 +118,6 @@ def solvable_batch(codes: np.ndarray) -> np.ndarray:
     ok &= ~(((items > 0) | (roles > 0)) & ~reach).any(axis=(1, 2))
     # A region is a ground component of at least min_cells; reach covers whole components,
     # so the unreached ground must only form components smaller than that.
-    lost = component_sizes(label_components(ground_mask(tiles) & ~reach))
-    ok &= (lost < REGION_RULES["min_cells"]).all(axis=(1, 2))
+    lost = ground_mask(tiles) & ~reach
+    ok &= ~(lost & ~small_components(lost, REGION_RULES["min_cells"])).any(axis=(1, 2))
     return ok

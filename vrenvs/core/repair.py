@@ -6,34 +6,60 @@ each choosing the cheapest fix it can see:
 1. the outer border becomes wall;
 2. extra users / assistants are removed, a missing one is placed on free ground;
 3. a scene with no requestable item gets one, placed far from the user;
-4. while something is unreachable from the user, a 0-1 BFS from the reached cells finds
-   the cheapest unreached target; each blocking cell on its path becomes ground (or, for a
-   locked door whose key cannot be reached, a plain door). An unreachable item or NPC in a
-   pocket too small to be a region is removed instead when that costs fewer edits.
+4. while something is unreachable from the user, a 0-1 shortest-path search from the
+   reached cells finds the cheapest unreached target; each blocking cell on its path
+   becomes ground (or, for a locked door whose key cannot be reached, a plain door). An
+   unreachable item or NPC in a pocket too small to be a region is removed instead when
+   that costs fewer edits.
+
+Every step works on a whole batch of grids ``(N, H, W)`` at once: reach, targets and the
+0-1 search are array operations over the batch axis (the search grows all grids' reached
+sets one edit level at a time, as mask floods), and the only per-cell work is tracing the
+chosen paths back, all grids in lockstep. Grids never influence each other, so a grid
+repairs the same alone (:func:`repair`) as in any batch (:func:`repair_batch`).
 
 The result always satisfies :func:`vrenvs.core.reach.problems` (property-tested).
 """
 
 from __future__ import annotations
 
-from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
 
-from vrenvs.core.catalog import CATALOG
-from vrenvs.core.grid import label_components
-from vrenvs.core.reach import base_passable, reachable
-from vrenvs.core.regions import REGION_RULES, ground_mask, region_pieces
+from vrenvs.core.catalog import CATALOG, COLOURS
+from vrenvs.core.grid import dilate, label_components, small_components
+from vrenvs.core.reach import base_passable, reachable, solvable_batch
+from vrenvs.core.regions import REGION_RULES, ground_mask
 from vrenvs.core.scene import Scene, split_layers
 
-__all__ = ["REPAIR_VERSION", "Repaired", "repair"]
+__all__ = ["REPAIR_VERSION", "Repaired", "repair", "repair_batch"]
 
-REPAIR_VERSION = 1
-"""Bumped whenever repair can give a different result for the same input."""
+REPAIR_VERSION = 2
+"""Bumped whenever repair can give a different result for the same input. 2: the batched
+0-1 search may open a different path of the same edit count than version 1 did."""
 
 _GROUND_CODES = np.array([CATALOG.tile_code(n) for n in ("floor", "grass", "path")])
-_REQUESTABLE_CODES = [CATALOG.item_code(i.name) for i in CATALOG.items if i.requestable]
+_REQUESTABLE_CODES = np.array([CATALOG.item_code(i.name) for i in CATALOG.items if i.requestable])
+_USER = CATALOG.role_code("user")
+_ASSISTANT = CATALOG.role_code("assistant")
+_MIN_REGION = REGION_RULES["min_cells"]
+
+
+def _code_table(codes: list[int] | np.ndarray) -> np.ndarray:
+    table = np.zeros(CATALOG.num_codes, dtype=bool)
+    table[np.asarray(codes, dtype=np.int64)] = True
+    return table
+
+
+_IS_GROUND = _code_table(_GROUND_CODES)
+_IS_REQUESTABLE = _code_table(_REQUESTABLE_CODES)
+_IS_PERSON = _code_table([_USER, _ASSISTANT])
+_IS_PERSON_OR_REQUESTABLE = _IS_PERSON | _IS_REQUESTABLE
+# Items and NPC spawns may be removed when stranded; the user and the assistant never.
+_NPC = np.array([False] + [r.npc for r in CATALOG.roles])
+_IS_REMOVABLE = ((CATALOG.CODE_ITEM > 0) & (CATALOG.CODE_ROLE == 0)) | _NPC[CATALOG.CODE_ROLE]
+_FAR = np.iinfo(np.int32).max
 
 
 @dataclass(frozen=True)
@@ -45,181 +71,251 @@ class Repaired:
 def repair(scene: Scene | np.ndarray, name: str = "") -> Repaired:
     """Return a solvable version of ``scene`` and the number of cells changed."""
     original = scene.codes if isinstance(scene, Scene) else Scene(scene).codes
-    codes = original.astype(np.int64)
-    codes[[0, -1], :] = CATALOG.WALL
-    codes[:, [0, -1]] = CATALOG.WALL
-    _one_of_each(codes, "user")
-    _one_of_each(codes, "assistant")
-    _ensure_requestable(codes)
-    _connect(codes)
-    out = Scene(codes, name=name or (scene.name if isinstance(scene, Scene) else ""))
+    out = Scene(
+        _repair_codes(original[None])[0], name=name or (scene.name if isinstance(scene, Scene) else "")
+    )
     return Repaired(out, int((out.codes != original).sum()))
-
-
-def _ground_code(codes: np.ndarray, y: int, x: int) -> int:
-    """The ground code this cell would show without its spawn or obstacle."""
-    window = codes[max(y - 1, 0) : y + 2, max(x - 1, 0) : x + 2]
-    counts = [(window == g).sum() for g in _GROUND_CODES]
-    return int(_GROUND_CODES[int(np.argmax(counts))])
-
-
-def _free_ground(codes: np.ndarray) -> np.ndarray:
-    interior = np.zeros(codes.shape, dtype=bool)
-    interior[1:-1, 1:-1] = True
-    return np.isin(codes, _GROUND_CODES) & interior
-
-
-def _user_start(codes: np.ndarray) -> np.ndarray:
-    start = codes == CATALOG.role_code("user")
-    return start & (np.cumsum(start.ravel()).reshape(start.shape) == 1)
-
-
-def _one_of_each(codes: np.ndarray, role: str) -> None:
-    code = CATALOG.role_code(role)
-    cells = np.argwhere(codes == code)
-    for y, x in cells[1:]:
-        codes[y, x] = _ground_code(codes, y, x)
-    if len(cells):
-        return
-    free = _free_ground(codes)
-    cell = _largest_area_cell(codes, free) if role == "user" else _nearest_free(codes, _user_start(codes))
-    codes[cell] = code
-
-
-def _largest_area_cell(codes: np.ndarray, free: np.ndarray) -> tuple[int, int]:
-    if not free.any():
-        return codes.shape[0] // 2, codes.shape[1] // 2
-    tiles, _, _ = split_layers(codes)
-    labels = label_components(base_passable(tiles))
-    ids, counts = np.unique(labels[free], return_counts=True)
-    best = ids[np.argmax(counts)]
-    y, x = np.argwhere(free & (labels == best))[0]
-    return int(y), int(x)
-
-
-def _nearest_free(codes: np.ndarray, start: np.ndarray, farthest: bool = False) -> tuple[int, int]:
-    """Free ground reachable from ``start``, nearest (or farthest) to it. Failing that, the
-    nearest interior cell holding no user, assistant or requestable item."""
-    tiles, items, _ = split_layers(codes)
-    free = _free_ground(codes) & reachable(tiles, items, start)
-    interior = np.zeros(codes.shape, dtype=bool)
-    interior[1:-1, 1:-1] = True
-    people = [CATALOG.role_code("user"), CATALOG.role_code("assistant")]
-    for fallback in (np.isin(codes, people + _REQUESTABLE_CODES), np.isin(codes, people)):
-        if free.any():
-            break
-        free = interior & ~fallback
-        farthest = False
-    (sy, sx) = np.argwhere(start)[0]
-    cells = np.argwhere(free)
-    dist = np.abs(cells - [sy, sx]).sum(axis=1)
-    y, x = cells[np.argmax(dist) if farthest else np.argmin(dist)]
-    return int(y), int(x)
-
-
-def _ensure_requestable(codes: np.ndarray) -> None:
-    if np.isin(codes, _REQUESTABLE_CODES).any():
-        return
-    cell = _nearest_free(codes, _user_start(codes), farthest=True)
-    pick = int(np.frombuffer(codes.astype(np.uint8).tobytes(), np.uint8).sum())
-    codes[cell] = _REQUESTABLE_CODES[pick % len(_REQUESTABLE_CODES)]
-
-
-def _connect(codes: np.ndarray) -> None:
-    start = _user_start(codes)
-    while True:
-        tiles, items, roles = split_layers(codes)
-        reach = reachable(tiles, items, start)
-        targets = ((items > 0) | (roles > 0)) & ~reach
-        for piece in region_pieces(tiles):
-            if not (piece & reach).any():
-                targets |= piece
-        if not targets.any():
-            return
-        cost = _edit_cost(tiles, items, reach)
-        dist, parent = _zero_one_bfs(reach, cost)
-        masked = np.where(targets, dist, np.iinfo(np.int64).max)
-        y, x = divmod(int(np.argmin(masked)), codes.shape[1])
-        target = (y, x)
-        if dist[target] >= 2 and _removable(codes, target):
-            codes[target] = _ground_code(codes, *target)
-            continue
-        _open_path(codes, tiles, cost, parent, target)
-
-
-def _edit_cost(tiles: np.ndarray, items: np.ndarray, reach: np.ndarray) -> np.ndarray:
-    """1 for a cell that must change to be crossed, 0 otherwise; border cells cannot change."""
-    keys = CATALOG.KEY_COLOUR[items[reach]]
-    have = np.isin(CATALOG.LOCK_COLOUR[tiles], keys[keys >= 0])
-    cost = np.where(base_passable(tiles) | have, 0, 1)
-    cost[[0, -1], :] = -1
-    cost[:, [0, -1]] = -1
-    return cost
-
-
-def _zero_one_bfs(reach: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    h, w = cost.shape
-    flat_cost = cost.ravel()
-    dist = np.full(h * w, np.iinfo(np.int64).max, dtype=np.int64)
-    parent = np.full(h * w, -1, dtype=np.int64)
-    queue: deque[int] = deque(np.flatnonzero(reach).tolist())
-    dist[list(queue)] = 0
-    while queue:
-        cell = queue.popleft()
-        y, x = divmod(cell, w)
-        for ny, nx in ((y - 1, x), (y + 1, x), (y, x - 1), (y, x + 1)):
-            nxt = ny * w + nx
-            if not (0 <= ny < h and 0 <= nx < w) or flat_cost[nxt] < 0:
-                continue
-            nd = dist[cell] + flat_cost[nxt]
-            if nd < dist[nxt]:
-                dist[nxt] = nd
-                parent[nxt] = cell
-                (queue.append if flat_cost[nxt] else queue.appendleft)(nxt)
-    return dist.reshape(h, w), parent
-
-
-def _removable(codes: np.ndarray, target: tuple[int, ...]) -> bool:
-    """An item or NPC spawn whose own pocket is too small to be a region."""
-    code = codes[target]
-    role = CATALOG.CODE_ROLE[code]
-    if role and not CATALOG.roles[role - 1].npc:
-        return False
-    if code in _REQUESTABLE_CODES and np.isin(codes, _REQUESTABLE_CODES).sum() == 1:
-        return False
-    if not CATALOG.CODE_ITEM[code] and not role:
-        return False
-    tiles, _, _ = split_layers(codes)
-    labels = label_components(ground_mask(tiles))
-    return int((labels == labels[target]).sum()) < REGION_RULES["min_cells"]
-
-
-def _open_path(
-    codes: np.ndarray, tiles: np.ndarray, cost: np.ndarray, parent: np.ndarray, target: tuple[int, ...]
-) -> None:
-    w = codes.shape[1]
-    cell = int(np.ravel_multi_index(target, codes.shape))
-    while cell >= 0:
-        y, x = divmod(cell, w)
-        if cost[y, x] > 0:
-            locked = CATALOG.LOCK_COLOUR[tiles[y, x]] >= 0
-            codes[y, x] = CATALOG.DOOR if locked else _ground_code(codes, y, x)
-        cell = int(parent[cell])
 
 
 def repair_batch(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Repair a batch of glyph grids ``(N, H, W)``; returns ``(repaired codes, edits per grid)``.
 
     Grids that are already solvable pass through untouched (checked batched, see
-    :func:`vrenvs.core.reach.solvable_batch`); the rest go through :func:`repair`.
+    :func:`vrenvs.core.reach.solvable_batch`); the rest are repaired together, each exactly
+    as :func:`repair` would.
     """
-    from vrenvs.core.reach import solvable_batch
-
     codes = np.asarray(codes, dtype=np.uint8)
     out = codes.copy()
-    edits = np.zeros(len(codes), dtype=np.int64)
-    for i in np.flatnonzero(~solvable_batch(codes)):
-        fixed = repair(codes[i])
-        out[i] = fixed.scene.codes
-        edits[i] = fixed.edits
-    return out, edits
+    if len(codes):
+        broken = np.flatnonzero(~solvable_batch(codes))
+        if broken.size:
+            out[broken] = _repair_codes(codes[broken])
+    return out, (out != codes).sum(axis=(1, 2)).astype(np.int64)
+
+
+def _repair_codes(codes: np.ndarray) -> np.ndarray:
+    """The repaired copy of ``codes`` ``(N, H, W)``, as uint8."""
+    codes = np.array(codes, dtype=np.uint8)
+    codes[:, [0, -1], :] = CATALOG.WALL
+    codes[:, :, [0, -1]] = CATALOG.WALL
+    _one_of_each(codes, _USER)
+    _one_of_each(codes, _ASSISTANT)
+    _ensure_requestable(codes)
+    _connect(codes)
+    return codes
+
+
+def _ground_codes(codes: np.ndarray, g: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """For interior cells ``(g, y, x)`` of ``codes``: the ground code each would show without
+    its spawn or obstacle, the most common ground in its 3x3 window (floor on ties or none)."""
+    w = codes.shape[2]
+    window = (np.arange(-1, 2)[:, None] * w + np.arange(-1, 2)).ravel()
+    seen = codes.reshape(len(codes), -1)[g[:, None], (y * w + x)[:, None] + window]
+    counts = (seen[:, :, None] == _GROUND_CODES).sum(axis=1)
+    return _GROUND_CODES[np.argmax(counts, axis=1)]
+
+
+def _interior(shape: tuple[int, ...]) -> np.ndarray:
+    interior = np.zeros(shape[-2:], dtype=bool)
+    interior[1:-1, 1:-1] = True
+    return interior
+
+
+def _free_ground(codes: np.ndarray) -> np.ndarray:
+    return _IS_GROUND[codes] & _interior(codes.shape)
+
+
+def _first(mask: np.ndarray) -> np.ndarray:
+    """Per grid of ``mask`` ``(N, H, W)``: the flat index of its first set cell (0 if none)."""
+    n, h, w = mask.shape
+    return mask.reshape(n, h * w).argmax(axis=1)
+
+
+def _user_start(codes: np.ndarray) -> np.ndarray:
+    start = codes == _USER
+    n, h, w = codes.shape
+    return start & (np.cumsum(start.reshape(n, h * w), axis=1).reshape(n, h, w) == 1)
+
+
+def _one_of_each(codes: np.ndarray, code: int) -> None:
+    n, h, w = codes.shape
+    flat = (codes == code).reshape(n, h * w)
+    order = np.cumsum(flat, axis=1)
+    grid, cell = np.nonzero(flat & (order > 1))
+    rank = order[grid, cell]
+    for r in range(2, rank.max(initial=1) + 1):  # reading order: each removal sees the earlier ones
+        g, (y, x) = grid[rank == r], np.divmod(cell[rank == r], w)
+        codes[g, y, x] = _ground_codes(codes, g, y, x)
+    missing = np.flatnonzero(~flat.any(axis=1))
+    if not missing.size:
+        return
+    sub = codes[missing]
+    y, x = _largest_area_cell(sub) if code == _USER else _nearest_free(sub, _user_start(sub))
+    codes[missing, y, x] = code
+
+
+def _largest_area_cell(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid: the first free ground cell of the passable component holding the most free
+    ground (the grid's centre if it has none)."""
+    n, h, w = codes.shape
+    free = _free_ground(codes)
+    labels = label_components(base_passable(split_layers(codes)[0]))
+    grid, cell = np.nonzero(free.reshape(n, h * w))
+    label = labels.reshape(n, h * w)[grid, cell]  # free ground is passable, so label >= 0
+    counts = np.bincount(grid * (h * w) + label, minlength=n * h * w).reshape(n, h * w)
+    best = counts.argmax(axis=1)  # the first (smallest) label on ties
+    y, x = np.divmod(_first(free & (labels == best[:, None, None])), w)
+    none = ~free.any(axis=(1, 2))
+    y[none], x[none] = h // 2, w // 2
+    return y, x
+
+
+def _nearest_free(
+    codes: np.ndarray, start: np.ndarray, farthest: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per grid: free ground reachable from ``start``, nearest (or farthest) to it. Failing
+    that, the nearest interior cell holding no user, assistant or requestable item."""
+    n, h, w = codes.shape
+    tiles, items, _ = split_layers(codes)
+    free = _free_ground(codes) & reachable(tiles, items, start)
+    interior = _interior(codes.shape)
+    far = np.full(n, farthest)
+    for taken in (_IS_PERSON_OR_REQUESTABLE[codes], _IS_PERSON[codes]):
+        empty = ~free.any(axis=(1, 2))
+        free = np.where(empty[:, None, None], interior & ~taken, free)
+        far &= ~empty
+    sy, sx = np.divmod(_first(start), w)
+    ys, xs = np.indices((h, w))
+    dist = np.abs(ys - sy[:, None, None]) + np.abs(xs - sx[:, None, None])
+    score = np.where(free, np.where(far[:, None, None], dist, -dist), np.iinfo(np.int64).min)
+    return np.divmod(score.reshape(n, h * w).argmax(axis=1), w)
+
+
+def _ensure_requestable(codes: np.ndarray) -> None:
+    lacking = np.flatnonzero(~_IS_REQUESTABLE[codes].any(axis=(1, 2)))
+    if not lacking.size:
+        return
+    sub = codes[lacking]
+    y, x = _nearest_free(sub, _user_start(sub), farthest=True)
+    pick = sub.sum(axis=(1, 2), dtype=np.int64)
+    codes[lacking, y, x] = _REQUESTABLE_CODES[pick % len(_REQUESTABLE_CODES)]
+
+
+def _connect(codes: np.ndarray) -> None:
+    """Step 4 for every grid of ``codes``, in place: one fix per grid per round, rounds
+    until no grid has an unreached target."""
+    start = _user_start(codes)
+    active = np.arange(len(codes))
+    while active.size:
+        sub = codes[active]
+        tiles, items, roles = split_layers(sub)
+        reach = reachable(tiles, items, start[active])
+        # Reach covers whole ground components, so a region (a piece of a ground component
+        # of min_cells or more) is unreached exactly when its component is.
+        lost = ground_mask(tiles) & ~reach
+        pocket = small_components(lost, _MIN_REGION)
+        targets = (((items > 0) | (roles > 0)) & ~reach) | (lost & ~pocket)
+        left = targets.any(axis=(1, 2))
+        if not left.all():
+            active, sub, tiles, items, reach, pocket, targets = (
+                a[left] for a in (active, sub, tiles, items, reach, pocket, targets)
+            )
+            if not active.size:
+                return
+        passable = _passable_with_keys(tiles, items, reach)
+        stamp, level, target = _cheapest_targets(reach, passable, targets)
+        k = np.arange(len(active))
+        y, x = np.divmod(target, codes.shape[2])
+        code = sub[k, y, x]
+        last_requestable = _IS_REQUESTABLE[code] & (_IS_REQUESTABLE[sub].sum(axis=(1, 2)) == 1)
+        remove = (level >= 2) & _IS_REMOVABLE[code] & ~last_requestable & pocket[k, y, x]
+        g = active[remove]
+        codes[g, y[remove], x[remove]] = _ground_codes(codes, g, y[remove], x[remove])
+        opened = ~remove
+        _open_paths(
+            codes, active[opened], tiles[opened], passable[opened], stamp[opened], y[opened], x[opened]
+        )
+
+
+def _passable_with_keys(tiles: np.ndarray, items: np.ndarray, reach: np.ndarray) -> np.ndarray:
+    """Cells crossed without an edit: base passable, or locked with a key in ``reach``."""
+    key = CATALOG.KEY_COLOUR[items]
+    have = np.stack([(reach & (key == c)).any(axis=(1, 2)) for c in range(len(COLOURS))], axis=-1)
+    lock = CATALOG.LOCK_COLOUR[tiles].astype(np.int64)
+    n = len(tiles)
+    unlocked = (lock >= 0) & have[np.arange(n)[:, None, None], np.maximum(lock, 0)]
+    return base_passable(tiles) | unlocked
+
+
+def _cheapest_targets(
+    reach: np.ndarray, passable: np.ndarray, targets: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """0-1 shortest paths from ``reach``, where entering an interior cell costs 1 edit unless
+    it is ``passable`` and the border cannot be entered, grown for all grids at once.
+
+    Level ``k`` is every cell with cheapest cost ``k``: the cells one costly step from level
+    ``k - 1``, then everything free steps away from those, one ring at a time. A grid stops
+    at the first level that touches its targets. Returns ``stamp`` (the ring each cell
+    joined in, 0 for ``reach``, int32 max beyond), ``level`` (the cheapest target's cost)
+    and ``target`` (flat index of the first target in reading order at that cost).
+    """
+    n = len(reach)
+    interior = _interior(reach.shape)
+    free = passable & interior
+    stamp = np.where(reach, 0, _FAR).astype(np.int32)
+    seen = reach.copy()
+    frontier = reach
+    level = np.zeros(n, dtype=np.int64)
+    pending = np.ones(n, dtype=bool)
+    ring = cost = 0
+    while True:
+        while True:
+            frontier = dilate(frontier) & free & ~seen
+            if not frontier.any():
+                break
+            ring += 1
+            seen |= frontier
+            stamp[frontier] = ring
+        found = pending & (seen & targets).any(axis=(1, 2))
+        level[found] = cost
+        pending &= ~found
+        if not pending.any():
+            return stamp, level, _first(seen & targets)
+        cost += 1
+        ring += 1
+        frontier = dilate(seen) & interior & ~seen & pending[:, None, None]
+        if not frontier.any():  # every interior cell is enterable, so targets are reached first
+            raise RuntimeError("repair: an interior target cannot be reached")
+        seen |= frontier
+        stamp[frontier] = ring
+
+
+def _open_paths(
+    codes: np.ndarray,
+    grids: np.ndarray,
+    tiles: np.ndarray,
+    passable: np.ndarray,
+    stamp: np.ndarray,
+    y: np.ndarray,
+    x: np.ndarray,
+) -> None:
+    """Walk from each target back to the reached cells, always to the neighbour that joined
+    the search first (the first of up, right, down, left on ties), and make every blocking
+    cell on the way passable. Grids ``grids`` of ``codes``; the other arrays are indexed like
+    ``grids``. Paths stay inside the border, so neighbours are always in the grid."""
+    h, w = codes.shape[1:]
+    m = len(grids)
+    steps = np.array([-w, 1, w, -1])
+    stamp, passable = stamp.reshape(m, h * w), passable.reshape(m, h * w)
+    lock = CATALOG.LOCK_COLOUR[tiles.reshape(m, h * w)] >= 0
+    k, cell = np.arange(m), y * w + x
+    while k.size:
+        blocked = ~passable[k, cell]
+        if blocked.any():
+            b, at = k[blocked], cell[blocked]
+            g, (by, bx) = grids[b], np.divmod(at, w)
+            codes[g, by, bx] = np.where(lock[b, at], CATALOG.DOOR, _ground_codes(codes, g, by, bx))
+        on = stamp[k, cell] > 0
+        k, cell = k[on], cell[on]
+        around = cell[:, None] + steps
+        cell = around[np.arange(len(k)), stamp[k[:, None], around].argmin(axis=1)]
