@@ -1,9 +1,27 @@
-"""Steps/s of vrenvs next to MiniGrid, measured in one run and reported as ratios.
+"""The benchmark: vrenvs next to MiniGrid, measured in one run and reported as ratios.
 
-Cases, interleaved round by round so machine drift hits all alike (min / median / max over
-rounds, after a warm-up): the single env under ``gymnasium.make`` with random actions and
-resets, the native vector env at B = 1, 64, 1024, and MiniGrid-DoorKey-8x8-v0 (``pip install
-"vrenvs[bench]"``). Output: ``bench.json`` and ``bench.md`` in the chosen folder.
+``vrenvs bench`` (``make bench``) runs seven sections and writes ``bench.json`` and
+``bench.md`` (one table per section, then the targets with the measured figures):
+
+1. ``step``: single-env steps/s under ``gymnasium.make`` with random actions and resets,
+   default kwargs (GAN scenes), vs MiniGrid-DoorKey-8x8-v0 and MiniGrid-MultiRoom-N6-v0;
+   and native vector-env agent-steps/s at B = 1, 64, 1024 (numpy is single-threaded: one
+   core), vs SB3's ``DummyVecEnv`` over 8 MiniGrid DoorKey envs.
+2. ``reset``: resets/s of a single env per scene source (a new scene every reset, the cost
+   of banks amortized over the resets they serve) vs MiniGrid's ``reset()``.
+3. ``generator``: scenes/s of the learned generators including repair, banks of 1 and
+   1024 scenes, 1 and 2 torch threads.
+4. ``render``: ``rgb_array`` frames/s at 256 x 256 vs MiniGrid's ``render()``
+   (:mod:`vrenvs.render_bench`).
+5. ``ppo``: SB3 PPO env-steps/s with the same settings on Assistant-Fetch and
+   MiniGrid-DoorKey-8x8 (MLP policy, 4 envs, default hyperparameters) and the share of wall
+   time spent in the environment.
+6. ``memory``: RSS per world of a B = 1024 vector env, and RSS growth over 10^6 random
+   agent-steps (the soak).
+
+Rates are interleaved round by round within a section so machine drift hits all cases
+alike; tables give min / median / max over rounds after a warm-up. ``--quick`` is a smoke
+run of about a minute (used by the test suite); its figures are not the reported ones.
 """
 
 from __future__ import annotations
@@ -11,6 +29,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import resource
 import statistics
 import time
 from collections.abc import Callable
@@ -23,13 +42,38 @@ import numpy as np
 
 import vrenvs  # noqa: F401
 
-__all__ = ["compare", "run_bench"]
+__all__ = ["compare", "measure", "run_bench"]
 
 ENV_ID = "vrenvs/Assistant-Fetch-v0"
+DOORKEY, MULTIROOM = "MiniGrid-DoorKey-8x8-v0", "MiniGrid-MultiRoom-N6-v0"
 
 
-def _single(env_id: str, steps: int) -> Callable[[], float]:
-    env = gym.make(env_id)
+def _has_minigrid() -> bool:
+    try:
+        import minigrid  # noqa: F401
+    except ImportError:
+        print('minigrid is not installed (pip install "vrenvs[bench]"): MiniGrid cases are skipped')
+        return False
+    return True
+
+
+def measure(cases: dict[str, Callable[[], float]], rounds: int) -> dict[str, dict[str, float]]:
+    """min / median / max of each case's rate over ``rounds`` interleaved rounds (after a
+    warm-up call of each)."""
+    for run in cases.values():
+        run()
+    samples: dict[str, list[float]] = {k: [] for k in cases}
+    for _ in range(rounds):
+        for name, run in cases.items():
+            samples[name].append(run())
+    return {k: {"min": min(v), "median": statistics.median(v), "max": max(v)} for k, v in samples.items()}
+
+
+# -- 1. stepping ---------------------------------------------------------------------------
+
+
+def _single(env_id: str, steps: int, **kwargs: Any) -> Callable[[], float]:
+    env = gym.make(env_id, **kwargs)
     env.reset(seed=0)
     actions = np.random.default_rng(0).integers(0, int(env.action_space.n), steps).tolist()  # type: ignore[attr-defined]
 
@@ -58,32 +102,325 @@ def _vector(num_envs: int, steps: int, **kwargs: Any) -> Callable[[], float]:
     return run
 
 
-def _cases(quick: bool) -> dict[str, Callable[[], float]]:
-    n = 300 if quick else 4000
-    cases = {"vrenvs single": _single(ENV_ID, n)}
+def _dummy_minigrid(num_envs: int, steps: int) -> Callable[[], float] | None:
     try:
-        import minigrid  # noqa: F401
-
-        cases["MiniGrid-DoorKey-8x8 single"] = _single("MiniGrid-DoorKey-8x8-v0", n)
+        from stable_baselines3.common.vec_env import DummyVecEnv
     except ImportError:
-        print('minigrid is not installed (pip install "vrenvs[bench]"): ratios are skipped')
+        return None
+    from minigrid.wrappers import ImgObsWrapper  # SB3 cannot batch the mission text
+
+    venv = DummyVecEnv([lambda: ImgObsWrapper(gym.make(DOORKEY)) for _ in range(num_envs)])
+    venv.seed(0)
+    venv.reset()
+    actions = np.random.default_rng(0).integers(0, 7, (steps, num_envs))
+
+    def run() -> float:
+        start = time.perf_counter()
+        for a in actions:
+            venv.step(a)
+        return steps * num_envs / (time.perf_counter() - start)
+
+    return run
+
+
+def _step_cases(quick: bool, minigrid: bool) -> dict[str, Callable[[], float]]:
+    n = 300 if quick else 4000
+    cases: dict[str, Callable[[], float]] = {"vrenvs single (gymnasium.make, GAN scenes)": _single(ENV_ID, n)}
+    if minigrid:
+        cases[f"{DOORKEY} single"] = _single(DOORKEY, n)
+        cases[f"{MULTIROOM} single"] = _single(MULTIROOM, n)
     for b in (1, 64, 1024):
         cases[f"vrenvs vector B={b}"] = _vector(b, max((n * 4) // b, 20 if quick else 200))
-    # The same with scenes drawn from 1,000 (cached after first use) instead of a fresh
-    # procedural scene per episode: separates stepping from scene generation on reset.
-    cases["vrenvs vector B=1024, 1000 scenes"] = _vector(1024, 20 if quick else 200, num_scenes=1000)
+    if minigrid:
+        dummy = _dummy_minigrid(8, n // 8 * 4)
+        if dummy is not None:
+            cases["SB3 DummyVecEnv x8 over MiniGrid-DoorKey-8x8"] = dummy
     return cases
 
 
-def run_bench(out: Path, quick: bool = False) -> dict[str, Any]:
-    """Measure env stepping; write ``bench.json`` / ``bench.md`` in ``out``."""
-    return compare(
-        _cases(quick),
-        rounds=2 if quick else 5,
-        peer="MiniGrid-DoorKey-8x8 single",
-        unit="steps",
-        out=out / "bench",
+# -- 2. reset --------------------------------------------------------------------------------
+
+
+def _resets(env_id: str, count: int, **kwargs: Any) -> Callable[[], float]:
+    """Resets/s of a single env, each playing a new scene (seeded once: later resets
+    continue the env's RNG stream, as an autoresetting env does)."""
+    env = gym.make(env_id, **kwargs)
+    env.reset(seed=0)
+
+    def run() -> float:
+        start = time.perf_counter()
+        for _ in range(count):
+            env.reset()
+        return count / (time.perf_counter() - start)
+
+    return run
+
+
+def _reset_cases(quick: bool, minigrid: bool) -> dict[str, Callable[[], float]]:
+    n = 32 if quick else 2000
+    cases = {f"vrenvs reset, scenes={s}": _resets(ENV_ID, n, scenes=s) for s in _sources()}
+    if minigrid:
+        cases[f"{MULTIROOM} reset"] = _resets(MULTIROOM, n)
+        cases[f"{DOORKEY} reset"] = _resets(DOORKEY, n)
+    return cases
+
+
+def _sources() -> list[str]:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return ["procedural", "designer"]
+    return ["procedural", "designer", "gan", "vae", "vaegan"]
+
+
+# -- 3. generators ---------------------------------------------------------------------------
+
+
+def _generator_cases(quick: bool) -> dict[str, Callable[[], float]]:
+    try:
+        import torch
+
+        from generators.source import GeneratorSource
+    except ImportError:
+        return {}
+    cases: dict[str, Callable[[], float]] = {}
+    for kind in ("gan", "vae", "vaegan"):
+        for bank in (1, 1024):
+            for threads in (1, 2):
+                scenes = (16 if bank == 1 else 1024) if quick else (256 if bank == 1 else 4096)
+
+                def run(
+                    kind: str = kind, bank: int = bank, threads: int = threads, scenes: int = scenes
+                ) -> float:
+                    source = GeneratorSource(kind, bank_size=bank)  # fresh: no banks cached
+                    before = torch.get_num_threads()
+                    torch.set_num_threads(threads)
+                    try:
+                        start = time.perf_counter()
+                        for block in range(10**8, 10**8 + scenes, bank):
+                            source.bank(block)
+                        return scenes / (time.perf_counter() - start)
+                    finally:
+                        torch.set_num_threads(before)
+
+                cases[f"{kind}, banks of {bank}, {threads} thread{'s' if threads > 1 else ''}"] = run
+    return cases
+
+
+# -- 5. PPO ------------------------------------------------------------------------------------
+
+
+def _ppo(name: str, steps: int) -> dict[str, float] | None:
+    """Env-steps/s of SB3 PPO (defaults, MLP policy, 4 envs) and the share of wall time in
+    the envs' ``step``."""
+    try:
+        from stable_baselines3 import PPO
+        from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
+    except ImportError:
+        return None
+    if name == "vrenvs":
+        from agents.vec_env import VrenvsVecEnv
+
+        venv: VecEnv = VrenvsVecEnv(ENV_ID, 4)
+        policy = "MultiInputPolicy"
+    else:
+        from minigrid.wrappers import ImgObsWrapper
+
+        venv = DummyVecEnv([lambda: ImgObsWrapper(gym.make(DOORKEY)) for _ in range(4)])
+        policy = "MlpPolicy"
+    spent = [0.0]
+    inner = venv.step_wait
+
+    def timed() -> Any:
+        start = time.perf_counter()
+        out = inner()
+        spent[0] += time.perf_counter() - start
+        return out
+
+    venv.step_wait = timed  # type: ignore[method-assign]
+    model = PPO(policy, venv, seed=0, device="cpu", n_steps=512)
+    model.learn(512 * 4)  # warm-up
+    spent[0] = 0.0
+    start = time.perf_counter()
+    model.learn(steps, reset_num_timesteps=False)
+    wall = time.perf_counter() - start
+    return {"env_steps_per_second": steps / wall, "env_share": spent[0] / wall}
+
+
+# -- 6. memory ----------------------------------------------------------------------------------
+
+
+def _rss_mb() -> float:
+    try:
+        with open("/proc/self/status") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _memory(quick: bool) -> dict[str, Any]:
+    num = 1024
+    before = _rss_mb()
+    env = gym.make_vec(ENV_ID, num_envs=num, vectorization_mode="vector_entry_point", num_scenes=1000)
+    env.reset(seed=0)
+    made = _rss_mb()
+    agent_steps = 50_000 if quick else 1_000_000
+    rng = np.random.default_rng(0)
+    errors = 0
+    # warm the scene and layout caches first, so growth means a leak and not a cache filling
+    for _ in range(200 if not quick else 10):
+        env.step(rng.integers(0, 9, num))
+    start_rss = _rss_mb()
+    start = time.perf_counter()
+    for _ in range(agent_steps // num):
+        try:
+            env.step(rng.integers(0, 9, num))
+        except Exception:  # the soak counts failures rather than stopping
+            errors += 1
+    return {
+        "worlds": num,
+        "rss_per_world_kb": (made - before) * 1024 / num,
+        "soak_agent_steps": agent_steps // num * num,
+        "soak_seconds": round(time.perf_counter() - start, 1),
+        "soak_errors": errors,
+        "soak_rss_growth_mb": _rss_mb() - start_rss,
+    }
+
+
+# -- the run ----------------------------------------------------------------------------------
+
+
+def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None = None) -> dict[str, Any]:
+    """Run the benchmark (all sections unless ``sections``); write ``bench.json`` /
+    ``bench.md`` in ``out``; returns the result."""
+    from vrenvs.render_bench import _cases as render_cases
+    from vrenvs.render_bench import _check_sizes
+
+    chosen = sections or ("step", "reset", "generator", "render", "ppo", "memory")
+    minigrid = _has_minigrid()
+    rounds = 2 if quick else 5
+    result: dict[str, Any] = {
+        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "machine": _machine(),
+        "quick": quick,
+        "rounds": rounds,
+        "sections": {},
+    }
+    tables = result["sections"]
+    started = time.perf_counter()
+    if "step" in chosen:
+        tables["step"] = {
+            "unit": "steps",
+            "peer": f"{DOORKEY} single",
+            **_rates(_step_cases(quick, minigrid), rounds),
+        }
+    if "reset" in chosen:
+        tables["reset"] = {
+            "unit": "resets",
+            "peer": f"{MULTIROOM} reset",
+            **_rates(_reset_cases(quick, minigrid), rounds),
+        }
+    if "generator" in chosen:
+        tables["generator"] = {
+            "unit": "scenes",
+            "peer": None,
+            **_rates(_generator_cases(quick), 1 if quick else 3),
+        }
+    if "render" in chosen:
+        _check_sizes()
+        peer = "MiniGrid-DoorKey-8x8 render()"
+        tables["render"] = {"unit": "frames", "peer": peer, **_rates(render_cases(quick), rounds)}
+    if "ppo" in chosen:
+        steps = 2048 if quick else 40_960
+        ppo = {"vrenvs Assistant-Fetch": _ppo("vrenvs", steps)}
+        if minigrid:
+            ppo["MiniGrid-DoorKey-8x8"] = _ppo("minigrid", steps)
+        tables["ppo"] = {k: v for k, v in ppo.items() if v is not None}
+    if "memory" in chosen:
+        tables["memory"] = _memory(quick)
+    result["seconds"] = round(time.perf_counter() - started, 1)
+    result["targets"] = targets(tables)
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(result)
+    (out / "bench.json").write_text(json.dumps(result, indent=2))
+    (out / "bench.md").write_text(text)
+    print(text)
+    return result
+
+
+def _rates(cases: dict[str, Callable[[], float]], rounds: int) -> dict[str, Any]:
+    return {"rates": measure(cases, rounds)}
+
+
+def _median(tables: dict[str, Any], section: str, case: str) -> float | None:
+    row = tables.get(section, {}).get("rates", {}).get(case)
+    return None if row is None else float(row["median"])
+
+
+def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
+    """The benchmark issue's targets with the measured figure and whether each is met."""
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: float | None, goal: float, unit: str) -> None:
+        if value is not None:
+            out.append({"target": name, "measured": value, "goal": goal, "unit": unit, "met": value >= goal})
+
+    doorkey = _median(tables, "step", f"{DOORKEY} single")
+    single = _median(tables, "step", "vrenvs single (gymnasium.make, GAN scenes)")
+    b1024 = _median(tables, "step", "vrenvs vector B=1024")
+    if single and doorkey:
+        add("single env vs MiniGrid-DoorKey-8x8", single / doorkey, 3.0, "x")
+    add("vector env B=1024, agent-steps/s", b1024, 1_000_000, "steps/s")
+    if b1024 and doorkey:
+        add("vector env B=1024 vs MiniGrid single", b1024 / doorkey, 100.0, "x")
+    gan, multiroom = (
+        _median(tables, "reset", "vrenvs reset, scenes=gan"),
+        _median(tables, "reset", f"{MULTIROOM} reset"),
     )
+    if gan and multiroom:
+        add("reset with GAN scenes vs MiniGrid-MultiRoom-N6", gan / multiroom, 10.0, "x")
+    gen = _median(tables, "generator", "gan, banks of 1024, 2 threads")
+    add("GAN scenes/s incl. repair, 2 threads", gen, 10_000, "scenes/s")
+    ours, theirs = (
+        _median(tables, "render", "vrenvs single render()"),
+        _median(tables, "render", "MiniGrid-DoorKey-8x8 render()"),
+    )
+    if ours and theirs:
+        add("rgb_array 256x256 vs MiniGrid render()", ours / theirs, 3.0, "x")
+    ppo = tables.get("ppo", {})
+    if "vrenvs Assistant-Fetch" in ppo and "MiniGrid-DoorKey-8x8" in ppo:
+        ratio = (
+            ppo["vrenvs Assistant-Fetch"]["env_steps_per_second"]
+            / ppo["MiniGrid-DoorKey-8x8"]["env_steps_per_second"]
+        )
+        add("PPO env-steps/s vs MiniGrid-DoorKey-8x8", ratio, 1.0, "x")
+        share = ppo["vrenvs Assistant-Fetch"]["env_share"]
+        out.append(
+            {
+                "target": "share of PPO wall time in the env",
+                "measured": share,
+                "goal": 0.10,
+                "unit": "share",
+                "met": share <= 0.10,
+            }
+        )
+    memory = tables.get("memory")
+    if memory:
+        growth = memory["soak_rss_growth_mb"]
+        ok = growth < 5 and memory["soak_errors"] == 0
+        out.append(
+            {
+                "target": f"soak {memory['soak_agent_steps']:,} steps: RSS growth (MB), no errors",
+                "measured": growth,
+                "goal": 5.0,
+                "unit": "MB",
+                "met": ok,
+            }
+        )
+    return out
 
 
 def compare(
@@ -91,13 +428,7 @@ def compare(
 ) -> dict[str, Any]:
     """Time ``cases`` (each returns a rate) round by round after a warm-up; report min /
     median / max and the ratio of medians to ``peer``; write ``out``.json and ``out``.md."""
-    for run in cases.values():
-        run()  # warm-up: caches, first resets
-    samples: dict[str, list[float]] = {k: [] for k in cases}
-    for _ in range(rounds):
-        for name, run in cases.items():
-            samples[name].append(run())
-    table = {k: {"min": min(v), "median": statistics.median(v), "max": max(v)} for k, v in samples.items()}
+    table = measure(cases, rounds)
     reference = table.get(peer, {}).get("median")
     result = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -108,7 +439,9 @@ def compare(
         "ratio_to_minigrid": {k: v["median"] / reference for k, v in table.items()} if reference else {},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
-    text = _markdown(result, unit)
+    text = _rate_table(
+        table, peer, unit, f"Measured {result['date']} on {result['machine']}; {note} {rounds} rounds."
+    )
     out.with_suffix(".json").write_text(json.dumps(result, indent=2))
     out.with_suffix(".md").write_text(text)
     print(text)
@@ -120,16 +453,43 @@ def _machine() -> str:
     return f"{cpu}, {os.cpu_count()} cpus, Python {platform.python_version()}, numpy {np.__version__}"
 
 
-def _markdown(result: dict[str, Any], unit: str) -> str:
-    note = f" {result['note']};" if result["note"] else ""
-    lines = [
-        f"Measured {result['date']} on {result['machine']};{note} {result['rounds']} rounds.",
-        "",
-        f"| case | {unit}/s median | min | max | x MiniGrid |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for name, row in result[f"{unit}_per_second"].items():
-        ratio = result["ratio_to_minigrid"].get(name)
-        shown = f"{ratio:.2f}" if ratio is not None else "-"
+def _rate_table(table: dict[str, dict[str, float]], peer: str | None, unit: str, head: str = "") -> str:
+    reference = table.get(peer or "", {}).get("median")
+    lines = [head, ""] if head else []
+    lines += [f"| case | {unit}/s median | min | max | x peer |", "|---|---:|---:|---:|---:|"]
+    for name, row in table.items():
+        shown = f"{row['median'] / reference:.2f}" if reference else "-"
         lines.append(f"| {name} | {row['median']:,.0f} | {row['min']:,.0f} | {row['max']:,.0f} | {shown} |")
     return "\n".join(lines) + "\n"
+
+
+def markdown(result: dict[str, Any]) -> str:
+    """The whole run as markdown: one table per section, then the targets."""
+    quick = " (quick smoke run: not the reported figures)" if result["quick"] else ""
+    parts = [f"Measured {result['date']} on {result['machine']}; {result['rounds']} rounds{quick}.", ""]
+    for name, section in result["sections"].items():
+        parts.append(f"**{name}**" + (f" (peer: {section['peer']})" if section.get("peer") else ""))
+        parts.append("")
+        if "rates" in section:
+            parts.append(_rate_table(section["rates"], section.get("peer"), section["unit"]))
+        elif name == "ppo":
+            parts += ["| case | env-steps/s | share of wall time in env |", "|---|---:|---:|"]
+            parts += [
+                f"| {k} | {v['env_steps_per_second']:,.0f} | {100 * v['env_share']:.0f}% |"
+                for k, v in section.items()
+            ]
+            parts.append("")
+        else:
+            parts += ["| measure | value |", "|---|---:|"]
+            parts += [
+                f"| {k} | {v:,.2f} |" if isinstance(v, float) else f"| {k} | {v:,} |"
+                for k, v in section.items()
+            ]
+            parts.append("")
+    parts += ["**targets**", "", "| target | measured | goal | met |", "|---|---:|---:|---|"]
+    for t in result["targets"]:
+        fmt = ",.0f" if t["unit"] in ("steps/s", "scenes/s") else ".2f"
+        parts.append(
+            f"| {t['target']} | {t['measured']:{fmt}} | {t['goal']:{fmt}} | {'yes' if t['met'] else 'no'} |"
+        )
+    return "\n".join(parts) + "\n"

@@ -177,7 +177,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 def _cmd_bench(args: argparse.Namespace) -> int:
     from vrenvs.bench import run_bench
 
-    run_bench(Path(args.out), quick=args.quick)
+    run_bench(Path(args.out), quick=args.quick, sections=tuple(args.sections) if args.sections else None)
     return 0
 
 
@@ -290,9 +290,15 @@ def _add_jobs(sub: argparse._SubParsersAction) -> None:
     demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
     demo.add_argument("--scenes", default=None, help="scene source (default: gan)")
     demo.set_defaults(run=_cmd_demo)
-    bench = sub.add_parser("bench", help="steps/s of vrenvs next to MiniGrid, in one run")
+    bench = sub.add_parser("bench", help="the benchmark: vrenvs next to MiniGrid, in one run")
     bench.add_argument("--out", default="out/bench", help="output folder for JSON and markdown")
-    bench.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    bench.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
+    bench.add_argument(
+        "--sections",
+        nargs="+",
+        choices=("step", "reset", "generator", "render", "ppo", "memory"),
+        help="run only these sections (default: all)",
+    )
     bench.set_defaults(run=_cmd_bench)
     rb = sub.add_parser("bench-render", help="rgb_array frames/s at 256x256 next to MiniGrid's render()")
     rb.add_argument("--out", default="out/bench", help="output folder for JSON and markdown")
