@@ -65,11 +65,9 @@ def prepare(scene: Scene, margin: int) -> Layout:
     region_map = _pad(places.region_map, margin, -1)
     cells = _region_cells(region_map, len(places.region_names))
     passable = base_passable(tiles_p)
-    guide = (
-        np.stack([_field(tiles_p, c, passable) for c in cells])
-        if len(cells)
-        else np.zeros((0, *tiles_p.shape), np.int16)
-    )
+    targets = np.zeros((len(cells), *tiles_p.shape), dtype=bool)
+    targets[np.arange(len(cells)), cells[:, 0], cells[:, 1]] = True
+    guide = distance_field(targets, np.broadcast_to(passable, targets.shape))  # one BFS for all regions
     counter = tiles_p == CATALOG.tile["counter"].id
     near_counter = np.zeros_like(counter)
     near_counter[1:-1, 1:-1] = counter[:-2, 1:-1] | counter[2:, 1:-1] | counter[1:-1, :-2] | counter[1:-1, 2:]
@@ -92,12 +90,6 @@ def prepare(scene: Scene, margin: int) -> Layout:
         guide=guide,
         stalls=stalls,
     )
-
-
-def _field(tiles: np.ndarray, cell: np.ndarray, passable: np.ndarray) -> np.ndarray:
-    target = np.zeros(tiles.shape, dtype=bool)
-    target[tuple(cell)] = True
-    return distance_field(target, passable)
 
 
 def _region_cells(region_map: np.ndarray, count: int) -> np.ndarray:
