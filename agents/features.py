@@ -38,6 +38,7 @@ class WorldFeatures(BaseFeaturesExtractor):
         self.side = round(cells**0.5)
         self.layer_sizes = [int(nvec[i * cells]) for i in range(3)]  # classes per layer
         offsets = np.repeat(np.cumsum([0, *self.layer_sizes[:2]]), cells)
+        self.offsets: torch.Tensor
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
         in_channels = sum(self.layer_sizes)
         self.cnn = nn.Sequential(
