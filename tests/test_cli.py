@@ -135,3 +135,17 @@ def test_bad_numbers_are_rejected_by_the_parser(capsys):
         main(["record", "Assistant", "--out", "x.gif", "--episodes", "0"])
     assert stop.value.code == 2
     assert "0 is not a positive integer" in capsys.readouterr().err
+
+
+def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys):
+    code, out, _ = run(capsys, "bench", "--quick", "--out", str(tmp_path))
+    assert code == 0
+    result = json.loads((tmp_path / "bench.json").read_text())
+    assert set(result["sections"]) == {"step", "reset", "generator", "render", "ppo", "memory"}
+    step = result["sections"]["step"]["rates"]
+    assert "MiniGrid-MultiRoom-N6-v0 single" in step and "vrenvs vector B=1024" in step
+    assert "vrenvs reset, scenes=gan" in result["sections"]["reset"]["rates"]
+    assert result["sections"]["memory"]["soak_errors"] == 0
+    names = {t["target"] for t in result["targets"]}
+    assert "single env vs MiniGrid-DoorKey-8x8" in names and "PPO env-steps/s vs MiniGrid-DoorKey-8x8" in names
+    assert "**targets**" in (tmp_path / "bench.md").read_text()

@@ -157,7 +157,7 @@ def _resets(env_id: str, count: int, **kwargs: Any) -> Callable[[], float]:
 
 
 def _reset_cases(quick: bool, minigrid: bool) -> dict[str, Callable[[], float]]:
-    n = 32 if quick else 2000
+    n = 32 if quick else 500
     cases = {f"vrenvs reset, scenes={s}": _resets(ENV_ID, n, scenes=s) for s in _sources()}
     if minigrid:
         cases[f"{MULTIROOM} reset"] = _resets(MULTIROOM, n)
@@ -334,7 +334,7 @@ def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None =
         peer = "MiniGrid-DoorKey-8x8 render()"
         tables["render"] = {"unit": "frames", "peer": peer, **_rates(render_cases(quick), rounds)}
     if "ppo" in chosen:
-        steps = 2048 if quick else 40_960
+        steps = 2048 if quick else 20_480
         ppo = {"vrenvs Assistant-Fetch": _ppo("vrenvs", steps)}
         if minigrid:
             ppo["MiniGrid-DoorKey-8x8"] = _ppo("minigrid", steps)
