@@ -44,8 +44,8 @@ def markdown(shipped: list[dict[str, Any]]) -> str:
         "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     npc = [
-        "| policy | env | held-out: success | return | episode length | scripted: success | return | "
-        "episode length |",
+        "| policy | env | success, det. / stoch. | return, det. / stoch. | episode length, det. / stoch. | "
+        "scripted: success | return | episode length |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for s in shipped:
@@ -61,9 +61,10 @@ def markdown(shipped: list[dict[str, Any]]) -> str:
         )
         if not s["env_id"].startswith("vrenvs/Assistant"):
             npc.append(
-                f"| `{s['name']}` | `{s['env_id']}` | {100 * det['success']:.1f}% | {det['return']:.2f} | "
-                f"{det['length']:.1f} | {100 * scripted['success']:.1f}% | {scripted['return']:.2f} | "
-                f"{scripted['length']:.1f} |"
+                f"| `{s['name']}` | `{s['env_id']}` | "
+                f"{100 * det['success']:.1f}% / {100 * sto['success']:.1f}% | "
+                f"{det['return']:.2f} / {sto['return']:.2f} | {det['length']:.1f} / {sto['length']:.1f} | "
+                f"{100 * scripted['success']:.1f}% | {scripted['return']:.2f} | {scripted['length']:.1f} |"
             )
     episodes = shipped[0]["episodes"] if shipped else 0
     notes = [
@@ -73,9 +74,9 @@ def markdown(shipped: list[dict[str, Any]]) -> str:
         "(training plays scenes 0-99,999); *gap* is training minus held-out success (points); "
         "*scripted* is the BFS oracle for the assistant and the role's own behaviour for the NPCs.",
         "",
-        "NPC roles next to their scripted behaviour on the same held-out scenes (deterministic "
-        "actions; guard: success = thief caught, return = catches minus escapes; critter: success = "
-        "alive at the time limit, return = food eaten minus being caught, length = steps survived):",
+        "NPC roles next to their scripted behaviour on the same held-out scenes (guard: success = "
+        "thief caught, return = catches minus escapes; critter: success = alive at the time limit, "
+        "return = food eaten minus being caught, length = steps survived):",
         "",
     ]
     return "\n".join(lines + notes + npc)

@@ -138,7 +138,7 @@ def test_bad_numbers_are_rejected_by_the_parser(capsys):
 
 
 def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys):
-    code, out, _ = run(capsys, "bench", "--quick", "--out", str(tmp_path))
+    code, _, _ = run(capsys, "bench", "--quick", "--out", str(tmp_path))
     assert code == 0
     result = json.loads((tmp_path / "bench.json").read_text())
     assert set(result["sections"]) == {"step", "reset", "generator", "render", "ppo", "memory"}
@@ -147,5 +147,7 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
     assert "vrenvs reset, scenes=gan" in result["sections"]["reset"]["rates"]
     assert result["sections"]["memory"]["soak_errors"] == 0
     names = {t["target"] for t in result["targets"]}
-    assert "single env vs MiniGrid-DoorKey-8x8" in names and "PPO env-steps/s vs MiniGrid-DoorKey-8x8" in names
+    assert (
+        "single env vs MiniGrid-DoorKey-8x8" in names and "PPO env-steps/s vs MiniGrid-DoorKey-8x8" in names
+    )
     assert "**targets**" in (tmp_path / "bench.md").read_text()
