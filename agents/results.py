@@ -53,11 +53,12 @@ def markdown(shipped: list[dict[str, Any]]) -> str:
         det, sto = test["policy (deterministic)"], test["policy (stochastic)"]
         gap = 100 * (train["policy (deterministic)"]["success"] - det["success"])
         name, scripted = _scripted(test)
+        who = name.removeprefix("scripted (").removesuffix(")")
         wall = f"{s['wall_seconds'] / 60:.1f} min" if s.get("wall_seconds") else "—"
         lines.append(
             f"| `{s['name']}` | `{s['env_id']}` | {s['steps']:,} | {wall} | {_pct(det)} | {_pct(sto)} | "
             f"{_pct(train['policy (deterministic)'])} | {gap:+.1f} | "
-            f"{100 * test['random']['success']:.1f}% | {100 * scripted['success']:.1f}% {name[9:-1]} |"
+            f"{100 * test['random']['success']:.1f}% | {100 * scripted['success']:.1f}% ({who}) |"
         )
         if not s["env_id"].startswith("vrenvs/Assistant"):
             npc.append(
