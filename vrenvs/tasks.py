@@ -66,6 +66,9 @@ _ARGS = """
     - ``controllers``: ``{role: controller}`` to drive other actors differently, e.g.
       ``{"user": "random"}``; controllers: user, oracle, patrol, chase, flee, trade, steal,
       random, noop.
+    - ``npc_controllers``: ``{NPC role: trained policy}`` to drive NPCs with a trained policy,
+      a shipped name (``"ppo-NPC-Flee"``, ``"ppo-NPC-Guard"``, ...) or a policy folder; needs
+      the ``agents`` extra.
     - ``route``: add the ``route`` observation, a navigation sensor (default False): for
       each of four goal kinds of the task (assistant: requested item, user, place to guide
       to or door to open, key; guard: thief, where it came in, loot; critter: food,
@@ -116,6 +119,8 @@ class FetchEnv(WorldEnv):
     ## Version History
 
     - v0: initial release (ids stay v0 until the first release).
+      Default ``scenes`` is ``"gan"`` (the shipped GAN) at size 16, ``"procedural"`` at 32;
+      ``route``, ``shaping`` and ``npc_controllers`` kwargs; scenes repaired by repair v2.
 """
     )
 
@@ -150,6 +155,8 @@ class GuideEnv(WorldEnv):
     ## Version History
 
     - v0: initial release.
+      Default ``scenes`` is ``"gan"`` (the shipped GAN) at size 16, ``"procedural"`` at 32;
+      ``route``, ``shaping`` and ``npc_controllers`` kwargs; scenes repaired by repair v2.
 """
     )
 
@@ -183,6 +190,8 @@ class AssistantEnv(WorldEnv):
     ## Version History
 
     - v0: initial release.
+      Default ``scenes`` is ``"gan"`` (the shipped GAN) at size 16, ``"procedural"`` at 32;
+      ``route``, ``shaping`` and ``npc_controllers`` kwargs; scenes repaired by repair v2.
 """
     )
 
@@ -217,6 +226,8 @@ class GuardEnv(WorldEnv):
     ## Version History
 
     - v0: initial release.
+      Default ``scenes`` is ``"gan"`` (the shipped GAN) at size 16, ``"procedural"`` at 32;
+      ``route``, ``shaping`` and ``npc_controllers`` kwargs; scenes repaired by repair v2.
 """
     )
 
@@ -253,6 +264,8 @@ class FleeEnv(WorldEnv):
     ## Version History
 
     - v0: initial release.
+      Default ``scenes`` is ``"gan"`` (the shipped GAN) at size 16, ``"procedural"`` at 32;
+      ``route``, ``shaping`` and ``npc_controllers`` kwargs; scenes repaired by repair v2.
 """
     )
 
