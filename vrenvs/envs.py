@@ -143,6 +143,10 @@ class _Task:
         )
         self._space = observation_space(options["size"] if self._full else options["view"], self._route)
 
+    def _observe_all(self) -> dict[str, np.ndarray]:
+        """The learner's observations in every world, as the env's options ask."""
+        return self.world.observe(self._full, self._route)
+
     def _frames(self, worlds: int | None = None) -> np.ndarray:
         """Frames of the first ``worlds`` worlds (all by default) with their scene captions."""
         state = self.world.state if worlds is None else self.world.state.take(slice(0, worlds))
@@ -211,7 +215,7 @@ class WorldEnv(_Task, gym.Env):
         return self.world.config
 
     def _obs(self) -> dict[str, Any]:
-        return {k: v[0] for k, v in self.world.observe(self._full, self._route).items()}
+        return {k: v[0] for k, v in self._observe_all().items()}
 
     def _info(self) -> dict[str, Any]:
         s = self.world.state
@@ -345,7 +349,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         self.world.reset(range(self.num_envs))
         self._autoreset[:] = False
         self._render_human()
-        return self.world.observe(self._full, self._route), self._infos()
+        return self._observe_all(), self._infos()
 
     def step(self, actions: Any):
         actions = np.asarray(actions)
@@ -370,7 +374,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         infos = self._ended_infos(self._infos(), ended, success)
         self._render_human()
         return (
-            self.world.observe(self._full, self._route),
+            self._observe_all(),
             reward.astype(np.float64),
             terminated,
             truncated,
@@ -397,7 +401,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         others) and ``infos["final_info"]``, as Gymnasium's own vector envs do."""
         infos = self._infos()
         if ended.any():
-            last = self.world.observe(self._full, self._route)
+            last = self._observe_all()
             final_obs = np.full(self.num_envs, None, dtype=object)
             for i in np.flatnonzero(ended):
                 final_obs[i] = {k: v[i] for k, v in last.items()}
@@ -408,7 +412,7 @@ class WorldVectorEnv(_Task, VectorEnv):
             self.world.reset(np.flatnonzero(ended))
             infos.update({k: v for k, v in self._infos().items() if not k.startswith("_")})
         return (
-            self.world.observe(self._full, self._route),
+            self._observe_all(),
             reward.astype(np.float64),
             terminated,
             truncated,
