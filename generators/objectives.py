@@ -7,6 +7,12 @@
   ``beta`` from 0 (the usual cure for posterior collapse).
 - VAE-GAN: the VAE loss plus ``adv_weight`` times the hinge generator loss of the decoder on
   prior samples and on reconstructions; the critic learns real vs both.
+- Pattern term (all three, ``pattern_weight`` > 0): ``KL(data || samples)`` of the tile-pair
+  statistics (horizontal and vertical neighbour pairs, which carry the single-tile
+  frequencies too) of a batch of prior samples, counted on their straight-through one-hot
+  so the counts are those of the decoded argmax. It pulls a collapsing GAN back to the
+  corpus's tile mix and a blurry VAE towards the corpus's local textures — the 2x2 pattern
+  KL of the report card is the metric it serves.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ import torch.nn.functional as F
 
 from generators.models import Critic, SceneModel
 
-__all__ = ["Objective", "make_objective", "weigh_scores"]
+__all__ = ["Objective", "PatternTerm", "make_objective", "pair_counts", "weigh_scores"]
 
 
 class Objective(Protocol):
@@ -48,6 +54,34 @@ def to_critic(
     return hard + soft - soft.detach()
 
 
+def pair_counts(onehot: torch.Tensor) -> torch.Tensor:
+    """Tile-pair counts of one-hot or probability grids ``(B, C, H, W)``: ``(2, C, C)``,
+    horizontal (left, right) then vertical (top, bottom) neighbours, summed over the batch."""
+    horizontal = torch.einsum("bihw,bjhw->ij", onehot[..., :-1], onehot[..., 1:])
+    vertical = torch.einsum("bihw,bjhw->ij", onehot[:, :, :-1], onehot[:, :, 1:])
+    return torch.stack([horizontal, vertical])
+
+
+class PatternTerm:
+    """``weight * KL(data || batch)`` of tile-pair frequencies (see the module docstring).
+
+    ``target``: pair counts of the training corpus; both sides get ``alpha`` added per pair
+    so that a pair the batch lacks costs a finite, large amount."""
+
+    def __init__(self, target: torch.Tensor, weight: float, alpha: float = 0.5) -> None:
+        self.weight, self.alpha = weight, alpha
+        p = target.double() + alpha
+        self.p = (p / p.sum(dim=(1, 2), keepdim=True)).float()  # (2, C, C)
+        self.log_p = self.p.log()
+
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:
+        soft = F.softmax(logits, dim=1)
+        hard = F.one_hot(logits.argmax(1), logits.shape[1]).permute(0, 3, 1, 2).to(soft.dtype)
+        q = pair_counts(hard + soft - soft.detach()) + self.alpha  # (2, C, C)
+        log_q = (q / q.sum(dim=(1, 2), keepdim=True)).log()
+        return self.weight * (self.p * (self.log_p - log_q)).sum(dim=(1, 2)).mean()
+
+
 def weigh_scores(scores: torch.Tensor) -> torch.Tensor:
     """``(B, patches + 1)`` per-score terms -> ``(B,)``: the patches together weigh as much
     as the whole-scene score."""
@@ -67,29 +101,50 @@ def _hinge_generator(critic: Critic, fakes: list[torch.Tensor]) -> torch.Tensor:
 
 class GANObjective:
     def __init__(
-        self, model: SceneModel, critic: Critic, lr: float, lr_critic: float, fake: str, temperature: float
+        self,
+        model: SceneModel,
+        critic: Critic,
+        lr: float,
+        lr_critic: float,
+        fake: str,
+        temperature: float,
+        pattern: PatternTerm | None = None,
     ) -> None:
         self.model, self.critic, self.fake, self.temperature = model, critic, fake, temperature
+        self.pattern = pattern
         self.opt = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.0, 0.9))
         self.opt_critic = torch.optim.Adam(critic.parameters(), lr=lr_critic, betas=(0.0, 0.9))
 
     def step(self, real: torch.Tensor, codes: torch.Tensor, gen: torch.Generator, t: int) -> dict[str, float]:
         z = torch.randn(len(real), self.model.latent_dim, generator=gen)  # (B, Z)
-        fake = to_critic(self.model.decode(z), self.fake, gen, self.temperature)  # (B, C, H, W)
+        logits = self.model.decode(z)  # (B, C, H, W)
+        fake = to_critic(logits, self.fake, gen, self.temperature)
         d_loss = _hinge_critic(self.critic, real, [fake])
         self.opt_critic.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_critic.step()
         g_loss = _hinge_generator(self.critic, [fake])
+        out = {"loss/critic": d_loss.item(), "loss/generator": g_loss.item()}
+        if self.pattern is not None:
+            pattern = self.pattern(logits)
+            g_loss = g_loss + pattern
+            out["loss/pattern"] = pattern.item()
         self.opt.zero_grad(set_to_none=True)
         g_loss.backward()
         self.opt.step()
-        return {"loss/critic": d_loss.item(), "loss/generator": g_loss.item()}
+        return out
 
 
 class VAEObjective:
-    def __init__(self, model: SceneModel, lr: float, kl_weight: float, kl_warmup: int) -> None:
-        self.model = model
+    def __init__(
+        self,
+        model: SceneModel,
+        lr: float,
+        kl_weight: float,
+        kl_warmup: int,
+        pattern: PatternTerm | None = None,
+    ) -> None:
+        self.model, self.pattern = model, pattern
         self.kl_weight, self.kl_warmup = kl_weight, kl_warmup
         self.opt = torch.optim.Adam(model.parameters(), lr=lr)
 
@@ -110,6 +165,12 @@ class VAEObjective:
     def step(self, real: torch.Tensor, codes: torch.Tensor, gen: torch.Generator, t: int) -> dict[str, float]:
         rec, kl, logits = self.losses(real, codes, gen)
         loss = rec + self.beta(t) * kl
+        extra = {}
+        if self.pattern is not None:
+            z = torch.randn(len(real), self.model.latent_dim, generator=gen)  # (B, Z)
+            pattern = self.pattern(self.model.decode(z))
+            loss = loss + pattern
+            extra["loss/pattern"] = pattern.item()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -119,7 +180,7 @@ class VAEObjective:
             "loss/reconstruction": rec.item(),
             "loss/kl": kl.item(),
             "train/accuracy": acc,
-        }
+        } | extra
 
 
 class VAEGANObjective(VAEObjective):
@@ -134,21 +195,28 @@ class VAEGANObjective(VAEObjective):
         adv_weight: float,
         fake: str,
         temperature: float,
+        pattern: PatternTerm | None = None,
     ) -> None:
-        super().__init__(model, lr, kl_weight, kl_warmup)
+        super().__init__(model, lr, kl_weight, kl_warmup, pattern)
         self.critic, self.adv_weight, self.fake, self.temperature = critic, adv_weight, fake, temperature
         self.opt_critic = torch.optim.Adam(critic.parameters(), lr=lr_critic, betas=(0.0, 0.9))
 
     def step(self, real: torch.Tensor, codes: torch.Tensor, gen: torch.Generator, t: int) -> dict[str, float]:
         rec, kl, logits = self.losses(real, codes, gen)
         z = torch.randn(len(real), self.model.latent_dim, generator=gen)  # (B, Z)
-        fakes = [to_critic(f, self.fake, gen, self.temperature) for f in (self.model.decode(z), logits)]
+        prior_logits = self.model.decode(z)
+        fakes = [to_critic(f, self.fake, gen, self.temperature) for f in (prior_logits, logits)]
         d_loss = _hinge_critic(self.critic, real, fakes)
         self.opt_critic.zero_grad(set_to_none=True)
         d_loss.backward()
         self.opt_critic.step()
         adv = _hinge_generator(self.critic, fakes)
         loss = rec + self.beta(t) * kl + self.adv_weight * adv
+        extra = {}
+        if self.pattern is not None:
+            pattern = self.pattern(prior_logits)
+            loss = loss + pattern
+            extra["loss/pattern"] = pattern.item()
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         self.opt.step()
@@ -158,18 +226,26 @@ class VAEGANObjective(VAEObjective):
             "loss/kl": kl.item(),
             "loss/critic": d_loss.item(),
             "loss/adversarial": adv.item(),
-        }
+        } | extra
 
 
-def make_objective(kind: str, model: SceneModel, critic: Critic | None, hp: dict) -> Objective:
-    """The objective for ``kind`` with hyperparameters from the training config."""
+def make_objective(
+    kind: str, model: SceneModel, critic: Critic | None, hp: dict, pairs: torch.Tensor | None = None
+) -> Objective:
+    """The objective for ``kind`` with hyperparameters from the training config; ``pairs``
+    (the corpus's :func:`pair_counts`) is needed when ``hp["pattern_weight"] > 0``."""
+    pattern = None
+    if hp.get("pattern_weight", 0.0) > 0:
+        if pairs is None:
+            raise ValueError("pattern_weight > 0 needs the corpus's pair counts")
+        pattern = PatternTerm(pairs, hp["pattern_weight"])
     if kind == "gan":
         assert critic is not None
         return GANObjective(
-            model, critic, hp["lr"], hp["lr_critic"], hp["critic_input"], hp["critic_temperature"]
+            model, critic, hp["lr"], hp["lr_critic"], hp["critic_input"], hp["critic_temperature"], pattern
         )
     if kind == "vae":
-        return VAEObjective(model, hp["lr"], hp["kl_weight"], int(hp["kl_warmup"]))
+        return VAEObjective(model, hp["lr"], hp["kl_weight"], int(hp["kl_warmup"]), pattern)
     assert critic is not None
     return VAEGANObjective(
         model,
@@ -181,4 +257,5 @@ def make_objective(kind: str, model: SceneModel, critic: Critic | None, hp: dict
         hp["adv_weight"],
         hp["critic_input"],
         hp["critic_temperature"],
+        pattern,
     )

@@ -28,6 +28,7 @@ plain-argmax figure.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -62,6 +63,11 @@ _GROUPS = (
 _TILES = torch.tensor(
     [t.id for t in CATALOG.tiles if not any(t.id in codes.tolist() for codes, *_ in _GROUPS)]
 )
+# The channels reordered part by part (layout tiles, then each group), so each part's best
+# logit is a max over a contiguous slice of one gathered copy instead of one copy per part.
+_PARTS = (_TILES, *(codes for codes, *_ in _GROUPS))
+_ORDER = torch.cat(_PARTS)
+_BOUNDS = [0, *torch.tensor([len(p) for p in _PARTS]).cumsum(0).tolist()]
 
 
 def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Tensor:
@@ -72,16 +78,19 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
         raise ValueError(f"unknown decoding {decoding!r}; choose from {DECODINGS}")
     b, _, h, w = logits.shape
     flat = logits.flatten(2)  # (B, C, HW)
-    best, pick = zip(*(flat[:, codes].max(dim=1) for codes, *_ in ((_TILES,), *_GROUPS)))
+    ordered = flat.index_select(1, _ORDER)  # (B, C, HW) part by part
+    best, pick = zip(*(ordered[:, lo:hi].max(dim=1) for lo, hi in itertools.pairwise(_BOUNDS)))
     part_best = torch.stack(best, dim=1)  # (B, 1 + groups, HW): best logit of each part
     out = _TILES[pick[0]]  # (B, HW) the layout: argmax over the tiles in no group
     free = torch.ones(b, h * w, dtype=torch.bool)
-    lse = torch.logsumexp(flat, dim=1)  # (B, HW)
+    lse = torch.logsumexp(flat, dim=1) if decoding in ("expected", "doors") else None  # (B, HW)
     for g, (codes, least, most) in enumerate(_GROUPS, start=1):
         others = part_best.index_fill(1, torch.tensor([g]), -torch.inf).max(dim=1).values
         margin = part_best[:, g] - others  # (B, HW) > 0 where the group wins the argmax
         if decoding == "expected" or (decoding == "doors" and g == 1):
-            count = (flat[:, codes] - lse[:, None]).exp().sum(dim=(1, 2)).round()  # (B,)
+            assert lse is not None
+            part = ordered[:, _BOUNDS[g] : _BOUNDS[g + 1]]
+            count = (part - lse[:, None]).exp().sum(dim=(1, 2)).round()  # (B,)
         else:
             count = (margin > 0).sum(dim=1).to(flat.dtype)
         count = count.clamp(min=least, max=most).long()

@@ -40,6 +40,7 @@ from vrenvs.core.sources import IndexedSource
 __all__ = ["Bank", "GeneratorSource"]
 
 MAX_BANKS = 256
+"""Decoded banks kept per source (least recently used go first), unless :meth:`reserve` asks for more."""
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,13 @@ class GeneratorSource(IndexedSource):
         self.model = loaded.model
         self.checkpoint = loaded.id
         self._banks: OrderedDict[int, Bank] = OrderedDict()
+        self.max_banks = MAX_BANKS
+
+    def reserve(self, consumers: int) -> None:
+        """Keep at least two decoded banks per consumer. A ``World`` of B worlds plays B
+        banks side by side; a bank evicted before its world has played it through would be
+        decoded again for every scene, so the world calls this with B."""
+        self.max_banks = max(self.max_banks, 2 * int(consumers))
 
     def __getstate__(self) -> dict:
         """Pickle the recipe, not the model or the banks (they are rebuilt on demand)."""
@@ -108,7 +116,7 @@ class GeneratorSource(IndexedSource):
             array.setflags(write=False)
         made = Bank(start, raw, codes, edits)
         self._banks[block] = made
-        if len(self._banks) > MAX_BANKS:
+        if len(self._banks) > self.max_banks:
             self._banks.popitem(last=False)
         return made
 

@@ -29,7 +29,7 @@ from generators.data import Corpus, CorpusSpec, load_corpus, one_hot
 from generators.images import grid_image, write_png
 from generators.metrics import pattern_kl
 from generators.models import KINDS, VAE, Critic, ModelConfig, SceneModel, build_model
-from generators.objectives import Objective, make_objective
+from generators.objectives import Objective, make_objective, pair_counts
 from generators.sampling import decode_codes, sample_codes
 from vrenvs.core.reach import solvable_batch
 
@@ -76,6 +76,8 @@ class TrainConfig:
     """steps over which the KL weight grows linearly from 0"""
     adv_weight: float = 1.0
     """weight of the adversarial term of the decoder (vaegan)"""
+    pattern_weight: float = 0.0
+    """weight of the tile-pair statistics term (KL of corpus vs batch pair frequencies; 0: off)"""
     num_procedural: int = 6000
     """procedural scenes in the training corpus"""
     num_heldout: int = 2000
@@ -197,7 +199,7 @@ def train(config: TrainConfig, command: str = "") -> Path:
     spec = CorpusSpec(num_procedural=config.num_procedural, num_heldout_procedural=config.num_heldout)
     corpus = load_corpus(spec)
     options = AUTO_DECODINGS if config.decoding == "auto" else (config.decoding,)
-    model, objective = _build(config, options[0])
+    model, objective = _build(config, options[0], corpus)
     run_dir = Path(config.out) / config.model / (config.run or f"seed{config.seed}")
     writer = _writer(run_dir)
     start, step, scalars = time.monotonic(), 0, {}
@@ -237,12 +239,18 @@ def train(config: TrainConfig, command: str = "") -> Path:
     return path
 
 
-def _build(config: TrainConfig, decoding: str) -> tuple[SceneModel, Objective]:
+def _build(config: TrainConfig, decoding: str, corpus: Corpus) -> tuple[SceneModel, Objective]:
     """The model and its objective (with a critic for gan and vaegan)."""
     model_config = ModelConfig(config.model, config.latent_dim, config.width, config.latent_scale, decoding)
     model = build_model(model_config)
     critic = Critic(config.critic_width) if config.model in ("gan", "vaegan") else None
-    return model, make_objective(config.model, model, critic, asdict(config))
+    pairs = None
+    if config.pattern_weight > 0:
+        codes = torch.from_numpy(corpus.train.astype(np.int64))
+        pairs = torch.stack(
+            [pair_counts(one_hot(codes[s : s + 1024])) for s in range(0, len(codes), 1024)]
+        ).sum(0)
+    return model, make_objective(config.model, model, critic, asdict(config), pairs)
 
 
 def _done(config: TrainConfig, step: int, start: float) -> bool:

@@ -25,7 +25,7 @@ from generators import checkpoint as ckpt
 from generators.data import NUM_CODES, one_hot
 from generators.metrics import mean_pairwise_hamming, nearest_hamming, pattern_kl
 from generators.models import KINDS, Critic, ModelConfig, SceneModel, build_model, latents
-from generators.objectives import VAEObjective, make_objective, weigh_scores
+from generators.objectives import PatternTerm, VAEObjective, make_objective, pair_counts, weigh_scores
 from generators.sampling import decode_logits, sample_codes
 from generators.source import GeneratorSource
 from vrenvs.core.catalog import CATALOG
@@ -334,6 +334,58 @@ def test_latent_search_moves_towards_its_target():
     assert result.evaluations <= 60 + 20
     assert solvable_batch(result.codes[None]).all()
     assert result.error <= 3
+
+
+def test_pair_counts_count_horizontal_and_vertical_neighbours():
+    grass, tree = CATALOG.tile_code("grass"), CATALOG.tile_code("tree")
+    codes = torch.full((1, 16, 16), grass)
+    codes[0, 5, 7] = tree
+    counts = pair_counts(one_hot(codes))
+    assert counts.shape == (2, NUM_CODES, NUM_CODES)
+    assert counts[0].sum() == 16 * 15 and counts[1].sum() == 15 * 16
+    for direction in (0, 1):  # the tree has one neighbour of grass before it and one after
+        assert counts[direction, grass, tree] == 1 and counts[direction, tree, grass] == 1
+        assert counts[direction, tree, tree] == 0
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_pattern_term_step_moves_samples_towards_the_corpus_pairs(kind):
+    """With only the pattern term in play (no critic, no reconstruction weight), steps lower
+    the pattern KL of the prior samples: the term has the gradient its docstring claims."""
+    model = tiny(kind)
+    target = pair_counts(batch(16)[0])
+    term = PatternTerm(target, weight=1.0)
+    z = torch.randn(32, 8, generator=torch.Generator().manual_seed(3))
+    before = term(model.decode(z)).item()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+    for _ in range(15):
+        opt.zero_grad()
+        term(model.decode(z)).backward()
+        opt.step()
+    assert term(model.decode(z)).item() < before
+    critic = Critic(8) if kind != "vae" else None
+    objective = make_objective(kind, model, critic, {**HP, "pattern_weight": 0.5}, target)
+    assert "loss/pattern" in objective.step(*batch(), torch.Generator().manual_seed(1), 0)
+    with pytest.raises(ValueError, match="pair counts"):
+        make_objective(kind, model, critic, {**HP, "pattern_weight": 0.5})
+
+
+def test_a_world_keeps_a_decoded_bank_per_world(monkeypatch):
+    """B worlds each play their own bank; with the source's default LRU of 256 banks, 300
+    worlds would evict banks before they were played through and decode them again."""
+    import generators.source as source_module
+
+    env = gym.make_vec("vrenvs/Assistant-Fetch-v0", num_envs=300, vectorization_mode="vector_entry_point")
+    env.reset(seed=0)
+    world = env.unwrapped.world
+    assert isinstance(world.source, GeneratorSource) and world.source.max_banks >= 600
+    calls = []
+    real = source_module.sample_codes
+    monkeypatch.setattr(source_module, "sample_codes", lambda *a, **k: calls.append(1) or real(*a, **k))
+    for _ in range(3):  # three more episodes per world, inside the 16-scene banks already decoded
+        world.reset(range(300))
+    assert not calls, f"{len(calls)} banks decoded again"
+    env.close()
 
 
 def test_training_command_runs_end_to_end(tmp_path, monkeypatch):

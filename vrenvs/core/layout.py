@@ -6,18 +6,19 @@ only copies its arrays into the batched state.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.grid import distance_field
+from vrenvs.core.grid import distance_field, label_components
 from vrenvs.core.language import MAX_TOKENS, TEMPLATES, tokenize
 from vrenvs.core.reach import base_passable, reachable
-from vrenvs.core.regions import find_places
-from vrenvs.core.scene import Scene
+from vrenvs.core.regions import find_places, ground_mask
+from vrenvs.core.scene import Scene, split_layers
 
-__all__ = ["Layout", "prepare"]
+__all__ = ["Layout", "prepare", "prepare_many"]
 
 
 @dataclass(frozen=True)
@@ -42,54 +43,85 @@ class Layout:
     stalls: np.ndarray  # (S, 2) ground cells next to a counter
 
 
-def _pad(array: np.ndarray, margin: int, value: int) -> np.ndarray:
-    return np.pad(array, margin, constant_values=value)
-
-
 def prepare(scene: Scene, margin: int) -> Layout:
     """Everything a reset needs from ``scene``, computed once."""
-    tiles, items, roles = scene.layers()
-    places = find_places(tiles)
-    tiles_p = _pad(tiles, margin, CATALOG.WALL)
-    items_p = _pad(items, margin, 0)
-    roles_p = _pad(roles, margin, 0)
-    spawns: dict[int, list[tuple[int, int]]] = {}
-    for y, x in np.argwhere(roles_p > 0):
-        spawns.setdefault(int(roles_p[y, x]), []).append((int(y), int(x)))
-    user = np.zeros(tiles_p.shape, dtype=bool)
-    user[spawns[CATALOG.role_id("user")][0]] = True
+    return prepare_many([scene], margin)[0]
+
+
+def prepare_many(scenes: Sequence[Scene], margin: int) -> list[Layout]:
+    """:func:`prepare` for many scenes at once: the grid work (layers, padding, reach,
+    region labels, guide fields) runs once on the stacked ``(N, H, W)`` arrays; only naming
+    places and listing cells go scene by scene. Scenes of different sizes are grouped."""
+    out: list[Layout | None] = [None] * len(scenes)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for k, scene in enumerate(scenes):
+        groups.setdefault(scene.shape, []).append(k)
+    for members in groups.values():
+        for k, layout in zip(members, _prepare_stack([scenes[k] for k in members], margin)):
+            out[k] = layout
+    return [layout for layout in out if layout is not None]
+
+
+def _prepare_stack(scenes: list[Scene], margin: int) -> list[Layout]:
+    n = len(scenes)
+    tiles, items, roles = split_layers(np.stack([s.codes for s in scenes]))  # (N, H, W) each
+    labels = label_components(ground_mask(tiles))
+    pad = ((0, 0), (margin, margin), (margin, margin))
+    tiles_p = np.pad(tiles, pad, constant_values=CATALOG.WALL)
+    items_p = np.pad(items, pad, constant_values=0)
+    roles_p = np.pad(roles, pad, constant_values=0)
+    user = roles_p == CATALOG.role_id("user")
+    user &= np.cumsum(user.reshape(n, -1), axis=1).reshape(user.shape) == 1  # the first user
     reach = reachable(tiles_p, items_p, user)
     ground = CATALOG.WALKABLE[tiles_p] & ~CATALOG.IS_DOOR[tiles_p]
-    free = np.argwhere(reach & ground & (items_p == 0) & (roles_p == 0)).astype(np.int16)
-    standable = np.argwhere(reach & ground & (items_p > 0) & (roles_p == 0)).astype(np.int16)
-    region_map = _pad(places.region_map, margin, -1)
-    cells = _region_cells(region_map, len(places.region_names))
-    passable = base_passable(tiles_p)
-    targets = np.zeros((len(cells), *tiles_p.shape), dtype=bool)
-    targets[np.arange(len(cells)), cells[:, 0], cells[:, 1]] = True
-    guide = distance_field(targets, np.broadcast_to(passable, targets.shape))  # one BFS for all regions
+    open_ground = reach & ground & (roles_p == 0)
     counter = tiles_p == CATALOG.tile["counter"].id
     near_counter = np.zeros_like(counter)
-    near_counter[1:-1, 1:-1] = counter[:-2, 1:-1] | counter[2:, 1:-1] | counter[1:-1, :-2] | counter[1:-1, 2:]
-    stalls = np.argwhere(near_counter & reach & ground).astype(np.int16)
-    return Layout(
-        scene=scene,
-        margin=margin,
-        tiles=tiles_p,
-        items=items_p,
-        spawns=spawns,
-        free=free,
-        standable=standable,
-        region_map=region_map,
-        region_names=places.region_names,
-        region_tokens=_tokens("guide", places.region_names),
-        region_cells=cells,
-        door_map=_pad(places.door_map, margin, -1),
-        door_names=places.door_names,
-        door_tokens=_tokens("open", places.door_names),
-        guide=guide,
-        stalls=stalls,
+    near_counter[:, 1:-1, 1:-1] = (
+        counter[:, :-2, 1:-1] | counter[:, 2:, 1:-1] | counter[:, 1:-1, :-2] | counter[:, 1:-1, 2:]
     )
+    stalls = near_counter & reach & ground
+    places = [find_places(tiles[k], labels[k]) for k in range(n)]
+    region_maps = np.pad(np.stack([p.region_map for p in places]), pad, constant_values=-1)
+    cells = [_region_cells(region_maps[k], len(places[k].region_names)) for k in range(n)]
+    guides = _guide_fields(tiles_p, cells)
+    layouts = []
+    for k, (scene, found) in enumerate(zip(scenes, places)):
+        spawns: dict[int, list[tuple[int, int]]] = {}
+        for y, x in np.argwhere(roles_p[k] > 0):
+            spawns.setdefault(int(roles_p[k, y, x]), []).append((int(y), int(x)))
+        layouts.append(
+            Layout(
+                scene=scene,
+                margin=margin,
+                tiles=tiles_p[k].copy(),
+                items=items_p[k].copy(),
+                spawns=spawns,
+                free=np.argwhere(open_ground[k] & (items_p[k] == 0)).astype(np.int16),
+                standable=np.argwhere(open_ground[k] & (items_p[k] > 0)).astype(np.int16),
+                region_map=region_maps[k].copy(),
+                region_names=found.region_names,
+                region_tokens=_tokens("guide", found.region_names),
+                region_cells=cells[k],
+                door_map=np.pad(found.door_map, margin, constant_values=-1),
+                door_names=found.door_names,
+                door_tokens=_tokens("open", found.door_names),
+                guide=guides[k].copy(),
+                stalls=np.argwhere(stalls[k]).astype(np.int16),
+            )
+        )
+    return layouts
+
+
+def _guide_fields(tiles: np.ndarray, cells: list[np.ndarray]) -> list[np.ndarray]:
+    """Per scene ``(R, Hp, Wp)`` steps to each of its region cells: one BFS for the regions
+    of all scenes together."""
+    owner = np.repeat(np.arange(len(cells)), [len(c) for c in cells])
+    every = np.concatenate(cells) if len(owner) else np.zeros((0, 2), np.int16)
+    targets = np.zeros((len(owner), *tiles.shape[1:]), dtype=bool)
+    targets[np.arange(len(owner)), every[:, 0], every[:, 1]] = True
+    fields = distance_field(targets, base_passable(tiles)[owner])
+    return np.split(fields, np.cumsum([len(c) for c in cells])[:-1])
 
 
 def _region_cells(region_map: np.ndarray, count: int) -> np.ndarray:

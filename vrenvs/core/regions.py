@@ -38,9 +38,11 @@ def ground_mask(tiles: np.ndarray) -> np.ndarray:
     return CATALOG.WALKABLE[tiles] & ~CATALOG.IS_DOOR[tiles]
 
 
-def region_pieces(tiles: np.ndarray) -> list[np.ndarray]:
-    """Boolean masks of the regions of ``tiles`` (``(H, W)``), in reading order."""
-    labels = label_components(ground_mask(tiles))
+def region_pieces(tiles: np.ndarray, labels: np.ndarray | None = None) -> list[np.ndarray]:
+    """Boolean masks of the regions of ``tiles`` (``(H, W)``), in reading order.
+    ``labels``: ``label_components(ground_mask(tiles))`` when the caller has it already."""
+    if labels is None:
+        labels = label_components(ground_mask(tiles))
     ids, counts = np.unique(labels[labels >= 0], return_counts=True)
     pieces: list[np.ndarray] = []
     for label in ids[counts >= REGION_RULES["min_cells"]]:
@@ -93,9 +95,10 @@ def _compass(piece: np.ndarray) -> str:
     return " ".join(words) or "middle"
 
 
-def find_places(tiles: np.ndarray) -> Places:
-    """Regions and doors of one ``(H, W)`` tile map, with their names."""
-    pieces = region_pieces(tiles)
+def find_places(tiles: np.ndarray, labels: np.ndarray | None = None) -> Places:
+    """Regions and doors of one ``(H, W)`` tile map, with their names (``labels`` as for
+    :func:`region_pieces`)."""
+    pieces = region_pieces(tiles, labels)
     kinds = [_kind(tiles, p) for p in pieces]
     piece_names = [f"{_compass(p)} {k}" if kinds.count(k) > 1 else k for p, k in zip(pieces, kinds)]
     names = tuple(dict.fromkeys(piece_names))

@@ -40,14 +40,16 @@ def _place_actors(
     """Each actor takes a spawn of its role, else a random free cell, else a cell with an
     item on it; an actor that finds no cell at all (a cramped scene) sits the episode out."""
     spawns = {role: list(cells) for role, cells in layout.spawns.items()}
-    pools = [
+    pools = (
         layout.free[rng.permutation(len(layout.free))],
         layout.standable[rng.permutation(len(layout.standable))],
-    ]
-    spare = [(int(c[0]), int(c[1])) for pool in pools for c in pool]
+    )
+    # Spare cells in draw order, read lazily: a reset needs a few of a few hundred.
+    spare = ((int(c[0]), int(c[1])) for pool in pools for c in pool)
     taken: set[tuple[int, int]] = set()
     for slot, role_id in enumerate(config.role_ids()):
         options = [c for c in spawns.get(int(role_id), []) if c not in taken]
+        # A spare cell passed over here is taken already, so consuming it loses nothing.
         cell = options[0] if options else next((c for c in spare if c not in taken), None)
         state.active[b, slot] = cell is not None
         if cell is None:

@@ -99,8 +99,10 @@ def split_layers(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     spawn = tiles < 0
     if spawn.any():
         counts = []
+        framed = np.full((*tiles.shape[:-2], tiles.shape[-2] + 2, tiles.shape[-1] + 2), -1, tiles.dtype)
+        framed[..., 1:-1, 1:-1] = tiles  # a frame of no tile: cells outside count as no ground
         for name in _GROUND:
-            is_ground = np.pad(tiles == CATALOG.tile[name].id, [(0, 0)] * (codes.ndim - 2) + [(1, 1)] * 2)
+            is_ground = framed == CATALOG.tile[name].id
             counts.append(
                 is_ground[..., :-2, 1:-1].astype(np.int8)
                 + is_ground[..., 2:, 1:-1]

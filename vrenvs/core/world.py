@@ -14,7 +14,7 @@ import numpy as np
 from vrenvs.core import rewards, rules, sensors
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import Controller, controller
-from vrenvs.core.layout import Layout, prepare
+from vrenvs.core.layout import Layout, prepare_many
 from vrenvs.core.observe import observe
 from vrenvs.core.reset import reset_world
 from vrenvs.core.sources import IndexedSource, SceneSource
@@ -52,6 +52,9 @@ class World:
         self.config = config
         self.shaping = float(shaping)
         self.source = source
+        reserve = getattr(source, "reserve", None)  # banked sources keep a bank per world
+        if callable(reserve):
+            reserve(num_worlds)
         self.num_scenes = num_scenes
         self.start_scene = start_scene
         self.state: WorldState = allocate(config, num_worlds)
@@ -103,38 +106,51 @@ class World:
             queue.extend(int(i) for i in rng.permutation(np.arange(lo, hi)))
         return queue.pop()
 
-    def _layout(self, b: int) -> Layout:
-        rng = self.rngs[b]
-        if isinstance(self.source, IndexedSource):
+    def _prepared(self, worlds: list[int]) -> list[Layout]:
+        """The layouts of the next episodes of ``worlds``, prepared together
+        (:func:`prepare_many`). Indexed scenes are cached by index; while the cache can hold
+        a bank per world, a world's whole bank is prepared at its first miss (the world
+        plays the rest of it next, so this is the same work, batched)."""
+        if not isinstance(self.source, IndexedSource):
+            scenes = []
+            for b in worlds:
+                scene = self.source.sample(1, self.rngs[b])[0]
+                self.identities[b] = {
+                    "source": getattr(self.source, "name", type(self.source).__name__),
+                    "scene": scene.name,
+                }
+                scenes.append(scene)
+            return prepare_many(scenes, self.config.margin)
+        indices = []
+        for b in worlds:
             index = self._next_index(b)
             self.identities[b] = {**self.source.identity(index)}
             self.scene_index[b] = index
-            cached = self._layouts.get(index)
-            if cached is None:
-                cached = prepare(self.source.scene(index), self.config.margin)
-                if len(self._layouts) >= _LAYOUT_CACHE:
-                    self._layouts.pop(next(iter(self._layouts)))
-                self._layouts[index] = cached
-            return cached
-        scene = self.source.sample(1, rng)[0]
-        self.identities[b] = {
-            "source": getattr(self.source, "name", type(self.source).__name__),
-            "scene": scene.name,
-        }
-        return prepare(scene, self.config.margin)
+            indices.append(index)
+        found = {i: self._layouts[i] for i in indices if i in self._layouts}
+        wanted = [i for i in dict.fromkeys(indices) if i not in found]
+        if wanted and self.num_worlds * int(getattr(self.source, "bank_size", 1)) <= _LAYOUT_CACHE:
+            upcoming = (i for b in worlds for i in self._queues[b] if i not in self._layouts)
+            wanted = list(dict.fromkeys([*wanted, *upcoming]))
+        fresh = dict(zip(wanted, prepare_many([self.source.scene(i) for i in wanted], self.config.margin)))
+        for index, layout in fresh.items():
+            if len(self._layouts) >= _LAYOUT_CACHE:
+                self._layouts.pop(next(iter(self._layouts)))
+            self._layouts[index] = layout
+        return [found.get(i) or fresh[i] for i in indices]
 
     def reset(self, worlds: Sequence[int] | np.ndarray) -> None:
         """Start new episodes in ``worlds`` (indices)."""
-        for b in worlds:
-            layout = self._layout(int(b))
+        chosen = [int(b) for b in worlds]
+        for b, layout in zip(chosen, self._prepared(chosen)):
             if layout.tiles.shape[0] != self.state.tiles.shape[1]:
                 side = layout.tiles.shape[0] - 2 * self.config.margin
                 raise ValueError(
                     f"scene source {getattr(self.source, 'name', self.source)!r} gave a {side}x{side} "
                     f"scene; this env plays size {self.config.size}"
                 )
-            self.layouts[int(b)] = layout
-            reset_world(self.state, int(b), layout, self.config, self.rngs[int(b)])
+            self.layouts[b] = layout
+            reset_world(self.state, b, layout, self.config, self.rngs[b])
         self._version += 1
         if self.shaping:
             index = np.asarray(worlds, dtype=np.int64)
