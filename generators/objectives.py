@@ -13,18 +13,34 @@
   so the counts are those of the decoded argmax. It pulls a collapsing GAN back to the
   corpus's tile mix and a blurry VAE towards the corpus's local textures — the 2x2 pattern
   KL of the report card is the metric it serves.
+- Quad term (``quad_weight`` > 0): the same for the 2x2 patterns themselves, over the
+  corpus's patterns plus one bin for every pattern the corpus never shows. A pattern's
+  count in the batch is the product of its four cells' straight-through values (1 going
+  forward, the chosen codes' probabilities going back), so an over-represented or unknown
+  pattern loses probability at the cells that make it; counts are added to a decaying
+  histogram of recent batches, as one batch sees only some of the rare patterns.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import torch
 import torch.nn.functional as F
 
+from generators.data import NUM_CODES
 from generators.models import Critic, SceneModel
 
-__all__ = ["Objective", "PatternTerm", "make_objective", "pair_counts", "weigh_scores"]
+__all__ = [
+    "Objective",
+    "PatternTerm",
+    "QuadTerm",
+    "make_objective",
+    "pair_counts",
+    "quad_keys",
+    "weigh_scores",
+]
 
 
 class Objective(Protocol):
@@ -82,6 +98,70 @@ class PatternTerm:
         return self.weight * (self.p * (self.log_p - log_q)).sum(dim=(1, 2)).mean()
 
 
+def quad_keys(codes: torch.Tensor, num_codes: int) -> torch.Tensor:
+    """``(B, H, W)`` codes -> ``(B, H - 1, W - 1)`` int64 keys of their 2x2 patterns (the
+    same keys as :func:`generators.metrics.pattern_kl`)."""
+    c = codes.long()
+    k = num_codes
+    return ((c[:, :-1, :-1] * k + c[:, :-1, 1:]) * k + c[:, 1:, :-1]) * k + c[:, 1:, 1:]
+
+
+class QuadTerm:
+    """``weight * KL(data || recent batches)`` of 2x2 patterns (see the module docstring)."""
+
+    def __init__(self, codes: torch.Tensor, weight: float, alpha: float = 0.5, decay: float = 0.9) -> None:
+        self.weight, self.alpha, self.decay = weight, alpha, decay
+        keys, counts = torch.unique(quad_keys(codes, NUM_CODES), return_counts=True)
+        self.keys = keys  # sorted
+        p = torch.cat([counts.double(), torch.zeros(1, dtype=torch.float64)]) + alpha
+        self.p = (p / p.sum()).float()  # (K + 1,): the corpus's patterns, then "any other"
+        self.log_p = self.p.log()
+        self.running = torch.zeros(len(keys) + 1)
+
+    def bins(self, keys: torch.Tensor) -> torch.Tensor:
+        """Bin of each key: its index among the corpus's patterns, or the last bin."""
+        flat = keys.flatten()
+        pos = torch.searchsorted(self.keys, flat).clamp(max=len(self.keys) - 1)
+        return torch.where(self.keys[pos] == flat, pos, len(self.keys))
+
+    def __call__(self, logits: torch.Tensor) -> torch.Tensor:
+        soft = F.softmax(logits, dim=1)
+        chosen = logits.argmax(1)  # (B, H, W)
+        p = soft.gather(1, chosen[:, None]).squeeze(1)
+        st = 1.0 + p - p.detach()  # 1 forward; the chosen code's probability backward
+        value = st[:, :-1, :-1] * st[:, :-1, 1:] * st[:, 1:, :-1] * st[:, 1:, 1:]  # (B, H-1, W-1)
+        batch = torch.zeros(len(self.p)).index_add(
+            0, self.bins(quad_keys(chosen, NUM_CODES)), value.flatten()
+        )
+        q = self.running + batch + self.alpha
+        loss = self.weight * (self.p * (self.log_p - (q / q.sum()).log())).sum()
+        self.running = self.decay * (self.running + batch.detach())
+        return loss
+
+
+def _patterns(hp: dict, codes: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The pattern terms the config asks for, summed; ``codes`` are the corpus's grids."""
+    terms: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    wants = hp.get("pattern_weight", 0.0) > 0 or hp.get("quad_weight", 0.0) > 0
+    if wants and codes is None:
+        raise ValueError("pattern_weight or quad_weight > 0 needs the corpus's grids")
+    if codes is None:
+        return None
+    if hp.get("pattern_weight", 0.0) > 0:
+        pairs = torch.stack(
+            [
+                pair_counts(F.one_hot(codes[s : s + 1024].long(), NUM_CODES).permute(0, 3, 1, 2).float())
+                for s in range(0, len(codes), 1024)
+            ]
+        ).sum(0)
+        terms.append(PatternTerm(pairs, hp["pattern_weight"]))
+    if hp.get("quad_weight", 0.0) > 0:
+        terms.append(QuadTerm(codes, hp["quad_weight"]))
+    if not terms:
+        return None
+    return lambda logits: sum((term(logits) for term in terms), torch.zeros(()))
+
+
 def weigh_scores(scores: torch.Tensor) -> torch.Tensor:
     """``(B, patches + 1)`` per-score terms -> ``(B,)``: the patches together weigh as much
     as the whole-scene score."""
@@ -108,7 +188,7 @@ class GANObjective:
         lr_critic: float,
         fake: str,
         temperature: float,
-        pattern: PatternTerm | None = None,
+        pattern: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.model, self.critic, self.fake, self.temperature = model, critic, fake, temperature
         self.pattern = pattern
@@ -142,7 +222,7 @@ class VAEObjective:
         lr: float,
         kl_weight: float,
         kl_warmup: int,
-        pattern: PatternTerm | None = None,
+        pattern: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         self.model, self.pattern = model, pattern
         self.kl_weight, self.kl_warmup = kl_weight, kl_warmup
@@ -195,7 +275,7 @@ class VAEGANObjective(VAEObjective):
         adv_weight: float,
         fake: str,
         temperature: float,
-        pattern: PatternTerm | None = None,
+        pattern: Callable[[torch.Tensor], torch.Tensor] | None = None,
     ) -> None:
         super().__init__(model, lr, kl_weight, kl_warmup, pattern)
         self.critic, self.adv_weight, self.fake, self.temperature = critic, adv_weight, fake, temperature
@@ -230,15 +310,11 @@ class VAEGANObjective(VAEObjective):
 
 
 def make_objective(
-    kind: str, model: SceneModel, critic: Critic | None, hp: dict, pairs: torch.Tensor | None = None
+    kind: str, model: SceneModel, critic: Critic | None, hp: dict, codes: torch.Tensor | None = None
 ) -> Objective:
-    """The objective for ``kind`` with hyperparameters from the training config; ``pairs``
-    (the corpus's :func:`pair_counts`) is needed when ``hp["pattern_weight"] > 0``."""
-    pattern = None
-    if hp.get("pattern_weight", 0.0) > 0:
-        if pairs is None:
-            raise ValueError("pattern_weight > 0 needs the corpus's pair counts")
-        pattern = PatternTerm(pairs, hp["pattern_weight"])
+    """The objective for ``kind`` with hyperparameters from the training config; ``codes``
+    (the training corpus's grids ``(N, H, W)``) are needed when a pattern weight is > 0."""
+    pattern = _patterns(hp, codes)
     if kind == "gan":
         assert critic is not None
         return GANObjective(

@@ -29,7 +29,7 @@ from generators.data import Corpus, CorpusSpec, load_corpus, one_hot
 from generators.images import grid_image, write_png
 from generators.metrics import pattern_kl
 from generators.models import KINDS, VAE, Critic, ModelConfig, SceneModel, build_model
-from generators.objectives import Objective, make_objective, pair_counts
+from generators.objectives import Objective, make_objective
 from generators.sampling import decode_codes, sample_codes
 from vrenvs.core.reach import solvable_batch
 
@@ -78,6 +78,8 @@ class TrainConfig:
     """weight of the adversarial term of the decoder (vaegan)"""
     pattern_weight: float = 0.0
     """weight of the tile-pair statistics term (KL of corpus vs batch pair frequencies; 0: off)"""
+    quad_weight: float = 0.0
+    """weight of the 2x2-pattern term (KL of corpus vs recent batches' 2x2 patterns; 0: off)"""
     num_procedural: int = 6000
     """procedural scenes in the training corpus"""
     num_heldout: int = 2000
@@ -244,13 +246,8 @@ def _build(config: TrainConfig, decoding: str, corpus: Corpus) -> tuple[SceneMod
     model_config = ModelConfig(config.model, config.latent_dim, config.width, config.latent_scale, decoding)
     model = build_model(model_config)
     critic = Critic(config.critic_width) if config.model in ("gan", "vaegan") else None
-    pairs = None
-    if config.pattern_weight > 0:
-        codes = torch.from_numpy(corpus.train.astype(np.int64))
-        pairs = torch.stack(
-            [pair_counts(one_hot(codes[s : s + 1024])) for s in range(0, len(codes), 1024)]
-        ).sum(0)
-    return model, make_objective(config.model, model, critic, asdict(config), pairs)
+    codes = torch.from_numpy(corpus.train.astype(np.int64))
+    return model, make_objective(config.model, model, critic, asdict(config), codes)
 
 
 def _done(config: TrainConfig, step: int, start: float) -> bool:
