@@ -18,7 +18,7 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 
 import vrenvs  # noqa: F401  (registers the ids)
 
-__all__ = ["VrenvsVecEnv", "make_vec_env", "policy_space"]
+__all__ = ["Flattener", "VrenvsVecEnv", "make_vec_env", "policy_space"]
 
 
 def policy_space(space: gym.spaces.Dict) -> gym.spaces.Dict:
@@ -39,10 +39,48 @@ def policy_space(space: gym.spaces.Dict) -> gym.spaces.Dict:
     return gym.spaces.Dict(parts)
 
 
-class VrenvsVecEnv(VecEnv):
-    """``num_envs`` worlds of ``env_id`` for SB3; ``env_kwargs`` go to the env (scenes, npcs...)."""
+class Flattener:
+    """A :func:`policy_space` ``Dict`` as one flat ``Box`` (for SB3's ``MlpPolicy``): the
+    entries in the space's key order, ``Discrete`` ones one-hot, ``Box`` ones flattened —
+    what SB3's ``MultiInputPolicy`` feeds its MLP, done once per batch in the env."""
 
-    def __init__(self, env_id: str, num_envs: int, **env_kwargs: Any) -> None:
+    def __init__(self, space: gym.spaces.Dict) -> None:
+        self.keys = list(space.spaces)
+        lows, highs = [], []
+        for sub in space.spaces.values():
+            if isinstance(sub, gym.spaces.Discrete):
+                lows.append(np.zeros(int(sub.n), np.float32))
+                highs.append(np.ones(int(sub.n), np.float32))
+            elif isinstance(sub, gym.spaces.Box):
+                lows.append(np.asarray(sub.low, np.float32).ravel())
+                highs.append(np.asarray(sub.high, np.float32).ravel())
+            else:
+                raise ValueError(f"cannot flatten a {type(sub).__name__} entry; expected Discrete or Box")
+        self.space = gym.spaces.Box(np.concatenate(lows), np.concatenate(highs), dtype=np.float32)
+        self._sizes = [len(low) for low in lows]
+        self._discrete = [isinstance(sub, gym.spaces.Discrete) for sub in space.spaces.values()]
+
+    def __call__(self, obs: dict[str, np.ndarray]) -> np.ndarray:
+        """Batched ``{key: (n, ...)}`` -> ``(n, D)`` float32."""
+        n = len(next(iter(obs.values())))
+        out = np.zeros((n, self.space.shape[0]), np.float32)
+        start = 0
+        for key, size, discrete in zip(self.keys, self._sizes, self._discrete):
+            if discrete:
+                out[np.arange(n), start + obs[key].astype(np.int64)] = 1.0
+            else:
+                out[:, start : start + size] = obs[key].reshape(n, size)
+            start += size
+        return out
+
+
+class VrenvsVecEnv(VecEnv):
+    """``num_envs`` worlds of ``env_id`` for SB3; ``env_kwargs`` go to the env (scenes, npcs...).
+
+    ``flat=True`` serves each observation as one ``Box`` vector (see :class:`Flattener`), for
+    ``MlpPolicy``; the default ``Dict`` suits ``MultiInputPolicy`` and the shipped policies."""
+
+    def __init__(self, env_id: str, num_envs: int, flat: bool = False, **env_kwargs: Any) -> None:
         self.venv = gym.make_vec(
             env_id,
             num_envs=num_envs,
@@ -55,7 +93,11 @@ class VrenvsVecEnv(VecEnv):
         self._episode_returns = np.zeros(num_envs, np.float64)
         self._episode_lengths = np.zeros(num_envs, np.int64)
         space = policy_space(self.venv.single_observation_space)  # type: ignore[arg-type]
-        super().__init__(num_envs, space, self.venv.single_action_space)
+        self._flat = Flattener(space) if flat else None
+        super().__init__(num_envs, self._flat.space if self._flat else space, self.venv.single_action_space)
+
+    def _out(self, obs: dict[str, np.ndarray]) -> Any:
+        return self._flat(obs) if self._flat else obs
 
     def reset(self) -> VecEnvObs:
         seeds = None if all(s is None for s in self._seeds) else list(self._seeds)
@@ -63,7 +105,7 @@ class VrenvsVecEnv(VecEnv):
         self._reset_seeds()
         self._episode_returns[:] = 0
         self._episode_lengths[:] = 0
-        return obs
+        return self._out(obs)
 
     def step_async(self, actions: np.ndarray) -> None:
         self._actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
@@ -76,8 +118,11 @@ class VrenvsVecEnv(VecEnv):
         out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         for i in np.flatnonzero(dones):
             final_info = infos["final_info"]
+            final = infos["final_obs"][i]
             out[i] = {
-                "terminal_observation": infos["final_obs"][i],
+                "terminal_observation": self._flat({k: v[None] for k, v in final.items()})[0]
+                if self._flat
+                else final,
                 "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                 "is_success": bool(final_info["is_success"][i]),
                 "served": int(final_info["served"][i]),
@@ -85,7 +130,7 @@ class VrenvsVecEnv(VecEnv):
             }
             self._episode_returns[i] = 0
             self._episode_lengths[i] = 0
-        return obs, reward.astype(np.float32), dones, out
+        return self._out(obs), reward.astype(np.float32), dones, out
 
     def close(self) -> None:
         self.venv.close()

@@ -49,6 +49,43 @@ def test_adapter_matches_dummy_vec_env_over_single_envs(env_id):
     assert ends >= n, "the comparison must cover episode ends"
 
 
+def test_flat_observations_are_the_dict_observations_in_one_vector():
+    """``flat=True`` gives SB3's MlpPolicy one Box: the Dict entries in key order, the
+    Discrete inventory one-hot; terminal observations are flattened the same way."""
+    limit = 15
+    flat = make_vec_env("vrenvs/Assistant-Fetch-v0", 2, seed=3, flat=True, max_episode_steps=limit)
+    plain = make_vec_env("vrenvs/Assistant-Fetch-v0", 2, seed=3, max_episode_steps=limit)
+    space = plain.observation_space
+    assert isinstance(flat.observation_space, gym.spaces.Box)
+    n_inventory = int(space["inventory"].n)
+
+    def expected(obs: dict) -> np.ndarray:
+        parts = []
+        for key in space.spaces:  # Dict keys are sorted
+            value = np.asarray(obs[key])
+            if key == "inventory":
+                value = np.eye(n_inventory, dtype=np.float32)[value.astype(int)]
+            parts.append(value.reshape(len(value), -1).astype(np.float32))
+        return np.concatenate(parts, axis=1)
+
+    got = flat.reset()
+    assert got.shape == (2, flat.observation_space.shape[0]) and got.dtype == np.float32
+    assert np.array_equal(got, expected(plain.reset()))
+    assert flat.observation_space.contains(got[0])
+    ends = 0
+    for t in range(2 * limit):
+        a = np.array([t % 9, (t * 5) % 9])
+        obs_f, _, done, info_f = flat.step(a)
+        obs_p, _, _, info_p = plain.step(a)
+        assert np.array_equal(obs_f, expected(obs_p)), f"step {t}"
+        for i in np.flatnonzero(done):
+            ends += 1
+            final = {k: np.asarray(v)[None] for k, v in info_p[i]["terminal_observation"].items()}
+            assert np.array_equal(info_f[i]["terminal_observation"], expected(final)[0])
+    assert ends >= 2, "the comparison must cover episode ends"
+    PPO("MlpPolicy", flat, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu").learn(32)
+
+
 def test_features_extractor_shapes_and_a_short_ppo_run(tmp_path):
     venv = make_vec_env("vrenvs/Assistant-Fetch-v0", 4, seed=0)
     model = PPO(

@@ -221,13 +221,11 @@ def _ppo(name: str, steps: int) -> dict[str, float] | None:
     if name == "vrenvs":
         from agents.vec_env import VrenvsVecEnv
 
-        venv: VecEnv = VrenvsVecEnv(ENV_ID, 4)
-        policy = "MultiInputPolicy"
+        venv: VecEnv = VrenvsVecEnv(ENV_ID, 4, flat=True)  # one Box, as ImgObsWrapper gives the peer
     else:
         from minigrid.wrappers import ImgObsWrapper
 
         venv = DummyVecEnv([lambda: ImgObsWrapper(gym.make(DOORKEY)) for _ in range(4)])
-        policy = "MlpPolicy"
     spent = [0.0]
     inner = venv.step_wait
 
@@ -238,7 +236,7 @@ def _ppo(name: str, steps: int) -> dict[str, float] | None:
         return out
 
     venv.step_wait = timed  # type: ignore[method-assign]
-    model = PPO(policy, venv, seed=0, device="cpu", n_steps=512)
+    model = PPO("MlpPolicy", venv, seed=0, device="cpu", n_steps=512)
     model.learn(512 * 4)  # warm-up
     spent[0] = 0.0
     start = time.perf_counter()
