@@ -14,8 +14,9 @@
 4. ``render``: ``rgb_array`` frames/s at 256 x 256 vs MiniGrid's ``render()``
    (:mod:`vrenvs.render_bench`).
 5. ``ppo``: SB3 PPO env-steps/s with the same settings on Assistant-Fetch and
-   MiniGrid-DoorKey-8x8 (MLP policy, 4 envs, default hyperparameters) and the share of wall
-   time spent in the environment.
+   MiniGrid-DoorKey-8x8 (``MlpPolicy``, 4 envs, default hyperparameters; each env's
+   observation as one ``Box``: ``VrenvsVecEnv(flat=True)`` here, ``ImgObsWrapper`` for the
+   peer) and the share of wall time spent in the environment.
 6. ``memory``: RSS per world of a B = 1024 vector env, and RSS growth over 10^6 random
    agent-steps (the soak).
 
