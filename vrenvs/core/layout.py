@@ -125,12 +125,20 @@ def _guide_fields(tiles: np.ndarray, cells: list[np.ndarray]) -> list[np.ndarray
 
 
 def _region_cells(region_map: np.ndarray, count: int) -> np.ndarray:
-    """For each region, its cell closest to the region's centroid."""
+    """For each region, its cell closest (L1) to the region's centroid; ties go to the
+    first cell in reading order."""
     cells = np.zeros((count, 2), dtype=np.int16)
-    for r in range(count):
-        members = np.argwhere(region_map == r)
-        centre = members.mean(axis=0)
-        cells[r] = members[np.argmin(np.abs(members - centre).sum(axis=1))]
+    if count == 0:
+        return cells
+    ys, xs = np.nonzero(region_map >= 0)  # reading order
+    region = region_map[ys, xs].astype(np.int64)
+    size = np.bincount(region, minlength=count)
+    cy = np.bincount(region, weights=ys, minlength=count) / size
+    cx = np.bincount(region, weights=xs, minlength=count) / size
+    gap = np.abs(ys - cy[region]) + np.abs(xs - cx[region])
+    order = np.lexsort((np.arange(len(region)), gap, region))  # by region, gap, reading order
+    best = order[np.searchsorted(region[order], np.arange(count))]
+    cells[:, 0], cells[:, 1] = ys[best], xs[best]
     return cells
 
 
