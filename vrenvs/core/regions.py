@@ -43,24 +43,30 @@ def region_pieces(tiles: np.ndarray, labels: np.ndarray | None = None) -> list[n
     ``labels``: ``label_components(ground_mask(tiles))`` when the caller has it already."""
     if labels is None:
         labels = label_components(ground_mask(tiles))
-    ids, counts = np.unique(labels[labels >= 0], return_counts=True)
+    ys, xs = np.nonzero(labels >= 0)  # reading order
+    found = labels[ys, xs]
+    ids, counts = np.unique(found, return_counts=True)
     pieces: list[np.ndarray] = []
     for label in ids[counts >= REGION_RULES["min_cells"]]:
-        pieces.extend(_split(labels == label))
+        same = found == label
+        for py, px in _split(ys[same], xs[same]):
+            mask = np.zeros(tiles.shape, dtype=bool)
+            mask[py, px] = True
+            pieces.append(mask)
     return pieces
 
 
-def _split(mask: np.ndarray) -> list[np.ndarray]:
-    if mask.sum() <= REGION_RULES["max_cells"]:
-        return [mask]
-    ys, xs = np.nonzero(mask)
-    axis_coords = ys if np.ptp(ys) >= np.ptp(xs) else xs
-    cut = np.median(axis_coords)
-    grid = np.indices(mask.shape)[0 if axis_coords is ys else 1]
-    low = mask & (grid <= cut)
-    if not low.any() or low.sum() == mask.sum():
-        return [mask]
-    return _split(low) + _split(mask & ~low)
+def _split(ys: np.ndarray, xs: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Cut a piece (its cells in reading order) at the median of its longer axis until no
+    part is larger than ``max_cells``; parts keep reading order."""
+    if len(ys) <= REGION_RULES["max_cells"]:
+        return [(ys, xs)]
+    coords = ys if np.ptp(ys) >= np.ptp(xs) else xs
+    low = coords <= np.median(coords)
+    taken = int(low.sum())
+    if taken == 0 or taken == len(ys):
+        return [(ys, xs)]
+    return _split(ys[low], xs[low]) + _split(ys[~low], xs[~low])
 
 
 def _kind(tiles: np.ndarray, piece: np.ndarray) -> str:
