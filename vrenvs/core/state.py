@@ -8,6 +8,7 @@ the step counter, so every sub-env is independent of the others and of global RN
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -28,6 +29,13 @@ ACTION_NAMES = ("noop", "up", "right", "down", "left", "pickup", "drop", "give",
 
 MODES = ("idle", "patrolling", "chasing", "fleeing", "trading", "stealing", "escaping", "caught", "following")
 """NPC / user modes, shown as badges by the renderer; index = ``state.mode`` value."""
+
+
+@functools.lru_cache(maxsize=64)
+def _role_ids(roles: tuple[str, ...]) -> np.ndarray:
+    ids = np.array([CATALOG.role_id(r) for r in roles], dtype=np.uint8)
+    ids.setflags(write=False)
+    return ids
 
 
 @dataclass(frozen=True)
@@ -64,7 +72,8 @@ class TaskConfig:
         return len(self.roles)
 
     def role_ids(self) -> np.ndarray:
-        return np.array([CATALOG.role_id(r) for r in self.roles], dtype=np.uint8)
+        """``(N,)`` uint8 role id of every slot (read-only; shared between calls)."""
+        return _role_ids(self.roles)
 
     def slot_of(self, role: str) -> int:
         """First slot with ``role``, or -1."""
