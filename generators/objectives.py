@@ -29,7 +29,7 @@ from typing import Protocol
 import torch
 import torch.nn.functional as F
 
-from generators.data import NUM_CODES
+from generators.data import NUM_CODES, one_hot
 from generators.models import Critic, SceneModel
 
 __all__ = [
@@ -148,12 +148,8 @@ def _patterns(hp: dict, codes: torch.Tensor | None) -> Callable[[torch.Tensor], 
     if codes is None:
         return None
     if hp.get("pattern_weight", 0.0) > 0:
-        pairs = torch.stack(
-            [
-                pair_counts(F.one_hot(codes[s : s + 1024].long(), NUM_CODES).permute(0, 3, 1, 2).float())
-                for s in range(0, len(codes), 1024)
-            ]
-        ).sum(0)
+        chunks = [pair_counts(one_hot(codes[s : s + 1024])) for s in range(0, len(codes), 1024)]
+        pairs = torch.stack(chunks).sum(0)
         terms.append(PatternTerm(pairs, hp["pattern_weight"]))
     if hp.get("quad_weight", 0.0) > 0:
         terms.append(QuadTerm(codes, hp["quad_weight"]))
