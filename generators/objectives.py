@@ -141,20 +141,17 @@ class QuadTerm:
 
 def _patterns(hp: dict, codes: torch.Tensor | None) -> Callable[[torch.Tensor], torch.Tensor] | None:
     """The pattern terms the config asks for, summed; ``codes`` are the corpus's grids."""
-    terms: list[Callable[[torch.Tensor], torch.Tensor]] = []
-    wants = hp.get("pattern_weight", 0.0) > 0 or hp.get("quad_weight", 0.0) > 0
-    if wants and codes is None:
-        raise ValueError("pattern_weight or quad_weight > 0 needs the corpus's grids")
+    pair_weight, quad_weight = hp.get("pattern_weight", 0.0), hp.get("quad_weight", 0.0)
+    if pair_weight <= 0 and quad_weight <= 0:
+        return None
     if codes is None:
-        return None
-    if hp.get("pattern_weight", 0.0) > 0:
+        raise ValueError("pattern_weight or quad_weight > 0 needs the corpus's grids")
+    terms: list[Callable[[torch.Tensor], torch.Tensor]] = []
+    if pair_weight > 0:
         chunks = [pair_counts(one_hot(codes[s : s + 1024])) for s in range(0, len(codes), 1024)]
-        pairs = torch.stack(chunks).sum(0)
-        terms.append(PatternTerm(pairs, hp["pattern_weight"]))
-    if hp.get("quad_weight", 0.0) > 0:
-        terms.append(QuadTerm(codes, hp["quad_weight"]))
-    if not terms:
-        return None
+        terms.append(PatternTerm(torch.stack(chunks).sum(0), pair_weight))
+    if quad_weight > 0:
+        terms.append(QuadTerm(codes, quad_weight))
     return lambda logits: sum((term(logits) for term in terms), torch.zeros(()))
 
 

@@ -52,14 +52,13 @@ def prepare_many(scenes: Sequence[Scene], margin: int) -> list[Layout]:
     """:func:`prepare` for many scenes at once: the grid work (layers, padding, reach,
     region labels, guide fields) runs once on the stacked ``(N, H, W)`` arrays; only naming
     places and listing cells go scene by scene. Scenes of different sizes are grouped."""
-    out: list[Layout | None] = [None] * len(scenes)
     groups: dict[tuple[int, ...], list[int]] = {}
     for k, scene in enumerate(scenes):
         groups.setdefault(scene.shape, []).append(k)
+    out: dict[int, Layout] = {}
     for members in groups.values():
-        for k, layout in zip(members, _prepare_stack([scenes[k] for k in members], margin)):
-            out[k] = layout
-    return [layout for layout in out if layout is not None]
+        out.update(zip(members, _prepare_stack([scenes[k] for k in members], margin)))
+    return [out[k] for k in range(len(scenes))]
 
 
 def _prepare_stack(scenes: list[Scene], margin: int) -> list[Layout]:
