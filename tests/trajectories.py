@@ -1,0 +1,137 @@
+"""Seeded trajectories of every registered env, reduced to digests.
+
+``tests/data/trajectories.json`` holds the digests recorded from main before the task-spec
+refactor; ``test_trajectories.py`` replays the same runs and compares. A change of behaviour
+shows as a changed digest: re-record only for a documented change (version history) with
+``python -m tests.trajectories``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+import vrenvs  # noqa: F401  (registers the ids)
+
+DATA = Path(__file__).parent / "data" / "trajectories.json"
+STEPS = 160
+ALL_NPCS = ["guard", "thief", "chaser", "critter", "merchant"]
+
+# (run name, env id, env kwargs); every scripted behaviour appears in at least one run
+RUNS = [
+    ("fetch-default", "vrenvs/Assistant-Fetch-v0", {}),
+    ("fetch-procedural32", "vrenvs/Assistant-Fetch-v0", {"scenes": "procedural", "size": 32, "route": True}),
+    ("guide-designer", "vrenvs/Assistant-Guide-v0", {"scenes": "designer", "shaping": 1.0}),
+    ("assistant-all-npcs", "vrenvs/Assistant-v0", {"scenes": "procedural", "npcs": ALL_NPCS}),
+    ("assistant-full", "vrenvs/Assistant-v0", {"obs_mode": "full", "route": True, "shaping": 0.5}),
+    ("guard-default", "vrenvs/NPC-Guard-v0", {"route": True, "shaping": 1.0}),
+    ("guard-npcs", "vrenvs/NPC-Guard-v0", {"scenes": "procedural", "npcs": ["merchant", "critter"]}),
+    ("flee-default", "vrenvs/NPC-Flee-v0", {"route": True}),
+    ("flee-procedural", "vrenvs/NPC-Flee-v0", {"scenes": "procedural", "npcs": ["chaser", "guard"]}),
+    ("oracle-user-random", "vrenvs/Assistant-Guide-v0", {"controllers": {"user": "random", "guard": "chase"}}),
+]
+
+
+def _feed(h: hashlib._Hash, value: object) -> None:
+    if isinstance(value, dict):
+        for k in sorted(value):
+            h.update(str(k).encode())
+            _feed(h, value[k])
+    else:
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            h.update(repr(arr.tolist()).encode())
+        else:
+            h.update(str(arr.dtype.kind).encode() + np.ascontiguousarray(arr).tobytes())
+
+
+def digest_single(env_id: str, kwargs: dict, seed: int) -> str:
+    """Digest of ``STEPS`` steps of random actions (episodes restart on their end)."""
+    env = gym.make(env_id, **kwargs)
+    actions = np.random.default_rng(seed).integers(0, 9, STEPS)
+    h = hashlib.sha256()
+    obs, info = env.reset(seed=seed)
+    _feed(h, obs)
+    _feed(h, {k: info[k] for k in ("request", "served", "failed")})
+    for a in actions:
+        obs, reward, terminated, truncated, info = env.step(int(a))
+        _feed(h, obs)
+        _feed(h, [reward, terminated, truncated])
+        _feed(h, {k: info[k] for k in ("request", "served", "failed")})
+        _feed(h, info.get("is_success", -1))
+        if terminated or truncated:
+            obs, info = env.reset()
+            _feed(h, obs)
+    env.close()
+    return h.hexdigest()[:16]
+
+
+def _scripted(name: str):
+    from vrenvs.drivers import driver
+
+    return driver(name)
+
+
+def digest_driven(env_id: str, kwargs: dict, seed: int, name: str) -> str:
+    """Digest of ``STEPS`` steps where the scripted controller ``name`` drives the learner."""
+    env = gym.make(env_id, **kwargs)
+    world = env.unwrapped.world
+    drive = _scripted(name)
+    h = hashlib.sha256()
+    obs, info = env.reset(seed=seed)
+    _feed(h, obs)
+    for _ in range(STEPS):
+        action = int(np.asarray(drive(world.state, world.config, world.config.learner))[0])
+        obs, reward, terminated, truncated, info = env.step(action)
+        _feed(h, obs)
+        _feed(h, [action, reward, terminated, truncated])
+        _feed(h, {k: info[k] for k in ("request", "served", "failed")})
+        if terminated or truncated:
+            obs, info = env.reset()
+    env.close()
+    return h.hexdigest()[:16]
+
+
+DRIVEN = [
+    ("oracle-fetch", "vrenvs/Assistant-Fetch-v0", {}, "oracle"),
+    ("oracle-assistant", "vrenvs/Assistant-v0", {"scenes": "procedural"}, "oracle"),
+    ("oracle-assistant-designer", "vrenvs/Assistant-v0", {"scenes": "designer", "npcs": ["thief", "guard"]}, "oracle"),
+    ("patrol-guard", "vrenvs/NPC-Guard-v0", {}, "patrol"),
+    ("flee-critter", "vrenvs/NPC-Flee-v0", {"scenes": "procedural"}, "flee"),
+]
+
+
+def digest_vector(env_id: str, kwargs: dict, seed: int, num_envs: int = 4) -> str:
+    env = gym.make_vec(env_id, num_envs=num_envs, vectorization_mode="vector_entry_point", **kwargs)
+    actions = np.random.default_rng(seed).integers(0, 9, (STEPS, num_envs))
+    h = hashlib.sha256()
+    obs, _ = env.reset(seed=seed)
+    _feed(h, obs)
+    for a in actions:
+        obs, reward, terminated, truncated, info = env.step(a)
+        _feed(h, obs)
+        _feed(h, [reward, terminated, truncated])
+        _feed(h, {k: info[k] for k in ("served", "failed")})
+    env.close()
+    return h.hexdigest()[:16]
+
+
+def record() -> dict[str, str]:
+    out = {}
+    for name, env_id, kwargs in RUNS:
+        for seed in (0, 1):
+            out[f"{name}/single/{seed}"] = digest_single(env_id, kwargs, seed)
+        out[f"{name}/vector/0"] = digest_vector(env_id, kwargs, 0)
+    for name, env_id, kwargs, drive in DRIVEN:
+        for seed in (0, 1, 2):
+            out[f"{name}/driven/{seed}"] = digest_driven(env_id, kwargs, seed, drive)
+    return out
+
+
+if __name__ == "__main__":
+    DATA.write_text(json.dumps(record(), indent=1, sort_keys=True) + "\n")
+    print(DATA.read_text())
