@@ -282,7 +282,7 @@ def test_sigint_writes_a_loadable_checkpoint(tmp_path):
 
 
 def test_vrenvs_cli_forwards_train_and_eval(tiny_run, capsys):
-    from vrenvs.cli import main
+    from vrenvs.app.cli import main
 
     with pytest.raises(SystemExit) as exit_info:
         main(["train", "--help"])
@@ -343,8 +343,8 @@ def test_npc_controllers_put_a_trained_npc_next_to_the_assistant(tiny_flee):
 
 
 def test_watch_records_a_trained_policy_and_play_takes_one_as_assistant(tiny_run, tmp_path, capsys):
-    from vrenvs.cli import main
-    from vrenvs.play import Session
+    from vrenvs.app.cli import main
+    from vrenvs.app.play import Session
 
     out = tmp_path / "watch.gif"
     assert main(["watch", str(tiny_run / "final"), "--record", str(out), "--max-steps", "6"]) == 0
@@ -376,7 +376,7 @@ def test_ship_writes_a_model_card_and_results_make_the_table(tiny_run, tmp_path)
 
 
 def test_demo_runs_the_shipped_or_given_assistant_and_a_short_training(tiny_run, tmp_path):
-    from vrenvs.demo import run_demo
+    from vrenvs.app.demo import run_demo
 
     summary = run_demo(
         tmp_path, episodes=1, assistant=str(tiny_run / "final"), train_minutes=0.05, eval_episodes=2

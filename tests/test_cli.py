@@ -8,8 +8,8 @@ import json
 import numpy as np
 import pytest
 
-from vrenvs.cli import main
-from vrenvs.registration import ENVS
+from vrenvs.app.cli import main
+from vrenvs.envs.registration import ENVS
 
 SUBCOMMANDS = ("list", "play", "watch", "record", "gallery", "demo", "bench", "bench-render")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from vrenvs.app.play import Intent, Session, intent_of, run
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import REQUEST_TYPES
 from vrenvs.core.requests import ITEM_TOKENS
 from vrenvs.core.state import Action
-from vrenvs.drivers import driver
-from vrenvs.play import Intent, Session, intent_of, run
-from vrenvs.viewer import Viewer
+from vrenvs.envs.drivers import driver
+from vrenvs.render.viewer import Viewer
 
 pygame = pytest.importorskip("pygame")
 

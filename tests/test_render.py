@@ -13,12 +13,13 @@ import pytest
 
 import vrenvs  # noqa: F401  (registers the ids)
 from tests.worlds import world_from
-from vrenvs import font as bitmap
-from vrenvs import hud, render
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.requests import FETCH, ITEM_TOKENS
 from vrenvs.core.state import MODES
-from vrenvs.sprites import base_sprites, resample
+from vrenvs.render import draw as render
+from vrenvs.render import font as bitmap
+from vrenvs.render import hud
+from vrenvs.render.sprites import base_sprites, resample
 
 ENV_IDS = sorted(i for i in gym.registry if i.startswith("vrenvs/"))
 GOLDEN = Path(__file__).parent / "data" / "golden_frame.png"

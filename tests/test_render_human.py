@@ -13,7 +13,7 @@ import pytest
 from gymnasium.error import DependencyNotInstalled
 
 import vrenvs  # noqa: F401  (registers the ids)
-from vrenvs.viewer import Viewer, require_pygame
+from vrenvs.render.viewer import Viewer, require_pygame
 
 pygame = pytest.importorskip("pygame")
 ENV_IDS = sorted(i for i in gym.registry if i.startswith("vrenvs/"))
@@ -95,7 +95,7 @@ def test_viewer_scales_small_frames_and_saves_a_screenshot(tmp_path):
 
 
 def test_panel_text_without_pygame_font(monkeypatch):
-    monkeypatch.setattr("vrenvs.viewer._pygame_font", lambda pg: None)
+    monkeypatch.setattr("vrenvs.render.viewer._pygame_font", lambda pg: None)
     viewer = Viewer()
     viewer.show(np.zeros((64, 64, 3), np.uint8), ["Please bring me the cup."])
     panel = pygame.surfarray.array3d(pygame.display.get_surface())[512 + 12 :, :30]

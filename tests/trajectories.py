@@ -32,7 +32,11 @@ RUNS = [
     ("guard-npcs", "vrenvs/NPC-Guard-v0", {"scenes": "procedural", "npcs": ["merchant", "critter"]}),
     ("flee-default", "vrenvs/NPC-Flee-v0", {"route": True}),
     ("flee-procedural", "vrenvs/NPC-Flee-v0", {"scenes": "procedural", "npcs": ["chaser", "guard"]}),
-    ("oracle-user-random", "vrenvs/Assistant-Guide-v0", {"controllers": {"user": "random", "guard": "chase"}}),
+    (
+        "oracle-user-random",
+        "vrenvs/Assistant-Guide-v0",
+        {"controllers": {"user": "random", "guard": "chase"}},
+    ),
 ]
 
 
@@ -71,7 +75,7 @@ def digest_single(env_id: str, kwargs: dict, seed: int) -> str:
 
 
 def _scripted(name: str):
-    from vrenvs.drivers import driver
+    from vrenvs.envs.drivers import driver
 
     return driver(name)
 
@@ -99,7 +103,12 @@ def digest_driven(env_id: str, kwargs: dict, seed: int, name: str) -> str:
 DRIVEN = [
     ("oracle-fetch", "vrenvs/Assistant-Fetch-v0", {}, "oracle"),
     ("oracle-assistant", "vrenvs/Assistant-v0", {"scenes": "procedural"}, "oracle"),
-    ("oracle-assistant-designer", "vrenvs/Assistant-v0", {"scenes": "designer", "npcs": ["thief", "guard"]}, "oracle"),
+    (
+        "oracle-assistant-designer",
+        "vrenvs/Assistant-v0",
+        {"scenes": "designer", "npcs": ["thief", "guard"]},
+        "oracle",
+    ),
     ("patrol-guard", "vrenvs/NPC-Guard-v0", {}, "patrol"),
     ("flee-critter", "vrenvs/NPC-Flee-v0", {"scenes": "procedural"}, "flee"),
 ]

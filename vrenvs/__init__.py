@@ -8,7 +8,7 @@ Importing this package registers the env ids (``vrenvs/<Name>-v0``)::
     env = gym.make("vrenvs/Assistant-Fetch-v0")
 """
 
-from vrenvs.registration import ENVS, env_ids, register_envs
+from vrenvs.envs.registration import ENVS, env_ids, register_envs
 
 __version__ = "0.1.0"
 __all__ = ["ENVS", "__version__", "env_ids"]

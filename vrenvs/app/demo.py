@@ -17,10 +17,10 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
+from vrenvs.app.record import write_frames
 from vrenvs.core.sources import default_source
-from vrenvs.drivers import driver
-from vrenvs.record import write_frames
-from vrenvs.render import mosaic
+from vrenvs.envs.drivers import driver
+from vrenvs.render.draw import mosaic
 
 __all__ = ["run_demo"]
 

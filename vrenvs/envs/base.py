@@ -1,7 +1,7 @@
 """Gymnasium faces of the world: a single env (a batch of one) and a native vector env.
 
 Both are thin adapters over :class:`vrenvs.core.world.World`. Each task is a small subclass
-whose docstring is its documentation page; see :mod:`vrenvs.tasks`.
+whose docstring is its documentation page; see :mod:`vrenvs.envs.tasks`.
 """
 
 from __future__ import annotations
@@ -14,16 +14,14 @@ import numpy as np
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from vrenvs import render as rendering
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
 from vrenvs.core.sources import default_source, make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
 from vrenvs.core.world import World
-from vrenvs.drivers import driver
-from vrenvs.hud import caption, legend, status_lines
-from vrenvs.spaces import (
+from vrenvs.envs.drivers import driver
+from vrenvs.envs.spaces import (
     MAX_NPCS,
     NPC_ROLES,
     OBS_MODES,
@@ -33,6 +31,8 @@ from vrenvs.spaces import (
     check_int,
     observation_space,
 )
+from vrenvs.render import draw as rendering
+from vrenvs.render.hud import caption, legend, status_lines
 
 __all__ = ["WorldEnv", "WorldVectorEnv"]
 
@@ -42,7 +42,7 @@ ACTION_COUNT = len(ACTION_NAMES)
 
 
 class _Task:
-    """What a task is: set by subclasses (see :mod:`vrenvs.tasks`)."""
+    """What a task is: set by subclasses (see :mod:`vrenvs.envs.tasks`)."""
 
     GOAL: ClassVar[str] = "serve"
     LEARNER_ROLE: ClassVar[str] = "assistant"
@@ -156,7 +156,7 @@ class _Task:
     def _show(self, frame: np.ndarray) -> None:
         """Draw ``frame`` in the window (opened on first use), with world 0's status beside it."""
         if self._viewer is None:
-            from vrenvs.viewer import Viewer
+            from vrenvs.render.viewer import Viewer
 
             spec = getattr(self, "spec", None)
             fps = self.metadata["render_fps"]  # type: ignore[attr-defined]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vrenvs.envs import WorldEnv, WorldVectorEnv
+from vrenvs.envs.base import WorldEnv, WorldVectorEnv
 
 __all__ = [
     "AssistantEnv",

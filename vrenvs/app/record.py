@@ -15,13 +15,13 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
-from vrenvs import hud
+from vrenvs.app.play import driver
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.sources import IndexedSource, default_source, make_source
 from vrenvs.core.state import TaskConfig, allocate
-from vrenvs.envs import WorldEnv
-from vrenvs.play import driver
-from vrenvs.render import frames, mosaic, write_row
+from vrenvs.envs.base import WorldEnv
+from vrenvs.render import hud
+from vrenvs.render.draw import frames, mosaic, write_row
 
 __all__ = ["FORMATS", "gallery", "record", "rollout", "write_frames"]
 

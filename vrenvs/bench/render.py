@@ -18,7 +18,7 @@ import gymnasium as gym
 import numpy as np
 
 import vrenvs  # noqa: F401  (registers the ids)
-from vrenvs.bench import compare
+from vrenvs.bench.timing import compare
 
 __all__ = ["run_render_bench"]
 
@@ -69,7 +69,7 @@ def _batched(num_envs: int, frames: int) -> Callable[[], float]:
     return run
 
 
-def _cases(quick: bool) -> dict[str, Callable[[], float]]:
+def cases(quick: bool) -> dict[str, Callable[[], float]]:
     n = 100 if quick else 1500
     cases = {
         "vrenvs single render()": _single(ENV_ID, n, tile_size=16),
@@ -84,7 +84,7 @@ def _cases(quick: bool) -> dict[str, Callable[[], float]]:
     return cases
 
 
-def _check_sizes() -> None:
+def check_sizes() -> None:
     """Every case must draw the same 256 x 256 frames, or the comparison means nothing."""
     ours = gym.make(ENV_ID, render_mode="rgb_array", tile_size=16)
     ours.reset(seed=0)
@@ -95,9 +95,9 @@ def _check_sizes() -> None:
 
 def run_render_bench(out: Path, quick: bool = False) -> dict[str, Any]:
     """Measure, print a markdown table and write ``render_bench.json`` / ``.md`` in ``out``."""
-    _check_sizes()
+    check_sizes()
     return compare(
-        _cases(quick),
+        cases(quick),
         rounds=2 if quick else 7,
         peer=MINIGRID,
         unit="frames",

@@ -12,7 +12,7 @@
 3. ``generator``: scenes/s of the learned generators including repair, banks of 1 and
    1024 scenes, 1 and 2 torch threads.
 4. ``render``: ``rgb_array`` frames/s at 256 x 256 vs MiniGrid's ``render()``
-   (:mod:`vrenvs.render_bench`).
+   (:mod:`vrenvs.bench.render`).
 5. ``ppo``: SB3 PPO env-steps/s with the same settings on Assistant-Fetch and
    MiniGrid-DoorKey-8x8 (``MlpPolicy``, 4 envs, default hyperparameters; each env's
    observation as one ``Box``: ``VrenvsVecEnv(flat=True)`` here, ``ImgObsWrapper`` for the
@@ -28,10 +28,7 @@ run of about a minute (used by the test suite); its figures are not the reported
 from __future__ import annotations
 
 import json
-import os
-import platform
 import resource
-import statistics
 import time
 from collections.abc import Callable
 from datetime import datetime, timezone
@@ -42,8 +39,9 @@ import gymnasium as gym
 import numpy as np
 
 import vrenvs  # noqa: F401
+from vrenvs.bench.timing import machine, measure, rate_table
 
-__all__ = ["compare", "measure", "run_bench"]
+__all__ = ["run_bench"]
 
 ENV_ID = "vrenvs/Assistant-Fetch-v0"
 DOORKEY, MULTIROOM = "MiniGrid-DoorKey-8x8-v0", "MiniGrid-MultiRoom-N6-v0"
@@ -56,18 +54,6 @@ def _has_minigrid() -> bool:
         print('minigrid is not installed (pip install "vrenvs[bench]"): MiniGrid cases are skipped')
         return False
     return True
-
-
-def measure(cases: dict[str, Callable[[], float]], rounds: int) -> dict[str, dict[str, float]]:
-    """min / median / max of each case's rate over ``rounds`` interleaved rounds (after a
-    warm-up call of each)."""
-    for run in cases.values():
-        run()
-    samples: dict[str, list[float]] = {k: [] for k in cases}
-    for _ in range(rounds):
-        for name, run in cases.items():
-            samples[name].append(run())
-    return {k: {"min": min(v), "median": statistics.median(v), "max": max(v)} for k, v in samples.items()}
 
 
 # -- 1. stepping ---------------------------------------------------------------------------
@@ -295,15 +281,15 @@ def _memory(quick: bool) -> dict[str, Any]:
 def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None = None) -> dict[str, Any]:
     """Run the benchmark (all sections unless ``sections``); write ``bench.json`` /
     ``bench.md`` in ``out``; returns the result."""
-    from vrenvs.render_bench import _cases as render_cases
-    from vrenvs.render_bench import _check_sizes
+    from vrenvs.bench.render import cases as render_cases
+    from vrenvs.bench.render import check_sizes
 
     chosen = sections or ("step", "reset", "generator", "render", "ppo", "memory")
     minigrid = _has_minigrid()
     rounds = 2 if quick else 5
     result: dict[str, Any] = {
         "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": _machine(),
+        "machine": machine(),
         "quick": quick,
         "rounds": rounds,
         "sections": {},
@@ -329,7 +315,7 @@ def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None =
             **_rates(_generator_cases(quick), 1 if quick else 3),
         }
     if "render" in chosen:
-        _check_sizes()
+        check_sizes()
         peer = "MiniGrid-DoorKey-8x8 render()"
         tables["render"] = {"unit": "frames", "peer": peer, **_rates(render_cases(quick), rounds)}
     if "ppo" in chosen:
@@ -422,46 +408,6 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def compare(
-    cases: dict[str, Callable[[], float]], rounds: int, peer: str, unit: str, out: Path, note: str = ""
-) -> dict[str, Any]:
-    """Time ``cases`` (each returns a rate) round by round after a warm-up; report min /
-    median / max and the ratio of medians to ``peer``; write ``out``.json and ``out``.md."""
-    table = measure(cases, rounds)
-    reference = table.get(peer, {}).get("median")
-    result = {
-        "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "machine": _machine(),
-        "note": note,
-        "rounds": rounds,
-        f"{unit}_per_second": table,
-        "ratio_to_minigrid": {k: v["median"] / reference for k, v in table.items()} if reference else {},
-    }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    text = _rate_table(
-        table, peer, unit, f"Measured {result['date']} on {result['machine']}; {note} {rounds} rounds."
-    )
-    out.with_suffix(".json").write_text(json.dumps(result, indent=2))
-    out.with_suffix(".md").write_text(text)
-    print(text)
-    return result
-
-
-def _machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    return f"{cpu}, {os.cpu_count()} cpus, Python {platform.python_version()}, numpy {np.__version__}"
-
-
-def _rate_table(table: dict[str, dict[str, float]], peer: str | None, unit: str, head: str = "") -> str:
-    reference = table.get(peer or "", {}).get("median")
-    lines = [head, ""] if head else []
-    lines += [f"| case | {unit}/s median | min | max | x peer |", "|---|---:|---:|---:|---:|"]
-    for name, row in table.items():
-        shown = f"{row['median'] / reference:.2f}" if reference else "-"
-        lines.append(f"| {name} | {row['median']:,.0f} | {row['min']:,.0f} | {row['max']:,.0f} | {shown} |")
-    return "\n".join(lines) + "\n"
-
-
 def markdown(result: dict[str, Any]) -> str:
     """The whole run as markdown: one table per section, then the targets."""
     quick = " (quick smoke run: not the reported figures)" if result["quick"] else ""
@@ -470,7 +416,7 @@ def markdown(result: dict[str, Any]) -> str:
         parts.append(f"**{name}**" + (f" (peer: {section['peer']})" if section.get("peer") else ""))
         parts.append("")
         if "rates" in section:
-            parts.append(_rate_table(section["rates"], section.get("peer"), section["unit"]))
+            parts.append(rate_table(section["rates"], section.get("peer"), section["unit"]))
         elif name == "ppo":
             parts += ["| case | env-steps/s | share of wall time in env |", "|---|---:|---:|"]
             parts += [

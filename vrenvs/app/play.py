@@ -22,16 +22,16 @@ from typing import Any, cast
 import gymnasium as gym
 import numpy as np
 
-from vrenvs import hud
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import REQUEST_TYPES
 from vrenvs.core.requests import ITEM_TOKENS
 from vrenvs.core.state import Action
 from vrenvs.core.world import World
-from vrenvs.drivers import driver
-from vrenvs.envs import WorldEnv
-from vrenvs.render import frames
-from vrenvs.viewer import Viewer, require_pygame
+from vrenvs.envs.base import WorldEnv
+from vrenvs.envs.drivers import driver
+from vrenvs.render import hud
+from vrenvs.render.draw import frames
+from vrenvs.render.viewer import Viewer, require_pygame
 
 __all__ = ["Intent", "Session", "intent_of", "run", "watch"]
 

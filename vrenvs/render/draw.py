@@ -10,8 +10,8 @@ A frame is built for the whole batch at once:
 3. the outer wall rows carry text: the request (or the task's goal) on top, a caption (the
    scene identity) and the step counter at the bottom, in a numpy bitmap font.
 
-Sprites come from :mod:`vrenvs.atlas`. This module never imports pygame: the window in
-:mod:`vrenvs.viewer` only shows these frames.
+Sprites come from :mod:`vrenvs.render.atlas`. This module never imports pygame: the window in
+:mod:`vrenvs.render.viewer` only shows these frames.
 """
 
 from __future__ import annotations
@@ -21,11 +21,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from vrenvs import font as bitmap
-from vrenvs.atlas import BADGES, DIM, INK, PANEL, Atlas, atlas, cell_code
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import TEMPLATES, VOCABULARY
 from vrenvs.core.state import TaskConfig, WorldState
+from vrenvs.render import font as bitmap
+from vrenvs.render.atlas import BADGES, DIM, INK, PANEL, Atlas, atlas, cell_code
 
 __all__ = ["BADGES", "DIM", "INK", "PANEL", "Atlas", "atlas", "frames", "mosaic", "write_row"]
 

@@ -16,7 +16,7 @@ from vrenvs.core.grid import DELTAS, UNREACHED, distance_field
 from vrenvs.core.language import detokenize
 from vrenvs.core.reach import base_passable
 from vrenvs.core.state import TaskConfig, WorldState
-from vrenvs.render import BADGES
+from vrenvs.render.draw import BADGES
 
 __all__ = ["caption", "legend", "planned_path", "sentence", "status_lines"]
 

@@ -40,7 +40,7 @@ def register_envs() -> None:
             continue
         gym.register(
             id=env.id,
-            entry_point=f"vrenvs.tasks:{env.cls}Env",
-            vector_entry_point=f"vrenvs.tasks:{env.cls}VectorEnv",
+            entry_point=f"vrenvs.envs.tasks:{env.cls}Env",
+            vector_entry_point=f"vrenvs.envs.tasks:{env.cls}VectorEnv",
             max_episode_steps=env.max_episode_steps,
         )

@@ -24,7 +24,7 @@ __all__ = ["main"]
 
 def env_id(name: str) -> str:
     """``Assistant-Fetch``, ``Assistant-Fetch-v0`` or ``vrenvs/Assistant-Fetch-v0`` -> the id."""
-    from vrenvs.registration import ENVS
+    from vrenvs.envs.registration import ENVS
 
     for env in ENVS:
         if name in (env.id, env.name, f"{env.name}-v0"):
@@ -37,8 +37,8 @@ def _env_kwargs(args: argparse.Namespace) -> dict[str, object]:
 
 
 def _cmd_list(args: argparse.Namespace) -> int:
-    from vrenvs.drivers import policy_names
-    from vrenvs.registration import ENVS
+    from vrenvs.envs.drivers import policy_names
+    from vrenvs.envs.registration import ENVS
 
     width = max(len(e.id) for e in ENVS)
     for env in ENVS:
@@ -50,8 +50,8 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from vrenvs.play import HELP, USER_HELP, Session, run
-    from vrenvs.viewer import Viewer
+    from vrenvs.app.play import HELP, USER_HELP, Session, run
+    from vrenvs.render.viewer import Viewer
 
     session = Session(
         env_id(args.env_id),
@@ -73,7 +73,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 def _watch_target(target: str, env: str | None) -> tuple[str, str | None]:
     """``(env id, policy)`` of ``vrenvs watch TARGET``: an env (its scripted learner) or a
     trained policy (shipped name or folder), played in ``--env`` or its own training env."""
-    from vrenvs.drivers import policy_names
+    from vrenvs.envs.drivers import policy_names
 
     try:
         return env_id(env or target), None if env is None else target
@@ -93,9 +93,9 @@ def _watch_target(target: str, env: str | None) -> tuple[str, str | None]:
 
 
 def _cmd_watch(args: argparse.Namespace) -> int:
-    from vrenvs.play import watch
-    from vrenvs.record import write_frames
-    from vrenvs.viewer import Viewer
+    from vrenvs.app.play import watch
+    from vrenvs.app.record import write_frames
+    from vrenvs.render.viewer import Viewer
 
     name, policy = _watch_target(args.target, args.env)
     tile_size = args.tile_size or max(512 // args.size, 8)
@@ -121,7 +121,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 
 
 def _cmd_record(args: argparse.Namespace) -> int:
-    from vrenvs.record import record
+    from vrenvs.app.record import record
 
     summary = record(
         env_id(args.env_id),
@@ -139,7 +139,7 @@ def _cmd_record(args: argparse.Namespace) -> int:
 
 
 def _cmd_gallery(args: argparse.Namespace) -> int:
-    from vrenvs.record import gallery
+    from vrenvs.app.record import gallery
 
     summary = gallery(args.out, args.scenes, args.num, args.size, args.start, args.tile_size)
     print(json.dumps(summary, indent=2))
@@ -147,7 +147,7 @@ def _cmd_gallery(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    from vrenvs.demo import run_demo
+    from vrenvs.app.demo import run_demo
 
     out = Path(args.out)
     summary = run_demo(
@@ -175,14 +175,14 @@ def _cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _cmd_bench(args: argparse.Namespace) -> int:
-    from vrenvs.bench import run_bench
+    from vrenvs.bench.suite import run_bench
 
     run_bench(Path(args.out), quick=args.quick, sections=tuple(args.sections) if args.sections else None)
     return 0
 
 
 def _cmd_bench_render(args: argparse.Namespace) -> int:
-    from vrenvs.render_bench import run_render_bench
+    from vrenvs.bench.render import run_render_bench
 
     run_render_bench(Path(args.out), quick=args.quick)
     return 0

@@ -1,4 +1,4 @@
-"""A pygame window that only shows frames drawn by :mod:`vrenvs.render`, plus a text panel.
+"""A pygame window that only shows frames drawn by :mod:`vrenvs.render.draw`, plus a text panel.
 
 pygame (the ``pygame-ce`` distribution, ``pip install "vrenvs[render]"``) is imported the
 first time a window opens, never at module import, so ``render_mode=None`` and
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
-from vrenvs import font as bitmap
+from vrenvs.render import font as bitmap
 
 __all__ = ["Viewer", "require_pygame"]
 

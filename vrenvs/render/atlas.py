@@ -1,7 +1,7 @@
 """The sprite atlas at one tile size: every tile, item, actor (role x facing), carried item,
 mode badge, marker and text glyph as arrays ready for gathering, plus a cache of composed cells.
 
-Built once per tile size from :mod:`vrenvs.sprites` and :mod:`vrenvs.font`; numpy only.
+Built once per tile size from :mod:`vrenvs.render.sprites` and :mod:`vrenvs.render.font`; numpy only.
 """
 
 from __future__ import annotations
@@ -11,10 +11,10 @@ from functools import lru_cache
 
 import numpy as np
 
-from vrenvs import font as bitmap
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.state import MODES
-from vrenvs.sprites import BASE, base_sprites, resample
+from vrenvs.render import font as bitmap
+from vrenvs.render.sprites import BASE, base_sprites, resample
 
 __all__ = ["BADGES", "DIM", "INK", "PANEL", "Atlas", "CellCache", "atlas", "cell_code"]
 
