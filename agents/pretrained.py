@@ -26,7 +26,15 @@ from vrenvs.core import sensors
 from vrenvs.core.observe import observe
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["PRETRAINED", "PolicyController", "names", "policy_controller", "policy_folder"]
+__all__ = [
+    "PRETRAINED",
+    "PolicyController",
+    "controller",
+    "env_id",
+    "names",
+    "policy_controller",
+    "policy_folder",
+]
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 
@@ -50,6 +58,11 @@ def policy_folder(spec: str | Path) -> Path:
         f"no policy {text!r}: give a shipped policy ({', '.join(names()) or 'none shipped'}) "
         "or the path of a policy folder (a run's best/ or final/, holding policy.json)"
     )
+
+
+def env_id(spec: str | Path) -> str:
+    """The env id the policy ``spec`` was trained on."""
+    return str(read_meta(policy_folder(spec))["env_id"])
 
 
 class PolicyController:
@@ -97,3 +110,9 @@ def policy_controller(spec: str | Path) -> PolicyController:
     if folder not in _LOADED:
         _LOADED[folder] = PolicyController(folder)
     return _LOADED[folder]
+
+
+def controller(spec: str | Path) -> PolicyController:
+    """The policy ``spec`` (shipped name or folder) as a controller; this module is the
+    ``vrenvs.policies`` provider that vrenvs finds through its entry point."""
+    return policy_controller(spec)

@@ -376,7 +376,7 @@ def test_ship_writes_a_model_card_and_results_make_the_table(tiny_run, tmp_path)
 
 
 def test_demo_runs_the_shipped_or_given_assistant_and_a_short_training(tiny_run, tmp_path):
-    from vrenvs.app.demo import run_demo
+    from agents.demo import run_demo
 
     summary = run_demo(
         tmp_path, episodes=1, assistant=str(tiny_run / "final"), train_minutes=0.05, eval_episodes=2

@@ -19,6 +19,8 @@ from pathlib import Path
 import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
+from vrenvs.core.plugins import load, plugin_names, provider_of
+
 __all__ = ["main"]
 
 
@@ -73,7 +75,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
 def _watch_target(target: str, env: str | None) -> tuple[str, str | None]:
     """``(env id, policy)`` of ``vrenvs watch TARGET``: an env (its scripted learner) or a
     trained policy (shipped name or folder), played in ``--env`` or its own training env."""
-    from vrenvs.envs.drivers import policy_names
+    from vrenvs.envs.drivers import policy_env_id, policy_names
 
     try:
         return env_id(env or target), None if env is None else target
@@ -82,10 +84,7 @@ def _watch_target(target: str, env: str | None) -> tuple[str, str | None]:
     if target in policy_names() or Path(target).is_dir():
         if env is not None:
             return env_id(env), target
-        from agents.policy_io import read_meta
-        from agents.pretrained import policy_folder
-
-        return env_id(read_meta(policy_folder(target))["env_id"]), target
+        return env_id(policy_env_id(target)), target
     raise ValueError(
         f"{target!r} is neither an env (see `vrenvs list`) nor a trained policy "
         f"({', '.join(policy_names()) or 'none shipped'}, or a policy folder)"
@@ -143,34 +142,6 @@ def _cmd_gallery(args: argparse.Namespace) -> int:
 
     summary = gallery(args.out, args.scenes, args.num, args.size, args.start, args.tile_size)
     print(json.dumps(summary, indent=2))
-    return 0
-
-
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from vrenvs.app.demo import run_demo
-
-    out = Path(args.out)
-    summary = run_demo(
-        out,
-        episodes=args.episodes,
-        seed=args.seed,
-        scenes=args.scenes,
-        assistant=args.assistant,
-        train_minutes=args.train_minutes,
-    )
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    print(
-        f"\n{summary['assistant']} served {summary['requests_served']} requests "
-        f"({summary['requests_failed']} given up) in {len(summary['episodes'])} episodes "
-        f"on {summary['scenes']} scenes"
-    )
-    print(f"  rollout:      {summary['rollout_gif']}")
-    print(f"  scenes:       {summary['scene_sheet_png']}")
-    if "training" in summary:
-        run = Path(summary["training"]["run"])
-        print(f"  short run:    {run} ({summary['training']['steps']:,} steps; final/ is the policy)")
-        print(f"  its curve:    tensorboard --logdir {run / 'tb'}")
-    print(f"  summary:      {out / 'summary.json'} ({summary['seconds']} s in all)")
     return 0
 
 
@@ -273,23 +244,6 @@ def _add_record(sub: argparse._SubParsersAction) -> None:
 
 
 def _add_jobs(sub: argparse._SubParsersAction) -> None:
-    demo = sub.add_parser(
-        "demo", help="the main job: the shipped assistant on generated scenes (GIF) and a short training run"
-    )
-    demo.add_argument(
-        "--assistant", default="ppo-Assistant", help="who serves the user in the GIF (default: ppo-Assistant)"
-    )
-    demo.add_argument(
-        "--train-minutes",
-        type=float,
-        default=2.5,
-        help="length of the short PPO run, 0 to skip (default: 2.5)",
-    )
-    demo.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
-    demo.add_argument("--episodes", type=int, default=4, help="episodes to record (default: 4)")
-    demo.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
-    demo.add_argument("--scenes", default=None, help="scene source (default: gan)")
-    demo.set_defaults(run=_cmd_demo)
     bench = sub.add_parser("bench", help="the benchmark: vrenvs next to MiniGrid, in one run")
     bench.add_argument("--out", default="out/bench", help="output folder for JSON and markdown")
     bench.add_argument("--quick", action="store_true", help="a smoke run of about a minute")
@@ -313,40 +267,30 @@ def _parser() -> argparse.ArgumentParser:
     _add_play(sub)
     _add_record(sub)
     _add_jobs(sub)
-    for name, text in _FORWARDED.items():
-        sub.add_parser(name, help=text, add_help=False)
+    for name in _plugged():
+        where = provider_of("vrenvs.commands", name)
+        sub.add_parser(name, help=f"from the {where} package: vrenvs {name} --help", add_help=False)
     return parser
 
 
-# Subcommands whose options live in the agents / generators packages.
-_FORWARDED = {
-    "generators": "train, sample, report and search the learned scene generators (vrenvs generators --help)",
-    "train": "train PPO on an env (vrenvs train ENV_ID --help)",
-    "eval": "evaluate a policy against random and scripted baselines (vrenvs eval MODEL --env ENV_ID)",
-}
+def _plugged() -> list[str]:
+    """Subcommands other packages add (``vrenvs.commands`` entry points: train, eval, demo,
+    generators, ...), each parsing its own arguments."""
+    return plugin_names("vrenvs.commands")
 
 
 def _forward(name: str, rest: list[str]) -> int:
-    extra = "generators" if name == "generators" else "agents"
     try:
-        if name == "train":
-            from agents.train import main as run
-        elif name == "generators":
-            from generators.cli import main as run
-        else:
-            from agents.evaluate import main as run
-    except ImportError as err:
-        print(
-            f'vrenvs {name}: error: {err}; install the {extra} extra: pip install "vrenvs[{extra}]"',
-            file=sys.stderr,
-        )
+        run = load("vrenvs.commands", name)
+    except ValueError as err:
+        print(f"vrenvs {name}: error: {err}", file=sys.stderr)
         return 2
     return int(run(rest))
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv and argv[0] in _FORWARDED:
+    if argv and argv[0] in _plugged():
         return _forward(argv[0], argv[1:])
     args = _parser().parse_args(argv)
     np.set_printoptions(linewidth=120)

@@ -40,6 +40,7 @@ import numpy as np
 
 import vrenvs  # noqa: F401
 from vrenvs.bench.timing import machine, measure, rate_table
+from vrenvs.core.plugins import load, plugin_names
 
 __all__ = ["run_bench"]
 
@@ -164,33 +165,15 @@ def _sources() -> list[str]:
 
 
 def _generator_cases(quick: bool) -> dict[str, Callable[[], float]]:
-    try:
-        import torch
-
-        from generators.source import GeneratorSource
-    except ImportError:
+    """Scenes/s of the learned generators, from the package that provides them
+    (``vrenvs.bench`` entry point ``generators``)."""
+    if "generators" not in plugin_names("vrenvs.bench"):
         return {}
-    cases: dict[str, Callable[[], float]] = {}
-    for kind in ("gan", "vae", "vaegan"):
-        for bank in (1, 1024):
-            for threads in (1, 2):
-                scenes = (16 if bank == 1 else 1024) if quick else (256 if bank == 1 else 4096)
-
-                def run(
-                    kind: str = kind, bank: int = bank, threads: int = threads, scenes: int = scenes
-                ) -> float:
-                    source = GeneratorSource(kind, bank_size=bank)  # fresh: no banks cached
-                    before = torch.get_num_threads()
-                    torch.set_num_threads(threads)
-                    try:
-                        start = time.perf_counter()
-                        for block in range(10**8, 10**8 + scenes, bank):
-                            source.bank(block)
-                        return scenes / (time.perf_counter() - start)
-                    finally:
-                        torch.set_num_threads(before)
-
-                cases[f"{kind}, banks of {bank}, {threads} thread{'s' if threads > 1 else ''}"] = run
+    try:
+        cases: dict[str, Callable[[], float]] = load("vrenvs.bench", "generators")(quick)
+    except ValueError as err:
+        print(f"generator cases skipped: {err}")
+        return {}
     return cases
 
 
@@ -198,38 +181,16 @@ def _generator_cases(quick: bool) -> dict[str, Callable[[], float]]:
 
 
 def _ppo(name: str, steps: int) -> dict[str, float] | None:
-    """Env-steps/s of SB3 PPO (defaults, MLP policy, 4 envs) and the share of wall time in
-    the envs' ``step``."""
-    try:
-        from stable_baselines3 import PPO
-        from stable_baselines3.common.vec_env import DummyVecEnv, VecEnv
-    except ImportError:
+    """Env-steps/s of SB3 PPO and the env's share of wall time (``vrenvs.bench`` entry point
+    ``ppo``, from the agents package): ``name`` is ``"vrenvs"`` or ``"minigrid"``."""
+    if "ppo" not in plugin_names("vrenvs.bench"):
         return None
-    if name == "vrenvs":
-        from agents.vec_env import VrenvsVecEnv
-
-        venv: VecEnv = VrenvsVecEnv(ENV_ID, 4, flat=True)  # one Box, as ImgObsWrapper gives the peer
-    else:
-        from minigrid.wrappers import ImgObsWrapper
-
-        venv = DummyVecEnv([lambda: ImgObsWrapper(gym.make(DOORKEY)) for _ in range(4)])
-    spent = [0.0]
-    inner = venv.step_wait
-
-    def timed() -> Any:
-        start = time.perf_counter()
-        out = inner()
-        spent[0] += time.perf_counter() - start
-        return out
-
-    venv.step_wait = timed  # type: ignore[method-assign]
-    model = PPO("MlpPolicy", venv, seed=0, device="cpu", n_steps=512)
-    model.learn(512 * 4)  # warm-up
-    spent[0] = 0.0
-    start = time.perf_counter()
-    model.learn(steps, reset_num_timesteps=False)
-    wall = time.perf_counter() - start
-    return {"env_steps_per_second": steps / wall, "env_share": spent[0] / wall}
+    try:
+        rates: dict[str, float] | None = load("vrenvs.bench", "ppo")(name, ENV_ID, DOORKEY, steps)
+    except ValueError as err:
+        print(f"PPO cases skipped: {err}")
+        return None
+    return rates
 
 
 # -- 6. memory ----------------------------------------------------------------------------------

@@ -13,7 +13,6 @@ any object with a ``sample`` method.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -22,6 +21,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.plugins import load, plugin_names
 from vrenvs.core.repair import REPAIR_VERSION, repair
 from vrenvs.core.scene import Scene, read_ascii
 
@@ -59,9 +59,16 @@ def symmetry(codes: np.ndarray, k: int) -> np.ndarray:
 
 
 class IndexedSource:
-    """A source where scene ``index`` is a pure function of ``index``; scenes are cached."""
+    """A source where scene ``index`` is a pure function of ``index``; scenes are cached.
+
+    ``bank_size``: a source that makes its scenes in blocks of consecutive indices (the
+    learned generators decode a batch at once) says how many; the world then plays a block
+    at a time. ``reserve(consumers)`` tells it how many worlds draw from it at once, so it
+    can keep a block per world decoded.
+    """
 
     name = "indexed"
+    bank_size = 1
 
     def __init__(self, size: int) -> None:
         self.size = int(size)
@@ -70,6 +77,9 @@ class IndexedSource:
 
     def raw(self, index: int) -> Scene:
         raise NotImplementedError
+
+    def reserve(self, consumers: int) -> None:
+        """``consumers`` worlds draw from this source (nothing to keep for unbanked ones)."""
 
     def scene(self, index: int) -> Scene:
         """Scene ``index``, repaired; the same object every call while cached."""
@@ -193,13 +203,9 @@ def save_bank(path: str | Path, scenes: list[Scene]) -> None:
     np.savez_compressed(path, codes=codes, vocabulary=np.array(CATALOG.vocabulary_hash))
 
 
-_REGISTRY: dict[str, Callable[[int], SceneSource] | str] = {
+_REGISTRY: dict[str, Callable[[int], SceneSource]] = {
     "procedural": ProceduralSource,
     "designer": AsciiFolderSource,
-    # the learned generators: imported (with torch) only when first used
-    "gan": "generators.registry:gan_source",
-    "vae": "generators.registry:vae_source",
-    "vaegan": "generators.registry:vaegan_source",
 }
 
 
@@ -209,14 +215,16 @@ def default_source(size: int) -> str:
     return "gan" if size == 16 else "procedural"
 
 
-def register_source(name: str, factory: Callable[[int], SceneSource] | str) -> None:
-    """Make ``scenes=name`` resolve to ``factory(size)``; a ``"module:attr"`` string is
-    imported only when the source is first used."""
+def register_source(name: str, factory: Callable[[int], SceneSource]) -> None:
+    """Make ``scenes=name`` resolve to ``factory(size)`` in this process. Packages declare
+    theirs once for every process as ``vrenvs.sources`` entry points (see
+    :mod:`vrenvs.core.plugins`); the learned generators do so, imported on first use."""
     _REGISTRY[name] = factory
 
 
 def source_names() -> list[str]:
-    return sorted(_REGISTRY)
+    """Built-in, registered and plugged-in source names."""
+    return sorted({*_REGISTRY, *plugin_names("vrenvs.sources")})
 
 
 def make_source(spec: str | SceneSource, size: int) -> SceneSource:
@@ -226,10 +234,9 @@ def make_source(spec: str | SceneSource, size: int) -> SceneSource:
             return spec
         raise ValueError(f"scenes must be a source name, a path or an object with sample(); got {spec!r}")
     if spec in _REGISTRY:
-        factory = _REGISTRY[spec]
-        if isinstance(factory, str):
-            module, _, attr = factory.partition(":")
-            factory = getattr(importlib.import_module(module), attr)
+        return _REGISTRY[spec](size)
+    if spec in plugin_names("vrenvs.sources"):
+        factory: Callable[[int], SceneSource] = load("vrenvs.sources", spec)
         return factory(size)
     path = Path(spec)
     if spec.endswith(".npz"):

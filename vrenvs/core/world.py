@@ -52,9 +52,8 @@ class World:
         self.config = config
         self.shaping = float(shaping)
         self.source = source
-        reserve = getattr(source, "reserve", None)  # banked sources keep a bank per world
-        if callable(reserve):
-            reserve(num_worlds)
+        if isinstance(source, IndexedSource):
+            source.reserve(num_worlds)  # banked sources keep a bank per world
         self.num_scenes = num_scenes
         self.start_scene = start_scene
         self.state: WorldState = allocate(config, num_worlds)
@@ -94,7 +93,7 @@ class World:
         """The scene index of world ``b``'s next episode (see the class docstring)."""
         rng = self.rngs[b]
         span = self.num_scenes if self.num_scenes > 0 else 2**31 - 1 - self.start_scene
-        bank = int(getattr(self.source, "bank_size", 1))
+        bank = self.source.bank_size if isinstance(self.source, IndexedSource) else 1
         if bank <= 1:
             return self.start_scene + int(rng.integers(span))
         queue = self._queues[b]
@@ -129,7 +128,7 @@ class World:
             indices.append(index)
         found = {i: self._layouts[i] for i in indices if i in self._layouts}
         wanted = [i for i in dict.fromkeys(indices) if i not in found]
-        if wanted and self.num_worlds * int(getattr(self.source, "bank_size", 1)) <= _LAYOUT_CACHE:
+        if wanted and self.num_worlds * self.source.bank_size <= _LAYOUT_CACHE:
             upcoming = (i for b in worlds for i in self._queues[b] if i not in self._layouts)
             wanted = list(dict.fromkeys([*wanted, *upcoming]))
         fresh = dict(zip(wanted, prepare_many([self.source.scene(i) for i in wanted], self.config.margin)))

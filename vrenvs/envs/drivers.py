@@ -1,43 +1,80 @@
 """Who drives an actor: a scripted controller by name, or a trained policy.
 
-Trained policies live in the agents package (the ``agents`` extra): a shipped policy by
-name (``Assistant-Fetch``, ``NPC-Guard``, ... see ``vrenvs list``) or a policy folder by
-path. vrenvs imports that package only when a name is not a scripted controller.
+Trained policies come from providers that other packages declare as ``vrenvs.policies``
+entry points (see :mod:`vrenvs.core.plugins`); the agents package provides the shipped PPO
+policies (``ppo-Assistant-Fetch``, ``ppo-NPC-Guard``, ... see ``vrenvs list``) and policy
+folders by path. A provider is any object with ``names()``, ``controller(name)`` and
+``env_id(name)``; it is imported only when a name is not a scripted controller.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Protocol
 
 from vrenvs.core.controllers import Controller, controller, controller_names
+from vrenvs.core.plugins import load, plugin_names
 
-__all__ = ["driver", "policy_names"]
+__all__ = ["PolicyProvider", "driver", "policy_env_id", "policy_names"]
+
+GROUP = "vrenvs.policies"
+
+
+class PolicyProvider(Protocol):
+    def names(self) -> list[str]: ...
+
+    def controller(self, spec: str) -> Controller: ...
+
+    def env_id(self, spec: str) -> str: ...
+
+
+def _providers() -> list[PolicyProvider]:
+    found = []
+    for name in plugin_names(GROUP):
+        try:
+            found.append(load(GROUP, name))
+        except ValueError:
+            continue  # its package cannot be imported here (an extra is missing)
+    return found
 
 
 def policy_names() -> list[str]:
-    """The shipped trained policies ([] without the agents extra)."""
-    try:
-        from agents.pretrained import names
-    except ImportError:
-        return []
-    return names()
+    """The trained policies the installed providers ship ([] without any)."""
+    return sorted(n for provider in _providers() for n in provider.names())
+
+
+def _provider_of(name: str) -> PolicyProvider | None:
+    providers = _providers()
+    for provider in providers:
+        if name in provider.names():
+            return provider
+    if Path(name).is_dir() and providers:
+        return providers[0]
+    return None
+
+
+def policy_env_id(name: str) -> str:
+    """The env id the trained policy ``name`` (shipped name or folder) was trained on."""
+    provider = _provider_of(name)
+    if provider is None:
+        raise ValueError(f"no trained policy {name!r}; choose from {policy_names()} or a policy folder")
+    return provider.env_id(name)
 
 
 def driver(name: str) -> Controller:
     """The scripted controller ``name``, or the trained policy ``name`` (shipped name or path)."""
     if name in controller_names():
         return controller(name)
+    provider = _provider_of(name)
+    if provider is not None:
+        return provider.controller(name)
     known = f"scripted controllers {controller_names()}"
-    try:
-        from agents.pretrained import names, policy_controller
-    except ImportError as err:
+    if not plugin_names(GROUP):
         raise ValueError(
-            f"unknown controller {name!r}; choose from the {known}, or install the agents extra "
-            f'(pip install "vrenvs[agents]") for trained policies ({err})'
-        ) from None
-    if name in names() or Path(name).is_dir():
-        return policy_controller(name)
+            f"unknown controller {name!r}; choose from the {known}; trained policies need the agents "
+            'package and its extra (pip install "vrenvs[agents]")'
+        )
     raise ValueError(
-        f"unknown controller {name!r}; choose from the {known}, the trained policies {names()}, "
+        f"unknown controller {name!r}; choose from the {known}, the trained policies {policy_names()}, "
         "or give the path of a policy folder"
     )

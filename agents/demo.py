@@ -10,6 +10,9 @@ Everything is written under ``--out``; the summary printed at the end says where
 
 from __future__ import annotations
 
+import argparse
+import json
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from vrenvs.core.sources import default_source
 from vrenvs.envs.drivers import driver
 from vrenvs.render.draw import mosaic
 
-__all__ = ["run_demo"]
+__all__ = ["main", "run_demo"]
 
 SHIPPED_ASSISTANT = "ppo-Assistant"
 
@@ -102,3 +105,52 @@ def run_demo(
         summary["training"] = short_training(out, train_minutes, seed, eval_episodes)
     summary["seconds"] = round(time.perf_counter() - start, 1)
     return summary
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="vrenvs demo",
+        description="the main job: the shipped assistant on generated scenes (GIF) and a short training run",
+    )
+    parser.add_argument(
+        "--assistant", default="ppo-Assistant", help="who serves the user in the GIF (default: ppo-Assistant)"
+    )
+    parser.add_argument(
+        "--train-minutes",
+        type=float,
+        default=2.5,
+        help="length of the short PPO run, 0 to skip (default: 2.5)",
+    )
+    parser.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
+    parser.add_argument("--episodes", type=int, default=4, help="episodes to record (default: 4)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
+    parser.add_argument("--scenes", default=None, help="scene source (default: gan)")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``vrenvs demo [options]``."""
+    args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
+    out = Path(args.out)
+    summary = run_demo(
+        out,
+        episodes=args.episodes,
+        seed=args.seed,
+        scenes=args.scenes,
+        assistant=args.assistant,
+        train_minutes=args.train_minutes,
+    )
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    print(
+        f"\n{summary['assistant']} served {summary['requests_served']} requests "
+        f"({summary['requests_failed']} given up) in {len(summary['episodes'])} episodes "
+        f"on {summary['scenes']} scenes"
+    )
+    print(f"  rollout:      {summary['rollout_gif']}")
+    print(f"  scenes:       {summary['scene_sheet_png']}")
+    if "training" in summary:
+        run = Path(summary["training"]["run"])
+        print(f"  short run:    {run} ({summary['training']['steps']:,} steps; final/ is the policy)")
+        print(f"  its curve:    tensorboard --logdir {run / 'tb'}")
+    print(f"  summary:      {out / 'summary.json'} ({summary['seconds']} s in all)")
+    return 0
