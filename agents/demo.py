@@ -21,6 +21,7 @@ import gymnasium as gym
 import numpy as np
 
 from vrenvs.app.record import write_frames
+from vrenvs.app.rollout import rollout as run_episodes
 from vrenvs.core.sources import default_source
 from vrenvs.envs.drivers import driver
 from vrenvs.render.draw import mosaic
@@ -36,23 +37,14 @@ def rollout(
     """``episodes`` of Assistant-v0 with ``assistant`` driving the learner: ``rollout.gif``
     and ``scenes.png`` in ``out``."""
     env = gym.make("vrenvs/Assistant-v0", render_mode="rgb_array", scenes=scenes, max_episode_steps=steps)
-    world = env.unwrapped.world  # type: ignore[attr-defined]
-    drive = driver(assistant)
     frames: list[np.ndarray] = []
     firsts: list[np.ndarray] = []
-    log: list[dict[str, Any]] = []
-    for ep in range(episodes):
-        _, info = env.reset(seed=seed + ep)
-        firsts.append(np.asarray(env.render()))
-        for _ in range(steps):
-            frames.append(np.asarray(env.render()))
-            action = int(drive(world.state, world.config, world.config.learner)[0])
-            _, _, terminated, truncated, info = env.step(action)
-            if terminated or truncated:
-                break
-        log.append(
-            {"episode": ep, "scene": info["scene"], "served": info["served"], "failed": info["failed"]}
-        )
+
+    def shoot(frame: np.ndarray, episode: int, step: int) -> bool:
+        (firsts if step == 0 else frames).append(frame)
+        return True
+
+    log = run_episodes(env, driver(assistant), episodes, seed, shoot)
     return {
         "env": "vrenvs/Assistant-v0",
         "assistant": assistant,

@@ -77,7 +77,7 @@ def controller_actor(name: str) -> Actor:
 
     def act(obs: Any, venv: VrenvsVecEnv) -> np.ndarray:
         world = venv.venv.world  # type: ignore[attr-defined]
-        return drive(world.state, world.config, world.config.learner)
+        return world.act(drive)
 
     return act
 

@@ -202,18 +202,18 @@ def test_user_follows_the_assistant_only_while_guided_and_near():
     user = controller("user")
     w.state.req_type[0] = 0
     for _ in range(2):
-        act(w, user(w.state, w.config, 0)[0], A.RIGHT)
+        act(w, w.act(user, 0)[0], A.RIGHT)
     assert ascii_of(w).splitlines()[1] == "#@..A..#", "no request: the user stays"
     w.state.req_type[0] = requests.GUIDE
     w.state.req_target[0] = 99  # a region that does not exist: the request stays open
     for _ in range(2):
-        act(w, user(w.state, w.config, 0)[0], A.RIGHT)
+        act(w, w.act(user, 0)[0], A.RIGHT)
     assert ascii_of(w).splitlines()[1] == "#..@..A#"
     assert w.state.mode[0, 0] == MODES.index("following")
     for move in (A.DOWN, A.DOWN, A.DOWN, A.DOWN):
         act(w, A.NOOP, move)
     for _ in range(3):
-        act(w, user(w.state, w.config, 0)[0], A.NOOP)
+        act(w, w.act(user, 0)[0], A.NOOP)
     assert ascii_of(w).splitlines()[1] == "#..@...#", "too far: the user stops following"
 
 
@@ -262,7 +262,7 @@ def test_critter_flees_from_a_wolf_in_sight():
     )
     flee = controller("flee")
     before = np.abs(w.state.pos[0, 2] - w.state.pos[0, 3]).sum()
-    act(w, A.NOOP, A.NOOP, flee(w.state, w.config, 2)[0], A.NOOP)
+    act(w, A.NOOP, A.NOOP, w.act(flee, 2)[0], A.NOOP)
     after = np.abs(w.state.pos[0, 2] - w.state.pos[0, 3]).sum()
     assert after > before and w.state.mode[0, 2] == MODES.index("fleeing")
 

@@ -44,7 +44,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
     width = max(len(e.id) for e in ENVS)
     for env in ENVS:
-        print(f"{env.id:<{width}}  {env.summary} (max {env.max_episode_steps} steps)")
+        print(f"{env.id:<{width}}  {env.summary} (max {env.max_steps} steps)")
     policies = policy_names()
     if policies:
         print(f"\ntrained policies (vrenvs watch NAME): {', '.join(policies)}")

@@ -22,10 +22,12 @@ from typing import Any, cast
 import gymnasium as gym
 import numpy as np
 
+from vrenvs.app.rollout import rollout
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.language import REQUEST_TYPES
+from vrenvs.core.language import REQUEST_TYPES, spoken
 from vrenvs.core.requests import ITEM_TOKENS
 from vrenvs.core.state import Action
+from vrenvs.core.tasks import objective_of
 from vrenvs.core.world import World
 from vrenvs.envs.base import WorldEnv
 from vrenvs.envs.drivers import driver
@@ -123,7 +125,7 @@ class Session:
     ) -> None:
         env = cast(WorldEnv, gym.make(env_id, **env_kwargs).unwrapped)
         base = env.world.config
-        self.role = role or ("user" if base.goal == "serve" else base.roles[base.learner])
+        self.role = role or ("user" if objective_of(base).SERVES_USER else base.roles[base.learner])
         self.slot = base.slot_of(self.role)
         if self.slot < 0:
             raise ValueError(f"role {self.role!r} is not in {env_id}; choose from {sorted(set(base.roles))}")
@@ -230,7 +232,7 @@ class Session:
             _NEVER,
         )
         s.req_tokens[0] = tokens
-        self.log.append(f"You: {hud.sentence(s.req_tokens[0])}")
+        self.log.append(f"You: {spoken(s.req_tokens[0])}")
 
     def advance(self) -> None:
         """One world step with the queued action (noop if none)."""
@@ -238,9 +240,9 @@ class Session:
         before = self.world.state.req_tokens[0].copy()
         events, reward, terminated = self.world.step(np.array([action]))
         if events.done[0]:
-            self.log.append(f"Done: {hud.sentence(before)}")
+            self.log.append(f"Done: {spoken(before)}")
         if events.gave_up[0]:
-            self.log.append(f"Given up: {hud.sentence(before)}")
+            self.log.append(f"Given up: {spoken(before)}")
         if reward[0]:
             self.log.append(f"Reward {float(reward[0]):+g}")
         over = (bool(terminated[0]) and not self.asks) or int(self.world.state.t[0]) >= self.max_steps
@@ -324,23 +326,19 @@ def watch(
     env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
     world = cast(WorldEnv, env.unwrapped).world
     drive = driver(agent or CATALOG.role[world.config.roles[world.config.learner]].behaviour)
-    pygame, steps = (require_pygame() if viewer is not None else None), 0
-    for episode in range(episodes):
-        env.reset(seed=seed + episode)
-        done = False
-        while not done and not (viewer is not None and viewer.closed):
-            frame = np.asarray(env.render())
-            if frames_out is not None:
-                frames_out.append(frame)
-            if viewer is not None:
-                lines = [f"# {env_id}", *hud.status_lines(world.state, world.config, world.identities[0])]
-                events = viewer.show(frame, [*lines, "", "~ Esc quits", "", *hud.legend()])
-                if any(intent_of(e, pygame) == Intent("quit") for e in events):
-                    viewer.close()
-            action = int(drive(world.state, world.config, world.config.learner)[0])
-            _, _, terminated, truncated, _ = env.step(action)
-            steps, done = steps + 1, terminated or truncated
+    pygame = require_pygame() if viewer is not None else None
+
+    def show(frame: np.ndarray, episode: int, step: int) -> bool:
         if frames_out is not None:
-            frames_out.append(np.asarray(env.render()))  # the episode's last state
+            frames_out.append(frame)
+        if viewer is not None:
+            lines = [f"# {env_id}", *hud.status_lines(world.state, world.config, world.identities[0])]
+            events = viewer.show(frame, [*lines, "", "~ Esc quits", "", *hud.legend()])
+            if any(intent_of(e, pygame) == Intent("quit") for e in events):
+                viewer.close()
+            return not viewer.closed
+        return True
+
+    steps = sum(e["steps"] for e in rollout(env, drive, episodes, seed, show))
     env.close()
     return steps

@@ -9,17 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
-from vrenvs.app.play import driver
+from vrenvs.app.rollout import keep
+from vrenvs.app.rollout import rollout as rollout_episodes
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.sources import IndexedSource, default_source, make_source
 from vrenvs.core.state import TaskConfig, allocate
 from vrenvs.envs.base import WorldEnv
+from vrenvs.envs.drivers import driver
 from vrenvs.render import hud
 from vrenvs.render.draw import frames, mosaic, write_row
 
@@ -85,20 +87,8 @@ def rollout(
         raise ValueError(f"episodes={episodes} must be at least 1")
     limit: dict[str, Any] = {} if max_steps is None else {"max_episode_steps": max_steps}
     env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
-    drive = driver(agent or default_agent(env))
-    world = cast(WorldEnv, env.unwrapped).world
     shots: list[np.ndarray] = []
-    log: list[dict[str, Any]] = []
-    for episode in range(episodes):
-        _, info = env.reset(seed=seed + episode)
-        shots.append(np.asarray(env.render()))
-        reward, steps, done = 0.0, 0, False
-        while not done:
-            action = int(drive(world.state, world.config, world.config.learner)[0])
-            _, r, terminated, truncated, info = env.step(action)
-            shots.append(np.asarray(env.render()))
-            reward, steps, done = reward + float(r), steps + 1, terminated or truncated
-        log.append({"episode": episode, "steps": steps, "return": reward, "scene": info["scene"]})
+    log = rollout_episodes(env, driver(agent or default_agent(env)), episodes, seed, keep(shots))
     env.close()
     return shots, log
 

@@ -15,7 +15,16 @@ import yaml
 from vrenvs.core.catalog import CATALOG, COLOURS
 from vrenvs.core.regions import REGION_RULES
 
-__all__ = ["MAX_TOKENS", "REQUEST_TYPES", "TEMPLATES", "VOCABULARY", "sentence", "tokenize"]
+__all__ = [
+    "MAX_TOKENS",
+    "REQUEST_TYPES",
+    "TEMPLATES",
+    "VOCABULARY",
+    "detokenize",
+    "sentence",
+    "spoken",
+    "tokenize",
+]
 
 _SPEC = yaml.safe_load(resources.files("vrenvs.data").joinpath("language.yaml").read_text())
 TEMPLATES: dict[str, str] = dict(_SPEC["templates"])
@@ -62,3 +71,10 @@ def tokenize(text: str) -> np.ndarray:
 
 def detokenize(ids: np.ndarray) -> str:
     return " ".join(VOCABULARY[i] for i in np.asarray(ids) if i)
+
+
+def spoken(ids: np.ndarray) -> str:
+    """Token ids as the sentence the user says: ``"Please bring me the blue cup."`` ("" for
+    no request)."""
+    text = detokenize(ids)
+    return text[:1].upper() + text[1:] + "." if text else ""

@@ -41,7 +41,7 @@ def observe(
     state: WorldState, config: TaskConfig, slot: int, full: bool, phrase: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """The observation dict of ``slot`` in every world (fresh arrays)."""
-    role_of_occupant = np.concatenate([[0], config.role_ids()]).astype(np.int64)
+    role_of_occupant = config.occupant_roles()
     if full:
         m = config.margin
         inner = (slice(None), slice(m, m + config.size), slice(m, m + config.size))

@@ -18,8 +18,8 @@ import numpy as np
 
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.controllers import _cells, _passable, step_towards
 from vrenvs.core.grid import UNREACHED, distance_field
+from vrenvs.core.navigation import keys_to_fetch, passable, step_towards, targets
 from vrenvs.core.state import Action, TaskConfig, WorldState
 
 __all__ = ["oracle"]
@@ -29,13 +29,16 @@ __all__ = ["oracle"]
 class _Context:
     user: int  # the user's slot
     yielding: np.ndarray  # by occupant value: does that actor swap places when walked into?
+    item: np.ndarray  # (B, Hp, Wp) the task's targets (vrenvs.core.navigation.targets)
+    user_cell: np.ndarray
+    place: np.ndarray
 
 
 def _toward(
     state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context
 ) -> tuple[np.ndarray, np.ndarray]:
     """Actions toward the nearest ``targets`` cell and the remaining distance."""
-    field = distance_field(targets, _passable(state, b, slot))
+    field = distance_field(targets, passable(state, b, slot))
     dist = field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]]
     return step_towards(state, b, slot, field, yielding=ctx.yielding), dist
 
@@ -55,9 +58,7 @@ def _go(
     stuck = np.flatnonzero(dist >= UNREACHED)
     if len(stuck):
         sb = b[stuck]
-        held = CATALOG.KEY_COLOUR[state.carry[sb, slot]][:, None, None]
-        colour = CATALOG.KEY_COLOUR[state.items[sb]]
-        key_go, key_dist = _toward(state, sb, slot, (colour >= 0) & (colour != held), ctx)
+        key_go, key_dist = _toward(state, sb, slot, keys_to_fetch(state, sb, slot), ctx)
         fetch_key = np.where(carrying[stuck], Action.DROP, np.where(key_dist == 0, Action.PICKUP, key_go))
         actions[stuck] = np.where(key_dist < UNREACHED, fetch_key, Action.NOOP)
     return actions
@@ -69,20 +70,20 @@ def _fetch(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.nda
     actions = np.zeros(len(b), np.int64)
     if has.any():
         hb = b[has]
-        go, dist = _toward(state, hb, slot, _cells(state, hb, state.pos[hb, ctx.user]), ctx)
+        go, dist = _toward(state, hb, slot, ctx.user_cell[hb], ctx)
         actions[has] = np.where(dist <= 1, Action.GIVE, go)
     seek = ~has
     if seek.any():
         sb = b[seek]
-        actions[seek] = _go(state, sb, slot, state.items[sb] == want[seek][:, None, None], ctx, pickup=True)
+        actions[seek] = _go(state, sb, slot, ctx.item[sb], ctx, pickup=True)
     return actions
 
 
 def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
-    user_cell = _cells(state, b, state.pos[b, ctx.user])
+    user_cell = ctx.user_cell[b]
     back, lag = _toward(state, b, slot, user_cell, ctx)
     target = state.req_target[b].astype(np.int64)
-    goal = state.guide[b, target] == 0  # the region's central cell
+    goal = ctx.place[b]  # the region's central cell
     # Inside the region with the user still outside: lead on to a region cell at least two
     # steps from the user, so that following brings the user in.
     region = state.region_map[b] == target[:, None, None]
@@ -97,9 +98,8 @@ def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, ctx:
 
 
 def _open(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
-    named = state.door_map[b] == state.req_target[b][:, None, None]
     tiles = state.tiles[b]
-    shut = named & (CATALOG.IS_CLOSED[tiles] | CATALOG.IS_LOCKED[tiles])
+    shut = ctx.place[b]  # the named door, closed or locked
     key_colour = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None, None]
     reachable_door = shut & (CATALOG.IS_CLOSED[tiles] | (CATALOG.LOCK_COLOUR[tiles] == key_colour))
     ready = reachable_door.any(axis=(1, 2))
@@ -121,10 +121,12 @@ def _open(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.ndar
 
 def oracle(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     """Actions of the oracle assistant in ``slot`` for every world."""
-    ctx = _Context(config.slot_of("user"), CATALOG.YIELDS[np.concatenate([[0], config.role_ids()])])
+    user = config.slot_of("user")
     actions = np.zeros(state.batch, np.int64)
-    if ctx.user < 0:
+    if user < 0:
         return actions
+    item, user_cell, place, _ = targets(state, config, slot)
+    ctx = _Context(user, config.yielding(), item, user_cell, place)
     kind = np.where(state.active[:, slot], state.req_type, 0)
     for value, serve in (
         (requests.FETCH, lambda b: _fetch(state, b, slot, ctx)),

@@ -38,6 +38,20 @@ def _role_ids(roles: tuple[str, ...]) -> np.ndarray:
     return ids
 
 
+@functools.lru_cache(maxsize=64)
+def _occupant_roles(roles: tuple[str, ...]) -> np.ndarray:
+    ids = np.concatenate([[0], _role_ids(roles)]).astype(np.int64)
+    ids.setflags(write=False)
+    return ids
+
+
+@functools.lru_cache(maxsize=64)
+def _yielding(roles: tuple[str, ...]) -> np.ndarray:
+    flags = CATALOG.YIELDS[_occupant_roles(roles)]
+    flags.setflags(write=False)
+    return flags
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     """Static parameters of a task: actors, requests, limits and rewards.
@@ -49,7 +63,7 @@ class TaskConfig:
     name: str
     roles: tuple[str, ...]
     learner: int
-    goal: str = "serve"  # serve (assistant) | guard | flee: picks rewards and episode end
+    goal: str = "serve"  # the objective (vrenvs.core.tasks): serve | guard | flee
     requests: tuple[str, ...] = ()
     stream: bool = False
     size: int = 16
@@ -74,6 +88,15 @@ class TaskConfig:
     def role_ids(self) -> np.ndarray:
         """``(N,)`` uint8 role id of every slot (read-only; shared between calls)."""
         return _role_ids(self.roles)
+
+    def occupant_roles(self) -> np.ndarray:
+        """``(N+1,)`` role id by ``state.occupant`` value (0: no actor)."""
+        return _occupant_roles(self.roles)
+
+    def yielding(self) -> np.ndarray:
+        """``(N+1,)`` bool by ``state.occupant`` value: does that actor swap places when
+        walked into (see the move rule)?"""
+        return _yielding(self.roles)
 
     def slot_of(self, role: str) -> int:
         """First slot with ``role``, or -1."""

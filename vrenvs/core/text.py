@@ -24,7 +24,7 @@ def world_ascii(state: WorldState, config: TaskConfig, b: int = 0) -> str:
     grid = _TILE[state.tiles[inner]]
     items = state.items[inner]
     grid = np.where(items > 0, _ITEM[items], grid)
-    role_of = np.concatenate([[0], config.role_ids()])
+    role_of = config.occupant_roles()
     occupant = role_of[state.occupant[inner].astype(np.int64)]
     grid = np.where(occupant > 0, _ROLE[occupant], grid)
     return "\n".join("".join(row) for row in grid)

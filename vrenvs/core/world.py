@@ -11,14 +11,15 @@ from typing import Any
 
 import numpy as np
 
-from vrenvs.core import rewards, rules, sensors
+from vrenvs.core import rules, sensors
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.controllers import Controller, controller
+from vrenvs.core.controllers import Controller, controller, decide
 from vrenvs.core.layout import Layout, prepare_many
 from vrenvs.core.observe import observe
 from vrenvs.core.reset import reset_world
 from vrenvs.core.sources import IndexedSource, SceneSource
 from vrenvs.core.state import TaskConfig, WorldState, allocate
+from vrenvs.core.tasks import objective_of
 
 __all__ = ["World"]
 
@@ -50,6 +51,7 @@ class World:
         shaping: float = 0.0,
     ) -> None:
         self.config = config
+        self.objective = objective_of(config)
         self.shaping = float(shaping)
         self.source = source
         if isinstance(source, IndexedSource):
@@ -165,24 +167,45 @@ class World:
         return sensors.potential(self.state, self.config, self.config.learner, self._distances())
 
     def actions(self, learner_actions: np.ndarray) -> np.ndarray:
-        """``(B, N)`` actions: the learner's plus every controller's."""
+        """``(B, N)`` actions: the learner's plus every controller's. The controllers'
+        modes and waypoints are written once all have decided (none reads another's)."""
         acts = np.zeros((self.num_worlds, self.config.num_actors), np.int64)
+        decided = []
         for slot, drive in enumerate(self.controllers):
             if drive is not None:
-                acts[:, slot] = drive(self.state, self.config, slot)
+                decision = decide(drive, self.state, self.config, slot)
+                acts[:, slot] = decision.actions
+                decided.append((slot, decision))
+        for slot, decision in decided:
+            if decision.mode is not None:
+                self.state.mode[:, slot] = decision.mode
+            if decision.waypoint is not None:
+                self.state.goal[:, slot] = decision.waypoint
         acts[:, self.config.learner] = learner_actions
         return acts
+
+    def act(self, drive: Controller, slot: int | None = None) -> np.ndarray:
+        """``(B,)`` actions of ``drive`` for ``slot`` (the learner by default), its mode and
+        waypoint written as for any controller: how a scripted or trained controller plays
+        the learner's part (watch, record, the demo, baselines)."""
+        slot = self.config.learner if slot is None else slot
+        decision = decide(drive, self.state, self.config, slot)
+        if decision.mode is not None:
+            self.state.mode[:, slot] = decision.mode
+        if decision.waypoint is not None:
+            self.state.goal[:, slot] = decision.waypoint
+        return decision.actions
 
     def step(self, learner_actions: np.ndarray) -> tuple[rules.Events, np.ndarray, np.ndarray]:
         """Advance all worlds; returns events, rewards ``(B,)`` and terminations ``(B,)``."""
         events = rules.step(self.state, self.actions(learner_actions), self.config)
         self._version += 1
-        reward = rewards.reward(events, self.state, self.config)
+        reward = self.objective.reward(events, self.state, self.config)
         if self.shaping:
             now = self._potentials()
             reward = reward + np.float32(self.shaping) * (now - self._potential)
             self._potential = now
-        return events, reward, rewards.terminated(events, self.state, self.config)
+        return events, reward, self.objective.terminated(events, self.state, self.config)
 
     def observe(self, full: bool, route: bool = False) -> dict[str, np.ndarray]:
         obs = observe(self.state, self.config, self.config.learner, full, self.phrase)
@@ -191,4 +214,4 @@ class World:
         return obs
 
     def success(self) -> np.ndarray:
-        return rewards.success(self.state, self.config)
+        return self.objective.success(self.state, self.config)

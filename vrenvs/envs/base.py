@@ -16,9 +16,12 @@ from gymnasium.vector.utils import batch_space
 
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import Controller, controller
-from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, detokenize, tokenize
+from vrenvs.core.language import REQUEST_TYPES, spoken
+from vrenvs.core.rules import Events
 from vrenvs.core.sources import default_source, make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
+from vrenvs.core.tasks import TaskSpec
+from vrenvs.core.tasks.fetch import FETCH_TASK
 from vrenvs.core.world import World
 from vrenvs.envs.drivers import driver
 from vrenvs.envs.spaces import (
@@ -37,21 +40,33 @@ from vrenvs.render.hud import caption, legend, status_lines
 __all__ = ["WorldEnv", "WorldVectorEnv"]
 
 RENDER_MODES = ["human", "rgb_array"]
+_TYPE_NAMES = np.array(REQUEST_TYPES, dtype=object)
+
+INFO = {
+    "scene": "dict: the scene's identity (source, index, style or file, repair version); "
+    "num_scenes=1, start_scene=index replays it",
+    "scene_index": "int: the scene's index in its source (-1 for sources without indices)",
+    "request": 'str: the pending request as the user says it ("Please bring me the blue cup."; '
+    '"" when there is none)',
+    "request_type": "str: none, fetch, guide or open",
+    "served": "int: requests completed this episode",
+    "failed": "int: requests the user gave up on this episode",
+    "events": "dict, after a step: done and gave_up, the type of the request completed or "
+    'given up on in that step ("none" otherwise)',
+    "is_success": "bool, when an episode ends (terminated or truncated): did the learner do its job",
+}
+"""The ``info`` schema, the same for the single env (Python values) and the native vector
+env (one array per key with its ``_key`` mask; strings and scene identities in object
+arrays)."""
 HUMAN_WORLDS = 16  # a vector env's window shows at most this many worlds
 ACTION_COUNT = len(ACTION_NAMES)
 
 
 class _Task:
-    """What a task is: set by subclasses (see :mod:`vrenvs.envs.tasks`)."""
+    """What both faces share: the task spec (set by the generated classes of
+    :mod:`vrenvs.envs.tasks`), kwarg validation and the world built from them."""
 
-    GOAL: ClassVar[str] = "serve"
-    LEARNER_ROLE: ClassVar[str] = "assistant"
-    BASE_ROLES: ClassVar[tuple[str, ...]] = ("user", "assistant")
-    DEFAULT_NPCS: ClassVar[tuple[str, ...]] = ("guard",)
-    REQUESTS: ClassVar[tuple[str, ...]] = ()
-    STREAM: ClassVar[bool] = False
-    MAX_STEPS: ClassVar[int] = 256
-    NUM_FOOD: ClassVar[int] = 0
+    TASK: ClassVar[TaskSpec] = FETCH_TASK
 
     @classmethod
     def _config(cls, options: dict[str, Any], max_steps: int) -> TaskConfig:
@@ -65,24 +80,12 @@ class _Task:
         check_int("num_scenes", options["num_scenes"], 0)
         check_int("start_scene", options["start_scene"], 0)
         check_int("tile_size", options["tile_size"], 4, 64)
-        npcs = tuple(cls.DEFAULT_NPCS if options["npcs"] is None else options["npcs"])
+        npcs = tuple(cls.TASK.npcs if options["npcs"] is None else options["npcs"])
         if len(npcs) > MAX_NPCS:
             raise ValueError(f"npcs has {len(npcs)} entries; at most {MAX_NPCS} NPCs fit a world")
         for role in npcs:
             check_choice("npcs entry", role, NPC_ROLES)
-        roles = cls.BASE_ROLES + npcs
-        return TaskConfig(
-            name=cls.__name__,
-            roles=roles,
-            learner=roles.index(cls.LEARNER_ROLE),
-            goal=cls.GOAL,
-            requests=cls.REQUESTS,
-            stream=cls.STREAM,
-            size=options["size"],
-            view=view,
-            max_steps=max_steps,
-            num_food=cls.NUM_FOOD,
-        )
+        return cls.TASK.config(npcs, options["size"], view, max_steps)
 
     @staticmethod
     def _drivers(
@@ -138,10 +141,34 @@ class _Task:
             options["num_scenes"],
             options["start_scene"],
             self._drivers(config, options["controllers"], options["npc_controllers"]),
-            phrase=self._phrase(),
+            phrase=self.TASK.phrase_tokens(),
             shaping=options["shaping"],
         )
         self._space = observation_space(options["size"] if self._full else options["view"], self._route)
+        self._said = np.full(num_worlds, "", object)  # the request sentence of every world
+        self._said_tokens = np.zeros_like(self.world.state.req_tokens)
+
+    def _info_arrays(self, events: Events | None = None) -> dict[str, Any]:
+        """Every world's info (see :data:`INFO`), as arrays: strings and scene identities in
+        object arrays. Sentences are re-made only for worlds whose request changed."""
+        s = self.world.state
+        changed = np.flatnonzero((s.req_tokens != self._said_tokens).any(axis=1))
+        for b in changed:
+            self._said[b] = spoken(s.req_tokens[b])
+        self._said_tokens[changed] = s.req_tokens[changed]
+        scenes = np.empty(self.world.num_worlds, object)
+        scenes[:] = self.world.identities
+        info: dict[str, Any] = {
+            "scene": scenes,
+            "scene_index": self.world.scene_index.copy(),
+            "request": self._said.copy(),
+            "request_type": _TYPE_NAMES[s.req_type],
+            "served": s.served.astype(np.int64),
+            "failed": s.failed.astype(np.int64),
+        }
+        if events is not None:
+            info["events"] = {"done": _TYPE_NAMES[events.done], "gave_up": _TYPE_NAMES[events.gave_up]}
+        return info
 
     def _observe_all(self) -> dict[str, np.ndarray]:
         """The learner's observations in every world, as the env's options ask."""
@@ -172,15 +199,6 @@ class _Task:
         if self._viewer is not None:
             self._viewer.close()
 
-    @classmethod
-    def _phrase(cls) -> np.ndarray | None:
-        return tokenize(TEMPLATES[cls.GOAL]) if cls.GOAL in TEMPLATES else None
-
-
-def _sentence(tokens: np.ndarray) -> str:
-    text = detokenize(tokens)
-    return text[:1].upper() + text[1:] + "." if text else ""
-
 
 class WorldEnv(_Task, gym.Env):
     """Base single env; use a registered id (``gymnasium.make("vrenvs/...")``)."""
@@ -206,7 +224,7 @@ class WorldEnv(_Task, gym.Env):
         options = dict(locals())
         options.pop("self")
         options.pop("__class__", None)
-        self._build(1, self.MAX_STEPS, options)
+        self._build(1, self.TASK.max_steps, options)
         self.observation_space = self._space
         self.action_space = action_space()
 
@@ -217,15 +235,18 @@ class WorldEnv(_Task, gym.Env):
     def _obs(self) -> dict[str, Any]:
         return {k: v[0] for k, v in self._observe_all().items()}
 
-    def _info(self) -> dict[str, Any]:
-        s = self.world.state
-        return {
-            "scene": dict(self.world.identities[0]),
-            "request": _sentence(s.req_tokens[0]),
-            "request_type": REQUEST_TYPES[int(s.req_type[0])],
-            "served": int(s.served[0]),
-            "failed": int(s.failed[0]),
+    def _info(self, events: Events | None = None) -> dict[str, Any]:
+        """World 0's info as Python values (see :data:`INFO`)."""
+        arrays = self._info_arrays(events)
+        info = {
+            k: v[0].item() if isinstance(v, np.ndarray) and v.dtype != object else v[0]
+            for k, v in arrays.items()
+            if k != "events"
         }
+        info["scene"] = dict(info["scene"])
+        if events is not None:
+            info["events"] = {k: v[0] for k, v in arrays["events"].items()}
+        return info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         super().reset(seed=seed)
@@ -238,14 +259,12 @@ class WorldEnv(_Task, gym.Env):
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not in the action space {self.action_space}")
         events, reward, terminated = self.world.step(np.array([int(action)]))
-        info = self._info()
+        info = self._info(events)
         done = bool(terminated[0])
-        if done:
+        # The time limit is gymnasium's TimeLimit wrapper; the env reports success at it too.
+        limit = self.spec.max_episode_steps if self.spec is not None else None
+        if done or (limit is not None and int(self.world.state.t[0]) >= limit):
             info["is_success"] = bool(self.world.success()[0])
-        info["events"] = {
-            "done": REQUEST_TYPES[int(events.done[0])],
-            "gave_up": REQUEST_TYPES[int(events.gave_up[0])],
-        }
         self._render_human()
         return self._obs(), float(reward[0]), done, False, info
 
@@ -306,7 +325,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
         check_choice("autoreset_mode", autoreset_mode, tuple(modes))
         self.metadata = {**self.metadata, "autoreset_mode": modes[autoreset_mode]}
-        limit = self.MAX_STEPS if max_episode_steps is None else max_episode_steps
+        limit = self.TASK.max_steps if max_episode_steps is None else max_episode_steps
         check_int("max_episode_steps", limit, 1)
         self._build(num_envs, limit, options)
         self.num_envs = num_envs
@@ -321,20 +340,17 @@ class WorldVectorEnv(_Task, VectorEnv):
     def config(self) -> TaskConfig:
         return self.world.config
 
-    def _infos(self) -> dict[str, Any]:
-        s = self.world.state
+    def _infos(self, events: Events | None = None) -> dict[str, Any]:
+        """Every world's info (see :data:`INFO`) in Gymnasium's vector form: each key with
+        its ``_key`` mask (every world here)."""
         every = np.ones(self.num_envs, bool)
-        index = self.world.scene_index.copy()
-        return {
-            "scene_index": index,
-            "_scene_index": every,
-            "request_type": s.req_type.astype(np.int64),
-            "_request_type": every,
-            "served": s.served.copy(),
-            "_served": every,
-            "failed": s.failed.copy(),
-            "_failed": every,
-        }
+        infos: dict[str, Any] = {}
+        for key, value in self._info_arrays(events).items():
+            if isinstance(value, dict):
+                value = {**value, **{f"_{k}": every for k in value}}
+            infos[key] = value
+            infos[f"_{key}"] = every
+        return infos
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         if isinstance(seed, (int, np.integer)):
@@ -357,12 +373,12 @@ class WorldVectorEnv(_Task, VectorEnv):
             raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
         if ((actions < 0) | (actions >= ACTION_COUNT)).any():
             raise ValueError(f"actions {actions} are outside the action space {self.single_action_space}")
-        _, reward, terminated = self.world.step(actions)
+        events, reward, terminated = self.world.step(actions)
         truncated = self.world.state.t >= self.max_episode_steps
         success = self.world.success()
         ended = terminated | truncated
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
-            result = self._same_step(reward, terminated, truncated, ended, success)
+            result = self._same_step(events, reward, terminated, truncated, ended, success)
             self._render_human()
             return result
         restart = np.flatnonzero(self._autoreset)
@@ -370,8 +386,9 @@ class WorldVectorEnv(_Task, VectorEnv):
             self.world.reset(restart)
             reward[restart] = 0.0
             terminated[restart] = truncated[restart] = ended[restart] = False
+            events.done[restart] = events.gave_up[restart] = 0
         self._autoreset = ended
-        infos = self._ended_infos(self._infos(), ended, success)
+        infos = self._ended_infos(self._infos(events), ended, success)
         self._render_human()
         return (
             self._observe_all(),
@@ -390,6 +407,7 @@ class WorldVectorEnv(_Task, VectorEnv):
 
     def _same_step(
         self,
+        events: Events,
         reward: np.ndarray,
         terminated: np.ndarray,
         truncated: np.ndarray,
@@ -399,7 +417,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         """SAME_STEP autoreset: ended worlds restart now; their last observation and info go
         to ``infos["final_obs"]`` (an object array of per-env observations, None for the
         others) and ``infos["final_info"]``, as Gymnasium's own vector envs do."""
-        infos = self._infos()
+        infos = self._infos(events)
         if ended.any():
             last = self._observe_all()
             final_obs = np.full(self.num_envs, None, dtype=object)
@@ -407,7 +425,7 @@ class WorldVectorEnv(_Task, VectorEnv):
                 final_obs[i] = {k: v[i] for k, v in last.items()}
             infos["final_obs"] = final_obs
             infos["_final_obs"] = ended
-            infos["final_info"] = self._ended_infos(self._infos(), ended, success)
+            infos["final_info"] = self._ended_infos(self._infos(events), ended, success)
             infos["_final_info"] = ended
             self.world.reset(np.flatnonzero(ended))
             infos.update({k: v for k, v in self._infos().items() if not k.startswith("_")})

@@ -22,8 +22,9 @@ from functools import lru_cache
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.language import TEMPLATES, VOCABULARY
+from vrenvs.core.language import VOCABULARY
 from vrenvs.core.state import TaskConfig, WorldState
+from vrenvs.core.tasks import objective
 from vrenvs.render import font as bitmap
 from vrenvs.render.atlas import BADGES, DIM, INK, PANEL, Atlas, atlas, cell_code
 
@@ -118,9 +119,10 @@ def _sentences(tokens: np.ndarray, columns: int) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _said(key: bytes, batch: int, columns: int, goal: str) -> np.ndarray:
-    """Top-row codes for a batch, cached on its request tokens (requests change rarely)."""
-    if goal in TEMPLATES and goal != "serve":
-        text = TEMPLATES[goal]
+    """Top-row codes for a batch, cached on its request tokens (requests change rarely);
+    the task's phrase when its learner reads one instead of the user's requests."""
+    text = objective(goal).phrase
+    if text is not None:
         return bitmap.encode([text[:1].upper() + text[1:] + "."], columns).repeat(batch, axis=0)
     tokens = np.frombuffer(key, np.int16).reshape(batch, -1).astype(np.intp)
     out = _sentences(tokens, columns)

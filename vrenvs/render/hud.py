@@ -10,15 +10,14 @@ from typing import Any
 
 import numpy as np
 
-from vrenvs.core import requests
-from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import DELTAS, UNREACHED, distance_field
-from vrenvs.core.language import detokenize
-from vrenvs.core.reach import base_passable
+from vrenvs.core.language import spoken
+from vrenvs.core.navigation import heading, keys_to_fetch, passable
 from vrenvs.core.state import TaskConfig, WorldState
+from vrenvs.core.tasks import objective_of
 from vrenvs.render.draw import BADGES
 
-__all__ = ["caption", "legend", "planned_path", "sentence", "status_lines"]
+__all__ = ["caption", "legend", "planned_path", "status_lines"]
 
 
 def caption(identity: dict[str, Any]) -> str:
@@ -37,12 +36,6 @@ def caption(identity: dict[str, Any]) -> str:
     return " ".join(parts)
 
 
-def sentence(tokens: np.ndarray) -> str:
-    """Token ids -> "Please bring me the blue cup." ("" for no request)."""
-    text = detokenize(tokens)
-    return text[:1].upper() + text[1:] + "." if text else ""
-
-
 def legend() -> list[str]:
     """Panel lines explaining the NPC badges."""
     shown = [f"{letter} {mode}" for mode, (letter, _) in BADGES.items() if mode != "caught"]
@@ -51,51 +44,34 @@ def legend() -> list[str]:
 
 def status_lines(state: WorldState, config: TaskConfig, identity: dict[str, Any], b: int = 0) -> list[str]:
     """Request, counters and scene of world ``b``, for the window panel."""
-    said = sentence(state.req_tokens[b]) or "(no request)"
-    if config.goal == "serve":
-        counts = f"served {int(state.served[b])}  failed {int(state.failed[b])}"
-    elif config.goal == "flee":
-        counts = f"eaten {int(state.eaten[b])}"
-    else:
-        counts = f"thieves left {int(state.active[b, [r == 'thief' for r in config.roles]].sum())}"
+    goal = objective_of(config)
+    said = spoken(state.req_tokens[b]) or "(no request)"
     return [
         "# Request",
-        said if config.goal == "serve" else f"({config.goal})",
-        f"step {int(state.t[b])}  {counts}",
+        said if goal.SERVES_USER else f"({goal.NAME})",
+        f"step {int(state.t[b])}  {goal.status(state, config, b)}",
         f"~ {caption(identity)}",
     ]
 
 
-def _targets(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
-    """``(B, Hp, Wp)`` cells the oracle heads for in each world (none without a request)."""
-    kind = state.req_type
-    want = state.req_target.astype(np.int64)
-    targets = np.zeros(state.tiles.shape, bool)
-    user = config.slot_of("user")
-    fetch = kind == requests.FETCH
-    has = fetch & (state.carry[:, slot] == want)
-    targets |= (fetch & ~has)[:, None, None] & (state.items == want[:, None, None])
-    if user >= 0:
-        b = np.flatnonzero(has)
-        targets[b, state.pos[b, user, 0], state.pos[b, user, 1]] = True
-    guide = np.flatnonzero(kind == requests.GUIDE)
-    targets[guide] |= state.guide[guide, want[guide]] == 0
-    shut = CATALOG.IS_CLOSED[state.tiles] | CATALOG.IS_LOCKED[state.tiles]
-    targets |= (kind == requests.OPEN)[:, None, None] & shut & (state.door_map == want[:, None, None])
-    return targets
-
-
 def planned_path(state: WorldState, config: TaskConfig, slot: int, limit: int = 64) -> np.ndarray:
-    """``(B, Hp, Wp)`` bool: shortest route from ``slot`` to what the current request needs.
+    """``(B, Hp, Wp)`` bool: shortest route from ``slot`` to what the current job needs.
 
-    The same targets the oracle serves (the wanted item, then the user; the region's centre;
-    the named door), walked down a BFS distance field. Empty where nothing is requested or
-    the target is out of reach (e.g. behind a locked door).
+    The cells the oracle heads for (:func:`vrenvs.core.navigation.heading`: the wanted
+    item, then the user; the region's centre; the named door), or a key when locked doors
+    bar the way, walked down a BFS distance field over the same passable cells. Empty where
+    nothing is requested or nothing can be reached.
     """
-    field = distance_field(_targets(state, config, slot), base_passable(state.tiles))
+    worlds = np.arange(state.batch)
+    where = passable(state, worlds, slot)
+    field = distance_field(heading(state, config, slot), where)
+    # out of reach behind locked doors: the way to a key first, as the oracle goes
+    here = state.pos[:, slot].astype(np.intp)
+    barred = np.flatnonzero(field[worlds, here[:, 0], here[:, 1]] >= UNREACHED)
+    if len(barred):
+        field[barred] = distance_field(keys_to_fetch(state, barred, slot), where[barred])
     rows = np.arange(state.batch)
     path = np.zeros(state.tiles.shape, bool)
-    here = state.pos[:, slot].astype(np.intp)
     for _ in range(limit):
         dist = field[rows, here[:, 0], here[:, 1]].astype(np.int32)
         going = (dist > 0) & (dist < UNREACHED) & state.active[:, slot] & (state.req_type > 0)

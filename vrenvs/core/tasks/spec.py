@@ -1,0 +1,167 @@
+"""What a task is, as data: :class:`TaskSpec` (one per registered env) and
+:class:`Objective` (what its learner is rewarded for, shared by tasks of one family).
+
+Everything task-specific that used to be spread over rewards, sensors, the HUD and the
+env classes is here: roles, requests, limits, the reward table, ``reward`` /
+``terminated`` / ``success``, the route sensor's goal kinds and the shaping potential, the
+status line and the phrase. The env classes, their registration, their documentation pages
+and the training configs are made from the list of specs in :mod:`vrenvs.core.tasks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import ClassVar
+
+import numpy as np
+
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.language import TEMPLATES, tokenize
+from vrenvs.core.rules import Events
+from vrenvs.core.state import TaskConfig, WorldState
+
+__all__ = ["Objective", "TaskSpec", "actor_cells", "slots_of"]
+
+
+def slots_of(config: TaskConfig, role: str) -> list[int]:
+    """The actor slots holding ``role``."""
+    return [s for s, r in enumerate(config.roles) if r == role]
+
+
+def actor_cells(state: WorldState, slots: list[int], where: np.ndarray | None = None) -> np.ndarray:
+    """``(B, Hp, Wp)`` mask of the cells of the active actors in ``slots`` (or of their
+    ``where[:, slot]`` cells, e.g. ``state.home``)."""
+    mask = np.zeros(state.tiles.shape, bool)
+    rows = np.arange(state.batch)
+    for s in slots:
+        on = state.active[:, s]
+        cells = state.pos[:, s] if where is None else where[:, s]
+        mask[rows[on], cells[on, 0], cells[on, 1]] = True
+    return mask
+
+
+class Objective:
+    """What the learner of a family of tasks is rewarded for; subclasses fill it in.
+
+    ``REWARDS`` is the reward table (event -> weight; a task may override weights through
+    ``TaskConfig.rewards``). ``GOALS`` names the route sensor's four goal kinds, in the
+    order of :meth:`targets`. All methods are pure functions of the batched state.
+    """
+
+    NAME: ClassVar[str] = ""
+    REWARDS: ClassVar[Mapping[str, float]] = MappingProxyType({})
+    EVENTS: ClassVar[Mapping[str, str]] = MappingProxyType({})  # event -> when it happens (docs)
+    GOALS: ClassVar[tuple[str, str, str, str]] = ("-", "-", "-", "-")
+    SERVES_USER: ClassVar[bool] = False  # a person playing it is the user by default
+
+    def weights(self, config: TaskConfig) -> dict[str, float]:
+        return {**self.REWARDS, **config.rewards}
+
+    def reward(self, events: Events, state: WorldState, config: TaskConfig) -> np.ndarray:
+        """``(B,)`` float32 reward of the learner."""
+        w = self.weights(config)
+        total = np.zeros(state.batch, np.float32)
+        for event, counts in self.counts(events, state, config).items():
+            total = total + w[event] * counts
+        return total.astype(np.float32)
+
+    def counts(self, events: Events, state: WorldState, config: TaskConfig) -> dict[str, np.ndarray]:
+        """``{event: (B,) count this step}`` for every event of the reward table."""
+        raise NotImplementedError
+
+    def terminated(self, events: Events, state: WorldState, config: TaskConfig) -> np.ndarray:
+        """``(B,)`` bool: the episode reached a terminal state of the MDP."""
+        raise NotImplementedError
+
+    def success(self, state: WorldState, config: TaskConfig) -> np.ndarray:
+        """``(B,)`` bool, read at an episode's end: did the learner do its job?"""
+        raise NotImplementedError
+
+    def targets(self, state: WorldState, config: TaskConfig, slot: int) -> list[np.ndarray]:
+        """One ``(B, Hp, Wp)`` mask per goal kind in :attr:`GOALS` (route sensor, oracle,
+        planned path)."""
+        none = np.zeros(state.tiles.shape, bool)
+        return [none, none, none, none]
+
+    def left(
+        self, state: WorldState, config: TaskConfig, slot: int, at: np.ndarray, dist: np.ndarray
+    ) -> np.ndarray:
+        """``(B,)`` steps of work left on the current job (for the shaping potential), from
+        the clipped path lengths ``at`` ``(B, 4)`` and the raw distances ``dist``."""
+        return np.zeros(state.batch, np.float32)
+
+    def status(self, state: WorldState, config: TaskConfig, b: int) -> str:
+        """The counters of world ``b`` for the status panel."""
+        return ""
+
+    @property
+    def phrase(self) -> str | None:
+        """The fixed request phrase the learner reads (None: it reads the user's requests)."""
+        return TEMPLATES.get(self.NAME)
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """One registered task: ``vrenvs/<name>-v0``, classes ``<cls>Env`` / ``<cls>VectorEnv``."""
+
+    name: str
+    cls: str
+    summary: str
+    objective: Objective
+    learner: str
+    roles: tuple[str, ...]  # the actors every world has, the learner's role among them
+    npcs: tuple[str, ...] = ()  # NPCs added by default (env kwarg ``npcs`` replaces them)
+    requests: tuple[str, ...] = ()
+    stream: bool = False
+    max_steps: int = 256
+    num_food: int = 0
+    description: str = ""
+    episode_end: str = ""
+    history: tuple[str, ...] = ()
+    rewards: Mapping[str, float] = field(default_factory=dict)  # overrides of the table
+
+    def __post_init__(self) -> None:
+        if self.learner not in self.roles:
+            raise ValueError(f"task {self.name}: learner {self.learner!r} is not in roles {self.roles}")
+        for role in (*self.roles, *self.npcs):
+            if role not in CATALOG.role:
+                raise ValueError(
+                    f"task {self.name}: unknown role {role!r}; choose from {sorted(CATALOG.role)}"
+                )
+        unknown = set(self.rewards) - set(self.objective.REWARDS)
+        if unknown:
+            raise ValueError(f"task {self.name}: reward events {sorted(unknown)} are not in its table")
+
+    @property
+    def id(self) -> str:
+        return f"vrenvs/{self.name}-v0"
+
+    @property
+    def goal(self) -> str:
+        return self.objective.NAME
+
+    def reward_table(self) -> dict[str, float]:
+        return {**self.objective.REWARDS, **self.rewards}
+
+    def phrase_tokens(self) -> np.ndarray | None:
+        text = self.objective.phrase
+        return None if text is None else tokenize(text)
+
+    def config(self, npcs: tuple[str, ...], size: int, view: int, max_steps: int) -> TaskConfig:
+        """The static configuration of a world of this task."""
+        roles = self.roles + npcs
+        return TaskConfig(
+            name=self.cls + "Env",
+            roles=roles,
+            learner=roles.index(self.learner),
+            goal=self.goal,
+            requests=self.requests,
+            stream=self.stream,
+            size=size,
+            view=view,
+            max_steps=max_steps,
+            num_food=self.num_food,
+            rewards=dict(self.rewards),
+        )

@@ -1,0 +1,168 @@
+"""Each env's documentation page, made from its task spec and its real spaces.
+
+The page is the env class's docstring (``help(gym.make(id).unwrapped)``), in the sections of
+Gymnasium's own envs; its ``>>>`` example is run as a doctest by the test suite.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+from gymnasium import spaces
+
+from vrenvs.core.tasks import TaskSpec
+from vrenvs.envs.spaces import observation_space
+
+__all__ = ["doc_page"]
+
+_ACTIONS = """
+    ## Action Space
+
+    ``Discrete(9)``, the same for every actor:
+
+    | Num | Action | Effect |
+    |-----|--------|--------|
+    | 0 | noop | nothing |
+    | 1 | up | face up and step if the cell is walkable and free |
+    | 2 | right | face right and step |
+    | 3 | down | face down and step |
+    | 4 | left | face left and step |
+    | 5 | pickup | take the item on your cell, else the faced one, else an adjacent one |
+    | 6 | drop | put the carried item on your cell, else on the faced cell |
+    | 7 | give | hand the carried item to the faced actor, else an adjacent one |
+    | 8 | toggle | open / close the faced door, else an adjacent one (a locked door needs the key) |
+"""
+
+
+_ARGS = """
+    ## Arguments
+
+    - ``scenes``: ``"gan"`` (the default at size 16), ``"vae"``, ``"vaegan"`` (the learned
+      generators, 16x16 only), ``"procedural"`` (the default at size 32), ``"designer"``, a
+      folder of ASCII ``.txt`` scenes, an ``.npz`` bank, or an object with
+      ``sample(num, rng)``. Every scene is repaired to be solvable.
+    - ``size``: 16 (default) or 32.
+    - ``num_scenes`` / ``start_scene``: play scenes ``start_scene .. start_scene + num_scenes - 1``
+      (0 = unbounded); held-out evaluation uses a ``start_scene`` past the training range.
+    - ``obs_mode``: ``"symbolic"`` (default) or ``"full"``.
+    - ``view``: odd window width in [3, 15], default 7.
+    - ``npcs``: list of NPC roles sharing the world (guard, thief, chaser, critter, merchant).
+    - ``controllers``: ``{role: controller}`` to drive other actors differently, e.g.
+      ``{"user": "random"}``; controllers: user, oracle, patrol, chase, flee, trade, steal,
+      random, noop.
+    - ``npc_controllers``: ``{NPC role: trained policy}`` to drive NPCs with a trained policy,
+      a shipped name (``"ppo-NPC-Flee"``, ``"ppo-NPC-Guard"``, ...) or a policy folder; needs
+      the ``agents`` extra.
+    - ``route``: add the ``route`` observation, a navigation sensor (default False): for
+      each of four goal kinds of the task (assistant: requested item, user, place to guide
+      to or door to open, key; guard: thief, where it came in, loot; critter: food,
+      wolves), the moves that start a shortest path there, the path length and whether it
+      is reachable, ``Box(0, 1, (24,))``; see ``vrenvs.core.sensors``.
+    - ``shaping``: weight of a progress reward added to the task's reward (default 0): the
+      change of a potential, minus the path left on the current job (fetch: to the item,
+      then to the user; guide: the user's path to the region; open: to the door or its key;
+      guard: to the thief), see ``vrenvs.core.sensors.potential``. It telescopes over an
+      episode, so it speeds learning without changing which policies are best; success is
+      unaffected.
+    - ``render_mode``: ``None``, ``"rgb_array"`` (frames with the request and scene written on
+      the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
+      (default 16).
+"""
+
+_MEANING = {
+    "view": "the egocentric ``k x k`` window centred on the learner (``k = view``, default 7), "
+    "flattened from ``(3, k, k)``: layer 0 tile ids, layer 1 item ids (0 none), layer 2 actor "
+    'role ids (0 none); cells past the map edge read as wall. ``obs_mode="full"``: the whole '
+    "map, ``(3, size, size)`` flattened",
+    "request": "token ids of the pending request or the task's phrase (0 = padding), see "
+    "``vrenvs.core.language.VOCABULARY``",
+    "inventory": "the carried item id (0 = nothing)",
+    "scalars": "row and column of the learner in [0, 1], the request's age over the user's "
+    "patience, the facing direction one-hot (up, right, down, left)",
+    "route": "with ``route=True``: per goal kind, the moves starting a shortest path, the path "
+    "length over twice the map size, reachable (``vrenvs.core.sensors``)",
+}
+
+
+def _space_text(space: spaces.Space) -> str:
+    if isinstance(space, spaces.Discrete):
+        return f"``Discrete({int(space.n)})``"
+    if isinstance(space, spaces.MultiDiscrete):
+        return f"``MultiDiscrete``, shape ``{space.shape}``, ``{space.dtype}``"
+    assert isinstance(space, spaces.Box)
+    return f"``Box({float(space.low.min()):g}, {float(space.high.max()):g}, {space.shape}, {space.dtype})``"
+
+
+def _observations(spec: TaskSpec) -> str:
+    space = observation_space(7, route=True)
+    lines = [
+        "## Observation Space",
+        "",
+        "``Dict`` (what stable-baselines3's ``MultiInputPolicy`` takes as is), with the defaults",
+        "(``view=7``):",
+        "",
+    ]
+    lines += [f"- ``{k}``: {_space_text(v)}; {_MEANING[k]}." for k, v in space.spaces.items()]
+    goals = ", ".join(g for g in spec.objective.GOALS if g != "-")
+    lines += ["", f"The route sensor's goal kinds for this task: {goals}."]
+    return "\n".join(lines)
+
+
+def _rewards(spec: TaskSpec) -> str:
+    lines = ["## Rewards", "", "| event | when | reward |", "|---|---|---:|"]
+    for event, weight in spec.reward_table().items():
+        lines.append(f"| ``{event}`` | {spec.objective.EVENTS[event]} | {weight:+g} |")
+    lines += ["", "Summed per step; ``shaping=w`` adds a progress reward (see Arguments)."]
+    return "\n".join(lines)
+
+
+def _info() -> str:
+    from vrenvs.envs.base import INFO
+
+    lines = [
+        "## Info",
+        "",
+        "The same keys in the single and the vector env (arrays with ``_key`` masks there):",
+        "",
+    ]
+    lines += [f"- ``{k}``: {v}." for k, v in INFO.items()]
+    return "\n".join(lines)
+
+
+def _example(spec: TaskSpec) -> str:
+    return f"""## Example
+
+>>> import gymnasium as gym
+>>> import vrenvs
+>>> env = gym.make("{spec.id}", scenes="procedural")
+>>> obs, info = env.reset(seed=0)
+>>> sorted(obs)
+['inventory', 'request', 'scalars', 'view']
+>>> obs["view"].shape, env.action_space
+((147,), Discrete(9))
+>>> obs, reward, terminated, truncated, info = env.step(0)
+>>> type(reward), terminated, truncated
+(<class 'float'>, False, False)
+>>> env.spec.max_episode_steps
+{spec.max_steps}"""
+
+
+def doc_page(spec: TaskSpec) -> str:
+    """The documentation page of ``spec``'s env."""
+    roles = ", ".join(spec.roles + spec.npcs)
+    parts = [
+        f"{spec.name}: {spec.summary}.",
+        "## Description\n\n"
+        + spec.description
+        + f"\n\nActors by default: {roles}; the learner is the {spec.learner}.",
+        textwrap.dedent(_ACTIONS).strip(),
+        _observations(spec),
+        _rewards(spec),
+        "## Episode End\n\n"
+        + f"{spec.episode_end} Truncated at {spec.max_steps} steps (``max_episode_steps``).",
+        textwrap.dedent(_ARGS).strip(),
+        _info(),
+        _example(spec),
+        "## Version History\n\n" + "\n".join(f"- {line}" for line in spec.history),
+    ]
+    return "\n\n".join(parts) + "\n"
