@@ -107,16 +107,3 @@ def env_ascii(env) -> str:
         return ascii_of(env.unwrapped.world)
     except Exception:  # only a message
         return ""
-
-
-def play(env, actions, seed: int = 0) -> list[tuple[float, bool, bool, dict]]:
-    """Reset ``env`` with ``seed``, then step ``actions`` until the episode ends; returns
-    ``(reward, terminated, truncated, info)`` per step taken."""
-    env.reset(seed=seed)
-    out = []
-    for action in actions:
-        _, reward, terminated, truncated, info = env.step(action)
-        out.append((float(reward), bool(terminated), bool(truncated), info))
-        if terminated or truncated:
-            break
-    return out
