@@ -1,8 +1,7 @@
 """Contract: the ``info`` dicts of the single and the native vector env, against the docs.
 
-The two faces report different keys today (they are to be unified): the expected key sets
-live in :data:`INFO_KEYS` only, so unifying them is a one-place change here. The fields
-both faces share are checked for the same literal values.
+Both faces report the same keys (the documented schema, ``vrenvs.envs.base.INFO``): the
+single env as Python values, the vector env as arrays with ``_key`` masks.
 """
 
 from __future__ import annotations
@@ -17,19 +16,18 @@ NOOP, UP, RIGHT, DOWN, LEFT, PICKUP, DROP, GIVE, TOGGLE = range(9)
 
 # Expected info keys per face and moment: at reset, at a step inside an episode and at the
 # step that ends one. (Vector-env keys come with their "_key" masks, as Gymnasium's do.)
-INFO_KEYS = {
-    "single": {
-        "reset": {"scene", "request", "request_type", "served", "failed"},
-        "step": {"scene", "request", "request_type", "served", "failed", "events"},
-        "end": {"scene", "request", "request_type", "served", "failed", "events", "is_success"},
-    },
-    "vector": {
-        "reset": {"scene_index", "request_type", "served", "failed"},
-        "step": {"scene_index", "request_type", "served", "failed"},
-        "end": {"scene_index", "request_type", "served", "failed", "is_success"},
-    },
-}
-SHARED = ("served", "failed", "request_type")
+_RESET = {"scene", "scene_index", "request", "request_type", "served", "failed"}
+_KEYS = {"reset": _RESET, "step": _RESET | {"events"}, "end": _RESET | {"events", "is_success"}}
+INFO_KEYS = {"single": _KEYS, "vector": _KEYS}
+SHARED = ("scene_index", "request", "request_type", "served", "failed")
+
+
+def test_the_documented_schema_is_the_one_served():
+    from vrenvs.envs.base import INFO
+
+    assert set(INFO) == INFO_KEYS["single"]["end"] == INFO_KEYS["vector"]["end"]
+    page = gym.make("vrenvs/Assistant-v0").unwrapped.__doc__
+    assert all(f"``{key}``" in page for key in INFO), "every key is on the env's page"
 
 
 def _vector_keys(infos: dict) -> set[str]:
@@ -57,6 +55,7 @@ def test_single_env_info_through_an_episode():
     env = make_env("vrenvs/Assistant-Fetch-v0", FETCH_ROOM, npcs=[])
     _, info = env.reset(seed=0)
     assert set(info) == INFO_KEYS["single"]["reset"]
+    assert info.pop("scene_index") == -1, "not an indexed source"
     assert info == {
         "scene": {"source": "test", "scene": "fetch-room"},
         "request": "Please bring me the blue cup.",
@@ -74,6 +73,7 @@ def test_single_env_info_through_an_episode():
     _, reward, terminated, _, info = env.step(SERVE_CUP[-1])
     assert (reward, terminated) == (1.0, True)
     assert set(info) == INFO_KEYS["single"]["end"]
+    assert info.pop("scene_index") == -1, "not an indexed source"
     assert info == {
         "scene": {"source": "test", "scene": "fetch-room"},
         "request": "",
@@ -103,7 +103,8 @@ def test_vector_env_info_and_next_step_autoreset():
     _, infos = env.reset(seed=0)
     assert _vector_keys(infos) == INFO_KEYS["vector"]["reset"]
     assert infos["scene_index"].tolist() == [-1, -1], "not an indexed source"
-    assert infos["request_type"].tolist() == [REQUEST_TYPE_IDS["fetch"]] * 2
+    assert infos["request_type"].tolist() == ["fetch"] * 2
+    assert infos["request"].tolist() == ["Please bring me the blue cup."] * 2
     assert infos["served"].tolist() == [0, 0] and infos["failed"].tolist() == [0, 0]
     for action in SERVE_CUP[:-1]:  # world 0 serves, world 1 waits
         _, rewards, terminated, truncated, infos = env.step(np.array([action, NOOP]))
@@ -115,13 +116,16 @@ def test_vector_env_info_and_next_step_autoreset():
     assert _vector_keys(infos) == INFO_KEYS["vector"]["end"]
     assert infos["is_success"].tolist() == [True, False] and infos["_is_success"].tolist() == [True, False]
     assert infos["served"].tolist() == [1, 0]
-    assert infos["request_type"].tolist() == [REQUEST_TYPE_IDS["none"], REQUEST_TYPE_IDS["fetch"]]
+    assert infos["request_type"].tolist() == ["none", "fetch"]
+    assert infos["events"]["done"].tolist() == ["fetch", "none"]
+    assert infos["events"]["_done"].tolist() == [True, True] and infos["_events"].tolist() == [True, True]
     # NEXT_STEP autoreset: world 0 starts again, with reward 0 and both flags False
     _, rewards, terminated, truncated, infos = env.step(np.array([NOOP, NOOP]))
     assert rewards.tolist() == [0.0, 0.0] and not terminated.any() and not truncated.any()
     assert _vector_keys(infos) == INFO_KEYS["vector"]["step"]
     assert infos["served"].tolist() == [0, 0]
-    assert infos["request_type"].tolist() == [REQUEST_TYPE_IDS["fetch"]] * 2
+    assert infos["request_type"].tolist() == ["fetch"] * 2
+    assert infos["events"]["done"].tolist() == ["none", "none"], "the restarted world has no events"
 
 
 def test_shared_fields_agree_between_the_faces():
@@ -131,9 +135,10 @@ def test_shared_fields_agree_between_the_faces():
     for action in SERVE_CUP:
         pairs.append((single.step(action)[4], vector.step(np.array([action]))[4]))
     for one, many in pairs:
-        assert one["served"] == int(many["served"][0])
-        assert one["failed"] == int(many["failed"][0])
-        assert REQUEST_TYPE_IDS[one["request_type"]] == int(many["request_type"][0])
+        assert {k: one[k] for k in SHARED} == {k: many[k][0] for k in SHARED}
+        assert one["scene"] == many["scene"][0]
+        if "events" in one:
+            assert one["events"] == {k: many["events"][k][0] for k in ("done", "gave_up")}
     assert [one["served"] for one, _ in pairs] == [0, 0, 0, 0, 0, 0, 0, 1]
     assert pairs[-1][0]["is_success"] is True and bool(pairs[-1][1]["is_success"][0]) is True
 

@@ -53,7 +53,8 @@ INFO = {
     "failed": "int: requests the user gave up on this episode",
     "events": "dict, after a step: done and gave_up, the type of the request completed or "
     'given up on in that step ("none" otherwise)',
-    "is_success": "bool, when an episode ends (terminated or truncated): did the learner do its job",
+    "is_success": "bool, when an episode ends (terminated, or truncated at the registered "
+    "max_episode_steps; the vector env at its own limit): did the learner do its job",
 }
 """The ``info`` schema, the same for the single env (Python values) and the native vector
 env (one array per key with its ``_key`` mask; strings and scene identities in object
@@ -261,9 +262,9 @@ class WorldEnv(_Task, gym.Env):
         events, reward, terminated = self.world.step(np.array([int(action)]))
         info = self._info(events)
         done = bool(terminated[0])
-        # The time limit is gymnasium's TimeLimit wrapper; the env reports success at it too.
-        limit = self.spec.max_episode_steps if self.spec is not None else None
-        if done or (limit is not None and int(self.world.state.t[0]) >= limit):
+        # Gymnasium's TimeLimit wrapper truncates (the env never sees its limit): success is
+        # reported at the task's registered limit too.
+        if done or int(self.world.state.t[0]) >= self.world.config.max_steps:
             info["is_success"] = bool(self.world.success()[0])
         self._render_human()
         return self._obs(), float(reward[0]), done, False, info
