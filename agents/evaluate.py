@@ -18,8 +18,8 @@ import numpy as np
 
 from agents.config import SPLITS
 from agents.vec_env import VrenvsVecEnv
-from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import controller
+from vrenvs.core.tasks import task
 
 __all__ = ["evaluate", "main", "run_episodes", "wilson"]
 
@@ -84,11 +84,7 @@ def controller_actor(name: str) -> Actor:
 
 def scripted_name(env_id: str) -> str:
     """The scripted behaviour of the env's learner role (the oracle for the assistant)."""
-    import gymnasium as gym
-
-    env = gym.make(env_id)
-    role = env.unwrapped.config.roles[env.unwrapped.config.learner]  # type: ignore[attr-defined]
-    return CATALOG.role[role].behaviour
+    return task(env_id).scripted
 
 
 def evaluate(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from tests.worlds import A, act, ascii_of, assert_picture, world_from
@@ -411,3 +413,41 @@ def test_actors_without_room_sit_the_episode_out():
     assert w.state.active[0].tolist() == [True, True, True, False], "the guard stands on the cup"
     assert ascii_of(w).splitlines()[1] == "#@AP###"
     act(w, A.NOOP, A.NOOP, A.NOOP, A.NOOP)  # stepping with an absent actor is fine
+
+
+FOUR_ROOMS = """
+    ###########
+    #P...#....#
+    #....#....#
+    #....'....#
+    #....#....#
+    ###'###'###
+    #....#....#
+    #....'....#
+    #....#....#
+    #@...#...A#
+    ###########
+    """
+
+
+def _waypoints(controller_name: str, steps: int) -> list[int]:
+    """The region indices an NPC driven by ``controller_name`` heads for, in order."""
+    w = world_from(FOUR_ROOMS, ("user", "assistant", "guard"), learner=0)
+    drive = controller(controller_name)
+    seen = [int(w.state.goal[0, 2])]
+    for _ in range(steps):
+        act(w, A.NOOP, A.NOOP, w.act(drive, 2)[0])
+        if int(w.state.goal[0, 2]) != seen[-1]:
+            seen.append(int(w.state.goal[0, 2]))
+    return seen
+
+
+def test_patrol_makes_rounds_of_the_regions_in_order_and_chase_roams():
+    regions = int(world_from(FOUR_ROOMS, ("user", "assistant", "guard"), learner=0).state.num_regions[0])
+    assert regions == 4
+    rounds = _waypoints("patrol", 150)
+    assert len(rounds) >= regions + 1, rounds
+    assert all(b == (a + 1) % regions for a, b in itertools.pairwise(rounds)), rounds
+    roams = _waypoints("chase", 150)
+    assert len(roams) >= 3, roams
+    assert any(b != (a + 1) % regions for a, b in itertools.pairwise(roams)), roams

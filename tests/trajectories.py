@@ -1,9 +1,11 @@
 """Seeded trajectories of every registered env, reduced to digests.
 
 ``tests/data/trajectories.json`` holds the digests recorded from main before the task-spec
-refactor; ``test_trajectories.py`` replays the same runs and compares. A change of behaviour
-shows as a changed digest: re-record only for a documented change (version history) with
-``python -m tests.trajectories``.
+restructuring (7e21317); ``test_trajectories.py`` replays the same runs and compares. A change
+of behaviour shows as a changed digest: re-record only for a documented change (the envs'
+version history) with ``python -m tests.trajectories``. Re-recorded once since, for the
+``patrol`` change: exactly the runs with a scripted guard changed (26 of 45), the other 19
+kept their digests.
 """
 
 from __future__ import annotations

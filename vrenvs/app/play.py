@@ -325,7 +325,7 @@ def watch(
     limit: dict[str, Any] = {} if max_steps is None else {"max_episode_steps": max_steps}
     env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
     world = cast(WorldEnv, env.unwrapped).world
-    drive = driver(agent or CATALOG.role[world.config.roles[world.config.learner]].behaviour)
+    drive = driver(agent or cast(WorldEnv, env.unwrapped).TASK.scripted)
     pygame = require_pygame() if viewer is not None else None
 
     def show(frame: np.ndarray, episode: int, step: int) -> bool:

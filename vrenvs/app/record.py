@@ -69,8 +69,7 @@ def write_frames(path: str | Path, images: Sequence[np.ndarray] | np.ndarray, fp
 
 def default_agent(env: Any) -> str:
     """The scripted controller of the env's learner role (the oracle for the assistant)."""
-    config = env.unwrapped.world.config
-    return CATALOG.role[config.roles[config.learner]].behaviour
+    return str(env.unwrapped.TASK.scripted)
 
 
 def rollout(

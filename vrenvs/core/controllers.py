@@ -11,8 +11,11 @@ Built-ins, by name:
 - ``user``: the simulated user; follows the assistant during a GUIDE request when it is
   within ``follow_radius`` steps, with probability ``mobility`` per step.
 - ``oracle``: a BFS assistant that serves FETCH / GUIDE / OPEN requests (the baseline).
-- ``patrol``: walks between region centres; chases the role it catches when in sight.
-- ``chase``: pursues the role it catches by BFS when in sight, else wanders like patrol.
+- ``patrol``: walks a round of the region centres in a fixed order (region ``k``, then
+  ``k + 1``, ..., from a random first one), chases the role it catches while it is in
+  sight and then resumes its round.
+- ``chase``: roams, heading for a random region centre after each one it reaches, and
+  pursues the role it catches by BFS when it is in sight.
 - ``flee``: keeps away from actors that catch it when in sight, else walks to food.
 - ``trade``: walks to a stall (a cell next to a counter) and waits; giving it an item swaps
   it for the merchant's stock (see :mod:`vrenvs.core.rules`).
@@ -75,21 +78,23 @@ def _pursue(
     return step_towards(state, b, slot, field, away=away)
 
 
-def _wander(state: WorldState, b: np.ndarray, slot: int, waypoint: np.ndarray) -> np.ndarray:
-    """Walk to the centre of region ``waypoint[b]``; on arrival pick a new random region
-    (written into ``waypoint``)."""
+def _wander(state: WorldState, b: np.ndarray, slot: int, waypoint: np.ndarray, round_: bool) -> np.ndarray:
+    """Walk to the centre of region ``waypoint[b]``; on arrival go on to the next region of
+    the round (``round_``) or to a random one (written into ``waypoint``)."""
     goal = waypoint[b].astype(np.int64)
     arrived = state.guide[b, goal, state.pos[b, slot, 0], state.pos[b, slot, 1]] == 0
     if arrived.any():
         a = b[arrived]
-        goal[arrived] = integers(
-            state.key[a], state.t[a] + slot, Stream.NPC, np.maximum(state.num_regions[a], 1)
-        )[:, 0]
+        regions = np.maximum(state.num_regions[a], 1)
+        if round_:
+            goal[arrived] = (goal[arrived] + 1) % regions
+        else:
+            goal[arrived] = integers(state.key[a], state.t[a] + slot, Stream.NPC, regions)[:, 0]
         waypoint[a] = goal[arrived]
     return step_towards(state, b, slot, state.guide, layer=goal)
 
 
-def _hunt(state: WorldState, config: TaskConfig, slot: int, idle_mode: str) -> Decision:
+def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Decision:
     actions = np.zeros(state.batch, np.int64)
     mode = state.mode[:, slot].copy()
     waypoint = state.goal[:, slot].copy()
@@ -102,17 +107,19 @@ def _hunt(state: WorldState, config: TaskConfig, slot: int, idle_mode: str) -> D
         actions[chase] = _pursue(state, chase, slot, target[chase], False, 2 * config.sight)
         mode[chase] = _MODE["chasing"]
     if len(roam):
-        actions[roam] = _wander(state, roam, slot, waypoint)
-        mode[roam] = _MODE[idle_mode]
+        actions[roam] = _wander(state, roam, slot, waypoint, round_)
+        mode[roam] = _MODE["patrolling"]
     return Decision(actions, mode, waypoint)
 
 
 def patrol(state: WorldState, config: TaskConfig, slot: int) -> Decision:
-    return _hunt(state, config, slot, "patrolling")
+    """A guard: the round of region centres in order, the thief when in sight."""
+    return _hunt(state, config, slot, round_=True)
 
 
 def chase(state: WorldState, config: TaskConfig, slot: int) -> Decision:
-    return _hunt(state, config, slot, "patrolling")
+    """A wolf: random region centres one after another, its prey when in sight."""
+    return _hunt(state, config, slot, round_=False)
 
 
 def _threat(config: TaskConfig, slot: int) -> str | None:

@@ -166,3 +166,25 @@ def doc_page(spec: TaskSpec) -> str:
         "## Version History\n\n" + "\n".join(f"- {line}" for line in spec.history),
     ]
     return "\n\n".join(parts) + "\n"
+
+
+def write_pages(folder: str) -> list[str]:
+    """Write every task's page to ``folder/<name>.md``; returns the paths written."""
+    from pathlib import Path
+
+    from vrenvs.core.tasks import TASKS
+
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for spec in TASKS:
+        path = out / f"{spec.name}.md"
+        path.write_text(f"# `{spec.id}`\n\n" + doc_page(spec))
+        written.append(str(path))
+    return written
+
+
+if __name__ == "__main__":
+    import sys
+
+    print("\n".join(write_pages(sys.argv[1] if len(sys.argv) > 1 else "docs/envs")))

@@ -23,5 +23,4 @@ The user makes one request after another: FETCH an item, GUIDE it to a region, o
 a door ("Please open the red door."). A new request follows 4 steps after each one
 ends. The assistant must read the request tokens and switch behaviour accordingly.""",
     episode_end="Never terminated. ``is_success`` is served > 0 with none failed.",
-    history=("v0: initial release.",),
 )

@@ -24,5 +24,4 @@ world ("Please bring me the blue cup."), chosen by its hidden preference profile
 assistant must find the item, pick it up, walk to the user and give it. The item is
 often out of view at the start; doors may need opening and locked doors a key.""",
     episode_end="Terminated when the user has the item or gives up (after its patience, 200-400 steps).",
-    history=("v0: initial release.",),
 )

@@ -66,5 +66,4 @@ The learner is a critter. Two wolves wander the map and chase it by shortest pat
 it is within 5 steps. Food (apples, bread) lies around; stepping on it eats it and new
 food grows elsewhere. Four food items are kept on the map at the start.""",
     episode_end="Terminated when a wolf catches the critter (stands next to it).",
-    history=("v0: initial release.",),
 )

@@ -72,5 +72,4 @@ The learner is a guard. A thief walks to a valuable item, picks it up and heads 
 where it came in, fleeing a guard that comes within 2 steps. The guard catches the thief
 by standing next to it. ``request`` holds the fixed task phrase.""",
     episode_end="Terminated when the thief is caught or has escaped.",
-    history=("v0: initial release.",),
 )

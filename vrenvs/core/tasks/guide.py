@@ -24,5 +24,4 @@ compass words when a name repeats). The user follows the assistant while it is w
 steps, with a per-user chance (mobility) of taking each step; the assistant must lead,
 opening doors on the way, and not run off.""",
     episode_end="Terminated when the user arrives or gives up.",
-    history=("v0: initial release.",),
 )

@@ -22,7 +22,19 @@ from vrenvs.core.language import TEMPLATES, tokenize
 from vrenvs.core.rules import Events
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["Objective", "TaskSpec", "actor_cells", "slots_of"]
+__all__ = ["HISTORY", "Objective", "TaskSpec", "actor_cells", "slots_of"]
+
+HISTORY = (
+    "v0: initial release (ids stay v0 until the first release). Default ``scenes`` is "
+    '``"gan"`` (the shipped GAN) at size 16, ``"procedural"`` at 32; ``route``, ``shaping`` '
+    "and ``npc_controllers`` kwargs; scenes repaired by repair v2.",
+    "v0, task specs: one ``info`` schema for the single and the vector env (``scene``, "
+    "``scene_index``, ``request``, ``request_type`` as text, ``served``, ``failed``, "
+    "``events``, ``is_success``); the single env reports ``is_success`` at the time limit "
+    "too; the ``patrol`` controller (guards) makes rounds of the region centres in order, "
+    "where it used to roam at random like ``chase`` (episodes with a scripted guard differ).",
+)
+"""The version history every task shares (a task adds its own lines after these)."""
 
 
 def slots_of(config: TaskConfig, role: str) -> list[int]:
@@ -62,7 +74,7 @@ class Objective:
     def reward(self, events: Events, state: WorldState, config: TaskConfig) -> np.ndarray:
         """``(B,)`` float32 reward of the learner."""
         w = self.weights(config)
-        total = np.zeros(state.batch, np.float32)
+        total: np.ndarray = np.zeros(state.batch, np.float32)
         for event, counts in self.counts(events, state, config).items():
             total = total + w[event] * counts
         return total.astype(np.float32)
@@ -119,7 +131,7 @@ class TaskSpec:
     num_food: int = 0
     description: str = ""
     episode_end: str = ""
-    history: tuple[str, ...] = ()
+    history: tuple[str, ...] = HISTORY
     rewards: Mapping[str, float] = field(default_factory=dict)  # overrides of the table
 
     def __post_init__(self) -> None:
@@ -141,6 +153,12 @@ class TaskSpec:
     @property
     def goal(self) -> str:
         return self.objective.NAME
+
+    @property
+    def scripted(self) -> str:
+        """The scripted controller of the learner's role (the oracle for the assistant):
+        the baseline, and what ``vrenvs watch`` / ``record`` show by default."""
+        return CATALOG.role[self.learner].behaviour
 
     def reward_table(self) -> dict[str, float]:
         return {**self.objective.REWARDS, **self.rewards}
