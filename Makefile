@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 EXTRAS ?= dev,render,generators,agents,video,bench
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format typecheck bench clean
+.PHONY: demo test test-quick mutation lint format typecheck bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,8 +20,12 @@ $(BIN)/.installed: pyproject.toml
 demo: $(BIN)/.installed
 	$(BIN)/vrenvs demo --out out/demo
 
+# The whole suite (what CI runs); test-quick skips the tests marked slow.
 test: $(BIN)/.installed
 	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -q
+
+test-quick: $(BIN)/.installed
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -q -m "not slow"
 
 lint: $(BIN)/.installed
 	$(BIN)/ruff check .

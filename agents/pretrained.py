@@ -2,8 +2,9 @@
 
 ``agents/pretrained/<Name>/`` holds a policy trained by ``vrenvs train vrenvs/<Name>-v0``
 (``policy.safetensors`` + ``policy.json``, loaded as weights only) and its model card
-``card.md``. A policy is named by its folder name (``Assistant-Fetch``) or by the path of a
-policy folder (a run's ``best`` or ``final``).
+``card.md``. A policy is named by its folder name (``ppo-Assistant-Fetch``) or by the path
+of a policy folder (a run's ``best`` or ``final``). This module is the ``vrenvs.policies``
+provider (``names``, ``controller``, ``env_id``) that vrenvs finds by its entry point.
 
 :class:`PolicyController` lets a trained policy drive any actor slot of any world, the way
 scripted controllers do: it observes the slot as the policy's training env would (the same

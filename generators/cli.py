@@ -1,5 +1,5 @@
-"""``python -m generators train|report|sample|interpolate|search`` (to be mounted as
-``vrenvs generators ...``). Every subcommand prints where it wrote its files."""
+"""``vrenvs generators train|report|sample|interpolate|search`` (also ``python -m
+generators ...``). Every subcommand prints where it wrote its files."""
 
 from __future__ import annotations
 

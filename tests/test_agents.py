@@ -254,6 +254,7 @@ def test_eval_cli_prints_policy_and_baselines(tiny_run, capsys):
     assert all(0 <= r["success_low"] <= r["success"] <= r["success_high"] <= 1 for r in rows.values())
 
 
+@pytest.mark.slow
 def test_sigint_writes_a_loadable_checkpoint(tmp_path):
     import signal
     import subprocess
@@ -375,6 +376,7 @@ def test_ship_writes_a_model_card_and_results_make_the_table(tiny_run, tmp_path)
     assert load_policy(dest).num_timesteps == steps
 
 
+@pytest.mark.slow
 def test_demo_runs_the_shipped_or_given_assistant_and_a_short_training(tiny_run, tmp_path):
     from agents.demo import run_demo
 

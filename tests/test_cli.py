@@ -138,6 +138,7 @@ def test_bad_numbers_are_rejected_by_the_parser(capsys):
     assert "0 is not a positive integer" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys):
     code, _, _ = run(capsys, "bench", "--quick", "--out", str(tmp_path))
     assert code == 0

@@ -3,7 +3,7 @@
 In the assistant envs the person plays the **user** by default: walk with the arrows and
 make requests with 1 (fetch an item), 2 (be guided to a place), 3 (open a door), picking the
 target from a menu, while the assistant is driven by a controller (the scripted ``oracle``
-until trained policies arrive with the agents issue). ``role`` lets the person play the
+by default, or a trained policy: ``--assistant ppo-Assistant``). ``role`` lets the person play the
 assistant or an NPC instead. The world advances in real time when playing the user (the
 assistant keeps working while you watch) and turn by turn otherwise.
 

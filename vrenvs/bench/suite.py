@@ -1,6 +1,6 @@
 """The benchmark: vrenvs next to MiniGrid, measured in one run and reported as ratios.
 
-``vrenvs bench`` (``make bench``) runs seven sections and writes ``bench.json`` and
+``vrenvs bench`` (``make bench``) runs six sections and writes ``bench.json`` and
 ``bench.md`` (one table per section, then the targets with the measured figures):
 
 1. ``step``: single-env steps/s under ``gymnasium.make`` with random actions and resets,
