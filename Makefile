@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 EXTRAS ?= dev,render,generators,agents,video,bench
 BIN := $(VENV)/bin
 
-.PHONY: demo test lint format typecheck bench clean
+.PHONY: demo test lint format typecheck bench mutation clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,5 +37,17 @@ typecheck: $(BIN)/.installed
 bench: $(BIN)/.installed
 	$(BIN)/vrenvs bench --out out/bench
 
+# Mutation testing of the env contract (docs/mutation.md). Needs mutmut (`pip install mutmut`;
+# it is in the dev extra). Config: [tool.mutmut] in pyproject.toml. MUTANTS picks mutants by
+# name glob, e.g. MUTANTS='vrenvs.core.rewards*'; named mutants are always re-run. One worker,
+# one torch/OpenMP thread: a worker forked from a process with a thread pool can hang.
+MUTANTS ?= vrenvs.core.* vrenvs.envs.*info*
+mutation: $(BIN)/.installed
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+		$(BIN)/mutmut run --max-children 1 $(foreach m,$(MUTANTS),"$(m)")
+	mkdir -p out
+	$(BIN)/mutmut results | grep -v ': not checked' > out/mutmut-results.txt || true
+	@echo "survivors and timeouts: out/mutmut-results.txt; read one with $(BIN)/mutmut show NAME"
+
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache mutants
