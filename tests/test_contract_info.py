@@ -117,6 +117,8 @@ def test_vector_env_info_and_next_step_autoreset():
     assert infos["is_success"].tolist() == [True, False] and infos["_is_success"].tolist() == [True, False]
     assert infos["served"].tolist() == [1, 0]
     assert infos["request_type"].tolist() == ["none", "fetch"]
+    assert infos["request"].tolist() == ["", "Please bring me the blue cup."], "each world's own sentence"
+    assert all(infos[f"_{k}"].dtype == bool for k in ("served", "request", "scene")), "masks are bool"
     assert infos["events"]["done"].tolist() == ["fetch", "none"]
     assert infos["events"]["_done"].tolist() == [True, True] and infos["_events"].tolist() == [True, True]
     # NEXT_STEP autoreset: world 0 starts again, with reward 0 and both flags False
@@ -126,6 +128,7 @@ def test_vector_env_info_and_next_step_autoreset():
     assert infos["served"].tolist() == [0, 0]
     assert infos["request_type"].tolist() == ["fetch"] * 2
     assert infos["events"]["done"].tolist() == ["none", "none"], "the restarted world has no events"
+    assert infos["request"].tolist() == ["Please bring me the blue cup."] * 2, "asked again after the reset"
 
 
 def test_shared_fields_agree_between_the_faces():

@@ -71,6 +71,19 @@ def test_vrenvs_imports_neither_agents_nor_generators():
     assert bad == []
 
 
+def test_vrenvs_does_not_name_its_dependants_in_strings():
+    """No ``"generators.registry:gan_source"`` style references: plug-ins are entry points."""
+    bad = []
+    for module, path in MODULES.items():
+        if module.split(".")[0] != "vrenvs":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            text = node.value if isinstance(node, ast.Constant) else None
+            if isinstance(text, str) and text.startswith(("agents.", "generators.")):
+                bad.append(f"{module}:{node.lineno} {text!r}")
+    assert bad == []
+
+
 def test_generators_import_only_the_core_of_vrenvs():
     bad = [
         f"{m}:{line} imports {target}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import doctest
+from importlib import resources
 from pathlib import Path
 
 import gymnasium as gym
@@ -45,7 +46,7 @@ def test_the_reward_tables_are_the_documented_ones():
 
 @pytest.mark.parametrize("spec", TASKS, ids=[s.name for s in TASKS])
 def test_every_task_has_a_training_config_for_its_id(spec: TaskSpec):
-    path = ROOT / "agents" / "configs" / f"{spec.name}.yaml"
+    path = Path(str(resources.files("agents").joinpath("configs", f"{spec.name}.yaml")))
     assert path.is_file(), f"a new task needs its training config {path}"
     assert yaml.safe_load(path.read_text())["env_id"] == spec.id
 

@@ -45,6 +45,12 @@ class Flee(Objective):
         chaser = actor_cells(state, slots_of(config, "chaser"))
         return [CATALOG.FOOD[state.items], chaser, none, none]
 
+    def left(
+        self, state: WorldState, config: TaskConfig, slot: int, at: np.ndarray, dist: np.ndarray
+    ) -> np.ndarray:
+        """Nothing: surviving and eating have no path to shorten."""
+        return np.zeros(state.batch, np.float32)
+
     def status(self, state: WorldState, config: TaskConfig, b: int) -> str:
         return f"eaten {int(state.eaten[b])}"
 

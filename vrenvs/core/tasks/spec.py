@@ -93,20 +93,19 @@ class Objective:
 
     def targets(self, state: WorldState, config: TaskConfig, slot: int) -> list[np.ndarray]:
         """One ``(B, Hp, Wp)`` mask per goal kind in :attr:`GOALS` (route sensor, oracle,
-        planned path)."""
-        none = np.zeros(state.tiles.shape, bool)
-        return [none, none, none, none]
+        planned path); an unused kind is an empty mask."""
+        raise NotImplementedError
 
     def left(
         self, state: WorldState, config: TaskConfig, slot: int, at: np.ndarray, dist: np.ndarray
     ) -> np.ndarray:
         """``(B,)`` steps of work left on the current job (for the shaping potential), from
         the clipped path lengths ``at`` ``(B, 4)`` and the raw distances ``dist``."""
-        return np.zeros(state.batch, np.float32)
+        raise NotImplementedError
 
     def status(self, state: WorldState, config: TaskConfig, b: int) -> str:
         """The counters of world ``b`` for the status panel."""
-        return ""
+        raise NotImplementedError
 
     @property
     def phrase(self) -> str | None:
