@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 
 from tests.worlds import A, act, ascii_of, assert_picture, world_from
 from vrenvs.core import requests
@@ -451,3 +452,136 @@ def test_patrol_makes_rounds_of_the_regions_in_order_and_chase_roams():
     roams = _waypoints("chase", 150)
     assert len(roams) >= 3, roams
     assert any(b != (a + 1) % regions for a, b in itertools.pairwise(roams)), roams
+
+
+def test_a_caught_thief_leaves_the_map_and_drops_its_loot_where_it_stood():
+    w = world_from(
+        """
+        #######
+        #.....#
+        #..I..#
+        #.....#
+        #..P..#
+        #....$#
+        #######
+        """,
+        ("guard", "thief"),
+        learner=0,
+        goal="guard",
+    )
+    cup = CATALOG.item["cup"].id
+    w.state.carry[0, 1] = cup
+    ev = act(w, A.UP, A.NOOP)  # the guard steps next to the thief: caught
+    assert ev.caught[0].tolist() == [False, True]
+    assert not w.state.active[0, 1] and w.state.carry[0, 1] == 0
+    assert w.state.mode[0, 1] == MODES.index("caught")
+    assert_picture(
+        w,
+        """
+        #######
+        #.....#
+        #..c..#
+        #..P..#
+        #.....#
+        #....$#
+        #######
+        """,
+    )
+    assert w.state.occupant[0].max() == 1, "only the guard is on the map"
+
+
+def test_loot_of_a_thief_caught_on_an_item_is_lost():
+    w = world_from(
+        """
+        #####
+        #..$#
+        #.I.#
+        #.P.#
+        #####
+        """,
+        ("guard", "thief"),
+        learner=0,
+        goal="guard",
+    )
+    m = w.config.margin
+    w.state.carry[0, 1] = CATALOG.item["gem"].id
+    w.state.items[0, 2 + m, 2 + m] = CATALOG.item["apple"].id  # under the thief
+    act(w, A.NOOP, A.NOOP)
+    assert not w.state.active[0, 1]
+    assert w.state.items[0, 2 + m, 2 + m] == CATALOG.item["apple"].id
+    assert CATALOG.item["gem"].id not in w.state.items[0], "no free cell under it: the loot is gone"
+
+
+def test_drop_goes_underfoot_else_to_the_faced_cell_else_a_free_neighbour():
+    w = world_from(
+        """
+        #####
+        #.+.#
+        #.A.#
+        #@..#
+        #####
+        """,
+        UA,
+    )
+    m = w.config.margin
+    apple, cup, book = (CATALOG.item[n].id for n in ("apple", "cup", "book"))
+    w.state.items[0, 2 + m, 2 + m] = apple  # underfoot is taken
+    w.state.facing[0, 1] = A.UP  # the faced cell is a door: never dropped on
+    w.state.carry[0, 1] = cup
+    ev = act(w, A.NOOP, A.DROP)
+    assert ev.dropped[0, 1] == cup
+    # the first free neighbour in the order up, right, down, left: right of the assistant
+    assert w.state.items[0, 2 + m, 3 + m] == cup
+    w.state.carry[0, 1] = book
+    w.state.facing[0, 1] = A.DOWN
+    act(w, A.NOOP, A.DROP)
+    assert w.state.items[0, 3 + m, 2 + m] == book, "the faced cell, below"
+    assert w.state.items[0, 1 + m, 2 + m] == 0 and w.state.carry[0, 1] == 0
+
+
+@pytest.mark.parametrize(
+    ("receiver_holds", "taken"),
+    [(0, True), (CATALOG.item["book"].id, False)],
+    ids=["empty-hands-take-it", "full-hands-refuse"],
+)
+def test_the_assistant_takes_a_gift_only_with_empty_hands(receiver_holds, taken):
+    w = world_from(
+        """
+        #####
+        #...#
+        #@A.#
+        #...#
+        #####
+        """,
+        UA,
+        learner=0,
+    )
+    cup = CATALOG.item["cup"].id
+    w.state.carry[0] = (cup, receiver_holds)
+    w.state.facing[0, 0] = A.RIGHT
+    ev = act(w, A.GIVE, A.NOOP)
+    assert (bool(ev.gave[0, 0]), bool(ev.refused[0, 0])) == (taken, not taken)
+    assert w.state.carry[0].tolist() == ([0, cup] if taken else [cup, receiver_holds])
+
+
+def test_a_guard_takes_no_gift_and_giving_to_nobody_is_no_refusal():
+    w = world_from(
+        """
+        #####
+        #A..#
+        #P..#
+        #...#
+        #####
+        """,
+        ("assistant", "guard"),
+        learner=0,
+    )
+    cup = CATALOG.item["cup"].id
+    w.state.carry[0, 0] = cup
+    w.state.facing[0, 0] = A.DOWN
+    ev = act(w, A.GIVE, A.NOOP)
+    assert ev.refused[0, 0] and not ev.gave[0, 0] and w.state.carry[0].tolist() == [cup, 0]
+    act(w, A.RIGHT, A.NOOP)
+    act(w, A.RIGHT, A.NOOP)  # nobody next to it now
+    ev = act(w, A.GIVE, A.NOOP)
+    assert not ev.refused[0, 0] and not ev.gave[0, 0]
