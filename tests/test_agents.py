@@ -373,3 +373,27 @@ def test_demo_runs_the_shipped_or_given_assistant_and_a_short_training(tiny_run,
     assert summary["scenes"] == "gan"
     assert (Path(summary["training"]["run"]) / "final" / "policy.json").exists()
     assert "scripted (oracle)" in summary["training"]["held_out"]
+
+
+def test_a_trained_npc_shows_the_mode_its_role_would_be_in():
+    """Trained policies return bare actions; the world gives them the badge the role's
+    scripted behaviour would have (a guard with the thief in sight is chasing)."""
+    from vrenvs.core.controllers import situation
+    from vrenvs.core.state import MODES
+
+    env = gym.make(
+        "vrenvs/NPC-Flee-v0",
+        scenes="procedural",
+        npcs=["chaser", "guard", "thief"],
+        npc_controllers={"guard": "ppo-NPC-Guard"},
+    )
+    env.reset(seed=1)
+    world = env.unwrapped.world
+    guard = world.config.roles.index("guard")
+    shown = set()
+    for _ in range(40):
+        expected = situation(world.state, world.config, guard)
+        env.step(0)
+        assert world.state.mode[0, guard] == expected[0] or not world.state.active[0, guard]
+        shown.add(MODES[int(world.state.mode[0, guard])])
+    assert shown <= {"patrolling", "chasing", "caught"} and shown & {"patrolling", "chasing"}
