@@ -84,9 +84,9 @@ GUARD_ROOM = """
 
 def test_guard_targets_the_thief_its_entry_and_the_loot():
     w = world_from(GUARD_ROOM, ("guard", "thief"), learner=0, goal="guard")
-    w.state.home[0, 1] = (5 + w.config.margin, 1 + w.config.margin)  # came in at (5, 1)
+    w.state.home[0, 1] = (5 + w.config.margin, 5 + w.config.margin)  # came in at (5, 5)
     dist = sensors.distances(w.state, w.config, 0)
-    assert dist[0, :, 0].tolist() == [4, 4, 6, U], "thief, entry, loot, nothing"
+    assert dist[0, :, 0].tolist() == [4, 8, 6, U], "thief, entry, loot, nothing"
     assert round(float(sensors.potential(w.state, w.config, 0, dist)[0]) * 14, 3) == -4.0
     w.state.active[0, 1] = False
     dist = sensors.distances(w.state, w.config, 0)
@@ -199,3 +199,38 @@ def test_status_lines_per_task(roles, learner, goal, counts):
     lines = status_lines(w.state, w.config, {"source": "test"})
     said = "(no request)" if goal == "serve" else f"({goal})"
     assert lines == ["# Request", said, counts, "~ test"]
+
+
+@pytest.mark.parametrize(
+    ("env_id", "tokens", "sentence"),
+    [
+        ("vrenvs/NPC-Guard-v0", [11, 43, 44, 5, 25, 16, 0, 0, 0, 0], "Catch the thief before it escapes."),
+        (
+            "vrenvs/NPC-Flee-v0",
+            None,
+            "Find food and keep away from the wolves.",
+        ),
+    ],
+)
+def test_npc_learners_read_their_task_phrase(env_id, tokens, sentence):
+    import gymnasium as gym
+
+    from vrenvs.core.language import spoken
+
+    env = gym.make(env_id, scenes="procedural")
+    obs, _ = env.reset(seed=0)
+    if tokens is not None:
+        assert obs["request"].tolist() == tokens
+    assert spoken(obs["request"]) == sentence
+    obs, *_ = env.step(0)
+    assert spoken(obs["request"]) == sentence, "the phrase stays"
+
+
+def test_the_view_space_bounds_each_layer_by_its_ids():
+    import gymnasium as gym
+
+    space = gym.make("vrenvs/NPC-Guard-v0", scenes="procedural").observation_space
+    nvec = space["view"].nvec.reshape(3, 7, 7)
+    # 13 tile ids (0-12), items 0-10 (0 = none), roles 0-7 (0 = none)
+    assert [set(layer.ravel().tolist()) for layer in nvec] == [{13}, {11}, {8}]
+    assert set(space["request"].nvec.tolist()) == {50} and space["inventory"].n == 11
