@@ -14,6 +14,8 @@ from typing import Any
 
 import yaml
 
+from vrenvs.core.tasks import task
+
 __all__ = ["SPLITS", "TrainConfig", "load_config", "split_kwargs"]
 
 SPLITS = ("train", "test")
@@ -56,8 +58,9 @@ def split_kwargs(config: TrainConfig, split: str) -> dict[str, Any]:
 
 
 def _file_for(env_id: str) -> str:
-    name = env_id.split("/")[-1].removesuffix("-v0")
-    return f"{name}.yaml"
+    """``agents/configs/<task name>.yaml``: one config per task spec (an unknown id is
+    refused with the list of tasks)."""
+    return f"{task(env_id).name}.yaml"
 
 
 def _apply(data: dict[str, Any], key: str, value: Any) -> None:

@@ -218,7 +218,7 @@ def test_bad_inputs_give_clear_errors(tmp_path, tiny_run):
 
     with pytest.raises(ValueError, match=r"config key 'ppo.learnin_rate' does not exist"):
         load_config("vrenvs/Assistant-Fetch-v0", ["ppo.learnin_rate=1"])
-    with pytest.raises(ValueError, match=r"no training config for 'vrenvs/Nope-v0'"):
+    with pytest.raises(ValueError, match=r"unknown task 'vrenvs/Nope-v0'; choose from \['Assistant-Fetch'"):
         load_config("vrenvs/Nope-v0")
     with pytest.raises(PolicyFileError, match="missing"):
         load_policy(tmp_path / "nowhere")
