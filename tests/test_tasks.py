@@ -105,3 +105,10 @@ def test_a_bad_spec_is_refused_with_the_value(change, words):
     with pytest.raises(ValueError) as err:
         dataclasses.replace(task("NPC-Guard"), **change)
     assert all(w in str(err.value) for w in words), str(err.value)
+
+
+def test_a_misspelt_role_is_an_error_not_an_empty_slot():
+    config = task("NPC-Guard").config((), 16, 7, 200)
+    assert (config.slot_of("thief"), config.slot_of("user")) == (1, -1)
+    with pytest.raises(ValueError, match=r"unknown role 'theif'; choose from \['assistant'"):
+        config.slot_of("theif")

@@ -126,7 +126,7 @@ class Session:
         env = cast(WorldEnv, gym.make(env_id, **env_kwargs).unwrapped)
         base = env.world.config
         self.role = role or ("user" if objective_of(base).SERVES_USER else base.roles[base.learner])
-        self.slot = base.slot_of(self.role)
+        self.slot = base.roles.index(self.role) if self.role in base.roles else -1
         if self.slot < 0:
             raise ValueError(f"role {self.role!r} is not in {env_id}; choose from {sorted(set(base.roles))}")
         self.asks = self.role == "user"

@@ -99,7 +99,10 @@ class TaskConfig:
         return _yielding(self.roles)
 
     def slot_of(self, role: str) -> int:
-        """First slot with ``role``, or -1."""
+        """First slot with ``role``, or -1 when the world has none (a name that is no role
+        at all is an error, not a silent -1)."""
+        if role not in CATALOG.role:
+            raise ValueError(f"unknown role {role!r}; choose from {sorted(CATALOG.role)}")
         return self.roles.index(role) if role in self.roles else -1
 
 
