@@ -108,7 +108,14 @@ class VrenvsVecEnv(VecEnv):
         return self._out(obs)
 
     def step_async(self, actions: np.ndarray) -> None:
-        self._actions = np.asarray(actions, dtype=np.int64).reshape(self.num_envs)
+        given = np.asarray(actions)
+        if given.size != self.num_envs:
+            raise ValueError(f"got {given.size} actions for {self.num_envs} envs: {actions!r}")
+        if not np.issubdtype(given.dtype, np.integer) and not (
+            np.issubdtype(given.dtype, np.floating) and np.array_equal(given, np.round(given))
+        ):
+            raise ValueError(f"actions must be whole numbers in [0, 9), got {actions!r}")
+        self._actions = given.astype(np.int64).reshape(self.num_envs)
 
     def step_wait(self) -> VecEnvStepReturn:
         obs, reward, terminated, truncated, infos = self.venv.step(self._actions)

@@ -120,3 +120,74 @@ def test_controllers_kwarg_names_roles_and_controllers():
         gym.make(FETCH, controllers={"dragon": "random"})
     with pytest.raises(ValueError, match=r"unknown controller 'dance'; choose from \[.*'random'"):
         gym.make(FETCH, controllers={"user": "dance"})
+
+
+# -- lifecycle and per-call inputs (issue 12: step before reset, reset options, actions) --
+
+LIFECYCLE_IDS = ["vrenvs/Assistant-Fetch-v0", "vrenvs/NPC-Guard-v0"]
+
+
+@pytest.mark.parametrize("env_id", LIFECYCLE_IDS)
+def test_step_before_reset_is_refused_in_every_face(env_id):
+    from gymnasium.error import ResetNeeded
+
+    single = gym.make(env_id, scenes="procedural").unwrapped
+    with pytest.raises(ResetNeeded, match="call reset"):
+        single.step(0)
+    vector = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", scenes="procedural")
+    with pytest.raises(ResetNeeded, match="call reset"):
+        vector.step(np.zeros(2, np.int64))
+    pytest.importorskip("stable_baselines3")
+    from agents.vec_env import VrenvsVecEnv
+
+    with pytest.raises(ResetNeeded, match="call reset"):
+        VrenvsVecEnv(env_id, 2, scenes="procedural").step(np.zeros(2, np.int64))
+
+
+@pytest.mark.parametrize(
+    ("options", "error", "words"),
+    [
+        ("garbage", TypeError, ["'garbage'", "dict or None"]),
+        (3, TypeError, ["3", "dict or None"]),
+        ({"level": 2}, ValueError, ["'level'", "pass none"]),
+    ],
+)
+def test_reset_options_are_none_or_empty(options, error, words):
+    for env in (
+        gym.make("vrenvs/NPC-Flee-v0", scenes="procedural"),
+        gym.make_vec(
+            "vrenvs/NPC-Flee-v0", num_envs=2, vectorization_mode="vector_entry_point", scenes="procedural"
+        ),
+    ):
+        with pytest.raises(error) as err:
+            env.reset(seed=0, options=options)
+        assert all(w in str(err.value) for w in words), str(err.value)
+        env.reset(seed=0, options={})
+
+
+@pytest.mark.parametrize(("actions", "words"), [([1.5, 2.0], ["1.5"]), ([1, 2, 3], ["3 actions", "2 envs"])])
+def test_the_sb3_adapter_refuses_fractional_or_miscounted_actions(actions, words):
+    pytest.importorskip("stable_baselines3")
+    from agents.vec_env import VrenvsVecEnv
+
+    venv = VrenvsVecEnv("vrenvs/NPC-Flee-v0", 2, scenes="procedural")
+    venv.reset()
+    with pytest.raises(ValueError) as err:
+        venv.step(np.array(actions))
+    assert all(w in str(err.value) for w in words), str(err.value)
+    venv.step(np.array([1.0, 2.0]))  # whole numbers as floats are fine
+
+
+@pytest.mark.parametrize(
+    ("env_id", "phrase"),
+    [
+        ("vrenvs/NPC-Guard-v0", "Catch the thief before it escapes."),
+        ("vrenvs/NPC-Flee-v0", "Find food and keep away from the wolves."),
+    ],
+)
+def test_an_npc_learner_s_info_request_is_the_phrase_it_reads(env_id, phrase):
+    env = gym.make(env_id, scenes="procedural")
+    assert env.reset(seed=0)[1]["request"] == phrase
+    assert env.step(0)[4]["request"] == phrase
+    vector = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", scenes="procedural")
+    assert vector.reset(seed=0)[1]["request"].tolist() == [phrase, phrase]

@@ -5,7 +5,8 @@ restructuring (7e21317); ``test_trajectories.py`` replays the same runs and comp
 of behaviour shows as a changed digest: re-record only for a documented change (the envs'
 version history) with ``python -m tests.trajectories``. Re-recorded once since, for the
 ``patrol`` change: exactly the runs with a scripted guard changed (26 of 45), the other 19
-kept their digests.
+kept their digests; and once for ``info["request"]`` of NPC learners (the task's phrase, it
+was ""): with the old reading substituted every digest still matched.
 """
 
 from __future__ import annotations

@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
@@ -46,8 +47,9 @@ INFO = {
     "scene": "dict: the scene's identity (source, index, style or file, repair version); "
     "num_scenes=1, start_scene=index replays it",
     "scene_index": "int: the scene's index in its source (-1 for sources without indices)",
-    "request": 'str: the pending request as the user says it ("Please bring me the blue cup."; '
-    '"" when there is none)',
+    "request": "str: what the learner is asked, as its ``request`` observation holds it: the "
+    'user\'s pending request ("Please bring me the blue cup."; "" when there is none) or the '
+    "task's phrase for an NPC learner",
     "request_type": "str: none, fetch, guide or open",
     "served": "int: requests completed this episode",
     "failed": "int: requests the user gave up on this episode",
@@ -147,16 +149,37 @@ class _Task:
         )
         self._space = observation_space(options["size"] if self._full else options["view"], self._route)
         self._said = np.full(num_worlds, "", object)  # the request sentence of every world
+        self._needs_reset = True
         self._said_tokens = np.zeros_like(self.world.state.req_tokens)
+
+    def _check_reset_options(self, options: Any) -> None:
+        """``reset(options=...)``: None or an empty dict (these envs take no reset options)."""
+        if options is None:
+            return
+        if not isinstance(options, dict):
+            raise TypeError(f"reset options must be a dict or None, got {options!r}")
+        if options:
+            raise ValueError(
+                f"reset options {sorted(options)} are not used by {type(self).__name__}; pass none"
+            )
+
+    def _check_started(self) -> None:
+        if self._needs_reset:
+            raise ResetNeeded(f"{type(self).__name__}: call reset() before step()")
 
     def _info_arrays(self, events: Events | None = None) -> dict[str, Any]:
         """Every world's info (see :data:`INFO`), as arrays: strings and scene identities in
         object arrays. Sentences are re-made only for worlds whose request changed."""
         s = self.world.state
-        changed = np.flatnonzero((s.req_tokens != self._said_tokens).any(axis=1))
+        said = (
+            s.req_tokens
+            if self.world.phrase is None
+            else np.broadcast_to(self.world.phrase, s.req_tokens.shape)
+        )
+        changed = np.flatnonzero((said != self._said_tokens).any(axis=1))
         for b in changed:
-            self._said[b] = spoken(s.req_tokens[b])
-        self._said_tokens[changed] = s.req_tokens[changed]
+            self._said[b] = spoken(said[b])
+        self._said_tokens[changed] = said[changed]
         scenes = np.empty(self.world.num_worlds, object)
         scenes[:] = self.world.identities
         info: dict[str, Any] = {
@@ -250,13 +273,16 @@ class WorldEnv(_Task, gym.Env):
         return info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
+        self._check_reset_options(options)
         super().reset(seed=seed)
+        self._needs_reset = False
         self.world.use_rngs([self.np_random])
         self.world.reset([0])
         self._render_human()
         return self._obs(), self._info()
 
     def step(self, action: Any):
+        self._check_started()
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not in the action space {self.action_space}")
         events, reward, terminated = self.world.step(np.array([int(action)]))
@@ -354,6 +380,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         return infos
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
+        self._check_reset_options(options)
         if isinstance(seed, (int, np.integer)):
             seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
         elif seed is None:
@@ -364,11 +391,13 @@ class WorldVectorEnv(_Task, VectorEnv):
                 raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} envs")
         self.world.seed(seeds)
         self.world.reset(range(self.num_envs))
+        self._needs_reset = False
         self._autoreset[:] = False
         self._render_human()
         return self._observe_all(), self._infos()
 
     def step(self, actions: Any):
+        self._check_started()
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
             raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")

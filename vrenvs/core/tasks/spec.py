@@ -33,6 +33,9 @@ HISTORY = (
     "``events``, ``is_success``); the single env reports ``is_success`` at the time limit "
     "too; the ``patrol`` controller (guards) makes rounds of the region centres in order, "
     "where it used to roam at random like ``chase`` (episodes with a scripted guard differ).",
+    "v0, lifecycle: ``step`` before ``reset`` raises ``gymnasium.error.ResetNeeded`` (single env, "
+    "vector env, SB3 adapter); ``reset`` options must be None or empty; ``info['request']`` is "
+    "the task's phrase for an NPC learner (it was empty).",
 )
 """The version history every task shares (a task adds its own lines after these)."""
 
