@@ -191,3 +191,25 @@ def test_an_npc_learner_s_info_request_is_the_phrase_it_reads(env_id, phrase):
     assert env.step(0)[4]["request"] == phrase
     vector = gym.make_vec(env_id, num_envs=2, vectorization_mode="vector_entry_point", scenes="procedural")
     assert vector.reset(seed=0)[1]["request"].tolist() == [phrase, phrase]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"start_scene": 2**32}, ["start_scene=4294967296", "[0, 2147483646]"]),
+        ({"start_scene": 2**31 - 1}, ["start_scene=2147483647", "[0, 2147483646]"]),
+        (
+            {"start_scene": 2**31 - 2, "num_scenes": 2},
+            ["num_scenes=2", "start_scene=2147483646", "2147483646"],
+        ),
+        ({"num_scenes": 2**31}, ["num_scenes=2147483648", "[0, 2147483647)"]),
+    ],
+)
+def test_scene_indices_stay_in_their_range(kwargs, words):
+    """Scene ``i`` is a pure function of ``i`` over ``[0, 2**31 - 1)``; beyond it the
+    generators' seeds would repeat training scenes, so a split past it is refused at make."""
+    with pytest.raises(ValueError) as err:
+        gym.make("vrenvs/NPC-Flee-v0", scenes="procedural", **kwargs)
+    assert all(w in str(err.value) for w in words), str(err.value)
+    env = gym.make("vrenvs/NPC-Flee-v0", scenes="procedural", start_scene=2**31 - 2, num_scenes=1)
+    assert env.reset(seed=0)[1]["scene_index"] == 2**31 - 2

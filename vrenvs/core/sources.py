@@ -51,6 +51,11 @@ class SceneSource(Protocol):
     def sample(self, num: int, rng: np.random.Generator) -> list[Scene]: ...
 
 
+NUM_SCENE_INDICES = 2**31 - 1
+"""Scene indices run over ``[0, NUM_SCENE_INDICES)``: ``start_scene`` and ``num_scenes`` stay
+inside it (the learned generators seed torch from the index, which keeps 32 bits)."""
+
+
 def symmetry(codes: np.ndarray, k: int) -> np.ndarray:
     """One of the 8 symmetries of the square: rotation by ``k % 4`` quarter turns, then a
     left-right flip when ``k % 8 >= 4``. Glyphs have no direction, so all 8 keep the rules."""
@@ -101,7 +106,7 @@ class IndexedSource:
         return {"source": self.name, "index": int(index), "repair_version": REPAIR_VERSION}
 
     def sample(self, num: int, rng: np.random.Generator) -> list[Scene]:
-        return [self.scene(int(i)) for i in rng.integers(0, 2**31 - 1, size=num)]
+        return [self.scene(int(i)) for i in rng.integers(0, NUM_SCENE_INDICES, size=num)]
 
 
 class ProceduralSource(IndexedSource):

@@ -17,7 +17,7 @@ from vrenvs.core.controllers import Controller, controller, decide
 from vrenvs.core.layout import Layout, prepare_many
 from vrenvs.core.observe import observe
 from vrenvs.core.reset import reset_world
-from vrenvs.core.sources import IndexedSource, SceneSource
+from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, SceneSource
 from vrenvs.core.state import TaskConfig, WorldState, allocate
 from vrenvs.core.tasks import objective_of
 
@@ -94,7 +94,7 @@ class World:
     def _next_index(self, b: int) -> int:
         """The scene index of world ``b``'s next episode (see the class docstring)."""
         rng = self.rngs[b]
-        span = self.num_scenes if self.num_scenes > 0 else 2**31 - 1 - self.start_scene
+        span = self.num_scenes if self.num_scenes > 0 else NUM_SCENE_INDICES - self.start_scene
         bank = self.source.bank_size if isinstance(self.source, IndexedSource) else 1
         if bank <= 1:
             return self.start_scene + int(rng.integers(span))

@@ -19,7 +19,7 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.language import REQUEST_TYPES, spoken
 from vrenvs.core.rules import Events
-from vrenvs.core.sources import default_source, make_source
+from vrenvs.core.sources import NUM_SCENE_INDICES, default_source, make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
 from vrenvs.core.tasks import TaskSpec
 from vrenvs.core.tasks.fetch import FETCH_TASK
@@ -80,8 +80,13 @@ class _Task:
         check_int("view", view, 3, 15)
         if view % 2 == 0:
             raise ValueError(f"view={view} must be odd so the learner sits in the centre")
+        check_int("start_scene", options["start_scene"], 0, NUM_SCENE_INDICES - 1)
         check_int("num_scenes", options["num_scenes"], 0)
-        check_int("start_scene", options["start_scene"], 0)
+        if options["start_scene"] + options["num_scenes"] > NUM_SCENE_INDICES:
+            raise ValueError(
+                f"num_scenes={options['num_scenes']} with start_scene={options['start_scene']} runs past "
+                f"the last scene index {NUM_SCENE_INDICES - 1}; scene indices are [0, {NUM_SCENE_INDICES})"
+            )
         check_int("tile_size", options["tile_size"], 4, 64)
         npcs = tuple(cls.TASK.npcs if options["npcs"] is None else options["npcs"])
         if len(npcs) > MAX_NPCS:

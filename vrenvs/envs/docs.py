@@ -44,6 +44,7 @@ _ARGS = """
     - ``size``: 16 (default) or 32.
     - ``num_scenes`` / ``start_scene``: play scenes ``start_scene .. start_scene + num_scenes - 1``
       (0 = unbounded); held-out evaluation uses a ``start_scene`` past the training range.
+      Scene indices run over ``[0, 2**31 - 1)``; a split past the end is refused.
     - ``obs_mode``: ``"symbolic"`` (default) or ``"full"``.
     - ``view``: odd window width in [3, 15], default 7.
     - ``npcs``: list of NPC roles sharing the world (guard, thief, chaser, critter, merchant).

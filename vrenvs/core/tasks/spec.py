@@ -35,7 +35,8 @@ HISTORY = (
     "where it used to roam at random like ``chase`` (episodes with a scripted guard differ).",
     "v0, lifecycle: ``step`` before ``reset`` raises ``gymnasium.error.ResetNeeded`` (single env, "
     "vector env, SB3 adapter); ``reset`` options must be None or empty; ``info['request']`` is "
-    "the task's phrase for an NPC learner (it was empty).",
+    "the task's phrase for an NPC learner (it was empty); ``start_scene`` / ``num_scenes`` "
+    "must stay inside the scene indices ``[0, 2**31 - 1)`` (larger ones replayed other scenes).",
 )
 """The version history every task shares (a task adds its own lines after these)."""
 
