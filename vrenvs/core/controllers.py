@@ -4,8 +4,9 @@ A controller is any callable ``(state, config, slot)`` returning the ``(B,)`` ac
 ``slot`` in every world, or a :class:`Decision` (actions plus the actor's mode, shown as a
 badge, and its next waypoint). Controllers never write the state: the world writes the
 modes and waypoints they decide. For a controller that returns bare actions (a trained
-policy, ``random``, ``noop``) the world shows the mode the role's scripted behaviour would
-be in (:func:`situation`), so a trained guard's badge still says when it is chasing.
+policy) the world shows the mode the role's scripted behaviour would
+be in (:func:`situation`), so a trained guard's badge still says when it is chasing;
+``random`` and ``noop`` leave the mode as it is.
 Built-ins, by name:
 
 - ``user``: the simulated user; follows the assistant during a GUIDE request when it is
@@ -212,12 +213,13 @@ def user(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     return Decision(actions, mode)
 
 
-def random(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
-    return integers(state.key, state.t + 7919 * slot, Stream.NPC, 9)[:, 0]
+def random(state: WorldState, config: TaskConfig, slot: int) -> Decision:
+    """Uniform actions; the actor's mode stays as it is."""
+    return Decision(integers(state.key, state.t + 7919 * slot, Stream.NPC, 9)[:, 0])
 
 
-def noop(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
-    return np.zeros(state.batch, np.int64)
+def noop(state: WorldState, config: TaskConfig, slot: int) -> Decision:
+    return Decision(np.zeros(state.batch, np.int64))
 
 
 CONTROLLERS: dict[str, Controller] = {

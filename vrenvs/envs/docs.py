@@ -11,6 +11,7 @@ import textwrap
 from gymnasium import spaces
 
 from vrenvs.core.tasks import TaskSpec
+from vrenvs.envs.base import INFO
 from vrenvs.envs.spaces import observation_space
 
 __all__ = ["doc_page"]
@@ -118,8 +119,6 @@ def _rewards(spec: TaskSpec) -> str:
 
 
 def _info() -> str:
-    from vrenvs.envs.base import INFO
-
     lines = [
         "## Info",
         "",

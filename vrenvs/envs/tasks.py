@@ -10,7 +10,7 @@ from vrenvs.core.tasks import TASKS, TaskSpec
 from vrenvs.envs.base import WorldEnv, WorldVectorEnv
 from vrenvs.envs.docs import doc_page
 
-__all__ = ["ENV_CLASSES", "VECTOR_CLASSES", "env_class", "vector_class"]
+__all__ = ["ENV_CLASSES", "VECTOR_CLASSES"]
 
 
 def _classes(spec: TaskSpec) -> tuple[type[WorldEnv], type[WorldVectorEnv]]:
@@ -33,12 +33,3 @@ _MADE = {spec.cls: _classes(spec) for spec in TASKS}
 ENV_CLASSES: dict[str, type[WorldEnv]] = {name: pair[0] for name, pair in _MADE.items()}
 VECTOR_CLASSES: dict[str, type[WorldVectorEnv]] = {name: pair[1] for name, pair in _MADE.items()}
 globals().update({cls.__name__: cls for cls in (*ENV_CLASSES.values(), *VECTOR_CLASSES.values())})
-
-
-def env_class(name: str) -> type[WorldEnv]:
-    """The single-env class of task ``name`` (its ``cls``, e.g. ``"Fetch"``)."""
-    return ENV_CLASSES[name]
-
-
-def vector_class(name: str) -> type[WorldVectorEnv]:
-    return VECTOR_CLASSES[name]

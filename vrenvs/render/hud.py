@@ -70,7 +70,7 @@ def planned_path(state: WorldState, config: TaskConfig, slot: int, limit: int = 
     barred = np.flatnonzero(field[worlds, here[:, 0], here[:, 1]] >= UNREACHED)
     if len(barred):
         field[barred] = distance_field(keys_to_fetch(state, barred, slot), where[barred])
-    rows = np.arange(state.batch)
+    rows = worlds
     path = np.zeros(state.tiles.shape, bool)
     for _ in range(limit):
         dist = field[rows, here[:, 0], here[:, 1]].astype(np.int32)
