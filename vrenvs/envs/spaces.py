@@ -8,6 +8,7 @@ import numpy as np
 from gymnasium import spaces
 
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_choice, check_int
 from vrenvs.core.language import MAX_TOKENS, VOCABULARY
 from vrenvs.core.observe import NUM_SCALARS, layer_highs
 from vrenvs.core.sensors import ROUTE_SIZE
@@ -20,6 +21,7 @@ __all__ = [
     "SIZES",
     "action_space",
     "check_choice",
+    "check_int",
     "observation_space",
     "view_grid",
 ]
@@ -28,18 +30,6 @@ OBS_MODES = ("symbolic", "full")
 SIZES = (16, 32)
 NPC_ROLES = tuple(r.name for r in CATALOG.roles if r.npc)
 MAX_NPCS = 6
-
-
-def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
-    if value not in choices:
-        raise ValueError(f"{name}={value!r} is not supported; choose from {list(choices)}")
-
-
-def check_int(name: str, value: Any, low: int, high: int | None = None) -> None:
-    ok = isinstance(value, (int, np.integer)) and not isinstance(value, bool)
-    if not ok or value < low or (high is not None and value > high):
-        bound = f"[{low}, {high}]" if high is not None else f">= {low}"
-        raise ValueError(f"{name}={value!r} must be an integer {bound}")
 
 
 def observation_space(side: int, route: bool = False) -> spaces.Dict:
