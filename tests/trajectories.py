@@ -6,7 +6,9 @@ of behaviour shows as a changed digest: re-record only for a documented change (
 version history) with ``python -m tests.trajectories``. Re-recorded once since, for the
 ``patrol`` change: exactly the runs with a scripted guard changed (26 of 45), the other 19
 kept their digests; and once for ``info["request"]`` of NPC learners (the task's phrase, it
-was ""): with the old reading substituted every digest still matched.
+was ""): with the old reading substituted every digest still matched; and once for repair
+v3 (a locked door without its key gets one): 5 digests of 4 runs on the GAN's scenes changed,
+the 40 others (procedural, designer, and GAN runs that met no such scene) kept theirs.
 """
 
 from __future__ import annotations

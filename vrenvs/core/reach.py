@@ -7,7 +7,9 @@ A scene is *solvable* when :func:`problems` finds nothing:
 - there is at least one requestable item;
 - every actor, every item and every region can be reached from the user, where closed
   doors can be opened and a locked door can be passed once a key of its colour has been
-  reached without passing through it (keys are not used up).
+  reached without passing through it (keys are not used up);
+- every locked door has a key of its colour somewhere in the scene (a door that can never
+  open is a wall drawn as a door: a request to open it could never be served).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from vrenvs.core.grid import flood, small_components
 from vrenvs.core.regions import REGION_RULES, ground_mask, region_pieces
 from vrenvs.core.scene import Scene, split_layers
 
-__all__ = ["base_passable", "is_solvable", "problems", "reachable"]
+__all__ = ["base_passable", "is_solvable", "keyless_locks", "problems", "reachable"]
 
 
 def base_passable(tiles: np.ndarray) -> np.ndarray:
@@ -43,6 +45,17 @@ def reachable(tiles: np.ndarray, items: np.ndarray, start: np.ndarray) -> np.nda
         if np.array_equal(now, have):
             return reach
         have = now
+
+
+def keyless_locks(tiles: np.ndarray, items: np.ndarray) -> np.ndarray:
+    """``(..., H, W)`` bool: the locked doors whose colour has no key anywhere in their grid."""
+    lock = CATALOG.LOCK_COLOUR[tiles]
+    key = CATALOG.KEY_COLOUR[items]
+    out = np.zeros(tiles.shape, dtype=bool)
+    for colour in range(len(COLOURS)):
+        missing = ~(key == colour).any(axis=(-2, -1))
+        out |= (lock == colour) & missing[..., None, None]
+    return out
 
 
 def _where(y: int, x: int) -> str:
@@ -71,6 +84,13 @@ def problems(scene: Scene, limit: int = 20) -> list[str]:
     if not CATALOG.REQUESTABLE[items].any():
         wanted = "".join(i.glyph for i in CATALOG.items if i.requestable)
         found.append(f"missing element: no requestable item (one of {wanted!r})")
+    for y, x in np.argwhere(keyless_locks(tiles, items)):
+        colour = COLOURS[CATALOG.LOCK_COLOUR[tiles[y, x]]]
+        door = str(glyphs[scene.codes[y, x]])
+        key = CATALOG.item[f"{colour}_key"].glyph
+        found.append(
+            f"{_where(y, x)}: locked door {door!r} has no {colour} key {key!r} anywhere, it can never open"
+        )
     users = roles == CATALOG.role["user"].id
     if users.any():
         start = np.zeros_like(users)
@@ -114,6 +134,7 @@ def solvable_batch(codes: np.ndarray) -> np.ndarray:
     ok &= users.sum(axis=(1, 2)) == 1
     ok &= (roles == CATALOG.role_id("assistant")).sum(axis=(1, 2)) == 1
     ok &= CATALOG.REQUESTABLE[items].any(axis=(1, 2))
+    ok &= ~keyless_locks(tiles, items).any(axis=(1, 2))
     reach = reachable(tiles, items, users & ok[:, None, None])
     ok &= ~(((items > 0) | (roles > 0)) & ~reach).any(axis=(1, 2))
     # A region is a ground component of at least min_cells; reach covers whole components,

@@ -5,12 +5,14 @@ each choosing the cheapest fix it can see:
 
 1. the outer border becomes wall;
 2. extra users / assistants are removed, a missing one is placed on free ground;
-3. a scene with no requestable item gets one, placed far from the user;
+3. a scene with no requestable item gets one, placed far from the user; a locked door
+   whose colour has no key anywhere gets a key, placed the same way;
 4. while something is unreachable from the user, a 0-1 shortest-path search from the
    reached cells finds the cheapest unreached target; each blocking cell on its path
    becomes ground (or, for a locked door whose key cannot be reached, a plain door). An
    unreachable item or NPC in a pocket too small to be a region is removed instead when
-   that costs fewer edits.
+   that costs fewer edits;
+5. a locked door still without a key (step 4 removed a stranded one) becomes a plain door.
 
 Every step works on a whole batch of grids ``(N, H, W)`` at once: reach, targets and the
 0-1 search are array operations over the batch axis (the search grows all grids' reached
@@ -29,15 +31,16 @@ import numpy as np
 
 from vrenvs.core.catalog import CATALOG, COLOURS
 from vrenvs.core.grid import dilate, label_components, small_components
-from vrenvs.core.reach import base_passable, reachable, solvable_batch
+from vrenvs.core.reach import base_passable, keyless_locks, reachable, solvable_batch
 from vrenvs.core.regions import REGION_RULES, ground_mask
 from vrenvs.core.scene import Scene, split_layers
 
 __all__ = ["REPAIR_VERSION", "Repaired", "repair", "repair_batch"]
 
-REPAIR_VERSION = 2
+REPAIR_VERSION = 3
 """Bumped whenever repair can give a different result for the same input. 2: the batched
-0-1 search may open a different path of the same edit count than version 1 did."""
+0-1 search may open a different path of the same edit count than version 1 did. 3: a locked
+door without a key of its colour gets one (or becomes a plain door)."""
 
 _GROUND_CODES = np.array([CATALOG.tile_code(n) for n in ("floor", "grass", "path")])
 _REQUESTABLE_CODES = np.array([CATALOG.item_code(i.name) for i in CATALOG.items if i.requestable])
@@ -101,7 +104,10 @@ def _repair_codes(codes: np.ndarray) -> np.ndarray:
     _one_of_each(codes, _USER)
     _one_of_each(codes, _ASSISTANT)
     _ensure_requestable(codes)
+    _key_for_locks(codes)
     _connect(codes)
+    tiles, items, _ = split_layers(codes)
+    codes[keyless_locks(tiles, items)] = CATALOG.DOOR
     return codes
 
 
@@ -199,6 +205,18 @@ def _ensure_requestable(codes: np.ndarray) -> None:
     y, x = _nearest_free(sub, _user_start(sub), farthest=True)
     pick = sub.sum(axis=(1, 2), dtype=np.int64)
     codes[lacking, y, x] = _REQUESTABLE_CODES[pick % len(_REQUESTABLE_CODES)]
+
+
+def _key_for_locks(codes: np.ndarray) -> None:
+    """Per colour: grids with a locked door of that colour and no key of it get one, far
+    from the user (step 4 then makes sure it can be reached)."""
+    for colour, door in sorted(CATALOG.LOCKED_DOOR_OF.items()):
+        key = CATALOG.item_code(f"{colour}_key")
+        lacking = np.flatnonzero((codes == door).any(axis=(1, 2)) & ~(codes == key).any(axis=(1, 2)))
+        if lacking.size:
+            sub = codes[lacking]
+            y, x = _nearest_free(sub, _user_start(sub), farthest=True)
+            codes[lacking, y, x] = key
 
 
 def _connect(codes: np.ndarray) -> None:
