@@ -178,16 +178,16 @@ CASES = [
         kwargs=ALONE,
         last_info={"served": 1, "failed": 1},
     ),
-    Case(  # no requestable item: nothing asked, nothing served, no success either
+    Case(  # the user gives up twice (steps 202 and 406) and asks a third time: no reward
         "stream-nothing-served-is-no-success",
         "vrenvs/Assistant-v0",
-        FETCH_ROOM.replace("#cAr", "#.Ar"),
+        FETCH_ROOM,
         [NOOP] * 600,
         {},
         (512, False, True),
         False,
         kwargs=ALONE,
-        last_info={"served": 0, "failed": 0, "request_type": "none"},
+        last_info={"served": 0, "failed": 2, "request_type": "fetch"},
     ),
     # --- NPC-Guard: +1 caught, -1 escaped with loot; terminated when no thief is left.
     Case(

@@ -16,7 +16,8 @@ A = Action
 
 
 class OneScene:
-    """A scene source that always serves the same scene (no repair: tests draw solvable maps)."""
+    """A scene source that always serves the same scene (repaired like any source's scenes,
+    except in :func:`world_from`, which plays it as drawn)."""
 
     name = "test"
 
@@ -36,7 +37,7 @@ def world_from(text: str, roles: tuple[str, ...], learner: int = 1, seed: int = 
     h, w = scene.shape
     assert h == w, "test scenes are square"
     cfg = TaskConfig(name="test", roles=roles, learner=learner, size=h, **config)
-    world = World(cfg, 1, OneScene(scene))
+    world = World(cfg, 1, OneScene(scene), as_drawn=True)
     world.seed([seed])
     world.reset([0])
     return world

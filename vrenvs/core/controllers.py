@@ -237,7 +237,7 @@ CONTROLLERS: dict[str, Controller] = {
 
 def controller(name: str) -> Controller:
     """The built-in controller called ``name`` (error lists the choices)."""
-    if name not in CONTROLLERS:
+    if not isinstance(name, str) or name not in CONTROLLERS:
         raise ValueError(f"unknown controller {name!r}; choose from {sorted(CONTROLLERS)}")
     return CONTROLLERS[name]
 

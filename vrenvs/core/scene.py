@@ -18,7 +18,16 @@ import numpy as np
 
 from vrenvs.core.catalog import CATALOG
 
-__all__ = ["MAX_SIZE", "MIN_SIZE", "Scene", "SceneError", "parse_ascii", "read_ascii", "split_layers"]
+__all__ = [
+    "MAX_FILE_BYTES",
+    "MAX_SIZE",
+    "MIN_SIZE",
+    "Scene",
+    "SceneError",
+    "parse_ascii",
+    "read_ascii",
+    "split_layers",
+]
 
 MIN_SIZE = 5
 MAX_SIZE = 64
@@ -38,7 +47,13 @@ class Scene:
     meta: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        codes = np.array(self.codes, dtype=np.int64, copy=True)
+        given = np.asarray(self.codes)
+        if given.dtype.kind not in "iu":
+            raise SceneError(
+                f"scene {self.name!r}: glyph codes must be integers, got dtype {given.dtype}; "
+                f"codes are in [0, {CATALOG.num_codes - 1}]"
+            )
+        codes = np.array(given, dtype=np.int64, copy=True)
         if codes.ndim != 2:
             raise SceneError(f"scene codes must be 2-D (H, W), got shape {codes.shape}")
         h, w = codes.shape
@@ -147,7 +162,10 @@ def parse_ascii(text: str, source: str = "<string>") -> Scene:
             )
     codes = _codes_of(rows, source)
     name = meta.pop("name", Path(source).stem if source != "<string>" else "")
-    return Scene(codes, name=name, meta=meta)
+    try:
+        return Scene(codes, name=name, meta=meta)
+    except SceneError as err:
+        raise SceneError(f"{source}: {err}") from None
 
 
 def _codes_of(rows: list[tuple[int, str]], source: str) -> np.ndarray:
@@ -168,6 +186,24 @@ def _unknown(source: str, line: int, col: int, char: str) -> str:
     return f"{source}, line {line}, column {col}: unknown glyph {char!r}; known glyphs are {CATALOG.glyphs!r}"
 
 
+MAX_FILE_BYTES = 1 << 20
+"""Scene files are at most this long (a 64 x 64 map with headers is a few kilobytes)."""
+
+
 def read_ascii(path: str | Path) -> Scene:
+    """Read one ASCII scene file; every problem is a :class:`SceneError` naming the file."""
     path = Path(path)
-    return parse_ascii(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        with path.open("rb") as file:
+            data = file.read(MAX_FILE_BYTES + 1)
+    except OSError as err:
+        raise SceneError(f"{path}: cannot be read ({err.strerror or err})") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise SceneError(f"{path}: longer than {MAX_FILE_BYTES} bytes; a scene file holds one map")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SceneError(
+            f"{path}: not UTF-8 text (byte {err.start}: {data[err.start : err.start + 1]!r})"
+        ) from None
+    return parse_ascii(text, source=str(path))

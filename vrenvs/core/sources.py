@@ -13,6 +13,7 @@ any object with a ``sample`` method.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -23,7 +24,7 @@ import numpy as np
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.plugins import load, plugin_names
 from vrenvs.core.repair import REPAIR_VERSION, repair
-from vrenvs.core.scene import Scene, read_ascii
+from vrenvs.core.scene import Scene, SceneError, read_ascii
 
 __all__ = [
     "AsciiFolderSource",
@@ -35,6 +36,7 @@ __all__ = [
     "make_source",
     "register_source",
     "save_bank",
+    "served",
     "source_names",
     "symmetry",
 ]
@@ -92,7 +94,7 @@ class IndexedSource:
             raise ValueError(f"scene index must be >= 0, got {index}")
         cached = self._cache.get(index)
         if cached is None:
-            fixed = repair(self.raw(index))
+            fixed = repair(served(self, self.raw(index), self.size))
             cached = fixed.scene
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.pop(next(iter(self._cache)))
@@ -171,6 +173,34 @@ class AsciiFolderSource(IndexedSource):
         return {**super().identity(index), "scene": base.name, "symmetry": sym}
 
 
+def served(source: object, scene: object, size: int) -> Scene:
+    """``scene`` as a source handed it out, checked: a :class:`Scene` (or a 2-D integer
+    array of glyph codes) of ``size`` x ``size``. Anything else is an error naming the
+    source; the caller repairs what passes."""
+    where = getattr(source, "name", type(source).__name__)
+    if isinstance(scene, np.ndarray):
+        try:
+            scene = Scene(scene)
+        except SceneError as err:
+            raise SceneError(f"scene source {where!r} gave a bad grid: {err}") from None
+    if not isinstance(scene, Scene):
+        raise TypeError(
+            f"scene source {where!r} gave {type(scene).__name__} {_short(scene)}; expected a "
+            "vrenvs.core.scene.Scene (or a 2-D integer array of glyph codes)"
+        )
+    if scene.shape != (size, size):
+        raise SceneError(
+            f"scene source {where!r} gave a {scene.shape[0]}x{scene.shape[1]} scene; this env plays "
+            f"size {size}"
+        )
+    return scene
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 class BankSource(IndexedSource):
     """Scenes stored in an ``.npz`` bank (``codes``: ``(N, H, W)`` uint8 and ``vocabulary``)."""
 
@@ -180,21 +210,42 @@ class BankSource(IndexedSource):
         self.name = str(self.path)
         if not self.path.is_file():
             raise ValueError(f"scene bank {self.path} does not exist")
-        with np.load(self.path, allow_pickle=False) as bank:
-            if "codes" not in bank or "vocabulary" not in bank:
-                raise ValueError(f"scene bank {self.path} needs arrays 'codes' and 'vocabulary'")
-            vocabulary = str(bank["vocabulary"])
-            self.codes = np.array(bank["codes"], dtype=np.uint8)
-        if vocabulary != CATALOG.vocabulary_hash:
-            raise ValueError(
-                f"scene bank {self.path} was written for tile vocabulary {vocabulary}, "
+        try:
+            with np.load(self.path, allow_pickle=False) as bank:
+                if not hasattr(bank, "files") or "codes" not in bank or "vocabulary" not in bank:
+                    raise SceneError(f"scene bank {self.path} needs arrays 'codes' and 'vocabulary'")
+                vocabulary, codes = bank["vocabulary"], bank["codes"]
+        except SceneError:
+            raise
+        except (OSError, ValueError, EOFError) as err:  # not an npz, truncated, object arrays
+            raise SceneError(f"scene bank {self.path} cannot be read as an .npz bank: {err}") from None
+        if (
+            vocabulary.dtype.kind != "U"
+            or vocabulary.shape != ()
+            or str(vocabulary) != CATALOG.vocabulary_hash
+        ):
+            written = str(vocabulary) if vocabulary.dtype.kind == "U" else _short(vocabulary.tolist())
+            raise SceneError(
+                f"scene bank {self.path} was written for tile vocabulary {written[:64]}, "
                 f"this version uses {CATALOG.vocabulary_hash}"
             )
-        if self.codes.ndim != 3 or len(self.codes) == 0 or self.codes.shape[1:] != (size, size):
-            raise ValueError(
-                f"scene bank {self.path} holds codes of shape {self.codes.shape}; "
-                f"expected (N>0, {size}, {size})"
+        if codes.ndim != 3 or len(codes) == 0 or codes.shape[1:] != (size, size):
+            raise SceneError(
+                f"scene bank {self.path} holds codes of shape {codes.shape}; expected (N>0, {size}, {size})"
             )
+        if codes.dtype.kind not in "iu":
+            raise SceneError(
+                f"scene bank {self.path} holds codes of dtype {codes.dtype}; glyph codes are "
+                f"integers in [0, {CATALOG.num_codes - 1}] (uint8 as save_bank writes them)"
+            )
+        bad = (codes < 0) | (codes >= CATALOG.num_codes)
+        if bad.any():
+            n, y, x = np.argwhere(bad)[0]
+            raise SceneError(
+                f"scene bank {self.path}, scene {n}, row {y}, column {x}: glyph code {codes[n, y, x]} "
+                f"is outside the vocabulary [0, {CATALOG.num_codes - 1}]"
+            )
+        self.codes = codes.astype(np.uint8)
 
     def raw(self, index: int) -> Scene:
         return Scene(self.codes[index % len(self.codes)], name=f"bank:{index % len(self.codes)}")
@@ -232,12 +283,24 @@ def source_names() -> list[str]:
     return sorted({*_REGISTRY, *plugin_names("vrenvs.sources")})
 
 
-def make_source(spec: str | SceneSource, size: int) -> SceneSource:
+def make_source(spec: str | os.PathLike[str] | SceneSource, size: int) -> SceneSource:
     """Resolve a ``scenes=`` argument to a source producing ``size`` x ``size`` scenes."""
+    if isinstance(spec, os.PathLike):
+        spec = os.fspath(spec)
     if not isinstance(spec, str):
-        if isinstance(spec, SceneSource):
-            return spec
-        raise ValueError(f"scenes must be a source name, a path or an object with sample(); got {spec!r}")
+        sample = getattr(spec, "sample", None)
+        if sample is None:
+            raise TypeError(
+                f"scenes={_short(spec)} is not a source: give a name ({', '.join(source_names())}), "
+                "a path, or an object with name and sample(num, rng)"
+            )
+        if not callable(sample):
+            raise TypeError(f"scenes={_short(spec)}: its sample attribute is not callable")
+        if not isinstance(getattr(spec, "name", None), str):
+            raise TypeError(f"scenes={_short(spec)} has no name (a str attribute the info reports)")
+        return spec  # type: ignore[return-value]
+    if not spec:
+        raise ValueError(f"scenes='' is empty; choose from {source_names()}, a folder or an .npz bank")
     if spec in _REGISTRY:
         return _REGISTRY[spec](size)
     if spec in plugin_names("vrenvs.sources"):

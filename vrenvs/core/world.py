@@ -16,8 +16,11 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import Controller, controller, decide
 from vrenvs.core.layout import Layout, prepare_many
 from vrenvs.core.observe import observe
+from vrenvs.core.reach import solvable_batch
+from vrenvs.core.repair import repair
 from vrenvs.core.reset import reset_world
-from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, SceneSource
+from vrenvs.core.scene import Scene
+from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, SceneSource, served
 from vrenvs.core.state import TaskConfig, WorldState, allocate
 from vrenvs.core.tasks import objective_of
 
@@ -37,6 +40,11 @@ class World:
     ``bank_size`` resets instead of one. Every draw comes from the world's RNG.
     ``controllers`` maps a slot to a controller for actors other than the learner;
     unlisted slots use their role's scripted behaviour.
+
+    Every scene is checked and repaired before it is played (indexed sources repair in
+    :meth:`IndexedSource.scene`, other sources' ``sample`` results here). ``as_drawn=True``
+    plays a non-indexed source's scenes exactly as drawn, unrepaired: for tests of the rules
+    on hand-drawn worlds that are deliberately not solvable; the envs never set it.
     """
 
     def __init__(
@@ -49,8 +57,10 @@ class World:
         controllers: dict[int, Controller] | None = None,
         phrase: np.ndarray | None = None,
         shaping: float = 0.0,
+        as_drawn: bool = False,
     ) -> None:
         self.config = config
+        self.as_drawn = as_drawn
         self.objective = objective_of(config)
         self.shaping = float(shaping)
         self.source = source
@@ -115,11 +125,8 @@ class World:
         if not isinstance(self.source, IndexedSource):
             scenes = []
             for b in worlds:
-                scene = self.source.sample(1, self.rngs[b])[0]
-                self.identities[b] = {
-                    "source": getattr(self.source, "name", type(self.source).__name__),
-                    "scene": scene.name,
-                }
+                scene = self._sampled(b)
+                self.identities[b] = {"source": self.source.name, "scene": scene.name}
                 scenes.append(scene)
             return prepare_many(scenes, self.config.margin)
         indices = []
@@ -139,6 +146,18 @@ class World:
                 self._layouts.pop(next(iter(self._layouts)))
             self._layouts[index] = layout
         return [found.get(i) or fresh[i] for i in indices]
+
+    def _sampled(self, b: int) -> Scene:
+        """World ``b``'s next scene from a source that is not indexed: ``sample(1, rng)``,
+        checked (:func:`~vrenvs.core.sources.served`) and repaired like every served scene."""
+        got = self.source.sample(1, self.rngs[b])
+        if not isinstance(got, (list, tuple)) or len(got) != 1:
+            raise TypeError(
+                f"scene source {self.source.name!r}: sample(1, rng) returned {type(got).__name__} "
+                f"{str(got)[:60]}; expected a list of 1 scene"
+            )
+        scene = served(self.source, got[0], self.config.size)
+        return scene if self.as_drawn or solvable_batch(scene.codes[None])[0] else repair(scene).scene
 
     def reset(self, worlds: Sequence[int] | np.ndarray) -> None:
         """Start new episodes in ``worlds`` (indices)."""

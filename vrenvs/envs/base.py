@@ -6,6 +6,7 @@ whose docstring is its documentation page; see :mod:`vrenvs.envs.tasks`.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -65,6 +66,11 @@ HUMAN_WORLDS = 16  # a vector env's window shows at most this many worlds
 ACTION_COUNT = len(ACTION_NAMES)
 
 
+def _seed(name: str, value: Any) -> int:
+    """A reset seed: a non-negative integer (NumPy integers too), as a Python int."""
+    return check_int(name, value, 0)
+
+
 class _Task:
     """What both faces share: the task spec (set by the generated classes of
     :mod:`vrenvs.envs.tasks`), kwarg validation and the world built from them."""
@@ -74,8 +80,15 @@ class _Task:
     @classmethod
     def _config(cls, options: dict[str, Any], max_steps: int) -> TaskConfig:
         check_choice("obs_mode", options["obs_mode"], OBS_MODES)
+        check_int("size", options["size"])
         check_choice("size", options["size"], SIZES)
         check_choice("render_mode", options["render_mode"], (None, *RENDER_MODES))
+        for name in ("controllers", "npc_controllers"):
+            given = options[name]
+            if given is not None and (
+                not isinstance(given, Mapping) or not all(isinstance(k, str) for k in given)
+            ):
+                raise TypeError(f"{name}={given!r} must be a dict {{role name: controller}} or None")
         view = options["view"]
         check_int("view", view, 3, 15)
         if view % 2 == 0:
@@ -88,7 +101,10 @@ class _Task:
                 f"the last scene index {NUM_SCENE_INDICES - 1}; scene indices are [0, {NUM_SCENE_INDICES})"
             )
         check_int("tile_size", options["tile_size"], 4, 64)
-        npcs = tuple(cls.TASK.npcs if options["npcs"] is None else options["npcs"])
+        given = options["npcs"]
+        if given is not None and (isinstance(given, (str, Mapping)) or not isinstance(given, Sequence)):
+            raise TypeError(f"npcs={given!r} must be a list of NPC roles such as ['guard'], or None")
+        npcs = tuple(cls.TASK.npcs if given is None else given)
         if len(npcs) > MAX_NPCS:
             raise ValueError(f"npcs has {len(npcs)} entries; at most {MAX_NPCS} NPCs fit a world")
         for role in npcs:
@@ -121,8 +137,12 @@ class _Task:
                 raise ValueError(
                     f"controllers key {role!r} is not a scripted role here; choose from {others}"
                 )
+            try:
+                scripted = controller(name)
+            except (KeyError, ValueError) as err:
+                raise ValueError(f"controllers[{role!r}]={name!r}: {err}") from None
             for slot in slots:
-                drivers[slot] = controller(name)
+                drivers[slot] = scripted
         return drivers
 
     def _build(self, num_worlds: int, max_steps: int, options: dict[str, Any]) -> None:
@@ -279,7 +299,7 @@ class WorldEnv(_Task, gym.Env):
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
         self._check_reset_options(options)
-        super().reset(seed=seed)
+        super().reset(seed=None if seed is None else _seed("seed", seed))
         self._needs_reset = False
         self.world.use_rngs([self.np_random])
         self.world.reset([0])
@@ -386,14 +406,15 @@ class WorldVectorEnv(_Task, VectorEnv):
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         self._check_reset_options(options)
-        if isinstance(seed, (int, np.integer)):
-            seeds: list[int | None] = [int(seed) + i for i in range(self.num_envs)]
-        elif seed is None:
-            seeds = [None] * self.num_envs
+        if seed is None:
+            seeds: list[int | None] = [None] * self.num_envs
+        elif isinstance(seed, (list, tuple, np.ndarray)):
+            if len(seed) != self.num_envs:
+                raise ValueError(f"seed={seed!r} has {len(seed)} seeds for {self.num_envs} envs")
+            seeds = [None if v is None else _seed(f"seed[{i}]", v) for i, v in enumerate(seed)]
         else:
-            seeds = list(seed)
-            if len(seeds) != self.num_envs:
-                raise ValueError(f"reset got {len(seeds)} seeds for {self.num_envs} envs")
+            first = _seed("seed", seed)
+            seeds = [first + i for i in range(self.num_envs)]
         self.world.seed(seeds)
         self.world.reset(range(self.num_envs))
         self._needs_reset = False
