@@ -55,7 +55,7 @@ class Scene:
             )
         codes = np.array(given, dtype=np.int64, copy=True)
         if codes.ndim != 2:
-            raise SceneError(f"scene codes must be 2-D (H, W), got shape {codes.shape}")
+            raise SceneError(f"scene {self.name!r}: codes must be 2-D (H, W), got shape {codes.shape}")
         h, w = codes.shape
         if not (MIN_SIZE <= h <= MAX_SIZE and MIN_SIZE <= w <= MAX_SIZE):
             raise SceneError(

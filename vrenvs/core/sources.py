@@ -14,6 +14,7 @@ any object with a ``sample`` method.
 from __future__ import annotations
 
 import os
+import zipfile
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -217,7 +218,7 @@ class BankSource(IndexedSource):
                 vocabulary, codes = bank["vocabulary"], bank["codes"]
         except SceneError:
             raise
-        except (OSError, ValueError, EOFError) as err:  # not an npz, truncated, object arrays
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # not an npz, truncated, pickled
             raise SceneError(f"scene bank {self.path} cannot be read as an .npz bank: {err}") from None
         if (
             vocabulary.dtype.kind != "U"
