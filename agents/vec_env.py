@@ -16,7 +16,8 @@ import gymnasium as gym
 import numpy as np
 from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices, VecEnvObs, VecEnvStepReturn
 
-import vrenvs  # noqa: F401  (registers the ids)
+from vrenvs import env_ids
+from vrenvs.core.checks import check_bool, check_int
 
 __all__ = ["Flattener", "VrenvsVecEnv", "make_vec_env", "policy_space"]
 
@@ -81,6 +82,9 @@ class VrenvsVecEnv(VecEnv):
     ``MlpPolicy``; the default ``Dict`` suits ``MultiInputPolicy`` and the shipped policies."""
 
     def __init__(self, env_id: str, num_envs: int, flat: bool = False, **env_kwargs: Any) -> None:
+        if env_id not in env_ids():
+            raise ValueError(f"env_id={env_id!r} is not a vrenvs env; choose from {env_ids()}")
+        check_bool("flat", flat)
         self.venv = gym.make_vec(
             env_id,
             num_envs=num_envs,
@@ -98,6 +102,10 @@ class VrenvsVecEnv(VecEnv):
 
     def _out(self, obs: dict[str, np.ndarray]) -> Any:
         return self._flat(obs) if self._flat else obs
+
+    def seed(self, seed: int | None = None) -> Sequence[int | None]:
+        """SB3's seeding (world ``i`` gets ``seed + i`` at the next reset), with the seed checked."""
+        return super().seed(None if seed is None else check_int("seed", seed, 0))
 
     def reset(self) -> VecEnvObs:
         seeds = None if all(s is None for s in self._seeds) else list(self._seeds)

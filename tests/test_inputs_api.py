@@ -564,3 +564,54 @@ def test_fuzz_scene_grids_from_a_custom_source(dtype, shape, high, seed):
     assert env.observation_space.contains(obs)
     obs, *_ = env.step(0)
     assert env.observation_space.contains(obs)
+
+
+# --- the SB3 adapter and trained drivers --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("call", "kind", "words"),
+    [
+        (lambda m: m("nope", 2), ValueError, ["env_id='nope'", "vrenvs/Assistant-Fetch-v0"]),
+        (lambda m: m("Assistant-Fetch", 2), ValueError, ["env_id='Assistant-Fetch'", "vrenvs/NPC-Flee-v0"]),
+        (lambda m: m(FETCH, 0, scenes="designer"), ValueError, ["num_envs=0"]),
+        (lambda m: m(FETCH, 1.5, scenes="designer"), TypeError, ["num_envs=1.5"]),
+        (lambda m: m(FETCH, 2, seed=-1, scenes="designer"), ValueError, ["seed=-1"]),
+        (lambda m: m(FETCH, 2, seed="a", scenes="designer"), TypeError, ["seed='a'"]),
+        (lambda m: m(FETCH, 2, seed=1.0, scenes="designer"), TypeError, ["seed=1.0"]),
+        (lambda m: m(FETCH, 2, flat="yes", scenes="designer"), TypeError, ["flat='yes'"]),
+        (lambda m: m(FETCH, 2, scenes="designer", view=8), ValueError, ["view=8"]),
+    ],
+    ids=[
+        "unknown-id",
+        "short-id",
+        "zero-envs",
+        "float-envs",
+        "negative-seed",
+        "text-seed",
+        "float-seed",
+        "flat-text",
+        "even-view",
+    ],
+)
+def test_bad_sb3_adapter_arguments_are_refused(call, kind, words):
+    from agents.vec_env import make_vec_env
+
+    with pytest.raises(kind) as err:
+        call(make_vec_env)
+    _check(err, words)
+
+
+@pytest.mark.parametrize(
+    ("policy", "words"),
+    [
+        ("ppo-Assistant", ["npc_controllers['guard']='ppo-Assistant'", "assistant", "guard"]),
+        ("ppo-NPC-Flee", ["npc_controllers['guard']='ppo-NPC-Flee'", "critter", "guard"]),
+        ("nope", ["unknown controller 'nope'", "ppo-NPC-Guard"]),
+    ],
+    ids=["assistant-policy", "critter-policy", "unknown"],
+)
+def test_an_npc_is_driven_only_by_a_policy_trained_for_its_role(policy, words):
+    with pytest.raises(ValueError) as err:
+        gym.make("vrenvs/Assistant-v0", scenes="designer", npc_controllers={"guard": policy})
+    _check(err, words)
