@@ -299,7 +299,7 @@ def make_source(spec: str | os.PathLike[str] | SceneSource, size: int) -> SceneS
             raise TypeError(f"scenes={_short(spec)}: its sample attribute is not callable")
         if not isinstance(getattr(spec, "name", None), str):
             raise TypeError(f"scenes={_short(spec)} has no name (a str attribute the info reports)")
-        return spec  # type: ignore[return-value]
+        return spec
     if not spec:
         raise ValueError(f"scenes='' is empty; choose from {source_names()}, a folder or an .npz bank")
     if spec in _REGISTRY:
