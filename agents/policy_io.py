@@ -250,6 +250,8 @@ def _check_fields(meta_path: Path, meta: dict[str, Any]) -> None:
 def _read(folder: Path, verify: bool = True) -> tuple[dict[str, Any], bytes]:
     """The checked ``policy.json`` of ``folder`` and the bytes of its weights; with ``verify``
     both must match their sha256."""
+    if isinstance(folder, bytes) or not isinstance(folder, (str, os.PathLike)):
+        raise TypeError(f"folder={folder!r} must be the path of a policy folder")
     folder = Path(folder)
     meta_path, weights = folder / "policy.json", folder / "policy.safetensors"
     if not folder.is_dir():

@@ -574,6 +574,20 @@ def test_policy_weights_are_refused(pol, change, message):
     assert message in str(err.value)
 
 
+def test_policy_folder_of_the_wrong_type_is_a_type_error():
+    with pytest.raises(TypeError, match=r"folder=7 must be the path of a policy folder"):
+        load_policy(7)  # type: ignore[arg-type]
+
+
+def test_the_json_file_helpers_doctests():
+    import doctest
+
+    from vrenvs.core import jsonfiles
+
+    result = doctest.testmod(jsonfiles)
+    assert (result.attempted, result.failed) == (2, 0)
+
+
 def test_policy_files_missing_are_named(pol, tmp_path):
     (pol / "policy.safetensors").unlink()
     with pytest.raises(PolicyFileError, match=r"policy\.safetensors is missing"):
