@@ -14,6 +14,8 @@ it, the route sensor.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import gymnasium as gym
 import numpy as np
 import torch
@@ -21,7 +23,45 @@ import torch.nn.functional as F
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-__all__ = ["WorldFeatures"]
+__all__ = ["Layout", "WorldFeatures"]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the extractor's layer sizes depend on, read from the observation space."""
+
+    codes: bool  # view and request as codes (Box), not SB3's one-hot (MultiDiscrete)
+    cells: int  # k * k
+    layer_sizes: tuple[int, int, int]  # classes per view layer: tiles, items, roles
+    vocab: int  # request words
+    inventory: int
+    scalars: int
+    route: int  # route sensor entries, 0 without it
+
+    @classmethod
+    def of(cls, observation_space: gym.spaces.Dict) -> Layout:
+        view = observation_space["view"]
+        codes = isinstance(view, gym.spaces.Box)
+        nvec = np.asarray(view.high, np.int64) + 1 if codes else np.asarray(view.nvec)  # type: ignore[attr-defined]
+        cells = len(nvec) // 3
+        request = observation_space["request"]
+        inventory = observation_space["inventory"]
+        assert isinstance(inventory, gym.spaces.Discrete)
+        return cls(
+            codes=codes,
+            cells=cells,
+            layer_sizes=(int(nvec[0]), int(nvec[cells]), int(nvec[2 * cells])),
+            vocab=int(request.high[0]) + 1 if codes else int(request.nvec[0]),  # type: ignore[attr-defined]
+            inventory=int(inventory.n),
+            scalars=int(observation_space["scalars"].shape[0]),  # type: ignore[index]
+            route=int(observation_space["route"].shape[0]) if "route" in observation_space.spaces else 0,  # type: ignore[index]
+        )
+
+    def num_parameters(self, features_dim: int, channels: int) -> int:
+        """Parameters of a :class:`WorldFeatures` with this layout, counted without building it."""
+        cnn = (sum(self.layer_sizes) * 9 + 1) * channels + (channels * 9 + 1) * channels
+        joined = channels * self.cells + 32 + self.inventory + self.scalars + self.route
+        return cnn + (self.vocab + 1) * 32 + (joined + 1) * features_dim
 
 
 class WorldFeatures(BaseFeaturesExtractor):
@@ -31,12 +71,11 @@ class WorldFeatures(BaseFeaturesExtractor):
         self, observation_space: gym.spaces.Dict, features_dim: int = 256, channels: int = 64
     ) -> None:
         super().__init__(observation_space, features_dim)
-        view = observation_space["view"]
-        self.codes = isinstance(view, gym.spaces.Box)  # codes, not SB3's one-hot
-        nvec = np.asarray(view.high, np.int64) + 1 if self.codes else np.asarray(view.nvec)  # type: ignore[attr-defined]
-        cells = len(nvec) // 3
+        layout = Layout.of(observation_space)
+        self.codes = layout.codes
+        cells = layout.cells
         self.side = round(cells**0.5)
-        self.layer_sizes = [int(nvec[i * cells]) for i in range(3)]  # classes per layer
+        self.layer_sizes = list(layout.layer_sizes)  # classes per layer
         offsets = np.repeat(np.cumsum([0, *self.layer_sizes[:2]]), cells)
         self.offsets: torch.Tensor
         self.register_buffer("offsets", torch.as_tensor(offsets), persistent=False)
@@ -48,15 +87,11 @@ class WorldFeatures(BaseFeaturesExtractor):
             nn.ReLU(),
             nn.Flatten(),
         )
-        request = observation_space["request"]
-        self.vocab = int(request.high[0]) + 1 if self.codes else int(request.nvec[0])  # type: ignore[attr-defined]
+        self.vocab = layout.vocab
         self.words = nn.Linear(self.vocab, 32)  # bag of words over the request tokens
-        inventory = observation_space["inventory"]
-        assert isinstance(inventory, gym.spaces.Discrete)
-        scalars = observation_space["scalars"].shape[0]  # type: ignore[index]
         # the route sensor (env kwarg route=True), when the env has it
-        self.route = int(observation_space["route"].shape[0]) if "route" in observation_space.spaces else 0  # type: ignore[index]
-        joined = channels * cells + 32 + int(inventory.n) + scalars + self.route
+        self.route = layout.route
+        joined = channels * cells + 32 + layout.inventory + layout.scalars + self.route
         self.head = nn.Sequential(nn.Linear(joined, features_dim), nn.ReLU())
 
     def _grid(self, onehot: torch.Tensor) -> torch.Tensor:

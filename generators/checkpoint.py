@@ -1,30 +1,76 @@
 """Checkpoints as weights only: ``<name>.safetensors`` (tensors) + ``<name>.json`` (config).
 
 The JSON carries everything needed to rebuild the model (nanoGPT style) and to trust the
-tensors: the model config, the tile-vocabulary hash, the sha256 of the weights file, plus
-provenance (training command, seed, steps, wall time) and metrics. Loading never unpickles
-anything; every failure becomes a ``ValueError`` that names the file and what is wrong.
+tensors: the model config, the tile-vocabulary hash, the sha256 of the weights file and the
+sha256 of the JSON itself (``config_sha256``, over the canonical JSON of every other field),
+plus provenance (training command, seed, steps, wall time) and metrics. Loading never
+unpickles anything and checks in this order, so a bad file fails before any tensor is made:
+
+1. the JSON: at most 1 MB of UTF-8, no NaN / Infinity, no repeated key, an object;
+2. every field that builds or verifies the model, for type and range (``model.kind``,
+   ``model.latent_dim`` in [1, 4096], ``model.width`` a multiple of 8 in [8, 4096],
+   ``model.latent_scale`` in (0, 10], ``model.decoding``; ``num_parameters`` computed from
+   the config and at most :data:`~generators.models.MAX_PARAMETERS`), unknown keys inside
+   ``model`` refused; other top-level fields (``training``, ``metrics``) are provenance,
+   never read to build the model;
+3. ``config_sha256`` against the JSON, then the weights file's size and ``weights_sha256``;
+4. the tensors: names, shapes and dtypes as the model built from the config, all finite.
+
+Every failure is a :class:`CheckpointError` (a ``ValueError``) naming the file, the field and
+the value. A config edited on purpose is re-sealed with :func:`seal`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+import os
+import re
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load as load_tensors
+from safetensors.torch import save_file
 
 from generators.data import NUM_CODES, SIZE
 from generators.models import KINDS, ModelConfig, SceneModel, build_model
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.jsonfiles import digest, read_object
 
-__all__ = ["FORMAT", "Checkpoint", "load_checkpoint", "save_checkpoint", "shipped", "update_metrics"]
+__all__ = [
+    "FORMAT",
+    "Checkpoint",
+    "CheckpointError",
+    "load_checkpoint",
+    "save_checkpoint",
+    "seal",
+    "shipped",
+    "update_metrics",
+]
 
 FORMAT = "vrenvs-generator/1"
+REQUIRED = (
+    "format",
+    "model",
+    "vocabulary_hash",
+    "num_codes",
+    "size",
+    "num_parameters",
+    "weights_file",
+    "weights_sha256",
+    "config_sha256",
+)
+"""Top-level fields every checkpoint config has; any others are provenance."""
+MAX_HEADER = 1 << 20
+"""Bytes a weights file may hold beyond 4 per tensor element (the safetensors header)."""
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+
+
+class CheckpointError(ValueError):
+    """A generator checkpoint that cannot be used; the message names the file and the fault."""
 
 
 @dataclass(frozen=True)
@@ -48,17 +94,28 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _paths(path: str | Path) -> tuple[Path, Path]:
+def _paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """``x``, ``x.json`` or ``x.safetensors`` -> (json path, weights path)."""
+    if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"path={path!r} must be a path to a generator checkpoint (.json)")
     path = Path(path)
     stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
     return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".safetensors")
+
+
+def _write(config_path: Path, meta: dict[str, Any]) -> None:
+    """Write ``meta`` with a fresh ``config_sha256``."""
+    meta["config_sha256"] = digest(meta, "config_sha256")
+    config_path.write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
 
 
 def save_checkpoint(model: SceneModel, path: str | Path, info: dict[str, Any]) -> Path:
     """Write weights and config next to each other; returns the JSON path. ``info`` holds
     provenance and metrics (``training``, ``metrics`` keys), stored as given."""
     config_path, weights_path = _paths(path)
+    clash = sorted(set(info) & set(REQUIRED))
+    if clash:
+        raise ValueError(f"info must not set the checkpoint fields {clash}; they are written from the model")
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     save_file(tensors, str(weights_path), metadata={"format": FORMAT, "kind": model.kind})
@@ -72,53 +129,138 @@ def save_checkpoint(model: SceneModel, path: str | Path, info: dict[str, Any]) -
         "num_parameters": model.num_parameters(),
         "weights_file": weights_path.name,
         "weights_sha256": _sha256(weights_path),
+        "config_sha256": "",
         **info,
     }
-    config_path.write_text(json.dumps(meta, indent=2) + "\n")
+    _write(config_path, meta)
     return config_path
 
 
 def update_metrics(path: str | Path, metrics: dict[str, Any]) -> None:
-    """Merge ``metrics`` into a checkpoint's JSON (the weights are untouched)."""
+    """Merge ``metrics`` into a checkpoint's JSON and re-seal it (the weights are untouched).
+    The checkpoint must verify first."""
     config_path, _ = _paths(path)
-    meta = json.loads(config_path.read_text())
+    meta, _ = _read_meta(config_path)
     meta["metrics"] = {**meta.get("metrics", {}), **metrics}
-    config_path.write_text(json.dumps(meta, indent=2) + "\n")
+    _write(config_path, meta)
 
 
-def _read_meta(config_path: Path) -> dict[str, Any]:
-    if not config_path.is_file():
-        raise ValueError(f"generator checkpoint config {config_path} does not exist")
+def seal(path: str | Path) -> Path:
+    """Re-write ``weights_sha256`` and ``config_sha256`` of a checkpoint whose JSON was edited
+    on purpose; every field and the tensors are checked first. Returns the JSON path."""
+    config_path, _ = _paths(path)
+    meta, config = _read_meta(config_path, verify=False)
+    weights_path = config_path.with_name(meta["weights_file"])
+    model = build_model(config)
+    _check_fit(model, _read_weights(weights_path, config, None), weights_path)
+    meta["weights_sha256"] = _sha256(weights_path)
+    _write(config_path, meta)
+    return config_path
+
+
+def _fault(path: Path, field: str, value: Any, allowed: str) -> CheckpointError:
+    shown = repr(value) if len(repr(value)) <= 80 else repr(value)[:77] + "..."
+    return CheckpointError(
+        f"generator checkpoint config {path}: {field}={shown} is not allowed; allowed: {allowed}"
+    )
+
+
+def _model_config(path: Path, model: Any) -> ModelConfig:
+    names = [f.name for f in fields(ModelConfig)]
+    if not isinstance(model, dict):
+        raise _fault(path, "model", model, f"an object with the fields {names}")
+    missing = [k for k in names if k not in model]
+    unknown = sorted(set(model) - set(names))
+    if missing or unknown:
+        parts = ([f"lacks {missing}"] if missing else []) + (
+            [f"has unknown fields {unknown}"] if unknown else []
+        )
+        raise CheckpointError(
+            f"generator checkpoint config {path}: model {' and '.join(parts)}; its fields are {names}"
+        )
     try:
-        meta = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise ValueError(f"generator checkpoint config {config_path} is corrupt (not JSON: {err})") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ValueError(f"generator checkpoint config {config_path} is not a {FORMAT} config")
-    missing = [k for k in ("model", "vocabulary_hash", "weights_sha256") if k not in meta]
+        return ModelConfig(**model)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"generator checkpoint config {path}: model.{err}") from None
+
+
+def _read_meta(config_path: Path, verify: bool = True) -> tuple[dict[str, Any], ModelConfig]:
+    """The checked JSON of a checkpoint and its model config; with ``verify``, the JSON must
+    match its ``config_sha256``."""
+    meta = read_object(config_path, "generator checkpoint config", CheckpointError)
+    if meta.get("format") != FORMAT:
+        raise _fault(config_path, "format", meta.get("format"), repr(FORMAT))
+    missing = [k for k in REQUIRED if k not in meta]
     if missing:
-        raise ValueError(f"generator checkpoint config {config_path} lacks the keys {missing}")
-    if meta["vocabulary_hash"] != CATALOG.vocabulary_hash:
-        raise ValueError(
-            f"generator checkpoint {config_path} was trained on tile vocabulary {meta['vocabulary_hash']}, "
+        raise CheckpointError(f"generator checkpoint config {config_path} lacks the fields {missing}")
+    vocabulary = meta["vocabulary_hash"]
+    if not isinstance(vocabulary, str):
+        raise _fault(config_path, "vocabulary_hash", vocabulary, "a string")
+    if vocabulary != CATALOG.vocabulary_hash:
+        raise CheckpointError(
+            f"generator checkpoint {config_path} was trained on tile vocabulary {vocabulary}, "
             f"this version of vrenvs uses {CATALOG.vocabulary_hash}; retrain it (python -m generators train)"
         )
-    return meta
+    for field, expected in (("num_codes", NUM_CODES), ("size", SIZE)):
+        if type(meta[field]) is not int or meta[field] != expected:
+            raise _fault(config_path, field, meta[field], f"{expected} (this version of vrenvs)")
+    config = _model_config(config_path, meta["model"])
+    count = config.num_parameters()
+    if type(meta["num_parameters"]) is not int or meta["num_parameters"] != count:
+        raise _fault(
+            config_path, "num_parameters", meta["num_parameters"], f"{count}, what the model config builds"
+        )
+    name = meta["weights_file"]
+    if (
+        not isinstance(name, str)
+        or not name.endswith(".safetensors")
+        or name.startswith(".")
+        or Path(name).name != name
+        or "\\" in name
+        or len(name) > 255
+    ):
+        raise _fault(
+            config_path, "weights_file", name, "a file name ending in .safetensors, in the config's folder"
+        )
+    for field in ("weights_sha256", "config_sha256"):
+        if not isinstance(meta[field], str) or not _SHA256.fullmatch(meta[field]):
+            raise _fault(config_path, field, meta[field], "64 lowercase hex digits (a sha256)")
+    if verify and digest(meta, "config_sha256") != meta["config_sha256"]:
+        raise CheckpointError(
+            f"generator checkpoint config {config_path} does not match its config_sha256 "
+            f"{meta['config_sha256'][:12]}...: it was edited or corrupted after it was saved "
+            "(re-seal a deliberate edit with generators.checkpoint.seal)"
+        )
+    return meta, config
 
 
-def _read_weights(weights_path: Path, expected_sha: str) -> dict[str, torch.Tensor]:
+def _read_weights(
+    weights_path: Path, config: ModelConfig, expected_sha: str | None
+) -> dict[str, torch.Tensor]:
+    """The tensors of ``weights_path``, read once: size bounded by the config, sha256 checked
+    (unless ``expected_sha`` is None), parsed as safetensors."""
     if not weights_path.is_file():
-        raise ValueError(f"generator weights {weights_path} do not exist")
-    actual = _sha256(weights_path)
-    if actual != expected_sha:
-        raise ValueError(
+        raise CheckpointError(f"generator weights {weights_path} do not exist")
+    z = config.latent_dim
+    limit = 4 * (config.num_parameters() + z * z + z) + MAX_HEADER
+    size = weights_path.stat().st_size
+    if size > limit:
+        raise CheckpointError(
+            f"generator weights {weights_path} are {size:,} bytes; the model config needs at most {limit:,}"
+        )
+    data = weights_path.read_bytes()
+    actual = hashlib.sha256(data).hexdigest()
+    if expected_sha is not None and actual != expected_sha:
+        raise CheckpointError(
             f"generator weights {weights_path} are corrupt or truncated: sha256 {actual[:12]}..., "
             f"the config expects {expected_sha[:12]}..."
         )
     try:
-        return load_file(str(weights_path))
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(f"generator weights {weights_path} are corrupt (not safetensors: {err})") from None
+        return load_tensors(data)
+    except (SafetensorError, OSError, ValueError, RuntimeError) as err:
+        raise CheckpointError(
+            f"generator weights {weights_path} are corrupt (not safetensors: {err})"
+        ) from None
 
 
 def _check_fit(model: SceneModel, tensors: dict[str, torch.Tensor], path: Path) -> None:
@@ -131,6 +273,11 @@ def _check_fit(model: SceneModel, tensors: dict[str, torch.Tensor], path: Path) 
         for k, v in expected.items()
         if k in tensors and tensors[k].shape != v.shape
     ]
+    dtypes = [
+        f"{k} {tensors[k].dtype} (model: {v.dtype})"
+        for k, v in expected.items()
+        if k in tensors and tensors[k].dtype != v.dtype
+    ]
     problems = []
     if missing:
         problems.append(f"{len(missing)} missing keys (e.g. {', '.join(missing[:3])})")
@@ -138,21 +285,26 @@ def _check_fit(model: SceneModel, tensors: dict[str, torch.Tensor], path: Path) 
         problems.append(f"{len(unexpected)} unexpected keys (e.g. {', '.join(unexpected[:3])})")
     if shapes:
         problems.append(f"{len(shapes)} tensors of the wrong shape (e.g. {'; '.join(shapes[:2])})")
+    if dtypes:
+        problems.append(f"{len(dtypes)} tensors of the wrong dtype (e.g. {'; '.join(dtypes[:2])})")
     if problems:
-        raise ValueError(f"generator weights {path} do not fit the {model.kind} model: {'; '.join(problems)}")
+        raise CheckpointError(
+            f"generator weights {path} do not fit the {model.kind} model: {'; '.join(problems)}"
+        )
+    bad = [k for k in sorted(tensors) if not bool(torch.isfinite(tensors[k]).all())]
+    if bad:
+        raise CheckpointError(
+            f"generator weights {path} hold NaN or infinite values in {len(bad)} tensors "
+            f"(e.g. {', '.join(bad[:3])})"
+        )
 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
-    """Rebuild the model from the JSON config and load the weights strictly, in eval mode."""
-    config_path, weights_path = _paths(path)
-    meta = _read_meta(config_path)
-    try:
-        config = ModelConfig.from_dict(dict(meta["model"]))
-    except (TypeError, ValueError) as err:
-        raise ValueError(f"generator checkpoint config {config_path} has a bad model config: {err}") from None
-    tensors = _read_weights(
-        weights_path.with_name(meta.get("weights_file", weights_path.name)), meta["weights_sha256"]
-    )
+    """Check the JSON config, rebuild the model from it and load the weights strictly, in eval mode."""
+    config_path, _ = _paths(path)
+    meta, config = _read_meta(config_path)
+    weights_path = config_path.with_name(meta["weights_file"])
+    tensors = _read_weights(weights_path, config, meta["weights_sha256"])
     model = build_model(config)
     _check_fit(model, tensors, weights_path)
     model.load_state_dict(tensors, strict=True)

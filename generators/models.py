@@ -21,15 +21,37 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from generators.data import NUM_CODES, SIZE
+from vrenvs.core.checks import check_choice, check_float, check_int
 
-__all__ = ["GAN", "KINDS", "VAE", "VAEGAN", "Critic", "ModelConfig", "SceneModel", "build_model", "latents"]
+__all__ = [
+    "GAN",
+    "KINDS",
+    "MAX_PARAMETERS",
+    "VAE",
+    "VAEGAN",
+    "Critic",
+    "ModelConfig",
+    "SceneModel",
+    "build_model",
+    "latents",
+]
 
 KINDS = ("gan", "vae", "vaegan")
+DECODINGS = ("expected", "winners", "doors", "argmax")
+MAX_LATENT = 4096
+MAX_WIDTH = 4096
+MAX_PARAMETERS = 50_000_000
+"""Largest model a config may describe (the shipped ones have under 1M parameters)."""
 
 
 @dataclass(frozen=True)
 class ModelConfig:
-    """Shape-fixing hyperparameters; stored in every checkpoint to rebuild the model."""
+    """Shape-fixing hyperparameters; stored in every checkpoint to rebuild the model.
+
+    Checked on construction (TypeError / ValueError naming the field): ``kind`` and
+    ``decoding`` from their lists, ``latent_dim`` in [1, 4096], ``width`` a multiple of 8 in
+    [8, 4096], ``latent_scale`` in (0, 10], and at most :data:`MAX_PARAMETERS` parameters.
+    """
 
     kind: str = "gan"
     """model kind: gan, vae or vaegan"""
@@ -43,21 +65,60 @@ class ModelConfig:
     """logits -> codes: expected, winners, doors or argmax (see generators.sampling)"""
 
     def __post_init__(self) -> None:
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown model kind {self.kind!r}; choose from {KINDS}")
-        if self.decoding not in ("expected", "winners", "doors", "argmax"):
+        check_choice("kind", self.kind, KINDS)
+        check_choice("decoding", self.decoding, DECODINGS)
+        check_int("latent_dim", self.latent_dim, 1, MAX_LATENT)
+        check_int("width", self.width, 8, MAX_WIDTH)
+        if self.width % 8:
             raise ValueError(
-                f"unknown decoding {self.decoding!r}; choose from expected, winners, doors, argmax"
+                f"width={self.width!r} is not allowed; allowed: a multiple of 8 (GroupNorm of 8 groups)"
             )
-        if self.latent_dim < 1 or self.width < 8 or self.width % 8 or self.latent_scale <= 0:
-            raise ValueError(f"bad model config {self}: latent_dim >= 1, width >= 8 (a multiple of 8)")
+        check_float("latent_scale", self.latent_scale, 0.0, 10.0, above=True)
+        count = self.num_parameters()
+        if count > MAX_PARAMETERS:
+            raise ValueError(
+                f"width={self.width} with latent_dim={self.latent_dim} makes a {self.kind} model of "
+                f"{count:,} parameters; at most {MAX_PARAMETERS:,} are allowed"
+            )
+
+    def num_parameters(self) -> int:
+        """Parameters of the model this config builds, counted without building it."""
+        z, c, n = self.latent_dim, self.width, NUM_CODES
+
+        def layer(inputs: int, outputs: int, kernel: int = 1) -> int:  # conv or linear, with bias
+            return (inputs * kernel * kernel + 1) * outputs
+
+        def norm(channels: int) -> int:  # GroupNorm weight and bias
+            return 2 * channels
+
+        decoder = sum(
+            (
+                layer(z, 64 * c),
+                norm(4 * c) + layer(4 * c, 2 * c, 4),  # 4x4 -> 8x8
+                norm(2 * c) + layer(2 * c, 2 * c, 3),
+                norm(2 * c) + layer(2 * c, c, 4),  # 8x8 -> 16x16
+                norm(c) + layer(c, c, 3),
+                norm(c) + layer(c, n),
+            )
+        )
+        if self.kind == "gan":
+            return decoder
+        encoder = sum(
+            (
+                layer(n, c, 3),
+                layer(c, 2 * c, 4) + norm(2 * c),  # 16x16 -> 8x8
+                layer(2 * c, 4 * c, 4) + norm(4 * c),  # 8x8 -> 4x4
+                layer(64 * c, 2 * z),
+            )
+        )
+        return decoder + encoder
 
     @classmethod
     def from_dict(cls, data: dict) -> ModelConfig:
-        names = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - names)
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
         if unknown:
-            raise ValueError(f"unknown model config keys {unknown}; known: {sorted(names)}")
+            raise ValueError(f"unknown keys {unknown}; allowed: {names}")
         return cls(**data)
 
     def to_dict(self) -> dict:

@@ -34,14 +34,13 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from generators.models import SceneModel, latents
+from generators.models import DECODINGS, SceneModel, latents
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.repair import repair_batch
 
 __all__ = ["CHUNK", "DECODINGS", "decode_codes", "decode_logits", "repair_codes", "sample_codes"]
 
 CHUNK = 256
-DECODINGS = ("expected", "winners", "doors", "argmax")
 
 
 def _codes(names: list[str], kind: str) -> torch.Tensor:

@@ -204,7 +204,10 @@ def test_crafted_policy_file_does_not_run_code(tmp_path, tiny_run):
     import json
 
     data = json.loads(meta)
-    data["sha256"] = digest  # even with a matching digest the file is only parsed as tensors
+    data["sha256"] = digest  # even with matching digests the file is only parsed as tensors
+    from vrenvs.core.jsonfiles import digest as config_digest
+
+    data["config_sha256"] = config_digest(data, "config_sha256")
     (bad / "policy.json").write_text(json.dumps(data))
     with pytest.raises(PolicyFileError, match="cannot be loaded"):
         load_policy(bad)

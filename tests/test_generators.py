@@ -36,6 +36,7 @@ from generators.objectives import (
 from generators.sampling import decode_logits, sample_codes
 from generators.source import GeneratorSource
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.jsonfiles import digest
 from vrenvs.core.reach import problems, solvable_batch
 from vrenvs.core.scene import Scene
 
@@ -190,8 +191,10 @@ def test_checkpoint_round_trip_gives_identical_samples(tmp_path, kind):
 
 
 def rewrite(path, **changes) -> None:
+    """Edit fields of a checkpoint config and re-seal its config_sha256 (as a deliberate edit)."""
     meta = json.loads(path.read_text())
     meta.update(changes)
+    meta["config_sha256"] = digest(meta, "config_sha256")
     path.write_text(json.dumps(meta))
 
 
@@ -229,10 +232,12 @@ def test_corrupt_config_is_refused(tmp_path):
 def test_weights_of_another_shape_are_refused(tmp_path):
     _, path = save_tiny(tmp_path)
     meta = json.loads(path.read_text())
-    rewrite(path, model={**meta["model"], "width": 16})
+    narrow = ModelConfig(**{**meta["model"], "width": 16})
+    rewrite(path, model=narrow.to_dict(), num_parameters=narrow.num_parameters())
     with pytest.raises(ValueError, match=r"do not fit the vae model: .* tensors of the wrong shape"):
         ckpt.load_checkpoint(path)
-    rewrite(path, model={**meta["model"], "kind": "gan"})
+    gan = ModelConfig(**{**meta["model"], "kind": "gan"})
+    rewrite(path, model=gan.to_dict(), num_parameters=gan.num_parameters())
     with pytest.raises(ValueError, match=r"do not fit the gan model: \d+ missing keys .* unexpected keys"):
         ckpt.load_checkpoint(path)
 
