@@ -170,4 +170,10 @@ def _unknown(source: str, line: int, col: int, char: str) -> str:
 
 def read_ascii(path: str | Path) -> Scene:
     path = Path(path)
-    return parse_ascii(path.read_text(encoding="utf-8"), source=str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as err:
+        raise SceneError(
+            f"{path}: byte {err.start} is not UTF-8 text ({err.reason}); scenes are ASCII"
+        ) from None
+    return parse_ascii(text, source=str(path))

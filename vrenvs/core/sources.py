@@ -13,6 +13,8 @@ any object with a ``sample`` method.
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -23,7 +25,7 @@ import numpy as np
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.plugins import load, plugin_names
 from vrenvs.core.repair import REPAIR_VERSION, repair
-from vrenvs.core.scene import Scene, read_ascii
+from vrenvs.core.scene import Scene, SceneError, read_ascii
 
 __all__ = [
     "AsciiFolderSource",
@@ -180,11 +182,16 @@ class BankSource(IndexedSource):
         self.name = str(self.path)
         if not self.path.is_file():
             raise ValueError(f"scene bank {self.path} does not exist")
-        with np.load(self.path, allow_pickle=False) as bank:
-            if "codes" not in bank or "vocabulary" not in bank:
-                raise ValueError(f"scene bank {self.path} needs arrays 'codes' and 'vocabulary'")
-            vocabulary = str(bank["vocabulary"])
-            self.codes = np.array(bank["codes"], dtype=np.uint8)
+        try:
+            with np.load(self.path, allow_pickle=False) as bank:
+                arrays = {k: bank[k] for k in ("codes", "vocabulary") if k in bank}
+        except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as err:
+            # not a zip of .npy arrays (TypeError: a bare .npy array is no context manager)
+            raise SceneError(f"scene bank {self.path} cannot be read as an .npz file: {err}") from None
+        if len(arrays) < 2:
+            raise ValueError(f"scene bank {self.path} needs arrays 'codes' and 'vocabulary'")
+        vocabulary = str(arrays["vocabulary"])
+        self.codes = np.array(arrays["codes"], dtype=np.uint8)
         if vocabulary != CATALOG.vocabulary_hash:
             raise ValueError(
                 f"scene bank {self.path} was written for tile vocabulary {vocabulary}, "
