@@ -25,7 +25,7 @@ from vrenvs.envs.drivers import driver
 from vrenvs.render import hud
 from vrenvs.render.draw import frames, mosaic, write_row
 
-__all__ = ["FORMATS", "gallery", "record", "rollout", "write_frames"]
+__all__ = ["FORMATS", "check_writer", "gallery", "record", "rollout", "write_frames"]
 
 FORMATS = (".gif", ".mp4", ".png")
 
@@ -36,6 +36,21 @@ def _imageio() -> Any:
     except ImportError as err:
         raise DependencyNotInstalled('writing GIF / PNG needs imageio: pip install "vrenvs[render]"') from err
     return iio
+
+
+def check_writer(path: str | Path) -> None:
+    """Raise ``DependencyNotInstalled`` now if ``path`` (.gif, .png or .mp4) could not be
+    written for want of its writer, rather than after the frames are made."""
+    _imageio()
+    if Path(path).suffix.lower() == ".mp4":
+        _ffmpeg()
+
+
+def _ffmpeg() -> None:
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError as err:
+        raise DependencyNotInstalled('writing MP4 needs imageio-ffmpeg: pip install "vrenvs[video]"') from err
 
 
 def write_frames(path: str | Path, images: Sequence[np.ndarray] | np.ndarray, fps: float = 8) -> Path:
@@ -57,12 +72,7 @@ def write_frames(path: str | Path, images: Sequence[np.ndarray] | np.ndarray, fp
     elif suffix == ".gif":
         iio.imwrite(path, stack, duration=1000 / fps, loop=0)
     else:
-        try:
-            import imageio_ffmpeg  # noqa: F401
-        except ImportError as err:
-            raise DependencyNotInstalled(
-                'writing MP4 needs imageio-ffmpeg: pip install "vrenvs[video]"'
-            ) from err
+        _ffmpeg()
         iio.imwrite(path, stack, plugin="FFMPEG", fps=fps)
     return path
 
@@ -98,6 +108,7 @@ def record(
     """Roll out ``episodes`` and write them to ``out`` (.gif or .mp4); returns a summary."""
     if Path(out).suffix.lower() not in (".gif", ".mp4"):
         raise ValueError(f"--out {str(out)!r} must end in .gif or .mp4")
+    check_writer(out)
     shots, log = rollout(env_id, episodes, seed, **kwargs)
     rate = fps or WorldEnv.metadata["render_fps"]
     path = write_frames(out, shots, rate)
