@@ -26,6 +26,10 @@ from agents.config import TrainConfig, split_kwargs
 from agents.evaluate import evaluate, table
 from agents.policy_io import load_policy, read_meta
 from agents.pretrained import PRETRAINED
+from vrenvs.core.checks import arg_int
+
+MAX_EPISODES = 10_000
+"""``--episodes``: evaluation episodes per row of the results."""
 
 __all__ = ["card", "main", "reevaluate", "ship"]
 
@@ -148,15 +152,28 @@ def card(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _run_folder(text: str) -> Path:
+    """An ``argparse`` type: a run folder holding the ``config.yaml`` of its training."""
+    path = Path(text)
+    if not (path / "config.yaml").is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is no run folder: it has no config.yaml")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.ship", description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="run folder, e.g. runs/Assistant-Fetch-v0/<run-id>")
+    parser.add_argument("run", type=_run_folder, help="run folder, e.g. runs/Assistant-Fetch-v0/<run-id>")
     parser.add_argument("--which", default="final", choices=("final", "best"))
-    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument(
+        "--episodes",
+        type=arg_int(1, MAX_EPISODES),
+        default=200,
+        help=f"evaluation episodes per row, 1 to {MAX_EPISODES:,} (default: 200)",
+    )
     args = parser.parse_args(argv)
     try:
         dest = ship(args.run, args.which, args.episodes)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError, yaml.YAMLError) as err:
         print(f"agents.ship: error: {err}", file=sys.stderr)
         return 2
     print((dest / "card.md").read_text())
