@@ -45,16 +45,19 @@ MAX_SEED = 2**32 - 1
 def budget_bar(minutes: float, desc: str) -> Iterator[Any]:
     """A progress bar of a time budget: it counts the seconds spent (a background thread
     moves it twice a second, up to the budget) and closes full when the work ends without
-    an error. Training under a time budget stops on the clock, not at its step total."""
+    an error. Training under a time budget stops on the clock, not at its step total, and
+    then evaluates and saves (the bar says "finishing")."""
     from tqdm import tqdm
 
     total = 60 * minutes
-    bar = tqdm(total=total, desc=desc, unit="s", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s")
+    bar = tqdm(total=total, desc=desc, unit="s", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}")
     start, stop = time.monotonic(), threading.Event()
 
     def tick() -> None:
-        while not stop.wait(0.5):
+        while not stop.wait(0.5) and bar.n < total:
             bar.n = min(time.monotonic() - start, total)
+            if bar.n >= total:
+                bar.set_postfix_str("budget spent, finishing", refresh=False)
             bar.refresh()
 
     thread = threading.Thread(target=tick, daemon=True)

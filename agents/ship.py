@@ -46,10 +46,19 @@ def _wall_at(run: Path, steps: int) -> float | None:
     return min(done) if done else None
 
 
+def _config(folder: Path) -> TrainConfig:
+    """The training config of a run or shipped policy; a file that is none names itself."""
+    path = folder / "config.yaml"
+    try:
+        return TrainConfig(**yaml.safe_load(path.read_text()))
+    except (yaml.YAMLError, TypeError) as err:
+        raise ValueError(f"{path} is not a training config: {err}") from None
+
+
 def ship(run: Path, which: str = "final", episodes: int = 200, dest: Path | None = None) -> Path:
     """Copy, evaluate and document the ``which`` policy of ``run``; returns its new folder."""
     run = Path(run)
-    config = TrainConfig(**yaml.safe_load((run / "config.yaml").read_text()))
+    config = _config(run)
     source = run / which
     meta = read_meta(source)
     name = "ppo-" + config.env_id.split("/")[-1].removesuffix("-v0")
@@ -105,7 +114,7 @@ def _evaluated(folder: Path, config: TrainConfig, summary: dict[str, Any], episo
 
 def reevaluate(folder: Path, episodes: int = 200) -> dict[str, Any]:
     """Evaluate a shipped policy again; returns its updated ``results.json`` content."""
-    config = TrainConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
+    config = _config(folder)
     summary = json.loads((folder / "results.json").read_text())
     return _evaluated(folder, config, summary, episodes)
 

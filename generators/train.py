@@ -178,7 +178,7 @@ def _argtype(name: str) -> tuple[Any, str]:
         return arg_int(low, high), f"{low} to {high:,}"
     if name in _FLOATS:
         lo, hi, above = _FLOATS[name]
-        return arg_float(lo, hi, above=above), f"{'> ' if above else ''}{lo:g} to {hi:g}"
+        return arg_float(lo, hi, above=above), f"above {lo:g}, up to {hi:g}" if above else f"{lo:g} to {hi:g}"
     if name in _CHOICES:
         return arg_choice(_CHOICES[name]), ", ".join(_CHOICES[name])
     return {"out": _folder, "export": _optional_folder, "run": _run_name}[name], ""
@@ -192,7 +192,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             parser.add_argument("model", choices=KINDS, help=docs[f.name])
             continue
         kind, allowed = _argtype(f.name)
-        text = f"{docs[f.name]} ({allowed})" if allowed else docs[f.name]
+        text = f"{docs[f.name]} (allowed: {allowed})" if allowed else docs[f.name]
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=text)
 
 

@@ -15,9 +15,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
+from vrenvs.app.args import MAX_FPS, MAX_GALLERY, MIN_FPS, TILE_SIZES
 from vrenvs.app.rollout import keep
 from vrenvs.app.rollout import rollout as rollout_episodes
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_float, check_int, check_output
 from vrenvs.core.sources import IndexedSource, default_source, make_source
 from vrenvs.core.state import TaskConfig, allocate
 from vrenvs.envs.base import WorldEnv
@@ -106,8 +108,9 @@ def record(
     env_id: str, out: str | Path, episodes: int = 1, seed: int = 0, fps: float | None = None, **kwargs: Any
 ) -> dict[str, Any]:
     """Roll out ``episodes`` and write them to ``out`` (.gif or .mp4); returns a summary."""
-    if Path(out).suffix.lower() not in (".gif", ".mp4"):
-        raise ValueError(f"--out {str(out)!r} must end in .gif or .mp4")
+    check_output("out", out, (".gif", ".mp4"))
+    if fps is not None:
+        check_float("fps", fps, MIN_FPS, MAX_FPS)
     check_writer(out)
     shots, log = rollout(env_id, episodes, seed, **kwargs)
     rate = fps or WorldEnv.metadata["render_fps"]
@@ -146,10 +149,11 @@ def gallery(
     tile_size: int = 16,
 ) -> dict[str, Any]:
     """A grid of ``num`` scenes of ``scenes`` written to ``out`` (.png)."""
-    if Path(out).suffix.lower() != ".png":
-        raise ValueError(f"--out {str(out)!r} must end in .png")
-    if num < 1:
-        raise ValueError(f"num={num} must be at least 1")
+    check_output("out", out, (".png",))
+    check_int("num", num, 1, MAX_GALLERY)
+    check_int("start", start, 0)
+    check_int("tile_size", tile_size, *TILE_SIZES)
+    check_writer(out)
     sheet = mosaic(scene_frames(scenes, num, size, start, tile_size))
     path = write_frames(out, [sheet])
     return {
