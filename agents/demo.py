@@ -13,22 +13,65 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import gymnasium as gym
 import numpy as np
 
+from vrenvs.app.args import USER_ERRORS, arg_scenes, check_driver
 from vrenvs.app.record import write_frames
 from vrenvs.app.rollout import rollout as run_episodes
+from vrenvs.core.checks import arg_float, arg_int, arg_output
 from vrenvs.core.sources import default_source
 from vrenvs.envs.drivers import driver
 from vrenvs.render.draw import mosaic
 
-__all__ = ["main", "run_demo"]
+__all__ = ["budget_bar", "main", "run_demo"]
 
 SHIPPED_ASSISTANT = "ppo-Assistant"
+MAX_TRAIN_MINUTES = 60.0
+MAX_EPISODES = 100
+"""Episodes of the GIF: their frames (121 each) are held in memory until it is written."""
+MAX_SEED = 2**32 - 1
+"""Training seeds numpy's global generator, which takes seeds below 2**32."""
+
+
+@contextmanager
+def budget_bar(minutes: float, desc: str) -> Iterator[Any]:
+    """A progress bar of a time budget: it counts the seconds spent (a background thread
+    moves it twice a second, up to the budget) and closes full when the work ends without
+    an error. Training under a time budget stops on the clock, not at its step total, and
+    then evaluates and saves (the bar says "finishing")."""
+    from tqdm import tqdm
+
+    total = 60 * minutes
+    bar = tqdm(total=total, desc=desc, unit="s", bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s{postfix}")
+    start, stop = time.monotonic(), threading.Event()
+
+    def tick() -> None:
+        while not stop.wait(0.5) and bar.n < total:
+            bar.n = min(time.monotonic() - start, total)
+            if bar.n >= total:
+                bar.set_postfix_str("budget spent, finishing", refresh=False)
+            bar.refresh()
+
+    thread = threading.Thread(target=tick, daemon=True)
+    thread.start()
+    done = False
+    try:
+        yield bar
+        done = True
+    finally:
+        stop.set()
+        thread.join()
+        if done:
+            bar.n = total
+        bar.close()
 
 
 def rollout(
@@ -71,7 +114,9 @@ def short_training(out: Path, minutes: float, seed: int, episodes: int = 50) -> 
         "eval_every=100000000",
         "checkpoint_every=100000000",
     ]
-    run = train(env_id, overrides, runs=out / "runs", run_id="demo", progress_bar=True)
+    # SB3's bar would count towards the config's n_timesteps, which the time budget cuts short.
+    with budget_bar(minutes, f"PPO on {env_id.removeprefix('vrenvs/')}, {minutes:g} min"):
+        run = train(env_id, overrides, runs=out / "runs", run_id="demo", progress_bar=False)
     config = load_config(env_id, overrides)
     model = load_policy(run / "final")
     rows = evaluate(model, env_id, split_kwargs(config, "test"), episodes, seed=seed)
@@ -109,29 +154,46 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "--train-minutes",
-        type=float,
+        type=arg_float(0, MAX_TRAIN_MINUTES),
         default=2.5,
-        help="length of the short PPO run, 0 to skip (default: 2.5)",
+        help=f"length of the short PPO run, up to {MAX_TRAIN_MINUTES:g}; 0 to skip (default: 2.5)",
     )
-    parser.add_argument("--out", default="out/demo", help="output folder (default: out/demo)")
-    parser.add_argument("--episodes", type=int, default=4, help="episodes to record (default: 4)")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the first episode (default: 0)")
-    parser.add_argument("--scenes", default=None, help="scene source (default: gan)")
+    parser.add_argument(
+        "--out", type=arg_output(folder=True), default="out/demo", help="output folder (default: out/demo)"
+    )
+    parser.add_argument(
+        "--episodes",
+        type=arg_int(1, MAX_EPISODES),
+        default=4,
+        help=f"episodes to record, 1 to {MAX_EPISODES} (default: 4)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=arg_int(0, MAX_SEED),
+        default=0,
+        help=f"seed of the first episode and of training, 0 to {MAX_SEED:,} (default: 0)",
+    )
+    parser.add_argument("--scenes", type=arg_scenes, default=None, help="scene source (default: gan)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``vrenvs demo [options]``."""
+    """``vrenvs demo [options]``: 0 when done, 2 for a user's mistake (the line says which)."""
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     out = Path(args.out)
-    summary = run_demo(
-        out,
-        episodes=args.episodes,
-        seed=args.seed,
-        scenes=args.scenes,
-        assistant=args.assistant,
-        train_minutes=args.train_minutes,
-    )
+    try:
+        check_driver("--assistant", args.assistant)
+        summary = run_demo(
+            out,
+            episodes=args.episodes,
+            seed=args.seed,
+            scenes=args.scenes,
+            assistant=args.assistant,
+            train_minutes=args.train_minutes,
+        )
+    except USER_ERRORS as err:
+        print(f"vrenvs demo: error: {err}", file=sys.stderr)
+        return 2
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     print(
         f"\n{summary['assistant']} served {summary['requests_served']} requests "

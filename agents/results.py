@@ -12,10 +12,12 @@ import argparse
 import csv
 import json
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 from agents.pretrained import PRETRAINED, names
+from vrenvs.core.checks import arg_int, arg_output
 
 __all__ = ["learning_curves", "main", "markdown"]
 
@@ -115,13 +117,34 @@ def learning_curves(shipped: list[dict[str, Any]], out: Path) -> Path:
     return out
 
 
+def _readme(text: str) -> Path:
+    """An ``argparse`` type: an existing markdown file (its results block is replaced)."""
+    path = Path(text)
+    if not path.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is not an existing file")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.results", description=__doc__.splitlines()[0])
     parser.add_argument("--refresh", action="store_true", help="evaluate every shipped policy again first")
-    parser.add_argument("--episodes", type=int, default=200)
-    parser.add_argument("--readme", type=Path, default=ROOT / "README.md")
-    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "agents")
+    parser.add_argument(
+        "--episodes",
+        type=arg_int(1, 10_000),
+        default=200,
+        help="evaluation episodes per row with --refresh, 1 to 10,000 (default: 200)",
+    )
+    parser.add_argument("--readme", type=_readme, default=str(ROOT / "README.md"))
+    parser.add_argument("--out", type=arg_output(folder=True), default=str(ROOT / "docs" / "agents"))
     args = parser.parse_args(argv)
+    try:
+        return _write(args)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"agents.results: error: {err}", file=sys.stderr)
+        return 2
+
+
+def _write(args: argparse.Namespace) -> int:
     if args.refresh:
         from agents.ship import card, reevaluate
 

@@ -26,6 +26,10 @@ from agents.config import TrainConfig, split_kwargs
 from agents.evaluate import evaluate, table
 from agents.policy_io import load_policy, read_meta
 from agents.pretrained import PRETRAINED
+from vrenvs.core.checks import arg_int
+
+MAX_EPISODES = 10_000
+"""``--episodes``: evaluation episodes per row of the results."""
 
 __all__ = ["card", "main", "reevaluate", "ship"]
 
@@ -42,10 +46,19 @@ def _wall_at(run: Path, steps: int) -> float | None:
     return min(done) if done else None
 
 
+def _config(folder: Path) -> TrainConfig:
+    """The training config of a run or shipped policy; a file that is none names itself."""
+    path = folder / "config.yaml"
+    try:
+        return TrainConfig(**yaml.safe_load(path.read_text()))
+    except (yaml.YAMLError, TypeError) as err:
+        raise ValueError(f"{path} is not a training config: {err}") from None
+
+
 def ship(run: Path, which: str = "final", episodes: int = 200, dest: Path | None = None) -> Path:
     """Copy, evaluate and document the ``which`` policy of ``run``; returns its new folder."""
     run = Path(run)
-    config = TrainConfig(**yaml.safe_load((run / "config.yaml").read_text()))
+    config = _config(run)
     source = run / which
     meta = read_meta(source)
     name = "ppo-" + config.env_id.split("/")[-1].removesuffix("-v0")
@@ -101,7 +114,7 @@ def _evaluated(folder: Path, config: TrainConfig, summary: dict[str, Any], episo
 
 def reevaluate(folder: Path, episodes: int = 200) -> dict[str, Any]:
     """Evaluate a shipped policy again; returns its updated ``results.json`` content."""
-    config = TrainConfig(**yaml.safe_load((folder / "config.yaml").read_text()))
+    config = _config(folder)
     summary = json.loads((folder / "results.json").read_text())
     return _evaluated(folder, config, summary, episodes)
 
@@ -148,15 +161,28 @@ def card(s: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _run_folder(text: str) -> Path:
+    """An ``argparse`` type: a run folder holding the ``config.yaml`` of its training."""
+    path = Path(text)
+    if not (path / "config.yaml").is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is no run folder: it has no config.yaml")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.ship", description=__doc__.splitlines()[0])
-    parser.add_argument("run", type=Path, help="run folder, e.g. runs/Assistant-Fetch-v0/<run-id>")
+    parser.add_argument("run", type=_run_folder, help="run folder, e.g. runs/Assistant-Fetch-v0/<run-id>")
     parser.add_argument("--which", default="final", choices=("final", "best"))
-    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument(
+        "--episodes",
+        type=arg_int(1, MAX_EPISODES),
+        default=200,
+        help=f"evaluation episodes per row, 1 to {MAX_EPISODES:,} (default: 200)",
+    )
     args = parser.parse_args(argv)
     try:
         dest = ship(args.run, args.which, args.episodes)
-    except (ValueError, FileNotFoundError) as err:
+    except (ValueError, TypeError, OSError, yaml.YAMLError) as err:
         print(f"agents.ship: error: {err}", file=sys.stderr)
         return 2
     print((dest / "card.md").read_text())

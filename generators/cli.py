@@ -11,7 +11,26 @@ from pathlib import Path
 
 import numpy as np
 
+from vrenvs.core.checks import arg_float, arg_int, arg_output, check_int
+from vrenvs.core.sources import NUM_SCENE_INDICES
+
 __all__ = ["main"]
+
+MAX_SAMPLES = 65_536
+"""``report --samples``: scenes per row of the report card."""
+MAX_THREADS = 64
+MAX_SCENES = 1024
+"""``sample --num``: scenes in one PNG sheet and ASCII file."""
+MAX_LINE = 256
+"""``interpolate --steps``: scenes on the line, in one row of the PNG."""
+MAX_BUDGET = 100_000
+"""``search --budget``: scenes decoded and measured."""
+MAX_TARGET = 256.0
+"""``search --target``: every objective is a count or a distance on the 16x16 grid."""
+MAX_SEARCH_SEED = 2**32 - 2
+"""``search --seed``: CMA-ES seeds numpy with ``seed + 1``, which must stay below 2**32."""
+USER_ERRORS = (ValueError, TypeError, OSError)
+"""What a user's mistake raises: one line and status 2 instead of a traceback."""
 
 
 def _cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
@@ -24,8 +43,6 @@ def _cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
 def _cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
     from generators.report import make_report
 
-    if args.samples < 2:
-        raise ValueError(f"--samples must be >= 2, got {args.samples}")
     checkpoints = {k: v for k, v in (("gan", args.gan), ("vae", args.vae), ("vaegan", args.vaegan)) if v}
     summary = make_report(args.out, args.samples, checkpoints, args.threads, args.update_cards)
     print((Path(args.out) / "report.md").read_text())
@@ -53,6 +70,11 @@ def _write_scenes(out: Path, stem: str, codes: np.ndarray, cols: int) -> None:
 def _cmd_sample(args: argparse.Namespace, argv: list[str]) -> int:
     from generators.source import GeneratorSource
 
+    if args.start + args.num > NUM_SCENE_INDICES:
+        raise ValueError(
+            f"argument --num: {args.num} scenes from --start {args.start} run past the last scene index "
+            f"{NUM_SCENE_INDICES - 1}"
+        )
     source = GeneratorSource(args.model, checkpoint=args.checkpoint)
     codes = np.stack([source.scene(args.start + k).codes for k in range(args.num)])
     _write_scenes(Path(args.out), f"{args.model}_{args.start}_{args.num}", codes, cols=min(8, args.num))
@@ -60,22 +82,45 @@ def _cmd_sample(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _endpoint(text: str):
-    """``seed:N`` or a path to an ASCII scene file."""
+    """An ``argparse`` type: ``seed:N`` (a latent seed, a scene index of the generator) or
+    the path of a 16x16 ASCII scene file, read when the line is parsed."""
+    from generators.data import SIZE
     from vrenvs.core.scene import read_ascii
 
-    if text.startswith("seed:"):
-        return int(text[5:])
-    if not Path(text).is_file():
-        raise ValueError(f"endpoint {text!r} is neither seed:N nor an existing scene file")
-    return read_ascii(text)
+    try:
+        if text.startswith("seed:"):
+            try:
+                number = int(text[5:])
+            except ValueError:
+                raise ValueError(f"{text!r} is not seed:N with N an integer") from None
+            return check_int("seed", number, 0, NUM_SCENE_INDICES - 1)
+        if not Path(text).is_file():
+            raise ValueError(f"{text!r} is neither seed:N nor an existing scene file")
+        scene = read_ascii(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+    if scene.shape != (SIZE, SIZE):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is a {scene.shape[0]}x{scene.shape[1]} scene; the generators make {SIZE}x{SIZE} ones"
+        )
+    return scene
+
+
+def _checkpoint(text: str) -> str:
+    """An ``argparse`` type: a checkpoint (``x``, ``x.json`` or ``x.safetensors``) whose JSON
+    exists; its content is checked when it is loaded."""
+    path = Path(text)
+    stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    config = stem.with_name(stem.name + ".json")
+    if not config.is_file():
+        raise argparse.ArgumentTypeError(f"{text!r} is no checkpoint: {str(config)!r} does not exist")
+    return text
 
 
 def _cmd_interpolate(args: argparse.Namespace, argv: list[str]) -> int:
     from generators.latent import interpolate
 
-    result = interpolate(
-        _model(args.model, args.checkpoint), _endpoint(args.start), _endpoint(args.end), args.steps
-    )
+    result = interpolate(_model(args.model, args.checkpoint), args.start, args.end, args.steps)
     _write_scenes(Path(args.out), f"{args.model}_interpolation", result.codes, cols=args.steps)
     return 0
 
@@ -105,7 +150,13 @@ def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", choices=("gan", "vae", "vaegan"), default="gan", help="generator (default: gan)"
     )
-    parser.add_argument("--checkpoint", default=None, help="checkpoint JSON (default: the shipped weights)")
+    parser.add_argument(
+        "--checkpoint", type=_checkpoint, default=None, help="checkpoint JSON (default: the shipped weights)"
+    )
+
+
+def _out(parser: argparse.ArgumentParser, default: str) -> None:
+    parser.add_argument("--out", type=arg_output(folder=True), default=default, help="output folder")
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -120,35 +171,79 @@ def _parser() -> argparse.ArgumentParser:
     add_arguments(train)
     train.set_defaults(handler=_cmd_train)
     report = sub.add_parser("report", help="the report card: metrics table and gallery of every source")
-    report.add_argument("--out", default="out/generators/report", help="output folder")
-    report.add_argument("--samples", type=int, default=2048, help="scenes per source (default: 2048)")
-    report.add_argument("--threads", type=int, default=2, help="torch threads (default: 2)")
+    _out(report, "out/generators/report")
+    report.add_argument(
+        "--samples",
+        type=arg_int(2, MAX_SAMPLES),
+        default=2048,
+        help=f"scenes per source, 2 to {MAX_SAMPLES:,} (default: 2048)",
+    )
+    report.add_argument(
+        "--threads",
+        type=arg_int(1, MAX_THREADS),
+        default=2,
+        help=f"torch threads, 1 to {MAX_THREADS} (default: 2)",
+    )
     report.add_argument(
         "--update-cards", action="store_true", help="record the rows in the checkpoints' JSON and model cards"
     )
     for kind in ("gan", "vae", "vaegan"):
-        report.add_argument(f"--{kind}", default=None, help=f"{kind} checkpoint JSON (default: shipped)")
+        report.add_argument(
+            f"--{kind}", type=_checkpoint, default=None, help=f"{kind} checkpoint JSON (default: shipped)"
+        )
     report.set_defaults(handler=_cmd_report)
     sample = sub.add_parser("sample", help="write scenes start .. start+num-1 as PNG and ASCII")
     _add_model(sample)
-    sample.add_argument("--start", type=int, default=0, help="first latent seed")
-    sample.add_argument("--num", type=int, default=16, help="number of scenes")
-    sample.add_argument("--out", default="out/generators/samples", help="output folder")
+    sample.add_argument(
+        "--start",
+        type=arg_int(0, NUM_SCENE_INDICES - 1),
+        default=0,
+        help=f"first latent seed (scene index), 0 to {NUM_SCENE_INDICES - 1:,} (default: 0)",
+    )
+    sample.add_argument(
+        "--num",
+        type=arg_int(1, MAX_SCENES),
+        default=16,
+        help=f"number of scenes, 1 to {MAX_SCENES} (default: 16)",
+    )
+    _out(sample, "out/generators/samples")
     sample.set_defaults(handler=_cmd_sample)
     inter = sub.add_parser("interpolate", help="scenes on the latent line between two scenes")
     _add_model(inter)
-    inter.add_argument("start", help="seed:N or an ASCII scene file (files need --model vae or vaegan)")
-    inter.add_argument("end", help="seed:N or an ASCII scene file")
-    inter.add_argument("--steps", type=int, default=8, help="scenes on the line, ends included")
-    inter.add_argument("--out", default="out/generators/interpolate", help="output folder")
+    inter.add_argument(
+        "start", type=_endpoint, help="seed:N or an ASCII scene file (files need --model vae or vaegan)"
+    )
+    inter.add_argument("end", type=_endpoint, help="seed:N or an ASCII scene file")
+    inter.add_argument(
+        "--steps",
+        type=arg_int(2, MAX_LINE),
+        default=8,
+        help=f"scenes on the line, ends included, 2 to {MAX_LINE} (default: 8)",
+    )
+    _out(inter, "out/generators/interpolate")
     inter.set_defaults(handler=_cmd_interpolate)
     search = sub.add_parser("search", help="CMA-ES latent search for a scene with a target property")
     _add_model(search)
     search.add_argument("--objective", choices=sorted(OBJECTIVES), default="path_length", help="property")
-    search.add_argument("--target", type=float, required=True, help="wanted value of the property")
-    search.add_argument("--budget", type=int, default=400, help="scenes to evaluate (default: 400)")
-    search.add_argument("--seed", type=int, default=0, help="latent seed the search starts from")
-    search.add_argument("--out", default="out/generators/search", help="output folder")
+    search.add_argument(
+        "--target",
+        type=arg_float(0, MAX_TARGET),
+        required=True,
+        help=f"wanted value of the property, 0 to {MAX_TARGET:g}",
+    )
+    search.add_argument(
+        "--budget",
+        type=arg_int(1, MAX_BUDGET),
+        default=400,
+        help=f"scenes to evaluate, 1 to {MAX_BUDGET:,} (default: 400)",
+    )
+    search.add_argument(
+        "--seed",
+        type=arg_int(0, MAX_SEARCH_SEED),
+        default=0,
+        help=f"latent seed the search starts from, 0 to {MAX_SEARCH_SEED:,} (default: 0)",
+    )
+    _out(search, "out/generators/search")
     search.set_defaults(handler=_cmd_search)
     return parser
 
@@ -159,6 +254,6 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         return int(args.handler(args, argv))
-    except (ValueError, FileNotFoundError) as err:
+    except USER_ERRORS as err:
         print(f"vrenvs generators {args.command}: error: {err}", file=sys.stderr)
         return 2

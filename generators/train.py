@@ -30,7 +30,8 @@ from generators.images import grid_image, write_png
 from generators.metrics import pattern_kl
 from generators.models import KINDS, VAE, Critic, ModelConfig, SceneModel, build_model
 from generators.objectives import Objective, make_objective
-from generators.sampling import decode_codes, sample_codes
+from generators.sampling import DECODINGS, decode_codes, sample_codes
+from vrenvs.core.checks import arg_choice, arg_float, arg_int, arg_output
 from vrenvs.core.reach import solvable_batch
 
 __all__ = ["TrainConfig", "evaluate", "parse_config", "train"]
@@ -116,16 +117,83 @@ def _field_docs(cls: type) -> dict[str, str]:
     return docs
 
 
+_COUNT = 10_000_000
+"""Upper bound of step counts and intervals (the shipped models trained for under 100,000 steps)."""
+_WEIGHT = 1000.0
+"""Upper bound of loss weights and sampling weights."""
+_INTS: dict[str, tuple[int, int]] = {
+    "seed": (0, 2**63 - 1),
+    "steps": (0, _COUNT),
+    "batch_size": (1, 4096),
+    "latent_dim": (1, 1024),
+    "width": (1, 512),
+    "critic_width": (1, 512),
+    "kl_warmup": (0, _COUNT),
+    "num_procedural": (0, 1_000_000),  # below the held-out part, which starts at index 1,000,000
+    "num_heldout": (0, 1_000_000),
+    "eval_samples": (1, 65_536),
+    "log_every": (1, _COUNT),
+    "image_every": (1, _COUNT),
+    "eval_every": (1, _COUNT),
+    "threads": (1, 64),
+}
+_FLOATS: dict[str, tuple[float, float, bool]] = {  # (low, high, low excluded)
+    "minutes": (0.0, 24 * 60.0, False),
+    "lr": (0.0, 1.0, True),
+    "lr_critic": (0.0, 1.0, True),
+    "critic_temperature": (0.0, 100.0, True),
+    "latent_scale": (0.0, 100.0, True),
+    "kl_weight": (0.0, _WEIGHT, False),
+    "adv_weight": (0.0, _WEIGHT, False),
+    "pattern_weight": (0.0, _WEIGHT, False),
+    "quad_weight": (0.0, _WEIGHT, False),
+    "designer_weight": (0.0, _WEIGHT, False),
+}
+_CHOICES: dict[str, tuple[str, ...]] = {
+    "critic_input": ("straight", "gumbel", "softmax"),
+    "decoding": (*DECODINGS, "auto"),
+}
+
+
+def _folder(text: str) -> str:
+    """An ``argparse`` type: an output folder, checked before training (as text, for the JSON)."""
+    return str(arg_output(folder=True)(text))
+
+
+def _optional_folder(text: str) -> str:
+    return _folder(text) if text else ""
+
+
+def _run_name(text: str) -> str:
+    """An ``argparse`` type: a run name is one folder name under ``<out>/<model>/``."""
+    if text in (".", "..") or "/" in text or "\\" in text or len(text) > 255:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a folder name; give a name without / or \\")
+    return text
+
+
+def _argtype(name: str) -> tuple[Any, str]:
+    """The ``argparse`` type of the field ``name`` and the allowed values for its help."""
+    if name in _INTS:
+        low, high = _INTS[name]
+        return arg_int(low, high), f"{low} to {high:,}"
+    if name in _FLOATS:
+        lo, hi, above = _FLOATS[name]
+        return arg_float(lo, hi, above=above), f"above {lo:g}, up to {hi:g}" if above else f"{lo:g} to {hi:g}"
+    if name in _CHOICES:
+        return arg_choice(_CHOICES[name]), ", ".join(_CHOICES[name])
+    return {"out": _folder, "export": _optional_folder, "run": _run_name}[name], ""
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per :class:`TrainConfig` field, each with its range or choices."""
     docs = _field_docs(TrainConfig)
     for f in fields(TrainConfig):
         if f.name == "model":
             parser.add_argument("model", choices=KINDS, help=docs[f.name])
             continue
-        kind = type(f.default)
-        parser.add_argument(
-            f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=docs.get(f.name)
-        )
+        kind, allowed = _argtype(f.name)
+        text = f"{docs[f.name]} (allowed: {allowed})" if allowed else docs[f.name]
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=text)
 
 
 def parse_config(args: argparse.Namespace) -> TrainConfig:
@@ -194,7 +262,10 @@ def train(config: TrainConfig, command: str = "") -> Path:
     from tqdm import tqdm
 
     if config.steps <= 0 and config.minutes <= 0:
-        raise ValueError("give a budget: --steps > 0 or --minutes > 0")
+        raise ValueError(
+            f"--steps {config.steps} and --minutes {config.minutes:g} set no budget: give --steps > 0 "
+            "or --minutes > 0"
+        )
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)

@@ -505,5 +505,7 @@ def test_default_scenes_are_the_gan_at_16_and_procedural_at_32():
 def test_vrenvs_cli_forwards_generators(capsys):
     from vrenvs.app.cli import main
 
-    assert main(["generators", "sample", "--model", "gan", "--num", "-3"]) == 2
-    assert "vrenvs generators sample" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["generators", "sample", "--model", "gan", "--num", "-3"])
+    assert stop.value.code == 2
+    assert "vrenvs generators sample: error: argument --num: -3" in capsys.readouterr().err

@@ -15,9 +15,11 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
+from vrenvs.app.args import MAX_FPS, MAX_GALLERY, MIN_FPS, TILE_SIZES
 from vrenvs.app.rollout import keep
 from vrenvs.app.rollout import rollout as rollout_episodes
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_float, check_int, check_output
 from vrenvs.core.sources import IndexedSource, default_source, make_source
 from vrenvs.core.state import TaskConfig, allocate
 from vrenvs.envs.base import WorldEnv
@@ -25,7 +27,7 @@ from vrenvs.envs.drivers import driver
 from vrenvs.render import hud
 from vrenvs.render.draw import frames, mosaic, write_row
 
-__all__ = ["FORMATS", "gallery", "record", "rollout", "write_frames"]
+__all__ = ["FORMATS", "check_writer", "gallery", "record", "rollout", "write_frames"]
 
 FORMATS = (".gif", ".mp4", ".png")
 
@@ -36,6 +38,21 @@ def _imageio() -> Any:
     except ImportError as err:
         raise DependencyNotInstalled('writing GIF / PNG needs imageio: pip install "vrenvs[render]"') from err
     return iio
+
+
+def check_writer(path: str | Path) -> None:
+    """Raise ``DependencyNotInstalled`` now if ``path`` (.gif, .png or .mp4) could not be
+    written for want of its writer, rather than after the frames are made."""
+    _imageio()
+    if Path(path).suffix.lower() == ".mp4":
+        _ffmpeg()
+
+
+def _ffmpeg() -> None:
+    try:
+        import imageio_ffmpeg  # noqa: F401
+    except ImportError as err:
+        raise DependencyNotInstalled('writing MP4 needs imageio-ffmpeg: pip install "vrenvs[video]"') from err
 
 
 def write_frames(path: str | Path, images: Sequence[np.ndarray] | np.ndarray, fps: float = 8) -> Path:
@@ -57,12 +74,7 @@ def write_frames(path: str | Path, images: Sequence[np.ndarray] | np.ndarray, fp
     elif suffix == ".gif":
         iio.imwrite(path, stack, duration=1000 / fps, loop=0)
     else:
-        try:
-            import imageio_ffmpeg  # noqa: F401
-        except ImportError as err:
-            raise DependencyNotInstalled(
-                'writing MP4 needs imageio-ffmpeg: pip install "vrenvs[video]"'
-            ) from err
+        _ffmpeg()
         iio.imwrite(path, stack, plugin="FFMPEG", fps=fps)
     return path
 
@@ -96,8 +108,10 @@ def record(
     env_id: str, out: str | Path, episodes: int = 1, seed: int = 0, fps: float | None = None, **kwargs: Any
 ) -> dict[str, Any]:
     """Roll out ``episodes`` and write them to ``out`` (.gif or .mp4); returns a summary."""
-    if Path(out).suffix.lower() not in (".gif", ".mp4"):
-        raise ValueError(f"--out {str(out)!r} must end in .gif or .mp4")
+    check_output("out", out, (".gif", ".mp4"))
+    if fps is not None:
+        check_float("fps", fps, MIN_FPS, MAX_FPS)
+    check_writer(out)
     shots, log = rollout(env_id, episodes, seed, **kwargs)
     rate = fps or WorldEnv.metadata["render_fps"]
     path = write_frames(out, shots, rate)
@@ -135,10 +149,11 @@ def gallery(
     tile_size: int = 16,
 ) -> dict[str, Any]:
     """A grid of ``num`` scenes of ``scenes`` written to ``out`` (.png)."""
-    if Path(out).suffix.lower() != ".png":
-        raise ValueError(f"--out {str(out)!r} must end in .png")
-    if num < 1:
-        raise ValueError(f"num={num} must be at least 1")
+    check_output("out", out, (".png",))
+    check_int("num", num, 1, MAX_GALLERY)
+    check_int("start", start, 0)
+    check_int("tile_size", tile_size, *TILE_SIZES)
+    check_writer(out)
     sheet = mosaic(scene_frames(scenes, num, size, start, tile_size))
     path = write_frames(out, [sheet])
     return {

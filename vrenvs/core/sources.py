@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import zipfile
+import zlib
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
@@ -218,7 +219,8 @@ class BankSource(IndexedSource):
                 vocabulary, codes = bank["vocabulary"], bank["codes"]
         except SceneError:
             raise
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:  # not an npz, truncated, pickled
+        # not a zip of .npy arrays, truncated, pickled (TypeError: a bare .npy is no context manager)
+        except (OSError, ValueError, TypeError, EOFError, zipfile.BadZipFile, zlib.error) as err:
             raise SceneError(f"scene bank {self.path} cannot be read as an .npz bank: {err}") from None
         if (
             vocabulary.dtype.kind != "U"
