@@ -101,6 +101,9 @@ class _Task:
     ) -> dict[int, Controller]:
         """``{role: controller name}`` (scripted) and ``{NPC role: policy}`` (trained) ->
         ``{slot: controller}`` for the non-learner slots they name."""
+        for name, given in (("controllers", chosen), ("npc_controllers", trained)):
+            if given is not None and not isinstance(given, dict):
+                raise TypeError(f"{name}={given!r} must be a mapping {{role: controller}} or None")
         drivers: dict[int, Controller] = {}
         npcs = sorted({r for s, r in enumerate(config.roles) if s != config.learner and CATALOG.role[r].npc})
         for role, spec in (trained or {}).items():
