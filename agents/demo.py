@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
 import threading
 import time
@@ -114,6 +115,8 @@ def short_training(out: Path, minutes: float, seed: int, episodes: int = 50) -> 
         "eval_every=100000000",
         "checkpoint_every=100000000",
     ]
+    # a new run refuses a run folder in use: the demo's own short run is replaced
+    shutil.rmtree(out / "runs" / env_id.split("/")[-1] / "demo", ignore_errors=True)
     # SB3's bar would count towards the config's n_timesteps, which the time budget cuts short.
     with budget_bar(minutes, f"PPO on {env_id.removeprefix('vrenvs/')}, {minutes:g} min"):
         run = train(env_id, overrides, runs=out / "runs", run_id="demo", progress_bar=False)

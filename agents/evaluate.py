@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from agents.config import SPLITS
+from agents.config import MAX_EPISODES, MAX_SEED, SPLITS
 from agents.vec_env import VrenvsVecEnv
+from vrenvs.core.checks import arg_int, check_int
 from vrenvs.core.controllers import controller
 from vrenvs.core.tasks import task
 
@@ -43,7 +44,8 @@ def run_episodes(
 
     Each of the parallel envs contributes a fixed quota of its first episodes (not the
     first ``episodes`` to end anywhere, which would favour short episodes)."""
-    n = min(n_envs, episodes)
+    check_int("episodes", episodes, 1, MAX_EPISODES)
+    n = min(check_int("n_envs", n_envs, 1, 1024), episodes)
     # returns are the task's own: progress shaping only helps training
     venv = VrenvsVecEnv(env_id, n, **{k: v for k, v in env_kwargs.items() if k != "shaping"})
     venv.seed(seed)
@@ -114,8 +116,8 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    from agents.config import load_config, split_kwargs
-    from agents.policy_io import PolicyFileError, load_policy, read_meta
+    from agents.config import check_env_kwargs, env_id_of, load_config, split_kwargs
+    from agents.policy_io import load_policy, read_meta
     from agents.pretrained import policy_folder
 
     parser = argparse.ArgumentParser(prog="vrenvs eval", description=__doc__.splitlines()[0])
@@ -125,19 +127,23 @@ def main(argv: list[str] | None = None) -> int:
         "policy.safetensors), or 'none' for the baselines only",
     )
     parser.add_argument("--env", help="env id (default: the policy's own), e.g. vrenvs/Assistant-Fetch-v0")
-    parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument(
+        "--episodes", type=arg_int(1, MAX_EPISODES), default=200, help="episodes per row (default: 200)"
+    )
     parser.add_argument("--split", default="test", choices=SPLITS, help="training scenes or held-out scenes")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=arg_int(0, MAX_SEED), default=0)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     try:
-        model, env_kwargs, env = None, {}, args.env
+        model, env_kwargs = None, {}
+        env = None if args.env is None else env_id_of(args.env, "--env")
         if args.model != "none":
             folder = policy_folder(args.model)
             meta = read_meta(folder)
-            env = env or meta["env_id"]
-            if meta["env_id"] != env:
-                raise ValueError(f"{args.model} was trained on {meta['env_id']}, not {env}")
+            trained = env_id_of(meta.get("env_id"), f"{folder / 'policy.json'}: env_id")
+            env = env or trained
+            if trained != env:
+                raise ValueError(f"{args.model} was trained on {trained}, not {env}")
             model = load_policy(folder)
             env_kwargs = dict(meta.get("env_kwargs", {}))
         if env is None:
@@ -145,8 +151,14 @@ def main(argv: list[str] | None = None) -> int:
         config = load_config(env)
         if model is not None:
             config.env_kwargs = env_kwargs  # observe as the policy was trained to
-        rows = evaluate(model, env, split_kwargs(config, args.split), args.episodes, args.seed)
-    except (ValueError, PolicyFileError) as err:
+            check_env_kwargs(config)
+        kwargs = split_kwargs(config, args.split)
+    except (TypeError, ValueError) as err:
+        print(f"vrenvs eval: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        rows = evaluate(model, env, kwargs, args.episodes, args.seed)
+    except ValueError as err:
         print(f"vrenvs eval: error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(rows, indent=2) if args.json else table(rows))

@@ -6,6 +6,11 @@ optimizer and step count, replaced atomically), ``best`` and ``final`` policies,
 evaluates on held-out scenes (``start_scene`` beyond the training range) every
 ``eval_every`` steps, resumes with ``--resume RUN_DIR``, and on SIGINT / SIGTERM writes a
 checkpoint before it exits.
+
+:func:`plan` checks everything first and writes nothing (the config, the output folder, one
+env made from the config, the checkpoint a resume continues from); :func:`execute` then
+trains. User mistakes raise TypeError / ValueError, and ``main`` prints them as
+``vrenvs train: error: ...`` with exit status 2.
 """
 
 from __future__ import annotations
@@ -13,30 +18,43 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import pickle
 import signal
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
-import yaml
+from stable_baselines3 import PPO
 from stable_baselines3.common.callbacks import BaseCallback, CallbackList
 
-from agents.config import TrainConfig, load_config, split_kwargs
+from agents.config import (
+    MAX_SEED,
+    MAX_TIMESTEPS,
+    TrainConfig,
+    check_env_kwargs,
+    env_id_of,
+    load_config,
+    read_config,
+    split_kwargs,
+)
 from agents.evaluate import policy_actor, run_episodes
 from agents.plots import learning_curve
 from agents.policy_io import (
     build_model,
     load_optimizer,
     load_policy,
+    read_meta,
     save_optimizer,
     save_policy,
     write_atomically,
 )
 from agents.vec_env import make_vec_env
+from vrenvs.core.checks import arg_int, check_int, check_output, check_text
 
-__all__ = ["main", "train"]
+__all__ = ["Plan", "execute", "main", "plan", "train"]
 
 
 class HeldOutEval(BaseCallback):
@@ -126,11 +144,111 @@ class Checkpoints(BaseCallback):
         return write_atomically(self.run / "checkpoints" / "latest", write)
 
 
+RESUME_HINT = "the run continues with the config.yaml in its folder (edit n_timesteps there to train longer)"
+
+
+@dataclass
+class Plan:
+    """A checked run: its config, folder and the steps a resumed run has already trained."""
+
+    config: TrainConfig
+    run: Path
+    resume: bool
+    done: int = 0
+
+
 def _run_folder(config: TrainConfig, runs: Path, run_id: str | None) -> Path:
+    """The new run's folder, checked (not created): no file in the way, no run there already."""
+    check_output("--runs", runs, folder=True)
+    if run_id is not None:
+        check_text("--run-id", run_id, max_len=200)
+        if run_id in ("", ".", "..") or Path(run_id).name != run_id or "\\" in run_id:
+            raise ValueError(f"--run-id={run_id!r} must be a folder name (no path separators)")
     name = config.env_id.split("/")[-1]
-    run = runs / name / (run_id or time.strftime("%Y%m%d-%H%M%S") + f"-s{config.seed}")
-    run.mkdir(parents=True, exist_ok=True)
+    run = Path(runs) / name / (run_id or time.strftime("%Y%m%d-%H%M%S") + f"-s{config.seed}")
+    check_output("--runs", run, folder=True)
+    if run.is_dir() and any(run.iterdir()):
+        raise ValueError(
+            f"run folder {str(run)!r} exists and is not empty; continue it with --resume {run} "
+            "or choose another --run-id"
+        )
     return run
+
+
+def _checkpoint(run: Path, config: TrainConfig) -> int:
+    """The step count of ``run``'s last checkpoint, after checking it can continue ``config``."""
+    latest = run / "checkpoints" / "latest"
+    if not latest.is_dir():
+        raise ValueError(
+            f"--resume {run}: the run has no checkpoint ({latest} is missing), so there is nothing to "
+            "continue; start a new run instead"
+        )
+    for file in ("state.json", "optimizer.pt"):
+        if not (latest / file).is_file():
+            raise ValueError(f"--resume {run}: {latest / file} is missing (an incomplete checkpoint)")
+    state_path = latest / "state.json"
+    try:
+        state = json.loads(state_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ValueError(f"{state_path} is not valid JSON: {err}") from None
+    if not isinstance(state, dict) or "num_timesteps" not in state:
+        raise ValueError(f"{state_path} must hold {{'num_timesteps': N}}, not {state!r}")
+    done = check_int(f"{state_path}: num_timesteps", state["num_timesteps"], 0, MAX_TIMESTEPS)
+    meta = read_meta(latest / "policy")
+    if meta.get("env_id") != config.env_id:
+        raise ValueError(
+            f"{latest / 'policy'} holds a policy for {meta.get('env_id')!r}, "
+            f"but {run / 'config.yaml'} trains {config.env_id!r}"
+        )
+    for key in ("policy", "env_kwargs"):
+        if meta.get(key) != getattr(config, key):
+            raise ValueError(
+                f"{run / 'config.yaml'}: {key}={getattr(config, key)!r} differs from the checkpoint's "
+                f"{meta.get(key)!r}; the checkpoint's network cannot continue under it"
+            )
+    if done >= config.n_timesteps:
+        raise ValueError(
+            f"--resume {run}: the run is complete ({done} steps of n_timesteps={config.n_timesteps}); "
+            f"raise n_timesteps in {run / 'config.yaml'} to train further"
+        )
+    return done
+
+
+def plan(
+    env_id: str,
+    overrides: list[str] | None = None,
+    runs: Path = Path("runs"),
+    run_id: str | None = None,
+    resume: Path | None = None,
+) -> Plan:
+    """Check everything a run needs, writing nothing: TypeError / ValueError name the fault."""
+    if resume is None:
+        config = load_config(env_id, overrides)
+        run = _run_folder(config, runs, run_id)
+        done = 0
+    else:
+        if overrides:
+            raise ValueError(f"--set {' '.join(overrides)} cannot be used with --resume: {RESUME_HINT}")
+        if run_id is not None:
+            raise ValueError(f"--run-id={run_id!r} cannot be used with --resume: the run keeps its folder")
+        run = Path(resume)
+        if not run.is_dir():
+            raise ValueError(f"--resume={str(resume)!r} is not a run folder (no such folder)")
+        config = read_config(run / "config.yaml")
+        wanted = env_id_of(env_id, "ENV_ID")
+        if wanted != config.env_id:
+            raise ValueError(f"--resume {run}: the run trains {config.env_id}, not {wanted} (ENV_ID)")
+        done = _checkpoint(run, config)
+    check_env_kwargs(config)
+    return Plan(config, run, resume is not None, done)
+
+
+def _load_checkpoint(model: PPO, latest: Path) -> None:
+    model.policy.load_state_dict(load_policy(latest / "policy").policy.state_dict())
+    try:
+        load_optimizer(model, latest)
+    except (OSError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError) as err:
+        raise ValueError(f"{latest / 'optimizer.pt'} cannot be loaded: {err}") from None
 
 
 def train(
@@ -142,12 +260,14 @@ def train(
     progress_bar: bool = True,
 ) -> Path:
     """Train PPO on ``env_id``; returns the run folder."""
-    if resume is not None:
-        run = Path(resume)
-        config = TrainConfig(**yaml.safe_load((run / "config.yaml").read_text()))
-    else:
-        config = load_config(env_id, overrides)
-        run = _run_folder(config, runs, run_id)
+    return execute(plan(env_id, overrides, runs, run_id, resume), progress_bar)
+
+
+def execute(checked: Plan, progress_bar: bool = True) -> Path:
+    """Run a checked :class:`Plan`; returns the run folder."""
+    config, run, done = checked.config, checked.run, checked.done
+    if not checked.resume:
+        run.mkdir(parents=True, exist_ok=True)
         (run / "config.yaml").write_text(config.to_yaml())
     started = time.time()
     if config.threads > 0:
@@ -171,12 +291,8 @@ def train(
         seed=config.seed,
         tensorboard_log=str(run / "tb"),
     )
-    done = 0
-    latest = run / "checkpoints" / "latest"
-    if resume is not None and latest.exists():
-        model.policy.load_state_dict(load_policy(latest / "policy").policy.state_dict())
-        load_optimizer(model, latest)
-        done = json.loads((latest / "state.json").read_text())["num_timesteps"]
+    if checked.resume:
+        _load_checkpoint(model, run / "checkpoints" / "latest")
         model.num_timesteps = done
     evaluator = HeldOutEval(config, run, meta)
     evaluator.next_eval = done + config.eval_every
@@ -187,7 +303,7 @@ def train(
         total_timesteps=max(config.n_timesteps - done, 0),
         callback=CallbackList([evaluator, saver, clock]),
         progress_bar=progress_bar,
-        reset_num_timesteps=resume is None,
+        reset_num_timesteps=not checked.resume,
         tb_log_name="ppo",
     )
     saver.save()
@@ -208,10 +324,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (ppo.learning_rate=1e-4)"
     )
-    parser.add_argument("--seed", type=int, help="shortcut for --set seed=N")
-    parser.add_argument(
-        "--runs", type=Path, default=Path("runs"), help="where run folders go (default: runs)"
-    )
+    parser.add_argument("--seed", type=arg_int(0, MAX_SEED), help="shortcut for --set seed=N")
+    parser.add_argument("--runs", type=Path, help="where run folders go (default: runs)")
     parser.add_argument("--run-id", help="run folder name (default: time stamp and seed)")
     parser.add_argument(
         "--resume", type=Path, help="continue the run in this folder from its last checkpoint"
@@ -220,9 +334,16 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = list(args.set) + ([f"seed={args.seed}"] if args.seed is not None else [])
     try:
-        run = train(
-            args.env, overrides, args.runs, args.run_id, args.resume, progress_bar=not args.no_progress
-        )
+        if args.resume is not None and args.runs is not None:
+            raise ValueError(
+                f"--runs={str(args.runs)!r} cannot be used with --resume: the run keeps its folder"
+            )
+        checked = plan(args.env, overrides, args.runs or Path("runs"), args.run_id, args.resume)
+    except (TypeError, ValueError) as err:
+        print(f"vrenvs train: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        run = execute(checked, progress_bar=not args.no_progress)
     except ValueError as err:
         print(f"vrenvs train: error: {err}", file=sys.stderr)
         return 2
