@@ -22,7 +22,7 @@ import stable_baselines3
 import torch
 import yaml
 
-from agents.config import TrainConfig, split_kwargs
+from agents.config import TrainConfig, read_config, split_kwargs
 from agents.evaluate import evaluate, table
 from agents.policy_io import load_policy, read_meta
 from agents.pretrained import PRETRAINED
@@ -48,11 +48,7 @@ def _wall_at(run: Path, steps: int) -> float | None:
 
 def _config(folder: Path) -> TrainConfig:
     """The training config of a run or shipped policy; a file that is none names itself."""
-    path = folder / "config.yaml"
-    try:
-        return TrainConfig(**yaml.safe_load(path.read_text()))
-    except (yaml.YAMLError, TypeError) as err:
-        raise ValueError(f"{path} is not a training config: {err}") from None
+    return read_config(folder / "config.yaml")
 
 
 def ship(run: Path, which: str = "final", episodes: int = 200, dest: Path | None = None) -> Path:

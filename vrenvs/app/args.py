@@ -15,6 +15,7 @@ from gymnasium.error import Error as GymnasiumError
 
 from vrenvs.core.checks import arg_float, arg_int
 from vrenvs.core.sources import NUM_SCENE_INDICES, source_names
+from vrenvs.envs.spaces import TILE_SIZES
 
 __all__ = [
     "MAX_EPISODES",
@@ -52,8 +53,6 @@ MIN_FPS, MAX_FPS = 0.1, 240.0
 MAX_SEED = 2**63 - 1
 """``reset(seed=)`` takes any integer >= 0; the command line keeps seeds inside int64."""
 MAX_GALLERY = 1024
-TILE_SIZES = (4, 64)
-"""The env kwarg ``tile_size``'s range."""
 MAX_PIXELS = 2**30
 """Pixels of the frames a recording or a gallery holds in memory (3 GiB as RGB)."""
 

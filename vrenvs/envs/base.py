@@ -31,6 +31,7 @@ from vrenvs.envs.spaces import (
     NPC_ROLES,
     OBS_MODES,
     SIZES,
+    TILE_SIZES,
     action_space,
     check_choice,
     check_int,
@@ -100,7 +101,7 @@ class _Task:
                 f"num_scenes={options['num_scenes']} with start_scene={options['start_scene']} runs past "
                 f"the last scene index {NUM_SCENE_INDICES - 1}; scene indices are [0, {NUM_SCENE_INDICES})"
             )
-        check_int("tile_size", options["tile_size"], 4, 64)
+        check_int("tile_size", options["tile_size"], *TILE_SIZES)
         given = options["npcs"]
         if given is not None and (isinstance(given, (str, Mapping)) or not isinstance(given, Sequence)):
             raise TypeError(f"npcs={given!r} must be a list of NPC roles such as ['guard'], or None")

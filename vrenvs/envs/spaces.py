@@ -17,6 +17,7 @@ __all__ = [
     "NPC_ROLES",
     "OBS_MODES",
     "SIZES",
+    "TILE_SIZES",
     "action_space",
     "check_choice",
     "check_int",
@@ -28,6 +29,8 @@ OBS_MODES = ("symbolic", "full")
 SIZES = (16, 32)
 NPC_ROLES = tuple(r.name for r in CATALOG.roles if r.npc)
 MAX_NPCS = 6
+TILE_SIZES = (4, 64)
+"""Pixels per cell the renderer draws: ``tile_size`` in ``[4, 64]``."""
 
 
 def observation_space(side: int, route: bool = False) -> spaces.Dict:
