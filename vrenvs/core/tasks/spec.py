@@ -40,6 +40,11 @@ HISTORY = (
     "v0, repair v3: a locked door whose colour has no key anywhere in the scene gets a key "
     "(or, when the only key was stranded, becomes a plain door); about 8% of the GAN's scenes "
     "had such a door, which no request could ever open.",
+    "v0, inputs: every scene a custom ``scenes`` object serves is checked (a ``Scene`` or an "
+    "integer grid of the env's size) and repaired like the built-in sources' (unsolvable grids "
+    "were served as they were); kwargs of the wrong type (``size=16.0``, ``npcs='guard'``, "
+    "``controllers='oracle'``), reset seeds that are not non-negative integers and "
+    "``npc_controllers`` policies trained for another role are refused.",
 )
 """The version history every task shares (a task adds its own lines after these)."""
 
