@@ -2,7 +2,8 @@
 
 ``agents/configs/<Name>.yaml`` holds the hyperparameters of ``vrenvs/<Name>-v0``. Overrides
 are ``key=value`` pairs (``ppo.learning_rate=1e-4``, ``n_envs=8``); values are parsed as
-YAML scalars (``1e-4`` is a number, as in YAML 1.2). A key that does not exist is an error
+YAML scalars with YAML 1.2's numbers (``1e-4`` is a number, ``1:30`` a string, ``017`` is
+refused rather than read as octal) and a key given twice is refused. A key that does not exist is an error
 that lists the keys that do.
 
 Every config is checked when it is made (:func:`check_config`, from ``TrainConfig``'s
@@ -38,6 +39,7 @@ __all__ = [
     "SPLITS",
     "TrainConfig",
     "check_config",
+    "check_distinct",
     "check_env_kwargs",
     "check_splits",
     "env_id_of",
@@ -66,6 +68,9 @@ RUN_KWARGS = {
     "num_scenes": "train_scenes and test_scenes",
     "start_scene": "0 for training and test_start",
     "render_mode": "training and evaluation do not render",
+    "num_envs": "n_envs",
+    "autoreset_mode": "the SB3 adapter (agents.vec_env), which resets in the same step",
+    "vectorization_mode": "the SB3 adapter (agents.vec_env), which runs the native vector env",
 }
 """Env kwargs a config may not set, and what sets them instead."""
 
@@ -202,6 +207,45 @@ def check_splits(config: TrainConfig) -> None:
         )
 
 
+def shared_scene(config: TrainConfig, distinct: int) -> tuple[int, int] | None:
+    """A (held-out, training) pair of scene indices naming the same scene of a source with
+    ``distinct`` scenes (index ``i`` plays scene ``i % distinct``), or None if there is none.
+
+    >>> shared_scene(TrainConfig("vrenvs/Assistant-Fetch-v0", train_scenes=200, test_start=300), 280)
+    (300, 20)
+    >>> shared_scene(TrainConfig("vrenvs/Assistant-Fetch-v0", train_scenes=100, test_start=100,
+    ...                          test_scenes=100), 280) is None
+    True
+    """
+    train, start, count = config.train_scenes, config.test_start, config.test_scenes
+    if train >= distinct:
+        return start, start % distinct
+    first = start % distinct
+    if first < train:
+        return start, first
+    if first + count > distinct:  # the held-out range wraps round to scene 0
+        return start + distinct - first, 0
+    return None
+
+
+def check_distinct(config: TrainConfig, source: Any) -> None:
+    """Refuse a split whose held-out scenes repeat training scenes of a source with finitely
+    many distinct scenes (its ``num_distinct``: a folder's files x 8 symmetries, a bank's size)."""
+    distinct = getattr(source, "num_distinct", None)
+    if isinstance(distinct, bool) or not isinstance(distinct, int) or distinct < 1:
+        return
+    shared = shared_scene(config, distinct)
+    if shared is not None:
+        name = getattr(source, "name", source)
+        raise ValueError(
+            f"train_scenes={config.train_scenes}, test_start={config.test_start}, "
+            f"test_scenes={config.test_scenes}: the scene source {name!r} has {distinct} distinct scenes "
+            f"(index i plays scene i mod {distinct}), so held-out scene {shared[0]} is training scene "
+            f"{shared[1]}; keep train_scenes + test_scenes <= {distinct} with the held-out range "
+            f"inside [train_scenes, {distinct}) modulo {distinct}"
+        )
+
+
 def check_config(config: TrainConfig) -> None:
     """Check every key of ``config``: TypeError for a wrong type, ValueError for a bad value."""
     check_text("env_id", config.env_id, max_len=200)
@@ -238,13 +282,28 @@ def check_config(config: TrainConfig) -> None:
 
 
 def check_env_kwargs(config: TrainConfig) -> None:
-    """Make one world of the config's env (training scenes) so the env checks its kwargs."""
+    """Make one world of the config's env (training scenes) so the env checks its kwargs; then
+    check the split against the scene source (:func:`check_distinct`) and the policy's size
+    (at most ``agents.policy_io.MAX_PARAMETERS`` parameters), before anything is written."""
+    from agents.policy_io import MAX_PARAMETERS, num_parameters, policy_kwargs
     from agents.vec_env import VrenvsVecEnv
 
     try:
-        VrenvsVecEnv(config.env_id, 1, **split_kwargs(config, "train")).close()
+        venv = VrenvsVecEnv(config.env_id, 1, **split_kwargs(config, "train"))
     except (TypeError, ValueError) as err:
         raise type(err)(f"env_kwargs: {err}") from None
+    try:
+        check_distinct(config, getattr(getattr(venv.venv, "world", None), "source", None))
+        policy = policy_kwargs(config.policy)
+        count = num_parameters(policy, venv.observation_space, venv.action_space)
+    finally:
+        venv.close()
+    if count > MAX_PARAMETERS:
+        raise ValueError(
+            f"policy={config.policy} makes a policy of {count:,} parameters for {config.env_id}; "
+            f"at most {MAX_PARAMETERS:,} are allowed (lower policy.features_dim, policy.channels "
+            "or policy.net_arch)"
+        )
 
 
 def split_kwargs(config: TrainConfig, split: str) -> dict[str, Any]:
@@ -257,14 +316,63 @@ def split_kwargs(config: TrainConfig, split: str) -> dict[str, Any]:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML with YAML 1.2's floats: ``1e-4`` is a number (PyYAML alone reads a string)."""
+    """YAML with YAML 1.2's numbers: ``1e-4`` is a float (PyYAML alone reads a string), ints
+    are decimal or ``0x`` / ``0b`` prefixed (``1:30`` is a string, not 90), an int with a
+    leading zero (``017``, octal in YAML 1.1) is refused, and so is a key given twice in one
+    mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: set[Any] = set()
+            for key_node, _ in node.value:
+                if key_node.tag == "tag:yaml.org,2002:merge":
+                    continue
+                key = self.construct_object(key_node, deep=True)
+                try:
+                    repeated = key in seen
+                    seen.add(key)
+                except TypeError:
+                    continue  # an unhashable key: the base constructor refuses it
+                if repeated:
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key!r} is given twice", key_node.start_mark
+                    )
+        return super().construct_mapping(node, deep=deep)
+
+    def construct_leading_zero(self, node: yaml.Node) -> Any:
+        raise yaml.constructor.ConstructorError(
+            None,
+            None,
+            f"{node.value!r} is an integer with a leading zero (octal in YAML 1.1); "
+            "write it without the leading zeros",
+            node.start_mark,
+        )
 
 
+_LEADING_ZERO = "tag:vrenvs,2026:leading-zero-int"
+_NUMBERS = ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float")
+_Loader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _NUMBERS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 _Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9_]*|0x[0-9a-fA-F_]+|0b[01_]+)$"),
     list("-+0123456789"),
 )
+_Loader.add_implicit_resolver(_LEADING_ZERO, re.compile(r"^[-+]?0[0-9_]+$"), list("-+0"))
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"""^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.[0-9_]+(?:[eE][-+]?[0-9]+)?
+        |[-+]?\.(?:inf|Inf|INF)
+        |\.(?:nan|NaN|NAN))$""",
+        re.X,
+    ),
+    list("-+0123456789."),
+)
+_Loader.add_constructor(_LEADING_ZERO, _Loader.construct_leading_zero)
 
 
 def _yaml_problem(err: yaml.YAMLError) -> str:

@@ -12,6 +12,7 @@ import json
 import math
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -115,9 +116,19 @@ def table(rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def run_config(folder: Path) -> Path | None:
+    """The ``config.yaml`` of the run a policy folder comes from: the folder's own (a shipped
+    policy), its parent's (a run's ``best`` / ``final``) or the run's of a checkpoint
+    (``<run>/checkpoints/<name>/policy``); None if there is none."""
+    candidates = [folder / "config.yaml", folder.parent / "config.yaml"]
+    if folder.parent.parent.name == "checkpoints":
+        candidates.append(folder.parent.parent.parent / "config.yaml")
+    return next((path for path in candidates if path.is_file()), None)
+
+
 def main(argv: list[str] | None = None) -> int:
-    from agents.config import check_env_kwargs, env_id_of, load_config, split_kwargs
-    from agents.policy_io import load_policy, read_meta
+    from agents.config import check_env_kwargs, env_id_of, load_config, read_config, split_kwargs
+    from agents.policy_io import acting_kwargs, load_policy, read_meta
     from agents.pretrained import policy_folder
 
     parser = argparse.ArgumentParser(prog="vrenvs eval", description=__doc__.splitlines()[0])
@@ -134,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=arg_int(0, MAX_SEED), default=0)
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
+    notes: list[str] = []
     try:
-        model, env_kwargs = None, {}
+        model, env_kwargs, source = None, {}, None
         env = None if args.env is None else env_id_of(args.env, "--env")
         if args.model != "none":
             folder = policy_folder(args.model)
@@ -146,13 +158,33 @@ def main(argv: list[str] | None = None) -> int:
                 raise ValueError(f"{args.model} was trained on {trained}, not {env}")
             model = load_policy(folder)
             env_kwargs = dict(meta.get("env_kwargs", {}))
+            if "render_mode" in env_kwargs:
+                notes.append(
+                    f"render_mode={env_kwargs['render_mode']!r} of {folder / 'policy.json'} is not used: "
+                    "evaluation does not render"
+                )
+                env_kwargs = acting_kwargs(env_kwargs)
+            source = run_config(folder)
         if env is None:
             raise ValueError("--env is needed to evaluate the baselines alone (model 'none')")
-        config = load_config(env)
+        if source is not None:
+            config = read_config(source)
+            if config.env_id != env:
+                raise ValueError(f"{source} trains {config.env_id}, but the policy was trained on {env}")
+        else:
+            config = load_config(env)
         if model is not None:
             config.env_kwargs = env_kwargs  # observe as the policy was trained to
-            check_env_kwargs(config)
+        check_env_kwargs(config)
         kwargs = split_kwargs(config, args.split)
+        where = "the run's" if source is not None else "the per-task"
+        scenes = (
+            (0, config.train_scenes) if args.split == "train" else (config.test_start, config.test_scenes)
+        )
+        notes.append(
+            f"{args.split} scenes [{scenes[0]}, {scenes[0] + scenes[1]}) from {where} config "
+            f"{source or f'agents/configs/{task(env).name}.yaml'}"
+        )
     except (TypeError, ValueError) as err:
         print(f"vrenvs eval: error: {err}", file=sys.stderr)
         return 2
@@ -161,6 +193,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         print(f"vrenvs eval: error: {err}", file=sys.stderr)
         return 2
+    for note in notes:
+        print(f"vrenvs eval: {note}", file=sys.stderr)
     print(json.dumps(rows, indent=2) if args.json else table(rows))
     return 0
 

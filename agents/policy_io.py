@@ -46,7 +46,9 @@ from vrenvs.core.tasks import TASKS
 
 __all__ = [
     "MAX_PARAMETERS",
+    "PolicyCycleError",
     "PolicyFileError",
+    "acting_kwargs",
     "build_model",
     "load_policy",
     "num_parameters",
@@ -80,6 +82,10 @@ _SHA256 = re.compile(r"[0-9a-f]{64}")
 
 class PolicyFileError(ValueError):
     """A policy folder that cannot be used; the message names the file and the fault."""
+
+
+class PolicyCycleError(PolicyFileError):
+    """Policy folders that need each other to load (through ``env_kwargs.npc_controllers``)."""
 
 
 def policy_kwargs(policy: Any, name: str = "policy") -> dict[str, Any]:
@@ -259,9 +265,15 @@ def _read(folder: Path, verify: bool = True) -> tuple[dict[str, Any], bytes]:
             f"{folder} is missing or not a folder: a policy folder holds policy.json and policy.safetensors"
         )
     for path in (meta_path, weights):
-        if not path.is_file():
+        if not path.exists():
             raise PolicyFileError(
                 f"{path} is missing: a policy folder holds policy.json and policy.safetensors"
+            )
+        if not path.is_file():
+            kind = "a folder" if path.is_dir() else "a device, pipe or socket"
+            raise PolicyFileError(
+                f"{path} is not a regular file ({kind}): a policy folder holds the files policy.json "
+                "and policy.safetensors"
             )
     meta = read_object(meta_path, "policy config", PolicyFileError)
     _check_fields(meta_path, meta)
@@ -314,12 +326,42 @@ def _check_fit(policy: torch.nn.Module, tensors: dict[str, torch.Tensor], path: 
         )
 
 
+_LOADING: list[Path] = []
+"""The policy folders being built, outermost first: a policy whose env_kwargs name policies
+(``npc_controllers``) builds those while it is built, and a folder met twice is a cycle."""
+
+
+def acting_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A policy's env kwargs for the envs that load and evaluate it: without ``render_mode``
+    (loading or evaluating a policy never opens a window)."""
+    return {k: v for k, v in env_kwargs.items() if k != "render_mode"}
+
+
 def _build(folder: Path, meta: dict[str, Any], data: bytes, env: Any) -> PPO:
-    """The PPO of a checked ``policy.json`` with the tensors ``data`` loaded and checked."""
+    """The PPO of a checked ``policy.json`` with the tensors ``data`` loaded and checked; a
+    policy that (through ``env_kwargs.npc_controllers``) needs itself is a PolicyFileError."""
+    resolved = Path(folder).resolve()
+    if resolved in _LOADING:
+        cycle = [*_LOADING[_LOADING.index(resolved) :], resolved]
+        raise PolicyCycleError(
+            f"policy folders load each other in a cycle: {' -> '.join(str(p) for p in cycle)} "
+            "(the env_kwargs.npc_controllers of each policy.json names the next); a policy cannot "
+            "drive an NPC of its own training env, directly or through other policies"
+        )
+    _LOADING.append(resolved)
+    try:
+        return _build_once(folder, meta, data, env)
+    finally:
+        _LOADING.pop()
+
+
+def _build_once(folder: Path, meta: dict[str, Any], data: bytes, env: Any) -> PPO:
     meta_path, weights = Path(folder) / "policy.json", Path(folder) / "policy.safetensors"
-    env_id, env_kwargs = meta["env_id"], meta["env_kwargs"]
+    env_id, env_kwargs = meta["env_id"], acting_kwargs(meta["env_kwargs"])
     try:
         venv = env or make_vec_env(env_id, 1, **env_kwargs)
+    except PolicyCycleError:
+        raise
     except (TypeError, ValueError, gym.error.Error) as err:
         raise PolicyFileError(
             f"policy config {meta_path}: env_kwargs={env_kwargs!r} do not make {env_id}: {err}"

@@ -22,7 +22,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from agents.policy_io import load_policy, read_meta
+from agents.policy_io import acting_kwargs, load_policy, read_meta
 from vrenvs.core import sensors
 from vrenvs.core.observe import observe
 from vrenvs.core.state import TaskConfig, WorldState
@@ -73,7 +73,7 @@ class PolicyController:
         self.folder = policy_folder(spec)
         self.meta = read_meta(self.folder)
         self.model = load_policy(self.folder)
-        kwargs: dict[str, Any] = self.meta.get("env_kwargs", {})
+        kwargs: dict[str, Any] = acting_kwargs(self.meta.get("env_kwargs", {}))
         trained = gym.make(self.meta["env_id"], **kwargs).unwrapped
         self.goal: str = trained.world.config.goal  # type: ignore[attr-defined]
         self.view: int = trained.world.config.view  # type: ignore[attr-defined]
@@ -102,15 +102,33 @@ class PolicyController:
         return np.asarray(actions, dtype=np.int64).reshape(state.batch)
 
 
-_LOADED: dict[str, PolicyController] = {}
+_LOADED: dict[tuple[Any, ...], PolicyController] = {}
+
+
+def _identity(folder: Path) -> tuple[Any, ...]:
+    """The resolved folder and the modification time and size of its two files: a folder
+    whose files were replaced is loaded afresh."""
+    stats: list[tuple[int, int, int] | None] = []
+    for name in ("policy.json", "policy.safetensors"):
+        try:
+            info = (folder / name).stat()
+        except OSError:
+            stats.append(None)  # loading it names the fault
+        else:
+            stats.append((info.st_mtime_ns, info.st_size, info.st_ino))
+    return (str(folder), *stats)
 
 
 def policy_controller(spec: str | Path) -> PolicyController:
-    """A controller for the policy ``spec`` (loaded once per process)."""
-    folder = str(policy_folder(spec).resolve())
-    if folder not in _LOADED:
-        _LOADED[folder] = PolicyController(folder)
-    return _LOADED[folder]
+    """A controller for the policy ``spec`` (loaded once per process while its files are
+    unchanged)."""
+    folder = policy_folder(spec).resolve()
+    key = _identity(folder)
+    if key not in _LOADED:
+        for old in [k for k in _LOADED if k[0] == key[0]]:
+            del _LOADED[old]  # an earlier version of the folder's files
+        _LOADED[key] = PolicyController(folder)
+    return _LOADED[key]
 
 
 def controller(spec: str | Path) -> PolicyController:

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import json
-import pickle
 import signal
 import sys
 import time
@@ -44,7 +44,6 @@ from agents.evaluate import policy_actor, run_episodes
 from agents.plots import learning_curve
 from agents.policy_io import (
     build_model,
-    load_optimizer,
     load_policy,
     read_meta,
     save_optimizer,
@@ -118,9 +117,9 @@ class WallClock(BaseCallback):
 class Checkpoints(BaseCallback):
     """Every ``every`` steps, and on a stop signal, write ``checkpoints/latest`` atomically."""
 
-    def __init__(self, every: int, run: Path, meta: dict[str, Any]) -> None:
+    def __init__(self, every: int, run: Path, meta: dict[str, Any], config: TrainConfig) -> None:
         super().__init__()
-        self.every, self.run, self.meta = every, run, meta
+        self.every, self.run, self.meta, self.config = every, run, meta, config
         self.next_save = every
         self.stop = False
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -139,9 +138,26 @@ class Checkpoints(BaseCallback):
         def write(tmp: Path) -> None:
             save_policy(self.model, tmp / "policy", self.meta)  # type: ignore[arg-type]
             save_optimizer(self.model, tmp)  # type: ignore[arg-type]
-            (tmp / "state.json").write_text(json.dumps({"num_timesteps": int(self.num_timesteps)}))
+            state = checkpoint_state(self.config, int(self.num_timesteps))
+            (tmp / "state.json").write_text(json.dumps(state))
 
         return write_atomically(self.run / "checkpoints" / "latest", write)
+
+
+RESUMABLE = ("n_timesteps", "max_minutes", "threads", "eval_every", "checkpoint_every")
+"""Config keys a resumed run may change; every other key fixes what is trained or evaluated."""
+
+
+def trained_with(config: TrainConfig) -> dict[str, Any]:
+    """The config keys a checkpoint records and a resume must keep (all but :data:`RESUMABLE`),
+    as plain JSON values."""
+    fixed = {k: v for k, v in dataclasses.asdict(config).items() if k not in RESUMABLE}
+    return json.loads(json.dumps(fixed))
+
+
+def checkpoint_state(config: TrainConfig, num_timesteps: int) -> dict[str, Any]:
+    """The ``state.json`` of a checkpoint: its step count and the config it was trained with."""
+    return {"num_timesteps": num_timesteps, "config": trained_with(config)}
 
 
 RESUME_HINT = "the run continues with the config.yaml in its folder (edit n_timesteps there to train longer)"
@@ -206,12 +222,42 @@ def _checkpoint(run: Path, config: TrainConfig) -> int:
                 f"{run / 'config.yaml'}: {key}={getattr(config, key)!r} differs from the checkpoint's "
                 f"{meta.get(key)!r}; the checkpoint's network cannot continue under it"
             )
+    recorded = state.get("config")
+    if not isinstance(recorded, dict):
+        raise ValueError(
+            f"{state_path} does not record the config its run was trained with (a checkpoint written "
+            "before vrenvs recorded it, or edited); it cannot be resumed safely: start a new run"
+        )
+    now = trained_with(config)
+    changed = sorted(k for k in {*now, *recorded} if now.get(k, "<absent>") != recorded.get(k, "<absent>"))
+    if changed:
+        key = changed[0]
+        raise ValueError(
+            f"{run / 'config.yaml'}: {key}={now.get(key)!r} differs from {recorded.get(key)!r}, which the "
+            f"checkpoint was trained with ({state_path}; changed: {', '.join(changed)}); a resume may change "
+            f"only {', '.join(RESUMABLE)}: restore the value or start a new run"
+        )
+    _read_optimizer(latest / "optimizer.pt")
     if done >= config.n_timesteps:
         raise ValueError(
             f"--resume {run}: the run is complete ({done} steps of n_timesteps={config.n_timesteps}); "
             f"raise n_timesteps in {run / 'config.yaml'} to train further"
         )
     return done
+
+
+OPTIMIZER_NOTE = "is not a torch optimizer state written by vrenvs train"
+
+
+def _read_optimizer(path: Path) -> dict[str, Any]:
+    """The optimizer state in ``path``, read as plain tensors and containers only."""
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as err:  # torch.load raises many types for a file that is no torch file
+        raise ValueError(f"{path} {OPTIMIZER_NOTE} ({type(err).__name__}: {err})") from None
+    if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
+        raise ValueError(f"{path} {OPTIMIZER_NOTE} (it holds a {type(state).__name__}, not one)")
+    return state
 
 
 def plan(
@@ -245,10 +291,12 @@ def plan(
 
 def _load_checkpoint(model: PPO, latest: Path) -> None:
     model.policy.load_state_dict(load_policy(latest / "policy").policy.state_dict())
+    path = latest / "optimizer.pt"
+    state = _read_optimizer(path)
     try:
-        load_optimizer(model, latest)
-    except (OSError, RuntimeError, ValueError, KeyError, pickle.UnpicklingError) as err:
-        raise ValueError(f"{latest / 'optimizer.pt'} cannot be loaded: {err}") from None
+        model.policy.optimizer.load_state_dict(state)
+    except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
+        raise ValueError(f"{path} {OPTIMIZER_NOTE} for this policy ({type(err).__name__}: {err})") from None
 
 
 def train(
@@ -296,7 +344,7 @@ def execute(checked: Plan, progress_bar: bool = True) -> Path:
         model.num_timesteps = done
     evaluator = HeldOutEval(config, run, meta)
     evaluator.next_eval = done + config.eval_every
-    saver = Checkpoints(config.checkpoint_every, run, meta)
+    saver = Checkpoints(config.checkpoint_every, run, meta, config)
     saver.next_save = done + config.checkpoint_every
     clock = WallClock(config.max_minutes, started)
     model.learn(
@@ -334,6 +382,9 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = list(args.set) + ([f"seed={args.seed}"] if args.seed is not None else [])
     try:
+        given = [o for o in args.set if isinstance(o, str) and o.partition("=")[0].strip() == "seed"]
+        if args.seed is not None and given:
+            raise ValueError(f"--seed {args.seed} and --set {given[0]} both set the seed; give one of them")
         if args.resume is not None and args.runs is not None:
             raise ValueError(
                 f"--runs={str(args.runs)!r} cannot be used with --resume: the run keeps its folder"

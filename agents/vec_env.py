@@ -75,6 +75,14 @@ class Flattener:
         return out
 
 
+ADAPTER_KWARGS = {
+    "num_envs": "the num_envs argument (n_envs in a training config)",
+    "vectorization_mode": "the adapter, which runs the native vector env",
+    "autoreset_mode": "the adapter, which resets in the same step as SB3 expects",
+}
+"""Keyword arguments of ``gym.make_vec`` the adapter sets itself, and what sets them."""
+
+
 class VrenvsVecEnv(VecEnv):
     """``num_envs`` worlds of ``env_id`` for SB3; ``env_kwargs`` go to the env (scenes, npcs...).
 
@@ -85,6 +93,11 @@ class VrenvsVecEnv(VecEnv):
         if env_id not in env_ids():
             raise ValueError(f"env_id={env_id!r} is not a vrenvs env; choose from {env_ids()}")
         check_bool("flat", flat)
+        for key, setter in ADAPTER_KWARGS.items():
+            if key in env_kwargs:
+                raise ValueError(
+                    f"env_kwargs.{key}={env_kwargs[key]!r} cannot be given: it is set by {setter}"
+                )
         self.venv = gym.make_vec(
             env_id,
             num_envs=num_envs,
@@ -119,10 +132,14 @@ class VrenvsVecEnv(VecEnv):
         given = np.asarray(actions)
         if given.size != self.num_envs:
             raise ValueError(f"got {given.size} actions for {self.num_envs} envs: {actions!r}")
-        if not np.issubdtype(given.dtype, np.integer) and not (
-            np.issubdtype(given.dtype, np.floating) and np.array_equal(given, np.round(given))
-        ):
-            raise ValueError(f"actions must be whole numbers in [0, 9), got {actions!r}")
+        whole = np.issubdtype(given.dtype, np.integer) or (
+            np.issubdtype(given.dtype, np.floating)
+            and bool(np.isfinite(given).all())
+            and np.array_equal(given, np.round(given))
+            and bool((np.abs(given) < 2**53).all())
+        )
+        if not whole:
+            raise ValueError(f"actions must be whole numbers in [0, 9), got {given.tolist()!r}")
         self._actions = given.astype(np.int64).reshape(self.num_envs)
 
     def step_wait(self) -> VecEnvStepReturn:

@@ -630,3 +630,106 @@ def test_shipped_policies_load_and_verify(name):
     count = sum(p.numel() for p in model.policy.parameters())
     assert count == policy_io.num_parameters(meta["policy"], model.observation_space, model.action_space)
     assert count < policy_io.MAX_PARAMETERS // 100
+
+
+# --- audit round 2: cycles, the controller cache, files that are not regular files --------------
+
+
+def _copy_policy(tmp_path: Path, name: str, shipped: str) -> Path:
+    folder = tmp_path / name
+    folder.mkdir()
+    for file in ("policy.json", "policy.safetensors"):
+        shutil.copy(PRETRAINED / shipped / file, folder / file)
+    return folder
+
+
+def _update_env_kwargs(folder: Path, **changes: Any) -> None:
+    meta = json.loads((folder / "policy.json").read_text())
+    meta["env_kwargs"].update(changes)
+    meta["config_sha256"] = digest(meta, "config_sha256")
+    (folder / "policy.json").write_text(json.dumps(meta))
+
+
+def _self_cycle(tmp_path: Path) -> tuple[Path, list[Path]]:
+    guard = _copy_policy(tmp_path, "guard", "ppo-NPC-Guard")
+    _update_env_kwargs(guard, npcs=["guard"], npc_controllers={"guard": str(guard)})
+    return guard, [guard, guard]
+
+
+def _two_cycle(tmp_path: Path) -> tuple[Path, list[Path]]:
+    guard = _copy_policy(tmp_path, "guard", "ppo-NPC-Guard")
+    flee = _copy_policy(tmp_path, "flee", "ppo-NPC-Flee")
+    _update_env_kwargs(guard, npcs=["critter"], npc_controllers={"critter": str(flee)})
+    _update_env_kwargs(flee, npcs=["guard"], npc_controllers={"guard": str(guard)})
+    return guard, [guard, flee, guard]
+
+
+AUDIT_CYCLES = [("self", _self_cycle), ("two policies", _two_cycle)]
+
+
+@pytest.mark.parametrize("make", [c[1] for c in AUDIT_CYCLES], ids=[c[0] for c in AUDIT_CYCLES])
+@pytest.mark.parametrize("how", ["load_policy", "seal", "gym.make", "controller"])
+def test_audit_policies_loading_each_other_are_a_cycle_error(make, how, tmp_path):
+    import gymnasium as gym
+
+    from agents.pretrained import policy_controller
+
+    start, cycle = make(tmp_path)
+    calls = {
+        "load_policy": lambda: load_policy(start),
+        "seal": lambda: policy_io.seal(start),
+        "gym.make": lambda: gym.make("vrenvs/Assistant-v0", npc_controllers={"guard": str(start)}),
+        "controller": lambda: policy_controller(start),
+    }
+    with pytest.raises(ValueError) as info:
+        calls[how]()
+    message = str(info.value)
+    assert "in a cycle: " + " -> ".join(str(p.resolve()) for p in cycle) in message, message
+    assert policy_io._LOADING == []  # the loading stack is unwound
+
+
+def test_audit_the_controller_cache_sees_replaced_files(tmp_path):
+    from agents.pretrained import policy_controller
+
+    folder = _copy_policy(tmp_path, "npc", "ppo-NPC-Guard")
+    first = policy_controller(folder)
+    assert policy_controller(folder) is first  # unchanged files: loaded once
+    for file in ("policy.json", "policy.safetensors"):
+        shutil.copy(PRETRAINED / "ppo-NPC-Flee" / file, folder / file)
+    second = policy_controller(folder)
+    assert second is not first
+    assert second.meta["env_id"] == "vrenvs/NPC-Flee-v0" and first.meta["env_id"] == "vrenvs/NPC-Guard-v0"
+
+
+def _zero_link(folder: Path, name: str) -> None:
+    (folder / name).unlink()
+    (folder / name).symlink_to("/dev/zero")
+
+
+def _folder_instead(folder: Path, name: str) -> None:
+    (folder / name).unlink()
+    (folder / name).mkdir()
+
+
+AUDIT_NOT_FILES = [
+    ("policy.json -> /dev/zero", _zero_link, "policy.json", "a device, pipe or socket"),
+    ("policy.safetensors -> /dev/zero", _zero_link, "policy.safetensors", "a device, pipe or socket"),
+    ("policy.json a folder", _folder_instead, "policy.json", "a folder"),
+    ("policy.safetensors a folder", _folder_instead, "policy.safetensors", "a folder"),
+]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "name", "kind"), [c[1:] for c in AUDIT_NOT_FILES], ids=[c[0] for c in AUDIT_NOT_FILES]
+)
+def test_audit_policy_files_that_are_not_regular_files_are_named(pol, spoil, name, kind):
+    spoil(pol, name)
+    with pytest.raises(PolicyFileError) as info:
+        read_meta(pol)
+    assert f"{pol / name} is not a regular file ({kind})" in str(info.value)
+
+
+def test_audit_policy_env_kwargs_render_mode_is_not_used_to_load(pol):
+    edit_json(pol / "policy.json", "env_kwargs.render_mode", "human", reseal=True)
+    assert policy_io.acting_kwargs(read_meta(pol)["env_kwargs"]) == {"route": True, "shaping": 1.0}
+    assert load_policy(pol).get_env().venv.render_mode is None

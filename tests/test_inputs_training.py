@@ -304,6 +304,7 @@ def test_missing_config_file_names_the_file(tmp_path) -> None:
 def template(tmp_path_factory) -> Path:
     """A run folder with a (fresh) checkpoint at step 128 of 256, made without training."""
     from agents.policy_io import build_model, save_optimizer, save_policy
+    from agents.train import checkpoint_state
 
     config = load_config(FETCH, TINY)
     run = tmp_path_factory.mktemp("runs") / "Assistant-Fetch-v0" / "t"
@@ -314,7 +315,7 @@ def template(tmp_path_factory) -> Path:
     latest = run / "checkpoints" / "latest"
     save_policy(model, latest / "policy", meta)
     save_optimizer(model, latest)
-    (latest / "state.json").write_text(json.dumps({"num_timesteps": 128}))
+    (latest / "state.json").write_text(json.dumps(checkpoint_state(config, 128)))
     return run
 
 
@@ -722,3 +723,290 @@ def test_override_values_are_yaml_scalars_with_yaml_1_2_floats() -> None:
     config = load_config(FETCH, ["env_kwargs.size=32", "ppo.target_kl=0.02", "policy.net_arch=[]"])
     assert config.env_kwargs == {"route": True, "shaping": 1.0, "size": 32}
     assert config.ppo["target_kl"] == 0.02 and config.policy["net_arch"] == []
+
+
+# --- audit round 2 --------------------------------------------------------------------------------
+
+
+class _FiniteSource:
+    """A stand-in for a scene source with finitely many distinct scenes."""
+
+    def __init__(self, distinct: int) -> None:
+        self.name, self.num_distinct = "fake-bank", distinct
+
+
+AUDIT_FINITE_SPLITS = [
+    # (distinct scenes, train_scenes, test_start, test_scenes, the held-out / training scene pair)
+    (280, 100_000, 10_000_000, 100_000, "held-out scene 10000000 is training scene 80"),
+    (280, 280, 10_000_000, 10, "held-out scene 10000000 is training scene 80"),
+    (280, 200, 300, 10, "held-out scene 300 is training scene 20"),
+    (280, 200, 480, 100, "held-out scene 560 is training scene 0"),
+    (280, 200, 200, 81, "held-out scene 280 is training scene 0"),
+    (1000, 10, 1990, 20, "held-out scene 2000 is training scene 0"),
+]
+
+
+@pytest.mark.parametrize(("distinct", "train", "start", "count", "pair"), AUDIT_FINITE_SPLITS)
+def test_audit_held_out_scenes_repeating_training_scenes_are_refused(distinct, train, start, count, pair):
+    from agents.config import check_distinct
+
+    config = TrainConfig(FETCH, train_scenes=train, test_start=start, test_scenes=count)
+    with pytest.raises(ValueError) as info:
+        check_distinct(config, _FiniteSource(distinct))
+    _names(
+        str(info.value),
+        f"train_scenes={train}, test_start={start}, test_scenes={count}",
+        f"'fake-bank' has {distinct} distinct scenes",
+        pair,
+    )
+
+
+@pytest.mark.parametrize(
+    ("distinct", "train", "start", "count"),
+    [(280, 200, 200, 80), (280, 200, 480, 80), (280, 1, 281, 279), (280, 100, 10_000_020, 100)],
+)
+def test_audit_held_out_scenes_of_distinct_scenes_are_accepted(distinct, train, start, count):
+    from agents.config import check_distinct
+
+    config = TrainConfig(FETCH, train_scenes=train, test_start=start, test_scenes=count)
+    check_distinct(config, _FiniteSource(distinct))
+
+
+@pytest.mark.parametrize("source", [None, object(), _FiniteSource(None), _FiniteSource(True)])  # type: ignore[arg-type]
+def test_audit_sources_without_a_count_of_distinct_scenes_are_unbounded(source):
+    from agents.config import check_distinct
+
+    check_distinct(load_config(FETCH), source)
+
+
+def test_audit_the_env_source_of_a_config_is_checked_for_repeats() -> None:
+    from vrenvs.core.sources import make_source
+
+    source = make_source("designer", 16)
+    source.num_distinct = 280  # type: ignore[attr-defined]  # set by the sources once they count
+    config = TrainConfig(FETCH, env_kwargs={"scenes": source, "size": 16})
+    with pytest.raises(ValueError, match="'designer' has 280 distinct scenes"):
+        check_env_kwargs(config)
+    check_env_kwargs(
+        TrainConfig(
+            FETCH, env_kwargs={"scenes": source, "size": 16}, train_scenes=200, test_start=200, test_scenes=80
+        )
+    )
+
+
+AUDIT_OVERRIDES: list[tuple[str, type[Exception], tuple[str, ...]]] = [
+    ("max_minutes=1:30", TypeError, ("max_minutes='1:30'", "a number")),
+    ("seed=017", ValueError, ("override 'seed=017'", "'017' is an integer with a leading zero")),
+    ("n_envs=-08", ValueError, ("override 'n_envs=-08'", "'-08' is an integer with a leading zero")),
+    ("threads=0_1", ValueError, ("'0_1' is an integer with a leading zero",)),
+    ("env_kwargs={size: 16, size: 32}", ValueError, ("the key 'size' is given twice",)),
+    ("env_kwargs.num_envs=4", ValueError, ("env_kwargs.num_envs=4 cannot be set here: n_envs",)),
+    ("env_kwargs.autoreset_mode=same_step", ValueError, ("env_kwargs.autoreset_mode='same_step'", "adapter")),
+    ("env_kwargs.vectorization_mode=sync", ValueError, ("env_kwargs.vectorization_mode='sync'", "adapter")),
+    ("env_kwargs.render_mode=human", ValueError, ("env_kwargs.render_mode='human'", "do not render")),
+]
+
+
+@pytest.mark.parametrize(
+    ("override", "error", "fragments"), AUDIT_OVERRIDES, ids=[a[0] for a in AUDIT_OVERRIDES]
+)
+def test_audit_yaml_1_1_and_adapter_overrides_are_refused(override, error, fragments) -> None:
+    with pytest.raises(error) as info:
+        load_config(FETCH, [override])
+    assert type(info.value) is error
+    _names(str(info.value), *fragments)
+
+
+def test_audit_a_key_twice_in_config_yaml_names_the_key_and_file(tmp_path) -> None:
+    path = tmp_path / "config.yaml"
+    path.write_text(GOOD + "seed: 3\n")
+    with pytest.raises(ValueError) as info:
+        read_config(path)
+    _names(str(info.value), str(path), "the key 'seed' is given twice")
+
+
+@pytest.mark.parametrize("key", ["autoreset_mode", "vectorization_mode"])
+def test_audit_make_vec_env_refuses_the_kwargs_it_sets(key) -> None:
+    from agents.vec_env import make_vec_env
+
+    with pytest.raises(ValueError) as info:
+        make_vec_env(FETCH, 2, **{key: "next_step"})
+    _names(str(info.value), f"env_kwargs.{key}='next_step' cannot be given")
+
+
+@pytest.mark.parametrize(
+    ("actions", "shown"),
+    [
+        ([float("inf"), 1.0], "[inf, 1.0]"),
+        ([float("nan"), 1.0], "[nan, 1.0]"),
+        ([1e30, 2.0], "[1e+30, 2.0]"),
+        ([0.5, 2.0], "[0.5, 2.0]"),
+    ],
+)
+def test_audit_adapter_reports_actions_as_given(actions, shown) -> None:
+    import numpy as np
+
+    from agents.vec_env import make_vec_env
+
+    venv = make_vec_env(FETCH, 2)
+    venv.reset()
+    with pytest.raises(ValueError) as info:
+        venv.step(np.array(actions))
+    venv.close()
+    _names(str(info.value), f"got {shown}")
+
+
+def test_audit_seed_given_twice_on_the_command_line_is_refused(tmp_path, capsys) -> None:
+    from agents.train import main
+
+    assert main([FETCH, "--seed", "1", "--set", "seed=2", "--runs", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vrenvs train: error: ") and "Traceback" not in err
+    _names(err, "--seed 1", "--set seed=2", "both set the seed")
+
+
+def test_audit_a_huge_policy_is_refused_before_the_run_folder_is_written(tmp_path) -> None:
+    from agents.train import plan
+
+    arch = "policy.net_arch=[" + ",".join(["4096"] * 8) + "]"
+    with pytest.raises(ValueError) as info:
+        plan(FETCH, ["policy.features_dim=4096", "policy.channels=512", arch], runs=tmp_path, run_id="huge")
+    _names(str(info.value), "parameters for vrenvs/Assistant-Fetch-v0", "at most 50,000,000 are allowed")
+    assert list(tmp_path.iterdir()) == []
+
+
+def _junk_optimizer(run: Path) -> None:
+    (run / "checkpoints/latest/optimizer.pt").write_bytes(b"\x80\x04K\x05." + b"junk" * 10)
+
+
+def _list_optimizer(run: Path) -> None:
+    import torch
+
+    torch.save([1, 2], run / "checkpoints/latest/optimizer.pt")
+
+
+AUDIT_RESUMES: list[tuple[str, Any, tuple[str, ...]]] = [
+    (
+        "split edited",
+        lambda r: _edit_config(r, train_scenes=10, test_start=10),
+        ("{run}/config.yaml: test_start=10 differs from 10000000", "changed: test_start, train_scenes"),
+    ),
+    ("seed edited", lambda r: _edit_config(r, seed=5), ("{run}/config.yaml: seed=5 differs from 0",)),
+    (
+        "ppo edited",
+        lambda r: _edit_config(r, ppo={"n_steps": 32, "batch_size": 64, "n_epochs": 2}),
+        ("ppo=", "'n_epochs': 2", "differs from"),
+    ),
+    (
+        "old state.json",
+        lambda r: _edit_state(r, '{"num_timesteps": 128}'),
+        ("{run}/checkpoints/latest/state.json does not record the config",),
+    ),
+    (
+        "junk optimizer.pt",
+        _junk_optimizer,
+        ("{run}/checkpoints/latest/optimizer.pt is not a torch optimizer state written by vrenvs train",),
+    ),
+    (
+        "a list in optimizer.pt",
+        _list_optimizer,
+        ("{run}/checkpoints/latest/optimizer.pt is not a torch optimizer state", "holds a list"),
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("spoil", "fragments"), [r[1:] for r in AUDIT_RESUMES], ids=[r[0] for r in AUDIT_RESUMES]
+)
+def test_audit_resume_refuses_a_changed_config_or_a_junk_checkpoint(run, spoil, fragments) -> None:
+    from agents.train import plan
+
+    spoil(run)
+    before = _tree(run)
+    with pytest.raises(ValueError) as info:
+        plan(FETCH, resume=run)
+    _names(str(info.value), *(f.replace("{run}", str(run)) for f in fragments))
+    assert _tree(run) == before
+
+
+def test_audit_resume_may_change_the_length_and_schedule(run) -> None:
+    from agents.train import plan
+
+    _edit_config(run, n_timesteps=512, max_minutes=5.0, threads=1, eval_every=64, checkpoint_every=64)
+    assert plan(FETCH, resume=run).done == 128
+
+
+@pytest.fixture
+def evaluated(monkeypatch) -> list[dict[str, Any]]:
+    """The env kwargs ``vrenvs eval`` would evaluate with (nothing is played)."""
+    calls: list[dict[str, Any]] = []
+
+    def record(model: Any, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int = 0) -> Any:
+        calls.append(env_kwargs)
+        return {"x": {"success": 0.0, "success_low": 0.0, "success_high": 1.0, "return": 0.0, "length": 1.0}}
+
+    monkeypatch.setattr("agents.evaluate.evaluate", record)
+    return calls
+
+
+@pytest.mark.parametrize("where", ["final", "best", "checkpoints/latest/policy"])
+def test_audit_eval_of_a_run_uses_the_runs_split(where, evaluated, tmp_path, capsys) -> None:
+    from agents.evaluate import main
+
+    run = tmp_path / "run"
+    config = load_config(FETCH, ["train_scenes=20000000", "test_start=30000000", "test_scenes=5"])
+    folder = run / where
+    folder.mkdir(parents=True)
+    (run / "config.yaml").write_text(config.to_yaml())
+    for name in ("policy.json", "policy.safetensors"):
+        shutil.copy(ROOT / "agents/pretrained/ppo-Assistant-Fetch" / name, folder / name)
+    assert main([str(folder), "--episodes", "1"]) == 0
+    assert (evaluated[0]["start_scene"], evaluated[0]["num_scenes"]) == (30_000_000, 5)
+    _names(
+        capsys.readouterr().err,
+        f"test scenes [30000000, 30000005) from the run's config {run / 'config.yaml'}",
+    )
+    assert main([str(folder), "--episodes", "1", "--split", "train"]) == 0
+    assert (evaluated[1]["start_scene"], evaluated[1]["num_scenes"]) == (0, 20_000_000)
+
+
+def test_audit_eval_without_a_run_config_says_it_uses_the_per_task_one(evaluated, tmp_path, capsys) -> None:
+    from agents.evaluate import main
+
+    folder = tmp_path / "policy"
+    folder.mkdir()
+    meta = json.loads((ROOT / "agents/pretrained/ppo-Assistant-Fetch/policy.json").read_text())
+    meta["env_kwargs"]["render_mode"] = "human"
+    from vrenvs.core.jsonfiles import digest
+
+    meta["config_sha256"] = digest(meta, "config_sha256")
+    (folder / "policy.json").write_text(json.dumps(meta))
+    shutil.copy(ROOT / "agents/pretrained/ppo-Assistant-Fetch/policy.safetensors", folder)
+    assert main([str(folder), "--episodes", "1"]) == 0
+    assert "render_mode" not in evaluated[0] and evaluated[0]["start_scene"] == 10_000_000
+    _names(
+        capsys.readouterr().err,
+        f"render_mode='human' of {folder / 'policy.json'} is not used",
+        "test scenes [10000000, 10100000) from the per-task config agents/configs/Assistant-Fetch.yaml",
+    )
+
+
+def test_audit_eval_of_a_run_config_for_another_env_is_refused(tmp_path, capsys) -> None:
+    from agents.evaluate import main
+
+    folder = tmp_path / "run" / "final"
+    folder.mkdir(parents=True)
+    (folder.parent / "config.yaml").write_text(load_config(GUIDE).to_yaml())
+    for name in ("policy.json", "policy.safetensors"):
+        shutil.copy(ROOT / "agents/pretrained/ppo-Assistant-Fetch" / name, folder / name)
+    assert main([str(folder)]) == 2
+    _names(capsys.readouterr().err, f"{folder.parent / 'config.yaml'} trains {GUIDE}", f"trained on {FETCH}")
+
+
+def test_audit_config_doctests() -> None:
+    import doctest
+
+    from agents import config
+
+    result = doctest.testmod(config)
+    assert (result.attempted, result.failed) == (2, 0)
