@@ -29,7 +29,7 @@ from vrenvs.app.record import write_frames
 from vrenvs.app.rollout import rollout as run_episodes
 from vrenvs.core.checks import arg_float, arg_int, arg_output
 from vrenvs.core.sources import default_source
-from vrenvs.envs.drivers import driver
+from vrenvs.envs.drivers import check_role, driver, is_trained
 from vrenvs.render.draw import mosaic
 
 __all__ = ["budget_bar", "main", "run_demo"]
@@ -80,6 +80,8 @@ def rollout(
 ) -> dict[str, Any]:
     """``episodes`` of Assistant-v0 with ``assistant`` driving the learner: ``rollout.gif``
     and ``scenes.png`` in ``out``."""
+    if is_trained(assistant):
+        check_role(assistant, "assistant", f"assistant={assistant!r}")
     env = gym.make("vrenvs/Assistant-v0", render_mode="rgb_array", scenes=scenes, max_episode_steps=steps)
     frames: list[np.ndarray] = []
     firsts: list[np.ndarray] = []
@@ -89,6 +91,7 @@ def rollout(
         return True
 
     log = run_episodes(env, driver(assistant), episodes, seed, shoot)
+    out.mkdir(parents=True, exist_ok=True)  # only once the assistant and the scenes worked
     return {
         "env": "vrenvs/Assistant-v0",
         "assistant": assistant,
@@ -137,8 +140,9 @@ def run_demo(
     train_minutes: float = 2.5,
     eval_episodes: int = 50,
 ) -> dict[str, Any]:
-    """The main job (see the module docstring); returns the summary that is printed."""
-    out.mkdir(parents=True, exist_ok=True)
+    """The main job (see the module docstring); returns the summary that is printed. The
+    ``out`` folder is made once the rollout has run (a refused assistant or scene source
+    leaves nothing behind)."""
     start = time.perf_counter()
     summary = rollout(out, assistant, episodes, seed, scenes)
     if train_minutes > 0:
@@ -185,7 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(sys.argv[1:] if argv is None else argv)
     out = Path(args.out)
     try:
-        check_driver("--assistant", args.assistant)
+        check_driver("--assistant", args.assistant, "assistant")
         summary = run_demo(
             out,
             episodes=args.episodes,

@@ -44,6 +44,7 @@ __all__ = [
     "FORMAT",
     "Checkpoint",
     "CheckpointError",
+    "checkpoint_paths",
     "load_checkpoint",
     "save_checkpoint",
     "seal",
@@ -94,7 +95,7 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     """``x``, ``x.json`` or ``x.safetensors`` -> (json path, weights path)."""
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path={path!r} must be a path to a generator checkpoint (.json)")
@@ -112,7 +113,7 @@ def _write(config_path: Path, meta: dict[str, Any]) -> None:
 def save_checkpoint(model: SceneModel, path: str | Path, info: dict[str, Any]) -> Path:
     """Write weights and config next to each other; returns the JSON path. ``info`` holds
     provenance and metrics (``training``, ``metrics`` keys), stored as given."""
-    config_path, weights_path = _paths(path)
+    config_path, weights_path = checkpoint_paths(path)
     clash = sorted(set(info) & set(REQUIRED))
     if clash:
         raise ValueError(f"info must not set the checkpoint fields {clash}; they are written from the model")
@@ -139,7 +140,7 @@ def save_checkpoint(model: SceneModel, path: str | Path, info: dict[str, Any]) -
 def update_metrics(path: str | Path, metrics: dict[str, Any]) -> None:
     """Merge ``metrics`` into a checkpoint's JSON and re-seal it (the weights are untouched).
     The checkpoint must verify first."""
-    config_path, _ = _paths(path)
+    config_path, _ = checkpoint_paths(path)
     meta, _ = _read_meta(config_path)
     meta["metrics"] = {**meta.get("metrics", {}), **metrics}
     _write(config_path, meta)
@@ -148,7 +149,7 @@ def update_metrics(path: str | Path, metrics: dict[str, Any]) -> None:
 def seal(path: str | Path) -> Path:
     """Re-write ``weights_sha256`` and ``config_sha256`` of a checkpoint whose JSON was edited
     on purpose; every field and the tensors are checked first. Returns the JSON path."""
-    config_path, _ = _paths(path)
+    config_path, _ = checkpoint_paths(path)
     meta, config = _read_meta(config_path, verify=False)
     weights_path = config_path.with_name(meta["weights_file"])
     model = build_model(config)
@@ -184,9 +185,24 @@ def _model_config(path: Path, model: Any) -> ModelConfig:
         raise CheckpointError(f"generator checkpoint config {path}: model.{err}") from None
 
 
+def _check_regular(path: Path, what: str) -> None:
+    """Refuse a path that is missing or is no regular file (a folder, a device such as
+    ``/dev/zero``, a pipe) before it is read."""
+    if path.is_file():
+        return
+    if path.is_dir():
+        problem = "is a folder, not a file"
+    elif path.exists():
+        problem = "is not a regular file"
+    else:
+        problem = "does not exist" if what.endswith("config") else "do not exist"
+    raise CheckpointError(f"{what} {path} {problem}")
+
+
 def _read_meta(config_path: Path, verify: bool = True) -> tuple[dict[str, Any], ModelConfig]:
     """The checked JSON of a checkpoint and its model config; with ``verify``, the JSON must
     match its ``config_sha256``."""
+    _check_regular(config_path, "generator checkpoint config")
     meta = read_object(config_path, "generator checkpoint config", CheckpointError)
     if meta.get("format") != FORMAT:
         raise _fault(config_path, "format", meta.get("format"), repr(FORMAT))
@@ -239,8 +255,7 @@ def _read_weights(
 ) -> dict[str, torch.Tensor]:
     """The tensors of ``weights_path``, read once: size bounded by the config, sha256 checked
     (unless ``expected_sha`` is None), parsed as safetensors."""
-    if not weights_path.is_file():
-        raise CheckpointError(f"generator weights {weights_path} do not exist")
+    _check_regular(weights_path, "generator weights")
     z = config.latent_dim
     limit = 4 * (config.num_parameters() + z * z + z) + MAX_HEADER
     size = weights_path.stat().st_size
@@ -301,7 +316,7 @@ def _check_fit(model: SceneModel, tensors: dict[str, torch.Tensor], path: Path) 
 
 def load_checkpoint(path: str | Path) -> Checkpoint:
     """Check the JSON config, rebuild the model from it and load the weights strictly, in eval mode."""
-    config_path, _ = _paths(path)
+    config_path, _ = checkpoint_paths(path)
     meta, config = _read_meta(config_path)
     weights_path = config_path.with_name(meta["weights_file"])
     tensors = _read_weights(weights_path, config, meta["weights_sha256"])

@@ -51,9 +51,16 @@ def _cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
 
 
 def _model(kind: str, checkpoint: str | None):
+    """The ``--model`` generator: the shipped weights, or ``--checkpoint`` if it holds that kind."""
     from generators.checkpoint import load_checkpoint, shipped
 
-    return load_checkpoint(checkpoint or shipped(kind)).model
+    model = load_checkpoint(checkpoint or shipped(kind)).model
+    if model.kind != kind:
+        raise ValueError(
+            f"argument --checkpoint: {checkpoint!r} holds a {model.kind} model, not the --model {kind}; "
+            f"give --model {model.kind} or a {kind} checkpoint"
+        )
+    return model
 
 
 def _write_scenes(out: Path, stem: str, codes: np.ndarray, cols: int) -> None:
@@ -113,7 +120,8 @@ def _checkpoint(text: str) -> str:
     stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
     config = stem.with_name(stem.name + ".json")
     if not config.is_file():
-        raise argparse.ArgumentTypeError(f"{text!r} is no checkpoint: {str(config)!r} does not exist")
+        problem = "is not a regular file" if config.exists() else "does not exist"
+        raise argparse.ArgumentTypeError(f"{text!r} is no checkpoint: {str(config)!r} {problem}")
     return text
 
 

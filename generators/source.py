@@ -22,22 +22,23 @@ torch)::
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 
-from generators.checkpoint import Checkpoint, load_checkpoint, shipped
+from generators.checkpoint import Checkpoint, checkpoint_paths, load_checkpoint, shipped
 from generators.data import SIZE
 from generators.models import KINDS
 from generators.sampling import repair_codes, sample_codes
+from vrenvs.core.checks import check_int
 from vrenvs.core.repair import REPAIR_VERSION
 from vrenvs.core.scene import Scene
 from vrenvs.core.sources import IndexedSource
 
-__all__ = ["Bank", "GeneratorSource"]
+__all__ = ["MAX_BANK_SIZE", "Bank", "GeneratorSource"]
 
 MAX_BANKS = 256
 """Decoded banks kept per source (least recently used go first), unless :meth:`reserve` asks for more."""
@@ -53,30 +54,81 @@ class Bank:
     edits: np.ndarray  # (n,) cells changed by repair (0: solvable as decoded)
 
 
-@lru_cache(maxsize=8)
+MAX_BANK_SIZE = 4096
+"""Largest ``bank_size``: scenes decoded and repaired as one batch on a miss."""
+_LOADED: OrderedDict[tuple[str, tuple[int, ...]], tuple[Checkpoint, tuple[int, ...]]] = OrderedDict()
+"""Loaded checkpoints by JSON path and file identity, with their weights file's identity."""
+_MAX_LOADED = 8
+
+
+def _identity(path: Path) -> tuple[int, ...]:
+    """What changes when a file is rewritten: device, inode, size, modification time."""
+    st = path.stat()
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
 def _load(path: str) -> Checkpoint:
-    """Checkpoints are loaded once per process and shared by every source using them."""
-    return load_checkpoint(path)
+    """Checkpoints are loaded once per process and shared by every source using them; a
+    checkpoint whose JSON or weights file changed on disk since is loaded again."""
+    config_path = checkpoint_paths(path)[0]
+    try:
+        key = (str(config_path), _identity(config_path))
+    except OSError:
+        return load_checkpoint(path)  # which says what is wrong with the file
+    found = _LOADED.get(key)
+    if found is not None:
+        loaded, weights = found
+        try:
+            same = _identity(loaded.path.with_name(loaded.meta["weights_file"])) == weights
+        except OSError:
+            same = False
+        if same:
+            _LOADED.move_to_end(key)
+            return loaded
+    loaded = load_checkpoint(path)
+    _LOADED[key] = (loaded, _identity(loaded.path.with_name(loaded.meta["weights_file"])))
+    if len(_LOADED) > _MAX_LOADED:
+        _LOADED.popitem(last=False)
+    return loaded
+
+
+def _checkpoint_path(kind: str, checkpoint: object) -> str:
+    """The resolved path of ``checkpoint`` (None: the shipped weights of ``kind``)."""
+    if checkpoint is None:
+        return str(shipped(kind))
+    if isinstance(checkpoint, bytes) or not isinstance(checkpoint, (str, os.PathLike)):
+        raise TypeError(
+            f"checkpoint={checkpoint!r} must be the path of a generator checkpoint (.json) or None "
+            "for the shipped weights"
+        )
+    if str(checkpoint) == "":
+        raise ValueError(
+            "checkpoint='' is empty; give the path of a generator checkpoint (.json) or None for the "
+            "shipped weights"
+        )
+    return str(Path(checkpoint).resolve())
 
 
 class GeneratorSource(IndexedSource):
-    """Scenes from a trained ``kind`` model (the shipped weights unless ``checkpoint``)."""
+    """Scenes from a trained ``kind`` model (the shipped weights unless ``checkpoint``),
+    decoded ``bank_size`` (1 to :data:`MAX_BANK_SIZE`) at a time."""
 
     def __init__(
         self, kind: str, size: int = SIZE, checkpoint: str | Path | None = None, bank_size: int = 16
     ) -> None:
-        if kind not in KINDS:
+        if not isinstance(kind, str) or kind not in KINDS:
             raise ValueError(f"unknown generator kind {kind!r}; choose from {KINDS}")
+        size = check_int("size", size, 1)
         if size != SIZE:
             raise ValueError(
                 f"the learned generators ({', '.join(KINDS)}) make {SIZE}x{SIZE} scenes only, "
                 f"not {size}x{size}; for size 32 use scenes='procedural' or scenes='designer'"
             )
-        if bank_size < 1:
-            raise ValueError(f"bank_size must be >= 1, got {bank_size}")
+        bank_size = check_int("bank_size", bank_size, 1, MAX_BANK_SIZE)
+        checkpoint_path = _checkpoint_path(kind, checkpoint)
         super().__init__(size)
         self.kind, self.name, self.bank_size = kind, kind, int(bank_size)
-        self.checkpoint_path = str(Path(checkpoint).resolve() if checkpoint else shipped(kind))
+        self.checkpoint_path = checkpoint_path
         loaded = _load(self.checkpoint_path)
         if loaded.model.kind != kind:
             raise ValueError(

@@ -31,10 +31,10 @@ from generators.metrics import pattern_kl
 from generators.models import KINDS, VAE, Critic, ModelConfig, SceneModel, build_model
 from generators.objectives import Objective, make_objective
 from generators.sampling import DECODINGS, decode_codes, sample_codes
-from vrenvs.core.checks import arg_choice, arg_float, arg_int, arg_output
+from vrenvs.core.checks import arg_choice, arg_float, arg_int, arg_output, check_output
 from vrenvs.core.reach import solvable_batch
 
-__all__ = ["TrainConfig", "evaluate", "parse_config", "train"]
+__all__ = ["TrainConfig", "evaluate", "parse_config", "run_folder", "train"]
 
 EVAL_SEED0 = 1_000_000_000
 """Latent seeds used for evaluation during training, disjoint from the report's seeds."""
@@ -166,6 +166,8 @@ def _optional_folder(text: str) -> str:
 
 def _run_name(text: str) -> str:
     """An ``argparse`` type: a run name is one folder name under ``<out>/<model>/``."""
+    if text == "":
+        raise argparse.ArgumentTypeError("'' is empty; give a folder name, or leave --run out for seed<seed>")
     if text in (".", "..") or "/" in text or "\\" in text or len(text) > 255:
         raise argparse.ArgumentTypeError(f"{text!r} is not a folder name; give a name without / or \\")
     return text
@@ -193,11 +195,27 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
             continue
         kind, allowed = _argtype(f.name)
         text = f"{docs[f.name]} (allowed: {allowed})" if allowed else docs[f.name]
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=f.default, help=text)
+        # argparse runs a text default through its type: the empty run name is not given then
+        default = None if f.name == "run" else f.default
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=kind, default=default, help=text)
 
 
 def parse_config(args: argparse.Namespace) -> TrainConfig:
-    return TrainConfig(**{f.name: getattr(args, f.name) for f in fields(TrainConfig)})
+    values = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    return TrainConfig(**{**values, "run": values["run"] or ""})
+
+
+def run_folder(config: TrainConfig) -> Path:
+    """``<out>/<model>/<run>`` (run default ``seed<seed>``), checked before training: no file
+    in the way and no earlier run's files in it (they would be overwritten)."""
+    run_dir = Path(config.out) / config.model / (config.run or f"seed{config.seed}")
+    check_output("run folder", run_dir, folder=True)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise ValueError(
+            f"run folder {str(run_dir)!r} exists and is not empty (a run was trained there); give "
+            "another --run name (or --out folder), or remove that folder"
+        )
+    return run_dir
 
 
 def _batches(corpus: Corpus, config: TrainConfig, gen: torch.Generator):
@@ -266,6 +284,7 @@ def train(config: TrainConfig, command: str = "") -> Path:
             f"--steps {config.steps} and --minutes {config.minutes:g} set no budget: give --steps > 0 "
             "or --minutes > 0"
         )
+    run_dir = run_folder(config)
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
@@ -273,7 +292,6 @@ def train(config: TrainConfig, command: str = "") -> Path:
     corpus = load_corpus(spec)
     options = AUTO_DECODINGS if config.decoding == "auto" else (config.decoding,)
     model, objective = _build(config, options[0], corpus)
-    run_dir = Path(config.out) / config.model / (config.run or f"seed{config.seed}")
     writer = _writer(run_dir)
     start, step, scalars = time.monotonic(), 0, {}
     best: Best = (-float("inf"), {}, options[0])

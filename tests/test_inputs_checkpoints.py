@@ -333,7 +333,7 @@ def test_generator_weights_missing_or_a_folder_are_refused(gen):
     with pytest.raises(CheckpointError, match=rf"generator weights {weights} do not exist"):
         load_checkpoint(config)
     weights.mkdir()
-    with pytest.raises(CheckpointError, match=rf"generator weights {weights} do not exist"):
+    with pytest.raises(CheckpointError, match=rf"generator weights {weights} is a folder, not a file"):
         load_checkpoint(config)
 
 
@@ -733,3 +733,96 @@ def test_audit_policy_env_kwargs_render_mode_is_not_used_to_load(pol):
     edit_json(pol / "policy.json", "env_kwargs.render_mode", "human", reseal=True)
     assert policy_io.acting_kwargs(read_meta(pol)["env_kwargs"]) == {"route": True, "shaping": 1.0}
     assert load_policy(pol).get_env().venv.render_mode is None
+
+
+# --- audit round 2: the learned scene source's arguments, special files, reloading ----------
+
+AUDIT_SOURCE_ARGS = [
+    ({"bank_size": 10**6}, ValueError, "bank_size=1000000 is out of range; allowed: an integer in [1, 4096]"),
+    ({"bank_size": 4097}, ValueError, "bank_size=4097 is out of range"),
+    ({"bank_size": 0}, ValueError, "bank_size=0 is out of range"),
+    ({"bank_size": "16"}, TypeError, "bank_size='16' must be an integer in [1, 4096]"),
+    ({"bank_size": None}, TypeError, "bank_size=None must be an integer"),
+    ({"bank_size": float("nan")}, TypeError, "bank_size=nan must be an integer"),
+    ({"bank_size": 2.5}, TypeError, "bank_size=2.5 must be an integer"),
+    ({"bank_size": True}, TypeError, "bank_size=True must be an integer"),
+    ({"size": "16"}, TypeError, "size='16' must be an integer"),
+    ({"size": 16.0}, TypeError, "size=16.0 must be an integer"),
+    ({"size": 32}, ValueError, "16x16 scenes only, not 32x32"),
+    ({"checkpoint": 5}, TypeError, "checkpoint=5 must be the path of a generator checkpoint"),
+    ({"checkpoint": b"vae.json"}, TypeError, "checkpoint=b'vae.json' must be the path"),
+    ({"checkpoint": ["vae.json"]}, TypeError, "checkpoint=['vae.json'] must be the path"),
+    ({"checkpoint": ""}, ValueError, "checkpoint='' is empty"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"), AUDIT_SOURCE_ARGS, ids=[repr(c[0]) for c in AUDIT_SOURCE_ARGS]
+)
+def test_audit_generator_source_arguments_are_refused_by_name(kwargs, error, message, monkeypatch):
+    import generators.source
+
+    monkeypatch.setattr(generators.source, "load_checkpoint", _no_load)
+    with pytest.raises(error) as caught:
+        generators.source.GeneratorSource("vae", **kwargs)
+    assert message in str(caught.value)
+
+
+def _no_load(*args: Any, **kwargs: Any) -> Any:
+    raise AssertionError("the checkpoint was loaded before the arguments were checked")
+
+
+def test_audit_the_largest_bank_and_numpy_sizes_still_work():
+    import numpy as np
+
+    from generators.source import MAX_BANK_SIZE, GeneratorSource
+
+    source = GeneratorSource("vae", size=np.int64(16), bank_size=np.int32(MAX_BANK_SIZE))
+    assert source.bank_size == MAX_BANK_SIZE == 4096 and isinstance(source.bank_size, int)
+
+
+@pytest.mark.parametrize("which", ["json", "safetensors"])
+def test_audit_a_checkpoint_file_that_is_a_device_is_not_a_regular_file(gen, which):
+    config, weights = gen
+    target = config if which == "json" else weights
+    target.unlink()
+    target.symlink_to("/dev/zero")
+    what = "generator checkpoint config" if which == "json" else "generator weights"
+    started = time.perf_counter()
+    with pytest.raises(CheckpointError, match=rf"{what} {target} is not a regular file"):
+        load_checkpoint(config)
+    assert time.perf_counter() - started < 5
+
+
+def test_audit_the_generators_checkpoint_option_names_a_device(gen, capsys):
+    from generators.cli import main
+
+    config, _ = gen
+    config.unlink()
+    config.symlink_to("/dev/zero")
+    with pytest.raises(SystemExit) as stop:
+        main(["sample", "--model", "vae", "--checkpoint", str(config)])
+    assert stop.value.code == 2
+    err = capsys.readouterr().err
+    assert "--checkpoint" in err and f"{str(config)!r} is not a regular file" in err
+
+
+def _halve(tensors: dict[str, Any]) -> None:
+    tensors.update({k: v * 0.5 for k, v in tensors.items() if v.is_floating_point()})
+
+
+def test_audit_a_checkpoint_rewritten_on_disk_is_loaded_again(gen):
+    from generators.source import GeneratorSource
+
+    config, weights = gen
+    first = GeneratorSource("vae", checkpoint=config)
+    assert GeneratorSource("vae", checkpoint=config).model is first.model  # unchanged: shared
+    scale = first.model.config.latent_scale
+    edit_json(config, "model.latent_scale", scale / 2)
+    ckpt.seal(config)
+    second = GeneratorSource("vae", checkpoint=config)
+    assert second.model.config.latent_scale == scale / 2 and second.checkpoint != first.checkpoint
+    rewrite_tensors(weights, _halve)
+    ckpt.seal(config)
+    third = GeneratorSource("vae", checkpoint=config)
+    assert third.model is not second.model and third.checkpoint != second.checkpoint

@@ -420,3 +420,128 @@ def test_the_demo_trains_under_the_budget_bar_not_sb3s(monkeypatch, tmp_path, ca
     assert seen["progress_bar"] is False and "max_minutes=0.01" in seen["overrides"]
     assert "PPO on Assistant-Fetch-v0, 0.01 min: 100%" in err and "1/1 s" in err
     assert summary["steps"] == 64
+
+
+# Audit round 2: drivers in the wrong role, options that would be ignored, the generators'
+# checkpoint kind and run folder, the demo's output folder, galleries of finite sources.
+
+AUDIT_DRIVER_CASES = [
+    case("play Assistant --assistant ppo-NPC-Guard", "--assistant", "'ppo-NPC-Guard'", "guard", "assistant"),
+    case("play Assistant-Fetch --assistant ppo-NPC-Flee", "--assistant", "'ppo-NPC-Flee'", "critter"),
+    case("play Assistant --role guard --assistant ppo-NPC-Guard", "--assistant", "trained as the guard"),
+    case(
+        "play Assistant --role assistant --assistant ppo-Assistant", "--assistant", "'ppo-Assistant'", "plays"
+    ),
+    case(
+        "play Assistant-Fetch --role assistant --assistant random",
+        "--assistant",
+        "'random'",
+        "drives nothing",
+    ),
+    case("play NPC-Guard --assistant random", "--assistant", "'random'", "NPC-Guard-v0 has no assistant"),
+    case("play NPC-Flee --assistant oracle", "--assistant", "'oracle'", "learner is the critter"),
+    case("watch ppo-NPC-Guard --env Assistant-v0", "target", "'ppo-NPC-Guard'", "trained as the guard"),
+    case("watch ppo-NPC-Flee --env NPC-Guard", "target", "'ppo-NPC-Flee'", "trained as the critter"),
+    case("watch Assistant --agent ppo-NPC-Guard --record w.gif", "--agent", "'ppo-NPC-Guard'", "assistant"),
+    case("watch NPC-Flee --agent ppo-Assistant-Fetch", "--agent", "'ppo-Assistant-Fetch'", "critter"),
+    case("watch ppo-Assistant-Fetch --agent random", "--agent", "'random'", "'ppo-Assistant-Fetch'"),
+    case("watch ppo-NPC-Guard --agent ppo-NPC-Guard", "--agent", "'ppo-NPC-Guard'", "target"),
+    case(
+        "watch ppo-Assistant --env Assistant-Fetch --agent oracle", "--agent", "'oracle'", "'ppo-Assistant'"
+    ),
+    case("record Assistant --out r.gif --agent ppo-NPC-Guard", "--agent", "'ppo-NPC-Guard'", "the assistant"),
+    case("record NPC-Guard --out r.gif --agent ppo-Assistant", "--agent", "'ppo-Assistant'", "the guard"),
+    case("record NPC-Flee --out r.gif --agent ppo-NPC-Guard", "--agent", "'ppo-NPC-Guard'", "the critter"),
+    case("demo --assistant ppo-NPC-Guard", "--assistant", "'ppo-NPC-Guard'", "trained as the guard"),
+    case("demo --assistant ppo-NPC-Flee", "--assistant", "'ppo-NPC-Flee'", "trained as the critter"),
+    case("generators train gan --run ''", "--run", "''", "empty"),
+    case("generators train vae --steps 1 --run ''", "--run", "''", "seed<seed>"),
+]
+
+
+@pytest.mark.parametrize(("argv", "words", "reads"), AUDIT_DRIVER_CASES)
+def test_audit_a_driver_of_another_role_or_an_unused_option_is_refused(
+    argv, words, reads, files, monkeypatch, capsys
+):
+    test_a_bad_command_line_is_refused_before_any_work(argv, words, reads, files, monkeypatch, capsys)
+
+
+def _refused(argv: list[str], capsys, *words: str) -> None:
+    code = run(argv)
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "error: " in err and "Traceback" not in err
+    for word in words:
+        assert word in err, err
+
+
+@pytest.mark.parametrize("command", ["interpolate seed:0 seed:1", "search --target 10 --budget 1"])
+@pytest.mark.parametrize(("model", "kind"), [("gan", "vae"), ("vaegan", "gan")])
+def test_audit_a_checkpoint_of_another_kind_is_refused(command, model, kind, tmp_path, capsys):
+    from generators.checkpoint import shipped
+
+    out = tmp_path / "out"
+    argv = ["generators", *command.split(" "), "--model", model, "--checkpoint", str(shipped(kind))]
+    _refused([*argv, "--out", str(out)], capsys, "--checkpoint", f"holds a {kind} model", f"--model {model}")
+    assert not out.exists()
+
+
+def test_audit_a_generator_run_folder_in_use_is_refused(files, monkeypatch, capsys, tmp_path):
+    no_work(monkeypatch, files, reads=False)
+    used = tmp_path / "runs" / "gan" / "seed0"
+    used.mkdir(parents=True)
+    (used / "gan.json").write_text("{}")
+    argv = ["generators", "train", "gan", "--steps", "1", "--out", str(tmp_path / "runs")]
+    _refused(argv, capsys, f"run folder {str(used)!r}", "not empty", "--run")
+    (tmp_path / "runs" / "gan" / "mine").write_text("a file")
+    _refused([*argv, "--run", "mine"], capsys, "run folder", "mine'", "is a file")
+    (tmp_path / "runs" / "vae" / "seed3").mkdir(parents=True)  # an empty folder is used as is
+    from generators.train import TrainConfig, run_folder
+
+    assert run_folder(TrainConfig(model="vae", seed=3, out=str(tmp_path / "runs"))).name == "seed3"
+
+
+def test_audit_a_refused_demo_leaves_no_out_folder(files, tmp_path, capsys):
+    out = tmp_path / "demo"
+    _refused(
+        ["demo", "--assistant", str(files / "empty_folder"), "--train-minutes", "0", "--out", str(out)],
+        capsys,
+        "empty_folder",
+        "policy.json",
+    )
+    assert not out.exists()
+    argv = ["demo", "--scenes", str(files / "ragged"), "--assistant", "oracle", "--train-minutes", "0"]
+    _refused([*argv, "--episodes", "1", "--out", str(out)], capsys, "ragged/a.txt", "line 2")
+    assert not out.exists()
+    from agents.demo import run_demo
+
+    with pytest.raises(ValueError, match=r"assistant='ppo-NPC-Guard' is a policy trained as the guard"):
+        run_demo(out, episodes=1, assistant="ppo-NPC-Guard", train_minutes=0)
+    assert not out.exists()
+
+
+@pytest.fixture
+def one_scene_bank(tmp_path, monkeypatch) -> Path:
+    """A bank of one scene whose source knows it (``num_distinct``, set here too so the test
+    holds with or without the sources that count their scenes)."""
+    from vrenvs.core.sources import AsciiFolderSource, BankSource, save_bank
+
+    path = tmp_path / "one.npz"
+    save_bank(path, [AsciiFolderSource(16).scene(0)])
+    monkeypatch.setattr(BankSource, "num_distinct", 1, raising=False)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"), [("--num 4", ("num=4", "start=0")), ("--start 1 --num 1", ("num=1", "start=1"))]
+)
+def test_audit_a_gallery_past_the_distinct_scenes_of_a_source_is_refused(
+    one_scene_bank, extra, words, tmp_path, capsys
+):
+    out = tmp_path / "g.png"
+    argv = ["gallery", "--scenes", str(one_scene_bank), *extra.split(" "), "--out", str(out)]
+    _refused(argv, capsys, *words, "--num", "--start", "has 1")
+    assert not out.exists()
+    pytest.importorskip("imageio.v3")
+    assert run(["gallery", "--scenes", str(one_scene_bank), "--num", "1", "--out", str(out)]) == 0
+    assert out.is_file()

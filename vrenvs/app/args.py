@@ -79,20 +79,23 @@ def arg_scenes(text: str) -> str:
     )
 
 
-def check_driver(option: str, name: str | None) -> None:
+def check_driver(option: str, name: str | None, role: str | None = None) -> None:
     """Refuse a ``--agent`` / ``--assistant`` that is no scripted controller, shipped policy
-    or folder, before any env is built (nothing is loaded here)."""
+    or folder, or (given ``role``) a policy trained as another role, before any env is built
+    (only the policy's metadata is read)."""
     from vrenvs.core.controllers import controller_names
-    from vrenvs.envs.drivers import policy_names
+    from vrenvs.envs.drivers import check_role, policy_names
 
-    if name is None or name in controller_names() or Path(name).is_dir():
+    if name is None or name in controller_names():
         return
     policies = policy_names()
-    if name not in policies:
+    if name not in policies and not Path(name).is_dir():
         raise ValueError(
             f"argument {option}: {name!r} is neither a scripted controller {controller_names()} nor "
             f"a trained policy ({', '.join(policies) or 'none installed'}, or a policy folder)"
         )
+    if role is not None:
+        check_role(name, role, f"argument {option}: {name!r}")
 
 
 def check_pixels(what: str, frames: int, side: int, because: str) -> None:

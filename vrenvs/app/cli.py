@@ -40,6 +40,7 @@ from vrenvs.app.args import (
 from vrenvs.core.checks import arg_float, arg_int, arg_output
 from vrenvs.core.plugins import load, plugin_names, provider_of
 from vrenvs.core.sources import NUM_SCENE_INDICES
+from vrenvs.core.tasks import task
 
 __all__ = ["main"]
 
@@ -101,7 +102,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from vrenvs.app.play import HELP, USER_HELP, Session, run
+    from vrenvs.app.play import HELP, USER_HELP, Session, check_assistant, run
     from vrenvs.render.viewer import Viewer
 
     roles = _roles(args.env_id)
@@ -110,6 +111,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
             f"argument --role: {args.role!r} is not an actor of {args.env_id}; choose from {roles}"
         )
     check_driver("--assistant", args.assistant)
+    check_assistant(args.env_id, args.role, args.assistant, "--assistant")
     session = Session(
         args.env_id,
         role=args.role,
@@ -151,10 +153,16 @@ def _cmd_watch(args: argparse.Namespace) -> int:
     from vrenvs.app.record import write_frames
     from vrenvs.render.viewer import Viewer
 
-    check_driver("--agent", args.agent)
     name, policy = _watch_target(args.target, args.env)
+    if policy is not None and args.agent is not None:
+        raise ValueError(
+            f"argument --agent: {args.agent!r} cannot drive the learner that the policy {policy!r} "
+            "(target) drives; give the env as target to use --agent, or leave --agent out"
+        )
+    learner = task(name).learner
+    check_driver("--agent", args.agent, learner)
     if policy is not None:
-        check_driver("target", policy)
+        check_driver("target", policy, learner)
     tile_size = args.tile_size or max(512 // args.size, 8)
     if args.record:
         _check_recording(args, name, tile_size)
@@ -182,7 +190,7 @@ def _cmd_watch(args: argparse.Namespace) -> int:
 def _cmd_record(args: argparse.Namespace) -> int:
     from vrenvs.app.record import record
 
-    check_driver("--agent", args.agent)
+    check_driver("--agent", args.agent, task(args.env_id).learner)
     _check_recording(args, args.env_id, args.tile_size)
     summary = record(
         args.env_id,
@@ -265,9 +273,9 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
     )
     play.add_argument(
         "--assistant",
-        default="oracle",
-        help="controller driving the assistant when you do not: a scripted one (default: oracle) "
-        "or a trained policy (shipped name such as ppo-Assistant, or a policy folder)",
+        help="controller driving the assistant when you do not play it: a scripted one (default: "
+        "oracle) or a trained policy of the assistant (shipped name such as ppo-Assistant, or a "
+        "policy folder); only in envs with an assistant",
     )
     play.add_argument(
         "--speed",

@@ -27,15 +27,15 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import REQUEST_TYPES, spoken
 from vrenvs.core.requests import ITEM_TOKENS
 from vrenvs.core.state import Action
-from vrenvs.core.tasks import objective_of
+from vrenvs.core.tasks import objective_of, task
 from vrenvs.core.world import World
 from vrenvs.envs.base import WorldEnv
-from vrenvs.envs.drivers import driver
+from vrenvs.envs.drivers import check_role, driver, is_trained
 from vrenvs.render import hud
 from vrenvs.render.draw import frames
 from vrenvs.render.viewer import Viewer, require_pygame
 
-__all__ = ["Intent", "Session", "intent_of", "run", "watch"]
+__all__ = ["Intent", "Session", "check_assistant", "intent_of", "run", "watch"]
 
 _NEVER = np.iinfo(np.int32).max
 KIND_KEYS = {"1": "fetch", "2": "guide", "3": "open"}
@@ -104,11 +104,34 @@ class Menu:
     selected: int = 0
 
 
+def check_assistant(env_id: str, role: str | None, assistant: str | None, option: str = "assistant") -> None:
+    """Refuse an ``assistant`` driver that would not be used (the env's learner is no
+    assistant, or the person plays it: ``role``, default the user where the learner serves
+    one) or that is a policy trained as another role. ``option`` names it in the message."""
+    if assistant is None:
+        return
+    spec = task(env_id)
+    person = role or ("user" if spec.objective.SERVES_USER else spec.learner)
+    if spec.learner != "assistant":
+        raise ValueError(
+            f"{option}={assistant!r} drives nothing: {spec.id} has no assistant (its learner is the "
+            f"{spec.learner}); leave {option} out"
+        )
+    if person == "assistant":
+        raise ValueError(
+            f"{option}={assistant!r} drives nothing: the person plays the assistant (role "
+            f"{person!r}); leave {option} out or play another role"
+        )
+    if is_trained(assistant):
+        check_role(assistant, "assistant", f"{option}={assistant!r}")
+
+
 class Session:
     """One world of ``env_id`` where ``role`` is played by a person.
 
     The env's learner slot, when the person does not play it, is driven by ``assistant``
-    (a controller name) if it is the assistant, else by its role's scripted behaviour.
+    (a controller name; default the scripted ``oracle``) if it is the assistant, else by its
+    role's scripted behaviour. An ``assistant`` that would drive nothing is refused.
     ``speed``: world steps per second in real time; 0 steps only when the person acts
     (default: real time at 4 steps/s for the user, turn by turn for other roles).
     """
@@ -117,12 +140,13 @@ class Session:
         self,
         env_id: str,
         role: str | None = None,
-        assistant: str = "oracle",
+        assistant: str | None = None,
         seed: int = 0,
         speed: float | None = None,
         tile_size: int | None = None,
         **env_kwargs: Any,
     ) -> None:
+        check_assistant(env_id, role, assistant)
         env = cast(WorldEnv, gym.make(env_id, **env_kwargs).unwrapped)
         base = env.world.config
         self.role = role or ("user" if objective_of(base).SERVES_USER else base.roles[base.learner])
@@ -130,7 +154,7 @@ class Session:
         if self.slot < 0:
             raise ValueError(f"role {self.role!r} is not in {env_id}; choose from {sorted(set(base.roles))}")
         self.asks = self.role == "user"
-        self.world = self._world(env.world, assistant)
+        self.world = self._world(env.world, assistant or "oracle")
         self.env_id = env_id
         self.tile_size = tile_size or max(512 // base.size, 8)
         limit = env.spec.max_episode_steps if env.spec else None
@@ -322,6 +346,8 @@ def watch(
     role's own, the oracle for the assistant — or a trained policy) in ``viewer``; Esc or
     closing the window stops. With ``frames_out``, the frames are appended there too (and
     ``viewer`` may be None: no window). Returns the number of steps shown."""
+    if agent is not None and is_trained(agent):
+        check_role(agent, task(env_id).learner, f"agent={agent!r}")
     limit: dict[str, Any] = {} if max_steps is None else {"max_episode_steps": max_steps}
     env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
     world = cast(WorldEnv, env.unwrapped).world

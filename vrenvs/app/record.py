@@ -22,12 +22,13 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_float, check_int, check_output
 from vrenvs.core.sources import IndexedSource, default_source, make_source
 from vrenvs.core.state import TaskConfig, allocate
+from vrenvs.core.tasks import task
 from vrenvs.envs.base import WorldEnv
-from vrenvs.envs.drivers import driver
+from vrenvs.envs.drivers import check_role, driver, is_trained
 from vrenvs.render import hud
 from vrenvs.render.draw import frames, mosaic, write_row
 
-__all__ = ["FORMATS", "check_writer", "gallery", "record", "rollout", "write_frames"]
+__all__ = ["FORMATS", "check_distinct", "check_writer", "gallery", "record", "rollout", "write_frames"]
 
 FORMATS = (".gif", ".mp4", ".png")
 
@@ -93,9 +94,12 @@ def rollout(
     **env_kwargs: Any,
 ) -> tuple[list[np.ndarray], list[dict[str, Any]]]:
     """Frames of ``episodes`` episodes (seeds ``seed``, ``seed + 1``, ...) with the learner
-    driven by the scripted controller ``agent``; one frame per state, the first included."""
+    driven by ``agent`` (a scripted controller, or a trained policy of the learner's role);
+    one frame per state, the first included."""
     if episodes < 1:
         raise ValueError(f"episodes={episodes} must be at least 1")
+    if agent is not None and is_trained(agent):
+        check_role(agent, task(env_id).learner, f"agent={agent!r}")
     limit: dict[str, Any] = {} if max_steps is None else {"max_episode_steps": max_steps}
     env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
     shots: list[np.ndarray] = []
@@ -123,6 +127,7 @@ def scene_frames(source: Any, num: int, size: int = 16, start: int = 0, tile_siz
     items and every actor at its spawn; the scene identity on the top row."""
     src = make_source(default_source(size) if source is None else source, size)
     if isinstance(src, IndexedSource):
+        check_distinct(src, num, start)
         scenes = [src.scene(start + i) for i in range(num)]
         identities = [src.identity(start + i) for i in range(num)]
     else:
@@ -138,6 +143,18 @@ def scene_frames(source: Any, num: int, size: int = 16, start: int = 0, tile_siz
     images = frames(state, config, tile_size, text=False)
     write_row(images, [hud.caption(i) for i in identities], tile_size)
     return images
+
+
+def check_distinct(source: IndexedSource, num: int, start: int) -> None:
+    """Refuse scenes ``start .. start + num - 1`` beyond the distinct scenes of a finite
+    ``source`` (its ``num_distinct``; None: unbounded), which would repeat earlier ones."""
+    distinct = getattr(source, "num_distinct", None)
+    if distinct is not None and start + num > distinct:
+        name = getattr(source, "name", type(source).__name__)
+        raise ValueError(
+            f"num={num} (--num) scenes from start={start} (--start) need {start + num} distinct scenes; "
+            f"the source {name!r} has {distinct}, so num + start must be at most {distinct}"
+        )
 
 
 def gallery(

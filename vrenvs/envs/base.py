@@ -22,10 +22,10 @@ from vrenvs.core.language import REQUEST_TYPES, spoken
 from vrenvs.core.rules import Events
 from vrenvs.core.sources import NUM_SCENE_INDICES, default_source, make_source
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
-from vrenvs.core.tasks import TaskSpec, task
+from vrenvs.core.tasks import TaskSpec
 from vrenvs.core.tasks.fetch import FETCH_TASK
 from vrenvs.core.world import World
-from vrenvs.envs.drivers import driver, policy_env_id
+from vrenvs.envs.drivers import check_role, driver
 from vrenvs.envs.spaces import (
     MAX_NPCS,
     NPC_ROLES,
@@ -129,12 +129,7 @@ class _Task:
             if not isinstance(spec, (str, Path)):
                 raise ValueError(f"npc_controllers[{role!r}] must be a policy name or path, got {spec!r}")
             drive = driver(str(spec))
-            trained_as = task(policy_env_id(str(spec))).learner
-            if trained_as != role:
-                raise ValueError(
-                    f"npc_controllers[{role!r}]={str(spec)!r} is a policy trained as the {trained_as}; "
-                    f"give a policy trained as the {role}"
-                )
+            check_role(str(spec), role, f"npc_controllers[{role!r}]={str(spec)!r}")
             for slot in slots:
                 drivers[slot] = drive
         for role, name in (chosen or {}).items():

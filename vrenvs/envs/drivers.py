@@ -14,8 +14,9 @@ from typing import Protocol
 
 from vrenvs.core.controllers import Controller, controller, controller_names
 from vrenvs.core.plugins import load, plugin_names
+from vrenvs.core.tasks import task
 
-__all__ = ["PolicyProvider", "driver", "policy_env_id", "policy_names"]
+__all__ = ["PolicyProvider", "check_role", "driver", "is_trained", "policy_env_id", "policy_names"]
 
 GROUP = "vrenvs.policies"
 
@@ -53,12 +54,28 @@ def _provider_of(name: str) -> PolicyProvider | None:
     return None
 
 
+def is_trained(name: str) -> bool:
+    """Whether ``driver(name)`` would be a trained policy (not a scripted controller)."""
+    return name not in controller_names() and _provider_of(name) is not None
+
+
 def policy_env_id(name: str) -> str:
     """The env id the trained policy ``name`` (shipped name or folder) was trained on."""
     provider = _provider_of(name)
     if provider is None:
         raise ValueError(f"no trained policy {name!r}; choose from {policy_names()} or a policy folder")
     return provider.env_id(name)
+
+
+def check_role(name: str, role: str, given: str) -> None:
+    """Refuse the trained policy ``name`` (shipped name or folder) when it was trained as
+    another role than ``role``, or is no trained policy. ``given`` names the argument and its
+    value in the message, e.g. ``"npc_controllers['guard']='ppo-Assistant'"``."""
+    trained_as = task(policy_env_id(name)).learner
+    if trained_as != role:
+        raise ValueError(
+            f"{given} is a policy trained as the {trained_as}; give a policy trained as the {role}"
+        )
 
 
 def driver(name: str) -> Controller:
