@@ -98,8 +98,9 @@ def test_unrepairable_scene_file_is_refused(tmp_path):
 
 
 def test_folder_without_scenes_of_the_env_size(tmp_path):
-    (tmp_path / "small.txt").write_text("#######\n#@...A#\n#..c..#\n#.....#\n#.....#\n#.....#\n#######\n")
-    with pytest.raises(ValueError, match=r"no 16x16 scenes \(sizes found: 7x7\)"):
+    row = "#" * 32 + "\n"
+    (tmp_path / "big.txt").write_text(row + ("#@" + "." * 28 + "A#\n") + ("#" + "." * 30 + "#\n") * 29 + row)
+    with pytest.raises(ValueError, match=r"no 16x16 scenes \(sizes found: 32x32\)"):
         gym.make(FETCH, scenes=str(tmp_path))
 
 

@@ -16,6 +16,7 @@ import gymnasium as gym
 import numpy as np
 import pytest
 from gymnasium.error import ResetNeeded
+from gymnasium.utils.env_checker import data_equivalence
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -24,6 +25,7 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.reach import problems
 from vrenvs.core.scene import MAX_FILE_BYTES, Scene, SceneError, read_ascii
 from vrenvs.core.sources import BankSource, make_source, save_bank
+from vrenvs.core.sources import ProceduralSource as _ProceduralSource
 
 FETCH = "vrenvs/Assistant-Fetch-v0"
 GUARD = "vrenvs/NPC-Guard-v0"
@@ -84,7 +86,6 @@ MAKE_CASES: list[tuple[dict[str, Any], type[Exception], list[str]]] = [
     ({"view": 1}, ValueError, ["view=1", "[3, 15]"]),
     ({"view": 17}, ValueError, ["view=17", "[3, 15]"]),
     ({"view": 4}, ValueError, ["view=4", "odd"]),
-    ({"view": None}, TypeError, ["view=None"]),
     ({"obs_mode": None}, ValueError, ["obs_mode=None", "symbolic", "full"]),
     ({"obs_mode": ["full"]}, ValueError, ["obs_mode=['full']", "symbolic"]),
     ({"obs_mode": "FULL"}, ValueError, ["obs_mode='FULL'", "full"]),
@@ -132,15 +133,15 @@ MAKE_CASES: list[tuple[dict[str, Any], type[Exception], list[str]]] = [
     ({"tile_size": -3}, ValueError, ["tile_size=-3", "[4, 64]"]),
     ({"tile_size": 100000}, ValueError, ["tile_size=100000", "[4, 64]"]),
     ({"tile_size": 16.5}, TypeError, ["tile_size=16.5"]),
-    ({"route": 1}, ValueError, ["route", "1"]),
-    ({"route": "yes"}, ValueError, ["route", "'yes'"]),
-    ({"route": None}, ValueError, ["route", "None"]),
+    ({"route": 1}, TypeError, ["route", "1"]),
+    ({"route": "yes"}, TypeError, ["route", "'yes'"]),
+    ({"route": None}, TypeError, ["route", "None"]),
     ({"shaping": float("nan")}, ValueError, ["shaping", "nan"]),
     ({"shaping": float("inf")}, ValueError, ["shaping", "inf"]),
     ({"shaping": -0.5}, ValueError, ["shaping", "-0.5"]),
     ({"shaping": 11}, ValueError, ["shaping", "11"]),
-    ({"shaping": "1"}, ValueError, ["shaping", "'1'"]),
-    ({"shaping": True}, ValueError, ["shaping", "True"]),
+    ({"shaping": "1"}, TypeError, ["shaping", "'1'"]),
+    ({"shaping": True}, TypeError, ["shaping", "True"]),
     ({"render_mode": "human3d"}, ValueError, ["'human3d'", "rgb_array"]),
     ({"render_mode": "ansi"}, ValueError, ["'ansi'", "rgb_array"]),
     ({"colour": "red"}, TypeError, ["colour"]),
@@ -159,7 +160,7 @@ def test_bad_env_kwargs_are_refused_at_make(kwargs, kind, words):
 @pytest.mark.parametrize(
     ("kwargs", "kind", "words"),
     [
-        ({"num_envs": 0}, ValueError, ["num_envs=0", ">= 1"]),
+        ({"num_envs": 0}, ValueError, ["num_envs=0", "[1, 65536]"]),
         ({"num_envs": -4}, ValueError, ["num_envs=-4"]),
         ({"num_envs": 2.0}, TypeError, ["num_envs=2.0"]),
         ({"num_envs": "2"}, TypeError, ["num_envs='2'"]),
@@ -343,8 +344,10 @@ def test_unsolvable_scenes_from_a_custom_source_are_repaired(grid):
     assert env.observation_space.contains(obs)
     assert env.world.state.active[0].sum() == len(env.world.config.roles)  # every actor placed
     for _ in range(20):
-        obs, *_ = env.step(env.action_space.sample())
+        obs, _, terminated, *_ = env.step(env.action_space.sample())
         assert env.observation_space.contains(obs)
+        if terminated:
+            env.reset()
 
 
 def test_a_path_object_is_a_scene_source(tmp_path):
@@ -615,3 +618,286 @@ def test_an_npc_is_driven_only_by_a_policy_trained_for_its_role(policy, words):
     with pytest.raises(ValueError) as err:
         gym.make("vrenvs/Assistant-v0", scenes="designer", npc_controllers={"guard": policy})
     _check(err, words)
+
+
+# --- audit round 2: env kwargs, lifecycle, scene sources, files and banks -----------------
+
+FLEE = "vrenvs/NPC-Flee-v0"
+_DESIGNER_16 = Path(__file__).parents[1] / "vrenvs" / "data" / "scenes" / "16_apartment.txt"
+
+
+class SampleWithoutArgs:
+    name = "no-args"
+
+    def sample(self) -> list[Scene]:
+        return []
+
+
+class SampleKeywordOnly:
+    name = "keyword-only"
+
+    def sample(self, *, num: int, rng: np.random.Generator) -> list[Scene]:
+        return []
+
+
+AUDIT_ENV_CASES: list[tuple[str, dict[str, Any], type[Exception], list[str]]] = [
+    (
+        FETCH,
+        {"scenes": Fixed(_WALLS), "num_scenes": 5},
+        ValueError,
+        ["num_scenes=5", "'fixed'", "scene indices"],
+    ),
+    (
+        FETCH,
+        {"scenes": Fixed(_WALLS), "start_scene": 3},
+        ValueError,
+        ["start_scene=3", "'fixed'", "scene indices"],
+    ),
+    (FLEE, {"npcs": [], **DESIGNER}, ValueError, ["npcs=[]", "chaser", "NPC-Flee"]),
+    (FLEE, {"npcs": ["guard"], **DESIGNER}, ValueError, ["npcs=['guard']", "chaser"]),
+    (FLEE, {"npcs": ("critter", "thief"), **DESIGNER}, ValueError, ["npcs=['critter', 'thief']", "chaser"]),
+    (
+        FETCH,
+        {"controllers": {"guard": "noop"}, "npc_controllers": {"guard": "ppo-NPC-Guard"}, **DESIGNER},
+        ValueError,
+        ["controllers={'guard': 'noop'}", "npc_controllers={'guard': 'ppo-NPC-Guard'}", "['guard']"],
+    ),
+    (FETCH, {"obs_mode": "full", "view": 5, **DESIGNER}, ValueError, ["view=5", "obs_mode='full'"]),
+    (FETCH, {"obs_mode": "full", "view": 7, **DESIGNER}, ValueError, ["view=7", "obs_mode='full'"]),
+    (FETCH, {"scenes": _ProceduralSource}, TypeError, ["scenes=ProceduralSource", "class"]),
+    (FETCH, {"scenes": SampleWithoutArgs()}, TypeError, ["scenes=", "sample()", "sample(num, rng)"]),
+    (FETCH, {"scenes": SampleKeywordOnly()}, TypeError, ["scenes=", "sample(*, num", "sample(num, rng)"]),
+    (FETCH, {"shaping": np.True_, **DESIGNER}, TypeError, ["shaping=np.True_", "number"]),
+    (FETCH, {"route": np.int64(1), **DESIGNER}, TypeError, ["route=np.int64(1)", "True or False"]),
+    (FETCH, {"route": np.float32(1.0), **DESIGNER}, TypeError, ["route=np.float32(1.0)"]),
+    (FETCH, {"shaping": np.float32(11.0), **DESIGNER}, ValueError, ["shaping=np.float32(11.0)", "[0, 10]"]),
+]
+
+
+@pytest.mark.parametrize(
+    ("env_id", "kwargs", "kind", "words"),
+    AUDIT_ENV_CASES,
+    ids=[
+        "split-unindexed",
+        "start-unindexed",
+        "flee-no-npcs",
+        "flee-guard-only",
+        "flee-no-chaser",
+        "controller-conflict",
+        "full-view-5",
+        "full-view-7",
+        "source-class",
+        "sample-no-args",
+        "sample-keyword-only",
+        "shaping-numpy-bool",
+        "route-numpy-int",
+        "route-numpy-float",
+        "shaping-numpy-too-big",
+    ],
+)
+def test_audit_env_kwargs_are_refused_at_make(env_id, kwargs, kind, words):
+    with pytest.raises(kind) as err:
+        gym.make(env_id, **kwargs)
+    _check(err, words)
+
+
+@pytest.mark.parametrize("num_envs", [65_537, 10**7, 10**9])
+def test_audit_num_envs_is_capped_before_allocating(num_envs):
+    with pytest.raises(ValueError) as err:
+        gym.make_vec(FETCH, num_envs=num_envs, vectorization_mode="vector_entry_point", **DESIGNER)
+    _check(err, [f"num_envs={num_envs}", "[1, 65536]"])
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "same_as"),
+    [
+        ({"shaping": np.float32(0.5)}, {"shaping": 0.5}),
+        ({"shaping": np.int64(1)}, {"shaping": 1}),
+        ({"route": np.True_}, {"route": True}),
+        ({"view": None}, {"view": 7}),
+        ({"obs_mode": "full", "view": None}, {"obs_mode": "full"}),
+    ],
+    ids=["shaping-float32", "shaping-int64", "route-numpy-bool", "view-none", "full-view-none"],
+)
+def test_audit_numpy_scalars_and_default_view_are_valid(kwargs, same_as):
+    runs = []
+    for options in (kwargs, same_as):
+        env = gym.make(FETCH, **DESIGNER, **options).unwrapped
+        obs, _ = env.reset(seed=4)
+        step = env.step(2)
+        runs.append((obs, step[:4]))
+    assert data_equivalence(runs[0], runs[1])
+
+
+def test_audit_tasks_keep_the_roles_they_are_about():
+    assert gym.make(FLEE, npcs=["guard", "chaser"], **DESIGNER).unwrapped.config.roles == (
+        "critter",
+        "guard",
+        "chaser",
+    )
+    assert gym.make(GUARD, npcs=[], **DESIGNER).unwrapped.config.roles == ("guard", "thief")
+
+
+@pytest.mark.parametrize("wrapped", [False, True], ids=["unwrapped", "gym.make"])
+def test_audit_step_after_termination_needs_reset(wrapped):
+    env = gym.make(FLEE, **DESIGNER)
+    env = env if wrapped else env.unwrapped
+    env.reset(seed=0)
+    for _ in range(300):  # a standing critter is caught within a few steps
+        if env.step(0)[2]:
+            break
+    else:
+        pytest.fail("the critter was never caught")
+    with pytest.raises(ResetNeeded) as err:
+        env.step(0)
+    _check(err, ["terminated", "reset()"])
+    env.reset(seed=0)
+    env.step(0)
+
+
+@pytest.mark.parametrize("action", [True, False, np.True_, np.bool_(False)], ids=repr)
+def test_audit_bool_actions_are_refused(action):
+    env = gym.make(FETCH, **DESIGNER).unwrapped
+    env.reset(seed=0)
+    with pytest.raises(ValueError) as err:
+        env.step(action)
+    _check(err, [f"action {action!r}", "bool"])
+
+
+@pytest.mark.parametrize("vector", [False, True], ids=["single", "vector"])
+def test_audit_render_without_render_mode_warns(vector):
+    env = (
+        gym.make_vec(FETCH, num_envs=2, vectorization_mode="vector_entry_point", **DESIGNER)
+        if vector
+        else gym.make(FETCH, **DESIGNER).unwrapped
+    )
+    env.reset(seed=0)
+    with pytest.warns(UserWarning, match="render_mode"):
+        assert env.render() is None
+
+
+def test_audit_vector_render_before_reset_is_refused():
+    env = gym.make_vec(
+        FETCH, num_envs=2, vectorization_mode="vector_entry_point", render_mode="rgb_array", **DESIGNER
+    )
+    with pytest.raises(ResetNeeded) as err:
+        env.render()
+    _check(err, ["reset()", "render()"])
+
+
+def test_audit_a_0d_seed_array_is_one_seed():
+    env = gym.make_vec(FETCH, num_envs=2, vectorization_mode="vector_entry_point", **DESIGNER)
+    first = env.reset(seed=np.array(5))[0]
+    assert data_equivalence(first, env.reset(seed=5)[0])
+    with pytest.raises(TypeError) as err:
+        env.reset(seed=np.array(5.0))
+    _check(err, ["seed=5.0"])
+
+
+def _ascii(rows: int, cols: int) -> str:
+    return ("#" * cols + "\n") * rows
+
+
+@pytest.mark.parametrize(("rows", "cols"), [(10, 10), (15, 16), (16, 17), (24, 24)])
+def test_audit_a_scene_folder_refuses_files_of_no_env_size(tmp_path, rows, cols):
+    (tmp_path / "a.txt").write_text(_DESIGNER_16.read_text())
+    (tmp_path / "b.txt").write_text(_ascii(rows, cols))
+    with pytest.raises(SceneError) as err:
+        make_source(str(tmp_path), 16)
+    _check(err, [str(tmp_path / "b.txt"), f"{rows}x{cols}", "16 or 32"])
+
+
+def test_audit_a_scene_folder_mixes_the_env_sizes_and_counts_its_scenes(tmp_path):
+    (tmp_path / "a.txt").write_text(_DESIGNER_16.read_text())
+    (tmp_path / "b.txt").write_text(_ascii(32, 32))
+    source = make_source(str(tmp_path), 16)
+    assert len(source.scenes) == 1 and source.num_distinct == 8
+    assert make_source("procedural", 16).num_distinct is None
+
+
+def test_audit_a_scene_file_may_start_with_a_byte_order_mark(tmp_path):
+    path = tmp_path / "bom.txt"
+    path.write_bytes(b"\xef\xbb\xbf" + _DESIGNER_16.read_bytes())
+    assert read_ascii(path) == read_ascii(_DESIGNER_16)
+
+
+def test_audit_a_folder_named_like_a_bank_is_called_a_folder(tmp_path):
+    folder = tmp_path / "dir.npz"
+    folder.mkdir()
+    with pytest.raises(ValueError) as err:
+        gym.make(FETCH, scenes=str(folder))
+    _check(err, [str(folder), "is a folder"])
+
+
+def _claimed_bank(path: Path, shape: tuple[int, ...]) -> Path:
+    """A bank whose codes header claims ``shape`` but holds no data."""
+    import io
+    import zipfile
+
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "|u1", "fortran_order": False, "shape": shape})
+    vocabulary = io.BytesIO()
+    np.save(vocabulary, VOCAB)
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("codes.npy", header.getvalue())
+        archive.writestr("vocabulary.npy", vocabulary.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(
+    "shape", [(10**9, 16, 16), (1_000_001, 16, 16), (2, 16384, 16384)], ids=["1e9", "1e6+1", "huge-scenes"]
+)
+def test_audit_a_bank_too_big_is_refused_from_its_header(tmp_path, shape):
+    path = _claimed_bank(tmp_path / "big.npz", shape)
+    with pytest.raises(SceneError) as err:
+        BankSource(16, path)
+    _check(err, [str(path), str(shape), "1,000,000 scenes"])
+
+
+def test_audit_save_bank_writes_what_it_is_given(tmp_path):
+    scenes = [make_source("designer", 16).scene(i) for i in range(2)]
+    with pytest.raises(ValueError) as err:
+        save_bank(tmp_path / "noext", scenes)
+    _check(err, ["path=", "noext", ".npz"])
+    with pytest.raises(ValueError) as err:
+        save_bank(tmp_path, scenes)
+    _check(err, [str(tmp_path), "is a folder"])
+    assert not (tmp_path / "noext.npz").exists()
+
+
+@pytest.mark.parametrize(
+    ("scenes", "kind", "words"),
+    [
+        (
+            lambda s: [s[0], Scene(np.zeros((32, 32), np.uint8))],
+            ValueError,
+            ["(16, 16)", "(32, 32)", "one shape"],
+        ),
+        (lambda s: [s[0].codes, s[1].codes], TypeError, ["scenes[0]", "ndarray", "Scene"]),
+        (lambda s: np.stack([s[0].codes]), TypeError, ["scenes=array", "list"]),
+        (lambda s: "scenes", TypeError, ["scenes='scenes'", "list"]),
+        (lambda s: [], ValueError, ["scenes=[]", "empty"]),
+    ],
+    ids=["mixed-shapes", "arrays", "one-array", "text", "empty"],
+)
+def test_audit_save_bank_refuses_bad_scenes(tmp_path, scenes, kind, words):
+    designer = [make_source("designer", 16).scene(i) for i in range(2)]
+    with pytest.raises(kind) as err:
+        save_bank(tmp_path / "b.npz", scenes(designer))
+    _check(err, words)
+    assert not (tmp_path / "b.npz").exists()
+
+
+def test_audit_bank_sources_count_their_scenes(tmp_path):
+    scenes = [make_source("designer", 16).scene(i) for i in range(3)]
+    save_bank(tmp_path / "b.npz", scenes)
+    assert BankSource(16, tmp_path / "b.npz").num_distinct == 3
+
+
+@pytest.mark.parametrize("path", ["/sys/x.gif", "/proc/x.gif", "/proc/self/nope/x.gif"])
+def test_audit_outputs_on_virtual_file_systems_are_refused(path):
+    from vrenvs.core.checks import check_output
+
+    with pytest.raises(ValueError) as err:
+        check_output("record", path, (".gif",))
+    _check(err, [f"record={path!r}", "not writable"])

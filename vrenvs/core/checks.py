@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -145,12 +146,22 @@ def check_output(
         if parent.exists():
             if not parent.is_dir():
                 raise ValueError(f"{name}={str(path)!r} cannot be written: {str(parent)!r} is a file")
-            if not os.access(parent, os.W_OK | os.X_OK):
+            if not os.access(parent, os.W_OK | os.X_OK) or not _accepts_files(parent):
                 raise ValueError(f"{name}={str(path)!r} cannot be written: {str(parent)!r} is not writable")
             break
     if not folder and target.exists() and not os.access(target, os.W_OK):
         raise ValueError(f"{name}={str(path)!r} exists and is not writable")
     return target
+
+
+def _accepts_files(folder: Path) -> bool:
+    """Whether a new file can be made in ``folder`` (tried with a temporary file, removed at
+    once): permissions do not tell for read-only or virtual file systems (``/proc``, ``/sys``)."""
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".vrenvs-check-"):
+            return True
+    except OSError:
+        return False
 
 
 def _argtype(

@@ -201,7 +201,7 @@ def read_ascii(path: str | Path) -> Scene:
     if len(data) > MAX_FILE_BYTES:
         raise SceneError(f"{path}: longer than {MAX_FILE_BYTES} bytes; a scene file holds one map")
     try:
-        text = data.decode("utf-8")
+        text = data.decode("utf-8-sig")  # a leading byte order mark is no map row
     except UnicodeDecodeError as err:
         raise SceneError(
             f"{path}: not UTF-8 text (byte {err.start}: {data[err.start : err.start + 1]!r})"

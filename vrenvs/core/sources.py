@@ -13,6 +13,7 @@ any object with a ``sample`` method.
 
 from __future__ import annotations
 
+import inspect
 import os
 import zipfile
 import zlib
@@ -24,6 +25,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_output
 from vrenvs.core.plugins import load, plugin_names
 from vrenvs.core.repair import REPAIR_VERSION, repair
 from vrenvs.core.scene import Scene, SceneError, read_ascii
@@ -44,6 +46,12 @@ __all__ = [
 ]
 
 _CACHE_LIMIT = 4096
+SCENE_SIZES = (16, 32)
+"""The square scene sizes the envs play (``size``): a scene folder holds files of these only."""
+MAX_BANK_SCENES = 1_000_000
+MAX_BANK_BYTES = 256 << 20
+"""A bank holds at most this many scenes and bytes of codes (a 16x16 bank of the maximum
+count is 256 MB in memory); larger headers are refused before anything is allocated."""
 
 
 @runtime_checkable
@@ -74,10 +82,16 @@ class IndexedSource:
     learned generators decode a batch at once) says how many; the world then plays a block
     at a time. ``reserve(consumers)`` tells it how many worlds draw from it at once, so it
     can keep a block per world decoded.
+
+    ``num_distinct``: how many different scenes the indices reach before they repeat (index
+    ``i`` and ``i + num_distinct`` are the same scene), or None when they do not repeat
+    (procedural and learned sources). Splits of ``num_scenes`` / ``start_scene`` can only be
+    disjoint modulo it.
     """
 
     name = "indexed"
     bank_size = 1
+    num_distinct: int | None = None
 
     def __init__(self, size: int) -> None:
         self.size = int(size)
@@ -145,6 +159,12 @@ class AsciiFolderSource(IndexedSource):
         if not paths:
             raise ValueError(f"scene folder {self._where()} holds no .txt scenes")
         scenes = [read_ascii(p) for p in paths]
+        for path, scene in zip(paths, scenes, strict=True):
+            if scene.shape not in {(n, n) for n in SCENE_SIZES}:
+                raise SceneError(
+                    f"{path}: the scene is {scene.shape[0]}x{scene.shape[1]} (rows x columns); scene "
+                    f"folders hold square scenes of the env sizes {' or '.join(map(str, SCENE_SIZES))}"
+                )
         self.scenes = [s for s in scenes if s.shape == (self.size, self.size)]
         if not self.scenes:
             found = sorted({f"{s.shape[0]}x{s.shape[1]}" for s in scenes})
@@ -152,6 +172,7 @@ class AsciiFolderSource(IndexedSource):
                 f"scene folder {self._where()} has no {self.size}x{self.size} scenes "
                 f"(sizes found: {', '.join(found)})"
             )
+        self.num_distinct = len(self.scenes) * 8
 
     def _where(self) -> str:
         return str(self.folder) if self.folder else "vrenvs/data/scenes"
@@ -160,6 +181,8 @@ class AsciiFolderSource(IndexedSource):
         if self.folder is None:
             root = resources.files("vrenvs.data").joinpath("scenes")
             return sorted(Path(str(p)) for p in root.iterdir() if p.name.endswith(".txt"))
+        if self.folder.is_file():
+            raise ValueError(f"scene folder {self.folder} is a file; give a folder of .txt scenes")
         if not self.folder.is_dir():
             raise ValueError(f"scene folder {self.folder} does not exist")
         return sorted(self.folder.glob("*.txt"))
@@ -210,8 +233,11 @@ class BankSource(IndexedSource):
         super().__init__(size)
         self.path = Path(path)
         self.name = str(self.path)
+        if self.path.is_dir():
+            raise ValueError(f"scene bank {self.path} is a folder; give an .npz file written by save_bank")
         if not self.path.is_file():
             raise ValueError(f"scene bank {self.path} does not exist")
+        _check_bank_header(self.path)
         try:
             with np.load(self.path, allow_pickle=False) as bank:
                 if not hasattr(bank, "files") or "codes" not in bank or "vocabulary" not in bank:
@@ -249,15 +275,53 @@ class BankSource(IndexedSource):
                 f"is outside the vocabulary [0, {CATALOG.num_codes - 1}]"
             )
         self.codes = codes.astype(np.uint8)
+        self.num_distinct = len(self.codes)
 
     def raw(self, index: int) -> Scene:
         return Scene(self.codes[index % len(self.codes)], name=f"bank:{index % len(self.codes)}")
 
 
+def _check_bank_header(path: Path) -> None:
+    """Refuse a bank whose ``codes`` header claims more than :data:`MAX_BANK_SCENES` scenes
+    or :data:`MAX_BANK_BYTES` bytes, reading only the ``.npy`` header inside the zip."""
+    try:
+        with zipfile.ZipFile(path) as archive, archive.open("codes.npy") as member:
+            version = np.lib.format.read_magic(member)
+            read = (
+                np.lib.format.read_array_header_1_0
+                if version == (1, 0)
+                else np.lib.format.read_array_header_2_0
+            )
+            shape, _, dtype = read(member)
+    except (KeyError, OSError, ValueError, EOFError, zipfile.BadZipFile, zlib.error):
+        return  # not a bank or no codes: the full read below names the problem
+    count = int(np.prod(shape, dtype=object)) if shape else 1
+    if (shape and shape[0] > MAX_BANK_SCENES) or count * dtype.itemsize > MAX_BANK_BYTES:
+        raise SceneError(
+            f"scene bank {path} holds codes of shape {shape} ({dtype}); a bank holds at most "
+            f"{MAX_BANK_SCENES:,} scenes and {MAX_BANK_BYTES >> 20} MiB of codes"
+        )
+
+
 def save_bank(path: str | Path, scenes: list[Scene]) -> None:
-    """Write scenes to an ``.npz`` bank readable by :class:`BankSource`."""
+    """Write scenes (a list of :class:`Scene` of one shape) to an ``.npz`` bank readable by
+    :class:`BankSource`; ``path`` must end with ``.npz``."""
+    check_output("path", path, (".npz",))
+    if isinstance(scenes, (str, bytes, np.ndarray)) or not hasattr(scenes, "__len__"):
+        raise TypeError(f"scenes={_short(scenes)} must be a list of vrenvs.core.scene.Scene")
     if not scenes:
-        raise ValueError("cannot save an empty scene bank")
+        raise ValueError("scenes=[] is empty; cannot save an empty scene bank")
+    for i, scene in enumerate(scenes):
+        if not isinstance(scene, Scene):
+            raise TypeError(
+                f"scenes[{i}] is {type(scene).__name__} {_short(scene)}; expected a "
+                "vrenvs.core.scene.Scene (Scene(codes) wraps a grid of glyph codes)"
+            )
+    shapes = sorted({s.shape for s in scenes})
+    if len(shapes) > 1:
+        raise ValueError(f"scenes have shapes {shapes}; a bank holds scenes of one shape")
+    if len(scenes) > MAX_BANK_SCENES:
+        raise ValueError(f"scenes has {len(scenes)} scenes; a bank holds at most {MAX_BANK_SCENES:,}")
     codes = np.stack([s.codes for s in scenes]).astype(np.uint8)
     np.savez_compressed(path, codes=codes, vocabulary=np.array(CATALOG.vocabulary_hash))
 
@@ -290,6 +354,11 @@ def make_source(spec: str | os.PathLike[str] | SceneSource, size: int) -> SceneS
     """Resolve a ``scenes=`` argument to a source producing ``size`` x ``size`` scenes."""
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
+    if isinstance(spec, type):
+        raise TypeError(
+            f"scenes={spec.__name__} is a class; give a source object (an instance), e.g. "
+            f"{spec.__name__}(size), or a source name"
+        )
     if not isinstance(spec, str):
         sample = getattr(spec, "sample", None)
         if sample is None:
@@ -301,6 +370,17 @@ def make_source(spec: str | os.PathLike[str] | SceneSource, size: int) -> SceneS
             raise TypeError(f"scenes={_short(spec)}: its sample attribute is not callable")
         if not isinstance(getattr(spec, "name", None), str):
             raise TypeError(f"scenes={_short(spec)} has no name (a str attribute the info reports)")
+        try:
+            signature = inspect.signature(sample)
+        except (TypeError, ValueError):  # no signature to read (some builtins): trust it
+            return spec
+        try:
+            signature.bind(1, np.random.default_rng(0))
+        except TypeError:
+            raise TypeError(
+                f"scenes={_short(spec)}: its sample{signature} cannot be called as "
+                "sample(num, rng); a source's sample takes the count and a numpy Generator"
+            ) from None
         return spec
     if not spec:
         raise ValueError(f"scenes='' is empty; choose from {source_names()}, a folder or an .npz bank")

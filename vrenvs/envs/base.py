@@ -12,15 +12,23 @@ from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
+from gymnasium import logger
 from gymnasium.error import ResetNeeded
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_bool, check_float
 from vrenvs.core.controllers import Controller, controller
 from vrenvs.core.language import REQUEST_TYPES, spoken
 from vrenvs.core.rules import Events
-from vrenvs.core.sources import NUM_SCENE_INDICES, default_source, make_source
+from vrenvs.core.sources import (
+    NUM_SCENE_INDICES,
+    IndexedSource,
+    SceneSource,
+    default_source,
+    make_source,
+)
 from vrenvs.core.state import ACTION_NAMES, TaskConfig
 from vrenvs.core.tasks import TaskSpec
 from vrenvs.core.tasks.fetch import FETCH_TASK
@@ -64,6 +72,9 @@ INFO = {
 env (one array per key with its ``_key`` mask; strings and scene identities in object
 arrays)."""
 HUMAN_WORLDS = 16  # a vector env's window shows at most this many worlds
+MAX_NUM_ENVS = 65_536
+"""The most worlds one native vector env steps (``num_envs``); its arrays grow with it."""
+DEFAULT_VIEW = 7
 ACTION_COUNT = len(ACTION_NAMES)
 
 
@@ -91,9 +102,17 @@ class _Task:
             ):
                 raise TypeError(f"{name}={given!r} must be a dict {{role name: controller}} or None")
         view = options["view"]
+        if view is None:
+            view = DEFAULT_VIEW
+        elif options["obs_mode"] == "full":
+            raise ValueError(
+                f"view={view!r} with obs_mode='full': the full observation is the whole map; "
+                "give view only with obs_mode='symbolic'"
+            )
         check_int("view", view, 3, 15)
         if view % 2 == 0:
             raise ValueError(f"view={view} must be odd so the learner sits in the centre")
+        options["view"] = view
         check_int("start_scene", options["start_scene"], 0, NUM_SCENE_INDICES - 1)
         check_int("num_scenes", options["num_scenes"], 0)
         if options["start_scene"] + options["num_scenes"] > NUM_SCENE_INDICES:
@@ -110,6 +129,12 @@ class _Task:
             raise ValueError(f"npcs has {len(npcs)} entries; at most {MAX_NPCS} NPCs fit a world")
         for role in npcs:
             check_choice("npcs entry", role, NPC_ROLES)
+        for role in cls.TASK.needs:
+            if role not in (*cls.TASK.roles, *npcs):
+                raise ValueError(
+                    f"npcs={list(npcs)!r} has no {role}: the {cls.TASK.name} task needs at least one "
+                    f"{role} (its default npcs are {list(cls.TASK.npcs)!r})"
+                )
         return cls.TASK.config(npcs, options["size"], view, max_steps)
 
     @staticmethod
@@ -119,6 +144,12 @@ class _Task:
         """``{role: controller name}`` (scripted) and ``{NPC role: policy}`` (trained) ->
         ``{slot: controller}`` for the non-learner slots they name."""
         drivers: dict[int, Controller] = {}
+        both = sorted(set(chosen or {}) & set(trained or {}))
+        if both:
+            raise ValueError(
+                f"controllers={chosen!r} and npc_controllers={trained!r} both drive {both}; "
+                "give each role in one of them only"
+            )
         npcs = sorted({r for s, r in enumerate(config.roles) if s != config.learner and CATALOG.role[r].npc})
         for role, spec in (trained or {}).items():
             slots = [s for s, r in enumerate(config.roles) if r == role and s != config.learner]
@@ -154,30 +185,47 @@ class _Task:
         self.tile_size = options["tile_size"]
         self._viewer: Any = None
         self._full = options["obs_mode"] == "full"
-        if not isinstance(options["route"], bool):
-            raise ValueError(f"route must be True or False, got {options['route']!r}")
-        self._route = options["route"]
-        if isinstance(options["shaping"], bool) or not isinstance(options["shaping"], (int, float)):
-            raise ValueError(f"shaping must be a number >= 0, got {options['shaping']!r}")
-        if not 0 <= options["shaping"] <= 10:
-            raise ValueError(f"shaping must be in [0, 10], got {options['shaping']!r}")
+        self._route = check_bool("route", options["route"])
+        shaping = check_float("shaping", options["shaping"], 0, 10)
+        source = make_source(
+            default_source(options["size"]) if options["scenes"] is None else options["scenes"],
+            options["size"],
+        )
+        self._check_split(source, options["num_scenes"], options["start_scene"])
         self.world = World(
             config,
             num_worlds,
-            make_source(
-                default_source(options["size"]) if options["scenes"] is None else options["scenes"],
-                options["size"],
-            ),
+            source,
             options["num_scenes"],
             options["start_scene"],
             self._drivers(config, options["controllers"], options["npc_controllers"]),
             phrase=self.TASK.phrase_tokens(),
-            shaping=options["shaping"],
+            shaping=shaping,
         )
         self._space = observation_space(options["size"] if self._full else options["view"], self._route)
         self._said = np.full(num_worlds, "", object)  # the request sentence of every world
         self._needs_reset = True
         self._said_tokens = np.zeros_like(self.world.state.req_tokens)
+
+    @staticmethod
+    def _check_split(source: SceneSource, num_scenes: int, start_scene: int) -> None:
+        """``num_scenes`` / ``start_scene`` pick scene indices: a source without them
+        (not an :class:`IndexedSource`) takes only the defaults."""
+        if isinstance(source, IndexedSource):
+            return
+        for name, value in (("num_scenes", num_scenes), ("start_scene", start_scene)):
+            if value != 0:
+                raise ValueError(
+                    f"{name}={value} needs scene indices, and scenes={source.name!r} "
+                    f"({type(source).__name__}) has none: it is sampled, not indexed; leave "
+                    f"{name} at 0 or use an indexed source (a name, a folder or an .npz bank)"
+                )
+
+    def _warn_no_render(self) -> None:
+        logger.warn(
+            f"{type(self).__name__}.render() was called without a render_mode; give "
+            f'render_mode="rgb_array" or "human" when making the env'
+        )
 
     def _check_reset_options(self, options: Any) -> None:
         """``reset(options=...)``: None or an empty dict (these envs take no reset options)."""
@@ -190,9 +238,9 @@ class _Task:
                 f"reset options {sorted(options)} are not used by {type(self).__name__}; pass none"
             )
 
-    def _check_started(self) -> None:
+    def _check_started(self, call: str = "step") -> None:
         if self._needs_reset:
-            raise ResetNeeded(f"{type(self).__name__}: call reset() before step()")
+            raise ResetNeeded(f"{type(self).__name__}: call reset() before {call}()")
 
     def _info_arrays(self, events: Events | None = None) -> dict[str, Any]:
         """Every world's info (see :data:`INFO`), as arrays: strings and scene identities in
@@ -262,7 +310,7 @@ class WorldEnv(_Task, gym.Env):
         scenes: Any = None,
         size: int = 16,
         obs_mode: str = "symbolic",
-        view: int = 7,
+        view: int | None = None,
         npcs: list[str] | None = None,
         controllers: dict[str, str] | None = None,
         npc_controllers: dict[str, str] | None = None,
@@ -303,6 +351,7 @@ class WorldEnv(_Task, gym.Env):
         self._check_reset_options(options)
         super().reset(seed=None if seed is None else _seed("seed", seed))
         self._needs_reset = False
+        self._ended = False
         self.world.use_rngs([self.np_random])
         self.world.reset([0])
         self._render_human()
@@ -310,11 +359,20 @@ class WorldEnv(_Task, gym.Env):
 
     def step(self, action: Any):
         self._check_started()
+        if self._ended:
+            raise ResetNeeded(
+                f"{type(self).__name__}: the episode has terminated; call reset() before step()"
+            )
+        if isinstance(action, (bool, np.bool_)):
+            raise ValueError(
+                f"action {action!r} is a bool, not an action of the action space {self.action_space}"
+            )
         if not self.action_space.contains(action):
             raise ValueError(f"action {action!r} is not in the action space {self.action_space}")
         events, reward, terminated = self.world.step(np.array([int(action)]))
         info = self._info(events)
         done = bool(terminated[0])
+        self._ended = done
         # Gymnasium's TimeLimit wrapper truncates (the env never sees its limit): success is
         # reported at the task's registered limit too.
         if done or int(self.world.state.t[0]) >= self.world.config.max_steps:
@@ -326,7 +384,9 @@ class WorldEnv(_Task, gym.Env):
         """``rgb_array``: the frame, ``(16 * tile_size, ...)`` uint8 with the request on the top
         row and the scene and step on the bottom one; ``human``: show it in a window."""
         if self.render_mode is None:
+            self._warn_no_render()
             return None
+        self._check_started("render")
         frame = self._frames()[0]
         if self.render_mode == "human":
             self._show(frame)
@@ -361,7 +421,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         scenes: Any = None,
         size: int = 16,
         obs_mode: str = "symbolic",
-        view: int = 7,
+        view: int | None = None,
         npcs: list[str] | None = None,
         controllers: dict[str, str] | None = None,
         npc_controllers: dict[str, str] | None = None,
@@ -375,7 +435,7 @@ class WorldVectorEnv(_Task, VectorEnv):
         options = dict(locals())
         for name in ("self", "__class__", "num_envs", "max_episode_steps", "autoreset_mode"):
             options.pop(name, None)
-        check_int("num_envs", num_envs, 1)
+        check_int("num_envs", num_envs, 1, MAX_NUM_ENVS)
         modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
         check_choice("autoreset_mode", autoreset_mode, tuple(modes))
         self.metadata = {**self.metadata, "autoreset_mode": modes[autoreset_mode]}
@@ -408,6 +468,8 @@ class WorldVectorEnv(_Task, VectorEnv):
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         self._check_reset_options(options)
+        if isinstance(seed, np.ndarray) and seed.ndim == 0:
+            seed = seed.item()  # a 0-d array is one seed
         if seed is None:
             seeds: list[int | None] = [None] * self.num_envs
         elif isinstance(seed, (list, tuple, np.ndarray)):
@@ -498,7 +560,9 @@ class WorldVectorEnv(_Task, VectorEnv):
     def render(self) -> tuple[np.ndarray, ...] | None:
         """``rgb_array``: one frame per world; ``human``: the first worlds in a grid, in a window."""
         if self.render_mode is None:
+            self._warn_no_render()
             return None
+        self._check_started("render")
         if self.render_mode == "human":
             self._show(rendering.mosaic(self._frames(min(self.num_envs, HUMAN_WORLDS))))
             return None

@@ -41,20 +41,27 @@ _ARGS = """
     - ``scenes``: ``"gan"`` (the default at size 16), ``"vae"``, ``"vaegan"`` (the learned
       generators, 16x16 only), ``"procedural"`` (the default at size 32), ``"designer"``, a
       folder of ASCII ``.txt`` scenes, an ``.npz`` bank, or an object with
-      ``sample(num, rng)``. Every scene is repaired to be solvable.
+      ``sample(num, rng)`` (an instance, not a class). Every scene is repaired to be
+      solvable. A folder holds square 16x16 or 32x32 scenes (the env plays those of its size;
+      a file of another size is refused); a bank holds at most 1,000,000 scenes and 256 MiB
+      of codes.
     - ``size``: 16 (default) or 32.
     - ``num_scenes`` / ``start_scene``: play scenes ``start_scene .. start_scene + num_scenes - 1``
       (0 = unbounded); held-out evaluation uses a ``start_scene`` past the training range.
-      Scene indices run over ``[0, 2**31 - 1)``; a split past the end is refused.
+      Scene indices run over ``[0, 2**31 - 1)``; a split past the end is refused, and so is a
+      split of a custom source without scene indices (one that is not an ``IndexedSource``).
     - ``obs_mode``: ``"symbolic"`` (default) or ``"full"``.
-    - ``view``: odd window width in [3, 15], default 7.
-    - ``npcs``: list of NPC roles sharing the world (guard, thief, chaser, critter, merchant).
+    - ``view``: odd window width in [3, 15], default 7 (None); symbolic mode only (giving it
+      with ``obs_mode="full"`` is refused).
+    - ``npcs``: list of NPC roles sharing the world (guard, thief, chaser, critter, merchant);
+      NPC-Flee needs at least one chaser among them.
     - ``controllers``: ``{role: controller}`` to drive other actors differently, e.g.
       ``{"user": "random"}``; controllers: user, oracle, patrol, chase, flee, trade, steal,
       random, noop.
     - ``npc_controllers``: ``{NPC role: trained policy}`` to drive NPCs with a trained policy,
       a shipped name (``"ppo-NPC-Flee"``, ``"ppo-NPC-Guard"``, ...) or a policy folder; needs
-      the ``agents`` extra.
+      the ``agents`` extra. A role is driven by ``controllers`` or ``npc_controllers``, not
+      both.
     - ``route``: add the ``route`` observation, a navigation sensor (default False): for
       each of four goal kinds of the task (assistant: requested item, user, place to guide
       to or door to open, key; guard: thief, where it came in, loot; critter: food,
@@ -68,7 +75,11 @@ _ARGS = """
       unaffected.
     - ``render_mode``: ``None``, ``"rgb_array"`` (frames with the request and scene written on
       the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
-      (default 16).
+      (default 16). ``render()`` without a render mode warns and returns None.
+    - Vector env (``gym.make_vec(..., vectorization_mode="vector_entry_point")``): ``num_envs``
+      in [1, 65536].
+    - After a terminated step the single env needs ``reset()`` (``step`` raises
+      ``gymnasium.error.ResetNeeded``); the vector env resets ended worlds itself.
 """
 
 _MEANING = {

@@ -65,6 +65,7 @@ FLEE_TASK = TaskSpec(
     learner="critter",
     roles=("critter",),
     npcs=("chaser", "chaser"),
+    needs=("chaser",),
     max_steps=300,
     num_food=4,
     description="""\

@@ -66,6 +66,7 @@ GUARD_TASK = TaskSpec(
     objective=GUARD,
     learner="guard",
     roles=("guard", "thief"),
+    needs=("thief",),
     max_steps=200,
     description="""\
 The learner is a guard. A thief walks to a valuable item, picks it up and heads back to

@@ -45,6 +45,12 @@ HISTORY = (
     "were served as they were); kwargs of the wrong type (``size=16.0``, ``npcs='guard'``, "
     "``controllers='oracle'``), reset seeds that are not non-negative integers and "
     "``npc_controllers`` policies trained for another role are refused.",
+    "v0, inputs (audit): ``step`` after a terminated step raises ``ResetNeeded`` until "
+    "``reset`` (single env); ``render()`` without a render mode warns; ``view`` defaults to "
+    "None (7) and is refused with ``obs_mode='full'``; ``npcs`` without a role the task needs "
+    "(NPC-Flee: a chaser), a role in both ``controllers`` and ``npc_controllers``, a split of a "
+    "source without scene indices, bool actions and ``num_envs`` above 65536 are refused; "
+    "NumPy scalars are accepted for ``shaping`` and ``route``.",
 )
 """The version history every task shares (a task adds its own lines after these)."""
 
@@ -136,6 +142,7 @@ class TaskSpec:
     learner: str
     roles: tuple[str, ...]  # the actors every world has, the learner's role among them
     npcs: tuple[str, ...] = ()  # NPCs added by default (env kwarg ``npcs`` replaces them)
+    needs: tuple[str, ...] = ()  # roles the objective is about: ``npcs`` must keep one of each
     requests: tuple[str, ...] = ()
     stream: bool = False
     max_steps: int = 256
@@ -148,7 +155,7 @@ class TaskSpec:
     def __post_init__(self) -> None:
         if self.learner not in self.roles:
             raise ValueError(f"task {self.name}: learner {self.learner!r} is not in roles {self.roles}")
-        for role in (*self.roles, *self.npcs):
+        for role in (*self.roles, *self.npcs, *self.needs):
             if role not in CATALOG.role:
                 raise ValueError(
                     f"task {self.name}: unknown role {role!r}; choose from {sorted(CATALOG.role)}"
