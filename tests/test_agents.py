@@ -396,7 +396,9 @@ def test_a_trained_npc_shows_the_mode_its_role_would_be_in():
     shown = set()
     for _ in range(40):
         expected = situation(world.state, world.config, guard)
-        env.step(0)
+        *_, terminated, truncated, _ = env.step(0)
         assert world.state.mode[0, guard] == expected[0] or not world.state.active[0, guard]
         shown.add(MODES[int(world.state.mode[0, guard])])
+        if terminated or truncated:
+            break
     assert shown <= {"patrolling", "chasing", "caught"} and shown & {"patrolling", "chasing"}

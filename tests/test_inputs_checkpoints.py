@@ -660,7 +660,7 @@ def _two_cycle(tmp_path: Path) -> tuple[Path, list[Path]]:
     guard = _copy_policy(tmp_path, "guard", "ppo-NPC-Guard")
     flee = _copy_policy(tmp_path, "flee", "ppo-NPC-Flee")
     _update_env_kwargs(guard, npcs=["critter"], npc_controllers={"critter": str(flee)})
-    _update_env_kwargs(flee, npcs=["guard"], npc_controllers={"guard": str(guard)})
+    _update_env_kwargs(flee, npcs=["chaser", "guard"], npc_controllers={"guard": str(guard)})
     return guard, [guard, flee, guard]
 
 
