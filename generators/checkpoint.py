@@ -100,6 +100,10 @@ def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path={path!r} must be a path to a generator checkpoint (.json)")
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"generator checkpoint {path} is a folder; give its .json file")
+    if path.exists() and not path.is_file():
+        raise CheckpointError(f"generator checkpoint {path} is not a regular file; give its .json file")
     stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
     return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".safetensors")
 

@@ -901,3 +901,43 @@ def test_audit_outputs_on_virtual_file_systems_are_refused(path):
     with pytest.raises(ValueError) as err:
         check_output("record", path, (".gif",))
     _check(err, [f"record={path!r}", "not writable"])
+
+
+# --- re-audit: finite sources and checkpoint paths ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "words"),
+    [
+        ({"start_scene": 10**7}, ["start_scene=10000000", "280 distinct scenes", "i % 280"]),
+        ({"start_scene": 270, "num_scenes": 20}, ["start_scene=270", "num_scenes=20", "280"]),
+        ({"start_scene": 280}, ["start_scene=280", "280 distinct"]),
+    ],
+    ids=["far", "overlapping-end", "just-past"],
+)
+def test_a_start_scene_past_a_finite_source_s_scenes_is_refused(kwargs, words):
+    with pytest.raises(ValueError) as err:
+        gym.make(FETCH, scenes="designer", **kwargs)
+    _check(err, words)
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"start_scene": 279}, {"start_scene": 10, "num_scenes": 270}, {"num_scenes": 10**6}]
+)
+def test_splits_inside_a_finite_source_s_scenes_stay_valid(kwargs):
+    _, info = gym.make(FETCH, scenes="designer", **kwargs).reset(seed=0)
+    assert info["scene_index"] >= kwargs.get("start_scene", 0)
+
+
+@pytest.mark.parametrize(
+    ("path", "words"),
+    [(Path("/tmp"), ["/tmp is a folder"]), ("/dev/null", ["/dev/null is not a regular file"])],
+    ids=["folder", "device"],
+)
+def test_a_generator_checkpoint_that_is_no_file_is_named(path, words):
+    from generators.checkpoint import CheckpointError
+    from generators.source import GeneratorSource
+
+    with pytest.raises(CheckpointError) as err:
+        GeneratorSource("vae", checkpoint=path)
+    _check(err, words)

@@ -210,8 +210,19 @@ class _Task:
     @staticmethod
     def _check_split(source: SceneSource, num_scenes: int, start_scene: int) -> None:
         """``num_scenes`` / ``start_scene`` pick scene indices: a source without them
-        (not an :class:`IndexedSource`) takes only the defaults."""
+        (not an :class:`IndexedSource`) takes only the defaults; a finite one (``num_distinct``
+        scenes: a folder, a bank) takes a ``start_scene`` only inside its distinct scenes,
+        since past them its indices repeat earlier scenes (a "held-out" range that is not)."""
         if isinstance(source, IndexedSource):
+            distinct = source.num_distinct
+            if distinct is not None and start_scene > 0 and start_scene + max(num_scenes, 1) > distinct:
+                raise ValueError(
+                    f"start_scene={start_scene} with num_scenes={num_scenes} reaches past the "
+                    f"{distinct} distinct scenes of scenes={source.name!r}: its index i is scene "
+                    f"i % {distinct}, so these indices repeat scenes [0, {distinct}); keep "
+                    f"start_scene + num_scenes <= {distinct}, or use an unbounded source "
+                    "(procedural or a learned generator) for held-out scenes"
+                )
             return
         for name, value in (("num_scenes", num_scenes), ("start_scene", start_scene)):
             if value != 0:

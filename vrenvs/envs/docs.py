@@ -49,7 +49,10 @@ _ARGS = """
     - ``num_scenes`` / ``start_scene``: play scenes ``start_scene .. start_scene + num_scenes - 1``
       (0 = unbounded); held-out evaluation uses a ``start_scene`` past the training range.
       Scene indices run over ``[0, 2**31 - 1)``; a split past the end is refused, and so is a
-      split of a custom source without scene indices (one that is not an ``IndexedSource``).
+      split of a custom source without scene indices (one that is not an ``IndexedSource``),
+      and a ``start_scene`` past a finite source's distinct scenes (a folder has 8 per file,
+      a bank its length; past them indices repeat scenes, so held-out scenes need an unbounded
+      source: procedural or a learned generator).
     - ``obs_mode``: ``"symbolic"`` (default) or ``"full"``.
     - ``view``: odd window width in [3, 15], default 7 (None); symbolic mode only (giving it
       with ``obs_mode="full"`` is refused).
