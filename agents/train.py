@@ -249,12 +249,17 @@ def _checkpoint(run: Path, config: TrainConfig) -> int:
 OPTIMIZER_NOTE = "is not a torch optimizer state written by vrenvs train"
 
 
+def _first_line(err: Exception) -> str:
+    """The first line of ``err`` (torch's load errors go on with advice on unpickling)."""
+    return (str(err).strip().splitlines() or [""])[0][:200]
+
+
 def _read_optimizer(path: Path) -> dict[str, Any]:
     """The optimizer state in ``path``, read as plain tensors and containers only."""
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as err:  # torch.load raises many types for a file that is no torch file
-        raise ValueError(f"{path} {OPTIMIZER_NOTE} ({type(err).__name__}: {err})") from None
+        raise ValueError(f"{path} {OPTIMIZER_NOTE} ({type(err).__name__}: {_first_line(err)})") from None
     if not isinstance(state, dict) or not {"state", "param_groups"} <= set(state):
         raise ValueError(f"{path} {OPTIMIZER_NOTE} (it holds a {type(state).__name__}, not one)")
     return state
@@ -296,7 +301,9 @@ def _load_checkpoint(model: PPO, latest: Path) -> None:
     try:
         model.policy.optimizer.load_state_dict(state)
     except (RuntimeError, ValueError, KeyError, TypeError, IndexError) as err:
-        raise ValueError(f"{path} {OPTIMIZER_NOTE} for this policy ({type(err).__name__}: {err})") from None
+        raise ValueError(
+            f"{path} {OPTIMIZER_NOTE} for this policy ({type(err).__name__}: {_first_line(err)})"
+        ) from None
 
 
 def train(
