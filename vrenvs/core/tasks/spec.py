@@ -49,7 +49,9 @@ HISTORY = (
     "``reset`` (single env); ``render()`` without a render mode warns; ``view`` defaults to "
     "None (7) and is refused with ``obs_mode='full'``; ``npcs`` without a role the task needs "
     "(NPC-Flee: a chaser), a role in both ``controllers`` and ``npc_controllers``, a split of a "
-    "source without scene indices, bool actions and ``num_envs`` above 65536 are refused; "
+    "source without scene indices, a ``start_scene`` past a finite source's distinct scenes "
+    "(a folder, a bank: past them indices repeat scenes), bool actions and ``num_envs`` above "
+    "65536 are refused; "
     "NumPy scalars are accepted for ``shaping`` and ``route``.",
 )
 """The version history every task shares (a task adds its own lines after these)."""
