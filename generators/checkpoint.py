@@ -100,11 +100,14 @@ def checkpoint_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
     if isinstance(path, bytes) or not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path={path!r} must be a path to a generator checkpoint (.json)")
     path = Path(path)
-    if path.is_dir():
+    if path.suffix in (".json", ".safetensors"):
+        stem = path.with_suffix("")
+    elif path.is_dir():  # a stem names no existing file: the .json / .safetensors pair is meant
         raise CheckpointError(f"generator checkpoint {path} is a folder; give its .json file")
-    if path.exists() and not path.is_file():
+    elif path.exists() and not path.is_file():
         raise CheckpointError(f"generator checkpoint {path} is not a regular file; give its .json file")
-    stem = path.with_suffix("") if path.suffix in (".json", ".safetensors") else path
+    else:
+        stem = path
     return stem.with_name(stem.name + ".json"), stem.with_name(stem.name + ".safetensors")
 
 
