@@ -1,0 +1,260 @@
+"""Learned prior over VQ code grids: a small conditional causal transformer.
+
+The second building block of issue 13 ("Generators v2"). A :class:`generators.vq.VQVAE` turns
+a 16x16 map into a 4x4 grid of code indices in ``[0, K)`` (32x32 -> 8x8); a :class:`CodePrior`
+models those grids autoregressively so new grids can be sampled and decoded to maps.
+
+Model: the ``h x w`` code grid is flattened in raster (row-major) order to ``T = h*w``
+tokens. The input at step ``t`` is a start token for ``t = 0`` and the embedding of code
+``c_{t-1}`` otherwise, plus the learned embeddings of the position being predicted (flat
+index ``t`` up to ``max_side**2``, its row and its column). Pre-norm transformer blocks with
+causal self-attention (step ``t`` attends to steps ``<= t``, so it sees exactly the codes
+``c_0 .. c_{t-1}``) and a final LayerNorm + linear head give logits over ``K`` for ``c_t``.
+
+Conditioning: the start token is ``style_embedding[style] + size_embedding[size]``, where
+``style`` is a style id in ``[0, num_styles)`` (house, village, cave, the designer families of
+the corpus, ...) and ``size`` a map-size id in ``[0, num_sizes)`` (e.g. 0 for 16x16, 1 for
+32x32). Every later step sees the condition through attention to the start token.
+
+Sampling rule (:meth:`CodePrior.sample`, no grad, eval mode, batched over ``num`` grids): at
+each step the logits are divided by ``temperature``; with ``top_k`` all but the ``k`` largest
+are dropped; with ``top_p`` only the smallest set of most likely codes whose probabilities
+sum to at least ``p`` is kept (the most likely code always is); a code is drawn from the
+renormalised distribution with ``torch.multinomial`` using ONLY the passed
+``torch.Generator``, so samples are a pure function of its seed (and the weights) and never
+touch the global torch RNG. ``top_k=1`` is greedy (argmax) decoding.
+
+Not yet registered: training on encoded corpus codes and the vqvae/vqgan sources are the
+next steps of issue 13.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, fields
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from vrenvs.core.checks import check_float, check_int
+
+__all__ = ["CodePrior", "PriorConfig"]
+
+
+@dataclass(frozen=True)
+class PriorConfig:
+    """Shape-fixing hyperparameters of a :class:`CodePrior`.
+
+    Checked on construction (TypeError / ValueError naming the field and value):
+    ``codebook_size`` in [2, 4096], ``max_side`` in [1, 16], ``width`` in [8, 512] and a
+    multiple of ``heads``, ``layers`` in [1, 8], ``heads`` in [1, 8], ``num_styles`` in
+    [1, 64], ``num_sizes`` in [1, 8].
+    """
+
+    codebook_size: int = 512
+    """K, the number of codes (the VQ-VAE codebook size)"""
+    max_side: int = 8
+    """largest code-grid side h, w the prior handles (8 for 32x32 maps with f = 4)"""
+    width: int = 128
+    """model width d (embedding size)"""
+    layers: int = 4
+    """number of transformer blocks"""
+    heads: int = 4
+    """attention heads per block; must divide ``width``"""
+    num_styles: int = 8
+    """number of style ids"""
+    num_sizes: int = 2
+    """number of map-size ids"""
+
+    def __post_init__(self) -> None:
+        check_int("codebook_size", self.codebook_size, 2, 4096)
+        check_int("max_side", self.max_side, 1, 16)
+        check_int("width", self.width, 8, 512)
+        check_int("layers", self.layers, 1, 8)
+        check_int("heads", self.heads, 1, 8)
+        check_int("num_styles", self.num_styles, 1, 64)
+        check_int("num_sizes", self.num_sizes, 1, 8)
+        if self.width % self.heads:
+            raise ValueError(
+                f"width={self.width!r} is not allowed; allowed: a multiple of heads={self.heads!r}"
+            )
+
+    def num_parameters(self) -> int:
+        """Trainable parameters of the :class:`CodePrior` this config builds, counted
+        without building it."""
+        d, k, s = self.width, self.codebook_size, self.max_side
+
+        def linear(inputs: int, outputs: int) -> int:
+            return (inputs + 1) * outputs
+
+        embeddings = k * d + self.num_styles * d + self.num_sizes * d + s * s * d + 2 * s * d
+        block = 2 * d + linear(d, 3 * d) + linear(d, d) + 2 * d + linear(d, 4 * d) + linear(4 * d, d)
+        return embeddings + self.layers * block + 2 * d + linear(d, k)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PriorConfig:
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; allowed: {names}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+class _Block(nn.Module):
+    """Pre-norm transformer block: causal multi-head self-attention, then a 4x GELU MLP."""
+
+    def __init__(self, width: int, heads: int) -> None:
+        super().__init__()
+        self.heads = heads
+        self.norm1 = nn.LayerNorm(width)
+        self.qkv = nn.Linear(width, 3 * width)
+        self.proj = nn.Linear(width, width)
+        self.norm2 = nn.LayerNorm(width)
+        self.mlp = nn.Sequential(nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, t, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).split(d, dim=-1)
+        shape = (b, t, self.heads, d // self.heads)
+        q, k, v = (y.reshape(shape).transpose(1, 2) for y in (q, k, v))
+        attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+        x = x + self.proj(attended.transpose(1, 2).reshape(b, t, d))
+        return x + self.mlp(self.norm2(x))
+
+
+def _ids(name: str, value: int | Sequence[int] | torch.Tensor, count: int, num: int) -> torch.Tensor:
+    """A style/size id (or ``num`` of them) as a ``(num,)`` long tensor, range-checked."""
+    if isinstance(value, torch.Tensor):
+        if value.dtype in (torch.bool,) or value.is_floating_point() or value.is_complex():
+            raise TypeError(f"{name}={value!r} must hold integers")
+        if value.shape not in ((), (num,)):
+            raise ValueError(f"{name} of shape {tuple(value.shape)} is not allowed; allowed: () or ({num},)")
+        ids = value.long().expand(num) if value.dim() == 0 else value.long()
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) != num:
+            raise ValueError(f"{name} has {len(value)} ids; allowed: {num} (one per sample) or a single id")
+        ids = torch.tensor([check_int(name, v, 0, count - 1) for v in value], dtype=torch.long)
+    else:
+        ids = torch.full((num,), check_int(name, value, 0, count - 1), dtype=torch.long)
+    if ids.numel() and (int(ids.min()) < 0 or int(ids.max()) >= count):
+        bad = int(ids.min()) if int(ids.min()) < 0 else int(ids.max())
+        raise ValueError(f"{name}={bad!r} is out of range; allowed: an integer in [0, {count - 1}]")
+    return ids
+
+
+class CodePrior(nn.Module):
+    """Conditional causal transformer over raster-ordered code grids (see the module doc)."""
+
+    def __init__(self, config: PriorConfig) -> None:
+        super().__init__()
+        self.config = config
+        d, s = config.width, config.max_side
+        self.code_embedding = nn.Embedding(config.codebook_size, d)
+        self.style_embedding = nn.Embedding(config.num_styles, d)
+        self.size_embedding = nn.Embedding(config.num_sizes, d)
+        self.position_embedding = nn.Embedding(s * s, d)
+        self.row_embedding = nn.Embedding(s, d)
+        self.column_embedding = nn.Embedding(s, d)
+        self.blocks = nn.ModuleList(_Block(d, config.heads) for _ in range(config.layers))
+        self.norm = nn.LayerNorm(d)
+        self.head = nn.Linear(d, config.codebook_size)
+        for module in self.modules():
+            if isinstance(module, nn.Embedding):
+                nn.init.normal_(module.weight, std=0.02)
+
+    def _positions(self, h: int, w: int, device: torch.device) -> torch.Tensor:
+        t = torch.arange(h * w, device=device)
+        return self.position_embedding(t) + self.row_embedding(t // w) + self.column_embedding(t % w)
+
+    def _logits(
+        self, tokens: torch.Tensor, style: torch.Tensor, size: torch.Tensor, h: int, w: int
+    ) -> torch.Tensor:
+        """Logits ``(B, n + 1, K)`` for steps ``0 .. n`` given the first ``n`` codes ``(B, n)``."""
+        start = (self.style_embedding(style) + self.size_embedding(size)).unsqueeze(1)
+        x = torch.cat([start, self.code_embedding(tokens)], dim=1)
+        x = x + self._positions(h, w, x.device)[: x.shape[1]]
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.norm(x))
+
+    def _check_grid(self, codes: torch.Tensor, style: torch.Tensor, size: torch.Tensor) -> None:
+        c, s = self.config, self.config.max_side
+        if codes.dim() != 3 or not 1 <= codes.shape[1] <= s or not 1 <= codes.shape[2] <= s:
+            raise ValueError(
+                f"codes of shape {tuple(codes.shape)} is not allowed; allowed: (B, h, w) with h, w <= {s}"
+            )
+        if codes.dtype != torch.long:
+            raise TypeError(f"codes of dtype {codes.dtype} is not allowed; allowed: torch.long")
+        if codes.numel() and (int(codes.min()) < 0 or int(codes.max()) >= c.codebook_size):
+            raise ValueError(f"codes hold values outside [0, {c.codebook_size - 1}]")
+        for name, ids, count in (("style", style, c.num_styles), ("size", size, c.num_sizes)):
+            _ids(name, ids, count, codes.shape[0])
+
+    def forward(self, codes: torch.Tensor, style: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+        """Teacher forcing: codes ``(B, h, w)`` long, style and size ``(B,)`` long -> logits
+        ``(B, h*w, K)``, where position ``t`` (raster order) sees only codes before ``t``."""
+        self._check_grid(codes, style, size)
+        b, h, w = codes.shape
+        flat = codes.reshape(b, h * w)
+        return self._logits(flat[:, :-1], style.long(), size.long(), h, w)
+
+    def loss(self, codes: torch.Tensor, style: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+        """Mean next-code cross-entropy (nats per code) of ``codes`` under the prior."""
+        logits = self(codes, style, size)
+        return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), codes.reshape(-1))
+
+    @torch.no_grad()
+    def sample(
+        self,
+        num: int,
+        side: int,
+        style: int | Sequence[int] | torch.Tensor,
+        size: int | Sequence[int] | torch.Tensor,
+        generator: torch.Generator,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> torch.Tensor:
+        """``num`` code grids ``(num, side, side)`` long, drawn step by step in raster order
+        (see the module doc for the rule). ``style`` and ``size`` are one id for all samples
+        or one per sample. Randomness comes only from ``generator``."""
+        c = self.config
+        num = check_int("num", num, 1)
+        side = check_int("side", side, 1, c.max_side)
+        if not isinstance(generator, torch.Generator):
+            raise TypeError(f"generator={generator!r} must be a torch.Generator")
+        temperature = check_float("temperature", temperature, 0.0, above=True)
+        if top_k is not None:
+            top_k = check_int("top_k", top_k, 1, c.codebook_size)
+        if top_p is not None:
+            top_p = check_float("top_p", top_p, 0.0, 1.0, above=True)
+        device = self.head.weight.device
+        styles = _ids("style", style, c.num_styles, num).to(device)
+        sizes = _ids("size", size, c.num_sizes, num).to(device)
+        was_training = self.training
+        self.eval()
+        try:
+            tokens = torch.zeros(num, 0, dtype=torch.long, device=device)
+            for _ in range(side * side):
+                logits = self._logits(tokens, styles, sizes, side, side)[:, -1].float() / temperature
+                if top_k is not None and top_k < c.codebook_size:
+                    kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
+                    logits = logits.masked_fill(logits < kth, float("-inf"))
+                probs = torch.softmax(logits, dim=-1)
+                if top_p is not None and top_p < 1.0:
+                    sorted_probs, order = torch.sort(probs, dim=-1, descending=True)
+                    before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs  # mass of better codes
+                    sorted_probs = sorted_probs.masked_fill(before >= top_p, 0.0)
+                    probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
+                nxt = torch.multinomial(probs, 1, generator=generator)
+                tokens = torch.cat([tokens, nxt], dim=1)
+        finally:
+            self.train(was_training)
+        return tokens.reshape(num, side, side)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
