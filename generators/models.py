@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, fields
+from typing import Self
 
 import torch
 from torch import nn
@@ -30,6 +31,7 @@ __all__ = [
     "VAE",
     "VAEGAN",
     "Critic",
+    "DictConfig",
     "ModelConfig",
     "SceneModel",
     "build_model",
@@ -44,8 +46,24 @@ MAX_PARAMETERS = 50_000_000
 """Largest model a config may describe (the shipped ones have under 1M parameters)."""
 
 
+class DictConfig:
+    """``from_dict`` / ``to_dict`` of the frozen config dataclasses stored in checkpoints: an
+    unknown key is refused with the allowed ones, every value is then checked by the class."""
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Self:
+        names = [f.name for f in fields(cls)]  # type: ignore[arg-type]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; allowed: {names}")
+        return cls(**data)
+
+    def to_dict(self) -> dict:
+        return asdict(self)  # type: ignore[call-overload]
+
+
 @dataclass(frozen=True)
-class ModelConfig:
+class ModelConfig(DictConfig):
     """Shape-fixing hyperparameters; stored in every checkpoint to rebuild the model.
 
     Checked on construction (TypeError / ValueError naming the field): ``kind`` and
@@ -112,17 +130,6 @@ class ModelConfig:
             )
         )
         return decoder + encoder
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ModelConfig:
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise ValueError(f"unknown keys {unknown}; allowed: {names}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def _norm(channels: int) -> nn.GroupNorm:

@@ -31,19 +31,20 @@ next steps of issue 13.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from generators.models import DictConfig
 from vrenvs.core.checks import check_float, check_int
 
 __all__ = ["CodePrior", "PriorConfig"]
 
 
 @dataclass(frozen=True)
-class PriorConfig:
+class PriorConfig(DictConfig):
     """Shape-fixing hyperparameters of a :class:`CodePrior`.
 
     Checked on construction (TypeError / ValueError naming the field and value):
@@ -91,17 +92,6 @@ class PriorConfig:
         embeddings = k * d + self.num_styles * d + self.num_sizes * d + s * s * d + 2 * s * d
         block = 2 * d + linear(d, 3 * d) + linear(d, d) + 2 * d + linear(d, 4 * d) + linear(4 * d, d)
         return embeddings + self.layers * block + 2 * d + linear(d, k)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> PriorConfig:
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise ValueError(f"unknown keys {unknown}; allowed: {names}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class _Block(nn.Module):

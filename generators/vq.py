@@ -27,13 +27,14 @@ next steps of issue 13.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from generators.data import NUM_CODES
+from generators.models import DictConfig
 from vrenvs.core.checks import check_float, check_int
 
 __all__ = ["VQVAE", "Quantizer", "VQConfig"]
@@ -43,7 +44,7 @@ EPS = 1e-5
 
 
 @dataclass(frozen=True)
-class VQConfig:
+class VQConfig(DictConfig):
     """Shape-fixing hyperparameters of a :class:`VQVAE`.
 
     Checked on construction (TypeError / ValueError naming the field and value):
@@ -111,17 +112,6 @@ class VQConfig:
             layer(d, w, 3) + s * (norm(w) + layer(w, w, 4) + norm(w) + layer(w, w, 3)) + norm(w) + layer(w, c)
         )
         return encoder + decoder
-
-    @classmethod
-    def from_dict(cls, data: dict) -> VQConfig:
-        names = [f.name for f in fields(cls)]
-        unknown = sorted(set(data) - set(names))
-        if unknown:
-            raise ValueError(f"unknown keys {unknown}; allowed: {names}")
-        return cls(**data)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 class Quantizer(nn.Module):
