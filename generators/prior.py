@@ -20,12 +20,10 @@ Sampling rule (:meth:`CodePrior.sample`, no grad, eval mode, batched over ``num`
 each step the logits are divided by ``temperature``; with ``top_k`` all but the ``k`` largest
 are dropped; with ``top_p`` only the smallest set of most likely codes whose probabilities
 sum to at least ``p`` is kept (the most likely code always is); a code is drawn from the
-renormalised distribution with ``torch.multinomial`` using ONLY the passed
-``torch.Generator``, so samples are a pure function of its seed (and the weights) and never
-touch the global torch RNG. ``top_k=1`` is greedy (argmax) decoding.
-
-Not yet registered: training on encoded corpus codes and the vqvae/vqgan sources are the
-next steps of issue 13.
+renormalised distribution by inverse-CDF sampling with one uniform per step, drawn from
+ONLY the passed ``torch.Generator`` (or given per sample, :meth:`CodePrior.sample_uniforms`),
+so samples are a pure function of the seed (and the weights) and never touch the global
+torch RNG. ``top_k=1`` is greedy (argmax) decoding.
 """
 
 from __future__ import annotations
@@ -113,6 +111,24 @@ class _Block(nn.Module):
         q, k, v = (y.reshape(shape).transpose(1, 2) for y in (q, k, v))
         attended = F.scaled_dot_product_attention(q, k, v, is_causal=True)
         x = x + self.proj(attended.transpose(1, 2).reshape(b, t, d))
+        return x + self.mlp(self.norm2(x))
+
+    def step(self, x: torch.Tensor, cache: list[torch.Tensor]) -> torch.Tensor:
+        """One new position ``x`` ``(B, 1, d)`` attending to itself and the cached keys and
+        values of the earlier positions; ``cache`` (``[keys, values]``, empty at the start)
+        is extended in place. Equal to :meth:`forward` on the whole prefix, in ``O(t)``."""
+        b, _, d = x.shape
+        q, k, v = self.qkv(self.norm1(x)).split(d, dim=-1)
+        shape = (b, 1, self.heads, d // self.heads)
+        q, k, v = (y.reshape(shape).transpose(1, 2) for y in (q, k, v))
+        if cache:
+            k = torch.cat([cache[0], k], dim=2)
+            v = torch.cat([cache[1], v], dim=2)
+            cache[0], cache[1] = k, v
+        else:
+            cache.extend((k, v))
+        attended = F.scaled_dot_product_attention(q, k, v)
+        x = x + self.proj(attended.transpose(1, 2).reshape(b, 1, d))
         return x + self.mlp(self.norm2(x))
 
 
@@ -211,12 +227,39 @@ class CodePrior(nn.Module):
     ) -> torch.Tensor:
         """``num`` code grids ``(num, side, side)`` long, drawn step by step in raster order
         (see the module doc for the rule). ``style`` and ``size`` are one id for all samples
-        or one per sample. Randomness comes only from ``generator``."""
-        c = self.config
+        or one per sample. Randomness comes only from ``generator``: ``num * side**2``
+        uniforms, passed to :meth:`sample_uniforms`."""
         num = check_int("num", num, 1)
-        side = check_int("side", side, 1, c.max_side)
+        side = check_int("side", side, 1, self.config.max_side)
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"generator={generator!r} must be a torch.Generator")
+        uniforms = torch.rand(num, side * side, generator=generator, dtype=torch.float64)
+        return self.sample_uniforms(uniforms, side, style, size, temperature, top_k, top_p)
+
+    @torch.no_grad()
+    def sample_uniforms(
+        self,
+        uniforms: torch.Tensor,
+        side: int,
+        style: int | Sequence[int] | torch.Tensor,
+        size: int | Sequence[int] | torch.Tensor,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> torch.Tensor:
+        """Code grids ``(N, side, side)`` from uniforms ``(N, side**2)`` in [0, 1): the code
+        at step ``t`` of sample ``n`` is the first whose cumulative (filtered, renormalised)
+        probability exceeds ``uniforms[n, t]`` (inverse-CDF sampling). A sample is thus a
+        function of its own row of uniforms only, which lets a caller draw each row from its
+        own seed. Keys and values of earlier steps are cached: ``O(T)`` work per step."""
+        c = self.config
+        side = check_int("side", side, 1, c.max_side)
+        if not isinstance(uniforms, torch.Tensor) or uniforms.dim() != 2 or uniforms.shape[1] != side * side:
+            shape = tuple(uniforms.shape) if isinstance(uniforms, torch.Tensor) else type(uniforms).__name__
+            raise ValueError(f"uniforms of shape {shape} is not allowed; allowed: (N, {side * side})")
+        if not uniforms.is_floating_point():
+            raise TypeError(f"uniforms of dtype {uniforms.dtype} is not allowed; allowed: a float dtype")
+        num = check_int("num", uniforms.shape[0], 1)
         temperature = check_float("temperature", temperature, 0.0, above=True)
         if top_k is not None:
             top_k = check_int("top_k", top_k, 1, c.codebook_size)
@@ -225,12 +268,18 @@ class CodePrior(nn.Module):
         device = self.head.weight.device
         styles = _ids("style", style, c.num_styles, num).to(device)
         sizes = _ids("size", size, c.num_sizes, num).to(device)
+        positions = self._positions(side, side, device)
         was_training = self.training
         self.eval()
+        caches: list[list[torch.Tensor]] = [[] for _ in self.blocks]
+        out = torch.empty(num, side * side, dtype=torch.long, device=device)
         try:
-            tokens = torch.zeros(num, 0, dtype=torch.long, device=device)
-            for _ in range(side * side):
-                logits = self._logits(tokens, styles, sizes, side, side)[:, -1].float() / temperature
+            x = self.style_embedding(styles) + self.size_embedding(sizes)
+            for t in range(side * side):
+                h = (x + positions[t]).unsqueeze(1)
+                for block, cache in zip(self.blocks, caches, strict=True):
+                    h = block.step(h, cache)
+                logits = self.head(self.norm(h[:, 0])).double() / temperature
                 if top_k is not None and top_k < c.codebook_size:
                     kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
                     logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -240,11 +289,18 @@ class CodePrior(nn.Module):
                     before = torch.cumsum(sorted_probs, dim=-1) - sorted_probs  # mass of better codes
                     sorted_probs = sorted_probs.masked_fill(before >= top_p, 0.0)
                     probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
-                nxt = torch.multinomial(probs, 1, generator=generator)
-                tokens = torch.cat([tokens, nxt], dim=1)
+                cdf = torch.cumsum(probs, dim=-1)
+                target = uniforms[:, t : t + 1].to(device, torch.float64) * cdf[:, -1:]
+                code = torch.searchsorted(cdf, target, right=True).clamp_(max=c.codebook_size - 1)
+                # a code of probability 0 is never drawn: step back over zero-width bins
+                zero = probs.gather(1, code) == 0
+                if bool(zero.any()):
+                    code = torch.where(zero, probs.argmax(dim=1, keepdim=True), code)
+                out[:, t] = code[:, 0]
+                x = self.code_embedding(code[:, 0])
         finally:
             self.train(was_training)
-        return tokens.reshape(num, side, side)
+        return out.reshape(num, side, side)
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())

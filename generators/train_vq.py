@@ -1,0 +1,382 @@
+"""Train a v2 scene model: ``python -m generators train vqvae [--flags]``.
+
+Two stages in one run, both bounded by steps and/or minutes, with tqdm bars and TensorBoard
+scalars under ``<out>/<model>/<run>``:
+
+1. **VQ-VAE** on the 16x16 and 32x32 corpora (one fully convolutional model for both
+   sizes: batches alternate between them), per-cell cross-entropy plus commitment, EMA
+   codebook with dead-code restarts. Designer grids are drawn ``designer_weight`` times as
+   often as a procedural grid (there are few of them). The weights with the best held-out
+   reconstruction (cell accuracy, mean over the sizes) are kept.
+2. **Prior**: every training grid is encoded once to its code grid; the conditional
+   transformer learns them with the grid's style and size ids (same sampling weights). The
+   weights with the lowest held-out negative log-likelihood (nats per code, mean over the
+   sizes) are kept (early stopping against memorising the training codes).
+
+The end: a checkpoint (weights + JSON config with this exact command), metrics on evaluation
+seeds disjoint from the report's (raw playability and 2x2-pattern KL to the held-out corpus
+per size, held-out reconstruction and NLL, code perplexity) and a model card.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import shlex
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from generators.data import SIZES, STYLES, Corpus, CorpusSpec, load_corpus, one_hot
+from generators.metrics import pattern_kl
+from generators.prior import PriorConfig
+from generators.vq import VQConfig
+from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
+from vrenvs.core.checks import check_choice, check_float, check_int
+from vrenvs.core.reach import solvable_batch
+
+__all__ = ["VQTrainConfig", "evaluate_vq", "train_vq"]
+
+EVAL_SEED0 = 1_000_000_000
+"""Seeds of the samples measured during training, disjoint from the report's seeds."""
+
+
+@dataclass
+class VQTrainConfig:
+    model: str = "vqvae"
+    """which v2 model to train: vqvae"""
+    seed: int = 0
+    """seed of initialisation, batches and restarts"""
+    vq_steps: int = 6000
+    """VQ-VAE updates (stage 1)"""
+    prior_steps: int = 6000
+    """prior updates (stage 2)"""
+    minutes: float = 20.0
+    """wall-time budget of both stages together (each gets its share by steps; 0: none)"""
+    batch_size: int = 64
+    """16x16 grids per update (32x32 batches hold a quarter as many: the same cells)"""
+    prior_batch_size: int = 128
+    """code grids per prior update"""
+    lr: float = 1e-3
+    """Adam learning rate of the VQ-VAE"""
+    prior_lr: float = 1e-3
+    """AdamW learning rate of the prior (cosine decay to 5%)"""
+    prior_weight_decay: float = 0.01
+    """AdamW weight decay of the prior"""
+    codebook_size: int = 256
+    """K, codes in the codebook"""
+    code_dim: int = 32
+    """D, size of a codebook vector"""
+    width: int = 64
+    """channels of the VQ-VAE's layers"""
+    factor: int = 4
+    """downsampling f: a 16x16 map is a (16/f)^2 code grid"""
+    prior_width: int = 96
+    """width of the prior transformer"""
+    prior_layers: int = 3
+    """transformer blocks of the prior"""
+    prior_heads: int = 4
+    """attention heads of the prior"""
+    designer_weight: float = 4.0
+    """how much more often a designer grid is drawn than a procedural one"""
+    eval_every: int = 1000
+    """steps between evaluations (and snapshots kept if best)"""
+    eval_samples: int = 512
+    """samples per size for the final metrics"""
+    threads: int = 2
+    """torch threads"""
+    out: str = "runs"
+    """folder of runs"""
+    run: str = ""
+    """run name (default: <model>-seed<seed>)"""
+
+    def __post_init__(self) -> None:
+        check_choice("model", self.model, VQ_KINDS)
+        for name, low in (("vq_steps", 1), ("prior_steps", 1), ("batch_size", 4), ("prior_batch_size", 2)):
+            check_int(name, getattr(self, name), low, 10_000_000 if "steps" in name else 4096)
+        check_int("seed", self.seed, 0, 2**63 - 1)
+        check_float("minutes", self.minutes, 0.0, 24 * 60.0)
+        for name in ("lr", "prior_lr"):
+            check_float(name, getattr(self, name), 0.0, 1.0, above=True)
+        check_float("prior_weight_decay", self.prior_weight_decay, 0.0, 1.0)
+        check_float("designer_weight", self.designer_weight, 0.0, 1000.0, above=True)
+        check_int("eval_every", self.eval_every, 1)
+        check_int("eval_samples", self.eval_samples, 16, 65_536)
+        check_int("threads", self.threads, 1, 64)
+
+    def model_config(self) -> VQModelConfig:
+        vq = VQConfig(
+            codebook_size=self.codebook_size,
+            code_dim=self.code_dim,
+            width=self.width,
+            factor=self.factor,
+            seed=self.seed,
+        )
+        prior = PriorConfig(
+            codebook_size=self.codebook_size,
+            max_side=max(SIZES) // self.factor,
+            width=self.prior_width,
+            layers=self.prior_layers,
+            heads=self.prior_heads,
+            num_styles=len(STYLES),
+            num_sizes=len(SIZES),
+        )
+        return VQModelConfig(kind=self.model, vq=vq, prior=prior)
+
+
+def _weights(corpus: Corpus, designer_weight: float) -> torch.Tensor:
+    return torch.where(torch.from_numpy(corpus.train_designer), designer_weight, 1.0).double()
+
+
+def _draw(weights: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
+    return torch.multinomial(weights, n, replacement=True, generator=gen)
+
+
+def _budget(config: VQTrainConfig, start: float, share: float) -> float:
+    """Deadline (monotonic seconds) of a stage that may use ``share`` of the minutes."""
+    return start + 60 * config.minutes * share if config.minutes > 0 else float("inf")
+
+
+@torch.no_grad()
+def reconstruction(model: VQSceneModel, grids: np.ndarray) -> dict[str, float]:
+    """Held-out cell accuracy and share of grids reconstructed exactly."""
+    model.eval()
+    indices = model.encode(grids)
+    out = model.decode_indices(indices, "argmax")
+    same = out == grids
+    return {"cell_accuracy": float(same.mean()), "exact": float(same.all(axis=(1, 2)).mean())}
+
+
+@torch.no_grad()
+def prior_nll(model: VQSceneModel, codes: torch.Tensor, styles: torch.Tensor, size_id: int) -> float:
+    """Mean negative log-likelihood (nats per code) of code grids under the prior."""
+    model.eval()
+    total = 0.0
+    for s in range(0, len(codes), 512):
+        c = codes[s : s + 512]
+        size = torch.full((len(c),), size_id, dtype=torch.long)
+        total += float(model.prior.loss(c, styles[s : s + 512].long(), size)) * len(c)
+    return total / len(codes)
+
+
+def perplexity(indices: torch.Tensor, codebook_size: int) -> float:
+    """exp(entropy) of the code usage in ``indices``: how many codes are effectively used."""
+    counts = torch.bincount(indices.flatten(), minlength=codebook_size).double()
+    p = counts / counts.sum()
+    return float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
+
+
+def evaluate_vq(model: VQSceneModel, corpora: dict[int, Corpus], num: int) -> dict[str, float]:
+    """Per size: raw playability and pattern KL of ``num`` samples (styles in the held-out
+    corpus's proportions, seeds from :data:`EVAL_SEED0`), held-out reconstruction."""
+    out: dict[str, float] = {}
+    for size, corpus in corpora.items():
+        heldout = corpus.heldout
+        counts = np.bincount(corpus.heldout_style, minlength=len(STYLES))
+        share = np.floor(counts / counts.sum() * num).astype(int)
+        share[int(np.argmax(share))] += num - int(share.sum())
+        raw = []
+        seed = EVAL_SEED0
+        for style, n in zip(STYLES, share, strict=True):
+            if n:
+                raw.append(model.generate(range(seed, seed + n), model.condition(style, size)))
+                seed += n
+        samples = np.concatenate(raw)
+        pick = heldout[np.linspace(0, len(heldout) - 1, min(num, len(heldout))).astype(int)]
+        out[f"raw_playable_{size}"] = float(solvable_batch(samples).mean())
+        out[f"pattern_kl_{size}"] = pattern_kl(samples, pick)
+        for key, value in reconstruction(model, heldout).items():
+            out[f"reconstruction_{key}_{size}"] = value
+        out[f"code_perplexity_{size}"] = perplexity(model.encode(heldout), model.config.vq.codebook_size)
+    return out
+
+
+def _writer(run_dir: Path) -> Any:
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:  # tensorboard is optional: scalars go nowhere
+        return None
+    return SummaryWriter(str(run_dir))
+
+
+def _log(writer: Any, scalars: dict[str, float], step: int) -> None:
+    if writer is not None:
+        for key, value in scalars.items():
+            writer.add_scalar(key, value, step)
+
+
+def _train_vq_stage(
+    model: VQSceneModel, corpora: dict[int, Corpus], config: VQTrainConfig, gen: torch.Generator, writer: Any
+) -> int:
+    from tqdm import tqdm
+
+    opt = torch.optim.Adam(model.vq.parameters(), lr=config.lr)
+    data = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
+    weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
+    deadline = _budget(config, time.monotonic(), 0.5)
+    best: tuple[float, dict] = (-1.0, {})
+    bar = tqdm(
+        total=config.vq_steps, desc=f"{config.model} stage 1 (VQ-VAE)", unit="step", dynamic_ncols=True
+    )
+    step = 0
+    while step < config.vq_steps and time.monotonic() < deadline:
+        size = SIZES[step % len(SIZES)]
+        n = max(2, config.batch_size * (SIZES[0] // size) ** 2)
+        codes = data[size][_draw(weights[size], n, gen)]
+        model.vq.train()
+        logits, _, commit, usage = model.vq(one_hot(codes), gen)
+        ce = F.cross_entropy(logits, codes)
+        opt.zero_grad(set_to_none=True)
+        (ce + commit).backward()
+        opt.step()
+        step += 1
+        bar.update(1)
+        if step % 50 == 0:
+            scalars = {f"vq/ce_{size}": float(ce), f"vq/perplexity_{size}": float(usage)}
+            _log(writer, scalars, step)
+            bar.set_postfix(ce=f"{float(ce):.3f}", ppl=f"{float(usage):.0f}")
+        if step % config.eval_every == 0 or step == config.vq_steps:
+            best = _keep_vq(model, corpora, writer, step, best)
+    bar.close()
+    best = _keep_vq(model, corpora, writer, step, best)
+    model.vq.load_state_dict(best[1])
+    return step
+
+
+def _keep_vq(
+    model: VQSceneModel, corpora: dict[int, Corpus], writer: Any, step: int, best: tuple[float, dict]
+) -> tuple[float, dict]:
+    scores = []
+    for size, corpus in corpora.items():
+        held = corpus.heldout[:: max(1, len(corpus.heldout) // 512)]
+        rec = reconstruction(model, held)
+        _log(writer, {f"eval/reconstruction_{size}": rec["cell_accuracy"]}, step)
+        scores.append(rec["cell_accuracy"])
+    score = float(np.mean(scores))
+    return (score, copy.deepcopy(model.vq.state_dict())) if score > best[0] else best
+
+
+def _train_prior_stage(
+    model: VQSceneModel, corpora: dict[int, Corpus], config: VQTrainConfig, gen: torch.Generator, writer: Any
+) -> int:
+    from tqdm import tqdm
+
+    train = {s: model.encode(c.train) for s, c in corpora.items()}
+    held = {s: model.encode(c.heldout) for s, c in corpora.items()}
+    styles = {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()}
+    held_styles = {s: torch.from_numpy(c.heldout_style.astype(np.int64)) for s, c in corpora.items()}
+    weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
+    opt = torch.optim.AdamW(
+        model.prior.parameters(), lr=config.prior_lr, weight_decay=config.prior_weight_decay
+    )
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, k / config.prior_steps)))
+    )
+    deadline = _budget(config, time.monotonic(), 0.5)
+    best: tuple[float, dict] = (float("inf"), {})
+    bar = tqdm(
+        total=config.prior_steps, desc=f"{config.model} stage 2 (prior)", unit="step", dynamic_ncols=True
+    )
+    step = 0
+    while step < config.prior_steps and time.monotonic() < deadline:
+        size_id = step % len(SIZES)
+        size = SIZES[size_id]
+        pick = _draw(weights[size], config.prior_batch_size, gen)
+        model.prior.train()
+        ids = torch.full((len(pick),), size_id, dtype=torch.long)
+        loss = model.prior.loss(train[size][pick], styles[size][pick], ids)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.prior.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        bar.update(1)
+        if step % 50 == 0:
+            _log(writer, {f"prior/nll_{size}": float(loss)}, step)
+            bar.set_postfix(nll=f"{float(loss):.3f}")
+        if step % config.eval_every == 0 or step == config.prior_steps:
+            nll = float(np.mean([prior_nll(model, held[s], held_styles[s], SIZES.index(s)) for s in corpora]))
+            _log(writer, {"eval/prior_nll": nll}, step)
+            if nll < best[0]:
+                best = (nll, copy.deepcopy(model.prior.state_dict()))
+    bar.close()
+    if best[1]:
+        model.prior.load_state_dict(best[1])
+    return step
+
+
+def train_vq(config: VQTrainConfig, command: str = "") -> Path:
+    """Run both stages; returns the checkpoint's JSON path."""
+    from generators.checkpoint import save_checkpoint
+
+    run_dir = Path(config.out) / config.model / (config.run or f"{config.model}-seed{config.seed}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(config.threads)
+    torch.manual_seed(config.seed)
+    gen = torch.Generator().manual_seed(config.seed)
+    corpora = {size: load_corpus(CorpusSpec.for_size(size)) for size in SIZES}
+    model = VQSceneModel(config.model_config())
+    writer = _writer(run_dir)
+    start = time.monotonic()
+    vq_steps = _train_vq_stage(model, corpora, config, gen, writer)
+    prior_steps = _train_prior_stage(model, corpora, config, gen, writer)
+    wall = time.monotonic() - start
+    model.eval()
+    metrics = evaluate_vq(model, corpora, config.eval_samples)
+    metrics["prior_nll"] = float(
+        np.mean(
+            [
+                prior_nll(
+                    model,
+                    model.encode(c.heldout),
+                    torch.from_numpy(c.heldout_style.astype(np.int64)),
+                    SIZES.index(s),
+                )
+                for s, c in corpora.items()
+            ]
+        )
+    )
+    if writer is not None:
+        writer.close()
+    info = {
+        "training": {
+            "command": command or "python -m generators train " + shlex.join(_argv(config)),
+            "seed": config.seed,
+            "steps": {"vq": vq_steps, "prior": prior_steps},
+            "wall_time_s": round(wall, 1),
+            "threads": config.threads,
+            "torch": torch.__version__,
+            "config": asdict(config),
+            "corpus": {str(s): c.manifest for s, c in corpora.items()},
+            "corpus_key": {str(s): CorpusSpec.for_size(s).key() for s in SIZES},
+        },
+        "metrics": {k: round(v, 4) for k, v in metrics.items()},
+    }
+    path = save_checkpoint(model, run_dir / config.model, info)
+    print(f"wrote {path} ({vq_steps} + {prior_steps} steps, {wall / 60:.1f} min)")
+    return path
+
+
+def _argv(config: VQTrainConfig) -> list[str]:
+    default = VQTrainConfig()
+    args = [config.model]
+    for f in fields(VQTrainConfig):
+        value = getattr(config, f.name)
+        if f.name != "model" and value != getattr(default, f.name):
+            args += [f"--{f.name.replace('_', '-')}", str(value)]
+    return args
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``train vqvae`` flags, one per :class:`VQTrainConfig` field."""
+    for f in fields(VQTrainConfig):
+        if f.name == "model":
+            continue
+        default = f.default
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default)

@@ -1,0 +1,235 @@
+"""The v2 scene model: a :class:`~generators.vq.VQVAE` and a :class:`~generators.prior.CodePrior`
+in one checkpoint, conditioned on style and size.
+
+Sampling scene ``i`` under a condition ``(style, size, temperature, top_k, top_p)``:
+
+1. ``side**2`` uniforms from ``torch.Generator().manual_seed(i)`` (float64; never the global
+   RNG), so a scene is a pure function of its seed, the condition and the weights;
+2. the prior draws the code grid ``(side, side)`` from them (inverse-CDF, raster order,
+   ``side = size / f``), started from the style and size embeddings;
+3. the VQ-VAE decoder turns the codes into per-cell logits, decoded by argmax (or another of
+   :data:`generators.models.DECODINGS`); the count decodings and ``repair_batch`` apply as
+   for the first generators.
+
+Kinds: ``vqvae`` (decoder trained by reconstruction). The kind names the training recipe;
+the network is the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field, fields
+from typing import Any, Self
+
+import numpy as np
+import torch
+from torch import nn
+
+from generators.data import NUM_CODES, SIZES, STYLES
+from generators.models import DECODINGS, MAX_PARAMETERS, DictConfig
+from generators.prior import CodePrior, PriorConfig
+from generators.sampling import decode_logits
+from generators.vq import VQVAE, VQConfig
+from vrenvs.core.checks import check_choice, check_float, check_int
+
+__all__ = ["VQ_KINDS", "Condition", "VQModelConfig", "VQSceneModel", "uniforms"]
+
+VQ_KINDS = ("vqvae",)
+CHUNK = 1024
+
+
+@dataclass(frozen=True)
+class Condition:
+    """What a v2 generator is asked for: a style name, a size and the sampling settings.
+    Checked on construction (TypeError / ValueError naming the value and the choices)."""
+
+    style: str
+    size: int
+    temperature: float = 1.0
+    top_k: int | None = None
+    top_p: float | None = None
+
+    def check(self, styles: Sequence[str], sizes: Sequence[int], codebook_size: int) -> Self:
+        check_choice("style", self.style, tuple(styles))
+        check_choice("size", self.size, tuple(sizes))
+        check_float("temperature", self.temperature, 0.0, 10.0, above=True)
+        if self.top_k is not None:
+            check_int("top_k", self.top_k, 1, codebook_size)
+        if self.top_p is not None:
+            check_float("top_p", self.top_p, 0.0, 1.0, above=True)
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass(frozen=True)
+class VQModelConfig(DictConfig):
+    """Everything that rebuilds a :class:`VQSceneModel`: both sub-configs, the names of the
+    style ids, the sizes (a size's id is its index) and the decoding."""
+
+    kind: str = "vqvae"
+    vq: VQConfig = field(default_factory=VQConfig)
+    prior: PriorConfig = field(default_factory=PriorConfig)
+    styles: tuple[str, ...] = STYLES
+    sizes: tuple[int, ...] = SIZES
+    decoding: str = "argmax"
+
+    def __post_init__(self) -> None:
+        check_choice("kind", self.kind, VQ_KINDS)
+        check_choice("decoding", self.decoding, DECODINGS)
+        for name, sub, cls in (("vq", self.vq, VQConfig), ("prior", self.prior, PriorConfig)):
+            if not isinstance(sub, cls):
+                raise TypeError(f"{name}={sub!r} must be a {cls.__name__}")
+        if not isinstance(self.styles, tuple) or not self.styles or len(set(self.styles)) != len(self.styles):
+            raise ValueError(f"styles={self.styles!r} is not allowed; allowed: a tuple of distinct names")
+        for s in self.styles:
+            check_choice("styles[]", s, STYLES)
+        if not isinstance(self.sizes, tuple) or not self.sizes or len(set(self.sizes)) != len(self.sizes):
+            raise ValueError(f"sizes={self.sizes!r} is not allowed; allowed: a tuple of distinct sizes")
+        for s in self.sizes:
+            check_choice("sizes[]", s, SIZES)
+            if s % self.vq.factor or s // self.vq.factor > self.prior.max_side:
+                raise ValueError(
+                    f"sizes[]={s} is not allowed with vq.factor={self.vq.factor} and "
+                    f"prior.max_side={self.prior.max_side}; allowed: sizes whose code grid fits"
+                )
+        if self.vq.num_codes != NUM_CODES:
+            raise ValueError(f"vq.num_codes={self.vq.num_codes} is not allowed; allowed: {NUM_CODES}")
+        if self.prior.codebook_size != self.vq.codebook_size:
+            raise ValueError(
+                f"prior.codebook_size={self.prior.codebook_size} is not allowed; allowed: "
+                f"{self.vq.codebook_size} (vq.codebook_size)"
+            )
+        if self.prior.num_styles != len(self.styles) or self.prior.num_sizes != len(self.sizes):
+            raise ValueError(
+                f"prior.num_styles={self.prior.num_styles}, prior.num_sizes={self.prior.num_sizes} are "
+                f"not allowed; allowed: {len(self.styles)}, {len(self.sizes)} (the styles and sizes)"
+            )
+        if self.num_parameters() > MAX_PARAMETERS:
+            raise ValueError(
+                f"the config makes a model of {self.num_parameters():,} parameters; at most "
+                f"{MAX_PARAMETERS:,} are allowed"
+            )
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Self:
+        names = [f.name for f in fields(cls)]
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise ValueError(f"unknown keys {unknown}; allowed: {names}")
+        values = dict(data)
+        for name, sub in (("vq", VQConfig), ("prior", PriorConfig)):
+            if name in values:
+                if not isinstance(values[name], dict):
+                    raise TypeError(f"{name}={values[name]!r} must be an object")
+                try:
+                    values[name] = sub.from_dict(values[name])
+                except (TypeError, ValueError) as err:
+                    raise type(err)(f"{name}.{err}") from None
+        for name in ("styles", "sizes"):
+            if name in values:
+                if not isinstance(values[name], list | tuple):
+                    raise TypeError(f"{name}={values[name]!r} must be a list")
+                values[name] = tuple(values[name])
+        return cls(**values)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "vq": self.vq.to_dict(),
+            "prior": self.prior.to_dict(),
+            "styles": list(self.styles),
+            "sizes": list(self.sizes),
+            "decoding": self.decoding,
+        }
+
+    def num_parameters(self) -> int:
+        return self.vq.num_parameters() + self.prior.num_parameters()
+
+    def num_buffer_elements(self) -> int:
+        """Elements of the quantizer's buffers (codebook, EMA sums and usage, restarts)."""
+        k, d = self.vq.codebook_size, self.vq.code_dim
+        return 2 * k * d + k + 1
+
+
+def uniforms(seeds: Sequence[int], steps: int) -> torch.Tensor:
+    """``(N, steps)`` float64 uniforms, row ``k`` from ``torch.Generator().manual_seed(seeds[k])``."""
+    out = torch.empty(len(seeds), steps, dtype=torch.float64)
+    gen = torch.Generator()
+    for k, seed in enumerate(seeds):
+        gen.manual_seed(int(seed))
+        out[k] = torch.rand(steps, generator=gen, dtype=torch.float64)
+    return out
+
+
+class VQSceneModel(nn.Module):
+    """A VQ-VAE (``.vq``) and its conditional prior (``.prior``); see the module doc."""
+
+    def __init__(self, config: VQModelConfig) -> None:
+        super().__init__()
+        self.config = config
+        self.kind = config.kind
+        self.vq = VQVAE(config.vq)
+        self.prior = CodePrior(config.prior)
+
+    @property
+    def can_encode(self) -> bool:
+        return True
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def condition(
+        self,
+        style: str,
+        size: int,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
+    ) -> Condition:
+        """A checked :class:`Condition` for this model (its styles, sizes and codebook)."""
+        c = self.config
+        return Condition(style, size, temperature, top_k, top_p).check(c.styles, c.sizes, c.vq.codebook_size)
+
+    @torch.no_grad()
+    def sample_indices(self, seeds: Sequence[int], condition: Condition) -> torch.Tensor:
+        """Code grids ``(N, side, side)`` for ``seeds`` under ``condition``."""
+        c = self.config
+        side = condition.size // c.vq.factor
+        style = c.styles.index(condition.style)
+        size = c.sizes.index(condition.size)
+        noise = uniforms(seeds, side * side)
+        return self.prior.sample_uniforms(
+            noise, side, style, size, condition.temperature, condition.top_k, condition.top_p
+        )
+
+    @torch.no_grad()
+    def decode_indices(self, indices: torch.Tensor, decoding: str | None = None) -> np.ndarray:
+        """Code grids -> glyph grids ``(N, S, S)`` uint8 (eval mode, no buffer changes)."""
+        was_training = self.training
+        self.eval()
+        try:
+            out = [
+                decode_logits(
+                    self.vq.decode_indices(indices[s : s + CHUNK]), decoding or self.config.decoding
+                )
+                .to(torch.uint8)
+                .numpy()
+                for s in range(0, len(indices), CHUNK)
+            ]
+        finally:
+            self.train(was_training)
+        size = indices.shape[-1] * self.config.vq.factor
+        return np.concatenate(out) if out else np.zeros((0, size, size), np.uint8)
+
+    def generate(self, seeds: Sequence[int], condition: Condition, decoding: str | None = None) -> np.ndarray:
+        """Raw (unrepaired) glyph grids ``(N, S, S)`` uint8 for ``seeds`` under ``condition``."""
+        return self.decode_indices(self.sample_indices(seeds, condition), decoding)
+
+    @torch.no_grad()
+    def encode(self, codes: np.ndarray) -> torch.Tensor:
+        """Glyph grids ``(N, S, S)`` -> code grids ``(N, S/f, S/f)`` long."""
+        grid = torch.from_numpy(np.asarray(codes, dtype=np.int64))
+        onehot = torch.nn.functional.one_hot(grid, NUM_CODES).permute(0, 3, 1, 2).float()
+        return torch.cat([self.vq.encode(onehot[s : s + CHUNK]) for s in range(0, len(onehot), CHUNK)])
