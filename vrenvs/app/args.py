@@ -9,6 +9,7 @@ galleries hold their frames in memory, so :func:`check_pixels` bounds them toget
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 from gymnasium.error import Error as GymnasiumError
@@ -64,9 +65,26 @@ arg_scene_index = arg_int(0, NUM_SCENE_INDICES - 1)
 arg_tile_size = arg_int(*TILE_SIZES)
 
 
-def arg_scenes(text: str) -> str:
+def arg_scenes(text: str) -> str | dict[str, object]:
     """An ``argparse`` type for ``--scenes``: a source name, a folder or an ``.npz`` bank that
-    exists. The files are read (and their mistakes reported, naming the file) when used."""
+    exists, or a JSON object naming a source with options (``'{"source": "procedural",
+    "style": "cave"}'``, the env kwarg's dict form). The files are read (and their mistakes
+    reported, naming the file) and the options checked when used."""
+    if text.lstrip().startswith("{"):
+        try:
+            spec = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise argparse.ArgumentTypeError(f"{text!r} is not valid JSON ({err.msg}, column {err.colno})")
+        if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is no scene source: a JSON object with a 'source' name from {source_names()} "
+                "and that source's options"
+            )
+        if spec["source"] not in source_names():
+            raise argparse.ArgumentTypeError(
+                f"source {spec['source']!r} in {text!r} is not a source name; choose from {source_names()}"
+            )
+        return dict(spec)
     if text in source_names() or Path(text).is_dir():
         return text
     if text.endswith(".npz"):

@@ -7,8 +7,13 @@ already repaired, hence solvable.
 
 Sources by name: ``procedural``, ``designer``, a path to a folder of ASCII ``.txt`` scenes or to
 an ``.npz`` bank, names added with :func:`register_source` (the learned generators register
-``gan`` / ``vae`` / ``vaegan`` this way, resolved lazily so the core never imports torch), or
-any object with a ``sample`` method.
+``gan`` / ``vae`` / ``vaegan`` / ``vqvae`` this way, resolved lazily so the core never imports
+torch), or any object with a ``sample`` method.
+
+A name with options is a dict, JSON-serialisable like every env kwarg:
+``{"source": "procedural", "style": "cave"}``, ``{"source": "vqvae", "style": "village",
+"temperature": 0.9}``. The options are the keyword parameters of the source's factory
+(``factory(size, **options)``); :func:`source_options` lists them.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import inspect
 import os
 import zipfile
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -25,7 +30,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.checks import check_output
+from vrenvs.core.checks import check_choice, check_output
 from vrenvs.core.plugins import load, plugin_names
 from vrenvs.core.repair import REPAIR_VERSION, repair
 from vrenvs.core.scene import Scene, SceneError, read_ascii
@@ -42,6 +47,7 @@ __all__ = [
     "save_bank",
     "served",
     "source_names",
+    "source_options",
     "symmetry",
 ]
 
@@ -149,11 +155,15 @@ class ProceduralSource(IndexedSource):
 
 class AsciiFolderSource(IndexedSource):
     """ASCII scenes of one size from a folder; index ``i`` is file ``i % n`` under symmetry
-    ``(i // n) % 8``, so indices beyond the file count give rotated and mirrored layouts."""
+    ``(i // n) % 8``, so indices beyond the file count give rotated and mirrored layouts.
+    With ``style``, only the files whose header says ``; style: <style>`` are used."""
 
-    def __init__(self, size: int, folder: str | Path | None = None, name: str = "designer") -> None:
+    def __init__(
+        self, size: int, folder: str | Path | None = None, name: str = "designer", style: str | None = None
+    ) -> None:
         super().__init__(size)
         self.name = name
+        self.style = style
         self.folder = Path(folder) if folder is not None else None
         paths = self._paths()
         if not paths:
@@ -166,6 +176,10 @@ class AsciiFolderSource(IndexedSource):
                     f"folders hold square scenes of the env sizes {' or '.join(map(str, SCENE_SIZES))}"
                 )
         self.scenes = [s for s in scenes if s.shape == (self.size, self.size)]
+        if style is not None and self.scenes:
+            styles = sorted({s.meta["style"] for s in self.scenes if "style" in s.meta})
+            check_choice("style", style, styles)
+            self.scenes = [s for s in self.scenes if s.meta.get("style") == style]
         if not self.scenes:
             found = sorted({f"{s.shape[0]}x{s.shape[1]}" for s in scenes})
             raise ValueError(
@@ -326,9 +340,23 @@ def save_bank(path: str | Path, scenes: list[Scene]) -> None:
     np.savez_compressed(path, codes=codes, vocabulary=np.array(CATALOG.vocabulary_hash))
 
 
-_REGISTRY: dict[str, Callable[[int], SceneSource]] = {
-    "procedural": ProceduralSource,
-    "designer": AsciiFolderSource,
+def _procedural(size: int, style: str | None = None) -> ProceduralSource:
+    """``scenes="procedural"``: the three styles in turn, or one ``style``."""
+    if style is None:
+        return ProceduralSource(size)
+    from vrenvs.core import procedural
+
+    return ProceduralSource(size, (check_choice("style", style, procedural.STYLES),))
+
+
+def _designer(size: int, style: str | None = None) -> AsciiFolderSource:
+    """``scenes="designer"``: the shipped designer scenes of ``size``, or those of one ``style``."""
+    return AsciiFolderSource(size, style=style)
+
+
+_REGISTRY: dict[str, Callable[..., SceneSource]] = {
+    "procedural": _procedural,
+    "designer": _designer,
 }
 
 
@@ -338,11 +366,74 @@ def default_source(size: int) -> str:
     return "gan" if size == 16 else "procedural"
 
 
-def register_source(name: str, factory: Callable[[int], SceneSource]) -> None:
-    """Make ``scenes=name`` resolve to ``factory(size)`` in this process. Packages declare
-    theirs once for every process as ``vrenvs.sources`` entry points (see
-    :mod:`vrenvs.core.plugins`); the learned generators do so, imported on first use."""
+def register_source(name: str, factory: Callable[..., SceneSource]) -> None:
+    """Make ``scenes=name`` resolve to ``factory(size)`` in this process, and ``scenes={"source":
+    name, **options}`` to ``factory(size, **options)``. Packages declare theirs once for every
+    process as ``vrenvs.sources`` entry points (see :mod:`vrenvs.core.plugins`); the learned
+    generators do so, imported on first use."""
     _REGISTRY[name] = factory
+
+
+def _factory(name: str) -> Callable[..., SceneSource] | None:
+    if name in _REGISTRY:
+        return _REGISTRY[name]
+    if name in plugin_names("vrenvs.sources"):
+        factory: Callable[..., SceneSource] = load("vrenvs.sources", name)
+        return factory
+    return None
+
+
+def source_options(name: str) -> list[str] | None:
+    """The options ``scenes={"source": name, ...}`` takes (the factory's keyword parameters
+    after ``size``); None when the factory takes any keyword (it checks them itself)."""
+    check_choice("source", name, source_names())
+    factory = _factory(name)
+    assert factory is not None
+    params = list(inspect.signature(factory).parameters.values())[1:]
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+
+
+def _from_mapping(spec: Mapping[object, object], size: int) -> SceneSource:
+    """``scenes={"source": name, **options}`` -> ``factory(size, **options)``, checked."""
+    shown = _short(dict(spec))
+    for key, value in spec.items():
+        if not isinstance(key, str):
+            raise TypeError(f"scenes={shown}: key {key!r} must be a str")
+        if value is not None and not isinstance(value, (str, bool, int, float)):
+            raise TypeError(
+                f"scenes[{key!r}]={_short(value)} must be a str, number, bool or None (env kwargs are "
+                "JSON values, so the env spec can be saved and replayed)"
+            )
+    if "source" not in spec:
+        raise ValueError(
+            f"scenes={shown} has no 'source' key; give {{'source': name, **options}} with a name "
+            f"from {source_names()}"
+        )
+    name = spec["source"]
+    if not isinstance(name, str):
+        raise TypeError(f"scenes['source']={name!r} must be a source name (a str); choose from {source_names()}")
+    if name not in source_names():
+        raise ValueError(
+            f"scenes['source']={name!r} is not a source name; choose from {source_names()} (paths and "
+            "objects are given as scenes= directly)"
+        )
+    options = {str(k): v for k, v in spec.items() if k != "source"}
+    allowed = source_options(name)
+    if allowed is not None:
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"scenes[{unknown[0]!r}] is not an option of source {name!r}; allowed: "
+                f"{allowed or 'none (give scenes=' + repr(name) + ')'}"
+            )
+    factory = _factory(name)
+    assert factory is not None
+    try:
+        return factory(size, **options)
+    except (TypeError, ValueError) as err:
+        raise type(err)(f"scenes={shown}: {err}") from None
 
 
 def source_names() -> list[str]:
@@ -350,8 +441,12 @@ def source_names() -> list[str]:
     return sorted({*_REGISTRY, *plugin_names("vrenvs.sources")})
 
 
-def make_source(spec: str | os.PathLike[str] | SceneSource, size: int) -> SceneSource:
+def make_source(
+    spec: str | os.PathLike[str] | SceneSource | Mapping[str, object], size: int
+) -> SceneSource:
     """Resolve a ``scenes=`` argument to a source producing ``size`` x ``size`` scenes."""
+    if isinstance(spec, Mapping):
+        return _from_mapping(spec, size)
     if isinstance(spec, os.PathLike):
         spec = os.fspath(spec)
     if isinstance(spec, type):
@@ -384,10 +479,8 @@ def make_source(spec: str | os.PathLike[str] | SceneSource, size: int) -> SceneS
         return spec
     if not spec:
         raise ValueError(f"scenes='' is empty; choose from {source_names()}, a folder or an .npz bank")
-    if spec in _REGISTRY:
-        return _REGISTRY[spec](size)
-    if spec in plugin_names("vrenvs.sources"):
-        factory: Callable[[int], SceneSource] = load("vrenvs.sources", spec)
+    factory = _factory(spec)
+    if factory is not None:
         return factory(size)
     path = Path(spec)
     if spec.endswith(".npz"):
