@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -278,7 +279,7 @@ class CodePrior(nn.Module):
             for t in range(side * side):
                 h = (x + positions[t]).unsqueeze(1)
                 for block, cache in zip(self.blocks, caches, strict=True):
-                    h = block.step(h, cache)
+                    h = cast(_Block, block).step(h, cache)
                 logits = self.head(self.norm(h[:, 0])).double() / temperature
                 if top_k is not None and top_k < c.codebook_size:
                     kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]

@@ -83,15 +83,15 @@ class VQModelConfig(DictConfig):
                 raise TypeError(f"{name}={sub!r} must be a {cls.__name__}")
         if not isinstance(self.styles, tuple) or not self.styles or len(set(self.styles)) != len(self.styles):
             raise ValueError(f"styles={self.styles!r} is not allowed; allowed: a tuple of distinct names")
-        for s in self.styles:
-            check_choice("styles[]", s, STYLES)
+        for style in self.styles:
+            check_choice("styles[]", style, STYLES)
         if not isinstance(self.sizes, tuple) or not self.sizes or len(set(self.sizes)) != len(self.sizes):
             raise ValueError(f"sizes={self.sizes!r} is not allowed; allowed: a tuple of distinct sizes")
-        for s in self.sizes:
-            check_choice("sizes[]", s, SIZES)
-            if s % self.vq.factor or s // self.vq.factor > self.prior.max_side:
+        for size in self.sizes:
+            check_choice("sizes[]", size, SIZES)
+            if size % self.vq.factor or size // self.vq.factor > self.prior.max_side:
                 raise ValueError(
-                    f"sizes[]={s} is not allowed with vq.factor={self.vq.factor} and "
+                    f"sizes[]={size} is not allowed with vq.factor={self.vq.factor} and "
                     f"prior.max_side={self.prior.max_side}; allowed: sizes whose code grid fits"
                 )
         if self.vq.num_codes != NUM_CODES:

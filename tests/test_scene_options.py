@@ -95,7 +95,10 @@ def test_a_designer_style_missing_at_a_size_names_the_styles_there():
 
 
 def test_the_cli_takes_a_json_source():
-    assert arg_scenes('{"source": "procedural", "style": "cave"}') == {"source": "procedural", "style": "cave"}
+    assert arg_scenes('{"source": "procedural", "style": "cave"}') == {
+        "source": "procedural",
+        "style": "cave",
+    }
     assert arg_scenes("procedural") == "procedural"
     for text, words in [
         ('{"source": "procedural",', ["not valid JSON"]),

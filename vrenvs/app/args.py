@@ -74,7 +74,9 @@ def arg_scenes(text: str) -> str | dict[str, object]:
         try:
             spec = json.loads(text)
         except json.JSONDecodeError as err:
-            raise argparse.ArgumentTypeError(f"{text!r} is not valid JSON ({err.msg}, column {err.colno})")
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is not valid JSON ({err.msg}, column {err.colno})"
+            ) from None
         if not isinstance(spec, dict) or not isinstance(spec.get("source"), str):
             raise argparse.ArgumentTypeError(
                 f"{text!r} is no scene source: a JSON object with a 'source' name from {source_names()} "

@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable, Mapping
 from importlib import resources
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -395,7 +395,7 @@ def source_options(name: str) -> list[str] | None:
     return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
-def _from_mapping(spec: Mapping[object, object], size: int) -> SceneSource:
+def _from_mapping(spec: Mapping[Any, object], size: int) -> SceneSource:
     """``scenes={"source": name, **options}`` -> ``factory(size, **options)``, checked."""
     shown = _short(dict(spec))
     for key, value in spec.items():
@@ -413,7 +413,9 @@ def _from_mapping(spec: Mapping[object, object], size: int) -> SceneSource:
         )
     name = spec["source"]
     if not isinstance(name, str):
-        raise TypeError(f"scenes['source']={name!r} must be a source name (a str); choose from {source_names()}")
+        raise TypeError(
+            f"scenes['source']={name!r} must be a source name (a str); choose from {source_names()}"
+        )
     if name not in source_names():
         raise ValueError(
             f"scenes['source']={name!r} is not a source name; choose from {source_names()} (paths and "
@@ -441,9 +443,7 @@ def source_names() -> list[str]:
     return sorted({*_REGISTRY, *plugin_names("vrenvs.sources")})
 
 
-def make_source(
-    spec: str | os.PathLike[str] | SceneSource | Mapping[str, object], size: int
-) -> SceneSource:
+def make_source(spec: str | os.PathLike[str] | SceneSource | Mapping[str, object], size: int) -> SceneSource:
     """Resolve a ``scenes=`` argument to a source producing ``size`` x ``size`` scenes."""
     if isinstance(spec, Mapping):
         return _from_mapping(spec, size)
