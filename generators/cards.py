@@ -12,6 +12,11 @@ _BLURB = {
     "gan": "DCGAN-style generator trained with the hinge loss against a spectral-norm critic.",
     "vae": "Convolutional VAE with a categorical decoder (cross-entropy per cell) and a warmed-up KL weight.",
     "vaegan": "The VAE architecture whose decoder also faces a hinge-loss spectral-norm critic.",
+    "vqvae": (
+        "v2: a VQ-VAE (EMA codebook, dead-code restarts) trained by reconstruction on the 16x16 and "
+        "32x32 corpora, and a conditional causal-transformer prior over its code grids (style and "
+        "size start token)."
+    ),
 }
 
 
@@ -29,7 +34,81 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
+def _corpus_lines(size: str, corpus: dict[str, Any]) -> list[str]:
+    train, held = corpus.get("train", {}), corpus.get("heldout", {})
+    return [
+        f"- {size}x{size} training: {train.get('count', '?')} grids: designer files "
+        f"{train.get('designer', {}).get('files', '?')} with their 8 symmetries, procedural scenes "
+        f"{train.get('procedural', {}).get('indices', '?')} "
+        f"(`{train.get('procedural', {}).get('source', '?')}`).",
+        f"- {size}x{size} held out: {held.get('count', '?')} grids: designer files "
+        f"{held.get('designer', {}).get('files', '?')} (all symmetries), procedural indices "
+        f"{held.get('procedural', {}).get('indices', '?')}.",
+    ]
+
+
+def card_text_v2(meta: dict[str, Any]) -> str:
+    """The card of a ``vrenvs-generator/2`` checkpoint (VQ-VAE + prior)."""
+    model, training = meta["model"], meta.get("training", {})
+    vq, prior = model.get("vq", {}), model.get("prior", {})
+    sizes = meta.get("size", model.get("sizes", []))
+    steps = training.get("steps", {})
+    steps_text = (
+        f"{steps.get('vq', '?')} VQ-VAE + {steps.get('prior', '?')} prior steps"
+        if isinstance(steps, dict)
+        else f"{steps} steps"
+    )
+    corpus = training.get("corpus", {})
+    data = [
+        line
+        for size, c in sorted(corpus.items(), key=lambda kv: str(kv[0]))
+        for line in _corpus_lines(str(size), c)
+    ]
+    metrics = meta.get("metrics", {})
+    lines = [
+        f"# Model card: `{model['kind']}` scene generator",
+        "",
+        _BLURB.get(model["kind"], ""),
+        "",
+        "## Model",
+        "",
+        f"- Format `{meta.get('format', '?')}`; {meta['num_parameters']:,} parameters (VQ-VAE and prior; "
+        "the codebook and its EMA statistics are buffers, shipped too).",
+        f"- Sizes: {', '.join(f'{s}x{s}' for s in sizes)}; styles: {', '.join(model.get('styles', []))}.",
+        f"- VQ-VAE: `{json.dumps(vq, sort_keys=True)}`.",
+        f"- Prior: `{json.dumps(prior, sort_keys=True)}`.",
+        f"- Output: per-cell logits over {meta['num_codes']} glyph codes, decoded by "
+        f"`{model.get('decoding', '?')}`. Scene s under a condition (style, size, temperature, top_k, "
+        "top_p) draws its code grid from the uniforms of `torch.Generator().manual_seed(s)` "
+        "(inverse-CDF, raster order) and decodes it (see `generators.vqmodel`).",
+        f"- Tile vocabulary hash: `{meta['vocabulary_hash']}`; weights sha256: `{meta['weights_sha256']}`.",
+        "",
+        "## Data",
+        "",
+        *(data or ["- (no corpus manifest recorded)"]),
+        "",
+        "## Training",
+        "",
+        f"- Command: `{training.get('command', '?')}`",
+        f"- Seed {training.get('seed', '?')}, {steps_text}, "
+        f"{training.get('wall_time_s', 0) / 60:.1f} min wall on {training.get('threads', '?')} "
+        f"torch thread(s) (torch {training.get('torch', '?')}).",
+        "",
+        "## Metrics",
+        "",
+        f"Recorded: {', '.join(sorted(metrics)) or 'none'}.",
+        "",
+        "| metric | value |",
+        "|---|---|",
+        *_metric_lines(metrics),
+        "",
+    ]
+    return "\n".join(lines)
+
+
 def card_text(meta: dict[str, Any]) -> str:
+    if isinstance(meta.get("size"), list) or meta.get("format") == "vrenvs-generator/2":
+        return card_text_v2(meta)
     model, training = meta["model"], meta.get("training", {})
     corpus = training.get("corpus", {})
     train, held = corpus.get("train", {}), corpus.get("heldout", {})

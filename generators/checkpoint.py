@@ -16,6 +16,15 @@ unpickles anything and checks in this order, so a bad file fails before any tens
 3. ``config_sha256`` against the JSON, then the weights file's size and ``weights_sha256``;
 4. the tensors: names, shapes and dtypes as the model built from the config, all finite.
 
+Two formats share these checks. ``vrenvs-generator/1`` holds a first generator
+(:class:`~generators.models.SceneModel`: gan, vae, vaegan), ``size`` is 16 and ``model`` a
+:class:`~generators.models.ModelConfig`. ``vrenvs-generator/2`` holds a v2 model
+(:class:`~generators.vqmodel.VQSceneModel`: vqvae): ``model`` is a
+:class:`~generators.vqmodel.VQModelConfig` (nested ``vq`` and ``prior`` objects, every field
+required, unknown keys refused), ``size`` the list of its sizes (``model.sizes``), and the
+weights also hold the quantizer's buffers (codebook, EMA sums and usage, an int64 restart
+count), which the weights size limit counts.
+
 Every failure is a :class:`CheckpointError` (a ``ValueError``) naming the file, the field and
 the value. A config edited on purpose is re-sealed with :func:`seal`.
 """
@@ -37,11 +46,15 @@ from safetensors.torch import save_file
 
 from generators.data import NUM_CODES, SIZE
 from generators.models import KINDS, ModelConfig, SceneModel, build_model
+from generators.prior import PriorConfig
+from generators.vq import VQConfig
+from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.jsonfiles import digest, read_object
 
 __all__ = [
     "FORMAT",
+    "FORMAT_V2",
     "Checkpoint",
     "CheckpointError",
     "checkpoint_paths",
@@ -53,6 +66,10 @@ __all__ = [
 ]
 
 FORMAT = "vrenvs-generator/1"
+"""Format of the first generators' checkpoints (gan, vae, vaegan)."""
+FORMAT_V2 = "vrenvs-generator/2"
+"""Format of the v2 checkpoints (:data:`~generators.vqmodel.VQ_KINDS`)."""
+FORMATS = (FORMAT, FORMAT_V2)
 REQUIRED = (
     "format",
     "model",
@@ -74,9 +91,14 @@ class CheckpointError(ValueError):
     """A generator checkpoint that cannot be used; the message names the file and the fault."""
 
 
+AnyModel = SceneModel | VQSceneModel
+"""A model a checkpoint holds: a first generator (format 1) or a v2 model (format 2)."""
+AnyConfig = ModelConfig | VQModelConfig
+
+
 @dataclass(frozen=True)
 class Checkpoint:
-    model: SceneModel
+    model: AnyModel
     meta: dict[str, Any]
     path: Path  # the JSON file
 
@@ -117,23 +139,27 @@ def _write(config_path: Path, meta: dict[str, Any]) -> None:
     config_path.write_text(json.dumps(meta, indent=2, allow_nan=False) + "\n")
 
 
-def save_checkpoint(model: SceneModel, path: str | Path, info: dict[str, Any]) -> Path:
+def save_checkpoint(model: AnyModel, path: str | Path, info: dict[str, Any]) -> Path:
     """Write weights and config next to each other; returns the JSON path. ``info`` holds
-    provenance and metrics (``training``, ``metrics`` keys), stored as given."""
+    provenance and metrics (``training``, ``metrics`` keys), stored as given. A
+    :class:`VQSceneModel` is written in :data:`FORMAT_V2`, a first generator in :data:`FORMAT`."""
     config_path, weights_path = checkpoint_paths(path)
     clash = sorted(set(info) & set(REQUIRED))
     if clash:
         raise ValueError(f"info must not set the checkpoint fields {clash}; they are written from the model")
     weights_path.parent.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
-    save_file(tensors, str(weights_path), metadata={"format": FORMAT, "kind": model.kind})
+    v2 = isinstance(model, VQSceneModel)
+    form = FORMAT_V2 if v2 else FORMAT
+    size: int | list[int] = list(model.config.sizes) if isinstance(model, VQSceneModel) else SIZE
+    save_file(tensors, str(weights_path), metadata={"format": form, "kind": model.kind})
     weights_path.chmod(0o644)  # safetensors writes 0600; package data must be world-readable
     meta = {
-        "format": FORMAT,
+        "format": form,
         "model": model.config.to_dict(),
         "vocabulary_hash": CATALOG.vocabulary_hash,
         "num_codes": NUM_CODES,
-        "size": SIZE,
+        "size": size,
         "num_parameters": model.num_parameters(),
         "weights_file": weights_path.name,
         "weights_sha256": _sha256(weights_path),
@@ -159,7 +185,7 @@ def seal(path: str | Path) -> Path:
     config_path, _ = checkpoint_paths(path)
     meta, config = _read_meta(config_path, verify=False)
     weights_path = config_path.with_name(meta["weights_file"])
-    model = build_model(config)
+    model = _build(config)
     _check_fit(model, _read_weights(weights_path, config, None), weights_path)
     meta["weights_sha256"] = _sha256(weights_path)
     _write(config_path, meta)
@@ -192,6 +218,37 @@ def _model_config(path: Path, model: Any) -> ModelConfig:
         raise CheckpointError(f"generator checkpoint config {path}: model.{err}") from None
 
 
+def _check_keys(path: Path, field: str, data: Any, names: list[str]) -> None:
+    """``data`` is an object with exactly the keys ``names``."""
+    if not isinstance(data, dict):
+        raise _fault(path, field, data, f"an object with the fields {names}")
+    missing = [k for k in names if k not in data]
+    unknown = sorted(set(data) - set(names), key=str)
+    if missing or unknown:
+        parts = ([f"lacks {missing}"] if missing else []) + (
+            [f"has unknown fields {unknown}"] if unknown else []
+        )
+        raise CheckpointError(
+            f"generator checkpoint config {path}: {field} {' and '.join(parts)}; its fields are {names}"
+        )
+
+
+def _vq_model_config(path: Path, model: Any) -> VQModelConfig:
+    """The ``model`` of a format-2 checkpoint: every field of :class:`VQModelConfig` and of its
+    ``vq`` and ``prior`` objects present, none unknown, every value checked by the configs."""
+    _check_keys(path, "model", model, [f.name for f in fields(VQModelConfig)])
+    for name, cls in (("vq", VQConfig), ("prior", PriorConfig)):
+        _check_keys(path, f"model.{name}", model[name], [f.name for f in fields(cls)])
+    for name, kind, what in (("styles", str, "style names"), ("sizes", int, "integer sizes")):
+        items = model[name]
+        if not isinstance(items, list) or not all(type(v) is kind for v in items):
+            raise _fault(path, f"model.{name}", items, f"a list of distinct {what}")
+    try:
+        return VQModelConfig.from_dict(model)
+    except (TypeError, ValueError) as err:
+        raise CheckpointError(f"generator checkpoint config {path}: model.{err}") from None
+
+
 def _check_regular(path: Path, what: str) -> None:
     """Refuse a path that is missing or is no regular file (a folder, a device such as
     ``/dev/zero``, a pipe) before it is read."""
@@ -206,13 +263,14 @@ def _check_regular(path: Path, what: str) -> None:
     raise CheckpointError(f"{what} {path} {problem}")
 
 
-def _read_meta(config_path: Path, verify: bool = True) -> tuple[dict[str, Any], ModelConfig]:
+def _read_meta(config_path: Path, verify: bool = True) -> tuple[dict[str, Any], AnyConfig]:
     """The checked JSON of a checkpoint and its model config; with ``verify``, the JSON must
     match its ``config_sha256``."""
     _check_regular(config_path, "generator checkpoint config")
     meta = read_object(config_path, "generator checkpoint config", CheckpointError)
-    if meta.get("format") != FORMAT:
-        raise _fault(config_path, "format", meta.get("format"), repr(FORMAT))
+    form = meta.get("format")
+    if not isinstance(form, str) or form not in FORMATS:
+        raise _fault(config_path, "format", form, " or ".join(map(repr, FORMATS)))
     missing = [k for k in REQUIRED if k not in meta]
     if missing:
         raise CheckpointError(f"generator checkpoint config {config_path} lacks the fields {missing}")
@@ -224,10 +282,22 @@ def _read_meta(config_path: Path, verify: bool = True) -> tuple[dict[str, Any], 
             f"generator checkpoint {config_path} was trained on tile vocabulary {vocabulary}, "
             f"this version of vrenvs uses {CATALOG.vocabulary_hash}; retrain it (python -m generators train)"
         )
-    for field, expected in (("num_codes", NUM_CODES), ("size", SIZE)):
-        if type(meta[field]) is not int or meta[field] != expected:
-            raise _fault(config_path, field, meta[field], f"{expected} (this version of vrenvs)")
-    config = _model_config(config_path, meta["model"])
+    if type(meta["num_codes"]) is not int or meta["num_codes"] != NUM_CODES:
+        raise _fault(config_path, "num_codes", meta["num_codes"], f"{NUM_CODES} (this version of vrenvs)")
+    config: AnyConfig
+    if form == FORMAT:
+        if type(meta["size"]) is not int or meta["size"] != SIZE:
+            raise _fault(config_path, "size", meta["size"], f"{SIZE} (this version of vrenvs)")
+        config = _model_config(config_path, meta["model"])
+    else:
+        config = _vq_model_config(config_path, meta["model"])
+        sizes = meta["size"]
+        if (
+            not isinstance(sizes, list)
+            or not all(type(s) is int for s in sizes)
+            or sizes != list(config.sizes)
+        ):
+            raise _fault(config_path, "size", sizes, f"{list(config.sizes)} (model.sizes)")
     count = config.num_parameters()
     if type(meta["num_parameters"]) is not int or meta["num_parameters"] != count:
         raise _fault(
@@ -257,14 +327,25 @@ def _read_meta(config_path: Path, verify: bool = True) -> tuple[dict[str, Any], 
     return meta, config
 
 
-def _read_weights(
-    weights_path: Path, config: ModelConfig, expected_sha: str | None
-) -> dict[str, torch.Tensor]:
+def _max_weight_bytes(config: AnyConfig) -> int:
+    """Bytes of the tensors the model built from ``config`` saves: float32 parameters plus
+    buffers (a first generator's prior mean and Cholesky factor; a v2 quantizer's codebook,
+    EMA sums and usage, and its int64 restart count, 8 bytes)."""
+    if isinstance(config, VQModelConfig):
+        return 4 * (config.num_parameters() + config.num_buffer_elements()) + 4
+    z = config.latent_dim
+    return 4 * (config.num_parameters() + z * z + z)
+
+
+def _build(config: AnyConfig) -> AnyModel:
+    return VQSceneModel(config) if isinstance(config, VQModelConfig) else build_model(config)
+
+
+def _read_weights(weights_path: Path, config: AnyConfig, expected_sha: str | None) -> dict[str, torch.Tensor]:
     """The tensors of ``weights_path``, read once: size bounded by the config, sha256 checked
     (unless ``expected_sha`` is None), parsed as safetensors."""
     _check_regular(weights_path, "generator weights")
-    z = config.latent_dim
-    limit = 4 * (config.num_parameters() + z * z + z) + MAX_HEADER
+    limit = _max_weight_bytes(config) + MAX_HEADER
     size = weights_path.stat().st_size
     if size > limit:
         raise CheckpointError(
@@ -285,7 +366,7 @@ def _read_weights(
         ) from None
 
 
-def _check_fit(model: SceneModel, tensors: dict[str, torch.Tensor], path: Path) -> None:
+def _check_fit(model: AnyModel, tensors: dict[str, torch.Tensor], path: Path) -> None:
     """Refuse tensors that do not match the model built from the config, saying how."""
     expected = model.state_dict()
     missing = sorted(set(expected) - set(tensors))
@@ -327,7 +408,7 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
     meta, config = _read_meta(config_path)
     weights_path = config_path.with_name(meta["weights_file"])
     tensors = _read_weights(weights_path, config, meta["weights_sha256"])
-    model = build_model(config)
+    model = _build(config)
     _check_fit(model, tensors, weights_path)
     model.load_state_dict(tensors, strict=True)
     model.eval()
@@ -335,9 +416,10 @@ def load_checkpoint(path: str | Path) -> Checkpoint:
 
 
 def shipped(kind: str) -> Path:
-    """Path of the JSON of the weights shipped in the package for ``kind``."""
-    if kind not in KINDS:
-        raise ValueError(f"no shipped generator {kind!r}; choose from {KINDS}")
+    """Path of the JSON of the weights shipped in the package for ``kind`` (a first generator
+    or a v2 kind; the file may not exist yet, which loading it reports)."""
+    if not isinstance(kind, str) or kind not in KINDS + VQ_KINDS:
+        raise ValueError(f"no shipped generator {kind!r}; choose from {KINDS + VQ_KINDS}")
     # Next to this module rather than importlib.resources: a stale editable install can map
     # the package as a namespace, which resources.files() cannot read.
     return Path(__file__).with_name("weights") / f"{kind}.json"

@@ -40,6 +40,13 @@ def _cmd_train(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _cmd_train_vq(args: argparse.Namespace, argv: list[str]) -> int:
+    from generators.train_vq import parse_config, train_vq
+
+    train_vq(parse_config(args), command="python -m generators " + shlex.join(argv))
+    return 0
+
+
 def _cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
     from generators.report import make_report
 
@@ -169,15 +176,25 @@ def _out(parser: argparse.ArgumentParser, default: str) -> None:
 
 def _parser() -> argparse.ArgumentParser:
     from generators.latent import OBJECTIVES
+    from generators.models import KINDS
     from generators.train import add_arguments
+    from generators.train_vq import add_arguments as add_vq_arguments
+    from generators.vqmodel import VQ_KINDS
 
     parser = argparse.ArgumentParser(
-        prog="vrenvs generators", description="Learned scene generators (GAN, VAE, VAE-GAN)."
+        prog="vrenvs generators", description="Learned scene generators (GAN, VAE, VAE-GAN, VQ-VAE)."
     )
     sub = parser.add_subparsers(dest="command", required=True)
     train = sub.add_parser("train", help="train one model (seeded, TensorBoard, PNG grids, checkpoint)")
-    add_arguments(train)
-    train.set_defaults(handler=_cmd_train)
+    models = train.add_subparsers(dest="model", required=True, metavar="model")
+    for kind in KINDS:
+        first = models.add_parser(kind, help=f"train a {kind} (first generators, 16x16)")
+        add_arguments(first, model=False)
+        first.set_defaults(handler=_cmd_train)
+    for kind in VQ_KINDS:
+        v2 = models.add_parser(kind, help=f"train a {kind} (v2: VQ-VAE + prior, 16x16 and 32x32, styles)")
+        add_vq_arguments(v2)
+        v2.set_defaults(handler=_cmd_train_vq)
     report = sub.add_parser("report", help="the report card: metrics table and gallery of every source")
     _out(report, "out/generators/report")
     report.add_argument(

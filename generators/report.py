@@ -31,7 +31,7 @@ import torch
 from generators.data import NUM_CODES, SIZE, Corpus, load_corpus
 from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
-from generators.models import KINDS
+from generators.models import KINDS, SceneModel
 from generators.sampling import sample_codes
 from generators.source import GeneratorSource
 from generators.train import reconstruction
@@ -69,6 +69,8 @@ def learned(kind: str, num: int, corpus: Corpus, checkpoint: str | None = None) 
     rate, banks = fill_rate(source, num)
     cat = {k: np.concatenate([getattr(b, k) for b in banks])[:num] for k in ("raw", "codes", "edits")}
     model = source.model
+    if not isinstance(model, SceneModel):  # the v2 kinds have their own metrics (train_vq)
+        raise ValueError(f"the report card covers the first generators {KINDS}, not {kind}")
     recon = reconstruction(model, corpus.heldout)["reconstruction_accuracy"] if model.can_encode else None
     argmax = float(solvable_batch(sample_codes(model, range(num), "argmax")).mean())
     return Samples(kind, cat["raw"], cat["codes"], cat["edits"], rate, recon, argmax)

@@ -1,4 +1,4 @@
-"""Scene sources ``gan``, ``vae`` and ``vaegan``: learned generators behind ``IndexedSource``.
+"""Scene sources ``gan``, ``vae``, ``vaegan`` and ``vqvae``: learned generators behind ``IndexedSource``.
 
 Scene ``i`` is a pure function of ``i``: its latent comes from
 ``torch.Generator().manual_seed(i)`` (never from global torch or numpy state), is decoded by
@@ -13,6 +13,15 @@ index was asked for first. Identity: (source, checkpoint hash, latent seed, repa
 unbounded index range (``num_scenes=0``) misses on nearly every reset and pays one bank
 (16 scenes by default: ~15-35 ms on a busy 2-core machine), while with ``num_scenes=N`` a
 reset costs ~1 ms once the N scenes are banked. Bulk users (the report) take banks of 256.
+
+The v2 kinds (:data:`~generators.vqmodel.VQ_KINDS`, ``vqvae``) make 16x16 and 32x32 scenes
+and take a condition: ``style`` (one of the model's styles; None, the default, is the corpus
+mixture: scene ``i`` gets style ``styles[i % len(styles)]``), ``temperature`` (default 1.0),
+``top_k`` and ``top_p`` (default None: no truncation). Scene ``i`` is drawn by
+:meth:`~generators.vqmodel.VQSceneModel.generate` from seed ``i`` under its condition, so it
+is a function of (``i``, condition, weights); a mixture bank is generated one style group at
+a time and put back in index order. The identity of a v2 scene carries its condition (the
+style actually used, size, temperature, top_k, top_p).
 
 Registered by name through :mod:`generators.registry` (lazily, so vrenvs never imports
 torch)::
@@ -30,10 +39,11 @@ from pathlib import Path
 import numpy as np
 
 from generators.checkpoint import Checkpoint, checkpoint_paths, load_checkpoint, shipped
-from generators.data import SIZE
-from generators.models import KINDS
+from generators.data import SIZE, SIZES
+from generators.models import KINDS, SceneModel
 from generators.sampling import repair_codes, sample_codes
-from vrenvs.core.checks import check_int
+from generators.vqmodel import VQ_KINDS, Condition, VQSceneModel
+from vrenvs.core.checks import check_choice, check_float, check_int
 from vrenvs.core.repair import REPAIR_VERSION
 from vrenvs.core.scene import Scene
 from vrenvs.core.sources import IndexedSource
@@ -49,8 +59,8 @@ class Bank:
     """One block of indices ``[start, start + n)``: raw and repaired grids, edits per grid."""
 
     start: int
-    raw: np.ndarray  # (n, 16, 16) uint8 decoded grids
-    codes: np.ndarray  # (n, 16, 16) uint8 repaired grids
+    raw: np.ndarray  # (n, S, S) uint8 decoded grids
+    codes: np.ndarray  # (n, S, S) uint8 repaired grids
     edits: np.ndarray  # (n,) cells changed by repair (0: solvable as decoded)
 
 
@@ -95,7 +105,13 @@ def _load(path: str) -> Checkpoint:
 def _checkpoint_path(kind: str, checkpoint: object) -> str:
     """The resolved path of ``checkpoint`` (None: the shipped weights of ``kind``)."""
     if checkpoint is None:
-        return str(shipped(kind))
+        path = shipped(kind)
+        if kind in VQ_KINDS and not path.is_file():
+            raise ValueError(
+                f"no shipped {kind} weights yet ({path} does not exist); train a model with "
+                f"`python -m generators train {kind}` and pass its checkpoint=<path>.json"
+            )
+        return str(path)
     if isinstance(checkpoint, bytes) or not isinstance(checkpoint, (str, os.PathLike)):
         raise TypeError(
             f"checkpoint={checkpoint!r} must be the path of a generator checkpoint (.json) or None "
@@ -109,21 +125,69 @@ def _checkpoint_path(kind: str, checkpoint: object) -> str:
     return str(Path(checkpoint).resolve())
 
 
+V2_OPTIONS = ("style", "temperature", "top_k", "top_p")
+"""Keyword options of the v2 kinds only: the condition of their scenes."""
+
+
+def _check_options(
+    kind: str, style: object, temperature: object, top_k: object, top_p: object
+) -> tuple[str | None, float, int | None, float | None]:
+    """The condition options, checked for type and range before any checkpoint is loaded
+    (``style`` against the model's styles and ``top_k`` against its codebook come later)."""
+    if kind not in VQ_KINDS:
+        default_temperature = type(temperature) in (int, float) and temperature == 1.0
+        given = {
+            k: v
+            for k, v in (("style", style), ("temperature", temperature), ("top_k", top_k), ("top_p", top_p))
+            if not (v is None or (k == "temperature" and default_temperature))
+        }
+        if given:
+            raise ValueError(
+                f"the {kind} generator takes no {', '.join(sorted(given))} "
+                f"(got {', '.join(f'{k}={v!r}' for k, v in given.items())}); the options "
+                f"{list(V2_OPTIONS)} are for the v2 generators {list(VQ_KINDS)}"
+            )
+        return None, 1.0, None, None
+    if style is not None and not isinstance(style, str):
+        raise TypeError(f"style={style!r} must be a style name (a string) or None for the corpus mixture")
+    temperature = check_float("temperature", temperature, 0.0, 10.0, above=True)
+    if top_k is not None:
+        top_k = check_int("top_k", top_k, 1)
+    if top_p is not None:
+        top_p = check_float("top_p", top_p, 0.0, 1.0, above=True)
+    return style, temperature, top_k, top_p
+
+
 class GeneratorSource(IndexedSource):
     """Scenes from a trained ``kind`` model (the shipped weights unless ``checkpoint``),
-    decoded ``bank_size`` (1 to :data:`MAX_BANK_SIZE`) at a time."""
+    decoded ``bank_size`` (1 to :data:`MAX_BANK_SIZE`) at a time. The v2 kinds take
+    ``size`` 16 or 32 and the condition options ``style``, ``temperature``, ``top_k`` and
+    ``top_p`` (see the module doc); the first generators make 16x16 scenes and take none."""
 
     def __init__(
-        self, kind: str, size: int = SIZE, checkpoint: str | Path | None = None, bank_size: int = 16
+        self,
+        kind: str,
+        size: int = SIZE,
+        checkpoint: str | Path | None = None,
+        bank_size: int = 16,
+        *,
+        style: str | None = None,
+        temperature: float = 1.0,
+        top_k: int | None = None,
+        top_p: float | None = None,
     ) -> None:
-        if not isinstance(kind, str) or kind not in KINDS:
-            raise ValueError(f"unknown generator kind {kind!r}; choose from {KINDS}")
+        kinds = KINDS + VQ_KINDS
+        if not isinstance(kind, str) or kind not in kinds:
+            raise ValueError(f"unknown generator kind {kind!r}; choose from {kinds}")
         size = check_int("size", size, 1)
-        if size != SIZE:
+        if kind in VQ_KINDS:
+            check_choice("size", size, SIZES)
+        elif size != SIZE:
             raise ValueError(
                 f"the learned generators ({', '.join(KINDS)}) make {SIZE}x{SIZE} scenes only, "
                 f"not {size}x{size}; for size 32 use scenes='procedural' or scenes='designer'"
             )
+        style, temperature, top_k, top_p = _check_options(kind, style, temperature, top_k, top_p)
         bank_size = check_int("bank_size", bank_size, 1, MAX_BANK_SIZE)
         checkpoint_path = _checkpoint_path(kind, checkpoint)
         super().__init__(size)
@@ -136,6 +200,12 @@ class GeneratorSource(IndexedSource):
             )
         self.model = loaded.model
         self.checkpoint = loaded.id
+        self.style, self.temperature, self.top_k, self.top_p = style, temperature, top_k, top_p
+        self.conditions: tuple[Condition, ...] = ()
+        """v2: the condition of each style group (one, or one per model style for the mixture)."""
+        if isinstance(self.model, VQSceneModel):
+            styles = self.model.config.styles if style is None else (style,)
+            self.conditions = tuple(self.model.condition(s, size, temperature, top_k, top_p) for s in styles)
         self._banks: OrderedDict[int, Bank] = OrderedDict()
         self.max_banks = MAX_BANKS
 
@@ -147,10 +217,51 @@ class GeneratorSource(IndexedSource):
 
     def __getstate__(self) -> dict:
         """Pickle the recipe, not the model or the banks (they are rebuilt on demand)."""
-        return {"kind": self.kind, "checkpoint": self.checkpoint_path, "bank_size": self.bank_size}
+        return {
+            "kind": self.kind,
+            "size": self.size,
+            "checkpoint": self.checkpoint_path,
+            "bank_size": self.bank_size,
+            "options": self.options(),
+        }
 
     def __setstate__(self, state: dict) -> None:
-        self.__init__(state["kind"], SIZE, state["checkpoint"], state["bank_size"])  # type: ignore[misc]
+        self.__init__(  # type: ignore[misc]
+            state["kind"],
+            state.get("size", SIZE),
+            state["checkpoint"],
+            state["bank_size"],
+            **state.get("options", {}),
+        )
+
+    def options(self) -> dict[str, object]:
+        """The condition options this source was made with (empty for the first generators)."""
+        if self.kind not in VQ_KINDS:
+            return {}
+        return {
+            "style": self.style,
+            "temperature": self.temperature,
+            "top_k": self.top_k,
+            "top_p": self.top_p,
+        }
+
+    def condition_of(self, index: int) -> Condition:
+        """v2: the condition scene ``index`` is drawn under (its style group's)."""
+        return self.conditions[index % len(self.conditions)]
+
+    def _generate(self, start: int) -> np.ndarray:
+        """Raw grids of the bank starting at ``start``."""
+        seeds = range(start, start + self.bank_size)
+        if isinstance(self.model, SceneModel):
+            return sample_codes(self.model, seeds)
+        groups = len(self.conditions)
+        out = np.empty((self.bank_size, self.size, self.size), np.uint8)
+        for g, condition in enumerate(self.conditions):
+            first = start + (g - start) % groups  # the first index of the bank in group g
+            members = range(first, start + self.bank_size, groups)
+            if len(members):
+                out[first - start :: groups] = self.model.generate(members, condition)
+        return out
 
     def bank(self, index: int) -> Bank:
         """The bank holding scene ``index``, decoded and repaired on first use."""
@@ -162,7 +273,7 @@ class GeneratorSource(IndexedSource):
             self._banks.move_to_end(block)
             return found
         start = block * self.bank_size
-        raw = sample_codes(self.model, range(start, start + self.bank_size))
+        raw = self._generate(start)
         codes, edits, _ = repair_codes(raw)
         for array in (raw, codes, edits):
             array.setflags(write=False)
@@ -185,14 +296,15 @@ class GeneratorSource(IndexedSource):
         return int(bank.edits[index - bank.start])
 
     def identity(self, index: int) -> dict[str, object]:
-        return {
+        found: dict[str, object] = {
             "source": self.kind,
             "index": int(index),  # what num_scenes=1, start_scene=index replays
             "checkpoint": self.checkpoint,
-            "latent_seed": int(index),
-            "repair_version": REPAIR_VERSION,
-            "edits": self.edits_of(index),
+            "latent_seed": int(index),  # v2: the seed of the sampler's uniforms
         }
+        if self.conditions:
+            found.update(self.condition_of(index).to_dict())
+        return {**found, "repair_version": REPAIR_VERSION, "edits": self.edits_of(index)}
 
     def sample(self, num: int, rng: np.random.Generator) -> list[Scene]:
         """``num`` scenes from randomly chosen whole banks: latents of distinct seeds are

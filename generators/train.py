@@ -186,12 +186,14 @@ def _argtype(name: str) -> tuple[Any, str]:
     return {"out": _folder, "export": _optional_folder, "run": _run_name}[name], ""
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One option per :class:`TrainConfig` field, each with its range or choices."""
+def add_arguments(parser: argparse.ArgumentParser, model: bool = True) -> None:
+    """One option per :class:`TrainConfig` field, each with its range or choices; without
+    ``model`` no positional model argument (the caller's subcommand names it)."""
     docs = _field_docs(TrainConfig)
     for f in fields(TrainConfig):
         if f.name == "model":
-            parser.add_argument("model", choices=KINDS, help=docs[f.name])
+            if model:
+                parser.add_argument("model", choices=KINDS, help=docs[f.name])
             continue
         kind, allowed = _argtype(f.name)
         text = f"{docs[f.name]} (allowed: {allowed})" if allowed else docs[f.name]

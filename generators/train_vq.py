@@ -40,7 +40,7 @@ from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.checks import check_choice, check_float, check_int
 from vrenvs.core.reach import solvable_batch
 
-__all__ = ["VQTrainConfig", "evaluate_vq", "train_vq"]
+__all__ = ["VQTrainConfig", "add_arguments", "evaluate_vq", "parse_config", "train_vq"]
 
 EVAL_SEED0 = 1_000_000_000
 """Seeds of the samples measured during training, disjoint from the report's seeds."""
@@ -313,6 +313,7 @@ def _train_prior_stage(
 
 def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     """Run both stages; returns the checkpoint's JSON path."""
+    from generators.cards import write_card
     from generators.checkpoint import save_checkpoint
 
     run_dir = Path(config.out) / config.model / (config.run or f"{config.model}-seed{config.seed}")
@@ -359,7 +360,8 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
     }
     path = save_checkpoint(model, run_dir / config.model, info)
-    print(f"wrote {path} ({vq_steps} + {prior_steps} steps, {wall / 60:.1f} min)")
+    card = write_card(path)
+    print(f"wrote {path} and {card.name} ({vq_steps} + {prior_steps} steps, {wall / 60:.1f} min)")
     return path
 
 
@@ -371,6 +373,11 @@ def _argv(config: VQTrainConfig) -> list[str]:
         if f.name != "model" and value != getattr(default, f.name):
             args += [f"--{f.name.replace('_', '-')}", str(value)]
     return args
+
+
+def parse_config(args: argparse.Namespace) -> VQTrainConfig:
+    """The :class:`VQTrainConfig` of parsed ``train vqvae`` flags (checked on construction)."""
+    return VQTrainConfig(**{f.name: getattr(args, f.name) for f in fields(VQTrainConfig)})
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

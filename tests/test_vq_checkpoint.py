@@ -1,0 +1,381 @@
+"""v2 models as first-class citizens: ``vrenvs-generator/2`` checkpoints, ``GeneratorSource("vqvae")``,
+the ``vqvae`` registry factory, ``python -m generators train vqvae`` and its model card.
+
+Everything runs on one tiny untrained model (codebook 8, code dim 4, width 8, a one-layer
+one-head prior of width 8), saved once per module; bad cases edit copies in ``tmp_path``.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from safetensors.torch import load_file, save_file  # noqa: E402
+
+from generators import checkpoint as ckpt  # noqa: E402
+from generators.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from generators.models import KINDS  # noqa: E402
+from generators.prior import PriorConfig  # noqa: E402
+from generators.registry import gan_source, vqvae_source  # noqa: E402
+from generators.source import GeneratorSource  # noqa: E402
+from generators.vq import VQConfig  # noqa: E402
+from generators.vqmodel import VQModelConfig, VQSceneModel  # noqa: E402
+from vrenvs.core.jsonfiles import digest  # noqa: E402
+from vrenvs.core.reach import solvable_batch  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def tiny_config() -> VQModelConfig:
+    return VQModelConfig(
+        vq=VQConfig(codebook_size=8, code_dim=4, width=8, factor=4),
+        prior=PriorConfig(codebook_size=8, max_side=8, width=8, layers=1, heads=1, num_styles=4, num_sizes=2),
+        sizes=(16, 32),
+    )
+
+
+@pytest.fixture(scope="module")
+def saved(tmp_path_factory) -> tuple[VQSceneModel, Path]:
+    """A tiny untrained v2 model and the JSON of its checkpoint."""
+    torch.manual_seed(0)
+    model = VQSceneModel(tiny_config()).eval()
+    path = ckpt.save_checkpoint(model, tmp_path_factory.mktemp("vq") / "tiny", {"metrics": {"x": 1.0}})
+    return model, path
+
+
+@pytest.fixture
+def copy(saved, tmp_path) -> tuple[Path, Path]:
+    """A copy of the tiny checkpoint (json, weights) to spoil."""
+    _, path = saved
+    for name in (path.name, path.with_suffix(".safetensors").name):
+        shutil.copy(path.with_name(name), tmp_path / name)
+    return tmp_path / path.name, tmp_path / path.with_suffix(".safetensors").name
+
+
+def rewrite(path: Path, dotted: str, value: Any, reseal: bool = True) -> None:
+    """Set ``meta[a][b] = value`` for ``dotted == "a.b"``; re-seal as a deliberate edit would."""
+    meta = json.loads(path.read_text())
+    *parents, last = dotted.split(".")
+    node = meta
+    for key in parents:
+        node = node[key]
+    node[last] = value
+    if reseal:
+        meta["config_sha256"] = digest(meta, "config_sha256")
+    path.write_text(json.dumps(meta))
+
+
+# --- checkpoints ------------------------------------------------------------------------------
+
+
+def test_round_trip_gives_identical_samples_at_both_sizes(saved):
+    model, path = saved
+    loaded = load_checkpoint(path)
+    assert isinstance(loaded.model, VQSceneModel) and not loaded.model.training
+    assert loaded.model.config == model.config
+    meta = loaded.meta
+    assert meta["format"] == ckpt.FORMAT_V2 == "vrenvs-generator/2"
+    assert meta["size"] == [16, 32] and meta["num_parameters"] == model.config.num_parameters()
+    for size in (16, 32):
+        condition = model.condition("cave", size, temperature=0.8, top_k=4)
+        out = loaded.model.generate(range(6), condition)
+        assert out.shape == (6, size, size) and out.dtype == np.uint8
+        assert np.array_equal(out, model.generate(range(6), condition))
+    assert load_checkpoint(path.with_suffix(".safetensors")).id == loaded.id
+    assert torch.equal(loaded.model.vq.quantizer.restarts, model.vq.quantizer.restarts)
+
+
+def test_seal_and_update_metrics_keep_a_v2_checkpoint_loadable(copy):
+    path, _ = copy
+    ckpt.update_metrics(path, {"y": 2.0})
+    assert load_checkpoint(path).meta["metrics"] == {"x": 1.0, "y": 2.0}
+    rewrite(path, "training", {"note": "edited"}, reseal=False)
+    with pytest.raises(CheckpointError, match="does not match its config_sha256"):
+        load_checkpoint(path)
+    ckpt.seal(path)
+    assert load_checkpoint(path).meta["training"] == {"note": "edited"}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_v1_shipped_files_still_load_as_format_1(kind):
+    path = ckpt.shipped(kind)
+    if not path.exists():
+        pytest.skip(f"no shipped {kind} weights")
+    loaded = load_checkpoint(path)
+    assert loaded.meta["format"] == ckpt.FORMAT == "vrenvs-generator/1" and loaded.meta["size"] == 16
+    assert not isinstance(loaded.model, VQSceneModel)
+
+
+def test_shipped_knows_the_v2_kind_and_the_source_says_when_its_weights_are_missing():
+    assert ckpt.shipped("vqvae").name == "vqvae.json"
+    with pytest.raises(ValueError, match="no shipped generator 'wgan'"):
+        ckpt.shipped("wgan")
+    if not ckpt.shipped("vqvae").exists():
+        with pytest.raises(ValueError, match="no shipped vqvae weights yet"):
+            GeneratorSource("vqvae")
+
+
+def test_truncated_weights_are_refused(copy):
+    path, weights = copy
+    weights.write_bytes(weights.read_bytes()[:-100])
+    with pytest.raises(CheckpointError, match=r"tiny\.safetensors are corrupt or truncated"):
+        load_checkpoint(path)
+
+
+def test_edited_json_without_resealing_is_refused(copy):
+    path, _ = copy
+    rewrite(path, "model.decoding", "doors", reseal=False)
+    with pytest.raises(CheckpointError, match="does not match its config_sha256"):
+        load_checkpoint(path)
+
+
+BAD_FIELDS = [
+    ("model.extra", 1, r"model has unknown fields \['extra'\]"),
+    ("model.vq.extra", 1, r"model\.vq has unknown fields \['extra'\]"),
+    ("model.prior.dropout", 0.1, r"model\.prior has unknown fields \['dropout'\]"),
+    ("model.vq", [], r"model\.vq=\[\] is not allowed; allowed: an object"),
+    ("model.kind", "gan", r"model\.kind='gan' is not supported; choose from \['vqvae'\]"),
+    ("model.prior.codebook_size", 16, r"model\.prior\.codebook_size=16 is not allowed; allowed: 8"),
+    ("model.vq.codebook_size", 1, r"model\.vq\.codebook_size=1 is out of range"),
+    ("model.vq.width", 12, r"model\.vq\.width=12 is not allowed; allowed: a multiple of 8"),
+    ("model.styles", ["house", "castle"], r"model\.styles\[\]='castle' is not supported"),
+    ("model.styles", "house", r"model\.styles='house' is not allowed; allowed: a list"),
+    ("model.sizes", [16, 64], r"model\.sizes\[\]=64 is not supported"),
+    ("model.sizes", [16, [32]], r"model\.sizes=\[16, \[32\]\] is not allowed; allowed: a list"),
+    ("size", [16], r"size=\[16\] is not allowed; allowed: \[16, 32\] \(model\.sizes\)"),
+    ("size", 16, r"size=16 is not allowed; allowed: \[16, 32\]"),
+    ("size", [16.0, 32], r"size=\[16\.0, 32\] is not allowed"),
+    ("num_parameters", 12, r"num_parameters=12 is not allowed; allowed: \d+, what the model config builds"),
+    (
+        "format",
+        "vrenvs-generator/3",
+        r"format='vrenvs-generator/3' is not allowed; allowed: 'vrenvs-generator/1'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"), BAD_FIELDS, ids=[f"{c[0]}={c[1]!r}" for c in BAD_FIELDS]
+)
+def test_a_bad_v2_field_is_refused_by_name(copy, field, value, message):
+    path, _ = copy
+    rewrite(path, field, value)
+    with pytest.raises(CheckpointError, match=message) as caught:
+        load_checkpoint(path)
+    assert str(path) in str(caught.value)
+
+
+def test_a_missing_v2_field_is_refused_by_name(copy):
+    path, _ = copy
+    meta = json.loads(path.read_text())
+    del meta["model"]["prior"]["heads"]
+    meta["config_sha256"] = digest(meta, "config_sha256")
+    path.write_text(json.dumps(meta))
+    with pytest.raises(CheckpointError, match=r"model\.prior lacks \['heads'\]"):
+        load_checkpoint(path)
+
+
+def _reseal_weights(path: Path, weights: Path) -> None:
+    rewrite(path, "weights_sha256", ckpt._sha256(weights))
+
+
+def test_weights_of_another_shape_or_dtype_are_refused(copy):
+    path, weights = copy
+    tensors = load_file(str(weights))
+    tensors["vq.quantizer.restarts"] = tensors["vq.quantizer.restarts"].float()
+    save_file(tensors, str(weights))
+    _reseal_weights(path, weights)
+    with pytest.raises(
+        CheckpointError, match=r"wrong dtype .*restarts torch\.float32 \(model: torch\.int64\)"
+    ):
+        load_checkpoint(path)
+    wide = json.loads(path.read_text())["model"]
+    wide["vq"]["width"] = 16
+    rewrite(path, "model", wide)
+    rewrite(path, "num_parameters", VQModelConfig.from_dict(wide).num_parameters())
+    with pytest.raises(CheckpointError, match=r"do not fit the vqvae model: .* wrong shape"):
+        load_checkpoint(path)
+
+
+def test_a_nan_in_the_codebook_is_refused(copy):
+    path, weights = copy
+    tensors = load_file(str(weights))
+    tensors["vq.quantizer.codebook"][0, 0] = float("nan")
+    save_file(tensors, str(weights))
+    _reseal_weights(path, weights)
+    with pytest.raises(CheckpointError, match=r"NaN or infinite values .*codebook"):
+        load_checkpoint(path)
+
+
+def test_weights_larger_than_the_config_allows_are_refused(copy):
+    path, weights = copy
+    tensors = load_file(str(weights))
+    tensors["padding"] = torch.zeros(1 << 19)
+    save_file(tensors, str(weights))
+    _reseal_weights(path, weights)
+    with pytest.raises(
+        CheckpointError, match=r"tiny\.safetensors are [\d,]+ bytes; the model config needs at most"
+    ):
+        load_checkpoint(path)
+
+
+# --- sources ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [16, 32])
+def test_source_gives_solvable_scenes_of_its_size(saved, size):
+    _, path = saved
+    source = GeneratorSource("vqvae", size, checkpoint=path, bank_size=8)
+    codes = np.stack([source.scene(i).codes for i in range(8)])
+    assert codes.shape == (8, size, size) and solvable_batch(codes).all()
+    assert source.bank(0).raw.shape == (8, size, size) and source.name == "vqvae"
+    ident = source.identity(5)
+    styles = tiny_config().styles
+    assert ident["source"] == "vqvae" and ident["index"] == 5 and ident["size"] == size
+    assert ident["style"] == styles[5 % len(styles)]  # the mixture: style i % len(styles)
+    assert ident["temperature"] == 1.0 and ident["top_k"] is None and ident["top_p"] is None
+    assert ident["checkpoint"] == source.checkpoint and ident["edits"] >= 0
+
+
+def test_scene_is_a_function_of_index_and_condition_not_of_the_bank(saved):
+    _, path = saved
+    a = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=16)
+    b = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=16)
+    late = b.raw(37)  # another bank first
+    assert b.raw(5) == a.raw(5) and late == a.raw(37)
+    small = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=4)
+    for i in (0, 5, 13, 37):
+        assert small.raw(i) == a.raw(i)
+        assert small.scene(i) == a.scene(i)
+    # the mixture's scene i is the scene i of the source fixed to that style
+    village = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=3, style="village")
+    i = tiny_config().styles.index("village")
+    assert village.raw(i) == a.raw(i) and village.raw(i + 4) == a.raw(i + 4)
+
+
+def test_another_condition_is_another_identity(saved):
+    _, path = saved
+    house = GeneratorSource("vqvae", 16, checkpoint=path, style="house")
+    cave = GeneratorSource("vqvae", 16, checkpoint=path, style="cave")
+    cool = GeneratorSource("vqvae", 16, checkpoint=path, style="house", temperature=0.5, top_p=0.9)
+    assert house.identity(3)["style"] == "house" and cave.identity(3)["style"] == "cave"
+    assert house.identity(3) != cave.identity(3)
+    assert cool.identity(3)["temperature"] == 0.5 and cool.identity(3)["top_p"] == 0.9
+
+
+def test_pickled_source_keeps_its_size_and_options(saved):
+    _, path = saved
+    source = GeneratorSource("vqvae", 32, checkpoint=path, bank_size=4, style="cave", top_k=3)
+    again = pickle.loads(pickle.dumps(source))
+    assert (again.size, again.style, again.top_k, again.bank_size) == (32, "cave", 3, 4)
+    assert again.scene(6) == source.scene(6) and again.identity(6) == source.identity(6)
+
+
+SOURCE_ERRORS = [
+    (
+        {"style": "castle"},
+        ValueError,
+        "style='castle' is not supported; choose from ['house', 'village', 'cave'",
+    ),
+    ({"style": 3}, TypeError, "style=3 must be a style name"),
+    ({"temperature": 0}, ValueError, "temperature=0 is out of range"),
+    ({"temperature": float("nan")}, ValueError, "temperature=nan"),
+    ({"temperature": "hot"}, TypeError, "temperature='hot' must be"),
+    ({"top_k": 0}, ValueError, "top_k=0 is out of range"),
+    ({"top_k": 9}, ValueError, "top_k=9 is out of range; allowed: an integer in [1, 8]"),
+    ({"top_k": 2.0}, TypeError, "top_k=2.0 must be an integer"),
+    ({"top_p": 1.5}, ValueError, "top_p=1.5 is out of range"),
+    ({"size": 64}, ValueError, "size=64 is not supported; choose from [16, 32]"),
+]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "message"), SOURCE_ERRORS, ids=[repr(c[0]) for c in SOURCE_ERRORS]
+)
+def test_bad_options_are_refused_by_name(saved, kwargs, error, message):
+    _, path = saved
+    with pytest.raises(error) as caught:
+        GeneratorSource("vqvae", **{"size": 16, "checkpoint": path, **kwargs})
+    assert message in str(caught.value)
+
+
+def test_options_given_to_a_first_generator_are_refused_naming_it():
+    with pytest.raises(ValueError, match=r"the gan generator takes no style \(got style='village'\)"):
+        GeneratorSource("gan", style="village")
+    with pytest.raises(ValueError, match="the vae generator takes no temperature, top_k"):
+        GeneratorSource("vae", temperature=0.5, top_k=3)
+    with pytest.raises(ValueError, match="16x16 scenes only"):
+        GeneratorSource("gan", 32)
+
+
+def test_registry_factories_take_the_options_and_refuse_unknown_ones(saved):
+    _, path = saved
+    source = vqvae_source(32, checkpoint=str(path), style="village", temperature=0.7)
+    assert source.kind == "vqvae" and source.size == 32 and source.identity(0)["style"] == "village"
+    with pytest.raises(
+        ValueError, match=r"scenes='vqvae' has no option 'colour'; choose from \['checkpoint'"
+    ):
+        vqvae_source(16, checkpoint=str(path), colour="red")
+    with pytest.raises(ValueError, match="the gan generator takes no style"):
+        gan_source(16, style="village")
+
+
+# --- training and the card --------------------------------------------------------------------
+
+
+def _small_corpus(spec):
+    """Every 16th grid of both splits of the cached corpus, for a fast run."""
+    import dataclasses
+
+    from generators.data import load_corpus
+
+    c = load_corpus(spec)
+    return dataclasses.replace(
+        c,
+        train=c.train[::16],
+        train_designer=c.train_designer[::16],
+        train_style=c.train_style[::16],
+        heldout=c.heldout[::16],
+        heldout_style=c.heldout_style[::16],
+    )
+
+
+def test_train_vqvae_command_writes_a_loadable_checkpoint_and_card(tmp_path, monkeypatch):
+    import generators.train_vq
+    from generators.cli import main
+
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+
+    argv = ["train", "vqvae", "--vq-steps", "3", "--prior-steps", "3", "--eval-samples", "16"]
+    argv += ["--minutes", "0", "--codebook-size", "8", "--code-dim", "4", "--width", "8"]
+    argv += ["--prior-width", "8", "--prior-layers", "1", "--prior-heads", "1", "--batch-size", "8"]
+    argv += ["--prior-batch-size", "8", "--eval-every", "3", "--threads", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    path = tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json"
+    loaded = load_checkpoint(path)
+    meta = loaded.meta
+    assert meta["format"] == ckpt.FORMAT_V2 and meta["training"]["steps"] == {"vq": 3, "prior": 3}
+    assert meta["training"]["command"] == "python -m generators " + " ".join(argv)
+    assert {"raw_playable_16", "raw_playable_32", "prior_nll"} <= set(meta["metrics"])
+    card = path.with_suffix(".md").read_text()
+    assert card.startswith("# Model card: `vqvae` scene generator")
+    for text in ("16x16, 32x32", "house, village, cave, designer", '"codebook_size": 8', "raw_playable_32"):
+        assert text in card
+    source = GeneratorSource("vqvae", 32, checkpoint=path, bank_size=2)
+    assert source.scene(1).codes.shape == (32, 32)
+    assert main(["train", "vqvae", "--vq-steps", "0"]) == 2
