@@ -4,11 +4,11 @@ vrenvs resolves a registered name lazily (``register_source("gan",
 "generators.registry:gan_source")``); torch is imported only when the source is built, and
 a missing torch becomes an error that names the extra to install.
 
-Each factory is called as ``factory(size, **options)``. Every kind takes ``checkpoint``
-(default: the shipped weights) and ``bank_size``; the v2 kinds (``vqvae``) also take the
-condition ``style``, ``temperature``, ``top_k`` and ``top_p`` (see
-:class:`generators.source.GeneratorSource`), which the first generators refuse by name. An
-unknown option is a ValueError listing the known ones.
+Each factory is called as ``factory(size, **options)`` with keyword-only options, which
+``scenes={"source": kind, **options}`` checks against its signature
+(:func:`vrenvs.core.sources.source_options`). Every kind takes ``checkpoint`` (default: the
+shipped weights) and ``bank_size``; the v2 kinds (``vqvae``) also take the condition
+``style``, ``temperature``, ``top_k`` and ``top_p`` (see :class:`generators.source.GeneratorSource`).
 """
 
 from __future__ import annotations
@@ -18,19 +18,10 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from generators.source import GeneratorSource
 
-__all__ = ["OPTIONS", "gan_source", "vae_source", "vaegan_source", "vqvae_source"]
-
-OPTIONS = ("checkpoint", "bank_size", "style", "temperature", "top_k", "top_p")
-"""Keyword options a factory passes on to :class:`~generators.source.GeneratorSource`."""
+__all__ = ["gan_source", "vae_source", "vaegan_source", "vqvae_source"]
 
 
 def _source(kind: str, size: int, options: dict[str, Any]) -> GeneratorSource:
-    unknown = sorted(set(options) - set(OPTIONS), key=str)
-    if unknown:
-        raise ValueError(
-            f"scenes={kind!r} has no option{'s' if len(unknown) > 1 else ''} "
-            f"{', '.join(map(repr, unknown))}; choose from {list(OPTIONS)}"
-        )
     try:
         from generators.source import GeneratorSource
     except ImportError as err:
@@ -41,17 +32,27 @@ def _source(kind: str, size: int, options: dict[str, Any]) -> GeneratorSource:
     return GeneratorSource(kind, size, **options)
 
 
-def gan_source(size: int, **options: Any) -> GeneratorSource:
-    return _source("gan", size, options)
+def gan_source(size: int, *, checkpoint: str | None = None, bank_size: int = 16) -> GeneratorSource:
+    return _source("gan", size, {"checkpoint": checkpoint, "bank_size": bank_size})
 
 
-def vae_source(size: int, **options: Any) -> GeneratorSource:
-    return _source("vae", size, options)
+def vae_source(size: int, *, checkpoint: str | None = None, bank_size: int = 16) -> GeneratorSource:
+    return _source("vae", size, {"checkpoint": checkpoint, "bank_size": bank_size})
 
 
-def vaegan_source(size: int, **options: Any) -> GeneratorSource:
-    return _source("vaegan", size, options)
+def vaegan_source(size: int, *, checkpoint: str | None = None, bank_size: int = 16) -> GeneratorSource:
+    return _source("vaegan", size, {"checkpoint": checkpoint, "bank_size": bank_size})
 
 
-def vqvae_source(size: int, **options: Any) -> GeneratorSource:
-    return _source("vqvae", size, options)
+def vqvae_source(
+    size: int,
+    *,
+    checkpoint: str | None = None,
+    bank_size: int = 16,
+    style: str | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+) -> GeneratorSource:
+    options = {"checkpoint": checkpoint, "bank_size": bank_size, "style": style}
+    return _source("vqvae", size, options | {"temperature": temperature, "top_k": top_k, "top_p": top_p})

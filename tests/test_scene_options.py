@@ -18,7 +18,7 @@ ENV = "vrenvs/Assistant-Fetch-v0"
 def test_source_options_are_the_factories_keywords():
     assert source_options("procedural") == ["style"]
     assert source_options("designer") == ["style"]
-    assert source_options("gan") == []
+    assert source_options("gan") == ["checkpoint", "bank_size"]
     with pytest.raises(ValueError, match=r"source='nope' is not supported; choose from \["):
         source_options("nope")
 
@@ -78,7 +78,7 @@ def test_the_vector_env_takes_the_dict_too():
         ({"source": "designer", "style": "space"}, ValueError, ["style='space'", "'farm'", "'shop'"]),
         ({"source": "procedural", "style": ["cave"]}, TypeError, ["scenes['style']=['cave']", "JSON"]),
         ({"source": "procedural", "colour": "red"}, ValueError, ["scenes['colour']", "allowed: ['style']"]),
-        ({"source": "gan", "style": "cave"}, ValueError, ["scenes['style']", "source 'gan'", "none"]),
+        ({"source": "gan", "style": "cave"}, ValueError, ["scenes['style']", "source 'gan'", "'bank_size'"]),
         ({"source": "procedural", 1: "x"}, TypeError, ["key 1", "str"]),
     ],
 )

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from vrenvs.core.sources import make_source, source_options
+
 torch = pytest.importorskip("torch")
 pytest.importorskip("safetensors")
 
@@ -328,11 +330,14 @@ def test_registry_factories_take_the_options_and_refuse_unknown_ones(saved):
     source = vqvae_source(32, checkpoint=str(path), style="village", temperature=0.7)
     assert source.kind == "vqvae" and source.size == 32 and source.identity(0)["style"] == "village"
     with pytest.raises(
-        ValueError, match=r"scenes='vqvae' has no option 'colour'; choose from \['checkpoint'"
+        ValueError, match=r"scenes\['colour'\] is not an option of source 'vqvae'; allowed: \['checkpoint'"
     ):
-        vqvae_source(16, checkpoint=str(path), colour="red")
-    with pytest.raises(ValueError, match="the gan generator takes no style"):
-        gan_source(16, style="village")
+        make_source({"source": "vqvae", "checkpoint": str(path), "colour": "red"}, 16)
+    with pytest.raises(ValueError, match=r"scenes\['style'\] is not an option of source 'gan'; allowed: \["):
+        make_source({"source": "gan", "style": "village"}, 16)
+    assert source_options("vqvae") == ["checkpoint", "bank_size", "style", "temperature", "top_k", "top_p"]
+    assert source_options("gan") == ["checkpoint", "bank_size"]
+    assert gan_source(16).kind == "gan"
 
 
 # --- training and the card --------------------------------------------------------------------
