@@ -16,7 +16,8 @@ reset costs ~1 ms once the N scenes are banked. Bulk users (the report) take ban
 
 The v2 kinds (:data:`~generators.vqmodel.VQ_KINDS`, ``vqvae``) make 16x16 and 32x32 scenes
 and take a condition: ``style`` (one of the model's styles; None, the default, is the corpus
-mixture: scene ``i`` gets style ``styles[i % len(styles)]``), ``temperature`` (default 1.0),
+mixture: scene ``i`` gets the style :meth:`~generators.vqmodel.VQModelConfig.mixture` picks
+for ``i``, in the training corpus's shares), ``temperature`` (default 1.0),
 ``top_k`` and ``top_p`` (default None: no truncation). Scene ``i`` is drawn by
 :meth:`~generators.vqmodel.VQSceneModel.generate` from seed ``i`` under its condition, so it
 is a function of (``i``, condition, weights); a mixture bank is generated one style group at
@@ -245,22 +246,28 @@ class GeneratorSource(IndexedSource):
             "top_p": self.top_p,
         }
 
+    def _groups(self, indices: np.ndarray) -> np.ndarray:
+        """v2: the position in :attr:`conditions` of each of ``indices``."""
+        if len(self.conditions) == 1:
+            return np.zeros(len(indices), np.int64)
+        assert isinstance(self.model, VQSceneModel)
+        return self.model.config.mixture(indices)
+
     def condition_of(self, index: int) -> Condition:
         """v2: the condition scene ``index`` is drawn under (its style group's)."""
-        return self.conditions[index % len(self.conditions)]
+        return self.conditions[int(self._groups(np.array([index]))[0])]
 
     def _generate(self, start: int) -> np.ndarray:
         """Raw grids of the bank starting at ``start``."""
         seeds = range(start, start + self.bank_size)
         if isinstance(self.model, SceneModel):
             return sample_codes(self.model, seeds)
-        groups = len(self.conditions)
         out = np.empty((self.bank_size, self.size, self.size), np.uint8)
+        groups = self._groups(np.arange(start, start + self.bank_size))
         for g, condition in enumerate(self.conditions):
-            first = start + (g - start) % groups  # the first index of the bank in group g
-            members = range(first, start + self.bank_size, groups)
-            if len(members):
-                out[first - start :: groups] = self.model.generate(members, condition)
+            where = np.flatnonzero(groups == g)
+            if len(where):
+                out[where] = self.model.generate([start + int(k) for k in where], condition)
         return out
 
     def bank(self, index: int) -> Bank:

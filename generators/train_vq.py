@@ -24,7 +24,7 @@ import argparse
 import copy
 import shlex
 import time
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -127,6 +127,14 @@ class VQTrainConfig:
             num_sizes=len(SIZES),
         )
         return VQModelConfig(kind=self.model, vq=vq, prior=prior)
+
+
+def style_shares(corpora: dict[int, Corpus]) -> tuple[float, ...]:
+    """Each style's share of the training grids of every size together: the unconditioned
+    mixture's weights."""
+    counts = sum(np.bincount(c.train_style, minlength=len(STYLES)) for c in corpora.values())
+    shares = [round(float(x), 6) for x in np.asarray(counts, dtype=np.float64) / float(np.sum(counts))]
+    return (*shares[:-1], round(1.0 - sum(shares[:-1]), 6))  # the last one makes the sum 1
 
 
 def _weights(corpus: Corpus, designer_weight: float) -> torch.Tensor:
@@ -322,7 +330,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     corpora = {size: load_corpus(CorpusSpec.for_size(size)) for size in SIZES}
-    model = VQSceneModel(config.model_config())
+    model = VQSceneModel(replace(config.model_config(), style_weights=style_shares(corpora)))
     writer = _writer(run_dir)
     start = time.monotonic()
     vq_steps = _train_vq_stage(model, corpora, config, gen, writer)

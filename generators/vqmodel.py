@@ -36,6 +36,8 @@ __all__ = ["VQ_KINDS", "Condition", "VQModelConfig", "VQSceneModel", "uniforms"]
 
 VQ_KINDS = ("vqvae",)
 CHUNK = 1024
+GOLDEN = (5**0.5 - 1) / 2
+"""Step of the Weyl sequence picking the mixture's style of scene ``i``."""
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class VQModelConfig(DictConfig):
     styles: tuple[str, ...] = STYLES
     sizes: tuple[int, ...] = SIZES
     decoding: str = "argmax"
+    style_weights: tuple[float, ...] = ()
+    """share of each style in the unconditioned mixture (the training corpus's); () = equal"""
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, VQ_KINDS)
@@ -94,6 +98,19 @@ class VQModelConfig(DictConfig):
                     f"sizes[]={size} is not allowed with vq.factor={self.vq.factor} and "
                     f"prior.max_side={self.prior.max_side}; allowed: sizes whose code grid fits"
                 )
+        if not isinstance(self.style_weights, tuple) or (
+            self.style_weights
+            and (
+                len(self.style_weights) != len(self.styles)
+                or not all(isinstance(w, float | int) and not isinstance(w, bool) for w in self.style_weights)
+                or not all(0 <= w <= 1 for w in self.style_weights)
+                or abs(sum(self.style_weights) - 1) > 1e-6
+            )
+        ):
+            raise ValueError(
+                f"style_weights={self.style_weights!r} is not allowed; allowed: () or {len(self.styles)} "
+                "numbers in [0, 1] summing to 1 (one per style)"
+            )
         if self.vq.num_codes != NUM_CODES:
             raise ValueError(f"vq.num_codes={self.vq.num_codes} is not allowed; allowed: {NUM_CODES}")
         if self.prior.codebook_size != self.vq.codebook_size:
@@ -127,7 +144,7 @@ class VQModelConfig(DictConfig):
                     values[name] = sub.from_dict(values[name])
                 except (TypeError, ValueError) as err:
                     raise type(err)(f"{name}.{err}") from None
-        for name in ("styles", "sizes"):
+        for name in ("styles", "sizes", "style_weights"):
             if name in values:
                 if not isinstance(values[name], list | tuple):
                     raise TypeError(f"{name}={values[name]!r} must be a list")
@@ -142,7 +159,16 @@ class VQModelConfig(DictConfig):
             "styles": list(self.styles),
             "sizes": list(self.sizes),
             "decoding": self.decoding,
+            "style_weights": list(self.style_weights),
         }
+
+    def mixture(self, indices: np.ndarray) -> np.ndarray:
+        """Style ids of scene ``indices`` in the unconditioned mixture: the Weyl sequence
+        ``frac(i * phi)`` (equidistributed, a pure function of ``i``) cut at the cumulative
+        ``style_weights``, so every block of indices holds the styles in about those shares."""
+        weights = np.asarray(self.style_weights or [1 / len(self.styles)] * len(self.styles))
+        u = np.modf(np.asarray(indices, dtype=np.float64) * GOLDEN)[0]
+        return np.minimum(np.searchsorted(np.cumsum(weights), u, side="right"), len(self.styles) - 1)
 
     def num_parameters(self) -> int:
         return self.vq.num_parameters() + self.prior.num_parameters()

@@ -7,6 +7,7 @@ one-head prior of width 8), saved once per module; bad cases edit copies in ``tm
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import pickle
 import shutil
@@ -249,7 +250,7 @@ def test_source_gives_solvable_scenes_of_its_size(saved, size):
     ident = source.identity(5)
     styles = tiny_config().styles
     assert ident["source"] == "vqvae" and ident["index"] == 5 and ident["size"] == size
-    assert ident["style"] == styles[5 % len(styles)]  # the mixture: style i % len(styles)
+    assert ident["style"] == styles[int(tiny_config().mixture(np.array([5]))[0])]
     assert ident["temperature"] == 1.0 and ident["top_k"] is None and ident["top_p"] is None
     assert ident["checkpoint"] == source.checkpoint and ident["edits"] >= 0
 
@@ -266,8 +267,32 @@ def test_scene_is_a_function_of_index_and_condition_not_of_the_bank(saved):
         assert small.scene(i) == a.scene(i)
     # the mixture's scene i is the scene i of the source fixed to that style
     village = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=3, style="village")
-    i = tiny_config().styles.index("village")
-    assert village.raw(i) == a.raw(i) and village.raw(i + 4) == a.raw(i + 4)
+    picks = tiny_config().mixture(np.arange(40))
+    members = np.flatnonzero(picks == tiny_config().styles.index("village"))
+    assert len(members) >= 5
+    assert all(village.raw(int(i)) == a.raw(int(i)) for i in members)
+
+
+def test_the_mixture_picks_styles_in_the_weights_shares():
+    config = tiny_config()
+    # equal weights: the Weyl sequence frac(i * 0.618...) cut at 1/4, 1/2, 3/4
+    assert config.mixture(np.arange(8)).tolist() == [0, 2, 0, 3, 1, 0, 2, 1]
+    weighted = dataclasses.replace(config, style_weights=(0.3, 0.3, 0.35, 0.05))
+    picks = weighted.mixture(np.arange(10_000, 20_000))
+    shares = np.bincount(picks, minlength=4) / len(picks)
+    assert np.allclose(shares, [0.3, 0.3, 0.35, 0.05], atol=0.002)
+    # every block of 64 indices holds each style within 3 of its expected count
+    for start in range(0, 6400, 64):
+        counts = np.bincount(weighted.mixture(np.arange(start, start + 64)), minlength=4)
+        assert np.all(np.abs(counts - 64 * np.array([0.3, 0.3, 0.35, 0.05])) <= 3)
+
+
+@pytest.mark.parametrize(
+    "weights", [(0.5, 0.5), (0.5, 0.5, 0.5, -0.5), (0.2, 0.2, 0.2, 0.2), (True, 0, 0, 0), [0.25] * 4]
+)
+def test_bad_style_weights_are_refused(weights):
+    with pytest.raises(ValueError, match=r"style_weights=.* is not allowed; allowed: \(\) or 4 numbers"):
+        dataclasses.replace(tiny_config(), style_weights=weights)
 
 
 def test_another_condition_is_another_identity(saved):
