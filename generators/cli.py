@@ -50,10 +50,13 @@ def _cmd_train_vq(args: argparse.Namespace, argv: list[str]) -> int:
 def _cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
     from generators.report import make_report
 
-    checkpoints = {k: v for k, v in (("gan", args.gan), ("vae", args.vae), ("vaegan", args.vaegan)) if v}
-    summary = make_report(args.out, args.samples, checkpoints, args.threads, args.update_cards)
+    kinds = ("gan", "vae", "vaegan", "vqvae")
+    checkpoints = {k: getattr(args, k) for k in kinds if getattr(args, k)}
+    sizes = tuple(args.sizes)
+    summary = make_report(args.out, args.samples, checkpoints, args.threads, args.update_cards, sizes)
     print((Path(args.out) / "report.md").read_text())
-    print(f"wrote {args.out}/report.md, report.json and gallery.png ({len(summary['rows'])} rows)")
+    pictures = ", ".join(p.name for p in sorted(Path(args.out).glob("*.png")))
+    print(f"wrote {args.out}/report.md, report.json and {pictures} ({len(summary['rows'])} rows)")
     return 0
 
 
@@ -212,7 +215,15 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument(
         "--update-cards", action="store_true", help="record the rows in the checkpoints' JSON and model cards"
     )
-    for kind in ("gan", "vae", "vaegan"):
+    report.add_argument(
+        "--sizes",
+        type=arg_int(16, 32),
+        choices=[16, 32],
+        nargs="+",
+        default=[16, 32],
+        help="map sizes to measure, 16 and/or 32 (default: both)",
+    )
+    for kind in ("gan", "vae", "vaegan", "vqvae"):
         report.add_argument(
             f"--{kind}", type=_checkpoint, default=None, help=f"{kind} checkpoint JSON (default: shipped)"
         )

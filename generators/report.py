@@ -1,6 +1,8 @@
-"""The report card: ``python -m generators report`` -> ``report.md``, ``report.json``, ``gallery.png``.
+"""The report card: ``python -m generators report`` -> ``report.md``, ``report.json`` and
+galleries (``gallery-<size>.png``, ``styles-<size>.png``).
 
-Rows: the three learned generators (shipped weights unless others are given), and as
+One section per size (16, 32). Rows: the learned generators of that size (the first
+generators gan, vae, vaegan at 16; the v2 ``vqvae`` at both, when its weights exist), and as
 baselines the procedural styles, uniformly random glyphs and the held-out corpus itself.
 Each row draws ``num`` scenes (>= 2,000) and measures:
 
@@ -11,8 +13,16 @@ Each row draws ``num`` scenes (>= 2,000) and measures:
 - 2x2 tile-pattern KL against the held-out corpus (:func:`generators.metrics.pattern_kl`),
   with equal sample sizes: the held-out corpus is split in halves A / B, every row's first
   |A| scenes are compared with B, and A-vs-B is the reference;
-- held-out reconstruction accuracy (VAE and VAE-GAN);
-- scenes/s including repair (learned: bank fill of :class:`GeneratorSource`).
+- held-out reconstruction accuracy (VAE, VAE-GAN, VQ-VAE);
+- code perplexity (v2: exp of the entropy of the codes the prior samples; of K codes);
+- style accuracy (v2): per style, ``num / 4`` scenes asked for that style and the share a
+  style classifier trained on the corpus (:mod:`generators.style`, its own held-out accuracy
+  is in the report) puts in that style; the mean over the styles is the row's figure;
+- scenes/s including repair (learned: bank fill of :class:`GeneratorSource`, banks of 256
+  for the first generators, 1024 for v2).
+
+A per-style table for each v2 source gives, per style, the 2x2 KL against the held-out
+scenes of that style, raw playability, near copies and style accuracy.
 
 Diversity, novelty and KL are computed on the scenes an env serves (after repair).
 """
@@ -28,18 +38,25 @@ from typing import Any
 import numpy as np
 import torch
 
-from generators.data import NUM_CODES, SIZE, Corpus, load_corpus
+from generators.data import NUM_CODES, SIZE, SIZES, STYLES, Corpus, CorpusSpec, load_corpus
 from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
 from generators.models import KINDS, SceneModel
 from generators.sampling import sample_codes
 from generators.source import GeneratorSource
+from generators.style import cached_classifier, style_table
 from generators.train import reconstruction
+from generators.train_vq import perplexity
+from generators.train_vq import reconstruction as reconstruction_v2
+from generators.vqmodel import VQ_KINDS, VQSceneModel
 from vrenvs.core.reach import solvable_batch
 from vrenvs.core.repair import repair_batch
 from vrenvs.core.sources import ProceduralSource
 
 __all__ = ["Samples", "fill_rate", "make_report"]
+
+V2_BANK = 1024
+"""Bank size of the v2 rows (the issue's throughput bar is measured with banks of 1024)."""
 
 PROCEDURAL_START = 2_000_000
 """Procedural indices of the baseline row: outside the training and held-out ranges."""
@@ -48,12 +65,14 @@ PROCEDURAL_START = 2_000_000
 @dataclass(frozen=True)
 class Samples:
     name: str
-    raw: np.ndarray  # (N, 16, 16) as generated
-    served: np.ndarray  # (N, 16, 16) after repair
+    raw: np.ndarray  # (N, S, S) as generated
+    served: np.ndarray  # (N, S, S) after repair
     edits: np.ndarray  # (N,)
     rate: float | None  # scenes/s including repair
     reconstruction: float | None = None
     argmax_playable: float | None = None  # raw playability with the plain per-cell argmax
+    perplexity: float | None = None  # v2: code usage of the sampled code grids
+    style_accuracy: float | None = None  # v2: mean over styles of the share classified as asked
 
 
 def fill_rate(source: GeneratorSource, num: int) -> tuple[float, list]:
@@ -63,17 +82,59 @@ def fill_rate(source: GeneratorSource, num: int) -> tuple[float, list]:
     return num / (time.perf_counter() - start), banks
 
 
+def _cat(banks: list, num: int) -> dict[str, np.ndarray]:
+    return {k: np.concatenate([getattr(b, k) for b in banks])[:num] for k in ("raw", "codes", "edits")}
+
+
 def learned(kind: str, num: int, corpus: Corpus, checkpoint: str | None = None) -> Samples:
     source = GeneratorSource(kind, SIZE, checkpoint, bank_size=256)
     source.bank(10**9)  # warm-up: first-call allocations are not part of the rate
     rate, banks = fill_rate(source, num)
-    cat = {k: np.concatenate([getattr(b, k) for b in banks])[:num] for k in ("raw", "codes", "edits")}
+    cat = _cat(banks, num)
     model = source.model
-    if not isinstance(model, SceneModel):  # the v2 kinds have their own metrics (train_vq)
-        raise ValueError(f"the report card covers the first generators {KINDS}, not {kind}")
+    if not isinstance(model, SceneModel):
+        raise ValueError(f"learned() covers the first generators {KINDS}; {kind} is measured by learned_v2()")
     recon = reconstruction(model, corpus.heldout)["reconstruction_accuracy"] if model.can_encode else None
     argmax = float(solvable_batch(sample_codes(model, range(num), "argmax")).mean())
     return Samples(kind, cat["raw"], cat["codes"], cat["edits"], rate, recon, argmax)
+
+
+def learned_v2(
+    kind: str, num: int, corpus: Corpus, classifier: Any, checkpoint: str | None = None
+) -> tuple[Samples, dict[str, dict[str, Any]], dict[str, np.ndarray]]:
+    """The v2 row (the unconditioned mixture), the per-style rows and per-style served samples."""
+    size = corpus.size
+    source = GeneratorSource(kind, size, checkpoint, bank_size=V2_BANK)
+    source.bank(10**9)  # warm-up
+    rate, banks = fill_rate(source, num)
+    cat = _cat(banks, num)
+    model = source.model
+    assert isinstance(model, VQSceneModel)
+    recon = reconstruction_v2(model, corpus.heldout)["cell_accuracy"]
+    indices = model.sample_indices(range(num), model.condition(model.config.styles[0], size))
+    used = perplexity(indices, model.config.vq.codebook_size)
+    per_style: dict[str, dict[str, Any]] = {}
+    by_style: dict[str, np.ndarray] = {}
+    share = max(1, num // len(model.config.styles))
+    for style in model.config.styles:
+        conditioned = GeneratorSource(kind, size, checkpoint, bank_size=V2_BANK, style=style)
+        got = _cat([conditioned.bank(s) for s in range(0, share, V2_BANK)], share)
+        by_style[style] = got["codes"]
+        held = corpus.heldout[corpus.heldout_style == STYLES.index(style)]
+        per_style[style] = {
+            "samples": share,
+            "heldout_scenes": len(held),
+            "pattern_kl": pattern_kl(got["codes"][: len(held)], held) if len(held) else None,
+            "raw_playable": float(solvable_batch(got["raw"]).mean()),
+            "near_copies": float((nearest_hamming(got["codes"], corpus.train) <= 0.05).mean()),
+        }
+    table = style_table(classifier, by_style)
+    for style, acc in table["accuracy"].items():
+        per_style[style]["style_accuracy"] = acc
+    samples = Samples(
+        kind, cat["raw"], cat["codes"], cat["edits"], rate, recon, None, used, float(table["mean"])
+    )
+    return samples, per_style, by_style
 
 
 def _timed_repair(name: str, make: Any, num: int) -> Samples:
@@ -85,13 +146,14 @@ def _timed_repair(name: str, make: Any, num: int) -> Samples:
 
 
 def baselines(num: int, corpus: Corpus, seed: int = 0) -> list[Samples]:
-    source = ProceduralSource(SIZE)
+    size = corpus.size
+    source = ProceduralSource(size)
 
     def procedural(n: int) -> np.ndarray:
         return np.stack([source.raw(i).codes for i in range(PROCEDURAL_START, PROCEDURAL_START + n)])
 
     def uniform(n: int) -> np.ndarray:
-        return np.random.default_rng(seed).integers(0, NUM_CODES, (n, SIZE, SIZE)).astype(np.uint8)
+        return np.random.default_rng(seed).integers(0, NUM_CODES, (n, size, size)).astype(np.uint8)
 
     held = corpus.heldout
     return [
@@ -107,6 +169,7 @@ def measure(samples: Samples, corpus: Corpus, half_a: np.ndarray, half_b: np.nda
     compare = half_a if samples.name == "held-out corpus" else served[: len(half_a)]
     return {
         "source": samples.name,
+        "size": corpus.size,
         "samples": len(served),
         "raw_playable": float(solvable_batch(samples.raw).mean()),
         "raw_playable_argmax": samples.argmax_playable,
@@ -117,6 +180,8 @@ def measure(samples: Samples, corpus: Corpus, half_a: np.ndarray, half_b: np.nda
         "exact_copies": float(copies(served, corpus.train).mean()),
         "pattern_kl": pattern_kl(compare, half_b),
         "reconstruction_accuracy": samples.reconstruction,
+        "code_perplexity": samples.perplexity,
+        "style_accuracy": samples.style_accuracy,
         "scenes_per_s": samples.rate,
     }
 
@@ -125,12 +190,17 @@ def _pct(x: float | None) -> str:
     return "—" if x is None else f"{100 * x:.1f}%"
 
 
+def _num(x: float | None, digits: int = 3) -> str:
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
 def table(rows: list[dict[str, Any]], reference_kl: float) -> str:
     """The markdown table; the footnote gives the KL reference the bar is measured against."""
     lines = [
         "| source | raw playable | (plain argmax) | after repair | mean edits | diversity | "
-        "within 5% of a training scene | exact copies | 2x2 KL | recon. accuracy | scenes/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "within 5% of a training scene | exact copies | 2x2 KL | recon. accuracy | code perplexity | "
+        "style accuracy | scenes/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rate = "—" if r["scenes_per_s"] is None else f"{r['scenes_per_s']:,.0f}"
@@ -138,7 +208,8 @@ def table(rows: list[dict[str, Any]], reference_kl: float) -> str:
             f"| {r['source']} | {_pct(r['raw_playable'])} | {_pct(r['raw_playable_argmax'])} | "
             f"{_pct(r['playable_after_repair'])} | {r['mean_edits']:.2f} | {r['diversity']:.3f} | "
             f"{_pct(r['near_copies'])} | {_pct(r['exact_copies'])} | {r['pattern_kl']:.3f} | "
-            f"{_pct(r['reconstruction_accuracy'])} | {rate} |"
+            f"{_pct(r['reconstruction_accuracy'])} | {_num(r.get('code_perplexity'), 1)} | "
+            f"{_pct(r.get('style_accuracy'))} | {rate} |"
         )
     return "\n".join(lines) + (
         f"\n\n2x2 KL reference, half vs half of the held-out corpus: {reference_kl:.3f} "
@@ -146,18 +217,39 @@ def table(rows: list[dict[str, Any]], reference_kl: float) -> str:
     )
 
 
+def style_rows(kind: str, per_style: dict[str, dict[str, Any]]) -> str:
+    lines = [
+        f"| {kind}: style | samples | held-out scenes | 2x2 KL to them | raw playable | "
+        "within 5% of a training scene | style accuracy |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for style, r in per_style.items():
+        lines.append(
+            f"| {style} | {r['samples']} | {r['heldout_scenes']} | {_num(r['pattern_kl'])} | "
+            f"{_pct(r['raw_playable'])} | {_pct(r['near_copies'])} | {_pct(r['style_accuracy'])} |"
+        )
+    return "\n".join(lines) + "\n"
+
+
 def _update_cards(rows: list[dict[str, Any]], checkpoints: dict[str, str], num: int) -> None:
-    """Store each learned row in its checkpoint's JSON (``metrics.report``) and rewrite the card."""
+    """Store each learned row in its checkpoint's JSON (``metrics.report``, ``metrics.report_<size>``
+    for v2) and rewrite the card."""
     from generators.cards import write_card
     from generators.checkpoint import shipped, update_metrics
 
     for row in rows:
-        if row["source"] in KINDS:
-            path = checkpoints.get(row["source"]) or shipped(row["source"])
-            update_metrics(
-                path, {"report": {k: v for k, v in row.items() if v is not None} | {"samples": num}}
-            )
+        kind = row["source"]
+        if kind in KINDS or kind in VQ_KINDS:
+            path = checkpoints.get(kind) or shipped(kind)
+            key = "report" if kind in KINDS else f"report_{row['size']}"
+            update_metrics(path, {key: {k: v for k, v in row.items() if v is not None} | {"samples": num}})
             write_card(Path(path).with_suffix(".json"))
+
+
+def _available(kind: str, checkpoints: dict[str, str]) -> bool:
+    from generators.checkpoint import shipped
+
+    return kind in checkpoints or shipped(kind).is_file()
 
 
 def make_report(
@@ -166,28 +258,69 @@ def make_report(
     checkpoints: dict[str, str] | None = None,
     threads: int = 2,
     update_cards: bool = False,
+    sizes: tuple[int, ...] = SIZES,
 ) -> dict[str, Any]:
-    """Measure every row, write ``report.md``, ``report.json`` and ``gallery.png`` to ``out``;
-    with ``update_cards``, also record the rows in the checkpoints' JSON and model cards."""
+    """Measure every row of every size, write ``report.md``, ``report.json`` and the galleries
+    to ``out``; with ``update_cards``, also record the rows in the checkpoints' JSON and cards."""
     torch.set_num_threads(threads)
     out = Path(out)
-    corpus = load_corpus()
-    perm = np.random.default_rng(0).permutation(len(corpus.heldout))
-    half_a, half_b = corpus.heldout[perm[: len(perm) // 2]], corpus.heldout[perm[len(perm) // 2 :]]
-    sets = [learned(k, num, corpus, (checkpoints or {}).get(k)) for k in KINDS] + baselines(num, corpus)
-    rows = [measure(s, corpus, half_a, half_b) for s in sets]
-    reference = pattern_kl(half_a, half_b)
-    text = table(rows, reference)
     out.mkdir(parents=True, exist_ok=True)
-    gallery = np.concatenate([s.served[np.linspace(0, len(s.served) - 1, 10).astype(int)] for s in sets])
-    write_png(out / "gallery.png", grid_image(gallery, cols=10, cell=5))
-    order = ", ".join(s.name for s in sets)
-    (out / "report.md").write_text(
-        f"# Generator report card\n\n{num} samples per row, {threads} torch threads.\n\n{text}\n"
-        f"Gallery rows (10 served scenes each), top to bottom: {order}.\n\n![gallery](gallery.png)\n"
+    checkpoints = checkpoints or {}
+    classifier, classifier_info = cached_classifier(threads=threads)
+    v2 = [k for k in VQ_KINDS if _available(k, checkpoints)]
+    parts = [f"# Generator report card\n\n{num} samples per row, {threads} torch threads.\n"]
+    held = classifier_info.get("heldout", {})
+    parts.append(
+        "Style classifier (generators.style, trained on the training corpus): held-out accuracy "
+        + ", ".join(f"{s}x{s} {_pct(held.get(str(s), {}).get('accuracy'))}" for s in sizes)
+        + ".\n"
     )
-    summary = {"samples": num, "threads": threads, "reference_kl": reference, "rows": rows}
+    all_rows: list[dict[str, Any]] = []
+    summary: dict[str, Any] = {"samples": num, "threads": threads, "classifier": classifier_info, "sizes": {}}
+    for size in sizes:
+        corpus = load_corpus(CorpusSpec.for_size(size))
+        perm = np.random.default_rng(0).permutation(len(corpus.heldout))
+        half_a, half_b = corpus.heldout[perm[: len(perm) // 2]], corpus.heldout[perm[len(perm) // 2 :]]
+        sets = [learned(k, num, corpus, checkpoints.get(k)) for k in KINDS] if size == SIZE else []
+        styled: dict[str, tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]] = {}
+        for kind in v2:
+            samples, per_style, by_style = learned_v2(kind, num, corpus, classifier, checkpoints.get(kind))
+            sets.append(samples)
+            styled[kind] = (per_style, by_style)
+        sets += baselines(num, corpus)
+        rows = [measure(s, corpus, half_a, half_b) for s in sets]
+        reference = pattern_kl(half_a, half_b)
+        all_rows += rows
+        gallery = np.concatenate([s.served[np.linspace(0, len(s.served) - 1, 10).astype(int)] for s in sets])
+        write_png(out / f"gallery-{size}.png", grid_image(gallery, cols=10, cell=80 // size))
+        order = ", ".join(s.name for s in sets)
+        parts.append(f"## {size}x{size}\n\n{table(rows, reference)}")
+        parts.append(
+            f"Gallery rows (10 served scenes each), top to bottom: {order}.\n\n"
+            f"![gallery {size}](gallery-{size}.png)\n"
+        )
+        for kind, (per_style, by_style) in styled.items():
+            parts.append(style_rows(kind, per_style))
+            rows_img = []
+            for style, grids in by_style.items():
+                corpus_style = corpus.heldout[corpus.heldout_style == STYLES.index(style)]
+                rows_img.append(grids[:8])
+                rows_img.append(corpus_style[np.linspace(0, len(corpus_style) - 1, 8).astype(int)])
+            write_png(
+                out / f"styles-{size}.png", grid_image(np.concatenate(rows_img), cols=8, cell=80 // size)
+            )
+            parts.append(
+                f"Per style, a row of {kind} scenes asked for it, then a row of held-out corpus scenes of "
+                f"it: {', '.join(by_style)}.\n\n![styles {size}](styles-{size}.png)\n"
+            )
+        summary["sizes"][str(size)] = {
+            "reference_kl": reference,
+            "rows": rows,
+            "styles": {k: v[0] for k, v in styled.items()},
+        }
+    (out / "report.md").write_text("\n".join(parts))
+    summary["rows"] = all_rows
     (out / "report.json").write_text(json.dumps(summary, indent=2) + "\n")
     if update_cards:
-        _update_cards(rows, checkpoints or {}, num)
+        _update_cards(all_rows, checkpoints, num)
     return summary
