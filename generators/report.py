@@ -259,14 +259,17 @@ def make_report(
     threads: int = 2,
     update_cards: bool = False,
     sizes: tuple[int, ...] = SIZES,
+    classifier: tuple[Any, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Measure every row of every size, write ``report.md``, ``report.json`` and the galleries
-    to ``out``; with ``update_cards``, also record the rows in the checkpoints' JSON and cards."""
+    to ``out``; with ``update_cards``, also record the rows in the checkpoints' JSON and cards.
+    ``classifier`` is a (model, held-out report) pair; None trains (once, then cached) the
+    standard one of :func:`generators.style.cached_classifier`."""
     torch.set_num_threads(threads)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoints = checkpoints or {}
-    classifier, classifier_info = cached_classifier(threads=threads)
+    classifier, classifier_info = classifier or cached_classifier(threads=threads)
     v2 = [k for k in VQ_KINDS if _available(k, checkpoints)]
     parts = [f"# Generator report card\n\n{num} samples per row, {threads} torch threads.\n"]
     held = classifier_info.get("heldout", {})

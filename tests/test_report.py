@@ -1,0 +1,82 @@
+"""The report card on a tiny sample: every section, row and column is there and the figures
+are the metrics of the samples (the held-out corpus row against its own half is the floor)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from generators import checkpoint as ckpt
+from generators.metrics import pattern_kl
+from generators.prior import PriorConfig
+from generators.report import make_report
+from generators.style import train_style_classifier
+from generators.vq import VQConfig
+from generators.vqmodel import VQModelConfig, VQSceneModel
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    torch.manual_seed(0)
+    config = VQModelConfig(
+        vq=VQConfig(codebook_size=8, code_dim=4, width=8, factor=4),
+        prior=PriorConfig(codebook_size=8, max_side=8, width=8, layers=1, heads=1, num_styles=4, num_sizes=2),
+        sizes=(16, 32),
+    )
+    folder = tmp_path_factory.mktemp("report")
+    path = ckpt.save_checkpoint(VQSceneModel(config).eval(), folder / "tiny", {})
+    classifier = train_style_classifier(steps=4, threads=1)
+    out = folder / "out"
+    summary = make_report(out, 24, {"vqvae": str(path)}, threads=1, classifier=classifier)
+    return out, summary
+
+
+def test_every_size_has_its_rows_and_pictures(report):
+    out, summary = report
+    assert sorted(summary["sizes"]) == ["16", "32"]
+    names16 = [r["source"] for r in summary["sizes"]["16"]["rows"]]
+    names32 = [r["source"] for r in summary["sizes"]["32"]["rows"]]
+    assert names16 == ["gan", "vae", "vaegan", "vqvae", "procedural", "uniform random", "held-out corpus"]
+    assert names32 == ["vqvae", "procedural", "uniform random", "held-out corpus"]
+    for name in (
+        "report.md",
+        "report.json",
+        "gallery-16.png",
+        "gallery-32.png",
+        "styles-16.png",
+        "styles-32.png",
+    ):
+        assert (out / name).is_file(), name
+    text = (out / "report.md").read_text()
+    assert "## 16x16" in text and "## 32x32" in text and "| vqvae: style |" in text
+    assert json.loads((out / "report.json").read_text())["samples"] == 24
+
+
+def test_the_rows_hold_the_metrics(report):
+    _, summary = report
+    for size in ("16", "32"):
+        rows = {r["source"]: r for r in summary["sizes"][size]["rows"]}
+        assert all(r["size"] == int(size) and r["playable_after_repair"] == 1.0 for r in rows.values())
+        vq = rows["vqvae"]
+        assert vq["samples"] == 24 and vq["playable_after_repair"] == 1.0
+        assert 1.0 <= vq["code_perplexity"] <= 8.0  # of a codebook of 8
+        assert 0.0 <= vq["style_accuracy"] <= 1.0 and 0.0 <= vq["reconstruction_accuracy"] <= 1.0
+        assert rows["held-out corpus"]["pattern_kl"] == pytest.approx(summary["sizes"][size]["reference_kl"])
+        assert rows["held-out corpus"]["exact_copies"] == 0.0  # held-out is disjoint from training
+        assert rows["uniform random"]["pattern_kl"] > 10 * rows["procedural"]["pattern_kl"]
+        styles = summary["sizes"][size]["styles"]["vqvae"]
+        assert list(styles) == ["house", "village", "cave", "designer"]
+        assert all(s["samples"] == 6 for s in styles.values())
+
+
+def test_the_reference_is_half_against_half_of_the_heldout_corpus(report):
+    from generators.data import CorpusSpec, load_corpus
+
+    _, summary = report
+    corpus = load_corpus(CorpusSpec.for_size(16))
+    perm = np.random.default_rng(0).permutation(len(corpus.heldout))
+    a, b = corpus.heldout[perm[: len(perm) // 2]], corpus.heldout[perm[len(perm) // 2 :]]
+    assert summary["sizes"]["16"]["reference_kl"] == pytest.approx(pattern_kl(a, b))
