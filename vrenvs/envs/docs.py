@@ -38,10 +38,15 @@ _ACTIONS = """
 _ARGS = """
     ## Arguments
 
-    - ``scenes``: ``"gan"`` (the default at size 16), ``"vae"``, ``"vaegan"`` (the learned
-      generators, 16x16 only), ``"procedural"`` (the default at size 32), ``"designer"``, a
-      folder of ASCII ``.txt`` scenes, an ``.npz`` bank, or an object with
-      ``sample(num, rng)`` (an instance, not a class). Every scene is repaired to be
+    - ``scenes``: ``"gan"`` (the default at size 16), ``"vae"``, ``"vaegan"`` (the first
+      learned generators, 16x16 only), ``"vqvae"`` (the v2 generator: 16x16 and 32x32, style
+      conditioned), ``"procedural"`` (the default at size 32), ``"designer"``, a folder of
+      ASCII ``.txt`` scenes, an ``.npz`` bank, or an object with ``sample(num, rng)`` (an
+      instance, not a class). A name with options is a dict of JSON values:
+      ``{"source": "vqvae", "style": "village", "temperature": 0.9}``,
+      ``{"source": "procedural", "style": "cave"}``, ``{"source": "designer", "style":
+      "farm"}`` (``vrenvs.core.sources.source_options(name)`` lists a source's options; an
+      unknown one is refused naming the allowed ones). Every scene is repaired to be
       solvable. A folder holds square 16x16 or 32x32 scenes (the env plays those of its size;
       a file of another size is refused); a bank holds at most 1,000,000 scenes and 256 MiB
       of codes.
