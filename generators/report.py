@@ -269,7 +269,7 @@ def make_report(
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoints = checkpoints or {}
-    classifier, classifier_info = classifier or cached_classifier(threads=threads)
+    style_model, classifier_info = classifier or cached_classifier(threads=threads)
     v2 = [k for k in VQ_KINDS if _available(k, checkpoints)]
     parts = [f"# Generator report card\n\n{num} samples per row, {threads} torch threads.\n"]
     held = classifier_info.get("heldout", {})
@@ -287,7 +287,7 @@ def make_report(
         sets = [learned(k, num, corpus, checkpoints.get(k)) for k in KINDS] if size == SIZE else []
         styled: dict[str, tuple[dict[str, dict[str, Any]], dict[str, np.ndarray]]] = {}
         for kind in v2:
-            samples, per_style, by_style = learned_v2(kind, num, corpus, classifier, checkpoints.get(kind))
+            samples, per_style, by_style = learned_v2(kind, num, corpus, style_model, checkpoints.get(kind))
             sets.append(samples)
             styled[kind] = (per_style, by_style)
         sets += baselines(num, corpus)

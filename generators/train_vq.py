@@ -32,8 +32,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from generators.data import SIZES, STYLES, Corpus, CorpusSpec, load_corpus, one_hot
+from generators.data import NUM_CODES, SIZES, STYLES, Corpus, CorpusSpec, load_corpus, one_hot
 from generators.metrics import pattern_kl
+from generators.models import DECODINGS
 from generators.prior import PriorConfig
 from generators.vq import VQConfig
 from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
@@ -82,6 +83,14 @@ class VQTrainConfig:
     """transformer blocks of the prior"""
     prior_heads: int = 4
     """attention heads of the prior"""
+    rare_power: float = 0.5
+    """cross-entropy weight of glyph code c is (f_max / f_c) ** rare_power (f: training
+    frequency, capped at rare_cap), so rare codes (items, doors, actors) are encoded at all;
+    folded out of the decoder's bias after stage 1, so its probabilities stay calibrated"""
+    rare_cap: float = 20.0
+    """largest cross-entropy weight of a code"""
+    decoding: str = "expected"
+    """logits -> codes when sampling (see generators.sampling)"""
     designer_weight: float = 4.0
     """how much more often a designer grid is drawn than a procedural one"""
     eval_every: int = 1000
@@ -105,6 +114,9 @@ class VQTrainConfig:
             check_float(name, getattr(self, name), 0.0, 1.0, above=True)
         check_float("prior_weight_decay", self.prior_weight_decay, 0.0, 1.0)
         check_float("designer_weight", self.designer_weight, 0.0, 1000.0, above=True)
+        check_float("rare_power", self.rare_power, 0.0, 4.0)
+        check_float("rare_cap", self.rare_cap, 1.0, 1000.0)
+        check_choice("decoding", self.decoding, DECODINGS)
         check_int("eval_every", self.eval_every, 1)
         check_int("eval_samples", self.eval_samples, 16, 65_536)
         check_int("threads", self.threads, 1, 64)
@@ -126,7 +138,7 @@ class VQTrainConfig:
             num_styles=len(STYLES),
             num_sizes=len(SIZES),
         )
-        return VQModelConfig(kind=self.model, vq=vq, prior=prior)
+        return VQModelConfig(kind=self.model, vq=vq, prior=prior, decoding=self.decoding)
 
 
 def style_shares(corpora: dict[int, Corpus]) -> tuple[float, ...]:
@@ -135,6 +147,16 @@ def style_shares(corpora: dict[int, Corpus]) -> tuple[float, ...]:
     counts = sum(np.bincount(c.train_style, minlength=len(STYLES)) for c in corpora.values())
     shares = [round(float(x), 6) for x in np.asarray(counts, dtype=np.float64) / float(np.sum(counts))]
     return (*shares[:-1], round(1.0 - sum(shares[:-1]), 6))  # the last one makes the sum 1
+
+
+def code_weights(corpora: dict[int, Corpus], power: float, cap: float) -> torch.Tensor:
+    """``(C,)`` cross-entropy weights: ``min(cap, (f_max / f_c) ** power)`` from the training
+    grids' code frequencies (codes never seen get the cap)."""
+    counts = sum(np.bincount(c.train.ravel(), minlength=NUM_CODES) for c in corpora.values())
+    freq = np.asarray(counts, dtype=np.float64)
+    with np.errstate(divide="ignore"):
+        weights = np.where(freq > 0, (freq.max() / np.maximum(freq, 1)) ** power, cap)
+    return torch.from_numpy(np.minimum(weights, cap)).float()
 
 
 def _weights(corpus: Corpus, designer_weight: float) -> torch.Tensor:
@@ -224,6 +246,7 @@ def _train_vq_stage(
     from tqdm import tqdm
 
     opt = torch.optim.Adam(model.vq.parameters(), lr=config.lr)
+    weight = code_weights(corpora, config.rare_power, config.rare_cap)
     data = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
     deadline = _budget(config, time.monotonic(), 0.5)
@@ -238,7 +261,7 @@ def _train_vq_stage(
         codes = data[size][_draw(weights[size], n, gen)]
         model.vq.train()
         logits, _, commit, usage = model.vq(one_hot(codes), gen)
-        ce = F.cross_entropy(logits, codes)
+        ce = F.cross_entropy(logits, codes, weight=weight)
         opt.zero_grad(set_to_none=True)
         (ce + commit).backward()
         opt.step()
@@ -253,7 +276,18 @@ def _train_vq_stage(
     bar.close()
     best = _keep_vq(model, corpora, writer, step, best)
     model.vq.load_state_dict(best[1])
+    fold_weights(model, weight)
     return step
+
+
+@torch.no_grad()
+def fold_weights(model: VQSceneModel, weight: torch.Tensor) -> None:
+    """A decoder trained with class weights ``w`` predicts ``p'_c ~ w_c p_c``; subtracting
+    ``log w`` from the last layer's bias gives back calibrated logits (the count decodings
+    need them)."""
+    last = model.vq.decoder[-1]
+    assert isinstance(last, torch.nn.Conv2d) and last.bias is not None
+    last.bias -= weight.log()
 
 
 def _keep_vq(
