@@ -7,24 +7,32 @@ from collections.abc import Callable
 
 import torch
 
+from generators.checkpoint import shipped
 from generators.source import GeneratorSource
 
 __all__ = ["cases"]
 
 
 def cases(quick: bool) -> dict[str, Callable[[], float]]:
-    """Scenes/s of each learned generator: banks of 1 and 1024, on 1 and 2 torch threads
-    (the ``generator`` section of ``vrenvs bench``)."""
+    """Scenes/s incl. repair of each learned generator: banks of 1 and 1024, on 1 and 2 torch
+    threads, at each size it makes (the ``generator`` section of ``vrenvs bench``)."""
     cases: dict[str, Callable[[], float]] = {}
-    for kind in ("gan", "vae", "vaegan"):
+    kinds = [(k, 16) for k in ("gan", "vae", "vaegan")]
+    if shipped("vqvae").is_file():
+        kinds += [("vqvae", 16), ("vqvae", 32)]
+    for kind, size in kinds:
         for bank in (1, 1024):
             for threads in (1, 2):
                 scenes = (16 if bank == 1 else 1024) if quick else (256 if bank == 1 else 4096)
 
                 def run(
-                    kind: str = kind, bank: int = bank, threads: int = threads, scenes: int = scenes
+                    kind: str = kind,
+                    size: int = size,
+                    bank: int = bank,
+                    threads: int = threads,
+                    scenes: int = scenes,
                 ) -> float:
-                    source = GeneratorSource(kind, bank_size=bank)  # fresh: no banks cached
+                    source = GeneratorSource(kind, size, bank_size=bank)  # fresh: no banks cached
                     before = torch.get_num_threads()
                     torch.set_num_threads(threads)
                     try:
@@ -35,5 +43,6 @@ def cases(quick: bool) -> dict[str, Callable[[], float]]:
                     finally:
                         torch.set_num_threads(before)
 
-                cases[f"{kind}, banks of {bank}, {threads} thread{'s' if threads > 1 else ''}"] = run
+                name = kind if kind != "vqvae" else f"{kind} {size}x{size}"
+                cases[f"{name}, banks of {bank}, {threads} thread{'s' if threads > 1 else ''}"] = run
     return cases

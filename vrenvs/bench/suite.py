@@ -330,6 +330,9 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
         add("reset with GAN scenes vs MiniGrid-MultiRoom-N6", gan / multiroom, 10.0, "x")
     gen = _median(tables, "generator", "gan, banks of 1024, 2 threads")
     add("GAN scenes/s incl. repair, 2 threads", gen, 10_000, "scenes/s")
+    for size, goal in ((16, 10_000), (32, 2_500)):
+        rate = _median(tables, "generator", f"vqvae {size}x{size}, banks of 1024, 2 threads")
+        add(f"vqvae {size}x{size} scenes/s incl. repair, 2 threads", rate, goal, "scenes/s")
     ours, theirs = (
         _median(tables, "render", "vrenvs single render()"),
         _median(tables, "render", "MiniGrid-DoorKey-8x8 render()"),
