@@ -38,7 +38,7 @@ from generators.models import DECODINGS
 from generators.prior import PriorConfig
 from generators.vq import VQConfig
 from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
-from vrenvs.core.checks import check_choice, check_float, check_int
+from vrenvs.core.checks import check_choice, check_float, check_int, check_output
 from vrenvs.core.reach import solvable_batch
 
 __all__ = ["VQTrainConfig", "add_arguments", "evaluate_vq", "parse_config", "train_vq"]
@@ -58,7 +58,7 @@ class VQTrainConfig:
     prior_steps: int = 6000
     """prior updates (stage 2)"""
     minutes: float = 20.0
-    """wall-time budget of both stages together (each gets its share by steps; 0: none)"""
+    """wall-time budget of both stages together (each stage may use half; 0: none)"""
     batch_size: int = 64
     """16x16 grids per update (32x32 batches hold a quarter as many: the same cells)"""
     prior_batch_size: int = 128
@@ -359,6 +359,12 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     from generators.checkpoint import save_checkpoint
 
     run_dir = Path(config.out) / config.model / (config.run or f"{config.model}-seed{config.seed}")
+    check_output("run folder", run_dir, folder=True)
+    if run_dir.is_dir() and any(run_dir.iterdir()):
+        raise ValueError(
+            f"run folder {str(run_dir)!r} exists and is not empty (a run was trained there); give "
+            "another --run name (or --out folder), or remove that folder"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
@@ -423,9 +429,18 @@ def parse_config(args: argparse.Namespace) -> VQTrainConfig:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``train vqvae`` flags, one per :class:`VQTrainConfig` field."""
+    """The ``train vqvae`` flags, one per :class:`VQTrainConfig` field (checked when the
+    config is built), with the field's docstring as help."""
+    from generators.train import _field_docs
+
+    docs = _field_docs(VQTrainConfig)
     for f in fields(VQTrainConfig):
         if f.name == "model":
             continue
         default = f.default
-        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default)
+        parser.add_argument(
+            f"--{f.name.replace('_', '-')}",
+            type=type(default),
+            default=default,
+            help=f"{docs.get(f.name, '')} (default: {default!r})".replace("%", "%%"),
+        )
