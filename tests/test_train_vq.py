@@ -1,0 +1,89 @@
+"""The v2 trainer's pieces: rare-code weights and their fold into the decoder bias, the
+mixture's style shares, the config checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from generators.data import NUM_CODES, STYLES, Corpus
+from generators.prior import PriorConfig
+from generators.train_vq import VQTrainConfig, code_weights, fold_weights, perplexity, style_shares
+from generators.vq import VQConfig
+from generators.vqmodel import VQModelConfig, VQSceneModel
+
+
+def _corpus(grids: np.ndarray, styles: list[int]) -> Corpus:
+    return Corpus(
+        grids, grids[:1], np.zeros(len(grids), bool), {}, np.array(styles, np.uint8), np.zeros(1, np.uint8)
+    )
+
+
+def test_code_weights_follow_the_inverse_frequency_to_a_power_capped():
+    grids = np.zeros((1, 4, 4), np.uint8)
+    grids[0, 0, :] = 1  # 12 floors, 4 walls
+    grids[0, 1, 0] = 2  # 11 floors, 4 walls, 1 grass
+    weights = code_weights({16: _corpus(grids, [0])}, power=0.5, cap=20.0)
+    assert weights.shape == (NUM_CODES,)
+    assert weights[0].item() == pytest.approx(1.0)
+    assert weights[1].item() == pytest.approx((11 / 4) ** 0.5)
+    assert weights[2].item() == pytest.approx(11**0.5)
+    assert weights[3].item() == 20.0  # never seen: the cap
+    flat = code_weights({16: _corpus(grids, [0])}, power=0.0, cap=20.0)
+    assert torch.all(flat[:3] == 1.0)
+
+
+def test_folding_the_weights_gives_back_calibrated_probabilities():
+    config = VQModelConfig(
+        vq=VQConfig(codebook_size=8, code_dim=4, width=8),
+        prior=PriorConfig(codebook_size=8, max_side=8, width=8, layers=1, heads=1, num_styles=4, num_sizes=2),
+    )
+    model = VQSceneModel(config).eval()
+    indices = torch.randint(0, 8, (2, 4, 4), generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        before = model.vq.decode_indices(indices)
+        weight = torch.linspace(1.0, 20.0, NUM_CODES)
+        fold_weights(model, weight)
+        after = model.vq.decode_indices(indices)
+    # p'_c ~ w_c p_c was learned; after the fold the logits are log p'_c - log w_c
+    assert torch.allclose(after, before - weight.log()[None, :, None, None], atol=1e-5)
+
+
+def test_style_shares_are_the_training_grids_shares_and_sum_to_one():
+    a = _corpus(np.zeros((6, 16, 16), np.uint8), [0, 0, 1, 2, 2, 3])
+    b = _corpus(np.zeros((2, 32, 32), np.uint8), [0, 1])
+    shares = style_shares({16: a, 32: b})
+    assert shares == (0.375, 0.25, 0.25, 0.125)
+    assert sum(shares) == 1.0 and len(shares) == len(STYLES)
+
+
+def test_perplexity_counts_the_codes_in_use():
+    assert perplexity(torch.tensor([[0, 1], [2, 3]]), 8) == pytest.approx(4.0)
+    assert perplexity(torch.zeros(5, dtype=torch.long), 8) == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "words"),
+    [
+        ("model", "gan", ["model='gan'", "'vqvae'"]),
+        ("rare_power", -1.0, ["rare_power=-1.0"]),
+        ("rare_cap", 0.5, ["rare_cap=0.5"]),
+        ("decoding", "mode", ["decoding='mode'", "'expected'"]),
+        ("batch_size", 2, ["batch_size=2"]),
+        ("minutes", -1.0, ["minutes=-1.0"]),
+        ("designer_weight", 0.0, ["designer_weight=0.0"]),
+    ],
+)
+def test_bad_training_settings_name_the_value(field, value, words):
+    with pytest.raises(ValueError) as err:
+        VQTrainConfig(**{field: value})
+    assert all(w in str(err.value) for w in words), err.value
+
+
+def test_the_model_config_follows_the_training_settings():
+    config = VQTrainConfig(
+        factor=2, codebook_size=64, prior_width=32, prior_layers=2, prior_heads=2
+    ).model_config()
+    assert config.vq.factor == 2 and config.prior.max_side == 16 and config.prior.codebook_size == 64
+    assert config.prior.num_styles == len(STYLES) and config.sizes == (16, 32)
