@@ -3,6 +3,8 @@
 Two stages in one run, both bounded by steps and/or minutes, with tqdm bars and TensorBoard
 scalars under ``<out>/<model>/<run>``:
 
+Stage 1 may use 40% of ``--minutes``, stage 2 what is left of it.
+
 1. **VQ-VAE** on the 16x16 and 32x32 corpora (one fully convolutional model for both
    sizes: batches alternate between them), per-cell cross-entropy plus commitment, EMA
    codebook with dead-code restarts. Designer grids are drawn ``designer_weight`` times as
@@ -58,7 +60,7 @@ class VQTrainConfig:
     prior_steps: int = 6000
     """prior updates (stage 2)"""
     minutes: float = 20.0
-    """wall-time budget of both stages together (each stage may use half; 0: none)"""
+    """wall-time budget of both stages together (stage 1 may use 40%, stage 2 the rest; 0: none)"""
     batch_size: int = 64
     """16x16 grids per update (32x32 batches hold a quarter as many: the same cells)"""
     prior_batch_size: int = 128
@@ -167,6 +169,10 @@ def _draw(weights: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
     return torch.multinomial(weights, n, replacement=True, generator=gen)
 
 
+VQ_SHARE = 0.4
+"""Share of ``minutes`` stage 1 may use; stage 2 gets what is left of the whole budget."""
+
+
 def _budget(config: VQTrainConfig, start: float, share: float) -> float:
     """Deadline (monotonic seconds) of a stage that may use ``share`` of the minutes."""
     return start + 60 * config.minutes * share if config.minutes > 0 else float("inf")
@@ -241,7 +247,12 @@ def _log(writer: Any, scalars: dict[str, float], step: int) -> None:
 
 
 def _train_vq_stage(
-    model: VQSceneModel, corpora: dict[int, Corpus], config: VQTrainConfig, gen: torch.Generator, writer: Any
+    model: VQSceneModel,
+    corpora: dict[int, Corpus],
+    config: VQTrainConfig,
+    gen: torch.Generator,
+    writer: Any,
+    start: float,
 ) -> int:
     from tqdm import tqdm
 
@@ -249,7 +260,7 @@ def _train_vq_stage(
     weight = code_weights(corpora, config.rare_power, config.rare_cap)
     data = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
-    deadline = _budget(config, time.monotonic(), 0.5)
+    deadline = _budget(config, start, VQ_SHARE)
     best: tuple[float, dict] = (-1.0, {})
     bar = tqdm(
         total=config.vq_steps, desc=f"{config.model} stage 1 (VQ-VAE)", unit="step", dynamic_ncols=True
@@ -304,7 +315,12 @@ def _keep_vq(
 
 
 def _train_prior_stage(
-    model: VQSceneModel, corpora: dict[int, Corpus], config: VQTrainConfig, gen: torch.Generator, writer: Any
+    model: VQSceneModel,
+    corpora: dict[int, Corpus],
+    config: VQTrainConfig,
+    gen: torch.Generator,
+    writer: Any,
+    start: float,
 ) -> int:
     from tqdm import tqdm
 
@@ -319,7 +335,7 @@ def _train_prior_stage(
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, k / config.prior_steps)))
     )
-    deadline = _budget(config, time.monotonic(), 0.5)
+    deadline = _budget(config, start, 1.0)
     best: tuple[float, dict] = (float("inf"), {})
     bar = tqdm(
         total=config.prior_steps, desc=f"{config.model} stage 2 (prior)", unit="step", dynamic_ncols=True
@@ -373,8 +389,8 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     model = VQSceneModel(replace(config.model_config(), style_weights=style_shares(corpora)))
     writer = _writer(run_dir)
     start = time.monotonic()
-    vq_steps = _train_vq_stage(model, corpora, config, gen, writer)
-    prior_steps = _train_prior_stage(model, corpora, config, gen, writer)
+    vq_steps = _train_vq_stage(model, corpora, config, gen, writer, start)
+    prior_steps = _train_prior_stage(model, corpora, config, gen, writer, start)
     wall = time.monotonic() - start
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples)
