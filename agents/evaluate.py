@@ -19,6 +19,7 @@ import numpy as np
 
 from agents.config import MAX_EPISODES, MAX_SEED, SPLITS
 from agents.vec_env import VrenvsVecEnv
+from vrenvs.app.args import arg_scenes
 from vrenvs.core.checks import arg_int, check_int
 from vrenvs.core.controllers import controller
 from vrenvs.core.tasks import task
@@ -143,6 +144,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--split", default="test", choices=SPLITS, help="training scenes or held-out scenes")
     parser.add_argument("--seed", type=arg_int(0, MAX_SEED), default=0)
+    parser.add_argument(
+        "--scenes",
+        type=arg_scenes,
+        default=None,
+        help="evaluate on another scene source (a name, a folder, an .npz bank or a JSON object such "
+        'as \'{"source": "vqvae", "style": "cave"}\'); default: the scenes the policy trained on',
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args(argv)
     notes: list[str] = []
@@ -175,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
             config = load_config(env)
         if model is not None:
             config.env_kwargs = env_kwargs  # observe as the policy was trained to
+        if args.scenes is not None:
+            config.env_kwargs = {**config.env_kwargs, "scenes": args.scenes}
+            notes.append(f"scenes={args.scenes!r} (given by --scenes)")
         check_env_kwargs(config)
         kwargs = split_kwargs(config, args.split)
         where = "the run's" if source is not None else "the per-task"
