@@ -34,7 +34,7 @@ from generators.sampling import DECODINGS, decode_codes, sample_codes
 from vrenvs.core.checks import arg_choice, arg_float, arg_int, arg_output, check_output
 from vrenvs.core.reach import solvable_batch
 
-__all__ = ["TrainConfig", "evaluate", "parse_config", "run_folder", "train"]
+__all__ = ["TrainConfig", "evaluate", "field_docs", "parse_config", "run_folder", "train"]
 
 EVAL_SEED0 = 1_000_000_000
 """Latent seeds used for evaluation during training, disjoint from the report's seeds."""
@@ -105,7 +105,7 @@ class TrainConfig:
     """also copy the final checkpoint and model card into this folder (e.g. generators/weights)"""
 
 
-def _field_docs(cls: type) -> dict[str, str]:
+def field_docs(cls: type) -> dict[str, str]:
     """Attribute docstrings of a dataclass (the string after each field) for --help."""
     tree = ast.parse(inspect.getsource(cls))
     body = tree.body[0].body  # type: ignore[attr-defined]
@@ -189,7 +189,7 @@ def _argtype(name: str) -> tuple[Any, str]:
 def add_arguments(parser: argparse.ArgumentParser, model: bool = True) -> None:
     """One option per :class:`TrainConfig` field, each with its range or choices; without
     ``model`` no positional model argument (the caller's subcommand names it)."""
-    docs = _field_docs(TrainConfig)
+    docs = field_docs(TrainConfig)
     for f in fields(TrainConfig):
         if f.name == "model":
             if model:

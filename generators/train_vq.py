@@ -447,9 +447,9 @@ def parse_config(args: argparse.Namespace) -> VQTrainConfig:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``train vqvae`` flags, one per :class:`VQTrainConfig` field (checked when the
     config is built), with the field's docstring as help."""
-    from generators.train import _field_docs
+    from generators.train import field_docs
 
-    docs = _field_docs(VQTrainConfig)
+    docs = field_docs(VQTrainConfig)
     for f in fields(VQTrainConfig):
         if f.name == "model":
             continue
