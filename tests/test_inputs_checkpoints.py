@@ -146,7 +146,7 @@ GEN_FIELDS = [
         "vrenvs-generator/3",
         "format='vrenvs-generator/3' is not allowed; allowed: 'vrenvs-generator/1' or 'vrenvs-generator/2'",
     ),
-    ("format", "vrenvs-generator/2", "model lacks ['vq', 'prior', 'styles', 'sizes']"),
+    ("format", "vrenvs-generator/2", "model lacks ['vq', 'prior', 'styles', 'sizes', 'style_weights']"),
     ("format", DELETE, "format=None is not allowed"),
     ("weights_sha256", DELETE, "lacks the fields ['weights_sha256']"),
     ("config_sha256", DELETE, "lacks the fields ['config_sha256']"),
