@@ -179,10 +179,13 @@ def _budget(config: VQTrainConfig, start: float, share: float) -> float:
 
 
 @torch.no_grad()
-def reconstruction(model: VQSceneModel, grids: np.ndarray) -> dict[str, float]:
-    """Held-out cell accuracy and share of grids reconstructed exactly."""
+def reconstruction(
+    model: VQSceneModel, grids: np.ndarray, indices: torch.Tensor | None = None
+) -> dict[str, float]:
+    """Held-out cell accuracy and share of grids reconstructed exactly (``indices``: the grids'
+    codes, when the caller has them already)."""
     model.eval()
-    indices = model.encode(grids)
+    indices = model.encode(grids) if indices is None else indices
     out = model.decode_indices(indices, "argmax")
     same = out == grids
     return {"cell_accuracy": float(same.mean()), "exact": float(same.all(axis=(1, 2)).mean())}
@@ -200,6 +203,23 @@ def prior_nll(model: VQSceneModel, codes: torch.Tensor, styles: torch.Tensor, si
     return total / len(codes)
 
 
+def heldout_codes(model: VQSceneModel, corpora: dict[int, Corpus]) -> dict[int, torch.Tensor]:
+    """The held-out grids' codes per size (the encoder is fixed after stage 1: encode once)."""
+    return {size: model.encode(corpus.heldout) for size, corpus in corpora.items()}
+
+
+def heldout_nll(model: VQSceneModel, corpora: dict[int, Corpus], held: dict[int, torch.Tensor]) -> float:
+    """Mean over the sizes of the prior's held-out NLL (nats per code)."""
+    return float(
+        np.mean(
+            [
+                prior_nll(model, held[s], torch.from_numpy(c.heldout_style.astype(np.int64)), SIZES.index(s))
+                for s, c in corpora.items()
+            ]
+        )
+    )
+
+
 def perplexity(indices: torch.Tensor, codebook_size: int) -> float:
     """exp(entropy) of the code usage in ``indices``: how many codes are effectively used."""
     counts = torch.bincount(indices.flatten(), minlength=codebook_size).double()
@@ -207,9 +227,13 @@ def perplexity(indices: torch.Tensor, codebook_size: int) -> float:
     return float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
 
 
-def evaluate_vq(model: VQSceneModel, corpora: dict[int, Corpus], num: int) -> dict[str, float]:
+def evaluate_vq(
+    model: VQSceneModel, corpora: dict[int, Corpus], num: int, held: dict[int, torch.Tensor] | None = None
+) -> dict[str, float]:
     """Per size: raw playability and pattern KL of ``num`` samples (styles in the held-out
-    corpus's proportions, seeds from :data:`EVAL_SEED0`), held-out reconstruction."""
+    corpus's proportions, seeds from :data:`EVAL_SEED0`), held-out reconstruction and code
+    perplexity (``held``: the held-out codes of :func:`heldout_codes`, if already made)."""
+    held = held if held is not None else heldout_codes(model, corpora)
     out: dict[str, float] = {}
     for size, corpus in corpora.items():
         heldout = corpus.heldout
@@ -226,9 +250,9 @@ def evaluate_vq(model: VQSceneModel, corpora: dict[int, Corpus], num: int) -> di
         pick = heldout[np.linspace(0, len(heldout) - 1, min(num, len(heldout))).astype(int)]
         out[f"raw_playable_{size}"] = float(solvable_batch(samples).mean())
         out[f"pattern_kl_{size}"] = pattern_kl(samples, pick)
-        for key, value in reconstruction(model, heldout).items():
+        for key, value in reconstruction(model, heldout, held[size]).items():
             out[f"reconstruction_{key}_{size}"] = value
-        out[f"code_perplexity_{size}"] = perplexity(model.encode(heldout), model.config.vq.codebook_size)
+        out[f"code_perplexity_{size}"] = perplexity(held[size], model.config.vq.codebook_size)
     return out
 
 
@@ -321,13 +345,12 @@ def _train_prior_stage(
     gen: torch.Generator,
     writer: Any,
     start: float,
+    held: dict[int, torch.Tensor],
 ) -> int:
     from tqdm import tqdm
 
     train = {s: model.encode(c.train) for s, c in corpora.items()}
-    held = {s: model.encode(c.heldout) for s, c in corpora.items()}
     styles = {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()}
-    held_styles = {s: torch.from_numpy(c.heldout_style.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
     opt = torch.optim.AdamW(
         model.prior.parameters(), lr=config.prior_lr, weight_decay=config.prior_weight_decay
@@ -359,7 +382,7 @@ def _train_prior_stage(
             _log(writer, {f"prior/nll_{size}": float(loss)}, step)
             bar.set_postfix(nll=f"{float(loss):.3f}")
         if step % config.eval_every == 0 or step == config.prior_steps:
-            nll = float(np.mean([prior_nll(model, held[s], held_styles[s], SIZES.index(s)) for s in corpora]))
+            nll = heldout_nll(model, corpora, held)
             _log(writer, {"eval/prior_nll": nll}, step)
             if nll < best[0]:
                 best = (nll, copy.deepcopy(model.prior.state_dict()))
@@ -390,23 +413,12 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     writer = _writer(run_dir)
     start = time.monotonic()
     vq_steps = _train_vq_stage(model, corpora, config, gen, writer, start)
-    prior_steps = _train_prior_stage(model, corpora, config, gen, writer, start)
+    held = heldout_codes(model, corpora)
+    prior_steps = _train_prior_stage(model, corpora, config, gen, writer, start, held)
     wall = time.monotonic() - start
     model.eval()
-    metrics = evaluate_vq(model, corpora, config.eval_samples)
-    metrics["prior_nll"] = float(
-        np.mean(
-            [
-                prior_nll(
-                    model,
-                    model.encode(c.heldout),
-                    torch.from_numpy(c.heldout_style.astype(np.int64)),
-                    SIZES.index(s),
-                )
-                for s, c in corpora.items()
-            ]
-        )
-    )
+    metrics = evaluate_vq(model, corpora, config.eval_samples, held)
+    metrics["prior_nll"] = heldout_nll(model, corpora, held)
     if writer is not None:
         writer.close()
     info = {
