@@ -54,7 +54,9 @@ def card_text_v2(meta: dict[str, Any]) -> str:
     sizes = meta.get("size", model.get("sizes", []))
     steps = training.get("steps", {})
     steps_text = (
-        f"{steps.get('vq', '?')} VQ-VAE + {steps.get('prior', '?')} prior steps"
+        f"{steps.get('vq', '?')} VQ-VAE + {steps.get('prior', '?')} prior"
+        + (f" + {steps['bootstrap']} bootstrap" if steps.get("bootstrap") else "")
+        + " steps"
         if isinstance(steps, dict)
         else f"{steps} steps"
     )

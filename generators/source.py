@@ -20,8 +20,8 @@ mixture: scene ``i`` gets the style :meth:`~generators.vqmodel.VQModelConfig.mix
 for ``i``, in the training corpus's shares), ``temperature`` (default 1.0),
 ``top_k`` and ``top_p`` (default None: no truncation). Scene ``i`` is drawn by
 :meth:`~generators.vqmodel.VQSceneModel.generate` from seed ``i`` under its condition, so it
-is a function of (``i``, condition, weights); a mixture bank is generated one style group at
-a time and put back in index order. The identity of a v2 scene carries its condition (the
+is a function of (``i``, condition, weights); a mixture bank is generated in one batch, each
+seed under its own style. The identity of a v2 scene carries its condition (the
 style actually used, size, temperature, top_k, top_p).
 
 Registered by name through :mod:`generators.registry` (lazily, so vrenvs never imports
@@ -262,13 +262,13 @@ class GeneratorSource(IndexedSource):
         seeds = range(start, start + self.bank_size)
         if isinstance(self.model, SceneModel):
             return sample_codes(self.model, seeds)
-        out = np.empty((self.bank_size, self.size, self.size), np.uint8)
+        if len(self.conditions) == 1:
+            return self.model.generate(seeds, self.conditions[0])
+        # the mixture: one batch, each seed under its style group's condition
         groups = self._groups(np.arange(start, start + self.bank_size))
-        for g, condition in enumerate(self.conditions):
-            where = np.flatnonzero(groups == g)
-            if len(where):
-                out[where] = self.model.generate([start + int(k) for k in where], condition)
-        return out
+        return self.model.generate(
+            seeds, self.conditions[0], styles=[self.conditions[g].style for g in groups]
+        )
 
     def bank(self, index: int) -> Bank:
         """The bank holding scene ``index``, decoded and repaired on first use."""

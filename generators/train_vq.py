@@ -1,9 +1,8 @@
 """Train a v2 scene model: ``python -m generators train vqvae [--flags]``.
 
-Two stages in one run, both bounded by steps and/or minutes, with tqdm bars and TensorBoard
-scalars under ``<out>/<model>/<run>``:
-
-Stage 1 may use 40% of ``--minutes``, stage 2 what is left of it.
+Two stages (three with ``--bootstrap-rounds``) in one run, bounded by steps and/or minutes,
+with tqdm bars and TensorBoard scalars under ``<out>/<model>/<run>``. Stage 1 may use 40% of
+``--minutes``, stage 2 what is left of it.
 
 1. **VQ-VAE** on the 16x16 and 32x32 corpora (one fully convolutional model for both
    sizes: batches alternate between them), per-cell cross-entropy plus commitment, EMA
@@ -14,6 +13,12 @@ Stage 1 may use 40% of ``--minutes``, stage 2 what is left of it.
    transformer learns them with the grid's style and size ids (same sampling weights). The
    weights with the lowest held-out negative log-likelihood (nats per code, mean over the
    sizes) are kept (early stopping against memorising the training codes).
+3. **Bootstrap** (optional, ``--bootstrap-rounds R``): R rounds of self-training. Each round
+   samples the prior at both sizes, keeps the samples that are playable as generated and copy
+   no training grid, and fine-tunes the prior on batches mixing those keepers with the corpus
+   (the approach of bootstrapped level generators: the model learns from its own playable
+   output, so more of its raw output is playable). Stages 1 and 2 may then use 75% of
+   ``--minutes``.
 
 The end: a checkpoint (weights + JSON config with this exact command), metrics on evaluation
 seeds disjoint from the report's (raw playability and 2x2-pattern KL to the held-out corpus
@@ -68,7 +73,8 @@ class VQTrainConfig:
     lr: float = 1e-3
     """Adam learning rate of the VQ-VAE"""
     prior_lr: float = 1e-3
-    """AdamW learning rate of the prior (cosine decay to 5%)"""
+    """AdamW learning rate of the prior (cosine decay to 5% over prior_steps or the stage's
+    share of minutes, whichever ends first)"""
     prior_weight_decay: float = 0.01
     """AdamW weight decay of the prior"""
     codebook_size: int = 256
@@ -97,6 +103,17 @@ class VQTrainConfig:
     """how much more often a designer grid is drawn than a procedural one"""
     eval_every: int = 1000
     """steps between evaluations (and snapshots kept if best)"""
+    bootstrap_rounds: int = 0
+    """stage 3: rounds of self-training (sample, keep the raw-playable non-copies, fine-tune
+    the prior on the corpus and the kept samples); 0: none"""
+    bootstrap_samples: int = 2048
+    """samples drawn per size and bootstrap round"""
+    bootstrap_steps: int = 1000
+    """prior updates per bootstrap round"""
+    bootstrap_share: float = 0.5
+    """share of each stage-3 batch drawn from the kept samples (the rest from the corpus)"""
+    bootstrap_lr: float = 2e-4
+    """constant AdamW learning rate of stage 3"""
     eval_samples: int = 512
     """samples per size for the final metrics"""
     threads: int = 2
@@ -120,6 +137,11 @@ class VQTrainConfig:
         check_float("rare_cap", self.rare_cap, 1.0, 1000.0)
         check_choice("decoding", self.decoding, DECODINGS)
         check_int("eval_every", self.eval_every, 1)
+        check_int("bootstrap_rounds", self.bootstrap_rounds, 0, 100)
+        check_int("bootstrap_samples", self.bootstrap_samples, 16, 65_536)
+        check_int("bootstrap_steps", self.bootstrap_steps, 1, 10_000_000)
+        check_float("bootstrap_share", self.bootstrap_share, 0.0, 1.0)
+        check_float("bootstrap_lr", self.bootstrap_lr, 0.0, 1.0, above=True)
         check_int("eval_samples", self.eval_samples, 16, 65_536)
         check_int("threads", self.threads, 1, 64)
 
@@ -170,7 +192,10 @@ def _draw(weights: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
 
 
 VQ_SHARE = 0.4
-"""Share of ``minutes`` stage 1 may use; stage 2 gets what is left of the whole budget."""
+"""Share of ``minutes`` stage 1 may use; stage 2 gets what is left of the whole budget, or
+of :data:`PRIOR_SHARE` of it when stage 3 runs."""
+PRIOR_SHARE = 0.75
+"""Share of ``minutes`` stages 1 and 2 may use together when stage 3 (bootstrap) runs."""
 
 
 def _budget(config: VQTrainConfig, start: float, share: float) -> float:
@@ -227,6 +252,26 @@ def perplexity(indices: torch.Tensor, codebook_size: int) -> float:
     return float(torch.exp(-(p[p > 0] * p[p > 0].log()).sum()))
 
 
+def style_counts(styles: np.ndarray, num: int) -> np.ndarray:
+    """``num`` samples split over :data:`STYLES` in the shares of the style ids ``styles``."""
+    counts = np.bincount(styles, minlength=len(STYLES))
+    share = np.floor(counts / counts.sum() * num).astype(int)
+    share[int(np.argmax(share))] += num - int(share.sum())
+    return share
+
+
+def sample_styles(
+    model: VQSceneModel, size: int, counts: np.ndarray, seed0: int
+) -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """``counts[s]`` samples of style ``s`` at ``size`` from seeds ``seed0, seed0 + 1, ...``:
+    their code grids, glyph grids and style ids."""
+    styles = np.repeat(np.arange(len(STYLES)), counts)
+    seeds = range(seed0, seed0 + len(styles))
+    names = [STYLES[k] for k in styles]
+    indices = model.sample_indices(seeds, model.condition(names[0], size), styles=names)
+    return indices, model.decode_indices(indices), styles
+
+
 def evaluate_vq(
     model: VQSceneModel, corpora: dict[int, Corpus], num: int, held: dict[int, torch.Tensor] | None = None
 ) -> dict[str, float]:
@@ -237,16 +282,7 @@ def evaluate_vq(
     out: dict[str, float] = {}
     for size, corpus in corpora.items():
         heldout = corpus.heldout
-        counts = np.bincount(corpus.heldout_style, minlength=len(STYLES))
-        share = np.floor(counts / counts.sum() * num).astype(int)
-        share[int(np.argmax(share))] += num - int(share.sum())
-        raw = []
-        seed = EVAL_SEED0
-        for style, n in zip(STYLES, share, strict=True):
-            if n:
-                raw.append(model.generate(range(seed, seed + n), model.condition(style, size)))
-                seed += n
-        samples = np.concatenate(raw)
+        _, samples, _ = sample_styles(model, size, style_counts(corpus.heldout_style, num), EVAL_SEED0)
         pick = heldout[np.linspace(0, len(heldout) - 1, min(num, len(heldout))).astype(int)]
         out[f"raw_playable_{size}"] = float(solvable_batch(samples).mean())
         out[f"pattern_kl_{size}"] = pattern_kl(samples, pick)
@@ -338,6 +374,14 @@ def _keep_vq(
     return (score, copy.deepcopy(model.vq.state_dict())) if score > best[0] else best
 
 
+def lr_factor(step: int, steps: int, elapsed: float, budget: float) -> float:
+    """Stage 2's learning-rate factor: cosine from 1 to 0.05 over the stage's progress, the
+    larger of ``step / steps`` and ``elapsed / budget`` seconds (``budget`` inf: steps only),
+    so a run cut by ``--minutes`` still ends at the low rate."""
+    progress = min(1.0, max(step / steps, elapsed / budget if budget < float("inf") else 0.0))
+    return 0.05 + 0.95 * 0.5 * (1 + float(np.cos(np.pi * progress)))
+
+
 def _train_prior_stage(
     model: VQSceneModel,
     corpora: dict[int, Corpus],
@@ -355,10 +399,11 @@ def _train_prior_stage(
     opt = torch.optim.AdamW(
         model.prior.parameters(), lr=config.prior_lr, weight_decay=config.prior_weight_decay
     )
+    deadline = _budget(config, start, PRIOR_SHARE if config.bootstrap_rounds else 1.0)
+    began = time.monotonic()
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda k: 0.05 + 0.95 * 0.5 * (1 + np.cos(np.pi * min(1.0, k / config.prior_steps)))
+        opt, lambda k: lr_factor(k, config.prior_steps, time.monotonic() - began, deadline - began)
     )
-    deadline = _budget(config, start, 1.0)
     best: tuple[float, dict] = (float("inf"), {})
     bar = tqdm(
         total=config.prior_steps, desc=f"{config.model} stage 2 (prior)", unit="step", dynamic_ncols=True
@@ -392,6 +437,106 @@ def _train_prior_stage(
     return step
 
 
+BOOTSTRAP_SEED0 = 2_000_000_000
+"""Seeds of stage 3's samples (round ``r`` starts at ``BOOTSTRAP_SEED0 + r * 65_536``),
+disjoint from the report's (``0 ..``) and :data:`EVAL_SEED0`'s."""
+
+
+@dataclass
+class Pool:
+    """Stage 3's kept samples of one size: code grids, style ids and the set of every grid
+    seen (training grids and kept samples, as bytes), so no copy is kept twice."""
+
+    codes: torch.Tensor
+    styles: torch.Tensor
+    seen: set[bytes]
+
+
+def bootstrap_round(
+    model: VQSceneModel, corpus: Corpus, pool: Pool, num: int, seed0: int
+) -> dict[str, float]:
+    """Draw ``num`` samples at the corpus's size (styles in the training shares) and add the
+    raw-playable ones that copy no training grid and no kept sample to ``pool``. Returns the
+    round's raw playability and how many were kept (``model`` in eval mode)."""
+    codes, grids, styles = sample_styles(model, corpus.size, style_counts(corpus.train_style, num), seed0)
+    playable = solvable_batch(grids)
+    keep = []
+    for k in np.flatnonzero(playable):
+        key = grids[k].tobytes()
+        if key not in pool.seen:
+            pool.seen.add(key)
+            keep.append(int(k))
+    pick = torch.tensor(keep, dtype=torch.long)
+    pool.codes = torch.cat([pool.codes, codes[pick]])
+    pool.styles = torch.cat([pool.styles, torch.from_numpy(styles)[pick]])
+    return {"raw_playable": float(playable.mean()), "kept": float(len(keep))}
+
+
+def _train_bootstrap_stage(
+    model: VQSceneModel,
+    corpora: dict[int, Corpus],
+    config: VQTrainConfig,
+    gen: torch.Generator,
+    writer: Any,
+    start: float,
+) -> int:
+    """Stage 3 (``bootstrap_rounds`` > 0): self-training of the prior on its own playable
+    samples, which moves probability towards scenes that are playable as generated. Each
+    round adds the new keepers to a pool per size and fine-tunes on batches that take
+    ``bootstrap_share`` from the pool and the rest from the corpus (so the corpus keeps
+    anchoring the distribution; the report's KL and copy columns measure the drift)."""
+    from tqdm import tqdm
+
+    train = {s: model.encode(c.train) for s, c in corpora.items()}
+    styles = {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()}
+    weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
+    pools = {s: Pool(train[s][:0], styles[s][:0], {g.tobytes() for g in c.train}) for s, c in corpora.items()}
+    opt = torch.optim.AdamW(
+        model.prior.parameters(), lr=config.bootstrap_lr, weight_decay=config.prior_weight_decay
+    )
+    deadline = _budget(config, start, 1.0)
+    step = 0
+    bar = tqdm(
+        total=config.bootstrap_rounds * config.bootstrap_steps,
+        desc=f"{config.model} stage 3 (bootstrap)",
+        unit="step",
+        dynamic_ncols=True,
+    )
+    for r in range(config.bootstrap_rounds):
+        if time.monotonic() >= deadline:
+            break
+        for size_id, (size, corpus) in enumerate(corpora.items()):
+            seed0 = BOOTSTRAP_SEED0 + (r * len(SIZES) + size_id) * 65_536
+            model.eval()
+            found = bootstrap_round(model, corpus, pools[size], config.bootstrap_samples, seed0)
+            _log(writer, {f"bootstrap/{k}_{size}": v for k, v in found.items()}, r)
+            bar.set_postfix({f"playable_{size}": f"{found['raw_playable']:.2f}"})
+        for _ in range(config.bootstrap_steps):
+            if time.monotonic() >= deadline:
+                break
+            size_id = step % len(SIZES)
+            size = SIZES[size_id]
+            pool = pools[size]
+            n_pool = min(len(pool.codes), round(config.bootstrap_share * config.prior_batch_size))
+            corpus_pick = _draw(weights[size], config.prior_batch_size - n_pool, gen)
+            pool_pick = torch.randint(0, max(1, len(pool.codes)), (n_pool,), generator=gen)
+            codes = torch.cat([train[size][corpus_pick], pool.codes[pool_pick]])
+            ids = torch.cat([styles[size][corpus_pick], pool.styles[pool_pick]])
+            model.prior.train()
+            loss = model.prior.loss(codes, ids, torch.full((len(codes),), size_id, dtype=torch.long))
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.prior.parameters(), 1.0)
+            opt.step()
+            step += 1
+            bar.update(1)
+            if step % 50 == 0:
+                _log(writer, {f"bootstrap/nll_{size}": float(loss)}, step)
+    bar.close()
+    model.eval()
+    return step
+
+
 def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     """Run both stages; returns the checkpoint's JSON path."""
     from generators.cards import write_card
@@ -415,6 +560,9 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     vq_steps = _train_vq_stage(model, corpora, config, gen, writer, start)
     held = heldout_codes(model, corpora)
     prior_steps = _train_prior_stage(model, corpora, config, gen, writer, start, held)
+    bootstrap_steps = 0
+    if config.bootstrap_rounds:
+        bootstrap_steps = _train_bootstrap_stage(model, corpora, config, gen, writer, start)
     wall = time.monotonic() - start
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
@@ -425,7 +573,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
         "training": {
             "command": command or "python -m generators train " + shlex.join(_argv(config)),
             "seed": config.seed,
-            "steps": {"vq": vq_steps, "prior": prior_steps},
+            "steps": {"vq": vq_steps, "prior": prior_steps, "bootstrap": bootstrap_steps},
             "wall_time_s": round(wall, 1),
             "threads": config.threads,
             "torch": torch.__version__,
@@ -437,7 +585,8 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     }
     path = save_checkpoint(model, run_dir / config.model, info)
     card = write_card(path)
-    print(f"wrote {path} and {card.name} ({vq_steps} + {prior_steps} steps, {wall / 60:.1f} min)")
+    steps = f"{vq_steps} + {prior_steps}" + (f" + {bootstrap_steps}" if config.bootstrap_rounds else "")
+    print(f"wrote {path} and {card.name} ({steps} steps, {wall / 60:.1f} min)")
     return path
 
 

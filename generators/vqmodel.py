@@ -219,11 +219,20 @@ class VQSceneModel(nn.Module):
         return Condition(style, size, temperature, top_k, top_p).check(c.styles, c.sizes, c.vq.codebook_size)
 
     @torch.no_grad()
-    def sample_indices(self, seeds: Sequence[int], condition: Condition) -> torch.Tensor:
-        """Code grids ``(N, side, side)`` for ``seeds`` under ``condition``."""
+    def sample_indices(
+        self, seeds: Sequence[int], condition: Condition, styles: Sequence[str] | None = None
+    ) -> torch.Tensor:
+        """Code grids ``(N, side, side)`` for ``seeds`` under ``condition``; with ``styles``
+        (one of the model's styles per seed) seed ``k`` is drawn under ``condition`` with
+        style ``styles[k]`` instead, all in one batch (the mixture's banks)."""
         c = self.config
         side = condition.size // c.vq.factor
-        style = c.styles.index(condition.style)
+        if styles is None:
+            style: int | list[int] = c.styles.index(condition.style)
+        else:
+            if len(styles) != len(seeds):
+                raise ValueError(f"{len(styles)} styles for {len(seeds)} seeds; allowed: one per seed")
+            style = [c.styles.index(check_choice("styles[]", s, c.styles)) for s in styles]
         size = c.sizes.index(condition.size)
         noise = uniforms(seeds, side * side)
         return self.prior.sample_uniforms(
@@ -249,9 +258,16 @@ class VQSceneModel(nn.Module):
         size = indices.shape[-1] * self.config.vq.factor
         return np.concatenate(out) if out else np.zeros((0, size, size), np.uint8)
 
-    def generate(self, seeds: Sequence[int], condition: Condition, decoding: str | None = None) -> np.ndarray:
-        """Raw (unrepaired) glyph grids ``(N, S, S)`` uint8 for ``seeds`` under ``condition``."""
-        return self.decode_indices(self.sample_indices(seeds, condition), decoding)
+    def generate(
+        self,
+        seeds: Sequence[int],
+        condition: Condition,
+        decoding: str | None = None,
+        styles: Sequence[str] | None = None,
+    ) -> np.ndarray:
+        """Raw (unrepaired) glyph grids ``(N, S, S)`` uint8 for ``seeds`` under ``condition``
+        (``styles``: one style per seed, see :meth:`sample_indices`)."""
+        return self.decode_indices(self.sample_indices(seeds, condition, styles), decoding)
 
     @torch.no_grad()
     def encode(self, codes: np.ndarray) -> torch.Tensor:

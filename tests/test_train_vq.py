@@ -9,7 +9,15 @@ import torch
 
 from generators.data import NUM_CODES, STYLES, Corpus
 from generators.prior import PriorConfig
-from generators.train_vq import VQTrainConfig, code_weights, fold_weights, perplexity, style_shares
+from generators.train_vq import (
+    VQTrainConfig,
+    code_weights,
+    fold_weights,
+    lr_factor,
+    perplexity,
+    style_counts,
+    style_shares,
+)
 from generators.vq import VQConfig
 from generators.vqmodel import VQModelConfig, VQSceneModel
 
@@ -87,3 +95,47 @@ def test_the_model_config_follows_the_training_settings():
     ).model_config()
     assert config.vq.factor == 2 and config.prior.max_side == 16 and config.prior.codebook_size == 64
     assert config.prior.num_styles == len(STYLES) and config.sizes == (16, 32)
+
+
+def test_a_bootstrap_round_keeps_the_new_playable_samples_once(monkeypatch):
+    import generators.train_vq as tv
+    from vrenvs.core.catalog import CATALOG
+    from vrenvs.core.sources import ProceduralSource
+
+    playable = [ProceduralSource(16).scene(i).codes.astype(np.uint8) for i in range(3)]
+    broken = playable[2].copy()
+    broken[0, 0] = CATALOG.code_of["."]  # floor on the border: not playable
+    # sampled: a training grid, a new grid, the new grid again, an unplayable grid
+    grids = np.stack([playable[0], playable[1], playable[1], broken])
+    codes = torch.arange(4).reshape(4, 1, 1).expand(4, 8, 8)
+    sampled = {}
+
+    def fake_sample_styles(model, size, counts, seed0):
+        sampled.update(size=size, counts=counts.tolist(), seed0=seed0)
+        return codes, grids, np.array([0, 1, 2, 3])
+
+    monkeypatch.setattr(tv, "sample_styles", fake_sample_styles)
+    corpus = _corpus(playable[0][None], [2])
+    pool = tv.Pool(codes[:0], torch.zeros(0, dtype=torch.long), {playable[0].tobytes()})
+    found = tv.bootstrap_round(None, corpus, pool, 4, 123)
+    assert sampled == {"size": 16, "counts": [0, 0, 4, 0], "seed0": 123}  # the training style shares
+    assert found == {"raw_playable": 0.75, "kept": 1.0}
+    assert pool.codes[:, 0, 0].tolist() == [1] and pool.styles.tolist() == [1]
+    again = tv.bootstrap_round(None, corpus, pool, 4, 123)
+    assert again["kept"] == 0.0 and len(pool.codes) == 1  # nothing kept twice
+
+
+def test_style_counts_split_in_the_shares_and_sum_to_num():
+    counts = style_counts(np.array([0, 0, 0, 1, 2, 2]), 10)
+    assert counts.tolist() == [6, 1, 3, 0] and counts.sum() == 10
+
+
+def test_the_prior_learning_rate_decays_by_steps_or_minutes_whichever_ends_first():
+    inf = float("inf")
+    assert lr_factor(0, 100, 0.0, inf) == pytest.approx(1.0)
+    assert lr_factor(50, 100, 0.0, inf) == pytest.approx(0.525)
+    assert lr_factor(100, 100, 0.0, inf) == pytest.approx(0.05)
+    assert lr_factor(500, 100, 0.0, inf) == pytest.approx(0.05)
+    assert lr_factor(10, 100, 30.0, 60.0) == pytest.approx(0.525)  # half the minutes gone
+    assert lr_factor(60, 100, 30.0, 60.0) == pytest.approx(0.05 + 0.95 * 0.5 * (1 + np.cos(0.6 * np.pi)))
+    assert lr_factor(10, 100, 90.0, 60.0) == pytest.approx(0.05)

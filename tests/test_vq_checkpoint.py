@@ -273,6 +273,15 @@ def test_scene_is_a_function_of_index_and_condition_not_of_the_bank(saved):
     assert all(village.raw(int(i)) == a.raw(int(i)) for i in members)
 
 
+def test_styles_per_seed_must_be_one_per_seed_and_known(saved):
+    model, _ = saved
+    condition = model.condition("house", 16)
+    with pytest.raises(ValueError, match="1 styles for 3 seeds; allowed: one per seed"):
+        model.sample_indices(range(3), condition, styles=["house"])
+    with pytest.raises(ValueError, match=r"styles\[\]='castle'.*'house'"):
+        model.sample_indices(range(2), condition, styles=["house", "castle"])
+
+
 def test_the_mixture_picks_styles_in_the_weights_shares():
     config = tiny_config()
     # equal weights: the Weyl sequence frac(i * 0.618...) cut at 1/4, 1/2, 3/4
@@ -399,7 +408,8 @@ def test_train_vqvae_command_writes_a_loadable_checkpoint_and_card(tmp_path, mon
     path = tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json"
     loaded = load_checkpoint(path)
     meta = loaded.meta
-    assert meta["format"] == ckpt.FORMAT_V2 and meta["training"]["steps"] == {"vq": 3, "prior": 3}
+    assert meta["format"] == ckpt.FORMAT_V2
+    assert meta["training"]["steps"] == {"vq": 3, "prior": 3, "bootstrap": 0}
     assert meta["training"]["command"] == "python -m generators " + " ".join(argv)
     assert {"raw_playable_16", "raw_playable_32", "prior_nll"} <= set(meta["metrics"])
     card = path.with_suffix(".md").read_text()
@@ -409,3 +419,21 @@ def test_train_vqvae_command_writes_a_loadable_checkpoint_and_card(tmp_path, mon
     source = GeneratorSource("vqvae", 32, checkpoint=path, bank_size=2)
     assert source.scene(1).codes.shape == (32, 32)
     assert main(["train", "vqvae", "--vq-steps", "0"]) == 2
+
+
+def test_train_vqvae_with_bootstrap_rounds_runs_stage_3(tmp_path, monkeypatch):
+    import generators.train_vq
+    from generators.cli import main
+
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+    argv = ["train", "vqvae", "--vq-steps", "2", "--prior-steps", "2", "--eval-samples", "16"]
+    argv += ["--minutes", "0", "--codebook-size", "8", "--code-dim", "4", "--width", "8"]
+    argv += ["--prior-width", "8", "--prior-layers", "1", "--prior-heads", "1", "--batch-size", "8"]
+    argv += ["--prior-batch-size", "8", "--threads", "1", "--out", str(tmp_path)]
+    argv += ["--bootstrap-rounds", "2", "--bootstrap-samples", "16", "--bootstrap-steps", "3"]
+    assert main(argv) == 0
+    meta = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json").meta
+    assert meta["training"]["steps"] == {"vq": 2, "prior": 2, "bootstrap": 6}
+    assert meta["training"]["config"]["bootstrap_rounds"] == 2
+    card = (tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.md").read_text()
+    assert "2 VQ-VAE + 2 prior + 6 bootstrap steps" in card
