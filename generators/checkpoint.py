@@ -218,11 +218,16 @@ def _model_config(path: Path, model: Any) -> ModelConfig:
         raise CheckpointError(f"generator checkpoint config {path}: model.{err}") from None
 
 
+OPTIONAL_V2 = ("properties",)
+"""Format-2 fields a file may leave out (added after the first v2 files: default ``()``)."""
+
+
 def _check_keys(path: Path, field: str, data: Any, names: list[str]) -> None:
-    """``data`` is an object with exactly the keys ``names``."""
+    """``data`` is an object with the keys ``names`` (those of :data:`OPTIONAL_V2` may be
+    missing) and no others."""
     if not isinstance(data, dict):
         raise _fault(path, field, data, f"an object with the fields {names}")
-    missing = [k for k in names if k not in data]
+    missing = [k for k in names if k not in data and k not in OPTIONAL_V2]
     unknown = sorted(set(data) - set(names), key=str)
     if missing or unknown:
         parts = ([f"lacks {missing}"] if missing else []) + (

@@ -14,7 +14,9 @@ causal self-attention (step ``t`` attends to steps ``<= t``, so it sees exactly 
 Conditioning: the start token is ``style_embedding[style] + size_embedding[size]``, where
 ``style`` is a style id in ``[0, num_styles)`` (house, village, cave, the designer families of
 the corpus, ...) and ``size`` a map-size id in ``[0, num_sizes)`` (e.g. 0 for 16x16, 1 for
-32x32). Every later step sees the condition through attention to the start token.
+32x32), plus ``property_embeddings[j][targets[j]]`` for each scene property the config names
+(:mod:`generators.properties`; row 0 = any, so a property can be left free). Every later step
+sees the condition through attention to the start token.
 
 Sampling rule (:meth:`CodePrior.sample`, no grad, eval mode, batched over ``num`` grids): at
 each step the logits are divided by ``temperature``; with ``top_k`` all but the ``k`` largest
@@ -66,8 +68,17 @@ class PriorConfig(DictConfig):
     """number of style ids"""
     num_sizes: int = 2
     """number of map-size ids"""
+    properties: tuple[int, ...] = ()
+    """buckets of each scene property the start token also takes (one embedding of
+    ``buckets + 1`` rows per property, row 0 = any); () = none"""
 
     def __post_init__(self) -> None:
+        if isinstance(self.properties, list):
+            object.__setattr__(self, "properties", tuple(self.properties))
+        if not isinstance(self.properties, tuple) or len(self.properties) > 8:
+            raise TypeError(f"properties={self.properties!r} must be a list of at most 8 bucket counts")
+        for count in self.properties:
+            check_int("properties[]", count, 1, 16)
         check_int("codebook_size", self.codebook_size, 2, 4096)
         check_int("max_side", self.max_side, 1, 16)
         check_int("width", self.width, 8, 512)
@@ -80,6 +91,16 @@ class PriorConfig(DictConfig):
                 f"width={self.width!r} is not allowed; allowed: a multiple of heads={self.heads!r}"
             )
 
+    def to_dict(self) -> dict:
+        """As stored in checkpoints (``properties`` only when there are some, so configs
+        without them keep their stored form)."""
+        out = super().to_dict()
+        if self.properties:
+            out["properties"] = list(self.properties)
+        else:
+            del out["properties"]
+        return out
+
     def num_parameters(self) -> int:
         """Trainable parameters of the :class:`CodePrior` this config builds, counted
         without building it."""
@@ -89,6 +110,7 @@ class PriorConfig(DictConfig):
             return (inputs + 1) * outputs
 
         embeddings = k * d + self.num_styles * d + self.num_sizes * d + s * s * d + 2 * s * d
+        embeddings += sum((n + 1) * d for n in self.properties)
         block = 2 * d + linear(d, 3 * d) + linear(d, d) + 2 * d + linear(d, 4 * d) + linear(4 * d, d)
         return embeddings + self.layers * block + 2 * d + linear(d, k)
 
@@ -172,16 +194,50 @@ class CodePrior(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Embedding):
                 nn.init.normal_(module.weight, std=0.02)
+        # zero: a prior given property embeddings starts as the prior without them
+        self.property_embeddings = nn.ModuleList(nn.Embedding(n + 1, d) for n in config.properties)
+        for embedding in self.property_embeddings:
+            nn.init.zeros_(cast(nn.Embedding, embedding).weight)
 
     def _positions(self, h: int, w: int, device: torch.device) -> torch.Tensor:
         t = torch.arange(h * w, device=device)
         return self.position_embedding(t) + self.row_embedding(t // w) + self.column_embedding(t % w)
 
+    def _start(self, style: torch.Tensor, size: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
+        """Start tokens ``(B, d)``: style + size (+ the property embeddings of ``targets``)."""
+        start = self.style_embedding(style) + self.size_embedding(size)
+        if targets is not None:
+            for j, embedding in enumerate(self.property_embeddings):
+                start = start + embedding(targets[:, j])
+        return start
+
+    def _targets(self, targets: torch.Tensor | None, num: int) -> torch.Tensor | None:
+        """``targets`` ``(num, P)`` long (row 0 of property j = any), checked; None = all any."""
+        bounds = self.config.properties
+        if targets is None:
+            return None
+        if not isinstance(targets, torch.Tensor) or targets.shape != (num, len(bounds)):
+            shape = tuple(targets.shape) if isinstance(targets, torch.Tensor) else type(targets).__name__
+            raise ValueError(f"targets of shape {shape} is not allowed; allowed: ({num}, {len(bounds)})")
+        if targets.dtype != torch.long:
+            raise TypeError(f"targets of dtype {targets.dtype} is not allowed; allowed: torch.long")
+        for j, count in enumerate(bounds):
+            column = targets[:, j]
+            if column.numel() and (int(column.min()) < 0 or int(column.max()) > count):
+                raise ValueError(f"targets[:, {j}] holds values outside [0, {count}]")
+        return targets
+
     def _logits(
-        self, tokens: torch.Tensor, style: torch.Tensor, size: torch.Tensor, h: int, w: int
+        self,
+        tokens: torch.Tensor,
+        style: torch.Tensor,
+        size: torch.Tensor,
+        h: int,
+        w: int,
+        targets: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits ``(B, n + 1, K)`` for steps ``0 .. n`` given the first ``n`` codes ``(B, n)``."""
-        start = (self.style_embedding(style) + self.size_embedding(size)).unsqueeze(1)
+        start = self._start(style, size, targets).unsqueeze(1)
         x = torch.cat([start, self.code_embedding(tokens)], dim=1)
         x = x + self._positions(h, w, x.device)[: x.shape[1]]
         for block in self.blocks:
@@ -201,17 +257,30 @@ class CodePrior(nn.Module):
         for name, ids, count in (("style", style, c.num_styles), ("size", size, c.num_sizes)):
             _ids(name, ids, count, codes.shape[0])
 
-    def forward(self, codes: torch.Tensor, style: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
-        """Teacher forcing: codes ``(B, h, w)`` long, style and size ``(B,)`` long -> logits
-        ``(B, h*w, K)``, where position ``t`` (raster order) sees only codes before ``t``."""
+    def forward(
+        self,
+        codes: torch.Tensor,
+        style: torch.Tensor,
+        size: torch.Tensor,
+        targets: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Teacher forcing: codes ``(B, h, w)`` long, style and size ``(B,)`` long (and the
+        property ``targets`` ``(B, P)``, None = any) -> logits ``(B, h*w, K)``, where
+        position ``t`` (raster order) sees only codes before ``t``."""
         self._check_grid(codes, style, size)
         b, h, w = codes.shape
         flat = codes.reshape(b, h * w)
-        return self._logits(flat[:, :-1], style.long(), size.long(), h, w)
+        return self._logits(flat[:, :-1], style.long(), size.long(), h, w, self._targets(targets, b))
 
-    def loss(self, codes: torch.Tensor, style: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+    def loss(
+        self,
+        codes: torch.Tensor,
+        style: torch.Tensor,
+        size: torch.Tensor,
+        targets: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         """Mean next-code cross-entropy (nats per code) of ``codes`` under the prior."""
-        logits = self(codes, style, size)
+        logits = self(codes, style, size, targets)
         return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), codes.reshape(-1))
 
     @torch.no_grad()
@@ -225,6 +294,7 @@ class CodePrior(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
+        targets: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``num`` code grids ``(num, side, side)`` long, drawn step by step in raster order
         (see the module doc for the rule). ``style`` and ``size`` are one id for all samples
@@ -235,7 +305,7 @@ class CodePrior(nn.Module):
         if not isinstance(generator, torch.Generator):
             raise TypeError(f"generator={generator!r} must be a torch.Generator")
         uniforms = torch.rand(num, side * side, generator=generator, dtype=torch.float64)
-        return self.sample_uniforms(uniforms, side, style, size, temperature, top_k, top_p)
+        return self.sample_uniforms(uniforms, side, style, size, temperature, top_k, top_p, targets)
 
     @torch.no_grad()
     def sample_uniforms(
@@ -247,6 +317,7 @@ class CodePrior(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
+        targets: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Code grids ``(N, side, side)`` from uniforms ``(N, side**2)`` in [0, 1): the code
         at step ``t`` of sample ``n`` is the first whose cumulative (filtered, renormalised)
@@ -269,13 +340,14 @@ class CodePrior(nn.Module):
         device = self.head.weight.device
         styles = _ids("style", style, c.num_styles, num).to(device)
         sizes = _ids("size", size, c.num_sizes, num).to(device)
+        wanted = self._targets(targets, num)
         positions = self._positions(side, side, device)
         was_training = self.training
         self.eval()
         caches: list[list[torch.Tensor]] = [[] for _ in self.blocks]
         out = torch.empty(num, side * side, dtype=torch.long, device=device)
         try:
-            x = self.style_embedding(styles) + self.size_embedding(sizes)
+            x = self._start(styles, sizes, None if wanted is None else wanted.to(device))
             for t in range(side * side):
                 h = (x + positions[t]).unsqueeze(1)
                 for block, cache in zip(self.blocks, caches, strict=True):

@@ -53,6 +53,7 @@ def vqvae_source(
     temperature: float = 1.0,
     top_k: int | None = None,
     top_p: float | None = None,
+    targets: dict[str, str] | None = None,
 ) -> GeneratorSource:
-    options = {"checkpoint": checkpoint, "bank_size": bank_size, "style": style}
+    options = {"checkpoint": checkpoint, "bank_size": bank_size, "style": style, "targets": targets}
     return _source("vqvae", size, options | {"temperature": temperature, "top_k": top_k, "top_p": top_p})

@@ -22,7 +22,10 @@ Each row draws ``num`` scenes (>= 2,000) and measures:
   for the first generators, 1024 for v2).
 
 A per-style table for each v2 source gives, per style, the 2x2 KL against the held-out
-scenes of that style, raw playability, near copies and style accuracy.
+scenes of that style, raw playability, near copies and style accuracy. A v2 model conditioned
+on scene properties (:mod:`generators.properties`) also gets a targets table: per property and
+bucket, ``num / 8`` served scenes asked for that bucket (the other properties free) and the
+share that has it, next to that bucket's share among the unconditioned row's scenes.
 
 Diversity, novelty and KL are computed on the scenes an env serves (after repair).
 """
@@ -42,6 +45,8 @@ from generators.data import NUM_CODES, SIZE, SIZES, STYLES, Corpus, CorpusSpec, 
 from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
 from generators.models import KINDS, SceneModel
+from generators.properties import PROPERTIES
+from generators.properties import measure as measure_properties
 from generators.sampling import sample_codes
 from generators.source import GeneratorSource
 from generators.style import cached_classifier, style_table
@@ -136,6 +141,39 @@ def learned_v2(
         kind, cat["raw"], cat["codes"], cat["edits"], rate, recon, None, used, float(table["mean"])
     )
     return samples, per_style, by_style
+
+
+def target_rows(
+    kind: str, num: int, size: int, base: np.ndarray, checkpoint: str | None = None
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per property and bucket of a v2 model: ``hit`` (share of ``num`` served scenes asked
+    for the bucket that have it) and ``base`` (its share among the unconditioned ``base``
+    scenes). Empty for a model without properties."""
+    probe = GeneratorSource(kind, size, checkpoint, bank_size=1)
+    assert isinstance(probe.model, VQSceneModel)
+    names = probe.model.config.properties
+    out: dict[str, dict[str, dict[str, float]]] = {}
+    bank = min(V2_BANK, num)
+    for j, name in enumerate(names):
+        shares = np.bincount(measure_properties(base, names)[:, j], minlength=len(PROPERTIES[name].buckets))
+        out[name] = {}
+        for b, bucket in enumerate(PROPERTIES[name].buckets):
+            source = GeneratorSource(kind, size, checkpoint, bank_size=bank, targets={name: bucket})
+            got = _cat([source.bank(s) for s in range(0, num, bank)], num)["codes"]
+            hit = float((measure_properties(got, (name,))[:, 0] == b).mean())
+            out[name][bucket] = {"hit": hit, "base": float(shares[b] / max(1, len(base)))}
+    return out
+
+
+def targets_table(kind: str, found: dict[str, dict[str, dict[str, float]]], num: int) -> str:
+    lines = [
+        f"| {kind}: property | bucket | asked for it: has it ({num} scenes) | unconditioned: has it |",
+        "|---|---|---|---|",
+    ]
+    for name, buckets in found.items():
+        for bucket, r in buckets.items():
+            lines.append(f"| {name} | {bucket} | {_pct(r['hit'])} | {_pct(r['base'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def _timed_repair(name: str, make: Any, num: int) -> Samples:
@@ -303,6 +341,13 @@ def make_report(
             f"Gallery rows (10 served scenes each), top to bottom: {order}.\n\n"
             f"![gallery {size}](gallery-{size}.png)\n"
         )
+        targets: dict[str, Any] = {}
+        for kind in v2:
+            served = next(s.served for s in sets if s.name == kind)
+            found = target_rows(kind, max(16, num // 8), size, served, checkpoints.get(kind))
+            if found:
+                targets[kind] = found
+                parts.append(targets_table(kind, found, max(16, num // 8)))
         for kind, (per_style, by_style) in styled.items():
             parts.append(style_rows(kind, per_style))
             rows_img = []
@@ -321,6 +366,7 @@ def make_report(
             "reference_kl": reference,
             "rows": rows,
             "styles": {k: v[0] for k, v in styled.items()},
+            "targets": targets,
         }
     (out / "report.md").write_text("\n".join(parts))
     summary["rows"] = all_rows

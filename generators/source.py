@@ -18,7 +18,9 @@ The v2 kinds (:data:`~generators.vqmodel.VQ_KINDS`, ``vqvae``) make 16x16 and 32
 and take a condition: ``style`` (one of the model's styles; None, the default, is the corpus
 mixture: scene ``i`` gets the style :meth:`~generators.vqmodel.VQModelConfig.mixture` picks
 for ``i``, in the training corpus's shares), ``temperature`` (default 1.0),
-``top_k`` and ``top_p`` (default None: no truncation). Scene ``i`` is drawn by
+``top_k`` and ``top_p`` (default None: no truncation) and, for a model conditioned on scene
+properties (:mod:`generators.properties`), ``targets`` (e.g. ``{"rooms": "many"}``; default
+None: every property free). Scene ``i`` is drawn by
 :meth:`~generators.vqmodel.VQSceneModel.generate` from seed ``i`` under its condition, so it
 is a function of (``i``, condition, weights); a mixture bank is generated in one batch, each
 seed under its own style. The identity of a v2 scene carries its condition (the
@@ -126,20 +128,26 @@ def _checkpoint_path(kind: str, checkpoint: object) -> str:
     return str(Path(checkpoint).resolve())
 
 
-V2_OPTIONS = ("style", "temperature", "top_k", "top_p")
+V2_OPTIONS = ("style", "temperature", "top_k", "top_p", "targets")
 """Keyword options of the v2 kinds only: the condition of their scenes."""
 
 
 def _check_options(
-    kind: str, style: object, temperature: object, top_k: object, top_p: object
-) -> tuple[str | None, float, int | None, float | None]:
+    kind: str, style: object, temperature: object, top_k: object, top_p: object, targets: object = None
+) -> tuple[str | None, float, int | None, float | None, dict[str, str] | None]:
     """The condition options, checked for type and range before any checkpoint is loaded
     (``style`` against the model's styles and ``top_k`` against its codebook come later)."""
     if kind not in VQ_KINDS:
         default_temperature = type(temperature) in (int, float) and temperature == 1.0
         given = {
             k: v
-            for k, v in (("style", style), ("temperature", temperature), ("top_k", top_k), ("top_p", top_p))
+            for k, v in (
+                ("style", style),
+                ("temperature", temperature),
+                ("top_k", top_k),
+                ("top_p", top_p),
+                ("targets", targets),
+            )
             if not (v is None or (k == "temperature" and default_temperature))
         }
         if given:
@@ -148,7 +156,14 @@ def _check_options(
                 f"(got {', '.join(f'{k}={v!r}' for k, v in given.items())}); the options "
                 f"{list(V2_OPTIONS)} are for the v2 generators {list(VQ_KINDS)}"
             )
-        return None, 1.0, None, None
+        return None, 1.0, None, None, None
+    if targets is not None and (
+        not isinstance(targets, dict) or not all(isinstance(k, str) for k in targets)
+    ):
+        raise TypeError(
+            f"targets={targets!r} must be a mapping of property name to bucket name (e.g. "
+            '{"rooms": "many"}) or None'
+        )
     if style is not None and not isinstance(style, str):
         raise TypeError(f"style={style!r} must be a style name (a string) or None for the corpus mixture")
     temperature = check_float("temperature", temperature, 0.0, 10.0, above=True)
@@ -156,7 +171,7 @@ def _check_options(
         top_k = check_int("top_k", top_k, 1)
     if top_p is not None:
         top_p = check_float("top_p", top_p, 0.0, 1.0, above=True)
-    return style, temperature, top_k, top_p
+    return style, temperature, top_k, top_p, (dict(targets) if targets is not None else None)
 
 
 class GeneratorSource(IndexedSource):
@@ -176,6 +191,7 @@ class GeneratorSource(IndexedSource):
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
+        targets: dict[str, str] | None = None,
     ) -> None:
         kinds = KINDS + VQ_KINDS
         if not isinstance(kind, str) or kind not in kinds:
@@ -188,7 +204,9 @@ class GeneratorSource(IndexedSource):
                 f"the learned generators ({', '.join(KINDS)}) make {SIZE}x{SIZE} scenes only, "
                 f"not {size}x{size}; for size 32 use scenes='procedural' or scenes='designer'"
             )
-        style, temperature, top_k, top_p = _check_options(kind, style, temperature, top_k, top_p)
+        style, temperature, top_k, top_p, targets = _check_options(
+            kind, style, temperature, top_k, top_p, targets
+        )
         bank_size = check_int("bank_size", bank_size, 1, MAX_BANK_SIZE)
         checkpoint_path = _checkpoint_path(kind, checkpoint)
         super().__init__(size)
@@ -202,11 +220,14 @@ class GeneratorSource(IndexedSource):
         self.model = loaded.model
         self.checkpoint = loaded.id
         self.style, self.temperature, self.top_k, self.top_p = style, temperature, top_k, top_p
+        self.targets = targets
         self.conditions: tuple[Condition, ...] = ()
         """v2: the condition of each style group (one, or one per model style for the mixture)."""
         if isinstance(self.model, VQSceneModel):
             styles = self.model.config.styles if style is None else (style,)
-            self.conditions = tuple(self.model.condition(s, size, temperature, top_k, top_p) for s in styles)
+            self.conditions = tuple(
+                self.model.condition(s, size, temperature, top_k, top_p, targets) for s in styles
+            )
         self._banks: OrderedDict[int, Bank] = OrderedDict()
         self.max_banks = MAX_BANKS
 
@@ -244,6 +265,7 @@ class GeneratorSource(IndexedSource):
             "temperature": self.temperature,
             "top_k": self.top_k,
             "top_p": self.top_p,
+            "targets": self.targets,
         }
 
     def _groups(self, indices: np.ndarray) -> np.ndarray:

@@ -43,6 +43,7 @@ from generators.data import NUM_CODES, SIZES, STYLES, Corpus, CorpusSpec, load_c
 from generators.metrics import pattern_kl
 from generators.models import DECODINGS
 from generators.prior import PriorConfig
+from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
 from generators.vq import VQConfig
 from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.checks import check_choice, check_float, check_int, check_output
@@ -114,6 +115,15 @@ class VQTrainConfig:
     """share of each stage-3 batch drawn from the kept samples (the rest from the corpus)"""
     bootstrap_lr: float = 2e-4
     """constant AdamW learning rate of stage 3"""
+    properties: str = ""
+    """comma-separated scene properties the prior is also conditioned on (rooms,
+    locked_doors, distance; see generators.properties); empty: none"""
+    property_dropout: float = 0.5
+    """chance that a property label of a training grid is hidden (set to any) in a batch, so
+    the prior also learns each property left free"""
+    init: str = ""
+    """a v2 checkpoint to start from: its VQ-VAE is kept (stage 1 is skipped) and its prior
+    fine-tuned (new property embeddings start at zero); the shape flags come from it"""
     eval_samples: int = 512
     """samples per size for the final metrics"""
     threads: int = 2
@@ -144,6 +154,25 @@ class VQTrainConfig:
         check_float("bootstrap_lr", self.bootstrap_lr, 0.0, 1.0, above=True)
         check_int("eval_samples", self.eval_samples, 16, 65_536)
         check_int("threads", self.threads, 1, 64)
+        check_float("property_dropout", self.property_dropout, 0.0, 1.0)
+        names = self.property_names
+        for name in names:
+            check_choice("properties[]", name, PROPERTY_NAMES)
+        if len(set(names)) != len(names):
+            raise ValueError(f"properties={self.properties!r} is not allowed; allowed: distinct names")
+        if self.init:
+            default = VQTrainConfig()
+            fixed = [f for f in INIT_FIXED if getattr(self, f) != getattr(default, f)]
+            if fixed:
+                flags = ", ".join("--" + f.replace("_", "-") for f in fixed)
+                raise ValueError(
+                    f"init={self.init!r} is given with {flags}: a run from a checkpoint takes the "
+                    "model's shape from it and skips stage 1; drop those flags"
+                )
+
+    @property
+    def property_names(self) -> tuple[str, ...]:
+        return tuple(n.strip() for n in self.properties.split(",") if n.strip())
 
     def model_config(self) -> VQModelConfig:
         vq = VQConfig(
@@ -162,7 +191,10 @@ class VQTrainConfig:
             num_styles=len(STYLES),
             num_sizes=len(SIZES),
         )
-        return VQModelConfig(kind=self.model, vq=vq, prior=prior, decoding=self.decoding)
+        prior = replace(prior, properties=tuple(len(PROPERTIES[n].buckets) for n in self.property_names))
+        return VQModelConfig(
+            kind=self.model, vq=vq, prior=prior, decoding=self.decoding, properties=self.property_names
+        )
 
 
 def style_shares(corpora: dict[int, Corpus]) -> tuple[float, ...]:
@@ -189,6 +221,26 @@ def _weights(corpus: Corpus, designer_weight: float) -> torch.Tensor:
 
 def _draw(weights: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
     return torch.multinomial(weights, n, replacement=True, generator=gen)
+
+
+INIT_FIXED = (
+    "vq_steps", "lr", "batch_size", "codebook_size", "code_dim", "width", "factor",
+    "prior_width", "prior_layers", "prior_heads", "rare_power", "rare_cap", "decoding",
+)  # fmt: skip
+"""Settings a run from ``--init`` takes from the checkpoint (or does not use: stage 1)."""
+
+
+def labels(model: VQSceneModel, grids: np.ndarray) -> torch.Tensor:
+    """``(N, P)`` target rows of the model's properties for ``grids``: measured bucket + 1."""
+    return torch.from_numpy(measure(grids, model.config.properties) + 1)
+
+
+def hide(targets: torch.Tensor, chance: float, gen: torch.Generator) -> torch.Tensor:
+    """``targets`` with each entry set to 0 (any) with probability ``chance``."""
+    if not targets.numel() or chance <= 0:
+        return targets
+    keep = torch.rand(targets.shape, generator=gen) >= chance
+    return torch.where(keep, targets, torch.zeros_like(targets))
 
 
 VQ_SHARE = 0.4
@@ -395,6 +447,7 @@ def _train_prior_stage(
 
     train = {s: model.encode(c.train) for s, c in corpora.items()}
     styles = {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()}
+    targets = {s: labels(model, c.train) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
     opt = torch.optim.AdamW(
         model.prior.parameters(), lr=config.prior_lr, weight_decay=config.prior_weight_decay
@@ -415,7 +468,8 @@ def _train_prior_stage(
         pick = _draw(weights[size], config.prior_batch_size, gen)
         model.prior.train()
         ids = torch.full((len(pick),), size_id, dtype=torch.long)
-        loss = model.prior.loss(train[size][pick], styles[size][pick], ids)
+        wanted = hide(targets[size][pick], config.property_dropout, gen) if model.config.properties else None
+        loss = model.prior.loss(train[size][pick], styles[size][pick], ids, wanted)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.prior.parameters(), 1.0)
@@ -450,6 +504,8 @@ class Pool:
     codes: torch.Tensor
     styles: torch.Tensor
     seen: set[bytes]
+    targets: torch.Tensor | None = None
+    """``(n, P)`` property target rows of the kept samples (models with properties)"""
 
 
 def bootstrap_round(
@@ -469,6 +525,8 @@ def bootstrap_round(
     pick = torch.tensor(keep, dtype=torch.long)
     pool.codes = torch.cat([pool.codes, codes[pick]])
     pool.styles = torch.cat([pool.styles, torch.from_numpy(styles)[pick]])
+    if pool.targets is not None:
+        pool.targets = torch.cat([pool.targets, labels(model, grids[keep].reshape(-1, *grids.shape[1:]))])
     return {"raw_playable": float(playable.mean()), "kept": float(len(keep))}
 
 
@@ -490,7 +548,16 @@ def _train_bootstrap_stage(
     train = {s: model.encode(c.train) for s, c in corpora.items()}
     styles = {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
-    pools = {s: Pool(train[s][:0], styles[s][:0], {g.tobytes() for g in c.train}) for s, c in corpora.items()}
+    targets = {s: labels(model, c.train) for s, c in corpora.items()}
+    pools = {
+        s: Pool(
+            train[s][:0],
+            styles[s][:0],
+            {g.tobytes() for g in c.train},
+            targets[s][:0] if model.config.properties else None,
+        )
+        for s, c in corpora.items()
+    }
     opt = torch.optim.AdamW(
         model.prior.parameters(), lr=config.bootstrap_lr, weight_decay=config.prior_weight_decay
     )
@@ -522,8 +589,13 @@ def _train_bootstrap_stage(
             pool_pick = torch.randint(0, max(1, len(pool.codes)), (n_pool,), generator=gen)
             codes = torch.cat([train[size][corpus_pick], pool.codes[pool_pick]])
             ids = torch.cat([styles[size][corpus_pick], pool.styles[pool_pick]])
+            wanted = None
+            if pool.targets is not None:
+                rows = torch.cat([targets[size][corpus_pick], pool.targets[pool_pick]])
+                wanted = hide(rows, config.property_dropout, gen)
             model.prior.train()
-            loss = model.prior.loss(codes, ids, torch.full((len(codes),), size_id, dtype=torch.long))
+            sizes = torch.full((len(codes),), size_id, dtype=torch.long)
+            loss = model.prior.loss(codes, ids, sizes, wanted)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.prior.parameters(), 1.0)
@@ -535,6 +607,59 @@ def _train_bootstrap_stage(
     bar.close()
     model.eval()
     return step
+
+
+def _initial_model(config: VQTrainConfig, corpora: dict[int, Corpus]) -> VQSceneModel:
+    """A fresh model, or (``--init``) the checkpoint's with the run's properties: its
+    weights loaded, new property embeddings at zero (so it starts as the checkpoint's prior)."""
+    if not config.init:
+        return VQSceneModel(replace(config.model_config(), style_weights=style_shares(corpora)))
+    from generators.checkpoint import load_checkpoint
+
+    base = load_checkpoint(config.init).model
+    if not isinstance(base, VQSceneModel):
+        raise ValueError(
+            f"init={config.init!r} holds a {base.kind} model; allowed: a v2 checkpoint {VQ_KINDS}"
+        )
+    names = config.property_names
+    prior = replace(base.config.prior, properties=tuple(len(PROPERTIES[n].buckets) for n in names))
+    model = VQSceneModel(replace(base.config, prior=prior, properties=names))
+    state = base.state_dict()
+    own = model.state_dict()
+    for key, value in own.items():  # embeddings of properties the base already had are kept
+        if (
+            key in state
+            and state[key].shape == value.shape
+            and (not key.startswith("prior.property_embeddings") or base.config.properties == names)
+        ):
+            own[key] = state[key]
+    model.load_state_dict(own)
+    return model
+
+
+TARGET_SEED0 = 1_500_000_000
+"""Seeds of :func:`target_accuracy`'s samples."""
+
+
+@torch.no_grad()
+def target_accuracy(model: VQSceneModel, corpora: dict[int, Corpus], num: int) -> dict[str, float]:
+    """Per size and property: the share of samples asked for one bucket (``num`` per bucket,
+    styles in the held-out shares, the other properties free) whose measured bucket is that
+    one, averaged over the buckets."""
+    out: dict[str, float] = {}
+    for size, corpus in corpora.items():
+        counts = style_counts(corpus.heldout_style, num)
+        styles = [STYLES[k] for k in np.repeat(np.arange(len(STYLES)), counts)]
+        seeds = range(TARGET_SEED0, TARGET_SEED0 + num)
+        for name in model.config.properties:
+            hits = []
+            for bucket in PROPERTIES[name].buckets:
+                condition = model.condition(styles[0], size, targets={name: bucket})
+                grids = model.generate(seeds, condition, styles=styles)
+                got = measure(grids, (name,))[:, 0]
+                hits.append(float((got == PROPERTIES[name].buckets.index(bucket)).mean()))
+            out[f"target_accuracy_{name}_{size}"] = float(np.mean(hits))
+    return out
 
 
 def train_vq(config: VQTrainConfig, command: str = "") -> Path:
@@ -549,15 +674,15 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
             f"run folder {str(run_dir)!r} exists and is not empty (a run was trained there); give "
             "another --run name (or --out folder), or remove that folder"
         )
-    run_dir.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
     corpora = {size: load_corpus(CorpusSpec.for_size(size)) for size in SIZES}
-    model = VQSceneModel(replace(config.model_config(), style_weights=style_shares(corpora)))
+    model = _initial_model(config, corpora)  # a bad --init fails before the run folder exists
+    run_dir.mkdir(parents=True, exist_ok=True)
     writer = _writer(run_dir)
     start = time.monotonic()
-    vq_steps = _train_vq_stage(model, corpora, config, gen, writer, start)
+    vq_steps = 0 if config.init else _train_vq_stage(model, corpora, config, gen, writer, start)
     held = heldout_codes(model, corpora)
     prior_steps = _train_prior_stage(model, corpora, config, gen, writer, start, held)
     bootstrap_steps = 0
@@ -567,6 +692,8 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
     metrics["prior_nll"] = heldout_nll(model, corpora, held)
+    if model.config.properties:
+        metrics.update(target_accuracy(model, corpora, max(16, config.eval_samples // 8)))
     if writer is not None:
         writer.close()
     info = {

@@ -11,6 +11,10 @@ Sampling scene ``i`` under a condition ``(style, size, temperature, top_k, top_p
    :data:`generators.models.DECODINGS`); the count decodings and ``repair_batch`` apply as
    for the first generators.
 
+A model trained with ``--properties`` (:mod:`generators.properties`) also takes property
+targets in its condition, e.g. ``targets={"rooms": "many"}``: the start token then adds the
+embedding of each requested bucket (row 0, "any", for a property left free).
+
 Kinds: ``vqvae`` (decoder trained by reconstruction). The kind names the training recipe;
 the network is the same.
 """
@@ -28,6 +32,7 @@ from torch import nn
 from generators.data import NUM_CODES, SIZES, STYLES
 from generators.models import DECODINGS, MAX_PARAMETERS, DictConfig
 from generators.prior import CodePrior, PriorConfig
+from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, target_ids
 from generators.sampling import decode_logits
 from generators.vq import VQVAE, VQConfig
 from vrenvs.core.checks import check_choice, check_float, check_int
@@ -50,8 +55,14 @@ class Condition:
     temperature: float = 1.0
     top_k: int | None = None
     top_p: float | None = None
+    targets: tuple[tuple[str, str], ...] = ()
+    """requested property buckets as sorted (property, bucket) pairs; () = all free"""
 
-    def check(self, styles: Sequence[str], sizes: Sequence[int], codebook_size: int) -> Self:
+    def check(
+        self, styles: Sequence[str], sizes: Sequence[int], codebook_size: int, properties: Sequence[str] = ()
+    ) -> Self:
+        if check_targets(dict(self.targets), tuple(properties)) != self.targets:
+            raise ValueError(f"targets={self.targets!r} must be sorted (property, bucket) pairs")
         check_choice("style", self.style, tuple(styles))
         check_choice("size", self.size, tuple(sizes))
         check_float("temperature", self.temperature, 0.0, 10.0, above=True)
@@ -62,7 +73,11 @@ class Condition:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
+        """JSON form (``targets`` as a mapping, only when some are set)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "targets"}
+        if self.targets:
+            out["targets"] = dict(self.targets)
+        return out
 
 
 @dataclass(frozen=True)
@@ -78,6 +93,8 @@ class VQModelConfig(DictConfig):
     decoding: str = "argmax"
     style_weights: tuple[float, ...] = ()
     """share of each style in the unconditioned mixture (the training corpus's); () = equal"""
+    properties: tuple[str, ...] = ()
+    """scene properties (:mod:`generators.properties`) the prior is conditioned on; () = none"""
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, VQ_KINDS)
@@ -110,6 +127,16 @@ class VQModelConfig(DictConfig):
             raise ValueError(
                 f"style_weights={self.style_weights!r} is not allowed; allowed: () or {len(self.styles)} "
                 "numbers in [0, 1] summing to 1 (one per style)"
+            )
+        if not isinstance(self.properties, tuple) or len(set(self.properties)) != len(self.properties):
+            raise ValueError(f"properties={self.properties!r} is not allowed; allowed: distinct names")
+        for name in self.properties:
+            check_choice("properties[]", name, PROPERTY_NAMES)
+        buckets = tuple(len(PROPERTIES[n].buckets) for n in self.properties)
+        if self.prior.properties != buckets:
+            raise ValueError(
+                f"prior.properties={list(self.prior.properties)} is not allowed; allowed: "
+                f"{list(buckets)} (the buckets of {list(self.properties)})"
             )
         if self.vq.num_codes != NUM_CODES:
             raise ValueError(f"vq.num_codes={self.vq.num_codes} is not allowed; allowed: {NUM_CODES}")
@@ -144,7 +171,7 @@ class VQModelConfig(DictConfig):
                     values[name] = sub.from_dict(values[name])
                 except (TypeError, ValueError) as err:
                     raise type(err)(f"{name}.{err}") from None
-        for name in ("styles", "sizes", "style_weights"):
+        for name in ("styles", "sizes", "style_weights", "properties"):
             if name in values:
                 if not isinstance(values[name], list | tuple):
                     raise TypeError(f"{name}={values[name]!r} must be a list")
@@ -160,7 +187,7 @@ class VQModelConfig(DictConfig):
             "sizes": list(self.sizes),
             "decoding": self.decoding,
             "style_weights": list(self.style_weights),
-        }
+        } | ({"properties": list(self.properties)} if self.properties else {})
 
     def mixture(self, indices: np.ndarray) -> np.ndarray:
         """Style ids of scene ``indices`` in the unconditioned mixture: the Weyl sequence
@@ -213,10 +240,15 @@ class VQSceneModel(nn.Module):
         temperature: float = 1.0,
         top_k: int | None = None,
         top_p: float | None = None,
+        targets: dict[str, str] | None = None,
     ) -> Condition:
-        """A checked :class:`Condition` for this model (its styles, sizes and codebook)."""
+        """A checked :class:`Condition` for this model (its styles, sizes, codebook and
+        properties; ``targets`` maps property names to buckets)."""
         c = self.config
-        return Condition(style, size, temperature, top_k, top_p).check(c.styles, c.sizes, c.vq.codebook_size)
+        wanted = check_targets(targets, c.properties)
+        return Condition(style, size, temperature, top_k, top_p, wanted).check(
+            c.styles, c.sizes, c.vq.codebook_size, c.properties
+        )
 
     @torch.no_grad()
     def sample_indices(
@@ -235,8 +267,12 @@ class VQSceneModel(nn.Module):
             style = [c.styles.index(check_choice("styles[]", s, c.styles)) for s in styles]
         size = c.sizes.index(condition.size)
         noise = uniforms(seeds, side * side)
+        targets = None
+        if c.properties:
+            row = torch.tensor(target_ids(condition.targets, c.properties), dtype=torch.long)
+            targets = row.expand(len(noise), len(row)).contiguous()
         return self.prior.sample_uniforms(
-            noise, side, style, size, condition.temperature, condition.top_k, condition.top_p
+            noise, side, style, size, condition.temperature, condition.top_k, condition.top_p, targets
         )
 
     @torch.no_grad()

@@ -77,6 +77,12 @@ def test_the_vector_env_takes_the_dict_too():
         ({"source": "procedural", "style": "castle"}, ValueError, ["style='castle'", "'house'", "'cave'"]),
         ({"source": "designer", "style": "space"}, ValueError, ["style='space'", "'farm'", "'shop'"]),
         ({"source": "procedural", "style": ["cave"]}, TypeError, ["scenes['style']=['cave']", "JSON"]),
+        (
+            {"source": "vqvae", "targets": {"rooms": ["one"]}},
+            TypeError,
+            ["scenes['targets']=", "an object of those"],
+        ),
+        ({"source": "vqvae", "targets": {1: "one"}}, TypeError, ["scenes['targets']=", "JSON"]),
         ({"source": "procedural", "colour": "red"}, ValueError, ["scenes['colour']", "allowed: ['style']"]),
         ({"source": "gan", "style": "cave"}, ValueError, ["scenes['style']", "source 'gan'", "'bank_size'"]),
         ({"source": "procedural", 1: "x"}, TypeError, ["key 1", "str"]),

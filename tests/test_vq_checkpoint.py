@@ -369,7 +369,15 @@ def test_registry_factories_take_the_options_and_refuse_unknown_ones(saved):
         make_source({"source": "vqvae", "checkpoint": str(path), "colour": "red"}, 16)
     with pytest.raises(ValueError, match=r"scenes\['style'\] is not an option of source 'gan'; allowed: \["):
         make_source({"source": "gan", "style": "village"}, 16)
-    assert source_options("vqvae") == ["checkpoint", "bank_size", "style", "temperature", "top_k", "top_p"]
+    assert source_options("vqvae") == [
+        "checkpoint",
+        "bank_size",
+        "style",
+        "temperature",
+        "top_k",
+        "top_p",
+        "targets",
+    ]
     assert source_options("gan") == ["checkpoint", "bank_size"]
     assert gan_source(16).kind == "gan"
 
@@ -437,3 +445,152 @@ def test_train_vqvae_with_bootstrap_rounds_runs_stage_3(tmp_path, monkeypatch):
     assert meta["training"]["config"]["bootstrap_rounds"] == 2
     card = (tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.md").read_text()
     assert "2 VQ-VAE + 2 prior + 6 bootstrap steps" in card
+
+
+# --- property targets ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def saved_props(tmp_path_factory) -> tuple[VQSceneModel, Path]:
+    """The tiny model conditioned on rooms and distance, its property embeddings randomised."""
+    torch.manual_seed(0)
+    config = dataclasses.replace(
+        tiny_config(),
+        prior=dataclasses.replace(tiny_config().prior, properties=(3, 3)),
+        properties=("rooms", "distance"),
+    )
+    model = VQSceneModel(config).eval()
+    with torch.no_grad():
+        for embedding in model.prior.property_embeddings:
+            embedding.weight.normal_(0.0, 1.0)
+    path = ckpt.save_checkpoint(model, tmp_path_factory.mktemp("vqp") / "props", {"metrics": {}})
+    return model, path
+
+
+def test_properties_round_trip_and_are_stored_only_when_set(saved, saved_props):
+    model, path = saved_props
+    loaded = load_checkpoint(path).model
+    assert loaded.config == model.config and loaded.config.properties == ("rooms", "distance")
+    meta = json.loads(path.read_text())
+    assert meta["model"]["properties"] == ["rooms", "distance"] and meta["model"]["prior"]["properties"] == [
+        3,
+        3,
+    ]
+    plain = json.loads(saved[1].read_text())["model"]
+    assert "properties" not in plain and "properties" not in plain["prior"]
+    condition = model.condition("cave", 16, targets={"rooms": "many"})
+    assert condition.targets == (("rooms", "many"),)
+    assert np.array_equal(loaded.generate(range(4), condition), model.generate(range(4), condition))
+    free = model.generate(range(4), model.condition("cave", 16))
+    assert not np.array_equal(model.generate(range(4), condition), free)
+
+
+def test_a_prior_whose_buckets_do_not_match_the_properties_is_refused():
+    with pytest.raises(ValueError, match=r"prior.properties=\[3\] is not allowed; allowed: \[3, 3\]"):
+        dataclasses.replace(
+            tiny_config(),
+            prior=dataclasses.replace(tiny_config().prior, properties=(3,)),
+            properties=("rooms", "distance"),
+        )
+    with pytest.raises(ValueError, match=r"properties\[\]='size' is not supported"):
+        dataclasses.replace(tiny_config(), properties=("size",))
+
+
+def test_a_source_with_targets_carries_them_in_identity_and_pickle(saved_props):
+    _, path = saved_props
+    source = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=4, targets={"distance": "far"})
+    assert source.identity(2)["targets"] == {"distance": "far"}
+    again = pickle.loads(pickle.dumps(source))
+    assert again.options()["targets"] == {"distance": "far"} and again.raw(2) == source.raw(2)
+    free = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=4)
+    assert "targets" not in free.identity(2) and free.raw(2) != source.raw(2)
+    made = make_source({"source": "vqvae", "checkpoint": str(path), "targets": {"rooms": "one"}}, 32)
+    assert made.identity(0)["targets"] == {"rooms": "one"}
+
+
+@pytest.mark.parametrize(
+    ("targets", "error", "message"),
+    [
+        (
+            {"rooms": "lots"},
+            ValueError,
+            "targets['rooms']='lots' is not allowed; allowed: ['one', 'few', 'many']",
+        ),
+        (
+            {"locked_doors": "none"},
+            ValueError,
+            "property 'locked_doors' is not allowed; allowed: ['rooms', 'distance']",
+        ),
+        (["rooms"], TypeError, "targets=['rooms'] must be a mapping of property name to bucket name"),
+        ({1: "one"}, TypeError, "must be a mapping of property name"),
+    ],
+)
+def test_bad_targets_are_refused_by_name(saved_props, targets, error, message):
+    _, path = saved_props
+    with pytest.raises(error) as caught:
+        GeneratorSource("vqvae", 16, checkpoint=path, targets=targets)
+    assert message in str(caught.value)
+
+
+def test_targets_for_a_model_without_properties_or_a_first_generator_are_refused(saved):
+    _, path = saved
+    with pytest.raises(ValueError, match="this model is not conditioned on properties"):
+        GeneratorSource("vqvae", 16, checkpoint=path, targets={"rooms": "one"})
+    with pytest.raises(ValueError, match="the gan generator takes no targets"):
+        GeneratorSource("gan", targets={"rooms": "one"})
+
+
+def test_init_adds_properties_at_zero_so_the_model_starts_as_the_checkpoint(saved):
+    from generators.train_vq import VQTrainConfig, _initial_model
+
+    model, path = saved
+    grown = _initial_model(VQTrainConfig(init=str(path), properties="locked_doors,rooms"), {})
+    assert grown.config.properties == ("locked_doors", "rooms") and grown.config.prior.properties == (2, 3)
+    condition = grown.condition("village", 16, targets={"rooms": "few", "locked_doors": "some"})
+    assert np.array_equal(
+        grown.generate(range(5), condition), model.generate(range(5), model.condition("village", 16))
+    )
+
+
+def test_train_vqvae_from_init_fine_tunes_the_prior_with_properties(saved, tmp_path, monkeypatch):
+    import generators.train_vq
+    from generators.cli import main
+
+    _, path = saved
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+    argv = ["train", "vqvae", "--init", str(path), "--properties", "rooms", "--prior-steps", "2"]
+    argv += ["--minutes", "0", "--eval-samples", "16", "--prior-batch-size", "8", "--threads", "1"]
+    argv += ["--out", str(tmp_path)]
+    assert main(argv) == 0
+    meta = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json").meta
+    assert meta["training"]["steps"] == {"vq": 0, "prior": 2, "bootstrap": 0}
+    assert meta["model"]["properties"] == ["rooms"] and meta["model"]["vq"]["codebook_size"] == 8
+    assert {"target_accuracy_rooms_16", "target_accuracy_rooms_32"} <= set(meta["metrics"])
+
+
+def test_init_with_shape_flags_or_an_unknown_property_is_refused(saved, tmp_path, capsys):
+    from generators.cli import main
+
+    _, path = saved
+    assert main(["train", "vqvae", "--init", str(path), "--codebook-size", "8", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "--codebook-size: a run from a checkpoint takes the model's shape from it" in err
+    assert main(["train", "vqvae", "--properties", "rooms,colour", "--out", str(tmp_path)]) == 2
+    assert "properties[]='colour' is not supported" in capsys.readouterr().err
+    assert main(["train", "vqvae", "--init", str(tmp_path / "none.json"), "--out", str(tmp_path)]) == 2
+    assert "none.json" in capsys.readouterr().err and not (tmp_path / "vqvae").exists()
+
+
+def test_the_report_measures_each_bucket_asked_for_against_the_unconditioned_share(saved_props):
+    from generators.properties import measure
+    from generators.report import target_rows, targets_table
+
+    _, path = saved_props
+    base = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=8).bank(0).codes
+    found = target_rows("vqvae", 8, 16, base, str(path))
+    assert list(found) == ["rooms", "distance"] and list(found["rooms"]) == ["one", "few", "many"]
+    asked = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=8, targets={"rooms": "few"}).bank(0).codes
+    assert found["rooms"]["few"]["hit"] == float((measure(asked, ("rooms",))[:, 0] == 1).mean())
+    assert found["distance"]["far"]["base"] == float((measure(base, ("distance",))[:, 0] == 2).mean())
+    assert sum(r["base"] for r in found["rooms"].values()) == pytest.approx(1.0)
+    assert "| rooms | few |" in targets_table("vqvae", found, 8)

@@ -395,16 +395,22 @@ def source_options(name: str) -> list[str] | None:
     return [p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
+def _scalar(value: object) -> bool:
+    return value is None or isinstance(value, (str, bool, int, float))
+
+
 def _from_mapping(spec: Mapping[Any, object], size: int) -> SceneSource:
     """``scenes={"source": name, **options}`` -> ``factory(size, **options)``, checked."""
     shown = _short(dict(spec))
     for key, value in spec.items():
         if not isinstance(key, str):
             raise TypeError(f"scenes={shown}: key {key!r} must be a str")
-        if value is not None and not isinstance(value, (str, bool, int, float)):
+        if not _scalar(value) and not (
+            isinstance(value, Mapping) and all(isinstance(k, str) and _scalar(v) for k, v in value.items())
+        ):
             raise TypeError(
-                f"scenes[{key!r}]={_short(value)} must be a str, number, bool or None (env kwargs are "
-                "JSON values, so the env spec can be saved and replayed)"
+                f"scenes[{key!r}]={_short(value)} must be a str, number, bool, None or an object of "
+                "those (env kwargs are JSON values, so the env spec can be saved and replayed)"
             )
     if "source" not in spec:
         raise ValueError(
