@@ -47,6 +47,19 @@ def _corpus_lines(size: str, corpus: dict[str, Any]) -> list[str]:
     ]
 
 
+def _init_lines(init: Any) -> list[str]:
+    """The run a ``--init`` checkpoint came from (its own ``init`` first, recursively)."""
+    if not isinstance(init, dict):
+        return []
+    steps = init.get("steps", {})
+    done = ", ".join(f"{k} {v}" for k, v in steps.items() if v) if isinstance(steps, dict) else steps
+    return [
+        *_init_lines(init.get("init")),
+        f"- Started from (`--init`) the checkpoint of: `{init.get('command', '?')}` (seed "
+        f"{init.get('seed', '?')}, steps: {done}, {init.get('wall_time_s', 0) / 60:.1f} min); then:",
+    ]
+
+
 def card_text_v2(meta: dict[str, Any]) -> str:
     """The card of a ``vrenvs-generator/2`` checkpoint (VQ-VAE + prior)."""
     model, training = meta["model"], meta.get("training", {})
@@ -91,10 +104,16 @@ def card_text_v2(meta: dict[str, Any]) -> str:
         "",
         "## Training",
         "",
+        *_init_lines(training.get("init")),
         f"- Command: `{training.get('command', '?')}`",
         f"- Seed {training.get('seed', '?')}, {steps_text}, "
         f"{training.get('wall_time_s', 0) / 60:.1f} min wall on {training.get('threads', '?')} "
         f"torch thread(s) (torch {training.get('torch', '?')}).",
+        *(
+            [f"- Properties (`generators.properties`): {', '.join(model['properties'])}."]
+            if model.get("properties")
+            else []
+        ),
         "",
         "## Metrics",
         "",

@@ -637,6 +637,16 @@ def _initial_model(config: VQTrainConfig, corpora: dict[int, Corpus]) -> VQScene
     return model
 
 
+def _init_record(path: str) -> dict[str, Any]:
+    """What the card needs of the ``--init`` checkpoint's own training (and its init)."""
+    from generators.checkpoint import load_checkpoint
+
+    loaded = load_checkpoint(path)
+    training = loaded.meta.get("training", {})
+    keep = ("command", "seed", "steps", "wall_time_s", "threads", "init")
+    return {"checkpoint": loaded.id, **{k: training[k] for k in keep if k in training}}
+
+
 TARGET_SEED0 = 1_500_000_000
 """Seeds of :func:`target_accuracy`'s samples."""
 
@@ -707,6 +717,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
             "config": asdict(config),
             "corpus": {str(s): c.manifest for s, c in corpora.items()},
             "corpus_key": {str(s): CorpusSpec.for_size(s).key() for s in SIZES},
+            **({"init": _init_record(config.init)} if config.init else {}),
         },
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
     }

@@ -114,7 +114,7 @@ def test_targets_are_checked_sorted_and_mapped_to_embedding_rows():
         check_targets({"rooms": "lots"}, names)
     with pytest.raises(ValueError, match="not conditioned on properties"):
         check_targets({"rooms": "one"}, ())
-    with pytest.raises(TypeError, match="targets=.* must be a mapping"):
+    with pytest.raises(TypeError, match=r"targets=.* must be a mapping"):
         check_targets(["rooms"], names)
 
 

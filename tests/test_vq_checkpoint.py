@@ -566,6 +566,10 @@ def test_train_vqvae_from_init_fine_tunes_the_prior_with_properties(saved, tmp_p
     assert meta["training"]["steps"] == {"vq": 0, "prior": 2, "bootstrap": 0}
     assert meta["model"]["properties"] == ["rooms"] and meta["model"]["vq"]["codebook_size"] == 8
     assert {"target_accuracy_rooms_16", "target_accuracy_rooms_32"} <= set(meta["metrics"])
+    assert meta["training"]["init"]["checkpoint"] == load_checkpoint(path).id
+    card = (tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.md").read_text()
+    assert "- Started from (`--init`) the checkpoint of: `" in card
+    assert "- Properties (`generators.properties`): rooms." in card
 
 
 def test_init_with_shape_flags_or_an_unknown_property_is_refused(saved, tmp_path, capsys):
