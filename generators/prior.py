@@ -14,9 +14,11 @@ causal self-attention (step ``t`` attends to steps ``<= t``, so it sees exactly 
 Conditioning: the start token is ``style_embedding[style] + size_embedding[size]``, where
 ``style`` is a style id in ``[0, num_styles)`` (house, village, cave, the designer families of
 the corpus, ...) and ``size`` a map-size id in ``[0, num_sizes)`` (e.g. 0 for 16x16, 1 for
-32x32), plus ``property_embeddings[j][targets[j]]`` for each scene property the config names
-(:mod:`generators.properties`; row 0 = any, so a property can be left free). Every later step
-sees the condition through attention to the start token.
+32x32). Every later step sees the style and size through attention to the start token. Scene
+properties the config names (:mod:`generators.properties`) enter every step instead: the sum
+of ``property_embeddings[j][targets[j]]`` (row 0 = any, so a property can be left free) is
+added to the input of every position, which gives them a direct gradient at every code (added
+to the start token alone, a fine-tuned prior barely learned them).
 
 Sampling rule (:meth:`CodePrior.sample`, no grad, eval mode, batched over ``num`` grids): at
 each step the logits are divided by ``temperature``; with ``top_k`` all but the ``k`` largest
@@ -203,13 +205,14 @@ class CodePrior(nn.Module):
         t = torch.arange(h * w, device=device)
         return self.position_embedding(t) + self.row_embedding(t // w) + self.column_embedding(t % w)
 
-    def _start(self, style: torch.Tensor, size: torch.Tensor, targets: torch.Tensor | None) -> torch.Tensor:
-        """Start tokens ``(B, d)``: style + size (+ the property embeddings of ``targets``)."""
-        start = self.style_embedding(style) + self.size_embedding(size)
-        if targets is not None:
-            for j, embedding in enumerate(self.property_embeddings):
-                start = start + embedding(targets[:, j])
-        return start
+    def _properties(self, targets: torch.Tensor | None) -> torch.Tensor | None:
+        """``(B, d)``: the sum of the property embeddings of ``targets`` (None: no properties)."""
+        if targets is None or not len(self.property_embeddings):
+            return None
+        return sum(
+            (e(targets[:, j]) for j, e in enumerate(self.property_embeddings)),
+            torch.zeros(len(targets), self.config.width, device=targets.device),
+        )
 
     def _targets(self, targets: torch.Tensor | None, num: int) -> torch.Tensor | None:
         """``targets`` ``(num, P)`` long (row 0 of property j = any), checked; None = all any."""
@@ -237,9 +240,12 @@ class CodePrior(nn.Module):
         targets: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Logits ``(B, n + 1, K)`` for steps ``0 .. n`` given the first ``n`` codes ``(B, n)``."""
-        start = self._start(style, size, targets).unsqueeze(1)
+        start = (self.style_embedding(style) + self.size_embedding(size)).unsqueeze(1)
         x = torch.cat([start, self.code_embedding(tokens)], dim=1)
         x = x + self._positions(h, w, x.device)[: x.shape[1]]
+        wanted = self._properties(targets)
+        if wanted is not None:
+            x = x + wanted.unsqueeze(1)
         for block in self.blocks:
             x = block(x)
         return self.head(self.norm(x))
@@ -347,9 +353,10 @@ class CodePrior(nn.Module):
         caches: list[list[torch.Tensor]] = [[] for _ in self.blocks]
         out = torch.empty(num, side * side, dtype=torch.long, device=device)
         try:
-            x = self._start(styles, sizes, None if wanted is None else wanted.to(device))
+            x = self.style_embedding(styles) + self.size_embedding(sizes)
+            extra = self._properties(None if wanted is None else wanted.to(device))
             for t in range(side * side):
-                h = (x + positions[t]).unsqueeze(1)
+                h = (x + positions[t] + (0.0 if extra is None else extra)).unsqueeze(1)
                 for block, cache in zip(self.blocks, caches, strict=True):
                     h = cast(_Block, block).step(h, cache)
                 logits = self.head(self.norm(h[:, 0])).double() / temperature

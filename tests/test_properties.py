@@ -179,3 +179,20 @@ def test_bad_target_rows_are_refused(targets, error, message):
 def test_bad_property_bucket_counts_are_refused(value, error):
     with pytest.raises(error, match="properties"):
         PriorConfig(properties=value)
+
+
+def test_sampling_with_targets_follows_the_teacher_forced_logits():
+    prior = _prior((3, 2))
+    with torch.no_grad():
+        for embedding in prior.property_embeddings:
+            embedding.weight.normal_(0.0, 1.0)
+    targets = torch.tensor([[1, 2], [3, 0], [0, 1]])
+    u = torch.rand(3, 16, generator=torch.Generator().manual_seed(2), dtype=torch.float64)
+    greedy = prior.sample_uniforms(u, 4, 1, 0, top_k=1, targets=targets)
+    with torch.no_grad():
+        logits = prior(greedy, torch.ones(3, dtype=torch.long), torch.zeros(3, dtype=torch.long), targets)
+    assert torch.equal(
+        logits.argmax(-1), greedy.reshape(3, 16)
+    )  # each code is the argmax given the codes before it
+    other = prior.sample_uniforms(u, 4, 1, 0, top_k=1, targets=torch.tensor([[2, 1]] * 3))
+    assert not torch.equal(other, greedy)
