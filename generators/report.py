@@ -24,8 +24,9 @@ Each row draws ``num`` scenes (>= 2,000) and measures:
 A per-style table for each v2 source gives, per style, the 2x2 KL against the held-out
 scenes of that style, raw playability, near copies and style accuracy. A v2 model conditioned
 on scene properties (:mod:`generators.properties`) also gets a targets table: per property and
-bucket, ``num / 8`` served scenes asked for that bucket (the other properties free) and the
-share that has it, next to that bucket's share among the unconditioned row's scenes.
+bucket, ``num / 8`` raw scenes asked for that bucket (the other properties free), spread over
+the styles whose corpus scenes have it, and the share that has it, next to the share among
+as many scenes of those styles left free.
 
 Diversity, novelty and KL are computed on the scenes an env serves (after repair).
 """
@@ -46,12 +47,11 @@ from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
 from generators.models import KINDS, SceneModel
 from generators.properties import PROPERTIES
-from generators.properties import measure as measure_properties
 from generators.sampling import sample_codes
 from generators.source import GeneratorSource
 from generators.style import cached_classifier, style_table
 from generators.train import reconstruction
-from generators.train_vq import perplexity
+from generators.train_vq import perplexity, target_hits
 from generators.train_vq import reconstruction as reconstruction_v2
 from generators.vqmodel import VQ_KINDS, VQSceneModel
 from vrenvs.core.reach import solvable_batch
@@ -143,36 +143,34 @@ def learned_v2(
     return samples, per_style, by_style
 
 
-def target_rows(
-    kind: str, num: int, size: int, base: np.ndarray, checkpoint: str | None = None
-) -> dict[str, dict[str, dict[str, float]]]:
-    """Per property and bucket of a v2 model: ``hit`` (share of ``num`` served scenes asked
-    for the bucket that have it) and ``base`` (its share among the unconditioned ``base``
-    scenes). Empty for a model without properties."""
-    probe = GeneratorSource(kind, size, checkpoint, bank_size=1)
-    assert isinstance(probe.model, VQSceneModel)
-    names = probe.model.config.properties
-    out: dict[str, dict[str, dict[str, float]]] = {}
-    bank = min(V2_BANK, num)
-    for j, name in enumerate(names):
-        shares = np.bincount(measure_properties(base, names)[:, j], minlength=len(PROPERTIES[name].buckets))
+def target_rows(kind: str, num: int, corpus: Corpus, checkpoint: str | None = None) -> dict[str, Any]:
+    """Per property and bucket of a v2 model (:func:`generators.train_vq.target_hits`):
+    ``hit`` and ``base``, the shares of ``num`` raw samples asked for the bucket and left free
+    that have it, over ``styles``, those where the corpus has the bucket. Empty for a model
+    without properties."""
+    model = GeneratorSource(kind, corpus.size, checkpoint, bank_size=1).model
+    assert isinstance(model, VQSceneModel)
+    out: dict[str, Any] = {}
+    for name in model.config.properties:
         out[name] = {}
-        for b, bucket in enumerate(PROPERTIES[name].buckets):
-            source = GeneratorSource(kind, size, checkpoint, bank_size=bank, targets={name: bucket})
-            got = _cat([source.bank(s) for s in range(0, num, bank)], num)["codes"]
-            hit = float((measure_properties(got, (name,))[:, 0] == b).mean())
-            out[name][bucket] = {"hit": hit, "base": float(shares[b] / max(1, len(base)))}
+        for bucket in PROPERTIES[name].buckets:
+            hit, base, styles = target_hits(model, corpus, name, bucket, num)
+            if styles:
+                out[name][bucket] = {"hit": hit, "base": base, "styles": styles}
     return out
 
 
-def targets_table(kind: str, found: dict[str, dict[str, dict[str, float]]], num: int) -> str:
+def targets_table(kind: str, found: dict[str, Any], num: int) -> str:
     lines = [
-        f"| {kind}: property | bucket | asked for it: has it ({num} scenes) | unconditioned: has it |",
-        "|---|---|---|---|",
+        f"| {kind}: property | bucket | styles asked (the corpus has it) | raw scenes asked for it: "
+        f"have it ({num}) | left free: have it |",
+        "|---|---|---|---|---|",
     ]
     for name, buckets in found.items():
         for bucket, r in buckets.items():
-            lines.append(f"| {name} | {bucket} | {_pct(r['hit'])} | {_pct(r['base'])} |")
+            lines.append(
+                f"| {name} | {bucket} | {', '.join(r['styles'])} | {_pct(r['hit'])} | {_pct(r['base'])} |"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -343,8 +341,7 @@ def make_report(
         )
         targets: dict[str, Any] = {}
         for kind in v2:
-            served = next(s.served for s in sets if s.name == kind)
-            found = target_rows(kind, max(16, num // 8), size, served, checkpoints.get(kind))
+            found = target_rows(kind, max(16, num // 8), corpus, checkpoints.get(kind))
             if found:
                 targets[kind] = found
                 parts.append(targets_table(kind, found, max(16, num // 8)))

@@ -585,16 +585,33 @@ def test_init_with_shape_flags_or_an_unknown_property_is_refused(saved, tmp_path
     assert "none.json" in capsys.readouterr().err and not (tmp_path / "vqvae").exists()
 
 
-def test_the_report_measures_each_bucket_asked_for_against_the_unconditioned_share(saved_props):
+def test_the_report_measures_each_bucket_asked_for_against_the_free_share(saved_props):
+    from generators.data import CorpusSpec
     from generators.properties import measure
     from generators.report import target_rows, targets_table
+    from generators.train_vq import feasible_styles
 
-    _, path = saved_props
-    base = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=8).bank(0).codes
-    found = target_rows("vqvae", 8, 16, base, str(path))
+    model, path = saved_props
+    corpus = _small_corpus(CorpusSpec.for_size(16))
+    found = target_rows("vqvae", 8, corpus, str(path))
     assert list(found) == ["rooms", "distance"] and list(found["rooms"]) == ["one", "few", "many"]
-    asked = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=8, targets={"rooms": "few"}).bank(0).codes
-    assert found["rooms"]["few"]["hit"] == float((measure(asked, ("rooms",))[:, 0] == 1).mean())
-    assert found["distance"]["far"]["base"] == float((measure(base, ("distance",))[:, 0] == 2).mean())
-    assert sum(r["base"] for r in found["rooms"].values()) == pytest.approx(1.0)
+    few = found["rooms"]["few"]
+    assert few["styles"] == feasible_styles(corpus, "rooms", "few")
+    styles = [few["styles"][k % len(few["styles"])] for k in range(8)]
+    asked = model.generate(range(8), model.condition(styles[0], 16, targets={"rooms": "few"}), styles=styles)
+    free = model.generate(range(8), model.condition(styles[0], 16), styles=styles)
+    assert few["hit"] == float((measure(asked, ("rooms",))[:, 0] == 1).mean())
+    assert few["base"] == float((measure(free, ("rooms",))[:, 0] == 1).mean())
     assert "| rooms | few |" in targets_table("vqvae", found, 8)
+
+
+def test_feasible_styles_are_those_whose_corpus_scenes_have_the_bucket():
+    from generators.data import CorpusSpec
+    from generators.train_vq import feasible_styles
+
+    corpus = _small_corpus(CorpusSpec.for_size(16))
+    assert feasible_styles(corpus, "locked_doors", "some") == [
+        "house",
+        "designer",
+    ]  # no cave or village has one
+    assert feasible_styles(corpus, "locked_doors", "none") == ["house", "village", "cave", "designer"]
