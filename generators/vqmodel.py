@@ -11,9 +11,11 @@ Sampling scene ``i`` under a condition ``(style, size, temperature, top_k, top_p
    :data:`generators.models.DECODINGS`); the count decodings and ``repair_batch`` apply as
    for the first generators.
 
-A model trained with ``--properties`` (:mod:`generators.properties`) also takes property
-targets in its condition, e.g. ``targets={"rooms": "many"}``: the start token then adds the
-embedding of each requested bucket (row 0, "any", for a property left free).
+A condition may also ask for scene properties (:mod:`generators.properties`), e.g.
+``targets={"rooms": "many"}``. They are met by generate and test: scene ``i`` is the first of
+its draws (seeds ``i``, ``i + 2**31``, ...) whose measured buckets are the targets. A model
+trained with ``--properties`` also feeds the requested buckets to its prior (an embedding added
+at every position, row 0 = any), which raises the share of draws that hit.
 
 Kinds: ``vqvae`` (decoder trained by reconstruction). The kind names the training recipe;
 the network is the same.
@@ -32,7 +34,7 @@ from torch import nn
 from generators.data import NUM_CODES, SIZES, STYLES
 from generators.models import DECODINGS, MAX_PARAMETERS, DictConfig
 from generators.prior import CodePrior, PriorConfig
-from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, target_ids
+from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, measure, target_ids
 from generators.sampling import decode_logits
 from generators.vq import VQVAE, VQConfig
 from vrenvs.core.checks import check_choice, check_float, check_int
@@ -41,6 +43,11 @@ __all__ = ["VQ_KINDS", "Condition", "VQModelConfig", "VQSceneModel", "uniforms"]
 
 VQ_KINDS = ("vqvae",)
 CHUNK = 1024
+MAX_ATTEMPTS = 64
+"""Draws a scene asked for property targets may take (see :meth:`VQSceneModel.generate_attempts`)."""
+ATTEMPT_STRIDE = 2**31
+"""Seed offset between the draws of one scene: scene indices are below ``2**31``, so the draws
+of different scenes never share a seed."""
 GOLDEN = (5**0.5 - 1) / 2
 """Step of the Weyl sequence picking the mixture's style of scene ``i``."""
 
@@ -58,10 +65,8 @@ class Condition:
     targets: tuple[tuple[str, str], ...] = ()
     """requested property buckets as sorted (property, bucket) pairs; () = all free"""
 
-    def check(
-        self, styles: Sequence[str], sizes: Sequence[int], codebook_size: int, properties: Sequence[str] = ()
-    ) -> Self:
-        if check_targets(dict(self.targets), tuple(properties)) != self.targets:
+    def check(self, styles: Sequence[str], sizes: Sequence[int], codebook_size: int) -> Self:
+        if check_targets(dict(self.targets), PROPERTY_NAMES) != self.targets:
             raise ValueError(f"targets={self.targets!r} must be sorted (property, bucket) pairs")
         check_choice("style", self.style, tuple(styles))
         check_choice("size", self.size, tuple(sizes))
@@ -245,9 +250,9 @@ class VQSceneModel(nn.Module):
         """A checked :class:`Condition` for this model (its styles, sizes, codebook and
         properties; ``targets`` maps property names to buckets)."""
         c = self.config
-        wanted = check_targets(targets, c.properties)
+        wanted = check_targets(targets, PROPERTY_NAMES)
         return Condition(style, size, temperature, top_k, top_p, wanted).check(
-            c.styles, c.sizes, c.vq.codebook_size, c.properties
+            c.styles, c.sizes, c.vq.codebook_size
         )
 
     @torch.no_grad()
@@ -268,8 +273,9 @@ class VQSceneModel(nn.Module):
         size = c.sizes.index(condition.size)
         noise = uniforms(seeds, side * side)
         targets = None
-        if c.properties:
-            row = torch.tensor(target_ids(condition.targets, c.properties), dtype=torch.long)
+        if c.properties:  # the learned ones; the others are met by generate's draws
+            learned = tuple((n, b) for n, b in condition.targets if n in c.properties)
+            row = torch.tensor(target_ids(learned, c.properties), dtype=torch.long)
             targets = row.expand(len(noise), len(row)).contiguous()
         return self.prior.sample_uniforms(
             noise, side, style, size, condition.temperature, condition.top_k, condition.top_p, targets
@@ -302,8 +308,43 @@ class VQSceneModel(nn.Module):
         styles: Sequence[str] | None = None,
     ) -> np.ndarray:
         """Raw (unrepaired) glyph grids ``(N, S, S)`` uint8 for ``seeds`` under ``condition``
-        (``styles``: one style per seed, see :meth:`sample_indices`)."""
-        return self.decode_indices(self.sample_indices(seeds, condition, styles), decoding)
+        (``styles``: one style per seed, see :meth:`sample_indices`; ``condition.targets``:
+        see :meth:`generate_attempts`)."""
+        return self.generate_attempts(seeds, condition, decoding, styles)[0]
+
+    def generate_attempts(
+        self,
+        seeds: Sequence[int],
+        condition: Condition,
+        decoding: str | None = None,
+        styles: Sequence[str] | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`generate`, and per seed the draw it was served from. Without targets every
+        scene is draw 0. With targets, seed ``s`` is served the first of the draws from seeds
+        ``s, s + ATTEMPT_STRIDE, s + 2 * ATTEMPT_STRIDE, ...`` (at most :data:`MAX_ATTEMPTS`)
+        whose measured buckets (:func:`generators.properties.measure`) are the targets, or draw
+        0 if none is (draw index -1 then): generate and test, a pure function of the seed and
+        the condition. Properties the prior learned raise the hit rate of each draw."""
+        grids = self.decode_indices(self.sample_indices(seeds, condition, styles), decoding)
+        drawn = np.zeros(len(grids), np.int64)
+        if not condition.targets or not len(grids):
+            return grids, drawn
+        names = tuple(n for n, _ in condition.targets)
+        want = np.array([PROPERTIES[n].buckets.index(b) for n, b in condition.targets])
+        todo = np.flatnonzero((measure(grids, names) != want).any(axis=1))
+        drawn[todo] = -1
+        seeds = list(seeds)
+        for attempt in range(1, MAX_ATTEMPTS):
+            if not len(todo):
+                break
+            retry = [int(seeds[k]) + attempt * ATTEMPT_STRIDE for k in todo]
+            picked = None if styles is None else [styles[int(k)] for k in todo]
+            got = self.decode_indices(self.sample_indices(retry, condition, picked), decoding)
+            hit = (measure(got, names) == want).all(axis=1)
+            grids[todo[hit]] = got[hit]
+            drawn[todo[hit]] = attempt
+            todo = todo[~hit]
+        return grids, drawn
 
     @torch.no_grad()
     def encode(self, codes: np.ndarray) -> torch.Tensor:
