@@ -22,11 +22,12 @@ Each row draws ``num`` scenes (>= 2,000) and measures:
   for the first generators, 1024 for v2).
 
 A per-style table for each v2 source gives, per style, the 2x2 KL against the held-out
-scenes of that style, raw playability, near copies and style accuracy. A v2 model conditioned
-on scene properties (:mod:`generators.properties`) also gets a targets table: per property and
-bucket, ``num / 8`` raw scenes asked for that bucket (the other properties free), spread over
-the styles whose corpus scenes have it, and the share that has it, next to the share among
-as many scenes of those styles left free.
+scenes of that style, raw playability, near copies and style accuracy. Each v2 source also
+gets a targets table (:mod:`generators.properties`): per property and bucket, ``num / 8`` raw
+scenes asked for that bucket (the other properties free), spread over the styles whose corpus
+scenes have it: the share served with it (targets are met by generate and test), the share
+whose first draw had it (the prior's own conditioning), the share of as many free scenes with
+it, and the mean draws per scene.
 
 Diversity, novelty and KL are computed on the scenes an env serves (after repair).
 """
@@ -144,34 +145,34 @@ def learned_v2(
 
 
 def target_rows(kind: str, num: int, corpus: Corpus, checkpoint: str | None = None) -> dict[str, Any]:
-    """Per property and bucket of a v2 model (:func:`generators.train_vq.target_hits`):
-    ``hit`` and ``base``, the shares of ``num`` raw samples asked for the bucket and left free
-    that have it, over ``styles``, those where the corpus has the bucket. Empty for a model
-    without properties."""
+    """Per property and bucket (:func:`generators.train_vq.target_hits` on ``num`` raw samples,
+    in the styles whose corpus scenes have the bucket): served with it, first draw with it,
+    left free with it, mean draws."""
     model = GeneratorSource(kind, corpus.size, checkpoint, bank_size=1).model
     assert isinstance(model, VQSceneModel)
     out: dict[str, Any] = {}
-    for name in model.config.properties:
+    for name, prop in PROPERTIES.items():
         out[name] = {}
-        for bucket in PROPERTIES[name].buckets:
-            hit, base, styles = target_hits(model, corpus, name, bucket, num)
-            if styles:
-                out[name][bucket] = {"hit": hit, "base": base, "styles": styles}
+        for bucket in prop.buckets:
+            found = target_hits(model, corpus, name, bucket, num)
+            if found:
+                out[name][bucket] = found
     return out
 
 
 def targets_table(kind: str, found: dict[str, Any], num: int) -> str:
     lines = [
-        f"| {kind}: property | bucket | styles asked (the corpus has it) | raw scenes asked for it: "
-        f"have it ({num}) | left free: have it |",
-        "|---|---|---|---|---|",
+        f"| {kind}: property | bucket | styles asked (the corpus has it) | served with it | first draw "
+        f"with it | left free: with it | draws per scene |",
+        "|---|---|---|---|---|---|---|",
     ]
     for name, buckets in found.items():
         for bucket, r in buckets.items():
             lines.append(
-                f"| {name} | {bucket} | {', '.join(r['styles'])} | {_pct(r['hit'])} | {_pct(r['base'])} |"
+                f"| {name} | {bucket} | {', '.join(r['styles'])} | {_pct(r['hit'])} | "
+                f"{_pct(r['first_draw'])} | {_pct(r['free'])} | {r['draws']:.1f} |"
             )
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + f"\n\n{num} raw scenes per bucket.\n"
 
 
 def _timed_repair(name: str, make: Any, num: int) -> Samples:

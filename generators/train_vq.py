@@ -45,7 +45,7 @@ from generators.models import DECODINGS
 from generators.prior import PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
 from generators.vq import VQConfig
-from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
+from generators.vqmodel import MAX_ATTEMPTS, VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.checks import check_choice, check_float, check_int, check_output
 from vrenvs.core.reach import solvable_batch
 
@@ -672,39 +672,43 @@ def feasible_styles(corpus: Corpus, name: str, bucket: str) -> list[str]:
 @torch.no_grad()
 def target_hits(
     model: VQSceneModel, corpus: Corpus, name: str, bucket: str, num: int, seed0: int = 0
-) -> tuple[float, float, list[str]]:
+) -> dict[str, Any]:
     """``num`` samples asked for ``bucket`` of property ``name`` and ``num`` left free, styles
-    spread evenly over :func:`feasible_styles`: the share of each that has the bucket (asked,
-    free) and those styles."""
+    spread evenly over :func:`feasible_styles` (``styles``; none: an empty dict). ``hit``: the
+    share served with the bucket; ``first_draw``: the share whose first draw had it (what the
+    prior alone achieves); ``free``: the share of the free samples with it; ``draws``: mean
+    draws per served scene (a miss counts :data:`~generators.vqmodel.MAX_ATTEMPTS`)."""
     styles = feasible_styles(corpus, name, bucket)
     if not styles:
-        return float("nan"), float("nan"), []
+        return {}
     per = [styles[k % len(styles)] for k in range(num)]
     b = PROPERTIES[name].buckets.index(bucket)
     seeds = range(seed0, seed0 + num)
-    asked = model.generate(seeds, model.condition(per[0], corpus.size, targets={name: bucket}), styles=per)
+    condition = model.condition(per[0], corpus.size, targets={name: bucket})
+    asked, drawn = model.generate_attempts(seeds, condition, styles=per)
     free = model.generate(seeds, model.condition(per[0], corpus.size), styles=per)
-    return (
-        float((measure(asked, (name,))[:, 0] == b).mean()),
-        float((measure(free, (name,))[:, 0] == b).mean()),
-        styles,
-    )
+    return {
+        "hit": float((measure(asked, (name,))[:, 0] == b).mean()),
+        "first_draw": float((drawn == 0).mean()),
+        "free": float((measure(free, (name,))[:, 0] == b).mean()),
+        "draws": float(np.where(drawn >= 0, drawn + 1, MAX_ATTEMPTS).mean()),
+        "styles": styles,
+    }
 
 
 @torch.no_grad()
 def target_accuracy(model: VQSceneModel, corpora: dict[int, Corpus], num: int) -> dict[str, float]:
-    """Per size and property: the share of samples asked for a bucket that have it (``num``
-    per bucket, spread over the styles where the corpus has it, see :func:`target_hits`),
-    averaged over the buckets; ``target_base_*``: the same share when left free."""
+    """Per size and property, averaged over the buckets (``num`` samples each, see
+    :func:`target_hits`): ``target_first_draw_*``, the share of first draws with the requested
+    bucket (the prior's own conditioning), and ``target_free_*``, the share left free."""
     out: dict[str, float] = {}
     for size, corpus in corpora.items():
         for name in model.config.properties:
             found = [target_hits(model, corpus, name, b, num, TARGET_SEED0) for b in PROPERTIES[name].buckets]
-            found = [f for f in found if f[2]]
-            if not found:
-                continue
-            out[f"target_accuracy_{name}_{size}"] = float(np.mean([f[0] for f in found]))
-            out[f"target_base_{name}_{size}"] = float(np.mean([f[1] for f in found]))
+            found = [f for f in found if f]
+            if found:
+                out[f"target_first_draw_{name}_{size}"] = float(np.mean([f["first_draw"] for f in found]))
+                out[f"target_free_{name}_{size}"] = float(np.mean([f["free"] for f in found]))
     return out
 
 

@@ -588,7 +588,7 @@ def test_train_vqvae_from_init_fine_tunes_the_prior_with_properties(saved, tmp_p
     meta = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json").meta
     assert meta["training"]["steps"] == {"vq": 0, "prior": 2, "bootstrap": 0}
     assert meta["model"]["properties"] == ["rooms"] and meta["model"]["vq"]["codebook_size"] == 8
-    assert {"target_accuracy_rooms_16", "target_accuracy_rooms_32"} <= set(meta["metrics"])
+    assert {"target_first_draw_rooms_16", "target_free_rooms_32"} <= set(meta["metrics"])
     assert meta["training"]["init"]["checkpoint"] == load_checkpoint(path).id
     card = (tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.md").read_text()
     assert "- Started from (`--init`) the checkpoint of: `" in card
@@ -612,19 +612,26 @@ def test_the_report_measures_each_bucket_asked_for_against_the_free_share(saved_
     from generators.data import CorpusSpec
     from generators.properties import measure
     from generators.report import target_rows, targets_table
-    from generators.train_vq import feasible_styles
 
     model, path = saved_props
     corpus = _small_corpus(CorpusSpec.for_size(16))
     found = target_rows("vqvae", 8, corpus, str(path))
-    assert list(found) == ["rooms", "distance"] and list(found["rooms"]) == ["one", "few", "many"]
+    assert list(found) == ["rooms", "locked_doors", "distance"] and list(found["rooms"]) == [
+        "one",
+        "few",
+        "many",
+    ]
+    assert list(found["locked_doors"]["some"]["styles"]) == ["house", "designer"]
     few = found["rooms"]["few"]
-    assert few["styles"] == feasible_styles(corpus, "rooms", "few")
     styles = [few["styles"][k % len(few["styles"])] for k in range(8)]
-    asked = model.generate(range(8), model.condition(styles[0], 16, targets={"rooms": "few"}), styles=styles)
+    asked, drawn = model.generate_attempts(
+        range(8), model.condition(styles[0], 16, targets={"rooms": "few"}), styles=styles
+    )
     free = model.generate(range(8), model.condition(styles[0], 16), styles=styles)
     assert few["hit"] == float((measure(asked, ("rooms",))[:, 0] == 1).mean())
-    assert few["base"] == float((measure(free, ("rooms",))[:, 0] == 1).mean())
+    assert few["first_draw"] == float((drawn == 0).mean())
+    assert few["free"] == float((measure(free, ("rooms",))[:, 0] == 1).mean())
+    assert few["draws"] == float(np.where(drawn >= 0, drawn + 1, 64).mean())
     assert "| rooms | few |" in targets_table("vqvae", found, 8)
 
 
