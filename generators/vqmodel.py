@@ -13,7 +13,7 @@ Sampling scene ``i`` under a condition ``(style, size, temperature, top_k, top_p
 
 A condition may also ask for scene properties (:mod:`generators.properties`), e.g.
 ``targets={"rooms": "many"}``. They are met by generate and test: scene ``i`` is the first of
-its draws (seeds ``i``, ``i + 2**31``, ...) whose measured buckets are the targets. A model
+its draws (successive blocks of seed ``i``'s uniforms) whose measured buckets are the targets. A model
 trained with ``--properties`` also feeds the requested buckets to its prior (an embedding added
 at every position, row 0 = any), which raises the share of draws that hit.
 
@@ -44,10 +44,9 @@ __all__ = ["VQ_KINDS", "Condition", "VQModelConfig", "VQSceneModel", "uniforms"]
 VQ_KINDS = ("vqvae",)
 CHUNK = 1024
 MAX_ATTEMPTS = 64
-"""Draws a scene asked for property targets may take (see :meth:`VQSceneModel.generate_attempts`)."""
-ATTEMPT_STRIDE = 2**31
-"""Seed offset between the draws of one scene: scene indices are below ``2**31``, so the draws
-of different scenes never share a seed."""
+"""Draws a scene asked for property targets may take (see :meth:`VQSceneModel.generate_attempts`).
+Draw ``k`` of seed ``s`` continues ``s``'s own uniform stream (a seed offset would not do: torch's
+CPU generator keeps only a seed's low 32 bits)."""
 GOLDEN = (5**0.5 - 1) / 2
 """Step of the Weyl sequence picking the mixture's style of scene ``i``."""
 
@@ -211,13 +210,14 @@ class VQModelConfig(DictConfig):
         return 2 * k * d + k + 1
 
 
-def uniforms(seeds: Sequence[int], steps: int) -> torch.Tensor:
-    """``(N, steps)`` float64 uniforms, row ``k`` from ``torch.Generator().manual_seed(seeds[k])``."""
+def uniforms(seeds: Sequence[int], steps: int, draw: int = 0) -> torch.Tensor:
+    """``(N, steps)`` float64 uniforms, row ``k`` from ``torch.Generator().manual_seed(seeds[k])``:
+    the ``draw``-th block of ``steps`` of that stream (draw 0: its first ``steps``)."""
     out = torch.empty(len(seeds), steps, dtype=torch.float64)
     gen = torch.Generator()
     for k, seed in enumerate(seeds):
         gen.manual_seed(int(seed))
-        out[k] = torch.rand(steps, generator=gen, dtype=torch.float64)
+        out[k] = torch.rand((draw + 1) * steps, generator=gen, dtype=torch.float64)[draw * steps :]
     return out
 
 
@@ -257,11 +257,12 @@ class VQSceneModel(nn.Module):
 
     @torch.no_grad()
     def sample_indices(
-        self, seeds: Sequence[int], condition: Condition, styles: Sequence[str] | None = None
+        self, seeds: Sequence[int], condition: Condition, styles: Sequence[str] | None = None, draw: int = 0
     ) -> torch.Tensor:
         """Code grids ``(N, side, side)`` for ``seeds`` under ``condition``; with ``styles``
         (one of the model's styles per seed) seed ``k`` is drawn under ``condition`` with
-        style ``styles[k]`` instead, all in one batch (the mixture's banks)."""
+        style ``styles[k]`` instead, all in one batch (the mixture's banks). ``draw``: which
+        block of each seed's uniforms (see :meth:`generate_attempts`)."""
         c = self.config
         side = condition.size // c.vq.factor
         if styles is None:
@@ -271,7 +272,7 @@ class VQSceneModel(nn.Module):
                 raise ValueError(f"{len(styles)} styles for {len(seeds)} seeds; allowed: one per seed")
             style = [c.styles.index(check_choice("styles[]", s, c.styles)) for s in styles]
         size = c.sizes.index(condition.size)
-        noise = uniforms(seeds, side * side)
+        noise = uniforms(seeds, side * side, draw)
         targets = None
         if c.properties:  # the learned ones; the others are met by generate's draws
             learned = tuple((n, b) for n, b in condition.targets if n in c.properties)
@@ -320,11 +321,12 @@ class VQSceneModel(nn.Module):
         styles: Sequence[str] | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`generate`, and per seed the draw it was served from. Without targets every
-        scene is draw 0. With targets, seed ``s`` is served the first of the draws from seeds
-        ``s, s + ATTEMPT_STRIDE, s + 2 * ATTEMPT_STRIDE, ...`` (at most :data:`MAX_ATTEMPTS`)
-        whose measured buckets (:func:`generators.properties.measure`) are the targets, or draw
-        0 if none is (draw index -1 then): generate and test, a pure function of the seed and
-        the condition. Properties the prior learned raise the hit rate of each draw."""
+        scene is draw 0. With targets, seed ``s`` is served the first of its draws 0, 1, 2, ...
+        (draw ``k`` samples from the ``k``-th block of uniforms of seed ``s``'s stream; at most
+        :data:`MAX_ATTEMPTS`) whose measured buckets (:func:`generators.properties.measure`)
+        are the targets, or draw 0 if none is (draw index -1 then): generate and test, a pure
+        function of the seed and the condition. Properties the prior learned raise the hit
+        rate of each draw."""
         grids = self.decode_indices(self.sample_indices(seeds, condition, styles), decoding)
         drawn = np.zeros(len(grids), np.int64)
         if not condition.targets or not len(grids):
@@ -337,9 +339,9 @@ class VQSceneModel(nn.Module):
         for attempt in range(1, MAX_ATTEMPTS):
             if not len(todo):
                 break
-            retry = [int(seeds[k]) + attempt * ATTEMPT_STRIDE for k in todo]
+            retry = [int(seeds[k]) for k in todo]
             picked = None if styles is None else [styles[int(k)] for k in todo]
-            got = self.decode_indices(self.sample_indices(retry, condition, picked), decoding)
+            got = self.decode_indices(self.sample_indices(retry, condition, picked, attempt), decoding)
             hit = (measure(got, names) == want).all(axis=1)
             grids[todo[hit]] = got[hit]
             drawn[todo[hit]] = attempt

@@ -539,7 +539,7 @@ def test_targets_for_a_first_generator_are_refused(saved):
 
 def test_targets_are_met_by_draws_that_are_a_function_of_the_seed(saved):
     from generators.properties import measure
-    from generators.vqmodel import ATTEMPT_STRIDE, MAX_ATTEMPTS
+    from generators.vqmodel import MAX_ATTEMPTS
 
     model, _ = saved  # not trained with properties: every hit comes from generate and test
     free = model.condition("house", 16)
@@ -551,8 +551,10 @@ def test_targets_are_met_by_draws_that_are_a_function_of_the_seed(saved):
     has = measure(grids, ("rooms",))[:, 0] == bucket
     assert np.array_equal(has, drawn >= 0) and has.mean() > (rooms == bucket).mean()
     assert (drawn > 0).any() and drawn.max() < MAX_ATTEMPTS
+    assert len({model.sample_indices([3], free, draw=k).numpy().tobytes() for k in range(8)}) == 8
     for k in np.flatnonzero(drawn >= 0):  # the served scene is that draw of its seed
-        assert np.array_equal(model.generate([k + drawn[k] * ATTEMPT_STRIDE], free)[0], grids[k])
+        draw = model.decode_indices(model.sample_indices([k], free, draw=int(drawn[k])))
+        assert np.array_equal(draw[0], grids[k])
     for k in np.flatnonzero(drawn < 0):  # no draw hit: the first is served
         assert np.array_equal(model.generate([k], free)[0], grids[k])
     part, part_drawn = model.generate_attempts(range(5, 11), condition)
