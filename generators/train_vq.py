@@ -434,6 +434,27 @@ def lr_factor(step: int, steps: int, elapsed: float, budget: float) -> float:
     return 0.05 + 0.95 * 0.5 * (1 + float(np.cos(np.pi * progress)))
 
 
+@dataclass
+class PriorData:
+    """The training grids of every size as stages 2 and 3 use them (the encoder is fixed
+    after stage 1, so they are made once): code grids, style ids, property target rows and
+    sampling weights."""
+
+    codes: dict[int, torch.Tensor]
+    styles: dict[int, torch.Tensor]
+    targets: dict[int, torch.Tensor]
+    weights: dict[int, torch.Tensor]
+
+
+def prior_data(model: VQSceneModel, corpora: dict[int, Corpus], designer_weight: float) -> PriorData:
+    return PriorData(
+        {s: model.encode(c.train) for s, c in corpora.items()},
+        {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()},
+        {s: labels(model, c.train) for s, c in corpora.items()},
+        {s: _weights(c, designer_weight) for s, c in corpora.items()},
+    )
+
+
 def _train_prior_stage(
     model: VQSceneModel,
     corpora: dict[int, Corpus],
@@ -442,13 +463,11 @@ def _train_prior_stage(
     writer: Any,
     start: float,
     held: dict[int, torch.Tensor],
+    data: PriorData,
 ) -> int:
     from tqdm import tqdm
 
-    train = {s: model.encode(c.train) for s, c in corpora.items()}
-    styles = {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()}
-    targets = {s: labels(model, c.train) for s, c in corpora.items()}
-    weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
+    train, styles, targets, weights = data.codes, data.styles, data.targets, data.weights
     opt = torch.optim.AdamW(
         model.prior.parameters(), lr=config.prior_lr, weight_decay=config.prior_weight_decay
     )
@@ -537,6 +556,7 @@ def _train_bootstrap_stage(
     gen: torch.Generator,
     writer: Any,
     start: float,
+    data: PriorData,
 ) -> int:
     """Stage 3 (``bootstrap_rounds`` > 0): self-training of the prior on its own playable
     samples, which moves probability towards scenes that are playable as generated. Each
@@ -545,10 +565,7 @@ def _train_bootstrap_stage(
     anchoring the distribution; the report's KL and copy columns measure the drift)."""
     from tqdm import tqdm
 
-    train = {s: model.encode(c.train) for s, c in corpora.items()}
-    styles = {s: torch.from_numpy(c.train_style.astype(np.int64)) for s, c in corpora.items()}
-    weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
-    targets = {s: labels(model, c.train) for s, c in corpora.items()}
+    train, styles, targets, weights = data.codes, data.styles, data.targets, data.weights
     pools = {
         s: Pool(
             train[s][:0],
@@ -734,10 +751,11 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     start = time.monotonic()
     vq_steps = 0 if config.init else _train_vq_stage(model, corpora, config, gen, writer, start)
     held = heldout_codes(model, corpora)
-    prior_steps = _train_prior_stage(model, corpora, config, gen, writer, start, held)
+    data = prior_data(model, corpora, config.designer_weight)
+    prior_steps = _train_prior_stage(model, corpora, config, gen, writer, start, held, data)
     bootstrap_steps = 0
     if config.bootstrap_rounds:
-        bootstrap_steps = _train_bootstrap_stage(model, corpora, config, gen, writer, start)
+        bootstrap_steps = _train_bootstrap_stage(model, corpora, config, gen, writer, start, data)
     wall = time.monotonic() - start
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
