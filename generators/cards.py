@@ -21,16 +21,23 @@ _BLURB = {
 
 
 def _metric_lines(metrics: dict[str, Any]) -> list[str]:
-    """One row per figure; the report card's figures (``metrics.report``) come first."""
-    report = metrics.get("report", {})
-    lines = [f"| {key} (report card) | {_fmt(value)} |" for key, value in report.items() if key != "source"]
-    training = {k: v for k, v in metrics.items() if k != "report"}
+    """One row per figure; the report card's figures come first (``metrics.report`` for the
+    first generators, ``metrics.report_<size>`` for v2)."""
+    reports = {k: v for k, v in metrics.items() if k == "report" or k.startswith("report_")}
+    lines = []
+    for name, report in sorted(reports.items()):
+        side = name[len("report_") :]
+        label = "report card" if name == "report" else f"report card, {side}x{side}"
+        lines += [f"| {key} ({label}) | {_fmt(value)} |" for key, value in report.items() if key != "source"]
+    training = {k: v for k, v in metrics.items() if k not in reports}
     return lines + [
         f"| {key} (end of training, eval seeds) | {_fmt(value)} |" for key, value in sorted(training.items())
     ]
 
 
 def _fmt(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value)) or "none"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

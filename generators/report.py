@@ -57,12 +57,73 @@ from generators.train_vq import reconstruction as reconstruction_v2
 from generators.vqmodel import VQ_KINDS, VQSceneModel
 from vrenvs.core.reach import solvable_batch
 from vrenvs.core.repair import repair_batch
-from vrenvs.core.sources import ProceduralSource
+from vrenvs.core.sources import ProceduralSource, default_source
 
-__all__ = ["Samples", "fill_rate", "make_report"]
+__all__ = ["BARS", "Bar", "Samples", "bar_misses", "fill_rate", "make_report"]
 
 V2_BANK = 1024
 """Bank size of the v2 rows (the issue's throughput bar is measured with banks of 1024)."""
+
+@dataclass(frozen=True)
+class Bar:
+    """One quality bar of the generators-v2 issue, checked on a learned source's row.
+
+    ``check(row, reference)`` is True when the row meets the bar; ``reference`` holds the
+    size's ``kl`` (half vs half of the held-out corpus) and ``diversity`` (of the held-out
+    corpus)."""
+
+    name: str
+    text: str
+    check: Any
+
+
+SPEED_BARS = {16: 10_000.0, 32: 2_500.0}
+"""Scenes/s incl. repair a source must reach at each size (banks of 1024, 2 threads)."""
+
+BARS: tuple[Bar, ...] = (
+    Bar("KL", "2x2 KL <= 2x the half-vs-half floor", lambda r, ref: r["pattern_kl"] <= 2 * ref["kl"]),
+    Bar("raw playable", "raw playability >= 90%", lambda r, ref: r["raw_playable"] >= 0.90),
+    Bar("after repair", "100% playable after repair", lambda r, ref: r["playable_after_repair"] == 1.0),
+    Bar("exact copies", "exact copies <= 1%", lambda r, ref: r["exact_copies"] <= 0.01),
+    Bar("near copies", "within-5% copies <= 5%", lambda r, ref: r["near_copies"] <= 0.05),
+    Bar(
+        "diversity",
+        "diversity within 10% of the held-out corpus's",
+        lambda r, ref: abs(r["diversity"] - ref["diversity"]) <= 0.10 * ref["diversity"],
+    ),
+    Bar(
+        "style",
+        "conditioned samples classified as the requested style >= 90% (none: not conditioned)",
+        lambda r, ref: r.get("style_accuracy") is not None and r["style_accuracy"] >= 0.90,
+    ),
+    Bar(
+        "speed",
+        "scenes/s incl. repair >= 10,000 at 16x16, >= 2,500 at 32x32",
+        lambda r, ref: r.get("scenes_per_s") is not None and r["scenes_per_s"] >= SPEED_BARS[r["size"]],
+    ),
+)
+"""The issue's bars as data, in the order the report lists them."""
+
+
+def bar_misses(row: dict[str, Any], reference: dict[str, float]) -> list[str]:
+    """Names of the :data:`BARS` a learned source's row misses (empty: it meets them all)."""
+    return [bar.name for bar in BARS if not bar.check(row, reference)]
+
+
+def bars_table(rows: list[dict[str, Any]], reference: dict[str, float], default: str) -> str:
+    """Per learned source: the bars it misses; a source that misses any is a baseline."""
+    lines = ["| learned source | bars missed | status |", "|---|---|---|"]
+    for r in rows:
+        if r["source"] not in KINDS and r["source"] not in VQ_KINDS:
+            continue
+        missed = bar_misses(r, reference)
+        status = "meets every bar" if not missed else "baseline"
+        if r["source"] == default:
+            status += " (the envs' default)"
+        lines.append(f"| {r['source']} | {', '.join(missed) or 'none'} | {status} |")
+    bars = "; ".join(f"{b.name}: {b.text}" for b in BARS)
+    return "\n".join(lines) + f"\n\nBars: {bars}.\n"
+
 
 PROCEDURAL_START = 2_000_000
 """Procedural indices of the baseline row: outside the training and held-out ranges."""
@@ -331,11 +392,17 @@ def make_report(
         sets += baselines(num, corpus)
         rows = [measure(s, corpus, half_a, half_b) for s in sets]
         reference = pattern_kl(half_a, half_b)
+        held_row = next(r for r in rows if r["source"] == "held-out corpus")
+        bar_ref = {"kl": reference, "diversity": held_row["diversity"]}
+        for r in rows:
+            if r["source"] in KINDS or r["source"] in VQ_KINDS:
+                r["bars_missed"] = bar_misses(r, bar_ref)
         all_rows += rows
         gallery = np.concatenate([s.served[np.linspace(0, len(s.served) - 1, 10).astype(int)] for s in sets])
         write_png(out / f"gallery-{size}.png", grid_image(gallery, cols=10, cell=80 // size))
         order = ", ".join(s.name for s in sets)
         parts.append(f"## {size}x{size}\n\n{table(rows, reference)}")
+        parts.append(bars_table(rows, bar_ref, default_source(size)))
         parts.append(
             f"Gallery rows (10 served scenes each), top to bottom: {order}.\n\n"
             f"![gallery {size}](gallery-{size}.png)\n"

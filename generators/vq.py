@@ -21,8 +21,8 @@ Codebook rule (training mode only; eval mode leaves every buffer unchanged):
   ``torch.Generator`` or the quantizer's own one seeded with ``VQConfig.seed``, so runs are
   reproducible), with ``N_k = max(1, dead_threshold)`` and ``S_k = e_k * N_k``.
 
-Not yet registered as a source: the learned prior, conditioning and training script are the
-next steps of issue 13.
+The learned prior over the code grid is :mod:`generators.prior`; both together make the
+``vqvae`` scene model (:mod:`generators.vqmodel`), trained by :mod:`generators.train_vq`.
 """
 
 from __future__ import annotations

@@ -151,10 +151,12 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
     assert set(result["sections"]) == {"step", "reset", "generator", "render", "ppo", "memory"}
     step = result["sections"]["step"]["rates"]
     assert "MiniGrid-MultiRoom-N6-v0 single" in step and "vrenvs vector B=1024" in step
-    assert "vrenvs reset, scenes=gan" in result["sections"]["reset"]["rates"]
+    resets = result["sections"]["reset"]["rates"]
+    assert "vrenvs reset, scenes=gan" in resets and "vrenvs reset, scenes=vqvae" in resets
     assert result["sections"]["memory"]["soak_errors"] == 0
     names = {t["target"] for t in result["targets"]}
     assert (
         "single env vs MiniGrid-DoorKey-8x8" in names and "PPO env-steps/s vs MiniGrid-DoorKey-8x8" in names
     )
+    assert "reset with vqvae scenes (default) vs MiniGrid-MultiRoom-N6" in names
     assert "**targets**" in (tmp_path / "bench.md").read_text()

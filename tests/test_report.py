@@ -80,3 +80,61 @@ def test_the_reference_is_half_against_half_of_the_heldout_corpus(report):
     perm = np.random.default_rng(0).permutation(len(corpus.heldout))
     a, b = corpus.heldout[perm[: len(perm) // 2]], corpus.heldout[perm[len(perm) // 2 :]]
     assert summary["sizes"]["16"]["reference_kl"] == pytest.approx(pattern_kl(a, b))
+
+
+PASSING = {
+    "source": "vqvae",
+    "size": 16,
+    "pattern_kl": 0.030,
+    "raw_playable": 0.95,
+    "playable_after_repair": 1.0,
+    "exact_copies": 0.0,
+    "near_copies": 0.02,
+    "diversity": 0.40,
+    "style_accuracy": 0.93,
+    "scenes_per_s": 12_000.0,
+}
+REFERENCE = {"kl": 0.019, "diversity": 0.42}
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "missed"),
+    [
+        ("pattern_kl", 0.039, "KL"),  # 2 x 0.019 = 0.038
+        ("raw_playable", 0.899, "raw playable"),
+        ("playable_after_repair", 0.999, "after repair"),
+        ("exact_copies", 0.011, "exact copies"),
+        ("near_copies", 0.051, "near copies"),
+        ("diversity", 0.377, "diversity"),  # 0.42 - 10% = 0.378
+        ("diversity", 0.463, "diversity"),  # 0.42 + 10% = 0.462
+        ("style_accuracy", 0.89, "style"),
+        ("style_accuracy", None, "style"),  # not conditioned
+        ("scenes_per_s", 9_999.0, "speed"),
+        ("scenes_per_s", None, "speed"),
+    ],
+)
+def test_each_bar_is_missed_alone_just_past_its_threshold(field, value, missed):
+    from generators.report import bar_misses
+
+    assert bar_misses(PASSING, REFERENCE) == []
+    assert bar_misses(PASSING | {field: value}, REFERENCE) == [missed]
+
+
+def test_the_speed_bar_depends_on_the_size():
+    from generators.report import bar_misses
+
+    row = PASSING | {"size": 32, "scenes_per_s": 2_500.0}
+    assert bar_misses(row, REFERENCE) == []
+    assert bar_misses(row | {"scenes_per_s": 2_499.0}, REFERENCE) == ["speed"]
+
+
+def test_the_report_lists_the_bars_each_learned_source_misses(report):
+    out, summary = report
+    text = (out / "report.md").read_text()
+    for size in ("16", "32"):
+        rows = {r["source"]: r for r in summary["sizes"][size]["rows"]}
+        assert "bars_missed" in rows["vqvae"] and "bars_missed" not in rows["procedural"]
+        # an untrained tiny model is far from every bar that can be missed on 24 samples
+        assert {"KL", "style", "speed"} <= set(rows["vqvae"]["bars_missed"])
+    assert text.count("| learned source | bars missed | status |") == 2
+    assert "| vqvae | " in text and "| baseline" in text

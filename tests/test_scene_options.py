@@ -115,3 +115,16 @@ def test_the_cli_takes_a_json_source():
             arg_scenes(text)
         assert all(w in str(err.value) for w in words), err.value
     assert "procedural" in source_names()
+
+
+@pytest.mark.parametrize("size", [16, 32])
+def test_the_default_scenes_are_the_v2_generators_at_both_sizes(size):
+    """Without ``scenes`` an env plays ``vqvae`` scenes of its size, a mixture of the styles."""
+    env = gym.make(ENV, size=size, num_scenes=16)
+    styles = set()
+    for seed in range(6):
+        _, info = env.reset(seed=seed)
+        assert info["scene"]["source"] == "vqvae" and info["scene"]["size"] == size
+        styles.add(info["scene"]["style"])
+    assert len(styles) >= 2
+    assert env.unwrapped.world.source.kind == "vqvae"

@@ -597,6 +597,29 @@ def test_train_vqvae_from_init_fine_tunes_the_prior_with_properties(saved, tmp_p
     assert "- Properties (`generators.properties`): rooms." in card
 
 
+def test_init_with_zero_prior_steps_skips_stage_2_and_keeps_the_prior(saved, tmp_path, monkeypatch):
+    import generators.train_vq
+    from generators.cli import main
+
+    model, path = saved
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+    argv = ["train", "vqvae", "--init", str(path), "--prior-steps", "0", "--minutes", "0"]
+    argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
+    assert done.meta["training"]["steps"] == {"vq": 0, "prior": 0, "bootstrap": 0}
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(done.model.state_dict()[name], tensor), name
+
+
+def test_zero_prior_steps_without_init_is_refused():
+    from generators.train_vq import VQTrainConfig
+
+    with pytest.raises(ValueError, match=r"prior_steps=0 is out of range; allowed: an integer in \[1, "):
+        VQTrainConfig(prior_steps=0)
+    assert VQTrainConfig(prior_steps=0, init="x.json").prior_steps == 0
+
+
 def test_init_with_shape_flags_or_an_unknown_property_is_refused(saved, tmp_path, capsys):
     from generators.cli import main
 

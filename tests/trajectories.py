@@ -9,6 +9,9 @@ kept their digests; and once for ``info["request"]`` of NPC learners (the task's
 was ""): with the old reading substituted every digest still matched; and once for repair
 v3 (a locked door without its key gets one): 5 digests of 4 runs on the GAN's scenes changed,
 the 40 others (procedural, designer, and GAN runs that met no such scene) kept theirs.
+When the default ``scenes`` became ``vqvae`` (generators v2), the runs that had used the default
+name ``scenes="gan"`` instead and kept their digests; ``fetch-default`` and
+``guide-default32`` were added for the new default.
 """
 
 from __future__ import annotations
@@ -28,19 +31,21 @@ ALL_NPCS = ["guard", "thief", "chaser", "critter", "merchant"]
 
 # (run name, env id, env kwargs); every scripted behaviour appears in at least one run
 RUNS = [
-    ("fetch-default", "vrenvs/Assistant-Fetch-v0", {}),
+    ("fetch-gan", "vrenvs/Assistant-Fetch-v0", {"scenes": "gan"}),
     ("fetch-procedural32", "vrenvs/Assistant-Fetch-v0", {"scenes": "procedural", "size": 32, "route": True}),
     ("guide-designer", "vrenvs/Assistant-Guide-v0", {"scenes": "designer", "shaping": 1.0}),
     ("assistant-all-npcs", "vrenvs/Assistant-v0", {"scenes": "procedural", "npcs": ALL_NPCS}),
-    ("assistant-full", "vrenvs/Assistant-v0", {"obs_mode": "full", "route": True, "shaping": 0.5}),
-    ("guard-default", "vrenvs/NPC-Guard-v0", {"route": True, "shaping": 1.0}),
+    ("assistant-full", "vrenvs/Assistant-v0", {"scenes": "gan", "obs_mode": "full", "route": True, "shaping": 0.5}),
+    ("guard-gan", "vrenvs/NPC-Guard-v0", {"scenes": "gan", "route": True, "shaping": 1.0}),
     ("guard-npcs", "vrenvs/NPC-Guard-v0", {"scenes": "procedural", "npcs": ["merchant", "critter"]}),
-    ("flee-default", "vrenvs/NPC-Flee-v0", {"route": True}),
+    ("flee-gan", "vrenvs/NPC-Flee-v0", {"scenes": "gan", "route": True}),
     ("flee-procedural", "vrenvs/NPC-Flee-v0", {"scenes": "procedural", "npcs": ["chaser", "guard"]}),
+    ("fetch-default", "vrenvs/Assistant-Fetch-v0", {}),
+    ("guide-default32", "vrenvs/Assistant-Guide-v0", {"size": 32, "route": True}),
     (
         "oracle-user-random",
         "vrenvs/Assistant-Guide-v0",
-        {"controllers": {"user": "random", "guard": "chase"}},
+        {"scenes": "gan", "controllers": {"user": "random", "guard": "chase"}},
     ),
 ]
 
@@ -108,7 +113,7 @@ def digest_driven(env_id: str, kwargs: dict, seed: int, name: str) -> str:
 
 
 DRIVEN = [
-    ("oracle-fetch", "vrenvs/Assistant-Fetch-v0", {}, "oracle"),
+    ("oracle-fetch", "vrenvs/Assistant-Fetch-v0", {"scenes": "gan"}, "oracle"),
     ("oracle-assistant", "vrenvs/Assistant-v0", {"scenes": "procedural"}, "oracle"),
     (
         "oracle-assistant-designer",
@@ -116,7 +121,7 @@ DRIVEN = [
         {"scenes": "designer", "npcs": ["thief", "guard"]},
         "oracle",
     ),
-    ("patrol-guard", "vrenvs/NPC-Guard-v0", {}, "patrol"),
+    ("patrol-guard", "vrenvs/NPC-Guard-v0", {"scenes": "gan"}, "patrol"),
     ("flee-critter", "vrenvs/NPC-Flee-v0", {"scenes": "procedural"}, "flee"),
 ]
 

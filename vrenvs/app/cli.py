@@ -260,8 +260,8 @@ def _scenes_option(p: argparse.ArgumentParser) -> None:
         "--scenes",
         type=arg_scenes,
         default=None,
-        help="scene source: gan (default at size 16), vae, vaegan, procedural (default at size 32), "
-        "designer, a folder or .npz",
+        help="scene source: vqvae (the default), gan, vae, vaegan, procedural, designer, a folder or .npz, "
+        'or JSON with options, e.g. \'{"source": "vqvae", "style": "village"}\'',
     )
 
 

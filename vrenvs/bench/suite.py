@@ -4,7 +4,7 @@
 ``bench.md`` (one table per section, then the targets with the measured figures):
 
 1. ``step``: single-env steps/s under ``gymnasium.make`` with random actions and resets,
-   default kwargs (GAN scenes), vs MiniGrid-DoorKey-8x8-v0 and MiniGrid-MultiRoom-N6-v0;
+   default kwargs (the default source's scenes), vs MiniGrid-DoorKey-8x8-v0 and MiniGrid-MultiRoom-N6-v0;
    and native vector-env agent-steps/s at B = 1, 64, 1024 (numpy is single-threaded: one
    core), vs SB3's ``DummyVecEnv`` over 8 MiniGrid DoorKey envs.
 2. ``reset``: resets/s of a single env per scene source (a new scene every reset, the cost
@@ -41,11 +41,14 @@ import numpy as np
 import vrenvs  # noqa: F401
 from vrenvs.bench.timing import machine, measure, rate_table
 from vrenvs.core.plugins import load, plugin_names
+from vrenvs.core.sources import DEFAULT_SOURCE
 
 __all__ = ["run_bench"]
 
 ENV_ID = "vrenvs/Assistant-Fetch-v0"
 DOORKEY, MULTIROOM = "MiniGrid-DoorKey-8x8-v0", "MiniGrid-MultiRoom-N6-v0"
+SINGLE = f"vrenvs single (gymnasium.make, {DEFAULT_SOURCE} scenes)"
+"""The single-env case: default kwargs, so the default source's scenes."""
 
 
 def _has_minigrid() -> bool:
@@ -113,7 +116,7 @@ def _dummy_minigrid(num_envs: int, steps: int) -> Callable[[], float] | None:
 
 def _step_cases(quick: bool, minigrid: bool) -> dict[str, Callable[[], float]]:
     n = 300 if quick else 4000
-    cases: dict[str, Callable[[], float]] = {"vrenvs single (gymnasium.make, GAN scenes)": _single(ENV_ID, n)}
+    cases: dict[str, Callable[[], float]] = {SINGLE: _single(ENV_ID, n)}
     if minigrid:
         cases[f"{DOORKEY} single"] = _single(DOORKEY, n)
         cases[f"{MULTIROOM} single"] = _single(MULTIROOM, n)
@@ -158,7 +161,7 @@ def _sources() -> list[str]:
         import torch  # noqa: F401
     except ImportError:
         return ["procedural", "designer"]
-    return ["procedural", "designer", "gan", "vae", "vaegan"]
+    return ["procedural", "designer", "gan", "vae", "vaegan", "vqvae"]
 
 
 # -- 3. generators ---------------------------------------------------------------------------
@@ -315,21 +318,21 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
             out.append({"target": name, "measured": value, "goal": goal, "unit": unit, "met": value >= goal})
 
     doorkey = _median(tables, "step", f"{DOORKEY} single")
-    single = _median(tables, "step", "vrenvs single (gymnasium.make, GAN scenes)")
+    single = _median(tables, "step", SINGLE)
     b1024 = _median(tables, "step", "vrenvs vector B=1024")
     if single and doorkey:
         add("single env vs MiniGrid-DoorKey-8x8", single / doorkey, 3.0, "x")
     add("vector env B=1024, agent-steps/s", b1024, 1_000_000, "steps/s")
     if b1024 and doorkey:
         add("vector env B=1024 vs MiniGrid single", b1024 / doorkey, 100.0, "x")
-    gan, multiroom = (
-        _median(tables, "reset", "vrenvs reset, scenes=gan"),
+    default, multiroom = (
+        _median(tables, "reset", f"vrenvs reset, scenes={DEFAULT_SOURCE}"),
         _median(tables, "reset", f"{MULTIROOM} reset"),
     )
-    if gan and multiroom:
-        add("reset with GAN scenes vs MiniGrid-MultiRoom-N6", gan / multiroom, 10.0, "x")
+    if default and multiroom:
+        add(f"reset with {DEFAULT_SOURCE} scenes (default) vs MiniGrid-MultiRoom-N6", default / multiroom, 10.0, "x")
     gen = _median(tables, "generator", "gan, banks of 1024, 2 threads")
-    add("GAN scenes/s incl. repair, 2 threads", gen, 10_000, "scenes/s")
+    add("gan scenes/s incl. repair, 2 threads", gen, 10_000, "scenes/s")
     for size, goal in ((16, 10_000), (32, 2_500)):
         rate = _median(tables, "generator", f"vqvae {size}x{size}, banks of 1024, 2 threads")
         add(f"vqvae {size}x{size} scenes/s incl. repair, 2 threads", rate, goal, "scenes/s")

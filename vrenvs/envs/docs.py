@@ -38,9 +38,10 @@ _ACTIONS = """
 _ARGS = """
     ## Arguments
 
-    - ``scenes``: ``"gan"`` (the default at size 16), ``"vae"``, ``"vaegan"`` (the first
-      learned generators, 16x16 only), ``"vqvae"`` (the v2 generator: 16x16 and 32x32, style
-      conditioned), ``"procedural"`` (the default at size 32), ``"designer"``, a folder of
+    - ``scenes``: ``"vqvae"`` (the default: the v2 generator, 16x16 and 32x32, style
+      conditioned), ``"gan"``, ``"vae"``, ``"vaegan"`` (the first learned generators, 16x16
+      only; baselines: the generator report card lists the bars each source misses),
+      ``"procedural"``, ``"designer"``, a folder of
       ASCII ``.txt`` scenes, an ``.npz`` bank, or an object with ``sample(num, rng)`` (an
       instance, not a class). A name with options is a dict of JSON values:
       ``{"source": "vqvae", "style": "village", "temperature": 0.9}``, ``{"source": "vqvae",
