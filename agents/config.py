@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,7 +28,7 @@ from typing import Any
 import yaml
 
 from vrenvs.core.checks import check_bool, check_choice, check_float, check_int, check_text
-from vrenvs.core.sources import NUM_SCENE_INDICES
+from vrenvs.core.sources import NUM_SCENE_INDICES, default_source
 from vrenvs.core.tasks import TASKS, task
 
 __all__ = [
@@ -468,3 +469,12 @@ def load_config(env_id: str, overrides: list[str] | None = None) -> TrainConfig:
             raise ValueError(f"override {item!r}: the value is not valid YAML: {problem}") from None
         _apply(data, key.strip(), value)
     return _make(data, "")
+
+
+def scenes_text(env_kwargs: dict[str, Any]) -> str:
+    """The scene source a run's ``env_kwargs`` play, as text: the ``scenes`` name or its JSON,
+    or the default source's name when ``scenes`` is not given."""
+    scenes = env_kwargs.get("scenes")
+    if scenes is None:
+        return default_source(int(env_kwargs.get("size", 16)))
+    return scenes if isinstance(scenes, str) else json.dumps(scenes, sort_keys=True)

@@ -1,7 +1,8 @@
 """The main job on the embedded default (``make demo`` / ``vrenvs demo``).
 
 1. A rollout GIF of the shipped assistant policy (``ppo-Assistant``) serving the simulated
-   user's stream of requests on scenes from the shipped GAN, and a sheet of those scenes.
+   user's stream of requests on generated scenes (the envs' default source, ``vqvae``), and
+   a sheet of those scenes.
 2. A short PPO run of the assistant on Assistant-Fetch (``--train-minutes``, default 2.5),
    evaluated on held-out scenes next to the random and scripted baselines.
 
@@ -28,7 +29,7 @@ from vrenvs.app.args import USER_ERRORS, arg_scenes, check_driver
 from vrenvs.app.record import write_frames
 from vrenvs.app.rollout import rollout as run_episodes
 from vrenvs.core.checks import arg_float, arg_int, arg_output
-from vrenvs.core.sources import default_source
+from vrenvs.core.sources import DEFAULT_SOURCE, default_source
 from vrenvs.envs.drivers import check_role, driver, is_trained
 from vrenvs.render.draw import mosaic
 
@@ -180,7 +181,9 @@ def _parser() -> argparse.ArgumentParser:
         default=0,
         help=f"seed of the first episode and of training, 0 to {MAX_SEED:,} (default: 0)",
     )
-    parser.add_argument("--scenes", type=arg_scenes, default=None, help="scene source (default: gan)")
+    parser.add_argument(
+        "--scenes", type=arg_scenes, default=None, help=f"scene source (default: {DEFAULT_SOURCE})"
+    )
     return parser
 
 

@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from agents.config import scenes_text
 from agents.pretrained import PRETRAINED, names
 from vrenvs.core.checks import arg_int, arg_output
 
@@ -70,9 +71,11 @@ def markdown(shipped: list[dict[str, Any]]) -> str:
                 f"{100 * scripted['success']:.1f}% | {scripted['return']:.2f} | {scripted['length']:.1f} |"
             )
     episodes = shipped[0]["episodes"] if shipped else 0
+    played = sorted({scenes_text(s.get("env_kwargs", {})) for s in shipped})
+    sources = " / ".join(f"`{p}`" for p in played) or "no"
     notes = [
         "",
-        f"{episodes} episodes per cell on the default (GAN) scenes; success in % with its 95% Wilson "
+        f"{episodes} episodes per cell on {sources} scenes; success in % with its 95% Wilson "
         "interval; *held-out* scenes are indices 10,000,000 and up, never seen in training "
         "(training plays scenes 0-99,999); *gap* is training minus held-out success (points); "
         "*scripted* is the BFS oracle for the assistant and the role's own behaviour for the NPCs.",

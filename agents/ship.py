@@ -22,12 +22,11 @@ import stable_baselines3
 import torch
 import yaml
 
-from agents.config import TrainConfig, read_config, split_kwargs
+from agents.config import TrainConfig, read_config, scenes_text, split_kwargs
 from agents.evaluate import evaluate, table
 from agents.policy_io import load_policy, read_meta
 from agents.pretrained import PRETRAINED
 from vrenvs.core.checks import arg_int
-from vrenvs.core.sources import default_source
 
 MAX_EPISODES = 10_000
 """``--episodes``: evaluation episodes per row of the results."""
@@ -45,14 +44,6 @@ def _wall_at(run: Path, steps: int) -> float | None:
     rows = [dict(zip(header, line.split(","))) for line in lines[1:]]
     done = [float(r["seconds"]) for r in rows if int(r["timesteps"]) >= steps]
     return min(done) if done else None
-
-
-def _scenes(env_kwargs: dict[str, Any]) -> str:
-    """The scene source a run played, as text (the default's name when it gave none)."""
-    scenes = env_kwargs.get("scenes")
-    if scenes is None:
-        return default_source(int(env_kwargs.get("size", 16)))
-    return scenes if isinstance(scenes, str) else json.dumps(scenes, sort_keys=True)
 
 
 def _config(folder: Path) -> TrainConfig:
@@ -144,7 +135,8 @@ def card(s: dict[str, Any]) -> str:
         f"- Shipped: the `{s['which']}` policy, {s['steps']:,} env steps, {wall_text} of wall time on "
         f"{s['threads'] or 'the default number of'} torch thread(s) (two runs shared the 2-core machine).",
         f"- Scenes: training [{s['splits']['train'][0]:,}, {s['splits']['train'][1]:,}), "
-        f"held out [{s['splits']['test'][0]:,}, {s['splits']['test'][1]:,}) of `{_scenes(s['env_kwargs'])}`.",
+        f"held out [{s['splits']['test'][0]:,}, {s['splits']['test'][1]:,}) "
+        f"of `{scenes_text(s['env_kwargs'])}`.",
         f"- torch {s['versions']['torch']}; {s['machine']}.",
         "",
         "## Results",

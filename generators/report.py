@@ -64,6 +64,7 @@ __all__ = ["BARS", "Bar", "Samples", "bar_misses", "fill_rate", "make_report"]
 V2_BANK = 1024
 """Bank size of the v2 rows (the issue's throughput bar is measured with banks of 1024)."""
 
+
 @dataclass(frozen=True)
 class Bar:
     """One quality bar of the generators-v2 issue, checked on a learned source's row.

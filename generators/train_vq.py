@@ -137,7 +137,12 @@ class VQTrainConfig:
         check_choice("model", self.model, VQ_KINDS)
         # with --init, prior_steps 0 skips stage 2 (stage 3 alone fine-tunes the prior)
         prior_low = 0 if self.init else 1
-        for name, low in (("vq_steps", 1), ("prior_steps", prior_low), ("batch_size", 4), ("prior_batch_size", 2)):
+        for name, low in (
+            ("vq_steps", 1),
+            ("prior_steps", prior_low),
+            ("batch_size", 4),
+            ("prior_batch_size", 2),
+        ):
             check_int(name, getattr(self, name), low, 10_000_000 if "steps" in name else 4096)
         check_int("seed", self.seed, 0, 2**63 - 1)
         check_float("minutes", self.minutes, 0.0, 24 * 60.0)
@@ -755,7 +760,9 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     held = heldout_codes(model, corpora)
     data = prior_data(model, corpora, config.designer_weight)
     prior_steps = (
-        _train_prior_stage(model, corpora, config, gen, writer, start, held, data) if config.prior_steps else 0
+        _train_prior_stage(model, corpora, config, gen, writer, start, held, data)
+        if config.prior_steps
+        else 0
     )
     bootstrap_steps = 0
     if config.bootstrap_rounds:

@@ -35,7 +35,11 @@ RUNS = [
     ("fetch-procedural32", "vrenvs/Assistant-Fetch-v0", {"scenes": "procedural", "size": 32, "route": True}),
     ("guide-designer", "vrenvs/Assistant-Guide-v0", {"scenes": "designer", "shaping": 1.0}),
     ("assistant-all-npcs", "vrenvs/Assistant-v0", {"scenes": "procedural", "npcs": ALL_NPCS}),
-    ("assistant-full", "vrenvs/Assistant-v0", {"scenes": "gan", "obs_mode": "full", "route": True, "shaping": 0.5}),
+    (
+        "assistant-full",
+        "vrenvs/Assistant-v0",
+        {"scenes": "gan", "obs_mode": "full", "route": True, "shaping": 0.5},
+    ),
     ("guard-gan", "vrenvs/NPC-Guard-v0", {"scenes": "gan", "route": True, "shaping": 1.0}),
     ("guard-npcs", "vrenvs/NPC-Guard-v0", {"scenes": "procedural", "npcs": ["merchant", "critter"]}),
     ("flee-gan", "vrenvs/NPC-Flee-v0", {"scenes": "gan", "route": True}),

@@ -330,7 +330,12 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
         _median(tables, "reset", f"{MULTIROOM} reset"),
     )
     if default and multiroom:
-        add(f"reset with {DEFAULT_SOURCE} scenes (default) vs MiniGrid-MultiRoom-N6", default / multiroom, 10.0, "x")
+        add(
+            f"reset with {DEFAULT_SOURCE} scenes (default) vs MiniGrid-MultiRoom-N6",
+            default / multiroom,
+            10.0,
+            "x",
+        )
     gen = _median(tables, "generator", "gan, banks of 1024, 2 threads")
     add("gan scenes/s incl. repair, 2 threads", gen, 10_000, "scenes/s")
     for size, goal in ((16, 10_000), (32, 2_500)):

@@ -36,12 +36,12 @@ from vrenvs.core.repair import REPAIR_VERSION, repair
 from vrenvs.core.scene import Scene, SceneError, read_ascii
 
 __all__ = [
+    "DEFAULT_SOURCE",
     "AsciiFolderSource",
     "BankSource",
     "IndexedSource",
     "ProceduralSource",
     "SceneSource",
-    "DEFAULT_SOURCE",
     "default_source",
     "make_source",
     "register_source",

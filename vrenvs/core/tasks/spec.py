@@ -53,6 +53,9 @@ HISTORY = (
     "(a folder, a bank: past them indices repeat scenes), bool actions and ``num_envs`` above "
     "65536 are refused; "
     "NumPy scalars are accepted for ``shaping`` and ``route``.",
+    "v0, default scenes: without ``scenes`` an env plays ``vqvae`` scenes (the v2 generator, a "
+    "mixture of its styles) at both sizes; it played ``gan`` scenes at 16 and ``procedural`` "
+    "ones at 32, so seeded episodes of default envs differ (``scenes='gan'`` gives the old ones).",
 )
 """The version history every task shares (a task adds its own lines after these)."""
 
