@@ -17,6 +17,10 @@ _BLURB = {
         "32x32 corpora, and a conditional causal-transformer prior over its code grids (style and "
         "size start token)."
     ),
+    "vqgan": (
+        "v2: the vqvae recipe whose VQ-VAE decoder also faces a hinge-loss spectral-norm patch "
+        "critic in stage 1, and the same conditional causal-transformer prior over its code grids."
+    ),
 }
 
 

@@ -50,7 +50,7 @@ def _cmd_train_vq(args: argparse.Namespace, argv: list[str]) -> int:
 def _cmd_report(args: argparse.Namespace, argv: list[str]) -> int:
     from generators.report import make_report
 
-    kinds = ("gan", "vae", "vaegan", "vqvae")
+    kinds = ("gan", "vae", "vaegan", "vqvae", "vqgan")
     checkpoints = {k: getattr(args, k) for k in kinds if getattr(args, k)}
     sizes = tuple(args.sizes)
     summary = make_report(args.out, args.samples, checkpoints, args.threads, args.update_cards, sizes)
@@ -195,7 +195,8 @@ def _parser() -> argparse.ArgumentParser:
         add_arguments(first, model=False)
         first.set_defaults(handler=_cmd_train)
     for kind in VQ_KINDS:
-        v2 = models.add_parser(kind, help=f"train a {kind} (v2: VQ-VAE + prior, 16x16 and 32x32, styles)")
+        what = "VQ-VAE + prior" if kind == "vqvae" else "VQ-VAE with a patch critic + prior"
+        v2 = models.add_parser(kind, help=f"train a {kind} (v2: {what}, 16x16 and 32x32, styles)")
         add_vq_arguments(v2)
         v2.set_defaults(handler=_cmd_train_vq)
     report = sub.add_parser("report", help="the report card: metrics table and gallery of every source")
@@ -223,7 +224,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[16, 32],
         help="map sizes to measure, 16 and/or 32 (default: both)",
     )
-    for kind in ("gan", "vae", "vaegan", "vqvae"):
+    for kind in ("gan", "vae", "vaegan", "vqvae", "vqgan"):
         report.add_argument(
             f"--{kind}", type=_checkpoint, default=None, help=f"{kind} checkpoint JSON (default: shipped)"
         )

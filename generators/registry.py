@@ -1,4 +1,4 @@
-"""Factories for ``scenes="gan" | "vae" | "vaegan" | "vqvae"``, importable without torch.
+"""Factories for ``scenes="gan" | "vae" | "vaegan" | "vqvae" | "vqgan"``, importable without torch.
 
 vrenvs resolves a registered name lazily (``register_source("gan",
 "generators.registry:gan_source")``); torch is imported only when the source is built, and
@@ -7,7 +7,7 @@ a missing torch becomes an error that names the extra to install.
 Each factory is called as ``factory(size, **options)`` with keyword-only options, which
 ``scenes={"source": kind, **options}`` checks against its signature
 (:func:`vrenvs.core.sources.source_options`). Every kind takes ``checkpoint`` (default: the
-shipped weights) and ``bank_size``; the v2 kinds (``vqvae``) also take the condition
+shipped weights) and ``bank_size``; the v2 kinds (``vqvae``, ``vqgan``) also take the condition
 ``style``, ``temperature``, ``top_k`` and ``top_p`` (see :class:`generators.source.GeneratorSource`).
 """
 
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from generators.source import GeneratorSource
 
-__all__ = ["gan_source", "vae_source", "vaegan_source", "vqvae_source"]
+__all__ = ["gan_source", "vae_source", "vaegan_source", "vqgan_source", "vqvae_source"]
 
 
 def _source(kind: str, size: int, options: dict[str, Any]) -> GeneratorSource:
@@ -57,3 +57,18 @@ def vqvae_source(
 ) -> GeneratorSource:
     options = {"checkpoint": checkpoint, "bank_size": bank_size, "style": style, "targets": targets}
     return _source("vqvae", size, options | {"temperature": temperature, "top_k": top_k, "top_p": top_p})
+
+
+def vqgan_source(
+    size: int,
+    *,
+    checkpoint: str | None = None,
+    bank_size: int = 16,
+    style: str | None = None,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    targets: dict[str, str] | None = None,
+) -> GeneratorSource:
+    options = {"checkpoint": checkpoint, "bank_size": bank_size, "style": style, "targets": targets}
+    return _source("vqgan", size, options | {"temperature": temperature, "top_k": top_k, "top_p": top_p})

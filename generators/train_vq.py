@@ -44,7 +44,7 @@ from generators.metrics import pattern_kl
 from generators.models import DECODINGS
 from generators.prior import PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
-from generators.vq import VQConfig
+from generators.vq import PatchCritic, VQConfig
 from generators.vqmodel import MAX_ATTEMPTS, VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.checks import check_choice, check_float, check_int, check_output
 from vrenvs.core.reach import solvable_batch
@@ -58,7 +58,7 @@ EVAL_SEED0 = 1_000_000_000
 @dataclass
 class VQTrainConfig:
     model: str = "vqvae"
-    """which v2 model to train: vqvae"""
+    """which v2 model to train: vqvae, or vqgan (stage 1 adds a patch critic)"""
     seed: int = 0
     """seed of initialisation, batches and restarts"""
     vq_steps: int = 6000
@@ -98,6 +98,13 @@ class VQTrainConfig:
     folded out of the decoder's bias after stage 1, so its probabilities stay calibrated"""
     rare_cap: float = 20.0
     """largest cross-entropy weight of a code"""
+    adv_weight: float = 0.1
+    """vqgan: weight of the patch critic's hinge loss on the decoder's output in stage 1
+    (vqvae has no critic and refuses another value)"""
+    critic_width: int = 32
+    """vqgan: channels of the patch critic's first layer"""
+    critic_lr: float = 2e-4
+    """vqgan: Adam learning rate of the patch critic (betas 0.5, 0.9)"""
     decoding: str = "expected"
     """logits -> codes when sampling (see generators.sampling)"""
     designer_weight: float = 4.0
@@ -167,6 +174,17 @@ class VQTrainConfig:
             check_choice("properties[]", name, PROPERTY_NAMES)
         if len(set(names)) != len(names):
             raise ValueError(f"properties={self.properties!r} is not allowed; allowed: distinct names")
+        check_float("adv_weight", self.adv_weight, 0.0, 100.0, above=True)
+        check_int("critic_width", self.critic_width, 8, 1024)
+        check_float("critic_lr", self.critic_lr, 0.0, 1.0, above=True)
+        if self.model == "vqvae":
+            defaults = {f.name: f.default for f in fields(VQTrainConfig)}
+            given = [f for f in CRITIC_FLAGS if getattr(self, f) != defaults[f]]
+            if given:
+                flags = ", ".join("--" + f.replace("_", "-") for f in given)
+                raise ValueError(
+                    f"{flags} given for model='vqvae', which has no critic; allowed: model='vqgan'"
+                )
         if self.init:
             default = VQTrainConfig()
             fixed = [f for f in INIT_FIXED if getattr(self, f) != getattr(default, f)]
@@ -233,8 +251,12 @@ def _draw(weights: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
 INIT_FIXED = (
     "vq_steps", "lr", "batch_size", "codebook_size", "code_dim", "width", "factor",
     "prior_width", "prior_layers", "prior_heads", "rare_power", "rare_cap", "decoding",
+    "adv_weight", "critic_width", "critic_lr",
 )  # fmt: skip
 """Settings a run from ``--init`` takes from the checkpoint (or does not use: stage 1)."""
+
+CRITIC_FLAGS = ("adv_weight", "critic_width", "critic_lr")
+"""Settings of ``vqgan``'s stage-1 critic (refused for ``vqvae``)."""
 
 
 def labels(model: VQSceneModel, grids: np.ndarray) -> torch.Tensor:
@@ -376,6 +398,10 @@ def _train_vq_stage(
     from tqdm import tqdm
 
     opt = torch.optim.Adam(model.vq.parameters(), lr=config.lr)
+    critic = PatchCritic(config.critic_width) if config.model == "vqgan" else None
+    critic_opt = (
+        torch.optim.Adam(critic.parameters(), lr=config.critic_lr, betas=(0.5, 0.9)) if critic else None
+    )
     weight = code_weights(corpora, config.rare_power, config.rare_cap)
     data = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
@@ -390,10 +416,20 @@ def _train_vq_stage(
         n = max(2, config.batch_size * (SIZES[0] // size) ** 2)
         codes = data[size][_draw(weights[size], n, gen)]
         model.vq.train()
-        logits, _, commit, usage = model.vq(one_hot(codes), gen)
+        real = one_hot(codes)
+        logits, _, commit, usage = model.vq(real, gen)
         ce = F.cross_entropy(logits, codes, weight=weight)
+        loss = ce + commit
+        if critic is not None and critic_opt is not None:
+            # the critic sees calibrated probabilities (the class weights folded out, as after training)
+            fake = (logits - weight.log().view(1, -1, 1, 1)).softmax(dim=1)
+            d_loss = F.relu(1.0 - critic(real)).mean() + F.relu(1.0 + critic(fake.detach())).mean()
+            critic_opt.zero_grad(set_to_none=True)
+            d_loss.backward()
+            critic_opt.step()
+            loss = loss - config.adv_weight * critic(fake).mean()  # the hinge generator loss
         opt.zero_grad(set_to_none=True)
-        (ce + commit).backward()
+        loss.backward()
         opt.step()
         step += 1
         bar.update(1)
@@ -644,6 +680,11 @@ def _initial_model(config: VQTrainConfig, corpora: dict[int, Corpus]) -> VQScene
     if not isinstance(base, VQSceneModel):
         raise ValueError(
             f"init={config.init!r} holds a {base.kind} model; allowed: a v2 checkpoint {VQ_KINDS}"
+        )
+    if base.kind != config.model:
+        raise ValueError(
+            f"init={config.init!r} holds a {base.kind} model, not the {config.model} being trained; "
+            f"allowed: a {config.model} checkpoint (train {base.kind} to continue it)"
         )
     names = config.property_names
     prior = replace(base.config.prior, properties=tuple(len(PROPERTIES[n].buckets) for n in names))

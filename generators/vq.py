@@ -37,7 +37,7 @@ from generators.data import NUM_CODES
 from generators.models import DictConfig
 from vrenvs.core.checks import check_float, check_int
 
-__all__ = ["VQVAE", "Quantizer", "VQConfig"]
+__all__ = ["VQVAE", "PatchCritic", "Quantizer", "VQConfig"]
 
 FACTORS = (2, 4)
 EPS = 1e-5
@@ -274,3 +274,31 @@ class VQVAE(nn.Module):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in self.parameters())
+
+
+class PatchCritic(nn.Module):
+    """The patch critic of ``vqgan`` (training only; not part of a checkpoint).
+
+    Spectral-norm convolutions over ``(B, C, H, W)`` glyph probabilities (one-hot for corpus
+    maps, the decoder's softmax for reconstructions) to one hinge-loss score per patch of
+    ``(B, H/2 * W/2)``; fully convolutional, so one critic serves 16x16 and 32x32 maps. Its
+    receptive field (10x10 cells) sees a wall and the doorway in it, the local structure a
+    per-cell cross-entropy does not reward as a whole."""
+
+    def __init__(self, width: int = 32) -> None:
+        super().__init__()
+        check_int("width", width, 8, 1024)
+        sn = nn.utils.parametrizations.spectral_norm
+        c = int(width)
+        self.net = nn.Sequential(
+            sn(nn.Conv2d(NUM_CODES, c, 3, padding=1)),  # (B, c, H, W)
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(c, 2 * c, 4, 2, 1)),  # (B, 2c, H/2, W/2)
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * c, 2 * c, 3, padding=1)),
+            nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * c, 1, 1)),  # (B, 1, H/2, W/2)
+        )
+
+    def forward(self, probs: torch.Tensor) -> torch.Tensor:
+        return self.net(probs).flatten(1)

@@ -17,8 +17,9 @@ its draws (successive blocks of seed ``i``'s uniforms) whose measured buckets ar
 trained with ``--properties`` also feeds the requested buckets to its prior (an embedding added
 at every position, row 0 = any), which raises the share of draws that hit.
 
-Kinds: ``vqvae`` (decoder trained by reconstruction). The kind names the training recipe;
-the network is the same.
+Kinds: ``vqvae`` (decoder trained by reconstruction) and ``vqgan`` (the same, with the
+decoder also facing a patch critic in stage 1, :class:`generators.vq.PatchCritic`). The kind
+names the training recipe; the network that samples is the same (the critic is not kept).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from vrenvs.core.checks import check_choice, check_float, check_int
 
 __all__ = ["VQ_KINDS", "Condition", "VQModelConfig", "VQSceneModel", "uniforms"]
 
-VQ_KINDS = ("vqvae",)
+VQ_KINDS = ("vqvae", "vqgan")
 CHUNK = 1024
 MAX_ATTEMPTS = 64
 """Draws a scene asked for property targets may take (see :meth:`VQSceneModel.generate_attempts`).

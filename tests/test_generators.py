@@ -492,14 +492,11 @@ def test_pickled_env_with_a_generator_source_continues_identically():
     assert data_equivalence(env.reset(seed=9), clone.reset(seed=9))
 
 
-def test_default_scenes_are_the_gan_at_16_and_procedural_at_32():
+def test_default_scenes_come_from_the_shipped_vqvae_weights():
     env = gym.make("vrenvs/Assistant-Fetch-v0")
     _, info = env.reset(seed=0)
-    assert info["scene"]["source"] == "gan"
-    assert info["scene"]["checkpoint"] == GeneratorSource("gan").checkpoint
-    big = gym.make("vrenvs/Assistant-Fetch-v0", size=32)
-    _, info = big.reset(seed=0)
-    assert info["scene"]["source"] == "procedural"
+    assert info["scene"]["source"] == "vqvae"
+    assert info["scene"]["checkpoint"] == GeneratorSource("vqvae", 16).checkpoint
 
 
 def test_vrenvs_cli_forwards_generators(capsys):

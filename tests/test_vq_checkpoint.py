@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -152,7 +153,7 @@ BAD_FIELDS = [
     ("model.vq.extra", 1, r"model\.vq has unknown fields \['extra'\]"),
     ("model.prior.dropout", 0.1, r"model\.prior has unknown fields \['dropout'\]"),
     ("model.vq", [], r"model\.vq=\[\] is not allowed; allowed: an object"),
-    ("model.kind", "gan", r"model\.kind='gan' is not supported; choose from \['vqvae'\]"),
+    ("model.kind", "gan", r"model\.kind='gan' is not supported; choose from \['vqvae', 'vqgan'\]"),
     ("model.prior.codebook_size", 16, r"model\.prior\.codebook_size=16 is not allowed; allowed: 8"),
     ("model.vq.codebook_size", 1, r"model\.vq\.codebook_size=1 is out of range"),
     ("model.vq.width", 12, r"model\.vq\.width=12 is not allowed; allowed: a multiple of 8"),
@@ -445,6 +446,66 @@ def test_train_vqvae_with_bootstrap_rounds_runs_stage_3(tmp_path, monkeypatch):
     assert meta["training"]["config"]["bootstrap_rounds"] == 2
     card = (tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.md").read_text()
     assert "2 VQ-VAE + 2 prior + 6 bootstrap steps" in card
+
+
+# --- vqgan -------------------------------------------------------------------------------------
+
+
+def test_the_patch_critic_scores_every_patch_of_both_sizes():
+    from generators.vq import PatchCritic
+
+    critic = PatchCritic(8)
+    for size in (16, 32):
+        scores = critic(torch.rand(3, 30, size, size))
+        assert scores.shape == (3, (size // 2) ** 2) and torch.isfinite(scores).all()
+    assert sum(p.numel() for p in critic.parameters()) < 10_000
+    with pytest.raises(ValueError, match="width=4 is out of range"):
+        PatchCritic(4)
+
+
+def test_train_vqgan_trains_the_decoder_against_a_patch_critic(tmp_path, monkeypatch):
+    """A tiny vqgan run: the checkpoint is a vqgan (no critic in it), its decoder learned (held-out
+    reconstruction above the untrained one's) and an env plays its scenes."""
+    import generators.train_vq
+    from generators.cli import main
+    from generators.data import CorpusSpec
+    from generators.train_vq import reconstruction
+
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+    argv = ["train", "vqgan", "--vq-steps", "40", "--prior-steps", "2", "--eval-samples", "16"]
+    argv += ["--minutes", "0", "--codebook-size", "8", "--code-dim", "4", "--width", "8", "--factor", "2"]
+    argv += ["--prior-width", "8", "--prior-layers", "1", "--prior-heads", "1", "--batch-size", "8"]
+    argv += ["--prior-batch-size", "8", "--critic-width", "8", "--adv-weight", "0.5", "--threads", "1"]
+    argv += ["--out", str(tmp_path)]
+    assert main(argv) == 0
+    path = tmp_path / "vqgan" / "vqgan-seed0" / "vqgan.json"
+    loaded = load_checkpoint(path)
+    assert loaded.model.kind == "vqgan" and loaded.meta["training"]["steps"]["vq"] == 40
+    assert not any("critic" in name for name in loaded.model.state_dict())
+    assert path.with_suffix(".md").read_text().startswith("# Model card: `vqgan` scene generator")
+    held = _small_corpus(CorpusSpec.for_size(16)).heldout[:32]
+    torch.manual_seed(0)
+    untrained = VQSceneModel(loaded.model.config).eval()
+    assert (
+        reconstruction(loaded.model, held)["cell_accuracy"]
+        > reconstruction(untrained, held)["cell_accuracy"] + 0.2
+    )
+    env = gym.make("vrenvs/Assistant-Fetch-v0", scenes={"source": "vqgan", "checkpoint": str(path)})
+    assert env.reset(seed=0)[1]["scene"]["source"] == "vqgan"
+
+
+def test_critic_flags_are_for_vqgan_and_init_must_be_the_same_kind(saved, tmp_path, capsys):
+    from generators.cli import main
+
+    _, path = saved
+    assert main(["train", "vqvae", "--adv-weight", "0.5", "--out", str(tmp_path)]) == 2
+    assert "--adv-weight given for model='vqvae', which has no critic; allowed: model='vqgan'" in (
+        capsys.readouterr().err
+    )
+    assert main(["train", "vqgan", "--init", str(path), "--prior-steps", "0", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "holds a vqvae model, not the vqgan being trained; allowed: a vqgan checkpoint" in err
+    assert not (tmp_path / "vqgan").exists()
 
 
 # --- property targets ---------------------------------------------------------------------------
