@@ -155,7 +155,7 @@ def test_scene_identity_replays_an_indexed_scene():
     assert info["scene"] == {
         "source": "designer",
         "index": 3,
-        "repair_version": 3,
+        "repair_version": 4,
         "scene": "blacksmith",
         "symmetry": 0,
     }

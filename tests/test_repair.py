@@ -204,3 +204,46 @@ def test_served_gan_scenes_have_a_key_for_every_locked_door():
     served = np.stack([source.scene(i).codes for i in range(256)])
     assert keyless_locks(*split_layers(raw)[:2]).any(axis=(1, 2)).sum() >= 10
     assert not keyless_locks(*split_layers(served)[:2]).any()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "edits"),
+    [
+        # The red key is on the user's side only: the user could open the door, the
+        # assistant (who serves every request) could never reach the user. The door that
+        # strands it becomes a plain door; the key stays.
+        (
+            "#########\n#@r#...A#\n#c.R....#\n#..#....#\n#########",
+            "#########\n#@r#...A#\n#c.+....#\n#..#....#\n#########",
+            1,
+        ),
+        # Two locks in a row, both keys with the user: opened a ring at a time from the
+        # assistant's side, so both go (the first opening reaches no key).
+        (
+            "##########\n#@rb#.#.A#\n#c..R.B..#\n#...#.#..#\n##########",
+            "##########\n#@rb#.#.A#\n#c..+.+..#\n#...#.#..#\n##########",
+            2,
+        ),
+        # A red key on each side: each opens the door from its own side, nothing to repair.
+        (
+            "#########\n#@r#..rA#\n#c.R....#\n#..#....#\n#########",
+            "#########\n#@r#..rA#\n#c.R....#\n#..#....#\n#########",
+            0,
+        ),
+    ],
+)
+def test_the_assistant_can_always_reach_the_user(before, after, edits):
+    scene = _ascii(before)
+    expected = (
+        []
+        if edits == 0
+        else [
+            "line 2, column 2: the user '@' is not reachable from the assistant: a locked door "
+            "between them has its key only on the user's side"
+        ]
+    )
+    assert problems(scene) == expected
+    fixed = repair(scene)
+    assert fixed.scene.to_ascii().strip() == after
+    assert fixed.edits == edits
+    assert problems(fixed.scene) == []

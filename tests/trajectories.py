@@ -11,7 +11,9 @@ v3 (a locked door without its key gets one): 5 digests of 4 runs on the GAN's sc
 the 40 others (procedural, designer, and GAN runs that met no such scene) kept theirs.
 When the default ``scenes`` became ``vqvae`` (generators v2), the runs that had used the default
 name ``scenes="gan"`` instead and kept their digests; ``fetch-default`` and
-``guide-default32`` were added for the new default.
+``guide-default32`` were added for the new default. Re-recorded for repair v4 (the assistant
+can always reach the user): 5 digests of 4 runs on procedural scenes changed
+(``flee-critter``, ``flee-procedural``, ``guard-npcs``), the other 46 kept theirs.
 """
 
 from __future__ import annotations

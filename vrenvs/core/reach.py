@@ -8,6 +8,10 @@ A scene is *solvable* when :func:`problems` finds nothing:
 - every actor, every item and every region can be reached from the user, where closed
   doors can be opened and a locked door can be passed once a key of its colour has been
   reached without passing through it (keys are not used up);
+- the user can be reached from the assistant by the same rules, with the keys the
+  assistant reaches: the assistant serves every request, so a locked door between the two
+  whose key lies only on the user's side would strand it (it then reaches everything the
+  user does, since its reach holds the user's cell and reach only grows with keys);
 - every locked door has a key of its colour somewhere in the scene (a door that can never
   open is a wall drawn as a door: a request to open it could never be served).
 """
@@ -96,6 +100,13 @@ def problems(scene: Scene, limit: int = 20) -> list[str]:
         start = np.zeros_like(users)
         start[tuple(np.argwhere(users)[0])] = True
         found.extend(_unreached(scene, tiles, items, roles, reachable(tiles, items, start)))
+        assistants = roles == CATALOG.role["assistant"].id
+        if assistants.sum() == 1 and not (reachable(tiles, items, assistants) & start).any():
+            y, x = np.argwhere(users)[0]
+            found.append(
+                f"{_where(y, x)}: the user '@' is not reachable from the assistant: a locked door "
+                "between them has its key only on the user's side"
+            )
     return found[:limit]
 
 
@@ -141,4 +152,6 @@ def solvable_batch(codes: np.ndarray) -> np.ndarray:
     # so the unreached ground must only form components smaller than that.
     lost = ground_mask(tiles) & ~reach
     ok &= ~(lost & ~small_components(lost, REGION_RULES["min_cells"])).any(axis=(1, 2))
+    assistants = (roles == CATALOG.role_id("assistant")) & ok[:, None, None]
+    ok &= (reachable(tiles, items, assistants) & users).any(axis=(1, 2))
     return ok

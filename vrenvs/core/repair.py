@@ -12,7 +12,9 @@ each choosing the cheapest fix it can see:
    becomes ground (or, for a locked door whose key cannot be reached, a plain door). An
    unreachable item or NPC in a pocket too small to be a region is removed instead when
    that costs fewer edits;
-5. a locked door still without a key (step 4 removed a stranded one) becomes a plain door.
+5. while the assistant cannot reach the user (a locked door between them whose key lies
+   only on the user's side), the locked doors at the edge of its reach become plain doors;
+6. a locked door still without a key (step 4 removed a stranded one) becomes a plain door.
 
 Every step works on a whole batch of grids ``(N, H, W)`` at once: reach, targets and the
 0-1 search are array operations over the batch axis (the search grows all grids' reached
@@ -37,10 +39,12 @@ from vrenvs.core.scene import Scene, split_layers
 
 __all__ = ["REPAIR_VERSION", "Repaired", "repair", "repair_batch"]
 
-REPAIR_VERSION = 3
+REPAIR_VERSION = 4
 """Bumped whenever repair can give a different result for the same input. 2: the batched
 0-1 search may open a different path of the same edit count than version 1 did. 3: a locked
-door without a key of its colour gets one (or becomes a plain door)."""
+door without a key of its colour gets one (or becomes a plain door). 4: the assistant can
+always reach the user (locked doors whose key only the user's side holds become plain
+doors; 0.7% of vqvae's scenes at 16 and 2.8% of procedural ones had such a door)."""
 
 _GROUND_CODES = np.array([CATALOG.tile_code(n) for n in ("floor", "grass", "path")])
 _REQUESTABLE_CODES = np.array([CATALOG.item_code(i.name) for i in CATALOG.items if i.requestable])
@@ -106,6 +110,7 @@ def _repair_codes(codes: np.ndarray) -> np.ndarray:
     _ensure_requestable(codes)
     _key_for_locks(codes)
     _connect(codes)
+    _assistant_to_user(codes)
     tiles, items, _ = split_layers(codes)
     codes[keyless_locks(tiles, items)] = CATALOG.DOOR
     return codes
@@ -253,6 +258,26 @@ def _connect(codes: np.ndarray) -> None:
         _open_paths(
             codes, active[opened], tiles[opened], passable[opened], stamp[opened], y[opened], x[opened]
         )
+
+
+def _assistant_to_user(codes: np.ndarray) -> None:
+    """Step 5 for every grid of ``codes``, in place: where the assistant cannot reach the
+    user (a locked door between them whose key only the user's side holds), the locked
+    doors at the edge of the assistant's reach become plain doors, a ring at a time, until
+    it can. After step 4 the user reaches every cell the assistant stands on, so with every
+    lock open the two are connected and the rounds end."""
+    active = np.arange(len(codes))
+    while active.size:
+        sub = codes[active]
+        tiles, items, _ = split_layers(sub)
+        reach = reachable(tiles, items, sub == _ASSISTANT)
+        stranded = ~(reach & (sub == _USER)).any(axis=(1, 2))
+        active, sub, tiles, reach = active[stranded], sub[stranded], tiles[stranded], reach[stranded]
+        edge = dilate(reach) & ~reach & (CATALOG.LOCK_COLOUR[tiles] >= 0)
+        if not edge.any(axis=(1, 2)).all():  # unreachable after step 4 unless a bug
+            raise RuntimeError("repair: the assistant cannot reach the user and no lock blocks it")
+        g, y, x = np.nonzero(edge)
+        codes[active[g], y, x] = CATALOG.DOOR
 
 
 def _passable_with_keys(tiles: np.ndarray, items: np.ndarray, reach: np.ndarray) -> np.ndarray:
