@@ -373,7 +373,7 @@ def test_demo_runs_the_shipped_or_given_assistant_and_a_short_training(tiny_run,
     )
     assert Path(summary["rollout_gif"]).stat().st_size > 0
     assert Path(summary["scene_sheet_png"]).stat().st_size > 0
-    assert summary["scenes"] == "gan"
+    assert summary["scenes"] == "vqvae"
     assert (Path(summary["training"]["run"]) / "final" / "policy.json").exists()
     assert "scripted (oracle)" in summary["training"]["held_out"]
 

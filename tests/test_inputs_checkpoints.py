@@ -732,7 +732,11 @@ def test_audit_policy_files_that_are_not_regular_files_are_named(pol, spoil, nam
 
 def test_audit_policy_env_kwargs_render_mode_is_not_used_to_load(pol):
     edit_json(pol / "policy.json", "env_kwargs.render_mode", "human", reseal=True)
-    assert policy_io.acting_kwargs(read_meta(pol)["env_kwargs"]) == {"route": True, "shaping": 1.0}
+    assert policy_io.acting_kwargs(read_meta(pol)["env_kwargs"]) == {
+        "scenes": "vqvae",
+        "route": True,
+        "shaping": 1.0,
+    }
     assert load_policy(pol).get_env().venv.render_mode is None
 
 

@@ -682,6 +682,7 @@ def load_config_shim(train: int, start: int, count: int) -> TrainConfig:
 def test_the_boundary_split_is_accepted_and_split_kwargs_checks_too() -> None:
     config = load_config(FETCH, ["train_scenes=50", "test_start=50", "test_scenes=2147483597"])
     assert split_kwargs(config, "test") == {
+        "scenes": "vqvae",
         "route": True,
         "shaping": 1.0,
         "num_scenes": 2147483597,
@@ -725,7 +726,7 @@ def test_override_values_are_yaml_scalars_with_yaml_1_2_floats() -> None:
         16,
     )
     config = load_config(FETCH, ["env_kwargs.size=32", "ppo.target_kl=0.02", "policy.net_arch=[]"])
-    assert config.env_kwargs == {"route": True, "shaping": 1.0, "size": 32}
+    assert config.env_kwargs == {"scenes": "vqvae", "route": True, "shaping": 1.0, "size": 32}
     assert config.ppo["target_kl"] == 0.02 and config.policy["net_arch"] == []
 
 
