@@ -45,9 +45,12 @@ __all__ = [
     "check_splits",
     "env_id_of",
     "load_config",
+    "played_scenes",
     "read_config",
     "read_yaml",
+    "scenes_text",
     "split_kwargs",
+    "trained_scenes",
 ]
 
 SPLITS = ("train", "test")
@@ -478,3 +481,16 @@ def scenes_text(env_kwargs: dict[str, Any]) -> str:
     if scenes is None:
         return default_source(int(env_kwargs.get("size", 16)))
     return scenes if isinstance(scenes, str) else json.dumps(scenes, sort_keys=True)
+
+
+def trained_scenes(summary: dict[str, Any]) -> str:
+    """The source a shipped policy was trained on: recorded at shipping (``trained_scenes``),
+    else what its ``env_kwargs`` name."""
+    return str(summary.get("trained_scenes") or scenes_text(summary["env_kwargs"]))
+
+
+def played_scenes(summary: dict[str, Any]) -> str:
+    """The source a shipped policy's results were measured on: recorded at evaluation
+    (``scenes``; the default source can change between evaluations), else what its
+    ``env_kwargs`` name."""
+    return str(summary.get("scenes") or scenes_text(summary["env_kwargs"]))

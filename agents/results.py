@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.config import scenes_text
+from agents.config import played_scenes
 from agents.pretrained import PRETRAINED, names
 from vrenvs.core.checks import arg_int, arg_output
 
@@ -71,8 +71,13 @@ def markdown(shipped: list[dict[str, Any]]) -> str:
                 f"{100 * scripted['success']:.1f}% | {scripted['return']:.2f} | {scripted['length']:.1f} |"
             )
     episodes = shipped[0]["episodes"] if shipped else 0
-    played = sorted({scenes_text(s.get("env_kwargs", {})) for s in shipped})
-    sources = " / ".join(f"`{p}`" for p in played) or "no"
+    played = sorted({played_scenes(s) for s in shipped})
+    if len(played) > 1:
+        sources = " / ".join(
+            f"`{p}` ({', '.join(s['name'] for s in shipped if played_scenes(s) == p)})" for p in played
+        )
+    else:
+        sources = f"`{played[0]}`" if played else "no"
     notes = [
         "",
         f"{episodes} episodes per cell on {sources} scenes; success in % with its 95% Wilson "

@@ -22,7 +22,14 @@ import stable_baselines3
 import torch
 import yaml
 
-from agents.config import TrainConfig, read_config, scenes_text, split_kwargs
+from agents.config import (
+    TrainConfig,
+    played_scenes,
+    read_config,
+    scenes_text,
+    split_kwargs,
+    trained_scenes,
+)
 from agents.evaluate import evaluate, table
 from agents.policy_io import load_policy, read_meta
 from agents.pretrained import PRETRAINED
@@ -72,6 +79,7 @@ def ship(run: Path, which: str = "final", episodes: int = 200, dest: Path | None
         "name": name,
         "env_id": config.env_id,
         "env_kwargs": config.env_kwargs,
+        "trained_scenes": scenes_text(config.env_kwargs),
         "which": which,
         "steps": steps,
         "wall_seconds": meta.get("wall_seconds") or _wall_at(run, steps),
@@ -99,6 +107,7 @@ def _evaluated(folder: Path, config: TrainConfig, summary: dict[str, Any], episo
     summary = {
         **summary,
         "episodes": episodes,
+        "scenes": scenes_text(config.env_kwargs),
         "machine": f"{platform.machine()}, {torch.get_num_threads()} torch threads at evaluation, "
         f"{platform.python_implementation()} {platform.python_version()}",
         "evaluation_seconds": round(time.time() - started, 1),
@@ -136,13 +145,13 @@ def card(s: dict[str, Any]) -> str:
         f"{s['threads'] or 'the default number of'} torch thread(s) (two runs shared the 2-core machine).",
         f"- Scenes: training [{s['splits']['train'][0]:,}, {s['splits']['train'][1]:,}), "
         f"held out [{s['splits']['test'][0]:,}, {s['splits']['test'][1]:,}) "
-        f"of `{scenes_text(s['env_kwargs'])}`.",
+        f"of `{trained_scenes(s)}`.",
         f"- torch {s['versions']['torch']}; {s['machine']}.",
         "",
         "## Results",
         "",
-        f"{s['episodes']} episodes per row; success with its 95% Wilson interval; return is the task's "
-        "own reward (no shaping).",
+        f"{s['episodes']} episodes per row on `{played_scenes(s)}` scenes; success with its 95% Wilson "
+        "interval; return is the task's own reward (no shaping).",
         "",
         "Held-out scenes:",
         "",
