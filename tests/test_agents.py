@@ -402,3 +402,26 @@ def test_a_trained_npc_shows_the_mode_its_role_would_be_in():
         if terminated or truncated:
             break
     assert shown <= {"patrolling", "chasing", "caught"} and shown & {"patrolling", "chasing"}
+
+
+def test_results_name_the_scenes_each_policy_was_trained_and_measured_on():
+    """Shipped results record their sources; older ones fall back to their env kwargs (the
+    default source then), and the results note names the source per policy when they differ."""
+    from agents.config import played_scenes, trained_scenes
+    from agents.pretrained import PRETRAINED
+    from agents.results import markdown
+    from agents.ship import card
+
+    flee = json.loads((PRETRAINED / "ppo-NPC-Flee" / "results.json").read_text())
+    fetch = json.loads((PRETRAINED / "ppo-Assistant-Fetch" / "results.json").read_text())
+    assert (trained_scenes(flee), played_scenes(flee)) == ("gan", "gan")
+    assert (trained_scenes(fetch), played_scenes(fetch)) == ("vqvae", "vqvae")
+    older = {k: v for k, v in flee.items() if k not in ("trained_scenes", "scenes")}
+    assert (trained_scenes(older), played_scenes(older)) == ("vqvae", "vqvae")
+    assert (trained_scenes({**older, "env_kwargs": {"size": 32}}), played_scenes(older)) == ("vqvae", "vqvae")
+    assert "200 episodes per cell on `gan` (ppo-NPC-Flee) / `vqvae` (ppo-Assistant-Fetch) scenes" in markdown(
+        [fetch, flee]
+    )
+    assert "200 episodes per cell on `vqvae` scenes" in markdown([fetch])
+    assert "held out [10,000,000, 10,100,000) of `gan`." in card(flee)
+    assert "200 episodes per row on `gan` scenes" in card(flee)
