@@ -71,13 +71,13 @@ def markdown(shipped: list[dict[str, Any]]) -> str:
                 f"{100 * scripted['success']:.1f}% | {scripted['return']:.2f} | {scripted['length']:.1f} |"
             )
     episodes = shipped[0]["episodes"] if shipped else 0
-    played = sorted({played_scenes(s) for s in shipped})
-    if len(played) > 1:
-        sources = " / ".join(
-            f"`{p}` ({', '.join(s['name'] for s in shipped if played_scenes(s) == p)})" for p in played
-        )
+    by_source: dict[str, list[str]] = {}
+    for s in shipped:
+        by_source.setdefault(played_scenes(s), []).append(s["name"])
+    if len(by_source) > 1:
+        sources = " / ".join(f"`{p}` ({', '.join(by_source[p])})" for p in sorted(by_source))
     else:
-        sources = f"`{played[0]}`" if played else "no"
+        sources = "".join(f"`{p}`" for p in by_source) or "no"
     notes = [
         "",
         f"{episodes} episodes per cell on {sources} scenes; success in % with its 95% Wilson "
