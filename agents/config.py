@@ -28,6 +28,8 @@ from typing import Any
 import yaml
 
 from vrenvs.core.checks import check_bool, check_choice, check_float, check_int, check_text
+from vrenvs.core.curriculum import METHODS as CURRICULUM_METHODS
+from vrenvs.core.curriculum import SCORES as CURRICULUM_SCORES
 from vrenvs.core.sources import NUM_SCENE_INDICES, default_source
 from vrenvs.core.tasks import TASKS, task
 
@@ -103,6 +105,9 @@ class TrainConfig:
     """torch threads (0 = torch's default)."""
     ppo: dict[str, Any] = field(default_factory=dict)
     policy: dict[str, Any] = field(default_factory=dict)
+    curriculum: dict[str, Any] = field(default_factory=dict)
+    """Which training scenes play next (:mod:`vrenvs.core.curriculum`): empty = the source's
+    own uniform draws; ``{method: plr}`` etc. (``vrenvs train --curriculum plr``)."""
 
     def __post_init__(self) -> None:
         check_config(self)
@@ -154,9 +159,23 @@ POLICY_KEYS: dict[str, Callable[[str, Any], Any]] = {
 }
 """The policy settings (see ``agents.policy_io.build_model``), each with its check."""
 
+CURRICULUM_KEYS: dict[str, Callable[[str, Any], Any]] = {
+    "method": lambda n, v: check_choice(n, v, CURRICULUM_METHODS),
+    "score": lambda n, v: check_choice(n, v, CURRICULUM_SCORES),
+    "buffer_size": lambda n, v: check_int(n, v, 1, 1_000_000),
+    "replay_prob": lambda n, v: check_float(n, v, 0.0, 1.0),
+    "temperature": lambda n, v: check_float(n, v, 0.0, 100.0, above=True),
+    "staleness": lambda n, v: check_float(n, v, 0.0, 1.0),
+    "min_fill": lambda n, v: check_float(n, v, 0.0, 1.0),
+    "edit_cells": lambda n, v: check_int(n, v, 1, 1024),
+}
+"""The curriculum settings (see :class:`vrenvs.core.curriculum.CurriculumSettings`; ``score``
+picks the episode score, ``pvl`` or ``l1``), each with its check."""
+
 SECTIONS: dict[str, dict[str, Callable[[str, Any], Any]] | None] = {
     "ppo": PPO_KEYS,
     "policy": POLICY_KEYS,
+    "curriculum": CURRICULUM_KEYS,
     "env_kwargs": None,  # any env kwarg; the env checks them (check_env_kwargs)
 }
 
@@ -315,7 +334,11 @@ def split_kwargs(config: TrainConfig, split: str) -> dict[str, Any]:
     check_choice("split", split, SPLITS)
     check_splits(config)
     if split == "train":
-        return {**config.env_kwargs, "num_scenes": config.train_scenes, "start_scene": 0}
+        kwargs = {**config.env_kwargs, "num_scenes": config.train_scenes, "start_scene": 0}
+        if config.curriculum:
+            settings = {k: v for k, v in config.curriculum.items() if k != "score"}
+            kwargs["scenes"] = {"source": "curriculum", "base": config.env_kwargs.get("scenes"), **settings}
+        return kwargs
     return {**config.env_kwargs, "num_scenes": config.test_scenes, "start_scene": config.test_start}
 
 

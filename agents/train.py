@@ -40,6 +40,7 @@ from agents.config import (
     read_config,
     split_kwargs,
 )
+from agents.curriculum import CurriculumCallback, curriculum_source, load_state, save_state
 from agents.evaluate import policy_actor, run_episodes
 from agents.plots import learning_curve
 from agents.policy_io import (
@@ -52,6 +53,7 @@ from agents.policy_io import (
 )
 from agents.vec_env import make_vec_env
 from vrenvs.core.checks import arg_int, check_int, check_output, check_text
+from vrenvs.core.curriculum import METHODS, CurriculumSource
 
 __all__ = ["Plan", "execute", "main", "plan", "train"]
 
@@ -117,9 +119,17 @@ class WallClock(BaseCallback):
 class Checkpoints(BaseCallback):
     """Every ``every`` steps, and on a stop signal, write ``checkpoints/latest`` atomically."""
 
-    def __init__(self, every: int, run: Path, meta: dict[str, Any], config: TrainConfig) -> None:
+    def __init__(
+        self,
+        every: int,
+        run: Path,
+        meta: dict[str, Any],
+        config: TrainConfig,
+        curriculum: CurriculumSource | None = None,
+    ) -> None:
         super().__init__()
         self.every, self.run, self.meta, self.config = every, run, meta, config
+        self.curriculum = curriculum
         self.next_save = every
         self.stop = False
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -140,6 +150,8 @@ class Checkpoints(BaseCallback):
             save_optimizer(self.model, tmp)  # type: ignore[arg-type]
             state = checkpoint_state(self.config, int(self.num_timesteps))
             (tmp / "state.json").write_text(json.dumps(state))
+            if self.curriculum is not None:
+                save_state(self.curriculum, tmp)
 
         return write_atomically(self.run / "checkpoints" / "latest", write)
 
@@ -346,17 +358,24 @@ def execute(checked: Plan, progress_bar: bool = True) -> Path:
         seed=config.seed,
         tensorboard_log=str(run / "tb"),
     )
+    curriculum = curriculum_source(venv)
     if checked.resume:
         _load_checkpoint(model, run / "checkpoints" / "latest")
         model.num_timesteps = done
+        if curriculum is not None:
+            load_state(curriculum, run / "checkpoints" / "latest")
     evaluator = HeldOutEval(config, run, meta)
     evaluator.next_eval = done + config.eval_every
-    saver = Checkpoints(config.checkpoint_every, run, meta, config)
+    saver = Checkpoints(config.checkpoint_every, run, meta, config, curriculum)
     saver.next_save = done + config.checkpoint_every
     clock = WallClock(config.max_minutes, started)
+    callbacks: list[BaseCallback] = [evaluator, saver, clock]
+    if curriculum is not None:
+        score = config.curriculum.get("score", "pvl")
+        callbacks.insert(0, CurriculumCallback(curriculum, score, run / "curriculum.csv"))
     model.learn(
         total_timesteps=max(config.n_timesteps - done, 0),
-        callback=CallbackList([evaluator, saver, clock]),
+        callback=CallbackList(callbacks),
         progress_bar=progress_bar,
         reset_num_timesteps=not checked.resume,
         tb_log_name="ppo",
@@ -385,13 +404,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--resume", type=Path, help="continue the run in this folder from its last checkpoint"
     )
+    parser.add_argument(
+        "--curriculum",
+        choices=METHODS,
+        help="which training scenes play next: uniform (the control), plr (prioritized level replay) "
+        "or accel (plr with edits); shortcut for --set curriculum.method=NAME",
+    )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     overrides = list(args.set) + ([f"seed={args.seed}"] if args.seed is not None else [])
+    if args.curriculum is not None:
+        overrides.append(f"curriculum.method={args.curriculum}")
     try:
         given = [o for o in args.set if isinstance(o, str) and o.partition("=")[0].strip() == "seed"]
         if args.seed is not None and given:
             raise ValueError(f"--seed {args.seed} and --set {given[0]} both set the seed; give one of them")
+        named = [
+            o for o in args.set if isinstance(o, str) and o.partition("=")[0].strip() == "curriculum.method"
+        ]
+        if args.curriculum is not None and named:
+            raise ValueError(
+                f"--curriculum {args.curriculum} and --set {named[0]} both set the curriculum; "
+                "give one of them"
+            )
         if args.resume is not None and args.runs is not None:
             raise ValueError(
                 f"--runs={str(args.runs)!r} cannot be used with --resume: the run keeps its folder"

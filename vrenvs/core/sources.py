@@ -8,7 +8,8 @@ already repaired, hence solvable.
 Sources by name: ``procedural``, ``designer``, a path to a folder of ASCII ``.txt`` scenes or to
 an ``.npz`` bank, names added with :func:`register_source` (the learned generators register
 ``gan`` / ``vae`` / ``vaegan`` / ``vqvae`` this way, resolved lazily so the core never imports
-torch), or any object with a ``sample`` method.
+torch; ``curriculum``, :mod:`vrenvs.core.curriculum`, too, as it builds on this module), or any
+object with a ``sample`` method.
 
 A name with options is a dict, JSON-serialisable like every env kwarg:
 ``{"source": "procedural", "style": "cave"}``, ``{"source": "vqvae", "style": "village",

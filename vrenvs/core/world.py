@@ -104,6 +104,11 @@ class World:
     def _next_index(self, b: int) -> int:
         """The scene index of world ``b``'s next episode (see the class docstring)."""
         rng = self.rngs[b]
+        replay = getattr(self.source, "replay", None)  # a curriculum (vrenvs.core.curriculum)
+        if replay is not None:
+            picked = replay(rng)
+            if picked is not None:
+                return int(picked)
         span = self.num_scenes if self.num_scenes > 0 else NUM_SCENE_INDICES - self.start_scene
         bank = self.source.bank_size if isinstance(self.source, IndexedSource) else 1
         if bank <= 1:

@@ -1,0 +1,409 @@
+"""Curriculum scene sources (vrenvs.core.curriculum) and their SB3 callback (agents.curriculum):
+the buffer's arithmetic against hand-computed cases, seeded replay, edits, state round trips,
+episode scores, bad input, and a tiny training run that resumes with its buffer."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import vrenvs  # noqa: F401  (registers the envs)
+from tests.worlds import picture
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.curriculum import (
+    EDIT_BASE,
+    CurriculumSettings,
+    CurriculumSource,
+    EpisodeScorer,
+    LevelBuffer,
+    edit_scene,
+    edited,
+)
+from vrenvs.core.reach import solvable_batch
+from vrenvs.core.scene import parse_ascii
+from vrenvs.core.sources import ProceduralSource, make_source
+
+GLYPHS = np.array(list(CATALOG.glyphs))
+
+
+def ascii_of(codes: np.ndarray) -> str:
+    return "\n".join("".join(GLYPHS[row]) for row in codes)
+
+
+def filled(capacity: int = 3, temperature: float = 1.0, staleness: float = 0.5) -> LevelBuffer:
+    buffer = LevelBuffer(capacity, temperature, staleness)
+    for index, score in ((10, 0.5), (11, 0.2), (12, 0.9)):
+        buffer.update(index, score)
+    return buffer
+
+
+# --- the buffer's arithmetic -------------------------------------------------------------------
+
+
+def test_score_weights_rank_the_scores():
+    # ranks by score: 12 -> 1, 10 -> 2, 11 -> 3; h = (1 / rank) ** (1 / temperature)
+    assert np.allclose(filled(temperature=1.0).score_weights(), [3 / 11, 2 / 11, 6 / 11])
+    assert np.allclose(filled(temperature=0.5).score_weights(), [9 / 49, 4 / 49, 36 / 49])
+
+
+def test_stale_weights_follow_the_scores_reported_since():
+    buffer = filled()  # clock 3, last scored at 1, 2, 3
+    assert buffer.clock == 3
+    assert buffer.seen[:3].tolist() == [1, 2, 3]
+    assert np.allclose(buffer.stale_weights(), [2 / 3, 1 / 3, 0])
+
+
+def test_replay_distribution_mixes_score_and_staleness():
+    expected = [Fraction(31, 66), Fraction(17, 66), Fraction(18, 66)]  # 0.5 * P_S + 0.5 * P_C
+    assert np.allclose(filled().probabilities(), [float(p) for p in expected])
+    assert np.allclose(filled(staleness=0.0).probabilities(), [3 / 11, 2 / 11, 6 / 11])
+    assert np.allclose(filled(staleness=1.0).probabilities(), [2 / 3, 1 / 3, 0])
+
+
+def test_a_full_buffer_keeps_the_higher_scores():
+    buffer = filled()
+    assert buffer.update(13, 0.1) is False  # below the lowest (0.2): not kept
+    assert 13 not in buffer and buffer.clock == 4
+    assert buffer.update(13, 0.3) is True  # replaces scene 11 (0.2), in its slot
+    assert buffer.indices.tolist() == [10, 13, 12]
+    assert 11 not in buffer
+    assert buffer.update(10, 0.05) is True  # a buffered scene's score is replaced, not averaged
+    assert buffer.scores.tolist() == [0.05, 0.3, 0.9]
+    assert buffer.seen.tolist() == [6, 5, 3]
+
+
+def test_equal_lowest_scores_give_up_the_stalest():
+    buffer = LevelBuffer(2, 1.0, 0.0)
+    buffer.update(1, 0.2)
+    buffer.update(2, 0.2)
+    buffer.update(3, 0.5)
+    assert buffer.indices.tolist() == [3, 2]
+
+
+def test_sample_draws_by_the_replay_distribution():
+    buffer = filled()
+    rng = np.random.default_rng(0)
+    draws = np.array([buffer.sample(rng) for _ in range(20_000)])
+    shares = [(draws == i).mean() for i in (10, 11, 12)]
+    assert np.allclose(shares, buffer.probabilities(), atol=0.015)
+
+
+def test_sample_takes_one_uniform_from_the_rng():
+    buffer = filled()
+    a, b = np.random.default_rng(5), np.random.default_rng(5)
+    buffer.sample(a)
+    b.random()
+    assert a.random() == b.random()
+
+
+def test_empty_buffer_and_bad_scores_are_refused():
+    with pytest.raises(ValueError, match="empty"):
+        LevelBuffer(2).sample(np.random.default_rng(0))
+    with pytest.raises(ValueError, match=r"score=nan for scene 4 must be finite"):
+        LevelBuffer(2).update(4, float("nan"))
+    with pytest.raises(ValueError, match=r"capacity=0 is out of range"):
+        LevelBuffer(0)
+
+
+# --- settings and sources ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"method": "plx"}, r"method='plx'.*'uniform', 'plr', 'accel'"),
+        ({"buffer_size": 0}, r"buffer_size=0 is out of range"),
+        ({"replay_prob": 1.5}, r"replay_prob=1.5 is out of range"),
+        ({"temperature": 0.0}, r"temperature=0.0 is out of range"),
+        ({"staleness": -0.1}, r"staleness=-0.1 is out of range"),
+        ({"min_fill": 2}, r"min_fill=2 is out of range"),
+        ({"edit_cells": 0}, r"edit_cells=0 is out of range"),
+    ],
+)
+def test_bad_settings_name_the_value_and_the_choices(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        CurriculumSettings(**kwargs)
+
+
+def test_a_curriculum_wraps_only_indexed_sources():
+    from tests.worlds import OneScene
+
+    scene = ProceduralSource(16).scene(0)
+    with pytest.raises(TypeError, match=r"has no scene indices"):
+        CurriculumSource(OneScene(scene))  # type: ignore[arg-type]
+    inner = CurriculumSource(ProceduralSource(16))
+    with pytest.raises(TypeError, match="already a curriculum"):
+        CurriculumSource(inner)
+
+
+def test_scenes_kwarg_builds_a_curriculum_and_checks_its_options():
+    source = make_source({"source": "curriculum", "base": "procedural", "method": "accel"}, 16)
+    assert isinstance(source, CurriculumSource) and source.method == "accel"
+    assert isinstance(source.base, ProceduralSource)
+    with pytest.raises(
+        ValueError, match=r"method='bogus' is not supported; choose from \['uniform', 'plr', 'accel'\]"
+    ):
+        make_source({"source": "curriculum", "base": "procedural", "method": "bogus"}, 16)
+    with pytest.raises((TypeError, ValueError), match="replay"):
+        make_source({"source": "curriculum", "base": "procedural", "replay": 0.5}, 16)
+
+
+def plr(**settings) -> CurriculumSource:
+    return CurriculumSource(ProceduralSource(16), CurriculumSettings(**settings))
+
+
+def test_uniform_never_replays_and_draws_nothing():
+    source = plr(method="uniform", min_fill=0.0, replay_prob=1.0)
+    source.update([1, 2], [0.5, 0.7])
+    assert len(source.buffer) == 0 and source.reported == 2
+    rng = np.random.default_rng(3)
+    assert source.replay(rng) is None
+    assert rng.random() == np.random.default_rng(3).random()
+
+
+def test_plr_replays_only_once_the_buffer_is_filled_enough():
+    source = plr(buffer_size=4, min_fill=0.5, replay_prob=1.0)
+    rng = np.random.default_rng(0)
+    source.update([7], [0.3])
+    assert source.replay(rng) is None  # 1 of 4 < half full
+    source.update([8], [0.6])
+    assert source.replay(rng) in (7, 8)
+    assert source.replayed == 1
+    never = plr(buffer_size=2, min_fill=0.0, replay_prob=0.0)
+    never.update([7], [0.3])
+    assert all(never.replay(rng) is None for _ in range(50))
+
+
+def test_update_checks_its_arguments():
+    source = plr()
+    with pytest.raises(ValueError, match="2 scene indices for 1 scores"):
+        source.update([1, 2], [0.1])
+    with pytest.raises(ValueError, match=f"scene index {EDIT_BASE + 3} was not served"):
+        source.update([EDIT_BASE + 3], [0.1])
+    with pytest.raises(ValueError, match="scene index -1 was not served"):
+        source.update([-1], [0.1])
+
+
+# --- ACCEL's edits -----------------------------------------------------------------------------
+
+SMALL = """
+########
+#@....A#
+#......#
+###+####
+#......#
+#..a...#
+#......#
+########
+"""
+
+
+def test_an_edit_flips_floor_and_wall_cells_chosen_by_its_seed():
+    scene = parse_ascii(picture(SMALL))
+    after = edit_scene(scene, 0, 3)
+    assert ascii_of(after.codes) == picture(
+        """
+        ########
+        #@....A#
+        #......#
+        #.#+####
+        #......#
+        ##.a..##
+        #......#
+        ########
+        """
+    )
+    assert np.array_equal(edit_scene(scene, 0, 3).codes, after.codes)  # a pure function of the seed
+    assert not np.array_equal(edit_scene(scene, 2, 3).codes, after.codes)
+
+
+def test_edits_stay_solvable():
+    base = ProceduralSource(16)
+    grids = np.stack([edit_scene(base.scene(i), s, 12).codes for i in range(20) for s in range(3)])
+    assert solvable_batch(grids).all()
+
+
+def test_accel_queues_an_edit_of_each_replayed_scene_and_can_rebuild_it():
+    source = plr(method="accel", buffer_size=8, min_fill=0.0, replay_prob=1.0, edit_cells=5)
+    source.update([40], [0.5])  # first score: buffered, no edit
+    assert source.pending == []
+    source.update([40], [0.6])  # scored again while buffered (a replay): one edit queued
+    assert source.pending == [EDIT_BASE]
+    child = source.replay(np.random.default_rng(0))
+    assert child == EDIT_BASE and source.pending == []
+    identity = source.identity(child)
+    assert identity["index"] == 40 and identity["edit_seeds"] == [0] and identity["edit_cells"] == 5
+    assert identity["curriculum"] == "accel"
+    rebuilt = edited(ProceduralSource(16), 40, identity["edit_seeds"], 5)
+    assert np.array_equal(rebuilt.codes, source.scene(child).codes)
+    source.update([child], [0.9])
+    source.update([child], [0.9])  # the edit replayed: an edit of the edit, seeds chained
+    assert source.identity(EDIT_BASE + 1)["edit_seeds"] == [0, 1]
+    with pytest.raises(ValueError, match="is no edit of this curriculum"):
+        source.scene(EDIT_BASE + 7)
+
+
+# --- state -------------------------------------------------------------------------------------
+
+
+def test_state_round_trip_restores_buffer_edits_and_queue():
+    source = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    source.update([1, 2, 3, 1, 2], [0.1, 0.4, 0.3, 0.2, 0.5])
+    again = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    again.load_state(source.state())
+    assert np.array_equal(again.buffer.probabilities(), source.buffer.probabilities())
+    assert again.parents == source.parents and again.edit_seeds == source.edit_seeds
+    assert again.pending == source.pending and again.buffer.clock == source.buffer.clock
+    a, b = np.random.default_rng(9), np.random.default_rng(9)
+    assert [source.replay(a) for _ in range(6)] == [again.replay(b) for _ in range(6)]
+
+
+def test_a_foreign_state_is_refused_and_changes_nothing(tmp_path):
+    from agents.curriculum import load_state, save_state
+
+    source = plr(buffer_size=4)
+    source.update([5], [0.5])
+    other = plr(method="accel", buffer_size=4)
+    with pytest.raises(ValueError, match=r"the saved curriculum is 'accel', this one 'plr'"):
+        source.load_state(other.state())
+    with pytest.raises(ValueError, match="lacks"):
+        source.load_state({"version": np.array(1)})
+    state = source.state()
+    state["version"] = np.array(99)
+    with pytest.raises(ValueError, match="version 99"):
+        source.load_state(state)
+    (tmp_path / "curriculum.npz").write_bytes(b"not a zip")
+    with pytest.raises(ValueError, match="is not a curriculum state"):
+        load_state(source, tmp_path)
+    big = plr(buffer_size=8)
+    big.update(list(range(6)), [0.1] * 6)
+    save_state(big, tmp_path)
+    with pytest.raises(ValueError, match="holds 6 scenes; this one holds at most 4"):
+        load_state(source, tmp_path)
+    assert source.buffer.indices[:1].tolist() == [5] and len(source.buffer) == 1
+    with pytest.raises(ValueError, match="is missing"):
+        load_state(source, tmp_path / "nowhere")
+
+
+# --- episode scores ----------------------------------------------------------------------------
+
+
+def test_episode_scores_average_the_advantages_of_each_episode():
+    adv = np.array([[1.0, -1.0], [-2.0, 3.0], [0.5, 1.0]])
+    dones = np.array([[False, True], [True, False], [False, False]])
+    played = np.array([[5, 7], [5, 8], [9, 8]])
+    pvl = EpisodeScorer(2, "pvl")
+    indices, scores = pvl(adv, dones, played)
+    assert indices.tolist() == [7, 5] and scores.tolist() == [0.0, 0.5]
+    indices, scores = pvl(np.array([[1.0, 1.0]]), np.array([[True, True]]), np.array([[9, 8]]))
+    assert indices.tolist() == [9, 8] and np.allclose(scores, [0.75, 5 / 3])  # sums carried over
+    l1 = EpisodeScorer(2, "l1")
+    assert l1(adv, dones, played)[1].tolist() == [1.0, 1.5]
+
+
+def test_episode_scorer_checks_shapes_and_names():
+    with pytest.raises(ValueError, match=r"score='mse' is not supported; choose from \['pvl', 'l1'\]"):
+        EpisodeScorer(2, "mse")
+    with pytest.raises(ValueError, match=r"expected \(T, 2\)"):
+        EpisodeScorer(2)(np.zeros((3, 3)), np.zeros((3, 3), bool), np.zeros((3, 3), int))
+    with pytest.raises(ValueError, match="must match advantages"):
+        EpisodeScorer(2)(np.zeros((3, 2)), np.zeros((2, 2), bool), np.zeros((3, 2), int))
+
+
+# --- in the envs -------------------------------------------------------------------------------
+
+
+def curriculum_env(**settings):
+    scenes = {"source": "curriculum", "base": "procedural", **settings}
+    return gym.make("vrenvs/Assistant-Fetch-v0", scenes=scenes, num_scenes=1000)
+
+
+def test_env_info_names_the_curriculum_and_the_replayed_scene():
+    env = curriculum_env(method="plr", buffer_size=2, min_fill=1.0, replay_prob=1.0)
+    _, info = env.reset(seed=0)
+    assert info["scene"]["curriculum"] == "plr" and info["scene"]["source"] == "procedural"
+    source = env.unwrapped.world.source
+    source.update([17, 23], [0.2, 0.8])
+    played = {env.reset()[1]["scene"]["index"] for _ in range(30)}
+    assert played == {17, 23}
+
+
+def test_seeded_runs_replay_the_same_scene_sequence():
+    def sequence() -> list[int]:
+        env = curriculum_env(method="accel", buffer_size=4, min_fill=0.5, replay_prob=0.5)
+        env.reset(seed=11)
+        source = env.unwrapped.world.source
+        out = []
+        for k in range(40):
+            index = int(env.unwrapped.world.scene_index[0])
+            out.append(index)
+            source.update([index], [float((index * 7919 + k) % 97) / 97])
+            env.reset()
+        return out
+
+    first = sequence()
+    assert first == sequence()
+    assert any(i >= EDIT_BASE for i in first)  # edits were played
+    assert len(set(first)) < len(first)  # and scenes replayed
+
+
+def test_uniform_curriculum_plays_the_base_sources_episodes():
+    plain = gym.make("vrenvs/Assistant-Fetch-v0", scenes="procedural", num_scenes=1000)
+    wrapped = curriculum_env(method="uniform")
+    a = [plain.reset(seed=3)[1]["scene"]["index"]] + [plain.reset()[1]["scene"]["index"] for _ in range(9)]
+    b = [wrapped.reset(seed=3)[1]["scene"]["index"]] + [
+        wrapped.reset()[1]["scene"]["index"] for _ in range(9)
+    ]
+    assert a == b
+
+
+def test_curriculum_env_passes_gymnasiums_checker():
+    from gymnasium.utils.env_checker import check_env
+
+    check_env(curriculum_env(method="accel").unwrapped, skip_render_check=True)
+
+
+# --- the SB3 run -------------------------------------------------------------------------------
+
+
+def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_path):
+    import json
+
+    import yaml
+
+    from agents.curriculum import load_state
+    from agents.train import train
+    from tests.test_agents import TINY
+
+    args = [*TINY, "env_kwargs={max_episode_steps: 24, scenes: procedural}", "curriculum.method=accel"]
+    args += ["curriculum.buffer_size=8", "curriculum.min_fill=0.25"]
+    run = train("vrenvs/Assistant-Fetch-v0", args, runs=tmp_path, run_id="c", progress_bar=False)
+    rows = (run / "curriculum.csv").read_text().splitlines()
+    assert rows[0] == "timesteps,scene_index,score" and len(rows) > 10
+    saved = plr(method="accel", buffer_size=8, min_fill=0.25)
+    load_state(saved, run / "checkpoints/latest")
+    assert saved.reported == len(rows) - 1 and 4 <= len(saved.buffer) <= 8
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["curriculum"] == {"method": "accel", "buffer_size": 8, "min_fill": 0.25}
+    state = json.loads((run / "checkpoints/latest/state.json").read_text())
+    config["n_timesteps"] = state["num_timesteps"] + 128
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    train("vrenvs/Assistant-Fetch-v0", resume=run, progress_bar=False)
+    resumed = plr(method="accel", buffer_size=8, min_fill=0.25)
+    load_state(resumed, run / "checkpoints/latest")
+    assert resumed.reported > saved.reported  # the resumed run went on from the saved buffer
+    assert resumed.buffer.clock == resumed.reported
+
+
+def test_curriculum_config_keys_are_checked():
+    from agents.config import load_config
+    from agents.train import main
+
+    with pytest.raises(ValueError, match=r"curriculum.method='plx' is not supported; choose from"):
+        load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.method=plx"])
+    with pytest.raises(ValueError, match=r"'curriculum.size' does not exist"):
+        load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.size=3"])
+    assert main(["vrenvs/Assistant-Fetch-v0", "--curriculum", "plr", "--set", "curriculum.method=accel"]) == 2

@@ -1,0 +1,431 @@
+"""Curriculum scene sources: which scenes the next episodes play, steered by how the learner fares.
+
+A :class:`CurriculumSource` wraps any indexed source (``scenes={"source": "curriculum",
+"method": "plr", "base": "vqvae"}``) and plays its scenes, but chooses which ones from scores
+the training run reports back with :meth:`CurriculumSource.update` (the SB3 callback
+``agents.curriculum.CurriculumCallback`` does it after every rollout; any other trainer calls
+it directly, with scores from :class:`EpisodeScorer`). Methods:
+
+- ``uniform``: the base source's own draws; scores are recorded but never used. The control:
+  it draws no extra random numbers, so its episodes are exactly the base source's.
+- ``plr``: Prioritized Level Replay (Jiang, Grefenstette and Rocktaschel, 2021). A buffer of
+  at most ``buffer_size`` scene indices with a score each (the learning potential of the
+  scene's last episode, e.g. its positive value loss) and the time it was last scored. Once
+  the buffer is ``min_fill`` full, an episode replays a buffer scene with probability
+  ``replay_prob`` (else it plays a new scene of the split, drawn as the base source would),
+  picked from ``(1 - staleness) * P_score + staleness * P_stale`` where ``P_score`` ranks the
+  scores (``h_i = (1 / rank_i) ** (1 / temperature)``, normalised) and ``P_stale`` is
+  proportional to how many scores were reported since scene ``i``'s last one. A scored scene
+  not in a full buffer replaces the lowest-scored one if it scores higher.
+- ``accel``: PLR plus edits (Parker-Holder et al., 2022): after a replayed scene is scored, one
+  edit of it (``edit_cells`` interior cells flipped between floor and wall, then repaired so
+  it stays solvable) is queued and played as the next new scene; it enters the buffer by its
+  own score, so edits of edits build up where learning is. An edited scene has an index at
+  or above :data:`EDIT_BASE`; its identity names the base scene and the edit seeds, and
+  :func:`edited` rebuilds it from them.
+
+Everything is drawn from the world's RNG (the replay decision and pick) or from the edit's
+seed, so a seeded run given the same scores plays the same scenes. :meth:`CurriculumSource.state`
+and :meth:`~CurriculumSource.load_state` save and restore the buffer as plain arrays (an
+``.npz`` with ``allow_pickle=False``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_choice, check_float, check_int
+from vrenvs.core.repair import repair
+from vrenvs.core.scene import Scene
+from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, default_source, make_source
+
+__all__ = [
+    "EDIT_BASE",
+    "METHODS",
+    "CurriculumSettings",
+    "CurriculumSource",
+    "EpisodeScorer",
+    "LevelBuffer",
+    "curriculum_source",
+    "edit_scene",
+    "edited",
+]
+
+METHODS = ("uniform", "plr", "accel")
+EDIT_BASE = NUM_SCENE_INDICES
+"""Edited scenes (``accel``) get the indices ``EDIT_BASE + k``, past every base index."""
+SCORES = ("pvl", "l1")
+"""Episode scores: ``pvl`` the mean positive GAE advantage (positive value loss, the score of
+robust PLR and ACCEL), ``l1`` the mean absolute advantage (PLR's L1 value loss)."""
+STATE_VERSION = 1
+EDIT_CACHE = 4096
+"""Edited scenes kept built at once (older ones are rebuilt from their seeds when replayed)."""
+
+
+@dataclass(frozen=True)
+class CurriculumSettings:
+    """The knobs of a curriculum, checked on construction (names, ranges and choices)."""
+
+    method: str = "plr"
+    buffer_size: int = 512
+    replay_prob: float = 0.5
+    temperature: float = 0.1
+    staleness: float = 0.3
+    min_fill: float = 0.5
+    edit_cells: int = 4
+
+    def __post_init__(self) -> None:
+        check_choice("method", self.method, METHODS)
+        check_int("buffer_size", self.buffer_size, 1, 1_000_000)
+        check_float("replay_prob", self.replay_prob, 0.0, 1.0)
+        check_float("temperature", self.temperature, 0.0, 100.0, above=True)
+        check_float("staleness", self.staleness, 0.0, 1.0)
+        check_float("min_fill", self.min_fill, 0.0, 1.0)
+        check_int("edit_cells", self.edit_cells, 1, 1024)
+
+
+class LevelBuffer:
+    """PLR's scene buffer: ``capacity`` slots of (index, score, last scored), see the module
+    docstring for the arithmetic. ``clock`` counts the scores reported so far."""
+
+    def __init__(self, capacity: int, temperature: float = 0.1, staleness: float = 0.3) -> None:
+        self.capacity = check_int("capacity", capacity, 1, 1_000_000)
+        self.temperature = check_float("temperature", temperature, 0.0, 100.0, above=True)
+        self.staleness = check_float("staleness", staleness, 0.0, 1.0)
+        self.indices = np.full(capacity, -1, np.int64)
+        self.scores = np.zeros(capacity, np.float64)
+        self.seen = np.zeros(capacity, np.int64)
+        self.clock = 0
+        self._slot: dict[int, int] = {}
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, index: object) -> bool:
+        return index in self._slot
+
+    def score_weights(self) -> np.ndarray:
+        """``P_score`` over the filled slots (in slot order): rank-based, rank 1 the highest
+        score; equal scores rank by slot order."""
+        n = len(self)
+        order = np.argsort(-self.scores[:n], kind="stable")
+        ranks = np.empty(n, np.float64)
+        ranks[order] = np.arange(1, n + 1)
+        h = (1.0 / ranks) ** (1.0 / self.temperature)
+        return h / h.sum()
+
+    def stale_weights(self) -> np.ndarray:
+        """``P_stale`` over the filled slots: proportional to ``clock - seen``, uniform when
+        every slot was scored at the current clock."""
+        n = len(self)
+        age = (self.clock - self.seen[:n]).astype(np.float64)
+        total = age.sum()
+        return age / total if total > 0 else np.full(n, 1.0 / n)
+
+    def probabilities(self) -> np.ndarray:
+        """The replay distribution over the filled slots (in slot order)."""
+        if not len(self):
+            return np.zeros(0)
+        return (1 - self.staleness) * self.score_weights() + self.staleness * self.stale_weights()
+
+    def sample(self, rng: np.random.Generator) -> int:
+        """A scene index drawn from :meth:`probabilities` (one ``rng.random()`` call)."""
+        if not len(self):
+            raise ValueError("the scene buffer is empty; nothing to replay")
+        p = self.probabilities()
+        slot = int(np.searchsorted(np.cumsum(p), rng.random() * p.sum(), side="right"))
+        return int(self.indices[min(slot, len(self) - 1)])
+
+    def update(self, index: int, score: float) -> bool:
+        """Record ``score`` for scene ``index``: update it if buffered, else insert it into a
+        free slot, else replace the lowest-scored slot (the stalest of equals) when ``score``
+        is higher. Returns whether ``index`` is buffered afterwards."""
+        score = float(score)
+        if not np.isfinite(score):
+            raise ValueError(f"score={score!r} for scene {index} must be finite")
+        self.clock += 1
+        slot = self._slot.get(int(index))
+        if slot is None:
+            n = len(self)
+            if n < self.capacity:
+                slot = n
+            else:
+                lowest = self.scores.min()
+                candidates = np.flatnonzero(self.scores == lowest)
+                slot = int(candidates[np.argmin(self.seen[candidates])])
+                if score <= lowest:
+                    return False
+                del self._slot[int(self.indices[slot])]
+            self._slot[int(index)] = slot
+            self.indices[slot] = int(index)
+        self.scores[slot] = score
+        self.seen[slot] = self.clock
+        return True
+
+    def state(self) -> dict[str, np.ndarray]:
+        n = len(self)
+        return {
+            "buffer_indices": self.indices[:n].copy(),
+            "buffer_scores": self.scores[:n].copy(),
+            "buffer_seen": self.seen[:n].copy(),
+            "buffer_clock": np.array(self.clock, np.int64),
+        }
+
+    def load_state(self, state: Mapping[str, np.ndarray]) -> None:
+        indices = np.asarray(state["buffer_indices"], np.int64)
+        n = len(indices)
+        if n > self.capacity:
+            raise ValueError(f"the saved buffer holds {n} scenes; this one holds at most {self.capacity}")
+        if len(set(indices.tolist())) != n or (indices < 0).any():
+            raise ValueError("the saved buffer's scene indices must be distinct and >= 0")
+        self.indices[:] = -1
+        self.indices[:n] = indices
+        self.scores[:] = 0
+        self.scores[:n] = np.asarray(state["buffer_scores"], np.float64)
+        self.seen[:] = 0
+        self.seen[:n] = np.asarray(state["buffer_seen"], np.int64)
+        self.clock = int(state["buffer_clock"])
+        self._slot = {int(i): s for s, i in enumerate(indices)}
+
+
+def edit_scene(scene: Scene, seed: int, cells: int) -> Scene:
+    """ACCEL's edit: ``cells`` distinct interior cells that hold floor or wall (no door,
+    item or actor) flip between the two, chosen by ``seed``; then the scene is repaired, so
+    it stays solvable. A pure function of (scene, seed, cells)."""
+    codes = scene.codes.copy()
+    inner = np.zeros(codes.shape, bool)
+    inner[1:-1, 1:-1] = True
+    free = np.flatnonzero(inner & ((codes == CATALOG.FLOOR) | (codes == CATALOG.WALL)))
+    rng = np.random.default_rng([int(seed), 0x0ACCE1])
+    pick = rng.choice(free, size=min(cells, len(free)), replace=False)
+    flat = codes.reshape(-1)
+    flat[pick] = np.where(flat[pick] == CATALOG.FLOOR, CATALOG.WALL, CATALOG.FLOOR)
+    return repair(Scene(codes, name=f"{scene.name}+edit{seed}")).scene
+
+
+def edited(base: IndexedSource, index: int, seeds: Sequence[int], cells: int) -> Scene:
+    """The scene an ``accel`` curriculum served as ``(base index, edit seeds, cells)`` from its
+    identity: base scene ``index`` edited by each seed in turn."""
+    scene = base.scene(int(index))
+    for seed in seeds:
+        scene = edit_scene(scene, int(seed), cells)
+    return scene
+
+
+class CurriculumSource(IndexedSource):
+    """``base``'s scenes, chosen by a curriculum (see the module docstring)."""
+
+    name = "curriculum"
+
+    def __init__(self, base: IndexedSource, settings: CurriculumSettings | None = None) -> None:
+        if not isinstance(base, IndexedSource):
+            raise TypeError(
+                f"base={getattr(base, 'name', base)!r} ({type(base).__name__}) has no scene indices; "
+                "a curriculum replays scenes by index, so it wraps an indexed source (a name, a "
+                "folder or an .npz bank)"
+            )
+        if isinstance(base, CurriculumSource):
+            raise TypeError("base is already a curriculum source; wrap the scenes it wraps instead")
+        super().__init__(base.size)
+        self.base = base
+        self.settings = settings or CurriculumSettings()
+        self.bank_size = base.bank_size
+        self.num_distinct = base.num_distinct
+        self.buffer = LevelBuffer(
+            self.settings.buffer_size, self.settings.temperature, self.settings.staleness
+        )
+        self.parents: list[int] = []  # edit k: the base index it descends from
+        self.edit_seeds: list[tuple[int, ...]] = []  # edit k: its seeds, oldest first
+        self.pending: list[int] = []  # edits queued to play as the next new scenes
+        self.reported = 0  # scores reported (every method records them)
+        self.replayed = 0  # episodes served from the buffer
+
+    @property
+    def method(self) -> str:
+        return self.settings.method
+
+    def reserve(self, consumers: int) -> None:
+        self.base.reserve(consumers)
+
+    def scene(self, index: int) -> Scene:
+        if index < EDIT_BASE:
+            return self.base.scene(index)
+        cached = self._cache.get(index)
+        if cached is None:
+            k = self._edit(index)
+            cached = edited(self.base, self.parents[k], self.edit_seeds[k], self.settings.edit_cells)
+            if len(self._cache) >= EDIT_CACHE:
+                self._cache.pop(next(iter(self._cache)))
+            self._cache[index] = cached
+        return cached
+
+    def _edit(self, index: int) -> int:
+        k = int(index) - EDIT_BASE
+        if not 0 <= k < len(self.parents):
+            raise ValueError(f"scene index {index} is no edit of this curriculum ({len(self.parents)} made)")
+        return k
+
+    def identity(self, index: int) -> dict[str, object]:
+        if index < EDIT_BASE:
+            return {**self.base.identity(index), "curriculum": self.method}
+        k = self._edit(index)
+        return {
+            **self.base.identity(self.parents[k]),
+            "curriculum": self.method,
+            "edit": k,
+            "edit_seeds": list(self.edit_seeds[k]),
+            "edit_cells": self.settings.edit_cells,
+        }
+
+    def replay(self, rng: np.random.Generator) -> int | None:
+        """The next episode's scene when the curriculum picks it, or None for a new scene of
+        the split (the world draws it as for the base source). ``uniform`` draws nothing."""
+        if self.method == "uniform":
+            return None
+        if self.pending:
+            return self.pending.pop(0)
+        s = self.settings
+        if len(self.buffer) < max(1, round(s.min_fill * s.buffer_size)):
+            return None
+        if rng.random() >= s.replay_prob:
+            return None
+        self.replayed += 1
+        return self.buffer.sample(rng)
+
+    def update(self, indices: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> None:
+        """Scores of finished episodes, one per scene index played (in the order played)."""
+        indices = np.asarray(indices, np.int64).reshape(-1)
+        scores = np.asarray(scores, np.float64).reshape(-1)
+        if len(indices) != len(scores):
+            raise ValueError(f"{len(indices)} scene indices for {len(scores)} scores; give one score each")
+        for index, score in zip(indices.tolist(), scores.tolist()):
+            if index < 0 or (index >= EDIT_BASE and index - EDIT_BASE >= len(self.parents)):
+                raise ValueError(f"scene index {index} was not served by this curriculum")
+            self.reported += 1
+            if self.method == "uniform":
+                continue
+            was_buffered = index in self.buffer
+            self.buffer.update(index, score)
+            if self.method == "accel" and was_buffered:
+                self._queue_edit(index)
+
+    def _queue_edit(self, index: int) -> None:
+        """Queue an edit of buffered scene ``index`` (its seed: the number of edits so far)."""
+        k = len(self.parents)
+        if index >= EDIT_BASE:
+            parent, seeds = self.parents[index - EDIT_BASE], self.edit_seeds[index - EDIT_BASE]
+        else:
+            parent, seeds = int(index), ()
+        self.parents.append(parent)
+        self.edit_seeds.append((*seeds, k))
+        self.pending.append(EDIT_BASE + k)
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Everything :meth:`load_state` needs, as plain arrays (an ``.npz`` holds it)."""
+        lengths = np.array([len(s) for s in self.edit_seeds], np.int64)
+        flat = [x for s in self.edit_seeds for x in s]
+        return {
+            "version": np.array(STATE_VERSION, np.int64),
+            "method": np.array(self.method),
+            **self.buffer.state(),
+            "edit_parents": np.array(self.parents, np.int64),
+            "edit_lengths": lengths,
+            "edit_seeds": np.array(flat, np.int64),
+            "pending": np.array(self.pending, np.int64),
+            "counters": np.array([self.reported, self.replayed], np.int64),
+        }
+
+    def load_state(self, state: Mapping[str, np.ndarray]) -> None:
+        """Restore :meth:`state` (a resumed run continues with the same buffer and edits)."""
+        missing = sorted(
+            {"version", "method", "buffer_indices", "edit_parents", "pending", "counters"} - set(state)
+        )
+        if missing:
+            raise ValueError(
+                f"curriculum state lacks {missing}; it was not written by CurriculumSource.state"
+            )
+        if int(state["version"]) != STATE_VERSION:
+            raise ValueError(
+                f"curriculum state version {int(state['version'])}; this vrenvs reads {STATE_VERSION}"
+            )
+        if str(state["method"]) != self.method:
+            raise ValueError(f"the saved curriculum is {str(state['method'])!r}, this one {self.method!r}")
+        self.buffer.load_state(state)
+        lengths = np.asarray(state["edit_lengths"], np.int64)
+        flat = np.asarray(state["edit_seeds"], np.int64).tolist()
+        ends = np.cumsum(lengths).tolist()
+        self.parents = np.asarray(state["edit_parents"], np.int64).tolist()
+        self.edit_seeds = [tuple(flat[e - n : e]) for e, n in zip(ends, lengths.tolist())]
+        self.pending = np.asarray(state["pending"], np.int64).tolist()
+        self.reported, self.replayed = (int(x) for x in np.asarray(state["counters"]))
+        self._cache.clear()
+
+
+class EpisodeScorer:
+    """Per-episode scores from a trainer's rollouts, for :meth:`CurriculumSource.update`.
+
+    Feed it each rollout's ``advantages``, ``dones`` (``dones[t, e]``: env ``e``'s episode
+    ended at step ``t``) and ``indices`` (the scene index env ``e`` played at step ``t``), all
+    ``(T, E)``; it returns the (indices, scores) of the episodes that ended in it. An episode
+    that spans rollouts is scored over all its steps (sums carry over)."""
+
+    def __init__(self, num_envs: int, score: str = "pvl") -> None:
+        self.score = check_choice("score", score, SCORES)
+        self.sums = np.zeros(num_envs, np.float64)
+        self.counts = np.zeros(num_envs, np.int64)
+
+    def __call__(
+        self, advantages: np.ndarray, dones: np.ndarray, indices: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        adv = np.asarray(advantages, np.float64)
+        if adv.ndim != 2 or adv.shape[1] != len(self.sums):
+            raise ValueError(f"advantages of shape {adv.shape}; expected (T, {len(self.sums)})")
+        ended = np.asarray(dones, bool)
+        played = np.asarray(indices, np.int64)
+        if ended.shape != adv.shape or played.shape != adv.shape:
+            raise ValueError(
+                f"dones {ended.shape} and indices {played.shape} must match advantages {adv.shape}"
+            )
+        step = np.maximum(adv, 0.0) if self.score == "pvl" else np.abs(adv)
+        out_i: list[int] = []
+        out_s: list[float] = []
+        for t in range(len(adv)):
+            self.sums += step[t]
+            self.counts += 1
+            for e in np.flatnonzero(ended[t]):
+                out_i.append(int(played[t, e]))
+                out_s.append(float(self.sums[e] / self.counts[e]))
+                self.sums[e] = 0.0
+                self.counts[e] = 0
+        return np.array(out_i, np.int64), np.array(out_s, np.float64)
+
+
+def curriculum_source(
+    size: int,
+    *,
+    base: str | Mapping[str, object] | None = None,
+    method: str = "plr",
+    buffer_size: int = 512,
+    replay_prob: float = 0.5,
+    temperature: float = 0.1,
+    staleness: float = 0.3,
+    min_fill: float = 0.5,
+    edit_cells: int = 4,
+) -> CurriculumSource:
+    """``scenes={"source": "curriculum", "base": ..., "method": "plr", ...}`` (registered as
+    a ``vrenvs.sources`` entry point): ``base`` is any ``scenes`` value naming an indexed
+    source, by default the envs' default source."""
+    settings = CurriculumSettings(
+        method, buffer_size, replay_prob, temperature, staleness, min_fill, edit_cells
+    )
+    inner = make_source(default_source(size) if base is None else base, size)
+    if not isinstance(inner, IndexedSource):
+        raise TypeError(
+            f"base={base!r} ({type(inner).__name__}) has no scene indices; a curriculum replays "
+            "scenes by index, so it wraps an indexed source (a name, a folder or an .npz bank)"
+        )
+    return CurriculumSource(inner, settings)
