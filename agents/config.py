@@ -98,6 +98,8 @@ class TrainConfig:
     test_scenes: int = 100_000
     eval_every: int = 50_000
     eval_episodes: int = 100
+    hard_episodes: int = 0
+    """Episodes each evaluation also plays on the hard held-out set (``agents.hardset``); 0 = none."""
     checkpoint_every: int = 100_000
     max_minutes: float = 0.0
     """Stop (and save the final policy) after this much wall time; 0 = no limit."""
@@ -279,6 +281,7 @@ def check_config(config: TrainConfig) -> None:
     check_splits(config)
     check_int("eval_every", config.eval_every, 1, MAX_TIMESTEPS)
     check_int("eval_episodes", config.eval_episodes, 1, MAX_EPISODES)
+    check_int("hard_episodes", config.hard_episodes, 0, MAX_EPISODES)
     check_int("checkpoint_every", config.checkpoint_every, 1, MAX_TIMESTEPS)
     check_float("max_minutes", config.max_minutes, 0.0, MAX_MINUTES)
     check_int("threads", config.threads, 0, MAX_THREADS)

@@ -42,6 +42,7 @@ from agents.config import (
 )
 from agents.curriculum import CurriculumCallback, curriculum_source, load_state, save_state
 from agents.evaluate import policy_actor, run_episodes
+from agents.hardset import hard_kwargs
 from agents.plots import learning_curve
 from agents.policy_io import (
     build_model,
@@ -88,6 +89,16 @@ class HeldOutEval(BaseCallback):
             "seconds": round(time.time() - self.meta["started"], 1),
             **row,
         }
+        if self.config.hard_episodes:
+            hard = run_episodes(
+                policy_actor(self.model, False),
+                self.config.env_id,
+                hard_kwargs(split_kwargs(self.config, "test")),
+                self.config.hard_episodes,
+                seed=self.config.seed + 1,
+            )
+            row.update({f"hard_{k}": v for k, v in hard.items()})
+            self.logger.record("eval/hard_success_rate", hard["success"])
         path = self.run / "eval.csv"
         fresh = not path.exists()
         with path.open("a", newline="") as handle:

@@ -407,3 +407,67 @@ def test_curriculum_config_keys_are_checked():
     with pytest.raises(ValueError, match=r"'curriculum.size' does not exist"):
         load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.size=3"])
     assert main(["vrenvs/Assistant-Fetch-v0", "--curriculum", "plr", "--set", "curriculum.method=accel"]) == 2
+
+
+# --- the hard held-out set ---------------------------------------------------------------------
+
+
+def test_hard_set_is_the_shipped_bank_its_manifest_describes():
+    import json
+
+    from agents.hardset import HARD_SET, bank_path, farthest_item, hard_kwargs
+    from vrenvs.core.sources import AsciiFolderSource, BankSource
+
+    manifest = json.loads(bank_path().with_suffix(".json").read_text())
+    codes = BankSource(16, bank_path()).codes
+    assert manifest["name"] == HARD_SET == "hard16-v1"
+    assert len(codes) == len(manifest["scenes"]) == manifest["generated"] + manifest["designer"] == 231
+    assert solvable_batch(codes).all()
+    generated = codes[: manifest["generated"]]
+    locked = CATALOG.IS_LOCKED[split_tiles(generated)].any(axis=(1, 2))
+    far = farthest_item(generated)
+    assert ((far >= manifest["decile_edge"]) | locked).all()  # every generated scene meets the rule
+    assert [r["locked_door"] for r in manifest["scenes"][: len(generated)]] == locked.tolist()
+    designer = AsciiFolderSource(16)
+    assert manifest["designer"] == len(designer.scenes)
+    assert all(np.array_equal(codes[len(generated) + k], designer.scene(k).codes) for k in range(35))
+    kwargs = hard_kwargs({"scenes": "vqvae", "num_scenes": 100, "start_scene": 10_000_000, "route": True})
+    assert kwargs == {"scenes": str(bank_path()), "num_scenes": 231 * 1, "start_scene": 0, "route": True}
+    env = gym.make("vrenvs/Assistant-v0", **kwargs)
+    _, info = env.reset(seed=0)
+    assert info["scene"]["source"] == str(bank_path())
+
+
+def split_tiles(codes: np.ndarray) -> np.ndarray:
+    from vrenvs.core.scene import split_layers
+
+    return split_layers(codes)[0]
+
+
+def test_farthest_item_counts_bfs_steps_through_doors():
+    from agents.hardset import farthest_item
+
+    scene = parse_ascii(picture(SMALL))  # user (1,1), apple (5,3): via the door at (3,3)
+    assert farthest_item(scene.codes[None]).tolist() == [6]
+
+
+@pytest.mark.slow
+def test_hard_set_rebuilds_bit_for_bit():
+    from agents.hardset import main
+
+    assert main(["--check"]) == 0
+
+
+def test_curriculum_report_intervals_and_tables():
+    from agents.curriculum_report import _table, interval
+
+    assert interval([0.5]) == (0.5, 0.0)
+    mean, half = interval([0.2, 0.4, 0.6])
+    assert mean == pytest.approx(0.4) and half == pytest.approx(4.303 * 0.2 / np.sqrt(3))
+    row = {"hard_stoch": 0.5, "hard_det": 0.25, "heldout_stoch": 1.0, "heldout_det": 0.75}
+    rows = [{**row, "steps": 100, "wall_seconds": 60.0, "steps_per_second": 100 / 60}]
+    table = _table({"uniform": rows, "plr": [], "accel": rows})
+    assert table.splitlines()[2] == (
+        "| uniform | 1 | 50.0% ± 0.0 | 25.0% ± 0.0 | 100.0% ± 0.0 | 75.0% ± 0.0 | 100 | 1.0 | 2 |"
+    )
+    assert len(table.splitlines()) == 4  # no row for a method without runs

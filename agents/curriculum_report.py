@@ -1,0 +1,238 @@
+"""Curriculum results: uniform vs PLR vs ACCEL on the hard and the ordinary held-out scenes.
+
+The runs (one folder per method and seed, ``<runs>/<Name>/<method>-s<seed>``) come from::
+
+    python -m agents.curriculum_report --train --env vrenvs/Assistant-v0 --seeds 0 1 2 \\
+        --set n_timesteps=750000 max_minutes=20 eval_every=100000 hard_episodes=100
+
+which runs ``vrenvs train ENV --curriculum METHOD --seed S ...`` for every method and seed,
+``--parallel`` (default 2) at a time, each on one torch thread. Then::
+
+    python -m agents.curriculum_report --env vrenvs/Assistant-v0 --out docs/agents/curriculum
+
+evaluates every run's final policy on ``--episodes`` episodes of the ordinary held-out scenes
+(the config's ``test_start`` range) and of the hard set (:mod:`agents.hardset`), sampled and
+deterministic actions, and writes ``results.json``, ``results.md`` (per method: mean over the
+seeds with a 95% t-interval, steps, wall time and env-steps/s), ``curves.png`` (held-out and
+hard-set success over training, mean of the seeds with their range) and ``chosen.png`` (for
+one PLR and one ACCEL run: the scenes the curriculum scored most often in each third of
+training, top to bottom).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agents.config import read_config, split_kwargs
+from agents.evaluate import policy_actor, run_episodes
+from agents.hardset import hard_kwargs
+from vrenvs.core.checks import arg_int
+from vrenvs.core.curriculum import METHODS, CurriculumSettings, CurriculumSource
+from vrenvs.core.sources import IndexedSource, default_source, make_source
+
+__all__ = ["evaluate_run", "interval", "main", "runs_of"]
+
+T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
+"""Two-sided 95% Student t quantiles by degrees of freedom (1.96 beyond)."""
+
+
+def interval(values: list[float]) -> tuple[float, float]:
+    """Mean and the half-width of its 95% t-interval (0 for a single value)."""
+    x = np.asarray(values, np.float64)
+    if len(x) < 2:
+        return float(x.mean()), 0.0
+    half = T95.get(len(x) - 1, 1.96) * float(x.std(ddof=1)) / np.sqrt(len(x))
+    return float(x.mean()), half
+
+
+def runs_of(root: Path, env_id: str) -> dict[str, list[Path]]:
+    """Finished runs (a ``final`` policy) per method, by seed order."""
+    base = Path(root) / env_id.split("/")[-1]
+    found: dict[str, list[Path]] = {m: [] for m in METHODS}
+    for method in METHODS:
+        for run in sorted(base.glob(f"{method}-s*")):
+            if (run / "final" / "policy.json").is_file():
+                found[method].append(run)
+    return found
+
+
+def evaluate_run(run: Path, episodes: int) -> dict[str, Any]:
+    """Success of ``run``'s final policy on the held-out and hard scenes (sampled and
+    deterministic actions), and its training steps, wall time and env-steps/s."""
+    from agents.policy_io import load_policy, read_meta
+
+    config = read_config(run / "config.yaml")
+    model = load_policy(run / "final")
+    meta = read_meta(run / "final")
+    test = split_kwargs(config, "test")
+    out: dict[str, Any] = {"run": str(run), "seed": config.seed}
+    for name, kwargs in (("heldout", test), ("hard", hard_kwargs(test))):
+        for mode, deterministic in (("stoch", False), ("det", True)):
+            row = run_episodes(
+                policy_actor(model, deterministic), config.env_id, kwargs, episodes, seed=12345
+            )
+            out[f"{name}_{mode}"] = row["success"]
+    out["steps"] = int(meta.get("num_timesteps", 0))
+    out["wall_seconds"] = float(meta.get("wall_seconds", 0.0))
+    out["steps_per_second"] = out["steps"] / out["wall_seconds"] if out["wall_seconds"] else 0.0
+    return out
+
+
+def _curves(found: dict[str, list[Path]], out: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), dpi=100, sharey=True)
+    for method, runs in found.items():
+        tables = []
+        for run in runs:
+            with (run / "eval.csv").open() as handle:
+                tables.append(list(csv.DictReader(handle)))
+        if not tables:
+            continue
+        n = min(len(t) for t in tables)
+        steps = np.array([int(r["timesteps"]) for r in tables[0][:n]])
+        for ax, key in zip(axes, ("hard_success", "success")):
+            if key not in tables[0][0]:
+                continue
+            y = np.array([[float(r[key]) for r in t[:n]] for t in tables])
+            ax.plot(steps, y.mean(axis=0), marker="o", label=f"{method} ({len(runs)} seeds)")
+            ax.fill_between(steps, y.min(axis=0), y.max(axis=0), alpha=0.2)
+    for ax, name in zip(axes, ("hard held-out set", "ordinary held-out scenes")):
+        ax.set(xlabel="environment steps", title=name, ylim=(0, 1))
+        ax.grid(alpha=0.3)
+    axes[0].set_ylabel("success (sampled actions)")
+    axes[1].legend(loc="lower right")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def chosen_scenes(run: Path, per_phase: int = 8, phases: int = 3) -> np.ndarray:
+    """``(phases * per_phase, S, S)``: the scenes ``run``'s curriculum scored most often in
+    each phase of training (edits rebuilt from the final buffer's seeds)."""
+    from agents.curriculum import load_state
+
+    config = read_config(run / "config.yaml")
+    with (run / "curriculum.csv").open() as handle:
+        rows = [(int(r["timesteps"]), int(r["scene_index"])) for r in csv.DictReader(handle)]
+    scenes = config.env_kwargs.get("scenes")
+    size = int(config.env_kwargs.get("size", 16))
+    base = make_source(default_source(size) if scenes is None else scenes, size)
+    assert isinstance(base, IndexedSource)
+    settings = {k: v for k, v in config.curriculum.items() if k != "score"}
+    source = CurriculumSource(base, CurriculumSettings(**settings))
+    load_state(source, run / "checkpoints" / "latest")
+    last = max(t for t, _ in rows)
+    picked: list[np.ndarray] = []
+    for p in range(phases):
+        lo, hi = last * p / phases, last * (p + 1) / phases
+        counts = Counter(i for t, i in rows if lo < t <= hi or (p == 0 and t == lo))
+        top = [i for i, _ in counts.most_common(per_phase)]
+        picked += [source.scene(i).codes for i in top]
+        picked += [np.zeros((size, size), np.uint8)] * (per_phase - len(top))
+    return np.stack(picked)
+
+
+def _table(results: dict[str, list[dict[str, Any]]]) -> str:
+    lines = [
+        "| curriculum | seeds | hard set, sampled | hard set, deterministic | held-out, sampled "
+        "| held-out, deterministic | steps | wall min | env-steps/s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for method, rows in results.items():
+        if not rows:
+            continue
+        cells = []
+        for key in ("hard_stoch", "hard_det", "heldout_stoch", "heldout_det"):
+            mean, half = interval([r[key] for r in rows])
+            cells.append(f"{100 * mean:.1f}% ± {100 * half:.1f}")
+        steps = np.mean([r["steps"] for r in rows])
+        wall = np.mean([r["wall_seconds"] for r in rows]) / 60
+        rate = np.mean([r["steps_per_second"] for r in rows])
+        lines.append(
+            f"| {method} | {len(rows)} | {' | '.join(cells)} | {steps:,.0f} | {wall:.1f} | {rate:,.0f} |"
+        )
+    return "\n".join(lines)
+
+
+def _train(args: argparse.Namespace) -> None:
+    pending = [(m, s) for s in args.seeds for m in METHODS]
+    running: list[subprocess.Popen[bytes]] = []
+    while pending or running:
+        running = [p for p in running if p.poll() is None]
+        while pending and len(running) < args.parallel:
+            method, seed = pending.pop(0)
+            cmd = [
+                sys.executable,
+                "-m",
+                "agents.train",
+                args.env,
+                "--curriculum",
+                method,
+                "--seed",
+                str(seed),
+            ]
+            cmd += ["--runs", str(args.runs), "--run-id", f"{method}-s{seed}", "--no-progress"]
+            cmd += ["--set", "threads=1", *args.set]
+            print(" ".join(cmd), flush=True)
+            running.append(subprocess.Popen(cmd))
+        time.sleep(5)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m agents.curriculum_report", description=__doc__.split("\n")[0]
+    )
+    parser.add_argument("--env", default="vrenvs/Assistant-v0", help="env id (default: vrenvs/Assistant-v0)")
+    parser.add_argument("--runs", type=Path, default=Path("runs/curriculum"), help="run folders' root")
+    parser.add_argument(
+        "--train", action="store_true", help="train the runs first (see the module docstring)"
+    )
+    parser.add_argument("--seeds", type=arg_int(0, 2**32 - 2), nargs="+", default=[0, 1, 2])
+    parser.add_argument("--parallel", type=arg_int(1, 64), default=2, help="training runs at once")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for --train"
+    )
+    parser.add_argument(
+        "--episodes", type=arg_int(1, 10_000), default=200, help="evaluation episodes per set"
+    )
+    parser.add_argument("--out", type=Path, default=Path("out/curriculum"), help="where results go")
+    args = parser.parse_args(argv)
+    if args.train:
+        _train(args)
+    found = runs_of(args.runs, args.env)
+    if not any(found.values()):
+        print(f"no finished runs under {args.runs}", file=sys.stderr)
+        return 2
+    args.out.mkdir(parents=True, exist_ok=True)
+    results = {m: [evaluate_run(r, args.episodes) for r in runs] for m, runs in found.items()}
+    (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    table = _table(results)
+    (args.out / "results.md").write_text(table + "\n")
+    _curves(found, args.out / "curves.png", f"{args.env}: uniform vs PLR vs ACCEL")
+    from generators.images import grid_image, write_png
+
+    sheets = [chosen_scenes(runs[0]) for m, runs in found.items() if m != "uniform" and runs]
+    if sheets:
+        write_png(args.out / "chosen.png", grid_image(np.concatenate(sheets), cols=8, cell=5))
+    print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""The hard held-out set: scenes a learner trained on ordinary generated scenes finds hard,
+fixed before any curriculum run and versioned, stored as a scene bank beside its manifest.
+
+Version 1 (16x16, ``agents/hardsets/hard16-v1.npz`` + ``.json``), made by
+``python -m agents.hardset --write``:
+
+- from the default source's scenes ``[20_000_000, 20_000_000 + 1_000)`` (past every training
+  range and the configs' ordinary held-out range ``[10_000_000, 10_100_000)``), served as any
+  env serves them (repaired), the scenes with a locked door or whose farthest requestable
+  item is in the top decile of BFS steps from the user among those 1,000 (the longest fetch
+  the scene can ask for; doors count as passable);
+- every 16x16 designer scene as drawn (out of distribution for a learner trained on
+  generated scenes).
+
+The manifest records the rule, the source and checkpoint, the decile edge, and per scene
+its origin and why it was picked; ``python -m agents.hardset --check`` rebuilds the set and
+compares (it fails when the generator, repair or the rule changed, which makes a new
+version). Evaluation plays the bank like any held-out range: :func:`hard_kwargs`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.grid import UNREACHED, distance_field
+from vrenvs.core.scene import split_layers
+from vrenvs.core.sources import AsciiFolderSource, BankSource, make_source, save_bank
+
+__all__ = ["HARD_SET", "VERSION", "build", "farthest_item", "hard_kwargs", "main"]
+
+VERSION = 1
+SIZE = 16
+SOURCE = "vqvae"
+START = 20_000_000
+CANDIDATES = 1_000
+DECILE = 0.9
+HARD_SET = f"hard{SIZE}-v{VERSION}"
+
+
+def farthest_item(codes: np.ndarray) -> np.ndarray:
+    """``(N,)`` BFS steps from the user to the farthest requestable item of each grid
+    ``(N, S, S)`` (doors passable, locks ignored; -1 when a grid has no user)."""
+    tiles, items, roles = split_layers(np.asarray(codes))
+    user = roles == CATALOG.role_id("user")
+    passable = CATALOG.WALKABLE[tiles] | CATALOG.IS_DOOR[tiles]
+    dist = distance_field(user, passable).astype(np.int64)
+    dist[dist >= UNREACHED] = -1
+    far = np.where(CATALOG.REQUESTABLE[items], dist, -1).max(axis=(1, 2))
+    far[~user.any(axis=(1, 2))] = -1
+    return far
+
+
+def build() -> tuple[np.ndarray, dict[str, Any]]:
+    """The hard set's scenes ``(N, 16, 16)`` and its manifest (see the module docstring)."""
+    source = make_source(SOURCE, SIZE)
+    scenes = [source.scene(START + k) for k in range(CANDIDATES)]  # type: ignore[attr-defined]
+    codes = np.stack([s.codes for s in scenes])
+    tiles = split_layers(codes)[0]
+    locked = CATALOG.IS_LOCKED[tiles].any(axis=(1, 2))
+    far = farthest_item(codes)
+    edge = int(np.quantile(far, DECILE, method="higher"))
+    pick = np.flatnonzero(locked | (far >= edge))
+    designer = AsciiFolderSource(SIZE)
+    files = [designer.scene(k) for k in range(len(designer.scenes))]  # index k < files: symmetry 0
+    rows = [
+        {
+            "origin": source.identity(START + int(k)),  # type: ignore[attr-defined]
+            "locked_door": bool(locked[k]),
+            "farthest_item": int(far[k]),
+        }
+        for k in pick
+    ]
+    rows += [{"origin": {"source": "designer", "file": s.name}, "farthest_item": -1} for s in files]
+    designer_codes = np.stack([s.codes for s in files])
+    rows_far = farthest_item(designer_codes)
+    for row, value in zip(rows[len(pick) :], rows_far):
+        row["farthest_item"] = int(value)
+    manifest = {
+        "name": HARD_SET,
+        "version": VERSION,
+        "size": SIZE,
+        "rule": (
+            f"{SOURCE} scenes [{START}, {START + CANDIDATES}) with a locked door or the farthest "
+            f"requestable item >= {edge} BFS steps from the user (top decile of those {CANDIDATES}); "
+            "then every 16x16 designer scene (symmetry 0)"
+        ),
+        "decile_edge": edge,
+        "generated": len(pick),
+        "designer": len(files),
+        "scenes": rows,
+    }
+    return np.concatenate([codes[pick], designer_codes]), manifest
+
+
+def _folder() -> Path:
+    return Path(str(resources.files("agents").joinpath("hardsets")))
+
+
+def bank_path() -> Path:
+    """The shipped hard set's ``.npz`` bank."""
+    return _folder() / f"{HARD_SET}.npz"
+
+
+def hard_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """``env_kwargs`` playing the hard set instead of their scenes (each episode draws one of
+    its scenes with the env's RNG, as a held-out range does)."""
+    bank = BankSource(SIZE, bank_path())
+    return {**env_kwargs, "scenes": str(bank.path), "num_scenes": bank.num_distinct, "start_scene": 0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agents.hardset", description=__doc__.split("\n")[0])
+    mode = parser.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--write", action="store_true", help="build the set and write the bank and manifest")
+    mode.add_argument("--check", action="store_true", help="rebuild the set and compare with the shipped one")
+    args = parser.parse_args(argv)
+    from vrenvs.core.scene import Scene
+
+    codes, manifest = build()
+    path = bank_path()
+    if args.write:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        save_bank(path, [Scene(c) for c in codes])
+        path.with_suffix(".json").write_text(json.dumps(manifest, indent=1) + "\n")
+        made, drawn = manifest["generated"], manifest["designer"]
+        print(f"{path}: {len(codes)} scenes ({made} generated, {drawn} designer)")
+        return 0
+    shipped = BankSource(SIZE, path).codes
+    same = shipped.shape == codes.shape and bool((shipped == codes).all())
+    print(f"{path}: {'unchanged' if same else 'differs from a rebuild: make a new version'}")
+    return 0 if same else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
