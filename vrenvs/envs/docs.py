@@ -49,7 +49,11 @@ _ARGS = """
       ``vqvae`` model trained with them; see ``generators.properties``),
       ``{"source": "procedural", "style": "cave"}``, ``{"source": "designer", "style":
       "farm"}`` (``vrenvs.core.sources.source_options(name)`` lists a source's options; an
-      unknown one is refused naming the allowed ones). Every scene is repaired to be
+      unknown one is refused naming the allowed ones). ``{"source": "curriculum", "method":
+      "plr", "base": "vqvae"}`` plays the base source's scenes in the order a curriculum
+      chooses (``uniform``, ``plr`` or ``accel``; scores reach it from the trainer, see
+      ``vrenvs.core.curriculum``; the scene info adds ``curriculum`` and, for an edited
+      scene, its edit seeds). Every scene is repaired to be
       solvable. A folder holds square 16x16 or 32x32 scenes (the env plays those of its size;
       a file of another size is refused); a bank holds at most 1,000,000 scenes and 256 MiB
       of codes.
