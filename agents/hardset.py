@@ -29,8 +29,8 @@ from typing import Any
 
 import numpy as np
 
+from generators.properties import farthest_item
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.grid import UNREACHED, distance_field
 from vrenvs.core.scene import split_layers
 from vrenvs.core.sources import AsciiFolderSource, BankSource, make_source, save_bank
 
@@ -43,19 +43,6 @@ START = 20_000_000
 CANDIDATES = 1_000
 DECILE = 0.9
 HARD_SET = f"hard{SIZE}-v{VERSION}"
-
-
-def farthest_item(codes: np.ndarray) -> np.ndarray:
-    """``(N,)`` BFS steps from the user to the farthest requestable item of each grid
-    ``(N, S, S)`` (doors passable, locks ignored; -1 when a grid has no user)."""
-    tiles, items, roles = split_layers(np.asarray(codes))
-    user = roles == CATALOG.role_id("user")
-    passable = CATALOG.WALKABLE[tiles] | CATALOG.IS_DOOR[tiles]
-    dist = distance_field(user, passable).astype(np.int64)
-    dist[dist >= UNREACHED] = -1
-    far = np.where(CATALOG.REQUESTABLE[items], dist, -1).max(axis=(1, 2))
-    far[~user.any(axis=(1, 2))] = -1
-    return far
 
 
 def build() -> tuple[np.ndarray, dict[str, Any]]:

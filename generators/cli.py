@@ -1,4 +1,4 @@
-"""``vrenvs generators train|report|sample|interpolate|search`` (also ``python -m
+"""``vrenvs generators train|report|sample|interpolate|search|adapt`` (also ``python -m
 generators ...``). Every subcommand prints where it wrote its files."""
 
 from __future__ import annotations
@@ -164,6 +164,44 @@ def _cmd_search(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _cmd_adapt(args: argparse.Namespace, argv: list[str]) -> int:
+    from generators.adapt import FEATURES, fit_store, simulate, write_simulation
+
+    out = Path(args.out)
+    if args.simulate:
+        if args.feedback is not None:
+            raise ValueError(
+                "--feedback and --simulate exclude each other: simulated raters rate scenes themselves"
+            )
+        result = simulate(
+            args.base,
+            16,
+            args.ratings,
+            args.scenes,
+            args.candidates,
+            args.temperature,
+            args.diversity,
+            args.seed,
+        )
+        result["command"] = "python -m generators " + shlex.join(argv)
+        table = write_simulation(result, out)
+        print(table)
+        print(f"wrote {out}/simulation.json, simulation.md and preference_shift.png")
+        return 0
+    if args.feedback is None:
+        raise ValueError(
+            "give --feedback DB (a feedback store written by vrenvs play --feedback) or --simulate"
+        )
+    model = fit_store(args.feedback, args.ridge)
+    out.mkdir(parents=True, exist_ok=True)
+    path = model.save(out / "adapted.json")
+    strongest = np.argsort(-np.abs(model.weights))[:4]
+    shown = ", ".join(f"{FEATURES[k]} {model.weights[k]:+.2f}" for k in strongest)
+    print(f"fitted to {model.ratings} ratings (mean {model.bias:.2f}); strongest: {shown}")
+    print(f'wrote {path}; play it with scenes={{"source": "adapted", "model": "{path}"}}')
+    return 0
+
+
 def _add_model(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--model", choices=("gan", "vae", "vaegan"), default="gan", help="generator (default: gan)"
@@ -282,6 +320,27 @@ def _parser() -> argparse.ArgumentParser:
     )
     _out(search, "out/generators/search")
     search.set_defaults(handler=_cmd_search)
+    adapt = sub.add_parser(
+        "adapt", help="fit a preference model to ratings (--feedback) or measure it with simulated raters"
+    )
+    adapt.add_argument(
+        "--feedback", type=Path, help="feedback store (SQLite) written by vrenvs play --feedback"
+    )
+    adapt.add_argument("--simulate", action="store_true", help="simulated raters with hidden tastes instead")
+    adapt.add_argument("--ridge", type=arg_float(0, 1e6), default=1.0, help="ridge penalty (default: 1)")
+    adapt.add_argument("--base", default="vqvae", help="--simulate: the source adapted (default: vqvae)")
+    adapt.add_argument(
+        "--ratings", type=arg_int(2, 100_000), default=50, help="--simulate: ratings per rater"
+    )
+    adapt.add_argument(
+        "--scenes", type=arg_int(10, 100_000), default=1000, help="--simulate: scenes measured"
+    )
+    adapt.add_argument("--candidates", type=arg_int(1, 1024), default=8, help="base scenes per served scene")
+    adapt.add_argument("--temperature", type=arg_float(0, 100), default=0.25, help="softmax temperature")
+    adapt.add_argument("--diversity", type=arg_float(0, 100), default=1.0, help="weight of the novelty term")
+    adapt.add_argument("--seed", type=arg_int(0, 2**32 - 2), default=0, help="--simulate: raters' noise seed")
+    _out(adapt, "out/generators/adapt")
+    adapt.set_defaults(handler=_cmd_adapt)
     return parser
 
 

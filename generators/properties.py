@@ -30,7 +30,15 @@ from vrenvs.core.grid import UNREACHED, component_sizes, distance_field, label_c
 from vrenvs.core.regions import REGION_RULES, ground_mask
 from vrenvs.core.scene import split_layers
 
-__all__ = ["PROPERTIES", "PROPERTY_NAMES", "Property", "check_targets", "measure", "target_ids"]
+__all__ = [
+    "PROPERTIES",
+    "PROPERTY_NAMES",
+    "Property",
+    "check_targets",
+    "farthest_item",
+    "measure",
+    "target_ids",
+]
 
 
 def _rooms(codes: np.ndarray) -> np.ndarray:
@@ -57,6 +65,20 @@ def _distance(codes: np.ndarray) -> np.ndarray:
     dist[~user.any(axis=(1, 2))] = UNREACHED
     far = np.where(CATALOG.REQUESTABLE[items], dist, -1).max(axis=(1, 2)) / codes.shape[-1]
     return np.where(far < 1.0, 0, np.where(far <= 1.5, 1, 2))
+
+
+def farthest_item(codes: np.ndarray) -> np.ndarray:
+    """``(N,)`` BFS steps from the user to the farthest requestable item of each grid
+    ``(N, S, S)`` (doors passable, locks ignored; -1 when a grid has no user or no reachable
+    requestable item)."""
+    tiles, items, roles = split_layers(np.asarray(codes))
+    user = roles == CATALOG.role_id("user")
+    passable = CATALOG.WALKABLE[tiles] | CATALOG.IS_DOOR[tiles]
+    dist = distance_field(user, passable).astype(np.int64)
+    dist[dist >= UNREACHED] = -1
+    far = np.where(CATALOG.REQUESTABLE[items], dist, -1).max(axis=(1, 2))
+    far[~user.any(axis=(1, 2))] = -1
+    return far
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,8 @@ def viewer():
         (key(pygame.K_ESCAPE), False, Intent("quit")),
         (key(pygame.K_r), False, Intent("reset")),
         (key(pygame.K_p), False, Intent("path")),
+        (key(pygame.K_F1), False, Intent("rate", 1)),
+        (key(pygame.K_F5), False, Intent("rate", 5)),
         (key(pygame.K_DOWN), True, Intent("choose", 1)),
         (key(pygame.K_w), True, Intent("choose", -1)),
         (key(pygame.K_RETURN), True, Intent("confirm")),
@@ -173,3 +175,26 @@ def test_bad_role_and_trained_assistant_paths_are_explained():
     with pytest.raises(ValueError, match=r"unknown controller 'wizard'; choose from"):
         driver("wizard")
     assert driver("random") is not driver("oracle")
+
+
+def test_ratings_and_episode_signals_go_to_the_feedback_store(tmp_path):
+    from vrenvs.core.feedback import FeedbackStore
+
+    path = tmp_path / "ratings.db"
+    session = Session("vrenvs/Assistant-Fetch-v0", seed=4, speed=0, scenes="procedural", feedback=path)
+    assert "F1..F5 rate this scene (1 dislike .. 5 like)" in session.lines()
+    identity = dict(session.world.identities[0])
+    codes = session.world.layouts[0].scene.codes.copy()
+    session.handle(Intent("rate", 4))
+    assert session.log[-1] == "Rated this scene 4 of 5."
+    for _ in range(3):
+        session.handle(Intent("act", Action.NOOP))
+    session.handle(Intent("reset"))  # leaving the episode records its signals
+    rows = FeedbackStore(path).rows()
+    assert [r.rating for r in rows] == [4, None]
+    assert rows[0].scene == identity and np.array_equal(rows[0].codes, codes)
+    assert rows[0].signals["steps"] == 0 and rows[1].signals["steps"] == 3
+    assert rows[1].signals["ended"] is False and rows[1].signals["served"] == 0
+    unrated = Session("vrenvs/Assistant-Fetch-v0", seed=4, scenes="procedural")
+    unrated.handle(Intent("rate", 2))
+    assert unrated.log[-1] == "Ratings are stored with --feedback FILE."

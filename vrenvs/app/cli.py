@@ -102,7 +102,7 @@ def _cmd_list(args: argparse.Namespace) -> int:
 
 
 def _cmd_play(args: argparse.Namespace) -> int:
-    from vrenvs.app.play import HELP, USER_HELP, Session, check_assistant, run
+    from vrenvs.app.play import HELP, RATE_HELP, USER_HELP, Session, check_assistant, run
     from vrenvs.render.viewer import Viewer
 
     roles = _roles(args.env_id)
@@ -119,9 +119,11 @@ def _cmd_play(args: argparse.Namespace) -> int:
         seed=args.seed,
         speed=args.speed,
         tile_size=args.tile_size,
+        feedback=args.feedback,
         **_env_kwargs(args),
     )
-    print("\n".join(line.lstrip("# ") for line in HELP + (USER_HELP if session.asks else [])))
+    rate = RATE_HELP if session.feedback is not None else []
+    print("\n".join(line.lstrip("# ") for line in HELP + (USER_HELP if session.asks else []) + rate))
     viewer = Viewer(title=f"vrenvs play {session.env_id} as the {session.role}", fps=args.fps)
     shown = run(session, viewer, max_frames=args.max_frames)
     viewer.close()
@@ -283,6 +285,12 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
         help=f"world steps per second, up to {MAX_FPS:g}; 0 = turn by turn (default: 4 as the user)",
     )
     play.add_argument("--fps", type=arg_fps, default=20, help=f"window frames per second{_FPS} (default: 20)")
+    play.add_argument(
+        "--feedback",
+        type=Path,
+        help="feedback store (SQLite, created if missing): F1..F5 rate the scene you are in, and every "
+        "episode's signals (requests served, given up, steps, seconds) are recorded",
+    )
     play.add_argument(
         "--max-frames",
         type=arg_int(1, MAX_FRAMES),

@@ -15,8 +15,10 @@ maps an event to an :class:`Intent`, :meth:`Session.handle` applies it, :func:`r
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, cast
 
 import gymnasium as gym
@@ -24,6 +26,7 @@ import numpy as np
 
 from vrenvs.app.rollout import rollout
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.feedback import RATINGS, FeedbackStore
 from vrenvs.core.language import REQUEST_TYPES, spoken
 from vrenvs.core.requests import ITEM_TOKENS
 from vrenvs.core.state import Action
@@ -47,13 +50,14 @@ HELP = [
     "Esc quit (or close the window)",
 ]
 USER_HELP = ["1 fetch  2 guide  3 open: ask"]
+RATE_HELP = ["F1..F5 rate this scene (1 dislike .. 5 like)"]
 
 
 @dataclass(frozen=True)
 class Intent:
     """What a key means: ``act`` (value = action id), ``ask`` (value = index of the request
     kind in ``fetch, guide, open``), ``choose`` (value = +1 / -1), ``confirm``, ``back``,
-    ``path``, ``reset`` or ``quit``."""
+    ``path``, ``reset``, ``rate`` (value = 1 .. 5) or ``quit``."""
 
     kind: str
     value: int = 0
@@ -69,6 +73,7 @@ def _keymap(pygame: Any) -> dict[int, Intent]:
     keys[pygame.K_SPACE] = Intent("act", int(Action.NOOP))
     keys.update({getattr(pygame, f"K_{d}"): Intent("ask", int(d) - 1) for d in KIND_KEYS})
     keys.update({pygame.K_p: Intent("path"), pygame.K_r: Intent("reset"), pygame.K_ESCAPE: Intent("quit")})
+    keys.update({getattr(pygame, f"K_F{n}"): Intent("rate", n) for n in RATINGS})
     return keys
 
 
@@ -144,9 +149,11 @@ class Session:
         seed: int = 0,
         speed: float | None = None,
         tile_size: int | None = None,
+        feedback: str | Path | None = None,
         **env_kwargs: Any,
     ) -> None:
         check_assistant(env_id, role, assistant)
+        self.feedback = FeedbackStore(feedback) if feedback is not None else None
         env = cast(WorldEnv, gym.make(env_id, **env_kwargs).unwrapped)
         base = env.world.config
         self.role = role or ("user" if objective_of(base).SERVES_USER else base.roles[base.learner])
@@ -165,6 +172,9 @@ class Session:
         self.show_path = self.asks
         self.log: deque[str] = deque(maxlen=4)
         self.queued: int | None = None
+        self.signals = {"served": 0, "gave_up": 0}
+        self.started = time.monotonic()
+        self._closed = False
         self.reset()
 
     def _world(self, played: World, assistant: str) -> World:
@@ -182,8 +192,32 @@ class Session:
         split = (played.num_scenes, played.start_scene)
         return World(config, 1, played.source, *split, controllers=drivers, phrase=played.phrase)
 
+    def episode_signals(self, ended: bool) -> dict[str, Any]:
+        """What the session saw of this episode: requests served and given up, steps,
+        seconds, and whether it ended."""
+        return {
+            **self.signals,
+            "steps": int(self.world.state.t[0]),
+            "seconds": round(time.monotonic() - self.started, 2),
+            "ended": ended,
+            "role": self.role,
+        }
+
+    def record(self, rating: int | None, ended: bool = False) -> None:
+        """Store a row for this episode's scene in the feedback store (if there is one)."""
+        if self.feedback is None:
+            return
+        layout = self.world.layouts[0]
+        assert layout is not None
+        self.feedback.add(self.world.identities[0], layout.scene.codes, rating, self.episode_signals(ended))
+
     def reset(self) -> None:
         """A new episode (seeds ``seed``, ``seed + 1``, ...)."""
+        if self.episode and not self._closed:
+            self.record(None, ended=False)  # the signals of the episode being left
+        self._closed = False
+        self.signals = {"served": 0, "gave_up": 0}
+        self.started = time.monotonic()
         self.world.seed([self.seed + self.episode])
         self.world.reset([0])
         self.episode += 1
@@ -216,6 +250,12 @@ class Session:
             self.show_path = not self.show_path
         elif intent.kind == "reset":
             self.reset()
+        elif intent.kind == "rate":
+            if self.feedback is None:
+                self.log.append("Ratings are stored with --feedback FILE.")
+            else:
+                self.record(intent.value)
+                self.log.append(f"Rated this scene {intent.value} of 5.")
         return True
 
     def options(self, kind: str) -> list[tuple[str, int]]:
@@ -264,14 +304,18 @@ class Session:
         before = self.world.state.req_tokens[0].copy()
         events, reward, terminated = self.world.step(np.array([action]))
         if events.done[0]:
+            self.signals["served"] += 1
             self.log.append(f"Done: {spoken(before)}")
         if events.gave_up[0]:
+            self.signals["gave_up"] += 1
             self.log.append(f"Given up: {spoken(before)}")
         if reward[0]:
             self.log.append(f"Reward {float(reward[0]):+g}")
         over = (bool(terminated[0]) and not self.asks) or int(self.world.state.t[0]) >= self.max_steps
         if over:
             self.log.append(f"Episode {self.episode} over after {int(self.world.state.t[0])} steps.")
+            self.record(None, ended=True)
+            self._closed = True
             self.reset()
 
     def frame(self) -> np.ndarray:
@@ -298,7 +342,12 @@ class Session:
                 "~ up/down choose, enter ask, esc back",
             ]
         else:
-            out += ["", *HELP, *(USER_HELP if self.asks else [])]
+            out += [
+                "",
+                *HELP,
+                *(USER_HELP if self.asks else []),
+                *(RATE_HELP if self.feedback is not None else []),
+            ]
         return [*out, "", "# Log", *self.log, "", *hud.legend()]
 
     def _menu_lines(self, shown: int = 7) -> list[str]:
