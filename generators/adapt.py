@@ -221,6 +221,8 @@ def fit_store(path: str | Path, ridge: float = 1.0) -> PreferenceModel:
     """:func:`fit` to the rated rows of the feedback store at ``path``."""
     from vrenvs.core.feedback import FeedbackStore
 
+    if not Path(path).is_file():
+        raise ValueError(f"feedback store {path} does not exist (vrenvs play --feedback {path} writes one)")
     with FeedbackStore(path) as store:
         rows = store.rows(rated_only=True)
     if len(rows) < 2:

@@ -243,3 +243,31 @@ def test_simulated_raters_rate_by_rank_with_noise():
     assert quiet.tolist() == [1, 2, 3, 5]
     noisy = rate(np.full(1000, 50.0), reference, np.random.default_rng(0), noise=0.1)
     assert set(noisy.tolist()) <= {1, 2, 3, 4, 5} and 0.4 < (noisy == 3).mean() < 0.9
+
+
+def test_adapt_command_fits_a_store_and_runs_the_simulated_raters(tmp_path, capsys):
+    from generators.cli import main
+
+    path = tmp_path / "ratings.db"
+    base = ProceduralSource(16)
+    with FeedbackStore(path) as store:
+        for i in range(12):
+            store.add(base.identity(i), base.scene(i).codes, 1 + i % 5)
+    assert main(["adapt", "--feedback", str(path), "--out", str(tmp_path / "a")]) == 0
+    model = PreferenceModel.load(tmp_path / "a" / "adapted.json")
+    assert model.ratings == 12 and "fitted to 12 ratings" in capsys.readouterr().out
+    env = gym.make(
+        "vrenvs/Assistant-Fetch-v0",
+        scenes={"source": "adapted", "model": str(tmp_path / "a" / "adapted.json"), "base": "procedural"},
+    )
+    env.reset(seed=1)
+    args = ["adapt", "--simulate", "--base", "procedural", "--ratings", "12", "--scenes", "20"]
+    assert main([*args, "--out", str(tmp_path / "s")]) == 0
+    result = json.loads((tmp_path / "s" / "simulation.json").read_text())
+    assert set(result["tastes"]) == set(TASTES) and result["ratings"] == 12
+    assert all(t["solvable"] == 1.0 for t in result["tastes"].values())
+    assert (tmp_path / "s" / "preference_shift.png").stat().st_size > 0
+    assert main(["adapt", "--out", str(tmp_path / "x")]) == 2
+    assert "give --feedback DB" in capsys.readouterr().err
+    assert main(["adapt", "--feedback", str(tmp_path / "none.db"), "--out", str(tmp_path / "x")]) == 2
+    assert "none.db does not exist" in capsys.readouterr().err and not (tmp_path / "none.db").exists()
