@@ -282,6 +282,11 @@ def check_config(config: TrainConfig) -> None:
     check_int("eval_every", config.eval_every, 1, MAX_TIMESTEPS)
     check_int("eval_episodes", config.eval_episodes, 1, MAX_EPISODES)
     check_int("hard_episodes", config.hard_episodes, 0, MAX_EPISODES)
+    if config.hard_episodes and config.env_kwargs.get("size", 16) != 16:
+        raise ValueError(
+            f"hard_episodes={config.hard_episodes} with env_kwargs.size={config.env_kwargs.get('size')!r}: "
+            "the hard held-out set (agents.hardset) holds 16x16 scenes; set hard_episodes=0"
+        )
     check_int("checkpoint_every", config.checkpoint_every, 1, MAX_TIMESTEPS)
     check_float("max_minutes", config.max_minutes, 0.0, MAX_MINUTES)
     check_int("threads", config.threads, 0, MAX_THREADS)

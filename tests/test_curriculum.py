@@ -407,6 +407,8 @@ def test_curriculum_config_keys_are_checked():
     with pytest.raises(ValueError, match=r"'curriculum.size' does not exist"):
         load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.size=3"])
     assert main(["vrenvs/Assistant-Fetch-v0", "--curriculum", "plr", "--set", "curriculum.method=accel"]) == 2
+    with pytest.raises(ValueError, match="holds 16x16 scenes; set hard_episodes=0"):
+        load_config("vrenvs/Assistant-Fetch-v0", ["hard_episodes=10", "env_kwargs={size: 32}"])
 
 
 # --- the hard held-out set ---------------------------------------------------------------------
