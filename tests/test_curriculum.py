@@ -380,7 +380,9 @@ def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_pat
 
     args = [*TINY, "env_kwargs={max_episode_steps: 24, scenes: procedural}", "curriculum.method=accel"]
     args += ["curriculum.buffer_size=8", "curriculum.min_fill=0.25"]
-    run = train("vrenvs/Assistant-Fetch-v0", args, runs=tmp_path, run_id="c", progress_bar=False)
+    args += ["hard_episodes=2"]
+    run = train("vrenvs/Assistant-Fetch-v0", args, runs=tmp_path, run_id="accel-s0", progress_bar=False)
+    assert "hard_success" in (run / "eval.csv").read_text().splitlines()[0]
     rows = (run / "curriculum.csv").read_text().splitlines()
     assert rows[0] == "timesteps,scene_index,score" and len(rows) > 10
     saved = plr(method="accel", buffer_size=8, min_fill=0.25)
@@ -396,6 +398,29 @@ def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_pat
     load_state(resumed, run / "checkpoints/latest")
     assert resumed.reported > saved.reported  # the resumed run went on from the saved buffer
     assert resumed.buffer.clock == resumed.reported
+    from agents.curriculum_report import main
+
+    out = tmp_path / "report"
+    assert (
+        main(
+            [
+                "--env",
+                "vrenvs/Assistant-Fetch-v0",
+                "--runs",
+                str(tmp_path),
+                "--episodes",
+                "4",
+                "--out",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    results = json.loads((out / "results.json").read_text())
+    assert [len(results[m]) for m in ("uniform", "plr", "accel")] == [0, 0, 1]
+    assert set(results["accel"][0]) >= {"hard_stoch", "hard_det", "heldout_stoch", "heldout_det", "steps"}
+    assert (out / "curves.png").stat().st_size > 0 and (out / "chosen.png").stat().st_size > 0
+    assert "| accel | 1 |" in (out / "results.md").read_text()
 
 
 def test_curriculum_config_keys_are_checked():
