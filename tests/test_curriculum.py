@@ -498,3 +498,16 @@ def test_curriculum_report_intervals_and_tables():
         "| uniform | 1 | 50.0% ± 0.0 | 25.0% ± 0.0 | 100.0% ± 0.0 | 75.0% ± 0.0 | 100 | 1.0 | 2 |"
     )
     assert len(table.splitlines()) == 4  # no row for a method without runs
+
+
+def test_infos_of_an_edited_scene_share_no_object():
+    from gymnasium.utils.passive_env_checker import data_shares_objects
+
+    env = curriculum_env(method="accel", buffer_size=2, min_fill=0.5, replay_prob=1.0)
+    env.reset(seed=0)
+    source = env.unwrapped.world.source
+    source.update([3, 3], [0.5, 0.6])  # scored twice while buffered: an edit is queued
+    _, first = env.reset()
+    assert first["scene"]["edit_seeds"] == [0]
+    second = env.step(0)[4]
+    assert second["scene"] == first["scene"] and not data_shares_objects(first, second)

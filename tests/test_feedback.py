@@ -271,3 +271,48 @@ def test_adapt_command_fits_a_store_and_runs_the_simulated_raters(tmp_path, caps
     assert "give --feedback DB" in capsys.readouterr().err
     assert main(["adapt", "--feedback", str(tmp_path / "none.db"), "--out", str(tmp_path / "x")]) == 2
     assert "none.db does not exist" in capsys.readouterr().err and not (tmp_path / "none.db").exists()
+
+
+@pytest.fixture(scope="module")
+def saved_model(tmp_path_factory):
+    rng = np.random.default_rng(2)
+    path = tmp_path_factory.mktemp("adapted") / "adapted.json"
+    return str(fit(rng.normal(size=(30, len(FEATURES))), rng.integers(1, 6, 30)).save(path))
+
+
+@pytest.mark.parametrize("kind", ["adapted", "curriculum"])
+def test_closed_loop_sources_pass_the_env_battery(kind, saved_model):
+    import pickle
+    import warnings
+
+    from gymnasium.envs.registration import EnvSpec
+    from gymnasium.utils.env_checker import check_env, data_equivalence
+
+    scenes = (
+        {"source": "adapted", "model": saved_model, "base": "procedural"}
+        if kind == "adapted"
+        else {"source": "curriculum", "method": "accel", "base": "procedural"}
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        env = gym.make("vrenvs/Assistant-v0", scenes=scenes)
+        check_env(env.unwrapped, skip_render_check=True)
+    spec = EnvSpec.from_json(env.spec.to_json())
+    assert spec == env.spec and gym.make(spec).reset(seed=0)[1]["scene"]["source"] == kind.replace(
+        "curriculum", "procedural"
+    )
+    env.reset(seed=5)
+    clone = pickle.loads(pickle.dumps(env))
+    for a in (1, 4, 2, 8, 3):
+        out = env.step(a)
+        assert data_equivalence(out[:4], clone.step(a)[:4])
+        if out[2]:
+            break
+    vec = gym.make_vec(
+        "vrenvs/Assistant-v0", num_envs=3, vectorization_mode="vector_entry_point", scenes=scenes
+    )
+    _, infos = vec.reset(seed=[0, 1, 2])
+    singles = [
+        gym.make("vrenvs/Assistant-v0", scenes=scenes).reset(seed=s)[1]["scene_index"] for s in range(3)
+    ]
+    assert infos["scene_index"].tolist() == singles

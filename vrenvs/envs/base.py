@@ -83,6 +83,16 @@ def _seed(name: str, value: Any) -> int:
     return check_int(name, value, 0)
 
 
+def _fresh(value: Any) -> Any:
+    """A copy of ``value``'s dicts and lists (a scene identity may nest them: edit seeds,
+    property targets, an adapted source's base scene); other values are immutable."""
+    if isinstance(value, dict):
+        return {k: _fresh(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
 class _Task:
     """What both faces share: the task spec (set by the generated classes of
     :mod:`vrenvs.envs.tasks`), kwarg validation and the world built from them."""
@@ -353,7 +363,7 @@ class WorldEnv(_Task, gym.Env):
             for k, v in arrays.items()
             if k != "events"
         }
-        info["scene"] = dict(info["scene"])
+        info["scene"] = _fresh(info["scene"])  # a new object every call, nested ones too
         if events is not None:
             info["events"] = {k: v[0] for k, v in arrays["events"].items()}
         return info
