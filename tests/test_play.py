@@ -198,3 +198,26 @@ def test_ratings_and_episode_signals_go_to_the_feedback_store(tmp_path):
     unrated = Session("vrenvs/Assistant-Fetch-v0", seed=4, scenes="procedural")
     unrated.handle(Intent("rate", 2))
     assert unrated.log[-1] == "Ratings are stored with --feedback FILE."
+
+
+def test_online_mode_adapts_the_scenes_after_enough_ratings(tmp_path):
+    from vrenvs.app.play import ADAPT_AFTER
+    from vrenvs.core.feedback import FeedbackStore
+
+    path = tmp_path / "ratings.db"
+    session = Session(
+        "vrenvs/Assistant-Fetch-v0", seed=1, speed=0, scenes="procedural", feedback=path, adapt=True
+    )
+    for k in range(ADAPT_AFTER - 1):
+        session.handle(Intent("rate", 1 + k % 5))
+        session.handle(Intent("reset"))
+    assert session.log[-2] == f"Scenes adapt after {ADAPT_AFTER} ratings ({ADAPT_AFTER - 1} so far)."
+    assert session.world.identities[0]["source"] == "procedural"
+    session.handle(Intent("rate", 5))
+    assert session.log[-1] == f"Next scenes adapted to {ADAPT_AFTER} ratings."
+    session.handle(Intent("reset"))
+    scene = session.world.identities[0]
+    assert scene["source"] == "adapted" and scene["base"]["source"] == "procedural"
+    assert len(FeedbackStore(path).rows(rated_only=True)) == ADAPT_AFTER
+    with pytest.raises(ValueError, match="needs a feedback store"):
+        Session("vrenvs/Assistant-Fetch-v0", adapt=True)

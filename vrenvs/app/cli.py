@@ -120,6 +120,7 @@ def _cmd_play(args: argparse.Namespace) -> int:
         speed=args.speed,
         tile_size=args.tile_size,
         feedback=args.feedback,
+        adapt=args.adapt,
         **_env_kwargs(args),
     )
     rate = RATE_HELP if session.feedback is not None else []
@@ -290,6 +291,12 @@ def _add_play(sub: argparse._SubParsersAction) -> None:
         type=Path,
         help="feedback store (SQLite, created if missing): F1..F5 rate the scene you are in, and every "
         "episode's signals (requests served, given up, steps, seconds) are recorded",
+    )
+    play.add_argument(
+        "--adapt",
+        action="store_true",
+        help="online mode: after 5 ratings in --feedback, the next scenes come from the source "
+        "adapted to them (refitted after every rating)",
     )
     play.add_argument(
         "--max-frames",

@@ -29,6 +29,7 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.feedback import RATINGS, FeedbackStore
 from vrenvs.core.language import REQUEST_TYPES, spoken
 from vrenvs.core.requests import ITEM_TOKENS
+from vrenvs.core.sources import make_source
 from vrenvs.core.state import Action
 from vrenvs.core.tasks import objective_of, task
 from vrenvs.core.world import World
@@ -51,6 +52,8 @@ HELP = [
 ]
 USER_HELP = ["1 fetch  2 guide  3 open: ask"]
 RATE_HELP = ["F1..F5 rate this scene (1 dislike .. 5 like)"]
+ADAPT_AFTER = 5
+"""Ratings the online mode (``vrenvs play --adapt``) waits for before it adapts the scenes."""
 
 
 @dataclass(frozen=True)
@@ -150,10 +153,16 @@ class Session:
         speed: float | None = None,
         tile_size: int | None = None,
         feedback: str | Path | None = None,
+        adapt: bool = False,
         **env_kwargs: Any,
     ) -> None:
         check_assistant(env_id, role, assistant)
+        if adapt and feedback is None:
+            raise ValueError("adapt=True needs a feedback store (--feedback FILE) to learn from")
         self.feedback = FeedbackStore(feedback) if feedback is not None else None
+        self.adapt = adapt
+        self.base_scenes = env_kwargs.get("scenes")
+        self.size = int(env_kwargs.get("size", 16))
         env = cast(WorldEnv, gym.make(env_id, **env_kwargs).unwrapped)
         base = env.world.config
         self.role = role or ("user" if objective_of(base).SERVES_USER else base.roles[base.learner])
@@ -256,6 +265,22 @@ class Session:
             else:
                 self.record(intent.value)
                 self.log.append(f"Rated this scene {intent.value} of 5.")
+                if self.adapt:
+                    self.adapt_scenes()
+        return True
+
+    def adapt_scenes(self) -> bool:
+        """Online adaptation: once the store holds :data:`ADAPT_AFTER` ratings, the next
+        episodes play the source adapted to all of them (``scenes={"source": "adapted",
+        "feedback": ..., "base": <the scenes played>}``, refitted after every rating)."""
+        assert self.feedback is not None
+        rated = len(self.feedback.rows(rated_only=True))
+        if rated < ADAPT_AFTER:
+            self.log.append(f"Scenes adapt after {ADAPT_AFTER} ratings ({rated} so far).")
+            return False
+        spec = {"source": "adapted", "feedback": str(self.feedback.path), "base": self.base_scenes}
+        self.world.use_source(make_source(spec, self.size))
+        self.log.append(f"Next scenes adapted to {rated} ratings.")
         return True
 
     def options(self, kind: str) -> list[tuple[str, int]]:

@@ -86,6 +86,15 @@ class World:
         self._version = 0  # bumped by every step and reset: keys the goal-distance cache
         self._cached: tuple[int, np.ndarray] | None = None
 
+    def use_source(self, source: SceneSource) -> None:
+        """Play ``source``'s scenes from the next reset on (prepared layouts and bank queues
+        of the old source are dropped)."""
+        self.source = source
+        if isinstance(source, IndexedSource):
+            source.reserve(self.num_worlds)
+        self._layouts.clear()
+        self._queues = [[] for _ in range(self.num_worlds)]
+
     @property
     def num_worlds(self) -> int:
         return self.state.batch
