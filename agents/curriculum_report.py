@@ -40,7 +40,7 @@ from vrenvs.core.checks import arg_int
 from vrenvs.core.curriculum import METHODS, CurriculumSettings, CurriculumSource
 from vrenvs.core.sources import IndexedSource, default_source, make_source
 
-__all__ = ["evaluate_run", "interval", "main", "runs_of"]
+__all__ = ["evaluate_run", "interval", "main", "overhead", "runs_of"]
 
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 """Two-sided 95% Student t quantiles by degrees of freedom (1.96 beyond)."""
@@ -148,6 +148,28 @@ def chosen_scenes(run: Path, per_phase: int = 8, phases: int = 3) -> np.ndarray:
     return np.stack(picked)
 
 
+def overhead(env_id: str, steps: int, repeats: int = 2, runs: Path | None = None) -> dict[str, list[float]]:
+    """Wall seconds of ``repeats`` PPO runs of ``steps`` env steps per method (the config's
+    settings, seed 0, one evaluation of 16 episodes at the end, no checkpoints), the methods
+    interleaved (uniform, plr, accel, uniform, ...) so drift on a shared machine hits each alike."""
+    import tempfile
+
+    from agents.train import train
+
+    root = Path(runs) if runs is not None else Path(tempfile.mkdtemp(prefix="vrenvs-overhead-"))
+    times: dict[str, list[float]] = {m: [] for m in METHODS}
+    settings = [f"n_timesteps={steps}", "eval_every=1000000000", "checkpoint_every=1000000000"]
+    settings += ["eval_episodes=16", "hard_episodes=0", "max_minutes=0", "seed=0"]
+    for k in range(repeats):
+        for method in METHODS:
+            started = time.perf_counter()
+            train(
+                env_id, [*settings, f"curriculum.method={method}"], root, f"{method}-r{k}", progress_bar=False
+            )
+            times[method].append(time.perf_counter() - started)
+    return times
+
+
 def _table(results: dict[str, list[dict[str, Any]]]) -> str:
     lines = [
         "| curriculum | seeds | hard set, sampled | hard set, deterministic | held-out, sampled "
@@ -212,7 +234,25 @@ def main(argv: list[str] | None = None) -> int:
         "--episodes", type=arg_int(1, 10_000), default=200, help="evaluation episodes per set"
     )
     parser.add_argument("--out", type=Path, default=Path("out/curriculum"), help="where results go")
+    parser.add_argument(
+        "--overhead",
+        type=arg_int(1000, 100_000_000),
+        metavar="STEPS",
+        help="instead: time PPO runs of STEPS env steps per method, twice, interleaved",
+    )
     args = parser.parse_args(argv)
+    if args.overhead:
+        times = overhead(args.env, args.overhead)
+        base = float(np.mean(times["uniform"]))
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "overhead.json").write_text(
+            json.dumps({"steps": args.overhead, "seconds": times}, indent=1)
+        )
+        for method, values in times.items():
+            mean = float(np.mean(values))
+            shown = ", ".join(f"{v:.1f}" for v in values)
+            print(f"{method}: {shown} s; {100 * (mean / base - 1):+.1f}% vs uniform")
+        return 0
     if args.train:
         _train(args)
     found = runs_of(args.runs, args.env)
