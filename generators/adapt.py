@@ -275,6 +275,9 @@ class AdaptedSource(IndexedSource):
         differ = 1 - freq[rows[None], cols[None], codes.astype(np.intp)]
         return (differ.mean(axis=(1, 2)) - mean) / std
 
+    def reserve(self, consumers: int) -> None:
+        self.base.reserve(consumers)
+
     def pick(self, index: int) -> int:
         """The base index scene ``index`` is."""
         found = self._picked.get(index)

@@ -327,7 +327,9 @@ def _parser() -> argparse.ArgumentParser:
         "--feedback", type=Path, help="feedback store (SQLite) written by vrenvs play --feedback"
     )
     adapt.add_argument("--simulate", action="store_true", help="simulated raters with hidden tastes instead")
-    adapt.add_argument("--ridge", type=arg_float(0, 1e6), default=1.0, help="ridge penalty (default: 1)")
+    adapt.add_argument(
+        "--ridge", type=arg_float(0, 1e6, above=True), default=1.0, help="ridge penalty > 0 (default: 1)"
+    )
     adapt.add_argument("--base", default="vqvae", help="--simulate: the source adapted (default: vqvae)")
     adapt.add_argument(
         "--ratings", type=arg_int(2, 100_000), default=50, help="--simulate: ratings per rater"
@@ -336,7 +338,9 @@ def _parser() -> argparse.ArgumentParser:
         "--scenes", type=arg_int(10, 100_000), default=1000, help="--simulate: scenes measured"
     )
     adapt.add_argument("--candidates", type=arg_int(1, 1024), default=8, help="base scenes per served scene")
-    adapt.add_argument("--temperature", type=arg_float(0, 100), default=0.25, help="softmax temperature")
+    adapt.add_argument(
+        "--temperature", type=arg_float(0, 100, above=True), default=0.25, help="softmax temperature > 0"
+    )
     adapt.add_argument("--diversity", type=arg_float(0, 100), default=1.0, help="weight of the novelty term")
     adapt.add_argument("--seed", type=arg_int(0, 2**32 - 2), default=0, help="--simulate: raters' noise seed")
     _out(adapt, "out/generators/adapt")

@@ -71,6 +71,9 @@ def test_round_trip_keeps_identity_condition_codes_rating_and_signals(tmp_path):
     assert row.condition == {"style": "cave", "size": 16, "temperature": 1.0}
     assert np.array_equal(row.codes, small_codes()) and row.signals == {"served": 2, "steps": 40}
     assert rows[1].condition is None and rows[1].rating is None
+    with FeedbackStore(path) as store:  # an adapted scene: the condition is its base scene's
+        store.add({"source": "adapted", "temperature": 0.25, "base": IDENTITY}, small_codes(), 2)
+        assert store.rows()[-1].condition == {"style": "cave", "size": 16, "temperature": 1.0}
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert dict(db.execute("SELECT key, value FROM meta")) == {
@@ -267,6 +270,9 @@ def test_adapt_command_fits_a_store_and_runs_the_simulated_raters(tmp_path, caps
     assert set(result["tastes"]) == set(TASTES) and result["ratings"] == 12
     assert all(t["solvable"] == 1.0 for t in result["tastes"].values())
     assert (tmp_path / "s" / "preference_shift.png").stat().st_size > 0
+    with pytest.raises(SystemExit):
+        main(["adapt", "--feedback", str(path), "--ridge", "0"])
+    assert "--ridge" in capsys.readouterr().err
     assert main(["adapt", "--out", str(tmp_path / "x")]) == 2
     assert "give --feedback DB" in capsys.readouterr().err
     assert main(["adapt", "--feedback", str(tmp_path / "none.db"), "--out", str(tmp_path / "x")]) == 2

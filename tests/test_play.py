@@ -195,6 +195,11 @@ def test_ratings_and_episode_signals_go_to_the_feedback_store(tmp_path):
     assert rows[0].scene == identity and np.array_equal(rows[0].codes, codes)
     assert rows[0].signals["steps"] == 0 and rows[1].signals["steps"] == 3
     assert rows[1].signals["ended"] is False and rows[1].signals["served"] == 0
+    session.close()  # quitting records the episode left open and closes the store
+    rows = FeedbackStore(path).rows()
+    assert len(rows) == 3 and rows[2].rating is None and rows[2].signals["steps"] == 0
+    session.close()  # twice is harmless
+    assert len(FeedbackStore(path).rows()) == 3
     unrated = Session("vrenvs/Assistant-Fetch-v0", seed=4, scenes="procedural")
     unrated.handle(Intent("rate", 2))
     assert unrated.log[-1] == "Ratings are stored with --feedback FILE."

@@ -125,9 +125,12 @@ def _cmd_play(args: argparse.Namespace) -> int:
     )
     rate = RATE_HELP if session.feedback is not None else []
     print("\n".join(line.lstrip("# ") for line in HELP + (USER_HELP if session.asks else []) + rate))
-    viewer = Viewer(title=f"vrenvs play {session.env_id} as the {session.role}", fps=args.fps)
-    shown = run(session, viewer, max_frames=args.max_frames)
-    viewer.close()
+    try:
+        viewer = Viewer(title=f"vrenvs play {session.env_id} as the {session.role}", fps=args.fps)
+        shown = run(session, viewer, max_frames=args.max_frames)
+        viewer.close()
+    finally:
+        session.close()
     print(f"played {shown} frames, {int(session.world.state.t[0])} steps into episode {session.episode}")
     return 0
 

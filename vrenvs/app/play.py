@@ -159,7 +159,7 @@ class Session:
         check_assistant(env_id, role, assistant)
         if adapt and feedback is None:
             raise ValueError("adapt=True needs a feedback store (--feedback FILE) to learn from")
-        self.feedback = FeedbackStore(feedback) if feedback is not None else None
+        self.feedback: FeedbackStore | None = None
         self.adapt = adapt
         self.base_scenes = env_kwargs.get("scenes")
         self.size = int(env_kwargs.get("size", 16))
@@ -175,6 +175,8 @@ class Session:
         self.tile_size = tile_size or max(512 // base.size, 8)
         limit = env.spec.max_episode_steps if env.spec else None
         self.max_steps = limit or base.max_steps
+        if feedback is not None:  # opened once the env is made, so a bad env leaks no connection
+            self.feedback = FeedbackStore(feedback)
         self.speed = (4.0 if self.asks else 0.0) if speed is None else speed
         self.seed, self.episode = seed, 0
         self.menu: Menu | None = None
@@ -268,6 +270,16 @@ class Session:
                 if self.adapt:
                     self.adapt_scenes()
         return True
+
+    def close(self) -> None:
+        """End the session: the open episode's signals go to the feedback store, which is
+        closed."""
+        if self.feedback is not None:
+            if self.episode and not self._closed:
+                self.record(None, ended=False)
+                self._closed = True
+            self.feedback.close()
+            self.feedback = None
 
     def adapt_scenes(self) -> bool:
         """Online adaptation: once the store holds :data:`ADAPT_AFTER` ratings, the next

@@ -98,16 +98,28 @@ class FeedbackStore:
             raise FeedbackError(f"feedback store {self.path} cannot be opened: {err}") from None
         try:
             if fresh:
+                self._wal()
                 self._create()
             else:
-                self._check()
-            self._db.execute("PRAGMA journal_mode=WAL")
+                self._check()  # before anything is written to a file that may be another's
+                self._wal()
+        except sqlite3.OperationalError as err:  # locked past the timeout, read-only, ...
+            self._db.close()
+            raise FeedbackError(f"feedback store {self.path} cannot be used now: {err}") from None
         except sqlite3.DatabaseError as err:
             self._db.close()
             raise FeedbackError(f"feedback store {self.path} is not an SQLite database ({err})") from None
         except FeedbackError:
             self._db.close()
             raise
+
+    def _wal(self) -> None:
+        mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+        if str(mode).lower() != "wal":
+            raise FeedbackError(
+                f"feedback store {self.path} cannot use write-ahead logging (journal mode {mode!r}); "
+                "put it on a local disk"
+            )
 
     def _create(self) -> None:
         with self._transaction():
@@ -145,7 +157,14 @@ class FeedbackStore:
                 db.execute("BEGIN IMMEDIATE")
 
             def __exit__(self, kind: Any, *rest: Any) -> None:
-                db.execute("COMMIT" if kind is None else "ROLLBACK")
+                if kind is not None:
+                    db.execute("ROLLBACK")
+                    return
+                try:
+                    db.execute("COMMIT")
+                except sqlite3.Error:
+                    db.execute("ROLLBACK")  # else the connection stays inside the transaction
+                    raise
 
         return _Tx()
 
@@ -167,7 +186,9 @@ class FeedbackStore:
             )
         if not isinstance(scene, Mapping) or "source" not in scene:
             raise FeedbackError(f"scene={scene!r} must be a scene identity (a mapping with 'source')")
-        condition = {k: scene[k] for k in CONDITION_KEYS if k in scene} or None
+        base = scene.get("base")  # an adapted scene: the generator condition is its base scene's
+        generated: Mapping[str, Any] = base if isinstance(base, Mapping) else scene
+        condition = {k: generated[k] for k in CONDITION_KEYS if k in generated} or None
         row = (
             time.time() if when is None else float(when),
             json.dumps(dict(scene), sort_keys=True, default=str),
