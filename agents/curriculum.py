@@ -25,7 +25,14 @@ from stable_baselines3.common.callbacks import BaseCallback
 
 from vrenvs.core.curriculum import CurriculumSource, EpisodeScorer
 
-__all__ = ["STATE_FILE", "CurriculumCallback", "curriculum_source", "load_state", "save_state"]
+__all__ = [
+    "STATE_FILE",
+    "CurriculumCallback",
+    "curriculum_source",
+    "load_state",
+    "save_state",
+    "truncate_log",
+]
 
 STATE_FILE = "curriculum.npz"
 
@@ -37,10 +44,11 @@ def curriculum_source(venv: Any) -> CurriculumSource | None:
     return source if isinstance(source, CurriculumSource) else None
 
 
-def save_state(source: CurriculumSource, folder: Path) -> Path:
-    """Write ``source``'s state to ``folder / curriculum.npz`` (plain arrays, no pickles)."""
+def save_state(source: CurriculumSource, folder: Path, playing: Any = ()) -> Path:
+    """Write ``source``'s state to ``folder / curriculum.npz`` (plain arrays, no pickles);
+    ``playing``: the scene indices the worlds play now (see :meth:`CurriculumSource.state`)."""
     path = Path(folder) / STATE_FILE
-    arrays: dict[str, Any] = source.state()
+    arrays: dict[str, Any] = source.state(playing)
     np.savez_compressed(path, **arrays)
     return path
 
@@ -62,6 +70,21 @@ def load_state(source: CurriculumSource, folder: Path) -> None:
     except (KeyError, ValueError, TypeError) as err:
         source.load_state(before)
         raise ValueError(f"{path}: {err}") from None
+
+
+def truncate_log(log: Path, timesteps: int) -> None:
+    """Drop the rows of ``log`` (``curriculum.csv``) written after step ``timesteps``: a
+    resumed run goes on from its checkpoint, so later rows name scenes (and edit indices)
+    it will hand out again."""
+    if not log.is_file():
+        return
+    with log.open(newline="") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        return
+    kept = [rows[0], *(r for r in rows[1:] if r and int(r[0]) <= timesteps)]
+    with log.open("w", newline="") as handle:
+        csv.writer(handle).writerows(kept)
 
 
 class CurriculumCallback(BaseCallback):

@@ -40,7 +40,7 @@ from agents.config import (
     read_config,
     split_kwargs,
 )
-from agents.curriculum import CurriculumCallback, curriculum_source, load_state, save_state
+from agents.curriculum import CurriculumCallback, curriculum_source, load_state, save_state, truncate_log
 from agents.evaluate import policy_actor, run_episodes
 from agents.hardset import hard_kwargs
 from agents.plots import learning_curve
@@ -162,7 +162,8 @@ class Checkpoints(BaseCallback):
             state = checkpoint_state(self.config, int(self.num_timesteps))
             (tmp / "state.json").write_text(json.dumps(state))
             if self.curriculum is not None:
-                save_state(self.curriculum, tmp)
+                world = self.training_env.venv.world  # type: ignore[attr-defined]
+                save_state(self.curriculum, tmp, world.scene_index)
 
         return write_atomically(self.run / "checkpoints" / "latest", write)
 
@@ -375,6 +376,7 @@ def execute(checked: Plan, progress_bar: bool = True) -> Path:
         model.num_timesteps = done
         if curriculum is not None:
             load_state(curriculum, run / "checkpoints" / "latest")
+            truncate_log(run / "curriculum.csv", done)
     evaluator = HeldOutEval(config, run, meta)
     evaluator.next_eval = done + config.eval_every
     saver = Checkpoints(config.checkpoint_every, run, meta, config, curriculum)

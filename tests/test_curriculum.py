@@ -185,6 +185,43 @@ def test_update_checks_its_arguments():
         source.update([EDIT_BASE + 3], [0.1])
     with pytest.raises(ValueError, match="scene index -1 was not served"):
         source.update([-1], [0.1])
+    with pytest.raises(ValueError, match=r"score=nan for scene 2 must be finite"):
+        source.update([1, 2], [0.3, float("nan")])
+    assert source.reported == 0 and len(source.buffer) == 0  # nothing of the call was applied
+
+
+def test_saved_state_puts_edits_in_play_back_in_the_queue_and_checks_itself():
+    source = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    rng = np.random.default_rng(1)
+    source.update([5], [0.5])
+    source.update([source.replay(rng)], [0.6])
+    child = source.replay(rng)  # the edit, now being played (not yet scored)
+    assert child == EDIT_BASE and source.pending == []
+    state = source.state(playing=[7, child, child])
+    assert state["pending"].tolist() == [EDIT_BASE]
+    again = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    again.load_state(state)
+    assert again.replay(rng) == EDIT_BASE  # the resumed run plays it again
+    for key, value, message in (
+        ("edit_lengths", np.array([2]), "edits are inconsistent"),
+        ("pending", np.array([EDIT_BASE + 5]), "never made"),
+        ("buffer_clock", np.array(0), "scored after its own clock"),
+        ("buffer_scores", np.array([np.inf]), "non-finite score"),
+    ):
+        fresh = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+        with pytest.raises(ValueError, match=message):
+            fresh.load_state({**state, key: value})
+        assert len(fresh.buffer) == 0 and fresh.parents == []
+
+
+def test_resume_drops_log_rows_past_the_checkpoint(tmp_path):
+    from agents.curriculum import truncate_log
+
+    log = tmp_path / "curriculum.csv"
+    log.write_text("timesteps,scene_index,score\n100,1,0.5\n200,2,0.25\n300,3,0.1\n")
+    truncate_log(log, 200)
+    assert log.read_text().splitlines() == ["timesteps,scene_index,score", "100,1,0.5", "200,2,0.25"]
+    truncate_log(tmp_path / "none.csv", 5)  # no log: nothing to do
 
 
 # --- ACCEL's edits -----------------------------------------------------------------------------
@@ -227,20 +264,24 @@ def test_edits_stay_solvable():
 
 
 def test_accel_queues_an_edit_of_each_replayed_scene_and_can_rebuild_it():
-    source = plr(method="accel", buffer_size=8, min_fill=0.0, replay_prob=1.0, edit_cells=5)
-    source.update([40], [0.5])  # first score: buffered, no edit
+    source = plr(method="accel", buffer_size=8, min_fill=0.0, replay_prob=1.0, edit_cells=5, staleness=0.0)
+    rng = np.random.default_rng(0)
+    source.update([40], [0.5])  # a new scene's first score: buffered, no edit
+    source.update([40], [0.55])  # scored again without being replayed (a repeated draw): no edit
     assert source.pending == []
-    source.update([40], [0.6])  # scored again while buffered (a replay): one edit queued
+    assert source.replay(rng) == 40  # the only buffered scene
+    source.update([40], [0.6])  # the replay scored: one edit queued
     assert source.pending == [EDIT_BASE]
-    child = source.replay(np.random.default_rng(0))
+    child = source.replay(rng)
     assert child == EDIT_BASE and source.pending == []
     identity = source.identity(child)
     assert identity["index"] == 40 and identity["edit_seeds"] == [0] and identity["edit_cells"] == 5
     assert identity["curriculum"] == "accel"
     rebuilt = edited(ProceduralSource(16), 40, identity["edit_seeds"], 5)
     assert np.array_equal(rebuilt.codes, source.scene(child).codes)
-    source.update([child], [0.9])
-    source.update([child], [0.9])  # the edit replayed: an edit of the edit, seeds chained
+    source.update([child], [0.9])  # the edit's own first score: buffered (the highest)
+    assert source.replay(rng) == child  # replayed ...
+    source.update([child], [0.9])  # ... and scored: an edit of the edit, seeds chained
     assert source.identity(EDIT_BASE + 1)["edit_seeds"] == [0, 1]
     with pytest.raises(ValueError, match="is no edit of this curriculum"):
         source.scene(EDIT_BASE + 7)
@@ -251,7 +292,12 @@ def test_accel_queues_an_edit_of_each_replayed_scene_and_can_rebuild_it():
 
 def test_state_round_trip_restores_buffer_edits_and_queue():
     source = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
-    source.update([1, 2, 3, 1, 2], [0.1, 0.4, 0.3, 0.2, 0.5])
+    rng = np.random.default_rng(4)
+    source.update([1, 2, 3], [0.1, 0.4, 0.3])
+    for _ in range(3):
+        played = [source.replay(rng) for _ in range(2)]
+        source.update(played, [0.2, 0.5])
+    assert len(source.parents) >= 2 and len(source.pending) > 0
     again = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
     again.load_state(source.state())
     assert np.array_equal(again.buffer.probabilities(), source.buffer.probabilities())
@@ -506,7 +552,9 @@ def test_infos_of_an_edited_scene_share_no_object():
     env = curriculum_env(method="accel", buffer_size=2, min_fill=0.5, replay_prob=1.0)
     env.reset(seed=0)
     source = env.unwrapped.world.source
-    source.update([3, 3], [0.5, 0.6])  # scored twice while buffered: an edit is queued
+    source.update([3], [0.5])  # buffered: the next reset replays it
+    env.reset()
+    source.update([3], [0.6])  # the replay scored: an edit is queued
     _, first = env.reset()
     assert first["scene"]["edit_seeds"] == [0]
     second = env.step(0)[4]

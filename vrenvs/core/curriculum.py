@@ -176,7 +176,8 @@ class LevelBuffer:
         }
 
     def load_state(self, state: Mapping[str, np.ndarray]) -> None:
-        indices = np.asarray(state["buffer_indices"], np.int64)
+        """Restore :meth:`state`; a ValueError (before any change) when it cannot be this one's."""
+        indices = np.asarray(state["buffer_indices"], np.int64).reshape(-1)
         n = len(indices)
         if n > self.capacity:
             raise ValueError(f"the saved buffer holds {n} scenes; this one holds at most {self.capacity}")
@@ -243,6 +244,7 @@ class CurriculumSource(IndexedSource):
         self.pending: list[int] = []  # edits queued to play as the next new scenes
         self.reported = 0  # scores reported (every method records them)
         self.replayed = 0  # episodes served from the buffer
+        self._outstanding: dict[int, int] = {}  # replays served and not yet scored, by index
 
     @property
     def method(self) -> str:
@@ -294,7 +296,9 @@ class CurriculumSource(IndexedSource):
         if rng.random() >= s.replay_prob:
             return None
         self.replayed += 1
-        return self.buffer.sample(rng)
+        index = self.buffer.sample(rng)
+        self._outstanding[index] = self._outstanding.get(index, 0) + 1
+        return index
 
     def update(self, indices: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> None:
         """Scores of finished episodes, one per scene index played (in the order played)."""
@@ -302,19 +306,24 @@ class CurriculumSource(IndexedSource):
         scores = np.asarray(scores, np.float64).reshape(-1)
         if len(indices) != len(scores):
             raise ValueError(f"{len(indices)} scene indices for {len(scores)} scores; give one score each")
-        for index, score in zip(indices.tolist(), scores.tolist()):
+        for index, score in zip(indices.tolist(), scores.tolist()):  # all checked before any change
             if index < 0 or (index >= EDIT_BASE and index - EDIT_BASE >= len(self.parents)):
                 raise ValueError(f"scene index {index} was not served by this curriculum")
+            if not np.isfinite(score):
+                raise ValueError(f"score={score!r} for scene {index} must be finite")
+        for index, score in zip(indices.tolist(), scores.tolist()):
             self.reported += 1
             if self.method == "uniform":
                 continue
-            was_buffered = index in self.buffer
             self.buffer.update(index, score)
-            if self.method == "accel" and was_buffered:
+            replays = self._outstanding.pop(index, 0)
+            if replays > 1:
+                self._outstanding[index] = replays - 1
+            if self.method == "accel" and replays:  # an edit of each scored replay
                 self._queue_edit(index)
 
     def _queue_edit(self, index: int) -> None:
-        """Queue an edit of buffered scene ``index`` (its seed: the number of edits so far)."""
+        """Queue an edit of replayed scene ``index`` (its seed: the number of edits so far)."""
         k = len(self.parents)
         if index >= EDIT_BASE:
             parent, seeds = self.parents[index - EDIT_BASE], self.edit_seeds[index - EDIT_BASE]
@@ -324,10 +333,20 @@ class CurriculumSource(IndexedSource):
         self.edit_seeds.append((*seeds, k))
         self.pending.append(EDIT_BASE + k)
 
-    def state(self) -> dict[str, np.ndarray]:
-        """Everything :meth:`load_state` needs, as plain arrays (an ``.npz`` holds it)."""
+    def state(self, playing: Sequence[int] | np.ndarray = ()) -> dict[str, np.ndarray]:
+        """Everything :meth:`load_state` needs, as plain arrays (an ``.npz`` holds it).
+        ``playing``: the scene indices the worlds play now; edits among them that are not
+        buffered yet go back to the front of the saved queue (a resumed run restarts its
+        episodes, so they would never be scored otherwise). Replays not yet scored are not
+        kept: their episodes restart too."""
         lengths = np.array([len(s) for s in self.edit_seeds], np.int64)
         flat = [x for s in self.edit_seeds for x in s]
+        queued = set(self.pending)
+        inflight = [
+            int(i)
+            for i in dict.fromkeys(np.asarray(playing, np.int64).tolist())
+            if i >= EDIT_BASE and i not in self.buffer and i not in queued
+        ]
         return {
             "version": np.array(STATE_VERSION, np.int64),
             "method": np.array(self.method),
@@ -335,33 +354,54 @@ class CurriculumSource(IndexedSource):
             "edit_parents": np.array(self.parents, np.int64),
             "edit_lengths": lengths,
             "edit_seeds": np.array(flat, np.int64),
-            "pending": np.array(self.pending, np.int64),
+            "pending": np.array([*inflight, *self.pending], np.int64),
             "counters": np.array([self.reported, self.replayed], np.int64),
         }
 
     def load_state(self, state: Mapping[str, np.ndarray]) -> None:
-        """Restore :meth:`state` (a resumed run continues with the same buffer and edits)."""
-        missing = sorted(
-            {"version", "method", "buffer_indices", "edit_parents", "pending", "counters"} - set(state)
-        )
+        """Restore :meth:`state` (a resumed run continues with the same buffer and edits).
+        Everything is checked before anything changes: a ValueError names the fault."""
+        keys = {"version", "method", "edit_parents", "edit_lengths", "edit_seeds", "pending", "counters"}
+        keys |= {"buffer_indices", "buffer_scores", "buffer_seen", "buffer_clock"}
+        missing = sorted(keys - set(state))
         if missing:
-            raise ValueError(
-                f"curriculum state lacks {missing}; it was not written by CurriculumSource.state"
-            )
+            raise ValueError(f"curriculum state lacks {missing}; not written by CurriculumSource.state")
         if int(state["version"]) != STATE_VERSION:
-            raise ValueError(
-                f"curriculum state version {int(state['version'])}; this vrenvs reads {STATE_VERSION}"
-            )
+            version = int(state["version"])
+            raise ValueError(f"curriculum state version {version}; this vrenvs reads {STATE_VERSION}")
         if str(state["method"]) != self.method:
             raise ValueError(f"the saved curriculum is {str(state['method'])!r}, this one {self.method!r}")
-        self.buffer.load_state(state)
-        lengths = np.asarray(state["edit_lengths"], np.int64)
-        flat = np.asarray(state["edit_seeds"], np.int64).tolist()
+        parents = np.asarray(state["edit_parents"], np.int64).reshape(-1)
+        lengths = np.asarray(state["edit_lengths"], np.int64).reshape(-1)
+        flat = np.asarray(state["edit_seeds"], np.int64).reshape(-1).tolist()
+        pending = np.asarray(state["pending"], np.int64).reshape(-1).tolist()
+        counters = np.asarray(state["counters"], np.int64).reshape(-1)
+        if len(lengths) != len(parents) or (lengths < 1).any() or int(lengths.sum()) != len(flat):
+            raise ValueError("the saved edits are inconsistent: one seed list of length >= 1 per edit")
+        if (parents < 0).any() or (parents >= EDIT_BASE).any():
+            raise ValueError("the saved edits' base scenes must be base indices")
+        made = EDIT_BASE + len(parents)
+        indices = np.asarray(state["buffer_indices"], np.int64).reshape(-1)
+        if any(not 0 <= i < made for i in [*pending, *indices.tolist()]):
+            raise ValueError("the saved buffer or queue names a scene index this state never made")
+        if len(counters) != 2 or (counters < 0).any():
+            raise ValueError("the saved counters must be two counts >= 0")
+        sizes = {
+            len(np.asarray(state[k]).reshape(-1)) for k in ("buffer_indices", "buffer_scores", "buffer_seen")
+        }
+        if len(sizes) != 1:
+            raise ValueError("the saved buffer's indices, scores and times differ in length")
+        if len(indices) and int(np.max(state["buffer_seen"])) > int(state["buffer_clock"]):
+            raise ValueError("the saved buffer was scored after its own clock")
+        if not np.isfinite(np.asarray(state["buffer_scores"], np.float64)).all():
+            raise ValueError("the saved buffer holds a non-finite score")
+        self.buffer.load_state(state)  # checks its own capacity and distinct indices first
         ends = np.cumsum(lengths).tolist()
-        self.parents = np.asarray(state["edit_parents"], np.int64).tolist()
+        self.parents = parents.tolist()
         self.edit_seeds = [tuple(flat[e - n : e]) for e, n in zip(ends, lengths.tolist())]
-        self.pending = np.asarray(state["pending"], np.int64).tolist()
-        self.reported, self.replayed = (int(x) for x in np.asarray(state["counters"]))
+        self.pending = pending
+        self.reported, self.replayed = (int(x) for x in counters)
+        self._outstanding = {}
         self._cache.clear()
 
 
