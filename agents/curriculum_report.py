@@ -88,6 +88,23 @@ def evaluate_run(run: Path, episodes: int) -> dict[str, Any]:
     return out
 
 
+def _evaluated(run: Path, episodes: int) -> dict[str, Any]:
+    """:func:`evaluate_run`, kept in the run folder (``report_eval.json``) for the same
+    episodes and final policy, so a report over more runs evaluates only the new ones."""
+    cache = run / "report_eval.json"
+    stamp = {
+        "episodes": episodes,
+        "policy_mtime_ns": (run / "final" / "policy.safetensors").stat().st_mtime_ns,
+    }
+    if cache.is_file():
+        saved = json.loads(cache.read_text())
+        if saved.get("stamp") == stamp:
+            return dict(saved["result"])
+    result = evaluate_run(run, episodes)
+    cache.write_text(json.dumps({"stamp": stamp, "result": result}, indent=1) + "\n")
+    return result
+
+
 def _curves(found: dict[str, list[Path]], out: Path, title: str) -> Path:
     import matplotlib
 
@@ -260,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no finished runs under {args.runs}", file=sys.stderr)
         return 2
     args.out.mkdir(parents=True, exist_ok=True)
-    results = {m: [evaluate_run(r, args.episodes) for r in runs] for m, runs in found.items()}
+    results = {m: [_evaluated(r, args.episodes) for r in runs] for m, runs in found.items()}
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     table = _table(results)
     (args.out / "results.md").write_text(table + "\n")
