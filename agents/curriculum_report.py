@@ -46,6 +46,10 @@ T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8:
 """Two-sided 95% Student t quantiles by degrees of freedom (1.96 beyond)."""
 
 
+EVAL_ENVS = 50
+"""Worlds stepped at once per evaluation (each plays ``episodes / 50`` episodes)."""
+
+
 def interval(values: list[float]) -> tuple[float, float]:
     """Mean and the half-width of its 95% t-interval (0 for a single value)."""
     x = np.asarray(values, np.float64)
@@ -78,9 +82,8 @@ def evaluate_run(run: Path, episodes: int) -> dict[str, Any]:
     out: dict[str, Any] = {"run": str(run), "seed": config.seed}
     for name, kwargs in (("heldout", test), ("hard", hard_kwargs(test))):
         for mode, deterministic in (("stoch", False), ("det", True)):
-            row = run_episodes(
-                policy_actor(model, deterministic), config.env_id, kwargs, episodes, seed=12345
-            )
+            actor = policy_actor(model, deterministic)
+            row = run_episodes(actor, config.env_id, kwargs, episodes, seed=12345, n_envs=EVAL_ENVS)
             out[f"{name}_{mode}"] = row["success"]
     out["steps"] = int(meta.get("num_timesteps", 0))
     out["wall_seconds"] = float(meta.get("wall_seconds", 0.0))
