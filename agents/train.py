@@ -168,7 +168,7 @@ class Checkpoints(BaseCallback):
         return write_atomically(self.run / "checkpoints" / "latest", write)
 
 
-RESUMABLE = ("n_timesteps", "max_minutes", "threads", "eval_every", "checkpoint_every")
+RESUMABLE = ("n_timesteps", "max_minutes", "threads", "eval_every", "checkpoint_every", "hard_episodes")
 """Config keys a resumed run may change; every other key fixes what is trained or evaluated."""
 
 
@@ -183,6 +183,10 @@ def checkpoint_state(config: TrainConfig, num_timesteps: int) -> dict[str, Any]:
     """The ``state.json`` of a checkpoint: its step count and the config it was trained with."""
     return {"num_timesteps": num_timesteps, "config": trained_with(config)}
 
+
+ADDED_KEYS: dict[str, Any] = {"curriculum": {}}
+"""Config keys added after checkpoints recorded their config, with the value such a
+checkpoint was trained with (so older runs still resume)."""
 
 RESUME_HINT = "the run continues with the config.yaml in its folder (edit n_timesteps there to train longer)"
 
@@ -252,6 +256,7 @@ def _checkpoint(run: Path, config: TrainConfig) -> int:
             f"{state_path} does not record the config its run was trained with (a checkpoint written "
             "before vrenvs recorded it, or edited); it cannot be resumed safely: start a new run"
         )
+    recorded = {**ADDED_KEYS, **recorded}  # a checkpoint written before these keys existed
     now = trained_with(config)
     changed = sorted(k for k in {*now, *recorded} if now.get(k, "<absent>") != recorded.get(k, "<absent>"))
     if changed:

@@ -425,3 +425,27 @@ def test_results_name_the_scenes_each_policy_was_trained_and_measured_on():
     assert "200 episodes per cell on `vqvae` scenes" in markdown([fetch])
     assert "held out [10,000,000, 10,100,000) of `gan`." in card(flee)
     assert "200 episodes per row on `gan` scenes" in card(flee)
+
+
+def test_a_checkpoint_from_before_the_curriculum_keys_still_resumes(tmp_path):
+    import json
+
+    import yaml
+
+    from agents.train import plan, train
+
+    short = [t for t in TINY if not t.startswith("n_timesteps")] + ["n_timesteps=128"]
+    run = train("vrenvs/Assistant-Fetch-v0", short, tmp_path, "old", progress_bar=False)
+    state_path = run / "checkpoints/latest/state.json"
+    state = json.loads(state_path.read_text())
+    for key in ("curriculum", "hard_episodes"):  # what a checkpoint written before them records
+        state["config"].pop(key, None)
+    state_path.write_text(json.dumps(state))
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    config["n_timesteps"] = 256
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    assert plan("vrenvs/Assistant-Fetch-v0", resume=run).done == state["num_timesteps"]
+    config["curriculum"] = {"method": "plr"}  # a curriculum it was not trained with is refused
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    with pytest.raises(ValueError, match="curriculum="):
+        plan("vrenvs/Assistant-Fetch-v0", resume=run)
