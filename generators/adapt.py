@@ -31,11 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from generators.properties import farthest_item
+from generators.properties import farthest_item, room_count
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_float, check_int
-from vrenvs.core.grid import component_sizes, label_components
-from vrenvs.core.regions import REGION_RULES, ground_mask
 from vrenvs.core.scene import Scene, split_layers
 from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, default_source, make_source
 
@@ -73,17 +71,6 @@ def _neighbours(mask: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     return pad[:, :-2, 1:-1], pad[:, 2:, 1:-1], pad[:, 1:-1, :-2], pad[:, 1:-1, 2:]
 
 
-def rooms(codes: np.ndarray) -> np.ndarray:
-    """``(N,)`` ground regions of at least ``REGION_RULES["min_cells"]`` cells."""
-    tiles = split_layers(codes)[0]
-    labels = label_components(ground_mask(tiles))
-    h, w = codes.shape[-2:]
-    roots = (labels == np.arange(h * w).reshape(h, w)) & (
-        component_sizes(labels) >= REGION_RULES["min_cells"]
-    )
-    return roots.sum(axis=(1, 2))
-
-
 def corridor_share(codes: np.ndarray) -> np.ndarray:
     """``(N,)`` share of the walkable cells that are corridor: exactly two walkable
     neighbours, opposite each other (up and down, or left and right)."""
@@ -107,7 +94,7 @@ def scene_features(codes: np.ndarray) -> np.ndarray:
     columns = [(inner == CATALOG.tile[t].id).sum(axis=(1, 2)) / cells for t in _TILE_SHARES]
     columns.append(CATALOG.IS_DOOR[inner].sum(axis=(1, 2)) / cells)
     columns.append(CATALOG.IS_LOCKED[tiles].sum(axis=(1, 2)).astype(np.float64))
-    columns.append(rooms(codes) / max(side * side / 64, 1))
+    columns.append(room_count(codes) / max(side * side / 64, 1))
     columns.append(corridor_share(codes))
     columns.append(np.maximum(farthest_item(codes), 0) / side)
     columns.append((items > 0).sum(axis=(1, 2)) / 10.0)
@@ -346,7 +333,7 @@ def _water(codes: np.ndarray) -> np.ndarray:
 TASTES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "likes water": _water,
     "dislikes narrow corridors": lambda codes: -corridor_share(codes),
-    "wants many rooms": lambda codes: rooms(codes).astype(np.float64),
+    "wants many rooms": lambda codes: room_count(codes).astype(np.float64),
 }
 """Hidden tastes of simulated raters: higher is liked more."""
 

@@ -37,18 +37,25 @@ __all__ = [
     "check_targets",
     "farthest_item",
     "measure",
+    "room_count",
     "target_ids",
 ]
 
 
-def _rooms(codes: np.ndarray) -> np.ndarray:
+def room_count(codes: np.ndarray) -> np.ndarray:
+    """``(N,)`` ground regions of at least ``REGION_RULES["min_cells"]`` cells."""
     tiles, _, _ = split_layers(codes)
     labels = label_components(ground_mask(tiles))
     h, w = codes.shape[-2:]
     roots = (labels == np.arange(h * w).reshape(h, w)) & (
         component_sizes(labels) >= REGION_RULES["min_cells"]
     )
-    rooms = roots.sum(axis=(1, 2))
+    return roots.sum(axis=(1, 2))
+
+
+def _rooms(codes: np.ndarray) -> np.ndarray:
+    rooms = room_count(codes)
+    h, w = codes.shape[-2:]
     return np.where(rooms <= 1, 0, np.where(rooms <= h * w // 64, 1, 2))
 
 
