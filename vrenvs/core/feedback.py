@@ -97,12 +97,7 @@ class FeedbackStore:
         except sqlite3.Error as err:
             raise FeedbackError(f"feedback store {self.path} cannot be opened: {err}") from None
         try:
-            if fresh:
-                self._wal()
-                self._create()
-            else:
-                self._check()  # before anything is written to a file that may be another's
-                self._wal()
+            self._open(fresh, time.monotonic() + timeout)
         except sqlite3.OperationalError as err:  # locked past the timeout, read-only, ...
             self._db.close()
             raise FeedbackError(f"feedback store {self.path} cannot be used now: {err}") from None
@@ -113,7 +108,33 @@ class FeedbackStore:
             self._db.close()
             raise
 
+    def _open(self, fresh: bool, deadline: float) -> None:
+        # SQLite answers some lock conflicts at open (switching the journal mode, recovering a
+        # write-ahead log another process is creating) with "locked" at once, without waiting
+        # for the busy timeout; those are retried here until the same deadline.
+        pause = 0.005
+        while True:
+            try:
+                if fresh:
+                    self._wal()
+                    self._create()
+                else:
+                    self._check()  # before anything is written to a file that may be another's
+                    self._wal()
+                return
+            except sqlite3.OperationalError as err:
+                text = str(err).lower()
+                if ("locked" not in text and "busy" not in text) or time.monotonic() >= deadline:
+                    raise
+                if self._db.in_transaction:
+                    self._db.execute("ROLLBACK")
+                time.sleep(pause)
+                pause = min(2 * pause, 0.1)
+
     def _wal(self) -> None:
+        mode = self._db.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() == "wal":  # a file's WAL mode persists; switching needs a lock
+            return
         mode = self._db.execute("PRAGMA journal_mode=WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             raise FeedbackError(
