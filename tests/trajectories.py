@@ -147,6 +147,49 @@ def digest_vector(env_id: str, kwargs: dict, seed: int, num_envs: int = 4) -> st
     return h.hexdigest()[:16]
 
 
+EPISODES = Path(__file__).parent / "data" / "episodes.json"
+WORLDS = 200
+
+
+def digest_episodes(env_id: str, kwargs: dict, seed: int, drive: str | None = None) -> tuple[str, int]:
+    """Digest of ``WORLDS`` worlds stepped for the env's time limit (so every world ends at
+    least one episode: >= 200 whole episodes), random actions or the scripted controller
+    ``drive`` as the learner; returns the digest and the number of episodes ended. Every
+    step feeds observation, reward, flags and the request info of all worlds."""
+    steps = gym.spec(env_id).max_episode_steps
+    env = gym.make_vec(env_id, num_envs=WORLDS, vectorization_mode="vector_entry_point", **kwargs)
+    world = env.unwrapped.world
+    rng = np.random.default_rng(seed)
+    h = hashlib.sha256()
+    obs, _ = env.reset(seed=seed)
+    _feed(h, obs)
+    ended = 0
+    for _ in range(steps):
+        actions = rng.integers(0, 9, WORLDS) if drive is None else world.act(_scripted(drive))
+        obs, reward, terminated, truncated, info = env.step(actions)
+        _feed(h, obs)
+        _feed(h, [actions, reward, terminated, truncated])
+        _feed(h, {k: np.asarray(info[k], np.int32) for k in ("served", "failed")})
+        ended += int((terminated | truncated).sum())
+    env.close()
+    return h.hexdigest()[:16], ended
+
+
+# (run name, env id, kwargs, learner: None = random actions, else a scripted controller)
+EPISODE_RUNS = [
+    *((name, env_id, kwargs, None) for name, env_id, kwargs in RUNS),
+    *((name, env_id, kwargs, drive) for name, env_id, kwargs, drive in DRIVEN),
+]
+
+
+def record_episodes() -> dict[str, str]:
+    out = {}
+    for name, env_id, kwargs, drive in EPISODE_RUNS:
+        out[name], ended = digest_episodes(env_id, kwargs, 0, drive)
+        assert ended >= WORLDS, (name, ended)
+    return out
+
+
 def record() -> dict[str, str]:
     out = {}
     for name, env_id, kwargs in RUNS:
@@ -160,5 +203,11 @@ def record() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    DATA.write_text(json.dumps(record(), indent=1, sort_keys=True) + "\n")
-    print(DATA.read_text())
+    import sys
+
+    if sys.argv[1:] == ["--episodes"]:
+        EPISODES.write_text(json.dumps(record_episodes(), indent=1, sort_keys=True) + "\n")
+        print(EPISODES.read_text())
+    else:
+        DATA.write_text(json.dumps(record(), indent=1, sort_keys=True) + "\n")
+        print(DATA.read_text())
