@@ -186,14 +186,81 @@ def test_rgb_array_frames(env_id):
     assert changed, "frames follow the world"
 
 
-@pytest.mark.parametrize("shape", [(40, 16, 16), (9, 7, 11), (4, 32, 32), (2, 64, 64), (2, 65, 70)])
-def test_bitboard_flood_equals_cell_flood(shape):
-    from vrenvs.core.grid import _flood_cells, flood
+def _reference_distances(targets, passable, limit=None):
+    """Breadth-first search as repeated dilation of whole grids: slow, obviously right."""
+    from vrenvs.core.grid import UNREACHED, dilate
+
+    dist = np.where(targets, 0, UNREACHED).astype(np.int16)
+    frontier, seen, step = targets.copy(), targets.copy(), 0
+    while frontier.any() and (limit is None or step < limit):
+        step += 1
+        frontier = dilate(frontier) & passable & ~seen
+        seen |= frontier
+        dist[frontier] = step
+    return dist
+
+
+def _reference_labels(mask):
+    labels = np.where(mask, np.arange(mask.shape[1] * mask.shape[2]).reshape(mask.shape[1:]), -1)
+    for g in range(len(mask)):
+        while True:  # spread the smallest label until nothing changes
+            grown = labels[g].copy()
+            for axis, shift in ((0, 1), (0, -1), (1, 1), (1, -1)):
+                moved = np.roll(np.where(mask[g], labels[g], 1 << 30), shift, axis)
+                edge = [slice(None)] * 2
+                edge[axis] = 0 if shift == 1 else -1
+                moved[tuple(edge)] = 1 << 30
+                grown = np.where(mask[g], np.minimum(np.where(grown < 0, 1 << 30, grown), moved), -1)
+            if np.array_equal(grown, labels[g]):
+                break
+            labels[g] = grown
+    return labels
+
+
+@pytest.mark.parametrize(
+    "shape", [(40, 16, 16), (9, 7, 11), (4, 32, 32), (2, 64, 64), (2, 65, 70), (0, 5, 5)]
+)
+def test_grid_kernels_equal_whole_grid_references(shape):
+    from vrenvs.core.grid import (
+        UNREACHED,
+        distance_field,
+        distances_at,
+        flood,
+        label_components,
+        small_components,
+    )
 
     rng = np.random.default_rng(sum(shape))
     passable = rng.random(shape) < 0.6
     seed = rng.random(shape) < 0.02
-    assert np.array_equal(flood(seed, passable), _flood_cells(seed & passable, passable))
+    want = _reference_distances(seed & passable, passable)
+    assert np.array_equal(flood(seed, passable), want < UNREACHED)
+    assert np.array_equal(distance_field(seed, passable), _reference_distances(seed, passable))
+    assert np.array_equal(distance_field(seed, passable, 3), _reference_distances(seed, passable, 3))
+    queries = rng.integers(0, min(shape[1:]), (shape[0], 6, 2))
+    field = _reference_distances(seed, passable)
+    rows = np.arange(shape[0])[:, None]
+    assert np.array_equal(
+        distances_at(seed, passable, queries), field[rows, queries[..., 0], queries[..., 1]]
+    )
+    labels = label_components(passable)
+    assert labels.dtype == np.int64 and np.array_equal(labels, _reference_labels(passable))
+    sizes = {
+        (g, label): (labels[g] == label).sum() for g in range(shape[0]) for label in np.unique(labels[g])
+    }
+    small = np.array(
+        [[[lab >= 0 and sizes[(g, lab)] < 5 for lab in row] for row in labels[g]] for g in range(shape[0])],
+        dtype=bool,
+    ).reshape(shape)
+    assert np.array_equal(small_components(passable, 5), small)
+
+
+def test_distances_at_refuses_query_cells_outside_the_grids():
+    from vrenvs.core.grid import distances_at
+
+    grids = np.ones((1, 4, 4), bool)
+    with pytest.raises(ValueError, match=r"query cells outside the 4x4 grids: \[\[0, 4\]\]"):
+        distances_at(grids, grids, np.array([[[0, 4]]]))
 
 
 def test_preparing_scenes_together_equals_one_at_a_time():

@@ -1,12 +1,17 @@
-"""Batched grid primitives on ``(..., H, W)`` arrays: dilation, flood fill, BFS distances.
+"""Batched grid primitives on ``(..., H, W)`` arrays: dilation, flood fill, BFS distances,
+connected components.
 
 Every function works on any number of leading axes, so one call serves a whole batch of
-worlds. Movement is 4-connected throughout the suite.
+worlds. Movement is 4-connected throughout the suite. The searches are compiled kernels
+(:mod:`vrenvs.core.jit`): a queue-based breadth-first search per grid, which visits each cell
+once, where whole-array numpy versions had to sweep every grid once per step of distance.
 """
 
 from __future__ import annotations
 
 import numpy as np
+
+from vrenvs.core.jit import kernel
 
 __all__ = [
     "DELTAS",
@@ -23,6 +28,7 @@ __all__ = [
 # (dy, dx) for the actions up, right, down, left; index 0 is "stay".
 DELTAS = np.array([(0, 0), (-1, 0), (0, 1), (1, 0), (0, -1)], dtype=np.int16)
 UNREACHED = np.iinfo(np.int16).max
+_DY, _DX = (-1, 0, 1, 0), (0, 1, 0, -1)  # up, right, down, left, as constants of the kernels
 
 
 def dilate(mask: np.ndarray) -> np.ndarray:
@@ -35,117 +41,133 @@ def dilate(mask: np.ndarray) -> np.ndarray:
     return out
 
 
-def _pack(mask: np.ndarray) -> np.ndarray:
-    """``(..., H, W)`` bool, W <= 64 -> ``(..., H)`` uint64 rows, bit x = column x."""
-    width = mask.shape[-1]
-    padded = np.zeros((*mask.shape[:-1], 64), dtype=bool)
-    padded[..., :width] = mask
-    return np.packbits(padded, axis=-1, bitorder="little").view("<u8")[..., 0]
+def _grids(mask: np.ndarray) -> np.ndarray:
+    """``(..., H, W)`` -> C-contiguous ``(N, H, W)`` bool (a view when it already is one)."""
+    return np.ascontiguousarray(mask, dtype=bool).reshape(-1, *mask.shape[-2:])
 
 
-def _unpack(rows: np.ndarray, width: int) -> np.ndarray:
-    as_bytes = rows[..., None].astype("<u8").view(np.uint8)
-    return np.unpackbits(as_bytes, axis=-1, bitorder="little")[..., :width].astype(bool)
+@kernel
+def _search(
+    targets: np.ndarray, passable: np.ndarray, limit: int, want: np.ndarray, dist: np.ndarray
+) -> None:
+    """Breadth-first search of grid ``g`` of ``targets``/``passable`` into ``dist`` (``(N, H,
+    W)`` int16, :data:`UNREACHED` where not reached). Target cells are at 0 whether passable or
+    not, and spread; other cells are entered when passable. Cells at ``limit`` do not spread.
+    ``want`` (``(N, H, W)`` int32): how many queries wait on each cell; when it is not empty,
+    a grid's search stops once every waiting cell has its distance."""
+    n, h, w = targets.shape
+    queue = np.empty(h * w, np.int32)
+    early = want.shape[0] == n
+    for g in range(n):
+        waiting = 0
+        if early:
+            for y in range(h):
+                for x in range(w):
+                    waiting += want[g, y, x]
+        tail = 0
+        for y in range(h):
+            for x in range(w):
+                if targets[g, y, x]:
+                    dist[g, y, x] = 0
+                    queue[tail] = y * w + x
+                    tail += 1
+                    if early:
+                        waiting -= want[g, y, x]
+                else:
+                    dist[g, y, x] = UNREACHED
+        head = 0
+        while head < tail and not (early and waiting == 0):
+            cell = queue[head]
+            head += 1
+            y, x = cell // w, cell % w
+            d = dist[g, y, x]
+            if d >= limit:
+                continue
+            for k in range(4):
+                ny, nx = y + _DY[k], x + _DX[k]
+                if 0 <= ny < h and 0 <= nx < w and passable[g, ny, nx] and dist[g, ny, nx] == UNREACHED:
+                    dist[g, ny, nx] = d + 1
+                    queue[tail] = ny * w + nx
+                    tail += 1
+                    if early:
+                        waiting -= want[g, ny, nx]
+
+
+_NO_WANT = np.zeros((0, 0, 0), np.int32)
 
 
 def flood(seed: np.ndarray, passable: np.ndarray) -> np.ndarray:
-    """Cells of ``passable`` 4-connected to ``seed`` (seed cells count only if passable).
-
-    Grids up to 64 wide are flooded as bitboards (one uint64 per row), which makes a step
-    of the fill a handful of integer operations per row instead of per cell.
-    """
-    if passable.shape[-1] > 64:
-        return _flood_cells(seed & passable, passable)
-    one = np.uint64(1)
-    allowed = _pack(passable)
-    reach = _pack(seed) & allowed
-    while True:
-        grown = _grow_rows(reach, reach | (reach << one) | (reach >> one)) & allowed
-        if np.array_equal(grown, reach):
-            return _unpack(reach, passable.shape[-1])
-        reach = grown
-
-
-def _grow_rows(reach: np.ndarray, grown: np.ndarray) -> np.ndarray:
-    """Add the rows above and below to ``grown`` (``(..., H)`` bitboards)."""
-    grown[..., 1:] |= reach[..., :-1]
-    grown[..., :-1] |= reach[..., 1:]
-    return grown
-
-
-def _flood_cells(reach: np.ndarray, passable: np.ndarray) -> np.ndarray:
-    while True:
-        grown = dilate(reach) & passable
-        if np.array_equal(grown, reach):
-            return reach
-        reach = grown
+    """Cells of ``passable`` 4-connected to ``seed`` (seed cells count only if passable)."""
+    where = _grids(passable)
+    dist = np.empty(where.shape, np.int16)
+    _search(_grids(seed) & where, where, UNREACHED, _NO_WANT, dist)
+    return (dist < UNREACHED).reshape(passable.shape)
 
 
 def distance_field(targets: np.ndarray, passable: np.ndarray, limit: int | None = None) -> np.ndarray:
     """BFS steps from every cell to the nearest target through ``passable`` cells.
 
     Target cells have distance 0 even if not passable (an actor can walk *towards* a
-    counter). Unreached cells hold :data:`UNREACHED`. ``limit`` stops the search early.
+    counter). Unreached cells hold :data:`UNREACHED`. ``limit`` stops the search early:
+    cells farther than ``limit`` steps read :data:`UNREACHED`.
     """
-    dist = np.full(targets.shape, UNREACHED, dtype=np.int16)
-    frontier = targets.copy()
-    seen = targets.copy()
-    dist[frontier] = 0
-    step = 0
-    while frontier.any() and (limit is None or step < limit):
-        step += 1
-        frontier = dilate(frontier) & passable & ~seen
-        seen |= frontier
-        dist[frontier] = step
-    return dist
+    dist = np.empty((int(np.prod(targets.shape[:-2], dtype=np.int64)), *targets.shape[-2:]), np.int16)
+    _search(_grids(targets), _grids(passable), UNREACHED if limit is None else limit, _NO_WANT, dist)
+    return dist.reshape(targets.shape)
 
 
 def distances_at(targets: np.ndarray, passable: np.ndarray, queries: np.ndarray) -> np.ndarray:
     """BFS steps to the nearest target, read only at ``queries`` ``(N, Q, 2)`` cells of the
     ``(N, H, W)`` grids: ``(N, Q)`` int16, :data:`UNREACHED` where no path leads.
 
-    The same distances as :func:`distance_field`, found by a bitboard BFS that stops as
-    soon as every query cell is reached, for callers that need a few cells, not the field.
+    The same distances as :func:`distance_field`; each grid's search stops as soon as every
+    query cell is reached.
     """
-    n, _, w = targets.shape
-    if w > 64:
-        field = distance_field(targets, passable)
-        return field[np.arange(n)[:, None], queries[..., 0], queries[..., 1]]
-    one = np.uint64(1)
+    n, h, w = targets.shape
+    ys, xs = queries[..., 0], queries[..., 1]
+    if queries.size and (ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w):
+        raise ValueError(f"query cells outside the {h}x{w} grids: {queries.reshape(-1, 2).tolist()}")
     rows = np.arange(n)[:, None]
-    qy, qbit = queries[..., 0], np.left_shift(one, queries[..., 1].astype(np.uint64))
-    allowed = _pack(passable)
-    seen = _pack(targets)
-    frontier = seen.copy()
-    out = np.full(queries.shape[:2], UNREACHED, dtype=np.int16)
-    step = 0
-    while True:
-        hit = ((frontier[rows, qy] & qbit) != 0) & (out == UNREACHED)
-        out[hit] = step
-        if not frontier.any() or (out < UNREACHED).all():
-            return out
-        step += 1
-        grown = _grow_rows(frontier, frontier | (frontier << one) | (frontier >> one))
-        frontier = grown & allowed & ~seen
-        seen |= frontier
+    want = np.zeros((n, h, w), np.int32)
+    np.add.at(want, (np.broadcast_to(rows, ys.shape), ys, xs), 1)
+    dist = np.empty((n, h, w), np.int16)
+    _search(_grids(targets), _grids(passable), UNREACHED, want, dist)
+    return dist[rows, ys, xs]
+
+
+@kernel
+def _label(mask: np.ndarray, labels: np.ndarray) -> None:
+    n, h, w = mask.shape
+    queue = np.empty(h * w, np.int32)
+    for g in range(n):
+        for y in range(h):
+            for x in range(w):
+                labels[g, y, x] = -1
+        for start in range(h * w):  # flat order: a component's first cell is its smallest
+            if not mask[g, start // w, start % w] or labels[g, start // w, start % w] >= 0:
+                continue
+            labels[g, start // w, start % w] = start
+            queue[0] = start
+            head, tail = 0, 1
+            while head < tail:
+                cell = queue[head]
+                head += 1
+                y, x = cell // w, cell % w
+                for k in range(4):
+                    ny, nx = y + _DY[k], x + _DX[k]
+                    if 0 <= ny < h and 0 <= nx < w and mask[g, ny, nx] and labels[g, ny, nx] < 0:
+                        labels[g, ny, nx] = start
+                        queue[tail] = ny * w + nx
+                        tail += 1
 
 
 def label_components(mask: np.ndarray) -> np.ndarray:
     """4-connected component labels of ``mask`` (``(..., H, W)``): -1 off, else the smallest
     flat index (within its grid) in the component, so labels are canonical for equal masks."""
-    h, w = mask.shape[-2:]
-    big = h * w
-    labels = np.where(mask, np.arange(big).reshape(h, w), big)
-    while True:
-        nxt = labels.copy()
-        np.minimum(nxt[..., 1:, :], labels[..., :-1, :], out=nxt[..., 1:, :])
-        np.minimum(nxt[..., :-1, :], labels[..., 1:, :], out=nxt[..., :-1, :])
-        np.minimum(nxt[..., :, 1:], labels[..., :, :-1], out=nxt[..., :, 1:])
-        np.minimum(nxt[..., :, :-1], labels[..., :, 1:], out=nxt[..., :, :-1])
-        nxt = np.where(mask, nxt, big)
-        if np.array_equal(nxt, labels):
-            return np.where(mask, labels, -1)
-        labels = nxt
+    grids = _grids(mask)
+    labels = np.empty(grids.shape, np.int64)
+    _label(grids, labels)
+    return labels.reshape(mask.shape)
 
 
 def component_sizes(labels: np.ndarray) -> np.ndarray:
@@ -160,37 +182,8 @@ def component_sizes(labels: np.ndarray) -> np.ndarray:
 
 def small_components(mask: np.ndarray, limit: int) -> np.ndarray:
     """Cells of ``mask`` (``(..., H, W)``) whose 4-connected component has fewer than
-    ``limit`` cells: :func:`component_sizes` below ``limit``, without labelling every component.
-
-    Minimum-label spreading for ``limit - 2`` steps settles every component of fewer than
-    ``limit`` cells (its diameter is at most ``limit - 2``). A group of cells then sharing a
-    label lies in one component, and it is that whole component exactly when no cell of the
-    group touches a ``mask`` cell of another label; such a closed group of fewer than
-    ``limit`` cells is a small component, and every small component is one.
-    """
-    h, w = mask.shape[-2:]
-    flat = mask.reshape(-1, h, w)
-    n, cells = len(flat), h * w
-    if limit <= 1 or not n:
+    ``limit`` cells."""
+    grids = _grids(mask)
+    if limit <= 1 or not len(grids):
         return np.zeros(mask.shape, dtype=bool)
-    labels = np.where(flat, np.arange(cells, dtype=np.int32).reshape(h, w), np.int32(cells))
-    for _ in range(limit - 2):
-        nxt = labels.copy()
-        np.minimum(nxt[:, 1:, :], labels[:, :-1, :], out=nxt[:, 1:, :])
-        np.minimum(nxt[:, :-1, :], labels[:, 1:, :], out=nxt[:, :-1, :])
-        np.minimum(nxt[:, :, 1:], labels[:, :, :-1], out=nxt[:, :, 1:])
-        np.minimum(nxt[:, :, :-1], labels[:, :, 1:], out=nxt[:, :, :-1])
-        labels = np.where(flat, nxt, np.int32(cells))
-    # Off cells hold the label `cells`, so a differing neighbour label means an open edge.
-    edge_v = flat[:, 1:, :] & flat[:, :-1, :] & (labels[:, 1:, :] != labels[:, :-1, :])
-    edge_h = flat[:, :, 1:] & flat[:, :, :-1] & (labels[:, :, 1:] != labels[:, :, :-1])
-    touching = np.zeros_like(flat)
-    touching[:, 1:, :] |= edge_v
-    touching[:, :-1, :] |= edge_v
-    touching[:, :, 1:] |= edge_h
-    touching[:, :, :-1] |= edge_h
-    group = np.where(flat, labels + (np.arange(n, dtype=np.int64) * cells)[:, None, None], n * cells)
-    counts = np.bincount(group.ravel(), minlength=n * cells + 1)
-    opened = np.zeros(n * cells + 1, dtype=bool)
-    opened[group[touching]] = True
-    return (flat & (counts[group] < limit) & ~opened[group]).reshape(mask.shape)
+    return (grids & (component_sizes(label_components(grids)) < limit)).reshape(mask.shape)

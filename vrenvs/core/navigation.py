@@ -19,10 +19,14 @@ import numpy as np
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import DELTAS, UNREACHED
+from vrenvs.core.jit import kernel
 from vrenvs.core.reach import base_passable
-from vrenvs.core.rng import Stream, integers
+from vrenvs.core.rng import Stream, draw_integer
 from vrenvs.core.state import Action, TaskConfig, WorldState
 from vrenvs.core.tasks import objective_of
+
+_DY, _DX = tuple(int(d) for d in DELTAS[:, 0]), tuple(int(d) for d in DELTAS[:, 1])
+_NOOP, _TOGGLE, _NPC_STREAM = Action.NOOP, Action.TOGGLE, Stream.NPC
 
 __all__ = ["cells", "heading", "keys_to_fetch", "passable", "step_towards", "targets"]
 
@@ -38,6 +42,63 @@ def passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
     tiles = state.tiles[b]
     key = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None, None]
     return base_passable(tiles) | (CATALOG.IS_LOCKED[tiles] & (CATALOG.LOCK_COLOUR[tiles] == key))
+
+
+@kernel
+def _step_towards(
+    tiles, occupant, carry, facing, pos, key, t, b, slot, field, frow, flayer, away, yielding, tables, out
+):  # fmt: skip
+    walkable, closed, locked, lock_colour, key_colour = tables[0], tables[1], tables[2], tables[3], tables[4]
+    value = np.empty(4, np.int64)
+    blocked = np.empty(4, np.bool_)
+    openable = np.empty(4, np.bool_)
+    for i in range(b.shape[0]):
+        w = b[i]
+        py, px = np.int64(pos[w, slot, 0]), np.int64(pos[w, slot, 1])
+        here = np.int64(field[frow[i], flayer[i], py, px])
+        held = key_colour[carry[w, slot]]
+        crowded = False
+        for k in range(4):
+            ny, nx = py + _DY[k + 1], px + _DX[k + 1]
+            tile = tiles[w, ny, nx]
+            openable[k] = closed[tile] != 0 or (locked[tile] != 0 and lock_colour[tile] == held)
+            occ = occupant[w, ny, nx]
+            solid = occ > 0 and not yielding[occ]
+            crowded = crowded or solid
+            blocked[k] = solid or not (walkable[tile] != 0 or openable[k])
+            v = np.int64(field[frow[i], flayer[i], ny, nx])
+            if away:
+                value[k] = -1 if blocked[k] else v
+            else:
+                value[k] = UNREACHED if blocked[k] and v > 0 else v
+        best = 0
+        for k in range(1, 4):  # the first of equal values, as argmin / argmax
+            if (value[k] > value[best]) if away else (value[k] < value[best]):
+                best = k
+        better = value[best] > here if away else value[best] < here
+        direction = best + 1 if better else _NOOP
+        if not better and 0 < here < UNREACHED and crowded:
+            # blocked by an actor short of the goal: step aside at random so no two actors
+            # wait on each other forever in a corridor
+            pick = draw_integer(key[w], t[w] + 31 * slot, _NPC_STREAM, 4, 1, 0)
+            direction = _NOOP
+            for j in range(4):
+                k = (pick + j) % 4
+                if not blocked[k]:
+                    direction = k + 1
+                    break
+        if better and openable[best] and facing[w, slot] == direction:
+            direction = _TOGGLE
+        out[i] = direction
+
+
+_NAV_TABLES = np.zeros((5, max(len(CATALOG.WALKABLE), len(CATALOG.KEY_COLOUR))), np.int64)
+for _row, _table in enumerate(
+    (CATALOG.WALKABLE, CATALOG.IS_CLOSED, CATALOG.IS_LOCKED, CATALOG.LOCK_COLOUR, CATALOG.KEY_COLOUR)
+):
+    _NAV_TABLES[_row, : len(_table)] = _table
+_NAV_TABLES.setflags(write=False)
+_NO_YIELDING = np.zeros(256, bool)
 
 
 def step_towards(
@@ -58,44 +119,17 @@ def step_towards(
     toggled open. Cells of other actors block, except those ``yielding[occupant]`` marks
     (actors that swap places, see the move rule). 0 (noop) when no neighbour improves.
     """
-    n = len(b)
-    rows = np.arange(n)
-    pos = state.pos[b, slot]
-    near = pos[:, None, :] + DELTAS[1:][None]  # (n, 4, 2)
+    b = np.asarray(b, np.int64)
     if layer is None:
-        value = field[rows[:, None], near[..., 0], near[..., 1]].astype(np.int32)
-        here = field[rows, pos[:, 0], pos[:, 1]].astype(np.int32)
+        stack, frow, flayer = field[:, None], np.arange(len(b)), np.zeros(len(b), np.int64)
     else:
-        value = field[b[:, None], layer[:, None], near[..., 0], near[..., 1]].astype(np.int32)
-        here = field[b, layer, pos[:, 0], pos[:, 1]].astype(np.int32)
-    tiles = state.tiles[b[:, None], near[..., 0], near[..., 1]]
-    key = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None]
-    openable = CATALOG.IS_CLOSED[tiles] | (CATALOG.IS_LOCKED[tiles] & (CATALOG.LOCK_COLOUR[tiles] == key))
-    occupant = state.occupant[b[:, None], near[..., 0], near[..., 1]].astype(np.int64)
-    solid = (occupant > 0) if yielding is None else (occupant > 0) & ~yielding[occupant]
-    blocked = solid | ~(CATALOG.WALKABLE[tiles] | openable)
-    if away:
-        value = np.where(blocked, -1, value)
-        best = value.argmax(axis=1)
-        better = value[rows, best] > here
-    else:
-        value = np.where(blocked & (value > 0), UNREACHED, value)
-        best = value.argmin(axis=1)
-        better = value[rows, best] < here
-    direction = np.where(better, best + 1, Action.NOOP)
-    # Blocked by an actor short of the goal: step aside at random so no two actors wait on
-    # each other forever in a corridor.
-    stuck = ~better & (here > 0) & (here < UNREACHED) & solid.any(axis=1)
-    if stuck.any():
-        free = ~blocked[stuck]
-        pick = integers(state.key[b[stuck]], state.t[b[stuck]] + 31 * slot, Stream.NPC, 4)[:, 0]
-        order = (pick[:, None] + np.arange(4)) % 4
-        first = np.take_along_axis(free, order, axis=1).argmax(axis=1)
-        chosen = order[np.arange(len(order)), first]
-        direction[stuck] = np.where(free.any(axis=1), chosen + 1, Action.NOOP)
-    door = better & openable[rows, best]
-    facing = state.facing[b, slot] == direction
-    return np.where(door & facing, Action.TOGGLE, direction).astype(np.int64)
+        stack, frow, flayer = field, b, np.asarray(layer, np.int64)
+    out = np.empty(len(b), np.int64)
+    _step_towards(
+        state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, b, int(slot),
+        stack, frow, flayer, bool(away), _NO_YIELDING if yielding is None else yielding, _NAV_TABLES, out,
+    )  # fmt: skip
+    return out
 
 
 def targets(state: WorldState, config: TaskConfig, slot: int) -> list[np.ndarray]:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.jit import kernel
 from vrenvs.core.language import MAX_TOKENS
 from vrenvs.core.state import TaskConfig, WorldState
 
@@ -28,40 +29,53 @@ def layer_highs() -> np.ndarray:
     return np.array([CATALOG.num_tiles - 1, CATALOG.num_items, CATALOG.num_roles], dtype=np.int16)
 
 
-def _window_index(state: WorldState, slot: int, radius: int) -> np.ndarray:
-    """``(B, k*k)`` flat indices into the raveled ``(B, Hp, Wp)`` grids of each window."""
-    _, hp, wp = state.tiles.shape
-    offsets = np.arange(-radius, radius + 1)
-    local = (offsets[:, None] * wp + offsets[None, :]).ravel()  # (k*k,)
-    centre = np.arange(state.batch) * (hp * wp) + state.pos[:, slot, 0] * wp + state.pos[:, slot, 1]
-    return centre[:, None] + local[None, :]
+@kernel
+def _views(tiles, items, occupant, pos, slot, radius, top, side, occupant_roles, view):  # fmt: skip
+    """Fill ``view`` ``(B, 3 * k * k)``: the window of ``radius`` around ``slot`` (``radius``
+    < 0: the ``side`` x ``side`` map from ``top``), layer by layer."""
+    for b in range(view.shape[0]):
+        if radius >= 0:
+            y0, x0, k = pos[b, slot, 0] - radius, pos[b, slot, 1] - radius, 2 * radius + 1
+        else:
+            y0, x0, k = top, top, side
+        cells = k * k
+        for dy in range(k):
+            for dx in range(k):
+                y, x, c = y0 + dy, x0 + dx, dy * k + dx
+                view[b, c] = tiles[b, y, x]
+                view[b, cells + c] = items[b, y, x]
+                view[b, 2 * cells + c] = occupant_roles[occupant[b, y, x]]
+
+
+@kernel
+def _scalars(pos, slot, margin, size, req_age, patience, facing, out):  # fmt: skip
+    scale = max(size - 1, 1)
+    for b in range(out.shape[0]):
+        out[b, 0] = (pos[b, slot, 0] - margin) / scale
+        out[b, 1] = (pos[b, slot, 1] - margin) / scale
+        out[b, 2] = min(max(req_age[b] / max(patience[b], 1), 0.0), 1.0)
+        out[b, 2 + facing[b, slot]] = 1.0
 
 
 def observe(
     state: WorldState, config: TaskConfig, slot: int, full: bool, phrase: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
     """The observation dict of ``slot`` in every world (fresh arrays)."""
-    role_of_occupant = config.occupant_roles()
-    if full:
-        m = config.margin
-        inner = (slice(None), slice(m, m + config.size), slice(m, m + config.size))
-        layers = [grid[inner].reshape(state.batch, -1) for grid in (state.tiles, state.items, state.occupant)]
-    else:
-        index = _window_index(state, slot, config.view // 2)
-        layers = [np.take(grid, index) for grid in (state.tiles, state.items, state.occupant)]
-    cells = layers[0].shape[1]
+    cells = config.size**2 if full else config.view**2
     view = np.empty((state.batch, 3 * cells), np.int64)
-    view[:, :cells] = layers[0]
-    view[:, cells : 2 * cells] = layers[1]
-    view[:, 2 * cells :] = role_of_occupant[layers[2]]
+    radius = -1 if full else config.view // 2
+    _views(
+        state.tiles, state.items, state.occupant, state.pos, slot, radius, config.margin, config.size,
+        config.occupant_roles(), view,
+    )  # fmt: skip
     if phrase is None:
         tokens = state.req_tokens.astype(np.int64)
     else:
         tokens = np.broadcast_to(phrase, (state.batch, MAX_TOKENS)).astype(np.int64)
     scalars = np.zeros((state.batch, NUM_SCALARS), np.float32)
-    scalars[:, :2] = (state.pos[:, slot] - config.margin) / max(config.size - 1, 1)
-    scalars[:, 2] = np.clip(state.req_age / np.maximum(state.patience, 1), 0, 1)
-    scalars[np.arange(state.batch), 2 + state.facing[:, slot]] = 1.0
+    _scalars(
+        state.pos, slot, config.margin, config.size, state.req_age, state.patience, state.facing, scalars
+    )
     return {
         "view": view,
         "request": tokens,

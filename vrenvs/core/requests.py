@@ -16,14 +16,16 @@ from __future__ import annotations
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.jit import kernel
 from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, tokenize
 from vrenvs.core.rng import Stream, uniform
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["FETCH", "GUIDE", "ITEM_TOKENS", "OPEN", "issue", "open_doors", "update"]
+__all__ = ["FETCH", "GUIDE", "ITEM_TOKENS", "OPEN", "issue", "update"]
 
 FETCH, GUIDE, OPEN = (REQUEST_TYPES.index(k) for k in ("fetch", "guide", "open"))
-_NEVER = np.iinfo(np.int32).max
+_NEVER = int(np.iinfo(np.int32).max)
+_FETCH, _GUIDE, _OPEN = FETCH, GUIDE, OPEN
 ITEM_TOKENS = np.stack(
     [np.zeros_like(tokenize("please"))]
     + [tokenize(TEMPLATES["fetch"].format(target=i.text)) for i in CATALOG.items]
@@ -31,48 +33,57 @@ ITEM_TOKENS = np.stack(
 """``(I+1, L)`` tokens of "please bring me the <item>" per item id."""
 
 
-def open_doors(state: WorldState, b: np.ndarray, door: np.ndarray) -> np.ndarray:
-    """For worlds ``b``: is any door named ``door`` open?"""
-    named = state.door_map[b] == door[:, None, None]
-    return (named & CATALOG.IS_OPEN[state.tiles[b]]).any(axis=(1, 2))
-
-
-def _completed(state: WorldState, config: TaskConfig) -> np.ndarray:
-    user = config.slot_of("user")
-    kind = state.req_type
-    done = np.zeros(state.batch, bool)
-    fetch = (kind == FETCH) & (state.carry[:, user] == state.req_target)
-    done |= fetch
-    state.carry[fetch, user] = 0  # the user takes the item away
-    y, x = state.pos[:, user, 0], state.pos[:, user, 1]
-    here = state.region_map[np.arange(state.batch), y, x]
-    done |= (kind == GUIDE) & (here == state.req_target)
-    b = np.flatnonzero(kind == OPEN)
-    if len(b):
-        done[b] |= open_doors(state, b, state.req_target[b])
-    return done
+@kernel
+def _settle(
+    tiles, carry, pos, region_map, door_map, req_type, req_target, req_tokens, req_age, req_wait,
+    patience, served, failed, user, after, is_open, done_out, gave_up_out, due,
+):  # fmt: skip
+    """Per world: check the pending request (done, or given up past the user's patience),
+    age it, end it, count down to the next one; ``due`` marks worlds to issue one in."""
+    for b in range(req_type.shape[0]):
+        kind = req_type[b]
+        if kind > 0:
+            done = False
+            if kind == _FETCH and carry[b, user] == req_target[b]:
+                done = True
+                carry[b, user] = 0  # the user takes the item away
+            elif kind == _GUIDE:
+                done = region_map[b, pos[b, user, 0], pos[b, user, 1]] == req_target[b]
+            elif kind == _OPEN:
+                for y in range(tiles.shape[1]):
+                    for x in range(tiles.shape[2]):
+                        if door_map[b, y, x] == req_target[b] and is_open[tiles[b, y, x]]:
+                            done = True
+            req_age[b] += 1
+            gave_up = not done and req_age[b] > patience[b]
+            if done:
+                done_out[b] = kind
+                served[b] += 1
+            if gave_up:
+                gave_up_out[b] = kind
+                failed[b] += 1
+            if done or gave_up:
+                req_type[b] = 0
+                req_tokens[b, :] = 0
+                req_wait[b] = after
+        if req_type[b] == 0 and 0 < req_wait[b] < _NEVER:
+            req_wait[b] -= 1
+        due[b] = req_type[b] == 0 and req_wait[b] == 0
 
 
 def update(state: WorldState, config: TaskConfig, events) -> None:
     """Check, age, end and (in stream tasks) issue requests; record ends in ``events``."""
-    pending = state.req_type > 0
-    done = pending & _completed(state, config)
-    state.req_age[pending] += 1
-    gave_up = pending & ~done & (state.req_age > state.patience)
-    ended = done | gave_up
-    events.done[done] = state.req_type[done]
-    events.gave_up[gave_up] = state.req_type[gave_up]
-    state.served += done
-    state.failed += gave_up
-    state.req_type[ended] = 0
-    state.req_tokens[ended] = 0
-    state.req_wait[ended] = config.request_delay if config.stream else _NEVER
-    waiting = (state.req_type == 0) & (state.req_wait > 0) & (state.req_wait < _NEVER)
-    state.req_wait[waiting] -= 1
-    due = np.flatnonzero((state.req_type == 0) & (state.req_wait == 0))
-    if len(due):
-        draws = uniform(state.key[due], state.t[due], Stream.REQUEST, lanes=2)
-        issue(state, due, config, draws)
+    user = config.slot_of("user") % config.num_actors
+    due = np.zeros(state.batch, bool)
+    _settle(
+        state.tiles, state.carry, state.pos, state.region_map, state.door_map, state.req_type,
+        state.req_target, state.req_tokens, state.req_age, state.req_wait, state.patience, state.served,
+        state.failed, user, config.request_delay if config.stream else _NEVER, CATALOG.IS_OPEN,
+        events.done, events.gave_up, due,
+    )  # fmt: skip
+    if due.any():
+        b = np.flatnonzero(due)
+        issue(state, b, config, uniform(state.key[b], state.t[b], Stream.REQUEST, lanes=2))
 
 
 def _present_items(state: WorldState, b: np.ndarray, user: int) -> np.ndarray:

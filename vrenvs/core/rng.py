@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["Stream", "integers", "uniform"]
+from vrenvs.core.jit import kernel
+
+__all__ = ["Stream", "draw", "draw_integer", "integers", "mix", "uniform"]
 
 _GAMMA = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -23,7 +25,9 @@ class Stream:
     USER, NPC, FOOD, REQUEST = range(1, 5)
 
 
-def _mix(x: np.ndarray) -> np.ndarray:
+@kernel
+def mix(x: np.uint64) -> np.uint64:
+    """The SplitMix64 finaliser of one 64-bit word."""
     x = x ^ (x >> np.uint64(30))
     x = x * _M1
     x = x ^ (x >> np.uint64(27))
@@ -31,21 +35,52 @@ def _mix(x: np.ndarray) -> np.ndarray:
     return x ^ (x >> np.uint64(31))
 
 
-def _bits(key: np.ndarray, t: np.ndarray, stream: int, lanes: int) -> np.ndarray:
-    base = key + (t.astype(np.uint64) * np.uint64(lanes + 1) + np.uint64(stream << 20)) * _GAMMA
-    lane = np.arange(lanes, dtype=np.uint64) * _GAMMA
-    return _mix(base[:, None] ^ _mix(lane + np.uint64(stream))[None, :])
+@kernel
+def draw(key: np.uint64, t: int, stream: int, lanes: int, lane: int) -> float:
+    """Lane ``lane`` of ``lanes`` of the float in [0, 1) for episode ``key`` at step ``t``
+    (the scalar form of :func:`uniform`, for kernels)."""
+    base = key + (np.uint64(t) * np.uint64(lanes + 1) + np.uint64(stream << 20)) * _GAMMA
+    bits = mix(base ^ mix(np.uint64(lane) * _GAMMA + np.uint64(stream)))
+    return float(bits >> np.uint64(11)) * (1.0 / (1 << 53))
+
+
+@kernel
+def draw_integer(key: np.uint64, t: int, stream: int, high: int, lanes: int, lane: int) -> int:
+    """The scalar form of :func:`integers`: an integer in ``[0, high)``."""
+    value = int(draw(key, t, stream, lanes, lane) * high)
+    return min(value, max(high - 1, 0))
+
+
+@kernel
+def _uniform(key: np.ndarray, t: np.ndarray, stream: int, out: np.ndarray) -> None:
+    lanes = out.shape[1]
+    for b in range(out.shape[0]):
+        for lane in range(lanes):
+            out[b, lane] = draw(key[b], t[b], stream, lanes, lane)
+
+
+@kernel
+def _integers(key: np.ndarray, t: np.ndarray, stream: int, high: np.ndarray, out: np.ndarray) -> None:
+    lanes = out.shape[1]
+    for b in range(out.shape[0]):
+        for lane in range(lanes):
+            out[b, lane] = draw_integer(key[b], t[b], stream, high[b], lanes, lane)
 
 
 def uniform(key: np.ndarray, t: np.ndarray, stream: int, lanes: int = 1) -> np.ndarray:
     """``(B, lanes)`` floats in [0, 1) for worlds with episode ``key`` at step ``t``."""
-    return (_bits(key, t, stream, lanes) >> np.uint64(11)).astype(np.float64) * (1.0 / (1 << 53))
+    keys = np.asarray(key, np.uint64)
+    out = np.empty((len(keys), lanes), np.float64)
+    _uniform(keys, np.broadcast_to(np.asarray(t, np.int64), keys.shape), stream, out)
+    return out
 
 
 def integers(
     key: np.ndarray, t: np.ndarray, stream: int, high: np.ndarray | int, lanes: int = 1
 ) -> np.ndarray:
     """``(B, lanes)`` integers in ``[0, high)``; ``high`` may differ per world (``(B,)``)."""
-    u = uniform(key, t, stream, lanes)
-    high_arr = np.broadcast_to(np.asarray(high), key.shape)[:, None]
-    return np.minimum((u * high_arr).astype(np.int64), np.maximum(high_arr - 1, 0))
+    keys = np.asarray(key, np.uint64)
+    out = np.empty((len(keys), lanes), np.int64)
+    steps = np.broadcast_to(np.asarray(t, np.int64), keys.shape)
+    _integers(keys, steps, stream, np.broadcast_to(np.asarray(high, np.int64), keys.shape), out)
+    return out

@@ -9,6 +9,7 @@ requests -> tick.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -16,7 +17,8 @@ import numpy as np
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import DELTAS
-from vrenvs.core.rng import Stream, integers
+from vrenvs.core.jit import kernel
+from vrenvs.core.rng import Stream, draw_integer
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
 
 __all__ = ["PHASES", "Events", "neighbour_cells", "step"]
@@ -28,6 +30,10 @@ _CRITTER = CATALOG.role_id("critter")
 _CAUGHT = MODES.index("caught")
 # Interaction order: the faced cell first, then up, right, down, left.
 _NEIGHBOUR_ORDER = np.array([1, 2, 3, 4])
+_DY, _DX = tuple(int(d) for d in DELTAS[:, 0]), tuple(int(d) for d in DELTAS[:, 1])
+_PICKUP, _DROP, _GIVE, _TOGGLE = Action.PICKUP, Action.DROP, Action.GIVE, Action.TOGGLE
+_FOOD_STREAM = Stream.FOOD
+_PER_ACTOR = ("moved", "picked", "dropped", "gave", "refused", "opened", "ate", "caught", "escaped")
 
 
 @dataclass
@@ -71,195 +77,225 @@ def neighbour_cells(pos: np.ndarray, facing: np.ndarray) -> np.ndarray:
     return pos[:, None, :] + DELTAS[dirs]
 
 
-def _first(valid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Index of the first True per row and whether any was True."""
-    return np.asarray(valid.argmax(axis=1)), np.asarray(valid.any(axis=1))
+_FOOD_LANES = 16  # candidate cells drawn for food that grows back
 
 
-def _move(state: WorldState, actions: np.ndarray, roles: np.ndarray, events: Events) -> None:
-    """Step into walkable cells. An actor whose role yields (see actors.yaml: all but the
-    assistant) swaps places with the one stepping in, so nobody blocks a doorway for good."""
-    rows = np.arange(state.batch)
-    for slot in range(actions.shape[1]):
-        act = actions[:, slot]
-        wants = (act >= Action.UP) & (act <= Action.LEFT) & state.active[:, slot]
-        if not wants.any():
-            continue
-        state.facing[wants, slot] = act[wants]
-        here = state.pos[:, slot]
-        there = here + DELTAS[np.where(wants, act, 0)]
-        ty, tx = there[:, 0], there[:, 1]
-        other = state.occupant[rows, ty, tx].astype(np.int64) - 1
-        swap = (other >= 0) & CATALOG.YIELDS[roles[np.maximum(other, 0)]]
-        ok = wants & CATALOG.WALKABLE[state.tiles[rows, ty, tx]] & ((other < 0) | swap)
-        swap &= ok
-        b = rows[ok]
-        state.occupant[b, here[ok, 0], here[ok, 1]] = 0
-        sb, su = rows[swap], other[swap]
-        state.occupant[sb, here[swap, 0], here[swap, 1]] = su + 1
-        state.pos[sb, su] = here[swap]
-        state.occupant[b, ty[ok], tx[ok]] = slot + 1
-        state.pos[ok, slot] = there[ok]
-        events.moved[ok, slot] = True
+@kernel
+def _facing_cells(pos: np.ndarray, facing: int, around: np.ndarray) -> None:
+    """``around`` (5, 2): the faced cell, then the cells up, right, down and left of ``pos``."""
+    for k in range(5):
+        d = facing if k == 0 else k
+        around[k, 0] = pos[0] + _DY[d]
+        around[k, 1] = pos[1] + _DX[d]
 
 
-def _pickup(state: WorldState, slot: int, who: np.ndarray, events: Events) -> None:
-    rows = np.arange(state.batch)[who]
-    pos = state.pos[who, slot]
-    cells = np.concatenate([pos[:, None], neighbour_cells(pos, state.facing[who, slot])], axis=1)
-    found = state.items[rows[:, None], cells[..., 0], cells[..., 1]]
-    idx, has = _first(found > 0)
-    b, cell = rows[has], cells[has, idx[has]]
-    item = state.items[b, cell[:, 0], cell[:, 1]]
-    state.items[b, cell[:, 0], cell[:, 1]] = 0
-    state.carry[b, slot] = item
-    events.picked[b, slot] = item
+@kernel
+def _remove(
+    items: np.ndarray,
+    occupant: np.ndarray,
+    pos: np.ndarray,
+    active: np.ndarray,
+    mode: np.ndarray,
+    carry: np.ndarray,
+    b: int,
+    slot: int,
+    caught_mode: int,
+) -> None:
+    y, x = pos[b, slot, 0], pos[b, slot, 1]
+    occupant[b, y, x] = 0
+    active[b, slot] = False
+    mode[b, slot] = caught_mode
+    loot = carry[b, slot]
+    if loot > 0 and items[b, y, x] == 0:
+        items[b, y, x] = loot
+    carry[b, slot] = 0
 
 
-def _drop(state: WorldState, slot: int, who: np.ndarray, events: Events) -> None:
-    """Put the carried item on the actor's cell, else the faced cell, else any free neighbour."""
-    rows = np.arange(state.batch)[who]
-    pos = state.pos[who, slot]
-    cells = np.concatenate([pos[:, None], neighbour_cells(pos, state.facing[who, slot])], axis=1)
-    tiles = state.tiles[rows[:, None], cells[..., 0], cells[..., 1]]
-    free = (
-        (state.items[rows[:, None], cells[..., 0], cells[..., 1]] == 0)
-        & CATALOG.WALKABLE[tiles]
-        & ~CATALOG.IS_DOOR[tiles]
+@kernel
+def _physics(
+    tiles, items, occupant, pos, facing, carry, active, mode, home, t, key, eaten,
+    region_map, req_type, req_target, actions, roles, tables, ev,
+):  # fmt: skip
+    """The phases move, interact, eat, catch and escape of every world (see the module
+    docstring), in place. ``tables`` (:func:`_tables`) are the catalog's per-id lookups;
+    ``ev`` (9, B, N) the per-actor events in the order of :class:`Events`."""
+    walkable, is_door, closed, locked, is_open, lock_colour = (
+        tables[0],
+        tables[1],
+        tables[2],
+        tables[3],
+        tables[4],
+        tables[5],
     )
-    idx, has = _first(free)
-    b, cell = rows[has], cells[has, idx[has]]
-    state.items[b, cell[:, 0], cell[:, 1]] = state.carry[b, slot]
-    events.dropped[b, slot] = state.carry[b, slot]
-    state.carry[b, slot] = 0
-
-
-def _accepts(
-    state: WorldState, b: np.ndarray, receiver: np.ndarray, item: np.ndarray, roles: np.ndarray
-) -> np.ndarray:
-    """Who takes a gift: the user only the item it asked for, a merchant anything (it swaps),
-    the assistant anything while its hands are empty, other NPCs nothing."""
-    role = roles[receiver]
-    wants = (state.req_type[b] == requests.FETCH) & (state.req_target[b] == item)
-    free_hands = state.carry[b, receiver] == 0
-    return np.where(role == _USER, wants, (role == _MERCHANT) | ((role == _ASSISTANT) & free_hands))
-
-
-def _give(state: WorldState, slot: int, who: np.ndarray, roles: np.ndarray, events: Events) -> None:
-    rows = np.arange(state.batch)[who]
-    cells = neighbour_cells(state.pos[who, slot], state.facing[who, slot])
-    occ = state.occupant[rows[:, None], cells[..., 0], cells[..., 1]].astype(np.int64)
-    present = (occ > 0) & (occ != slot + 1)
-    item = state.carry[rows, slot]
-    receiver = np.maximum(occ - 1, 0)
-    accept = present & _accepts(state, rows[:, None], receiver, item[:, None], roles)
-    idx, ok = _first(accept)
-    events.refused[rows[present.any(axis=1) & ~ok], slot] = True
-    ok_b, ok_r = rows[ok], receiver[ok, idx[ok]]
-    swap = np.where(roles[ok_r] == _MERCHANT, state.carry[ok_b, ok_r], 0)
-    state.carry[ok_b, ok_r] = state.carry[ok_b, slot]
-    state.carry[ok_b, slot] = swap
-    events.gave[ok_b, slot] = True
-
-
-def _toggle(state: WorldState, slot: int, who: np.ndarray, events: Events) -> None:
-    rows = np.arange(state.batch)[who]
-    cells = neighbour_cells(state.pos[who, slot], state.facing[who, slot])
-    tiles = state.tiles[rows[:, None], cells[..., 0], cells[..., 1]]
-    idx, has = _first(CATALOG.IS_DOOR[tiles])
-    b, cell = rows[has], cells[has, idx[has]]
-    y, x = cell[:, 0], cell[:, 1]
-    tile = state.tiles[b, y, x]
-    key_fits = CATALOG.KEY_COLOUR[state.carry[b, slot]] == CATALOG.LOCK_COLOUR[tile]
-    opens = CATALOG.IS_CLOSED[tile] | (CATALOG.IS_LOCKED[tile] & key_fits)
-    closes = CATALOG.IS_OPEN[tile] & (state.occupant[b, y, x] == 0) & (state.items[b, y, x] == 0)
-    state.tiles[b[opens], y[opens], x[opens]] = CATALOG.DOOR_OPEN
-    state.tiles[b[closes], y[closes], x[closes]] = CATALOG.DOOR
-    events.opened[b[opens], slot] = True
-
-
-def _interact(state: WorldState, actions: np.ndarray, roles: np.ndarray, events: Events) -> None:
-    for slot in range(actions.shape[1]):
-        act = actions[:, slot]
-        alive = state.active[:, slot]
-        holding = state.carry[:, slot] > 0
-        for action, phase, need in (
-            (Action.PICKUP, _pickup, ~holding),
-            (Action.DROP, _drop, holding),
-            (Action.TOGGLE, _toggle, None),
-        ):
-            who = (act == action) & alive if need is None else (act == action) & alive & need
-            if who.any():
-                phase(state, slot, who, events)
-        who = (act == Action.GIVE) & alive & holding
-        if who.any():
-            _give(state, slot, who, roles, events)
-
-
-def _eat(state: WorldState, roles: np.ndarray, events: Events) -> None:
-    """Critters eat food they stand on; new food grows on a random free ground cell."""
-    for slot in np.flatnonzero(roles == _CRITTER):
-        y, x = state.pos[:, slot, 0], state.pos[:, slot, 1]
-        rows = np.arange(state.batch)
-        item = state.items[rows, y, x]
-        eats = state.active[:, slot] & CATALOG.FOOD[item]
-        if not eats.any():
-            continue
-        b = rows[eats]
-        state.items[b, y[eats], x[eats]] = 0
-        events.ate[b, slot] = item[eats]
-        state.eaten[b] += 1
-        _regrow(state, b, item[eats], int(slot))
-
-
-def _regrow(state: WorldState, b: np.ndarray, item: np.ndarray, salt: int) -> None:
-    side = state.tiles.shape[-1]
-    cells = integers(state.key[b], state.t[b] + salt, Stream.FOOD, side * side, lanes=16)
-    ys, xs = np.divmod(cells, side)
-    free = (
-        (state.region_map[b[:, None], ys, xs] >= 0)
-        & (state.items[b[:, None], ys, xs] == 0)
-        & (state.occupant[b[:, None], ys, xs] == 0)
+    key_colour, food, yields, prey_of = tables[6], tables[7], tables[8], tables[9]
+    consts = tables[10]
+    door, door_open, user, merchant, assistant, critter, thief, fetch, caught_mode = (
+        consts[0],
+        consts[1],
+        consts[2],
+        consts[3],
+        consts[4],
+        consts[5],
+        consts[6],
+        consts[7],
+        consts[8],
     )
-    idx, has = _first(free)
-    pick = idx[has]
-    state.items[b[has], ys[has, pick], xs[has, pick]] = item[has]
+    moved, picked, dropped, gave, refused, opened, ate, caught, escaped = (
+        ev[0],
+        ev[1],
+        ev[2],
+        ev[3],
+        ev[4],
+        ev[5],
+        ev[6],
+        ev[7],
+        ev[8],
+    )
+    n = roles.shape[0]
+    side = tiles.shape[2]
+    around = np.empty((5, 2), np.int64)
+    for b in range(tiles.shape[0]):
+        # move: into walkable cells; an actor whose role yields swaps places
+        for s in range(n):
+            a = actions[b, s]
+            if a < 1 or a > 4 or not active[b, s]:
+                continue
+            facing[b, s] = a
+            hy, hx = pos[b, s, 0], pos[b, s, 1]
+            ty, tx = hy + _DY[a], hx + _DX[a]
+            other = np.int64(occupant[b, ty, tx]) - 1
+            swap = other >= 0 and yields[roles[other]] != 0
+            if walkable[tiles[b, ty, tx]] == 0 or not (other < 0 or swap):
+                continue
+            occupant[b, hy, hx] = 0
+            if swap:
+                occupant[b, hy, hx] = other + 1
+                pos[b, other, 0], pos[b, other, 1] = hy, hx
+            occupant[b, ty, tx] = s + 1
+            pos[b, s, 0], pos[b, s, 1] = ty, tx
+            moved[b, s] = True
+        # interact: pick up, drop, toggle, give
+        for s in range(n):
+            a = actions[b, s]
+            if not active[b, s] or a < _PICKUP:
+                continue
+            holding = carry[b, s] > 0
+            py, px = np.int64(pos[b, s, 0]), np.int64(pos[b, s, 1])
+            _facing_cells(pos[b, s], facing[b, s], around)
+            if a == _PICKUP and not holding:  # own cell, faced cell, up, right, down, left
+                for k in range(-1, 5):
+                    y = py if k < 0 else around[k, 0]
+                    x = px if k < 0 else around[k, 1]
+                    if items[b, y, x] > 0:
+                        carry[b, s] = items[b, y, x]
+                        picked[b, s] = items[b, y, x]
+                        items[b, y, x] = 0
+                        break
+            elif a == _DROP and holding:
+                for k in range(-1, 5):
+                    y = py if k < 0 else around[k, 0]
+                    x = px if k < 0 else around[k, 1]
+                    tile = tiles[b, y, x]
+                    if items[b, y, x] == 0 and walkable[tile] != 0 and is_door[tile] == 0:
+                        items[b, y, x] = carry[b, s]
+                        dropped[b, s] = carry[b, s]
+                        carry[b, s] = 0
+                        break
+            elif a == _TOGGLE:
+                for k in range(5):
+                    y, x = around[k, 0], around[k, 1]
+                    tile = tiles[b, y, x]
+                    if is_door[tile] == 0:
+                        continue
+                    fits = key_colour[carry[b, s]] == lock_colour[tile]
+                    if closed[tile] != 0 or (locked[tile] != 0 and fits):
+                        tiles[b, y, x] = door_open
+                        opened[b, s] = True
+                    elif is_open[tile] != 0 and occupant[b, y, x] == 0 and items[b, y, x] == 0:
+                        tiles[b, y, x] = door
+                    break
+            elif a == _GIVE and holding:
+                # who takes it: the user only the item it asked for, a merchant anything (it
+                # swaps), the assistant anything while its hands are empty, others nothing
+                present = False
+                for k in range(5):
+                    occ = np.int64(occupant[b, around[k, 0], around[k, 1]])
+                    if occ == 0 or occ == s + 1:
+                        continue
+                    present = True
+                    r = occ - 1
+                    role = roles[r]
+                    if role == user:
+                        takes = req_type[b] == fetch and req_target[b] == carry[b, s]
+                    else:
+                        takes = role == merchant or (role == assistant and carry[b, r] == 0)
+                    if takes:
+                        back = carry[b, r] if role == merchant else 0
+                        carry[b, r] = carry[b, s]
+                        carry[b, s] = back
+                        gave[b, s] = True
+                        present = False
+                        break
+                if present:
+                    refused[b, s] = True
+        # eat: critters eat food they stand on; new food grows on a random free ground cell
+        for s in range(n):
+            if roles[s] != critter:
+                continue
+            y, x = pos[b, s, 0], pos[b, s, 1]
+            item = items[b, y, x]
+            if not active[b, s] or food[item] == 0:
+                continue
+            items[b, y, x] = 0
+            ate[b, s] = item
+            eaten[b] += 1
+            for lane in range(_FOOD_LANES):
+                cell = draw_integer(key[b], t[b] + s, _FOOD_STREAM, side * side, _FOOD_LANES, lane)
+                gy, gx = cell // side, cell % side
+                if region_map[b, gy, gx] >= 0 and items[b, gy, gx] == 0 and occupant[b, gy, gx] == 0:
+                    items[b, gy, gx] = item
+                    break
+        # catch: a hunter next to (or on) its prey takes it out; the prey drops its loot
+        for hunter in range(n):
+            prey_role = prey_of[roles[hunter]]
+            if prey_role == 0:
+                continue
+            for prey in range(n):
+                if roles[prey] != prey_role or not (active[b, hunter] and active[b, prey]):
+                    continue
+                gap = abs(pos[b, hunter, 0] - pos[b, prey, 0]) + abs(pos[b, hunter, 1] - pos[b, prey, 1])
+                if gap <= 1:
+                    caught[b, prey] = True
+                    _remove(items, occupant, pos, active, mode, carry, b, prey, caught_mode)
+        # escape: a thief back at its entry with loot leaves the world
+        for s in range(n):
+            if roles[s] != thief or not active[b, s] or carry[b, s] == 0:
+                continue
+            if pos[b, s, 0] == home[b, s, 0] and pos[b, s, 1] == home[b, s, 1]:
+                escaped[b, s] = True
+                occupant[b, pos[b, s, 0], pos[b, s, 1]] = 0
+                active[b, s] = False
 
 
-def _remove(state: WorldState, b: np.ndarray, slot: int) -> None:
-    y, x = state.pos[b, slot, 0], state.pos[b, slot, 1]
-    state.occupant[b, y, x] = 0
-    state.active[b, slot] = False
-    state.mode[b, slot] = _CAUGHT
-    loot = state.carry[b, slot]
-    back = (loot > 0) & (state.items[b, y, x] == 0)
-    state.items[b[back], y[back], x[back]] = loot[back]
-    state.carry[b, slot] = 0
+def _tables() -> np.ndarray:
+    """The catalog's lookups the kernel reads, as one ``(11, K)`` int64 array (rows:
+    walkable, door, closed, locked, open, lock colour by tile; key colour, food by item;
+    yields, prey role by role; then the constant ids)."""
+    prey = [0] + [0 if r.catches is None else CATALOG.role_id(r.catches) for r in CATALOG.roles]
+    consts = [CATALOG.DOOR, CATALOG.DOOR_OPEN, _USER, _MERCHANT, _ASSISTANT, _CRITTER,
+              CATALOG.role_id("thief"), requests.FETCH, _CAUGHT]  # fmt: skip
+    rows: list[Sequence[int] | np.ndarray] = [
+        CATALOG.WALKABLE, CATALOG.IS_DOOR, CATALOG.IS_CLOSED, CATALOG.IS_LOCKED, CATALOG.IS_OPEN,
+        CATALOG.LOCK_COLOUR, CATALOG.KEY_COLOUR, CATALOG.FOOD, CATALOG.YIELDS, prey, consts,
+    ]  # fmt: skip
+    out = np.zeros((len(rows), max(len(r) for r in rows)), np.int64)
+    for i, row in enumerate(rows):
+        out[i, : len(row)] = np.asarray(row, np.int64)
+    out.setflags(write=False)
+    return out
 
 
-def _catch(state: WorldState, roles: np.ndarray, events: Events) -> None:
-    for hunter in range(len(roles)):
-        prey_role = CATALOG.roles[roles[hunter] - 1].catches
-        if prey_role is None:
-            continue
-        for prey in np.flatnonzero(roles == CATALOG.role_id(prey_role)):
-            gap = np.abs(state.pos[:, hunter] - state.pos[:, prey]).sum(axis=1)
-            hit = state.active[:, hunter] & state.active[:, prey] & (gap <= 1)
-            if hit.any():
-                events.caught[hit, prey] = True
-                _remove(state, np.flatnonzero(hit), int(prey))
-
-
-def _escape(state: WorldState, roles: np.ndarray, events: Events) -> None:
-    for slot in np.flatnonzero(roles == CATALOG.role_id("thief")):
-        home = (state.pos[:, slot] == state.home[:, slot]).all(axis=1)
-        gone = state.active[:, slot] & (state.carry[:, slot] > 0) & home
-        if gone.any():
-            b = np.flatnonzero(gone)
-            events.escaped[b, slot] = True
-            y, x = state.pos[b, slot, 0], state.pos[b, slot, 1]
-            state.occupant[b, y, x] = 0
-            state.active[b, slot] = False
+_TABLES = _tables()
 
 
 PHASES = ("move", "interact", "eat", "catch", "escape", "requests", "tick")
@@ -269,11 +305,15 @@ def step(state: WorldState, actions: np.ndarray, config: TaskConfig) -> Events:
     """Advance every world one step with ``actions`` ``(B, N)`` (one per actor slot)."""
     roles = config.role_ids()
     events = Events.empty(state.batch, config.num_actors)
-    _move(state, actions, roles, events)
-    _interact(state, actions, roles, events)
-    _eat(state, roles, events)
-    _catch(state, roles, events)
-    _escape(state, roles, events)
+    per_actor = np.zeros((9, state.batch, config.num_actors), np.uint8)
+    _physics(
+        state.tiles, state.items, state.occupant, state.pos, state.facing, state.carry, state.active,
+        state.mode, state.home, state.t, state.key, state.eaten, state.region_map, state.req_type,
+        state.req_target, np.ascontiguousarray(actions, np.int64), roles, _TABLES, per_actor,
+    )  # fmt: skip
+    for name, values in zip(_PER_ACTOR, per_actor):
+        column = getattr(events, name)
+        column[...] = values
     if config.requests:
         requests.update(state, config, events)
     state.t += 1

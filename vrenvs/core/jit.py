@@ -1,0 +1,26 @@
+"""How the compiled loops of the core are built: one decorator for every kernel.
+
+Kernels are plain Python functions over numpy arrays (loops over worlds, actors and cells),
+compiled by numba to machine code on first use and cached on disk (next to the module, or in
+numba's per-user cache where the package folder is read-only), so a later process loads them
+instead of compiling. ``NUMBA_DISABLE_JIT=1`` runs the same functions as plain Python, for a
+debugger or a coverage run. Kernels take arrays the caller has checked: shapes, dtypes and
+index ranges are validated before a kernel is called, never inside (numba does no bounds
+checks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import numba
+
+__all__ = ["kernel"]
+
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def kernel(fn: F) -> F:
+    """Compile ``fn`` as a kernel (no Python objects inside, cached on disk, GIL released)."""
+    return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]
