@@ -34,3 +34,31 @@ def test_two_hundred_episodes_replay_the_recorded_digests(name, env_id, kwargs, 
     digest, ended = t.digest_episodes(env_id, kwargs, 0, drive)
     assert ended >= t.WORLDS
     assert digest == EPISODES[name]
+
+
+def test_the_kernels_as_plain_python_replay_the_recorded_digests():
+    """``NUMBA_DISABLE_JIT=1`` (for a debugger) runs the kernels' Python source: the same
+    behaviour, and no overflow warnings from the hash arithmetic."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import json\n"
+        "from tests import trajectories as t\n"
+        "runs = {name: (env_id, kwargs) for name, env_id, kwargs in t.RUNS}\n"
+        "names = ('fetch-gan', 'assistant-all-npcs', 'flee-procedural')\n"
+        "got = {n: t.digest_single(*runs[n], 0) for n in names}\n"
+        "name, env_id, kwargs, drive = t.DRIVEN[1]\n"
+        "got[name] = t.digest_driven(env_id, kwargs, 0, drive)\n"
+        "print(json.dumps(got))\n"
+    )
+    env = {**os.environ, "NUMBA_DISABLE_JIT": "1"}
+    out = subprocess.run(
+        [sys.executable, "-W", "error::RuntimeWarning", "-c", code],
+        env=env, capture_output=True, text=True, check=True, cwd=t.DATA.parent.parent.parent,
+    )  # fmt: skip
+    got = json.loads(out.stdout.strip().splitlines()[-1])
+    want = {n: RECORDED[f"{n}/single/0"] for n in ("fetch-gan", "assistant-all-npcs", "flee-procedural")}
+    want["oracle-assistant"] = RECORDED["oracle-assistant/driven/0"]
+    assert got == want

@@ -11,10 +11,12 @@ checks).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numba
+import numpy as np
 
 __all__ = ["kernel"]
 
@@ -22,5 +24,16 @@ F = TypeVar("F", bound=Callable[..., object])
 
 
 def kernel(fn: F) -> F:
-    """Compile ``fn`` as a kernel (no Python objects inside, cached on disk, GIL released)."""
+    """Compile ``fn`` as a kernel (no Python objects inside, cached on disk, GIL released).
+
+    With ``NUMBA_DISABLE_JIT=1`` the plain function runs, with numpy's overflow warnings off:
+    the hash arithmetic of :mod:`vrenvs.core.rng` wraps around on purpose, as compiled."""
+    if numba.config.DISABLE_JIT:
+
+        @functools.wraps(fn)
+        def plain(*args: Any) -> Any:
+            with np.errstate(over="ignore"):
+                return fn(*args)
+
+        return plain  # type: ignore[return-value]
     return numba.njit(cache=True, nogil=True)(fn)  # type: ignore[return-value]
