@@ -28,7 +28,7 @@ def kernel(fn: F) -> F:
 
     With ``NUMBA_DISABLE_JIT=1`` the plain function runs, with numpy's overflow warnings off:
     the hash arithmetic of :mod:`vrenvs.core.rng` wraps around on purpose, as compiled."""
-    if numba.config.DISABLE_JIT:
+    if getattr(numba.config, "DISABLE_JIT", False):
 
         @functools.wraps(fn)
         def plain(*args: Any) -> Any:
