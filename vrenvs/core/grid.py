@@ -20,6 +20,7 @@ __all__ = [
     "dilate",
     "distance_field",
     "distances_at",
+    "distances_on",
     "flood",
     "label_components",
     "small_components",
@@ -48,22 +49,31 @@ def _grids(mask: np.ndarray) -> np.ndarray:
 
 @kernel
 def _search(
-    targets: np.ndarray, passable: np.ndarray, limit: int, want: np.ndarray, dist: np.ndarray
+    targets: np.ndarray,
+    cells: np.ndarray,
+    table: np.ndarray,
+    owner: np.ndarray,
+    limit: int,
+    queries: np.ndarray,
+    dist: np.ndarray,
 ) -> None:
-    """Breadth-first search of grid ``g`` of ``targets``/``passable`` into ``dist`` (``(N, H,
-    W)`` int16, :data:`UNREACHED` where not reached). Target cells are at 0 whether passable or
-    not, and spread; other cells are entered when passable. Cells at ``limit`` do not spread.
-    ``want`` (``(N, H, W)`` int32): how many queries wait on each cell; when it is not empty,
-    a grid's search stops once every waiting cell has its distance."""
+    """Breadth-first search of each grid ``g`` of ``targets`` into ``dist`` (``(N, H, W)``
+    int16, :data:`UNREACHED` where not reached). Target cells are at 0 whether passable or
+    not, and spread; another cell is entered when ``table[owner[g], cells[owner[g], y, x]]``
+    (so grids can share one map of cell codes and each walk it by its own table). Cells at
+    ``limit`` do not spread. With ``queries`` (``(N, Q, 2)``, Q > 0) a grid's search stops
+    once every query cell has its distance."""
     n, h, w = targets.shape
     queue = np.empty(h * w, np.int32)
-    early = want.shape[0] == n
+    want = np.zeros((h, w), np.int32)
     for g in range(n):
-        waiting = 0
-        if early:
-            for y in range(h):
-                for x in range(w):
-                    waiting += want[g, y, x]
+        o = owner[g]
+        waiting = 0 if queries.shape[1] > 0 else -1  # -1: search the whole grid
+        for q in range(queries.shape[1]):
+            qy, qx = queries[g, q, 0], queries[g, q, 1]
+            if targets[g, qy, qx] or table[o, cells[o, qy, qx]]:  # others are never reached
+                want[qy, qx] += 1
+                waiting += 1
         tail = 0
         for y in range(h):
             for x in range(w):
@@ -71,12 +81,11 @@ def _search(
                     dist[g, y, x] = 0
                     queue[tail] = y * w + x
                     tail += 1
-                    if early:
-                        waiting -= want[g, y, x]
+                    waiting -= want[y, x]
                 else:
                     dist[g, y, x] = UNREACHED
         head = 0
-        while head < tail and not (early and waiting == 0):
+        while head < tail and waiting != 0:
             cell = queue[head]
             head += 1
             y, x = cell // w, cell % w
@@ -85,22 +94,40 @@ def _search(
                 continue
             for k in range(4):
                 ny, nx = y + _DY[k], x + _DX[k]
-                if 0 <= ny < h and 0 <= nx < w and passable[g, ny, nx] and dist[g, ny, nx] == UNREACHED:
+                if (
+                    0 <= ny < h
+                    and 0 <= nx < w
+                    and dist[g, ny, nx] == UNREACHED
+                    and table[o, cells[o, ny, nx]]
+                ):
                     dist[g, ny, nx] = d + 1
                     queue[tail] = ny * w + nx
                     tail += 1
-                    if early:
-                        waiting -= want[g, ny, nx]
+                    waiting -= want[ny, nx]
+        for q in range(queries.shape[1]):
+            want[queries[g, q, 0], queries[g, q, 1]] = 0
 
 
-_NO_WANT = np.zeros((0, 0, 0), np.int32)
+_BOOL_TABLE = np.array([[False, True]])
+
+
+def _walk(passable: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(cells, table, owner)`` of :func:`_search` for a boolean ``passable`` stack."""
+    grids = _grids(passable)
+    n = len(grids)
+    return grids.view(np.uint8), np.broadcast_to(_BOOL_TABLE, (n, 2)), np.arange(n)
+
+
+def _no_queries(n: int) -> np.ndarray:
+    return np.zeros((n, 0, 2), np.int64)
 
 
 def flood(seed: np.ndarray, passable: np.ndarray) -> np.ndarray:
     """Cells of ``passable`` 4-connected to ``seed`` (seed cells count only if passable)."""
     where = _grids(passable)
+    cells, table, owner = _walk(where)
     dist = np.empty(where.shape, np.int16)
-    _search(_grids(seed) & where, where, UNREACHED, _NO_WANT, dist)
+    _search(_grids(seed) & where, cells, table, owner, UNREACHED, _no_queries(len(where)), dist)
     return (dist < UNREACHED).reshape(passable.shape)
 
 
@@ -111,9 +138,18 @@ def distance_field(targets: np.ndarray, passable: np.ndarray, limit: int | None 
     counter). Unreached cells hold :data:`UNREACHED`. ``limit`` stops the search early:
     cells farther than ``limit`` steps read :data:`UNREACHED`.
     """
-    dist = np.empty((int(np.prod(targets.shape[:-2], dtype=np.int64)), *targets.shape[-2:]), np.int16)
-    _search(_grids(targets), _grids(passable), UNREACHED if limit is None else limit, _NO_WANT, dist)
+    goals = _grids(targets)
+    dist = np.empty(goals.shape, np.int16)
+    stop = UNREACHED if limit is None else limit
+    _search(goals, *_walk(passable), stop, _no_queries(len(goals)), dist)
     return dist.reshape(targets.shape)
+
+
+def _checked_queries(queries: np.ndarray, h: int, w: int) -> np.ndarray:
+    ys, xs = queries[..., 0], queries[..., 1]
+    if queries.size and (ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w):
+        raise ValueError(f"query cells outside the {h}x{w} grids: {queries.reshape(-1, 2).tolist()}")
+    return np.ascontiguousarray(queries, np.int64)
 
 
 def distances_at(targets: np.ndarray, passable: np.ndarray, queries: np.ndarray) -> np.ndarray:
@@ -124,15 +160,32 @@ def distances_at(targets: np.ndarray, passable: np.ndarray, queries: np.ndarray)
     query cell is reached.
     """
     n, h, w = targets.shape
-    ys, xs = queries[..., 0], queries[..., 1]
-    if queries.size and (ys.min() < 0 or xs.min() < 0 or ys.max() >= h or xs.max() >= w):
-        raise ValueError(f"query cells outside the {h}x{w} grids: {queries.reshape(-1, 2).tolist()}")
-    rows = np.arange(n)[:, None]
-    want = np.zeros((n, h, w), np.int32)
-    np.add.at(want, (np.broadcast_to(rows, ys.shape), ys, xs), 1)
+    queries = _checked_queries(queries, h, w)
     dist = np.empty((n, h, w), np.int16)
-    _search(_grids(targets), _grids(passable), UNREACHED, want, dist)
-    return dist[rows, ys, xs]
+    _search(_grids(targets), *_walk(passable), UNREACHED, queries, dist)
+    return dist[np.arange(n)[:, None], queries[..., 0], queries[..., 1]]
+
+
+def distances_on(
+    targets: np.ndarray, cells: np.ndarray, table: np.ndarray, owner: np.ndarray, queries: np.ndarray
+) -> np.ndarray:
+    """:func:`distances_at` for ``(N, H, W)`` target grids that walk shared maps: grid ``g``
+    may enter a cell when ``table[owner[g], cells[owner[g], y, x]]`` (``cells``: ``(M, H, W)``
+    uint8 codes such as tile ids, ``table``: ``(M, K)`` bool, ``owner``: ``(N,)``)."""
+    n, h, w = targets.shape
+    queries = _checked_queries(queries, h, w)
+    dist = np.empty((n, h, w), np.int16)
+    grids = np.ascontiguousarray(cells, np.uint8)
+    _search(
+        _grids(targets),
+        grids,
+        np.ascontiguousarray(table, bool),
+        np.asarray(owner, np.int64),
+        UNREACHED,
+        queries,
+        dist,
+    )
+    return dist[np.arange(n)[:, None], queries[..., 0], queries[..., 1]]
 
 
 @kernel

@@ -28,13 +28,22 @@ from vrenvs.core.tasks import objective_of
 _DY, _DX = tuple(int(d) for d in DELTAS[:, 0]), tuple(int(d) for d in DELTAS[:, 1])
 _NOOP, _TOGGLE, _NPC_STREAM = Action.NOOP, Action.TOGGLE, Stream.NPC
 
-__all__ = ["cells", "heading", "keys_to_fetch", "passable", "step_towards", "targets"]
+__all__ = ["cells", "heading", "keys_to_fetch", "passable", "passable_tiles", "step_towards", "targets"]
 
 
 def cells(state: WorldState, b: np.ndarray, cells: np.ndarray) -> np.ndarray:
     mask = np.zeros((len(b), *state.tiles.shape[1:]), bool)
     mask[np.arange(len(b)), cells[:, 0], cells[:, 1]] = True
     return mask
+
+
+_BASE_PASSABLE = base_passable(np.arange(len(CATALOG.WALKABLE)))
+
+
+def passable_tiles(state: WorldState, slot: int) -> np.ndarray:
+    """``(B, T)`` bool by tile id: what :func:`passable` lets ``slot`` cross in each world."""
+    held = CATALOG.KEY_COLOUR[state.carry[:, slot]][:, None]
+    return _BASE_PASSABLE | (CATALOG.IS_LOCKED & (held == CATALOG.LOCK_COLOUR))
 
 
 def passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from vrenvs.core.grid import UNREACHED, distances_at
-from vrenvs.core.navigation import passable, targets
+from vrenvs.core.grid import UNREACHED, distances_on
+from vrenvs.core.navigation import passable_tiles, targets
 from vrenvs.core.state import TaskConfig, WorldState
 from vrenvs.core.tasks import OBJECTIVES, objective_of
 
@@ -45,10 +45,10 @@ def distances(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     from the cells one move up, right, down and left (:data:`UNREACHED`: no path)."""
     b = state.batch
     goals = np.concatenate(targets(state, config, slot))  # (G*B, Hp, Wp)
-    where = np.tile(passable(state, np.arange(b), slot), (NUM_GOALS, 1, 1))
     here = state.pos[:, slot].astype(np.int64)  # (B, 2); the border is wall, so neighbours exist
     queries = np.concatenate([here[:, None], here[:, None] + _MOVES[None]], axis=1)  # (B, 5, 2)
-    dist = distances_at(goals, where, np.tile(queries, (NUM_GOALS, 1, 1)))
+    owner = np.tile(np.arange(b), NUM_GOALS)
+    dist = distances_on(goals, state.tiles, passable_tiles(state, slot), owner, queries[owner])
     return dist.reshape(NUM_GOALS, b, 5).transpose(1, 0, 2).astype(np.int64)
 
 
