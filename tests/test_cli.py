@@ -159,4 +159,10 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
         "single env vs MiniGrid-DoorKey-8x8" in names and "PPO env-steps/s vs MiniGrid-DoorKey-8x8" in names
     )
     assert "reset with vqvae scenes (default) vs MiniGrid-MultiRoom-N6" in names
+    assert "route sensor at B=16, ms per vector step" in names
+    route = next(t for t in result["targets"] if t["target"].startswith("route sensor"))
+    want = (
+        16 / step["vrenvs vector B=16, route=True"]["median"] - 16 / step["vrenvs vector B=16"]["median"]
+    ) * 1e3
+    assert route["measured"] == pytest.approx(want) and route["met"] == (route["measured"] <= 0.2)
     assert "**targets**" in (tmp_path / "bench.md").read_text()

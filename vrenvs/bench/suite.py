@@ -49,6 +49,7 @@ ENV_ID = "vrenvs/Assistant-Fetch-v0"
 DOORKEY, MULTIROOM = "MiniGrid-DoorKey-8x8-v0", "MiniGrid-MultiRoom-N6-v0"
 SINGLE = f"vrenvs single (gymnasium.make, {DEFAULT_SOURCE} scenes)"
 """The single-env case: default kwargs, so the default source's scenes."""
+ROUTE_OFF, ROUTE_ON = "vrenvs vector B=16", "vrenvs vector B=16, route=True"
 
 
 def _has_minigrid() -> bool:
@@ -122,6 +123,10 @@ def _step_cases(quick: bool, minigrid: bool) -> dict[str, Callable[[], float]]:
         cases[f"{MULTIROOM} single"] = _single(MULTIROOM, n)
     for b in (1, 64, 1024):
         cases[f"vrenvs vector B={b}"] = _vector(b, max((n * 4) // b, 20 if quick else 200))
+    # the route sensor's cost per vector step (the training configs' observation): B = 16
+    # with and without it, the difference of the step times
+    cases[ROUTE_OFF] = _vector(16, n // 4)
+    cases[ROUTE_ON] = _vector(16, n // 4, route=True)
     if minigrid:
         dummy = _dummy_minigrid(8, n // 8 * 4)
         if dummy is not None:
@@ -325,6 +330,18 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
     add("vector env B=1024, agent-steps/s", b1024, 1_000_000, "steps/s")
     if b1024 and doorkey:
         add("vector env B=1024 vs MiniGrid single", b1024 / doorkey, 100.0, "x")
+    off, on = _median(tables, "step", ROUTE_OFF), _median(tables, "step", ROUTE_ON)
+    if off and on:
+        cost = (16 / on - 16 / off) * 1e3
+        out.append(
+            {
+                "target": "route sensor at B=16, ms per vector step",
+                "measured": cost,
+                "goal": 0.2,
+                "unit": "ms",
+                "met": cost <= 0.2,
+            }
+        )
     default, multiroom = (
         _median(tables, "reset", f"vrenvs reset, scenes={DEFAULT_SOURCE}"),
         _median(tables, "reset", f"{MULTIROOM} reset"),

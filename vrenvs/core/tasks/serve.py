@@ -21,6 +21,7 @@ from vrenvs.core.tasks.spec import Objective, actor_cells, slots_of
 __all__ = ["SERVE", "Serve"]
 
 _IS_KEY = CATALOG.KEY_COLOUR >= 0
+_SHUT = CATALOG.IS_CLOSED | CATALOG.IS_LOCKED
 
 
 class Serve(Objective):
@@ -59,14 +60,16 @@ class Serve(Objective):
         fetch &= state.carry[:, slot] != state.req_target
         item = (state.items == state.req_target[:, None, None]) & fetch[:, None, None]
         user = actor_cells(state, slots_of(config, "user"))
-        rows = np.arange(state.batch)
-        region = np.clip(state.req_target, 0, state.guide.shape[1] - 1)
-        centre = (state.guide[rows, region] == 0) & (state.req_type == requests.GUIDE)[:, None, None]
-        tiles = state.tiles
-        shut = CATALOG.IS_CLOSED[tiles] | CATALOG.IS_LOCKED[tiles]
-        door = shut & (state.door_map == state.req_target[:, None, None])
-        door &= (state.req_type == requests.OPEN)[:, None, None]
-        return [item, user, centre | door, _IS_KEY[state.items]]
+        place = np.zeros(state.tiles.shape, bool)
+        guide = state.req_type == requests.GUIDE
+        if guide.any():  # the centre of the region to guide to
+            region = np.clip(state.req_target, 0, state.guide.shape[1] - 1)
+            place |= (state.guide[np.arange(state.batch), region] == 0) & guide[:, None, None]
+        shut = state.req_type == requests.OPEN
+        if shut.any():  # the shut doors of the name to open
+            shut = shut[:, None, None] & (state.door_map == state.req_target[:, None, None])
+            place |= shut & _SHUT[state.tiles]
+        return [item, user, place, _IS_KEY[state.items]]
 
     def left(
         self, state: WorldState, config: TaskConfig, slot: int, at: np.ndarray, dist: np.ndarray
