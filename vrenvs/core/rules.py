@@ -10,7 +10,7 @@ requests -> tick.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,6 +34,7 @@ _DY, _DX = tuple(int(d) for d in DELTAS[:, 0]), tuple(int(d) for d in DELTAS[:, 
 _PICKUP, _DROP, _GIVE, _TOGGLE = Action.PICKUP, Action.DROP, Action.GIVE, Action.TOGGLE
 _FOOD_STREAM = Stream.FOOD
 _PER_ACTOR = ("moved", "picked", "dropped", "gave", "refused", "opened", "ate", "caught", "escaped")
+_FLAGS = frozenset({"moved", "gave", "refused", "opened", "caught", "escaped"})
 
 
 @dataclass
@@ -51,24 +52,24 @@ class Events:
     escaped: np.ndarray  # bool, this actor left with loot
     done: np.ndarray  # (B,) request type completed this step, 0 none
     gave_up: np.ndarray  # (B,) request type the user gave up on, 0 none
+    _block: np.ndarray = field(init=False, repr=False, compare=False)
 
     @classmethod
     def empty(cls, batch: int, actors: int) -> Events:
-        per_actor = {
-            name: np.zeros((batch, actors), dtype)
-            for name, dtype in (
-                ("moved", bool),
-                ("picked", np.uint8),
-                ("dropped", np.uint8),
-                ("gave", bool),
-                ("refused", bool),
-                ("opened", bool),
-                ("ate", np.uint8),
-                ("caught", bool),
-                ("escaped", bool),
-            )
+        """No events: all zero. The per-actor fields are views of one ``(9, B, N)`` uint8
+        block (:meth:`per_actor`), bool where the field is a flag."""
+        block = np.zeros((len(_PER_ACTOR), batch, actors), np.uint8)
+        fields = {
+            name: block[k].view(bool) if name in _FLAGS else block[k] for k, name in enumerate(_PER_ACTOR)
         }
-        return cls(**per_actor, done=np.zeros(batch, np.int8), gave_up=np.zeros(batch, np.int8))
+        events = cls(**fields, done=np.zeros(batch, np.int8), gave_up=np.zeros(batch, np.int8))
+        events._block = block
+        return events
+
+    def per_actor(self) -> np.ndarray:
+        """The ``(9, B, N)`` uint8 block behind the per-actor fields (in :data:`_PER_ACTOR`
+        order), which the step kernel writes."""
+        return self._block
 
 
 def neighbour_cells(pos: np.ndarray, facing: np.ndarray) -> np.ndarray:
@@ -305,15 +306,11 @@ def step(state: WorldState, actions: np.ndarray, config: TaskConfig) -> Events:
     """Advance every world one step with ``actions`` ``(B, N)`` (one per actor slot)."""
     roles = config.role_ids()
     events = Events.empty(state.batch, config.num_actors)
-    per_actor = np.zeros((9, state.batch, config.num_actors), np.uint8)
     _physics(
         state.tiles, state.items, state.occupant, state.pos, state.facing, state.carry, state.active,
         state.mode, state.home, state.t, state.key, state.eaten, state.region_map, state.req_type,
-        state.req_target, np.ascontiguousarray(actions, np.int64), roles, _TABLES, per_actor,
+        state.req_target, np.ascontiguousarray(actions, np.int64), roles, _TABLES, events.per_actor(),
     )  # fmt: skip
-    for name, values in zip(_PER_ACTOR, per_actor):
-        column = getattr(events, name)
-        column[...] = values
     if config.requests:
         requests.update(state, config, events)
     state.t += 1
