@@ -36,10 +36,11 @@ import numpy as np
 
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.grid import UNREACHED, distance_field
-from vrenvs.core.navigation import cells, passable, step_towards
+from vrenvs.core.grid import UNREACHED, distance_field, search
+from vrenvs.core.jit import kernel
+from vrenvs.core.navigation import NAV_TABLES, cells, passable, step_towards, towards
 from vrenvs.core.oracle import oracle
-from vrenvs.core.rng import Stream, integers, uniform
+from vrenvs.core.rng import Stream, draw_integer, integers, uniform
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
 
 __all__ = ["CONTROLLERS", "Controller", "Decision", "controller", "controller_names", "decide", "situation"]
@@ -55,6 +56,7 @@ class Decision(NamedTuple):
 
 Controller = Callable[[WorldState, TaskConfig, int], "np.ndarray | Decision"]
 _MODE = {name: i for i, name in enumerate(MODES)}
+_CHASING, _PATROLLING, _NPC_STREAM = _MODE["chasing"], _MODE["patrolling"], Stream.NPC
 
 
 def _nearest_in_sight(
@@ -79,20 +81,64 @@ def _pursue(
     return step_towards(state, b, slot, field, away=away)
 
 
-def _wander(state: WorldState, b: np.ndarray, slot: int, waypoint: np.ndarray, round_: bool) -> np.ndarray:
-    """Walk to the centre of region ``waypoint[b]``; on arrival go on to the next region of
-    the round (``round_``) or to a random one (written into ``waypoint``)."""
-    goal = waypoint[b].astype(np.int64)
-    arrived = state.guide[b, goal, state.pos[b, slot, 0], state.pos[b, slot, 1]] == 0
-    if arrived.any():
-        a = b[arrived]
-        regions = np.maximum(state.num_regions[a], 1)
-        if round_:
-            goal[arrived] = (goal[arrived] + 1) % regions
+@kernel
+def _hunt_worlds(
+    tiles, occupant, carry, facing, pos, key, t, active, guide, num_regions, slot, prey, sight, round_,
+    tables, no_yielding, actions, mode, waypoint,
+):  # fmt: skip
+    """Per world: chase the nearest active ``prey`` slot within ``sight`` (BFS up to
+    ``2 * sight`` steps), else walk to the centre of region ``waypoint``; on arrival go on to
+    the next region of the round (``round_``) or to a random one."""
+    walkable, closed, locked, lock_colour, key_colour = tables[0], tables[1], tables[2], tables[3], tables[4]
+    hp, wp = tiles.shape[1], tiles.shape[2]
+    passable = np.zeros(walkable.shape[0], np.bool_)
+    goals = np.zeros((hp, wp), np.bool_)
+    dist = np.empty((hp, wp), np.int16)
+    want = np.zeros((hp, wp), np.int32)
+    queue = np.empty(hp * wp, np.int32)
+    no_queries = np.zeros((0, 2), np.int64)
+    for w in range(tiles.shape[0]):
+        if not active[w, slot]:
+            continue
+        target, nearest = -1, 1 << 20
+        for s in prey:
+            if active[w, s]:
+                gap = abs(pos[w, s, 0] - pos[w, slot, 0]) + abs(pos[w, s, 1] - pos[w, slot, 1])
+                if gap < nearest:
+                    target, nearest = s, gap
+        if target >= 0 and nearest <= sight:
+            held = key_colour[carry[w, slot]]
+            for tile in range(passable.shape[0]):
+                passable[tile] = (
+                    walkable[tile] != 0
+                    or closed[tile] != 0
+                    or (locked[tile] != 0 and lock_colour[tile] == held)
+                )
+            ty, tx = pos[w, target, 0], pos[w, target, 1]
+            goals[ty, tx] = True
+            search(goals, tiles[w], passable, 2 * sight, no_queries, want, queue, dist)
+            goals[ty, tx] = False
+            actions[w] = towards(
+                tiles, occupant, carry, facing, pos, key, t, w, slot, dist, False, no_yielding, tables
+            )
+            mode[w] = _CHASING
         else:
-            goal[arrived] = integers(state.key[a], state.t[a] + slot, Stream.NPC, regions)[:, 0]
-        waypoint[a] = goal[arrived]
-    return step_towards(state, b, slot, state.guide, layer=goal)
+            goal = int(waypoint[w])
+            if guide[w, goal, pos[w, slot, 0], pos[w, slot, 1]] == 0:
+                regions = max(int(num_regions[w]), 1)
+                if round_:
+                    goal = (goal + 1) % regions
+                else:
+                    goal = draw_integer(key[w], t[w] + slot, _NPC_STREAM, regions, 1, 0)
+                waypoint[w] = goal
+            field = guide[w, goal]
+            actions[w] = towards(
+                tiles, occupant, carry, facing, pos, key, t, w, slot, field, False, no_yielding, tables
+            )
+            mode[w] = _PATROLLING
+
+
+_NO_YIELDING = np.zeros(256, bool)
 
 
 def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Decision:
@@ -100,16 +146,12 @@ def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Dec
     mode = state.mode[:, slot].copy()
     waypoint = state.goal[:, slot].copy()
     prey = CATALOG.roles[config.role_ids()[slot] - 1].catches
-    target, seen = _nearest_in_sight(state, config, slot, prey)
-    alive = state.active[:, slot]
-    chase = np.flatnonzero(alive & seen)
-    roam = np.flatnonzero(alive & ~seen)
-    if len(chase):
-        actions[chase] = _pursue(state, chase, slot, target[chase], False, 2 * config.sight)
-        mode[chase] = _MODE["chasing"]
-    if len(roam):
-        actions[roam] = _wander(state, roam, slot, waypoint, round_)
-        mode[roam] = _MODE["patrolling"]
+    slots = np.array([s for s, r in enumerate(config.roles) if r == prey] if prey else [], np.int64)
+    _hunt_worlds(
+        state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, state.active,
+        state.guide, state.num_regions, slot, slots, config.sight, round_, NAV_TABLES, _NO_YIELDING,
+        actions, mode, waypoint,
+    )  # fmt: skip
     return Decision(actions, mode, waypoint)
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "distances_on",
     "flood",
     "label_components",
+    "search",
     "small_components",
 ]
 
@@ -48,6 +49,59 @@ def _grids(mask: np.ndarray) -> np.ndarray:
 
 
 @kernel
+def search(
+    targets: np.ndarray,
+    cells: np.ndarray,
+    table: np.ndarray,
+    limit: int,
+    queries: np.ndarray,
+    want: np.ndarray,
+    queue: np.ndarray,
+    dist: np.ndarray,
+) -> None:
+    """Breadth-first search of one ``(H, W)`` grid into ``dist`` (int16, :data:`UNREACHED`
+    where not reached), for kernels. Target cells are at 0 whether passable or not, and
+    spread; another cell is entered when ``table[cells[y, x]]``. Cells at ``limit`` do not
+    spread. With ``queries`` (``(Q, 2)``, Q > 0) the search stops once every query cell it
+    can reach has its distance. ``want`` (``(H, W)`` int32, zero) and ``queue`` (``H * W``
+    int32) are scratch space; ``want`` is zero again on return."""
+    h, w = targets.shape
+    waiting = 0 if queries.shape[0] > 0 else -1  # -1: search the whole grid
+    for q in range(queries.shape[0]):
+        qy, qx = queries[q, 0], queries[q, 1]
+        if targets[qy, qx] or table[cells[qy, qx]]:  # others are never reached
+            want[qy, qx] += 1
+            waiting += 1
+    tail = 0
+    for y in range(h):
+        for x in range(w):
+            if targets[y, x]:
+                dist[y, x] = 0
+                queue[tail] = y * w + x
+                tail += 1
+                waiting -= want[y, x]
+            else:
+                dist[y, x] = UNREACHED
+    head = 0
+    while head < tail and waiting != 0:
+        cell = queue[head]
+        head += 1
+        y, x = cell // w, cell % w
+        d = dist[y, x]
+        if d >= limit:
+            continue
+        for k in range(4):
+            ny, nx = y + _DY[k], x + _DX[k]
+            if 0 <= ny < h and 0 <= nx < w and dist[ny, nx] == UNREACHED and table[cells[ny, nx]]:
+                dist[ny, nx] = d + 1
+                queue[tail] = ny * w + nx
+                tail += 1
+                waiting -= want[ny, nx]
+    for q in range(queries.shape[0]):
+        want[queries[q, 0], queries[q, 1]] = 0
+
+
+@kernel
 def _search(
     targets: np.ndarray,
     cells: np.ndarray,
@@ -57,55 +111,15 @@ def _search(
     queries: np.ndarray,
     dist: np.ndarray,
 ) -> None:
-    """Breadth-first search of each grid ``g`` of ``targets`` into ``dist`` (``(N, H, W)``
-    int16, :data:`UNREACHED` where not reached). Target cells are at 0 whether passable or
-    not, and spread; another cell is entered when ``table[owner[g], cells[owner[g], y, x]]``
-    (so grids can share one map of cell codes and each walk it by its own table). Cells at
-    ``limit`` do not spread. With ``queries`` (``(N, Q, 2)``, Q > 0) a grid's search stops
-    once every query cell has its distance."""
+    """:func:`search` of each grid ``g`` of ``targets`` (``(N, H, W)``) into ``dist``, on
+    ``cells[owner[g]]`` with ``table[owner[g]]`` (grids can share one map of cell codes and
+    each walk it by its own table), with ``queries[g]``."""
     n, h, w = targets.shape
     queue = np.empty(h * w, np.int32)
     want = np.zeros((h, w), np.int32)
     for g in range(n):
         o = owner[g]
-        waiting = 0 if queries.shape[1] > 0 else -1  # -1: search the whole grid
-        for q in range(queries.shape[1]):
-            qy, qx = queries[g, q, 0], queries[g, q, 1]
-            if targets[g, qy, qx] or table[o, cells[o, qy, qx]]:  # others are never reached
-                want[qy, qx] += 1
-                waiting += 1
-        tail = 0
-        for y in range(h):
-            for x in range(w):
-                if targets[g, y, x]:
-                    dist[g, y, x] = 0
-                    queue[tail] = y * w + x
-                    tail += 1
-                    waiting -= want[y, x]
-                else:
-                    dist[g, y, x] = UNREACHED
-        head = 0
-        while head < tail and waiting != 0:
-            cell = queue[head]
-            head += 1
-            y, x = cell // w, cell % w
-            d = dist[g, y, x]
-            if d >= limit:
-                continue
-            for k in range(4):
-                ny, nx = y + _DY[k], x + _DX[k]
-                if (
-                    0 <= ny < h
-                    and 0 <= nx < w
-                    and dist[g, ny, nx] == UNREACHED
-                    and table[o, cells[o, ny, nx]]
-                ):
-                    dist[g, ny, nx] = d + 1
-                    queue[tail] = ny * w + nx
-                    tail += 1
-                    waiting -= want[ny, nx]
-        for q in range(queries.shape[1]):
-            want[queries[g, q, 0], queries[g, q, 1]] = 0
+        search(targets[g], cells[o], table[o], limit, queries[g], want, queue, dist[g])
 
 
 _BOOL_TABLE = np.array([[False, True]])

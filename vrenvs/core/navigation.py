@@ -28,7 +28,17 @@ from vrenvs.core.tasks import objective_of
 _DY, _DX = tuple(int(d) for d in DELTAS[:, 0]), tuple(int(d) for d in DELTAS[:, 1])
 _NOOP, _TOGGLE, _NPC_STREAM = Action.NOOP, Action.TOGGLE, Stream.NPC
 
-__all__ = ["cells", "heading", "keys_to_fetch", "passable", "passable_tiles", "step_towards", "targets"]
+__all__ = [
+    "NAV_TABLES",
+    "cells",
+    "heading",
+    "keys_to_fetch",
+    "passable",
+    "passable_tiles",
+    "step_towards",
+    "targets",
+    "towards",
+]
 
 
 def cells(state: WorldState, b: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -54,59 +64,70 @@ def passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
 
 
 @kernel
+def towards(tiles, occupant, carry, facing, pos, key, t, w, slot, field, away, yielding, tables):  # fmt: skip
+    """The action of :func:`step_towards` for ``slot`` in world ``w`` on the ``(Hp, Wp)``
+    ``field``, for kernels (``tables``: :data:`NAV_TABLES`)."""
+    walkable, closed, locked, lock_colour, key_colour = tables[0], tables[1], tables[2], tables[3], tables[4]
+    py, px = int(pos[w, slot, 0]), int(pos[w, slot, 1])
+    here = int(field[py, px])
+    held = key_colour[carry[w, slot]]
+    crowded = False
+    best, best_value, best_open = -1, 0, False
+    free = 0  # bit k: the move k + 1 is not blocked
+    for k in range(4):
+        ny, nx = py + _DY[k + 1], px + _DX[k + 1]
+        tile = tiles[w, ny, nx]
+        openable = closed[tile] != 0 or (locked[tile] != 0 and lock_colour[tile] == held)
+        occ = occupant[w, ny, nx]
+        solid = occ > 0 and not yielding[occ]
+        crowded = crowded or solid
+        blocked = solid or not (walkable[tile] != 0 or openable)
+        if not blocked:
+            free |= 1 << k
+        v = int(field[ny, nx])
+        if away:
+            v = -1 if blocked else v
+        elif blocked and v > 0:
+            v = UNREACHED
+        # the first of equal values, as argmin / argmax
+        if best < 0 or (v > best_value if away else v < best_value):
+            best, best_value, best_open = k, v, openable
+    better = best_value > here if away else best_value < here
+    direction = best + 1 if better else _NOOP
+    if not better and 0 < here < UNREACHED and crowded:
+        # blocked by an actor short of the goal: step aside at random so no two actors
+        # wait on each other forever in a corridor
+        pick = draw_integer(key[w], t[w] + 31 * slot, _NPC_STREAM, 4, 1, 0)
+        direction = _NOOP
+        for j in range(4):
+            k = (pick + j) % 4
+            if free & (1 << k):
+                direction = k + 1
+                break
+    if better and best_open and facing[w, slot] == direction:
+        direction = _TOGGLE
+    return direction
+
+
+@kernel
 def _step_towards(
     tiles, occupant, carry, facing, pos, key, t, b, slot, field, frow, flayer, away, yielding, tables, out
 ):  # fmt: skip
-    walkable, closed, locked, lock_colour, key_colour = tables[0], tables[1], tables[2], tables[3], tables[4]
-    value = np.empty(4, np.int64)
-    blocked = np.empty(4, np.bool_)
-    openable = np.empty(4, np.bool_)
     for i in range(b.shape[0]):
-        w = b[i]
-        py, px = np.int64(pos[w, slot, 0]), np.int64(pos[w, slot, 1])
-        here = np.int64(field[frow[i], flayer[i], py, px])
-        held = key_colour[carry[w, slot]]
-        crowded = False
-        for k in range(4):
-            ny, nx = py + _DY[k + 1], px + _DX[k + 1]
-            tile = tiles[w, ny, nx]
-            openable[k] = closed[tile] != 0 or (locked[tile] != 0 and lock_colour[tile] == held)
-            occ = occupant[w, ny, nx]
-            solid = occ > 0 and not yielding[occ]
-            crowded = crowded or solid
-            blocked[k] = solid or not (walkable[tile] != 0 or openable[k])
-            v = np.int64(field[frow[i], flayer[i], ny, nx])
-            if away:
-                value[k] = -1 if blocked[k] else v
-            else:
-                value[k] = UNREACHED if blocked[k] and v > 0 else v
-        best = 0
-        for k in range(1, 4):  # the first of equal values, as argmin / argmax
-            if (value[k] > value[best]) if away else (value[k] < value[best]):
-                best = k
-        better = value[best] > here if away else value[best] < here
-        direction = best + 1 if better else _NOOP
-        if not better and 0 < here < UNREACHED and crowded:
-            # blocked by an actor short of the goal: step aside at random so no two actors
-            # wait on each other forever in a corridor
-            pick = draw_integer(key[w], t[w] + 31 * slot, _NPC_STREAM, 4, 1, 0)
-            direction = _NOOP
-            for j in range(4):
-                k = (pick + j) % 4
-                if not blocked[k]:
-                    direction = k + 1
-                    break
-        if better and openable[best] and facing[w, slot] == direction:
-            direction = _TOGGLE
-        out[i] = direction
+        out[i] = towards(
+            tiles, occupant, carry, facing, pos, key, t, b[i], slot, field[frow[i], flayer[i]], away,
+            yielding, tables,
+        )  # fmt: skip
 
 
-_NAV_TABLES = np.zeros((5, max(len(CATALOG.WALKABLE), len(CATALOG.KEY_COLOUR))), np.int64)
+NAV_TABLES = np.zeros((5, max(len(CATALOG.WALKABLE), len(CATALOG.KEY_COLOUR))), np.int64)
 for _row, _table in enumerate(
     (CATALOG.WALKABLE, CATALOG.IS_CLOSED, CATALOG.IS_LOCKED, CATALOG.LOCK_COLOUR, CATALOG.KEY_COLOUR)
 ):
-    _NAV_TABLES[_row, : len(_table)] = _table
-_NAV_TABLES.setflags(write=False)
+    NAV_TABLES[_row, : len(_table)] = _table
+NAV_TABLES.setflags(write=False)
+"""Rows by tile or item id, for :func:`towards`: walkable, closed door, locked door, lock
+colour (tiles); key colour (items)."""
 _NO_YIELDING = np.zeros(256, bool)
 
 
@@ -136,7 +157,7 @@ def step_towards(
     out = np.empty(len(b), np.int64)
     _step_towards(
         state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, b, int(slot),
-        stack, frow, flayer, bool(away), _NO_YIELDING if yielding is None else yielding, _NAV_TABLES, out,
+        stack, frow, flayer, bool(away), _NO_YIELDING if yielding is None else yielding, NAV_TABLES, out,
     )  # fmt: skip
     return out
 
