@@ -38,7 +38,15 @@ from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import UNREACHED, distance_field, search
 from vrenvs.core.jit import kernel
-from vrenvs.core.navigation import NAV_TABLES, cells, passable, step_towards, towards
+from vrenvs.core.navigation import (
+    NAV_TABLES,
+    NO_YIELDING,
+    cells,
+    passable,
+    passable_row,
+    step_towards,
+    towards,
+)
 from vrenvs.core.oracle import oracle
 from vrenvs.core.rng import Stream, draw_integer, integers, uniform
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
@@ -89,9 +97,9 @@ def _hunt_worlds(
     """Per world: chase the nearest active ``prey`` slot within ``sight`` (BFS up to
     ``2 * sight`` steps), else walk to the centre of region ``waypoint``; on arrival go on to
     the next region of the round (``round_``) or to a random one."""
-    walkable, closed, locked, lock_colour, key_colour = tables[0], tables[1], tables[2], tables[3], tables[4]
+    key_colour = tables[4]
     hp, wp = tiles.shape[1], tiles.shape[2]
-    passable = np.zeros(walkable.shape[0], np.bool_)
+    passable = np.zeros(tables.shape[1], np.bool_)  # by tile id
     goals = np.zeros((hp, wp), np.bool_)
     dist = np.empty((hp, wp), np.int16)
     want = np.zeros((hp, wp), np.int32)
@@ -107,13 +115,7 @@ def _hunt_worlds(
                 if gap < nearest:
                     target, nearest = s, gap
         if target >= 0 and nearest <= sight:
-            held = key_colour[carry[w, slot]]
-            for tile in range(passable.shape[0]):
-                passable[tile] = (
-                    walkable[tile] != 0
-                    or closed[tile] != 0
-                    or (locked[tile] != 0 and lock_colour[tile] == held)
-                )
+            passable_row(key_colour[carry[w, slot]], tables, passable)
             ty, tx = pos[w, target, 0], pos[w, target, 1]
             goals[ty, tx] = True
             search(goals, tiles[w], passable, 2 * sight, no_queries, want, queue, dist)
@@ -138,9 +140,6 @@ def _hunt_worlds(
             mode[w] = _PATROLLING
 
 
-_NO_YIELDING = np.zeros(256, bool)
-
-
 def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Decision:
     actions = np.zeros(state.batch, np.int64)
     mode = state.mode[:, slot].copy()
@@ -149,7 +148,7 @@ def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Dec
     slots = np.array([s for s, r in enumerate(config.roles) if r == prey] if prey else [], np.int64)
     _hunt_worlds(
         state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, state.active,
-        state.guide, state.num_regions, slot, slots, config.sight, round_, NAV_TABLES, _NO_YIELDING,
+        state.guide, state.num_regions, slot, slots, config.sight, round_, NAV_TABLES, NO_YIELDING,
         actions, mode, waypoint,
     )  # fmt: skip
     return Decision(actions, mode, waypoint)

@@ -20,7 +20,6 @@ from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import DELTAS, UNREACHED
 from vrenvs.core.jit import kernel
-from vrenvs.core.reach import base_passable
 from vrenvs.core.rng import Stream, draw_integer
 from vrenvs.core.state import Action, TaskConfig, WorldState
 from vrenvs.core.tasks import objective_of
@@ -30,15 +29,29 @@ _NOOP, _TOGGLE, _NPC_STREAM = Action.NOOP, Action.TOGGLE, Stream.NPC
 
 __all__ = [
     "NAV_TABLES",
+    "NO_YIELDING",
     "cells",
     "heading",
     "keys_to_fetch",
     "passable",
+    "passable_row",
     "passable_tiles",
     "step_towards",
     "targets",
     "towards",
 ]
+
+
+NAV_TABLES = np.zeros((5, max(len(CATALOG.WALKABLE), len(CATALOG.KEY_COLOUR))), np.int64)
+for _row, _table in enumerate(
+    (CATALOG.WALKABLE, CATALOG.IS_CLOSED, CATALOG.IS_LOCKED, CATALOG.LOCK_COLOUR, CATALOG.KEY_COLOUR)
+):
+    NAV_TABLES[_row, : len(_table)] = _table
+NAV_TABLES.setflags(write=False)
+"""Rows by tile or item id, for :func:`towards`: walkable, closed door, locked door, lock
+colour (tiles); key colour (items)."""
+NO_YIELDING = np.zeros(256, bool)
+"""``yielding`` for :func:`towards` when every other actor blocks."""
 
 
 def cells(state: WorldState, b: np.ndarray, cells: np.ndarray) -> np.ndarray:
@@ -47,20 +60,37 @@ def cells(state: WorldState, b: np.ndarray, cells: np.ndarray) -> np.ndarray:
     return mask
 
 
-_BASE_PASSABLE = base_passable(np.arange(len(CATALOG.WALKABLE)))
+@kernel
+def passable_row(held: int, tables: np.ndarray, out: np.ndarray) -> None:
+    """``out[tile]``: can an actor carrying a key of colour ``held`` (-1: none) path through
+    ``tile``? Walkable tiles, closed doors, and locked doors of that colour (``tables``:
+    :data:`NAV_TABLES`)."""
+    walkable, closed, locked, lock_colour = tables[0], tables[1], tables[2], tables[3]
+    for tile in range(out.shape[0]):
+        out[tile] = (
+            walkable[tile] != 0 or closed[tile] != 0 or (locked[tile] != 0 and lock_colour[tile] == held)
+        )
+
+
+@kernel
+def _passable_rows(carry: np.ndarray, slot: int, tables: np.ndarray, out: np.ndarray) -> None:
+    key_colour = tables[4]
+    for w in range(out.shape[0]):
+        passable_row(key_colour[carry[w, slot]], tables, out[w])
 
 
 def passable_tiles(state: WorldState, slot: int) -> np.ndarray:
     """``(B, T)`` bool by tile id: what :func:`passable` lets ``slot`` cross in each world."""
-    held = CATALOG.KEY_COLOUR[state.carry[:, slot]][:, None]
-    return _BASE_PASSABLE | (CATALOG.IS_LOCKED & (held == CATALOG.LOCK_COLOUR))
+    out = np.empty((state.batch, CATALOG.num_tiles), bool)
+    _passable_rows(state.carry, slot, NAV_TABLES, out)
+    return out
 
 
 def passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
-    """Where ``slot`` can path: walkable, closed doors, and locked doors its key opens."""
-    tiles = state.tiles[b]
-    key = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None, None]
-    return base_passable(tiles) | (CATALOG.IS_LOCKED[tiles] & (CATALOG.LOCK_COLOUR[tiles] == key))
+    """Where ``slot`` can path in worlds ``b``: walkable, closed doors, and locked doors its
+    key opens (:func:`passable_row`)."""
+    table = passable_tiles(state, slot)[b]
+    return table[np.arange(len(table))[:, None, None], state.tiles[b]]
 
 
 @kernel
@@ -120,17 +150,6 @@ def _step_towards(
         )  # fmt: skip
 
 
-NAV_TABLES = np.zeros((5, max(len(CATALOG.WALKABLE), len(CATALOG.KEY_COLOUR))), np.int64)
-for _row, _table in enumerate(
-    (CATALOG.WALKABLE, CATALOG.IS_CLOSED, CATALOG.IS_LOCKED, CATALOG.LOCK_COLOUR, CATALOG.KEY_COLOUR)
-):
-    NAV_TABLES[_row, : len(_table)] = _table
-NAV_TABLES.setflags(write=False)
-"""Rows by tile or item id, for :func:`towards`: walkable, closed door, locked door, lock
-colour (tiles); key colour (items)."""
-_NO_YIELDING = np.zeros(256, bool)
-
-
 def step_towards(
     state: WorldState,
     b: np.ndarray,
@@ -157,7 +176,7 @@ def step_towards(
     out = np.empty(len(b), np.int64)
     _step_towards(
         state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, b, int(slot),
-        stack, frow, flayer, bool(away), _NO_YIELDING if yielding is None else yielding, NAV_TABLES, out,
+        stack, frow, flayer, bool(away), NO_YIELDING if yielding is None else yielding, NAV_TABLES, out,
     )  # fmt: skip
     return out
 
