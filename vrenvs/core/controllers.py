@@ -48,7 +48,7 @@ from vrenvs.core.navigation import (
     towards,
 )
 from vrenvs.core.oracle import oracle
-from vrenvs.core.rng import Stream, draw_integer, integers, uniform
+from vrenvs.core.rng import Stream, draw, draw_integer, integers
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
 
 __all__ = ["CONTROLLERS", "Controller", "Decision", "controller", "controller_names", "decide", "situation"]
@@ -64,7 +64,8 @@ class Decision(NamedTuple):
 
 Controller = Callable[[WorldState, TaskConfig, int], "np.ndarray | Decision"]
 _MODE = {name: i for i, name in enumerate(MODES)}
-_CHASING, _PATROLLING, _NPC_STREAM = _MODE["chasing"], _MODE["patrolling"], Stream.NPC
+_CHASING, _PATROLLING, _FOLLOWING = _MODE["chasing"], _MODE["patrolling"], _MODE["following"]
+_NPC_STREAM, _USER_STREAM, _GUIDE = Stream.NPC, Stream.USER, requests.GUIDE
 
 
 def _nearest_in_sight(
@@ -227,30 +228,56 @@ def steal(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     return Decision(actions, mode)
 
 
+@kernel
+def _follow_worlds(
+    tiles, occupant, carry, facing, pos, key, t, active, req_type, mobility, region_map, slot, helper,
+    radius, walkable, yielding, tables, actions, mode,
+):  # fmt: skip
+    """Per world with a GUIDE request: when the assistant is 2 to ``radius`` steps away (by
+    walkable cells) and the user is keen this step (``mobility``), step towards it, among
+    equally short steps preferring one into the assistant's region."""
+    hp, wp = tiles.shape[1], tiles.shape[2]
+    goals = np.zeros((hp, wp), np.bool_)
+    dist = np.empty((hp, wp), np.int16)
+    score = np.empty((hp, wp), np.int32)
+    want = np.zeros((hp, wp), np.int32)
+    queue = np.empty(hp * wp, np.int32)
+    no_queries = np.zeros((0, 2), np.int64)
+    for w in range(tiles.shape[0]):
+        if req_type[w] != _GUIDE or not active[w, slot]:
+            continue
+        hy, hx = pos[w, helper, 0], pos[w, helper, 1]
+        gap = abs(hy - pos[w, slot, 0]) + abs(hx - pos[w, slot, 1])
+        if gap <= 1 or gap > radius or not draw(key[w], t[w], _USER_STREAM, 1, 0) < mobility[w]:
+            continue
+        goals[hy, hx] = True
+        search(goals, tiles[w], walkable, radius + 1, no_queries, want, queue, dist)
+        goals[hy, hx] = False
+        if dist[pos[w, slot, 0], pos[w, slot, 1]] > radius:
+            continue
+        lead = region_map[w, hy, hx]
+        for y in range(hp):
+            for x in range(wp):
+                if dist[y, x] < UNREACHED:
+                    score[y, x] = 2 * np.int32(dist[y, x]) + (region_map[w, y, x] != lead)
+                else:
+                    score[y, x] = UNREACHED
+        actions[w] = towards(
+            tiles, occupant, carry, facing, pos, key, t, w, slot, score, False, yielding, tables
+        )
+        mode[w] = _FOLLOWING
+
+
 def user(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     actions = np.zeros(state.batch, np.int64)
     mode = np.full(state.batch, _MODE["idle"], np.uint8)
     helper = config.slot_of("assistant")
-    guided = (state.req_type == requests.GUIDE) & state.active[:, slot]
-    if helper < 0 or not guided.any():
-        return Decision(actions, mode)
-    gap = np.abs(state.pos[:, helper] - state.pos[:, slot]).sum(axis=1)
-    keen = uniform(state.key, state.t, Stream.USER)[:, 0] < state.mobility
-    b = np.flatnonzero(guided & (gap > 1) & (gap <= config.follow_radius) & keen)
-    if len(b):
-        mask = cells(state, b, state.pos[b, helper])
-        walk = CATALOG.WALKABLE[state.tiles[b]]
-        field = distance_field(mask, walk, limit=config.follow_radius + 1)
-        follow = (
-            field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]] <= config.follow_radius
-        )
-        # Between equally short steps, prefer one into the assistant's region: the user
-        # follows its guide through the door it took, not around it.
-        lead_region = state.region_map[b, state.pos[b, helper, 0], state.pos[b, helper, 1]]
-        elsewhere = state.region_map[b] != lead_region[:, None, None]
-        score = np.where(field < UNREACHED, 2 * field.astype(np.int32) + elsewhere, UNREACHED)
-        actions[b[follow]] = step_towards(state, b, slot, score, yielding=config.yielding())[follow]
-        mode[b[follow]] = _MODE["following"]
+    if helper >= 0:
+        _follow_worlds(
+            state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t,
+            state.active, state.req_type, state.mobility, state.region_map, slot, helper,
+            config.follow_radius, CATALOG.WALKABLE, config.yielding(), NAV_TABLES, actions, mode,
+        )  # fmt: skip
     return Decision(actions, mode)
 
 
