@@ -36,7 +36,7 @@ import numpy as np
 
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.grid import UNREACHED, distance_field, search
+from vrenvs.core.grid import UNREACHED, distance_field, scratch, search_from
 from vrenvs.core.jit import kernel
 from vrenvs.core.navigation import (
     NAV_TABLES,
@@ -101,11 +101,7 @@ def _hunt_worlds(
     key_colour = tables[4]
     hp, wp = tiles.shape[1], tiles.shape[2]
     passable = np.zeros(tables.shape[1], np.bool_)  # by tile id
-    goals = np.zeros((hp, wp), np.bool_)
-    dist = np.empty((hp, wp), np.int16)
-    want = np.zeros((hp, wp), np.int32)
-    queue = np.empty(hp * wp, np.int32)
-    no_queries = np.zeros((0, 2), np.int64)
+    work = scratch(hp, wp)
     for w in range(tiles.shape[0]):
         if not active[w, slot]:
             continue
@@ -117,10 +113,7 @@ def _hunt_worlds(
                     target, nearest = s, gap
         if target >= 0 and nearest <= sight:
             passable_row(key_colour[carry[w, slot]], tables, passable)
-            ty, tx = pos[w, target, 0], pos[w, target, 1]
-            goals[ty, tx] = True
-            search(goals, tiles[w], passable, 2 * sight, no_queries, want, queue, dist)
-            goals[ty, tx] = False
+            dist = search_from(pos[w, target, 0], pos[w, target, 1], tiles[w], passable, 2 * sight, work)
             actions[w] = towards(
                 tiles, occupant, carry, facing, pos, key, t, w, slot, dist, False, no_yielding, tables
             )
@@ -237,12 +230,8 @@ def _follow_worlds(
     walkable cells) and the user is keen this step (``mobility``), step towards it, among
     equally short steps preferring one into the assistant's region."""
     hp, wp = tiles.shape[1], tiles.shape[2]
-    goals = np.zeros((hp, wp), np.bool_)
-    dist = np.empty((hp, wp), np.int16)
     score = np.empty((hp, wp), np.int32)
-    want = np.zeros((hp, wp), np.int32)
-    queue = np.empty(hp * wp, np.int32)
-    no_queries = np.zeros((0, 2), np.int64)
+    work = scratch(hp, wp)
     for w in range(tiles.shape[0]):
         if req_type[w] != _GUIDE or not active[w, slot]:
             continue
@@ -250,9 +239,7 @@ def _follow_worlds(
         gap = abs(hy - pos[w, slot, 0]) + abs(hx - pos[w, slot, 1])
         if gap <= 1 or gap > radius or not draw(key[w], t[w], _USER_STREAM, 1, 0) < mobility[w]:
             continue
-        goals[hy, hx] = True
-        search(goals, tiles[w], walkable, radius + 1, no_queries, want, queue, dist)
-        goals[hy, hx] = False
+        dist = search_from(hy, hx, tiles[w], walkable, radius + 1, work)
         if dist[pos[w, slot, 0], pos[w, slot, 1]] > radius:
             continue
         lead = region_map[w, hy, hx]

@@ -23,7 +23,9 @@ __all__ = [
     "distances_on",
     "flood",
     "label_components",
+    "scratch",
     "search",
+    "search_from",
     "small_components",
 ]
 
@@ -99,6 +101,30 @@ def search(
                 waiting -= want[ny, nx]
     for q in range(queries.shape[0]):
         want[queries[q, 0], queries[q, 1]] = 0
+
+
+@kernel
+def scratch(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Work arrays for :func:`search_from` on ``(h, w)`` grids (allocate once per kernel call,
+    reuse for every search)."""
+    return (
+        np.zeros((h, w), np.bool_),
+        np.zeros((h, w), np.int32),
+        np.empty(h * w, np.int32),
+        np.zeros((0, 2), np.int64),
+        np.empty((h, w), np.int16),
+    )
+
+
+@kernel
+def search_from(y: int, x: int, cells: np.ndarray, table: np.ndarray, limit: int, work: tuple) -> np.ndarray:
+    """:func:`search` from the one cell ``(y, x)`` over the whole grid, for kernels; returns
+    the distances (``work[4]``, overwritten by the next search with the same ``work``)."""
+    goals, want, queue, none, dist = work
+    goals[y, x] = True
+    search(goals, cells, table, limit, none, want, queue, dist)
+    goals[y, x] = False
+    return dist
 
 
 @kernel
