@@ -21,15 +21,13 @@ from vrenvs.core.jit import kernel
 from vrenvs.core.rng import Stream, draw_integer
 from vrenvs.core.state import MODES, Action, TaskConfig, WorldState
 
-__all__ = ["PHASES", "Events", "neighbour_cells", "step"]
+__all__ = ["PHASES", "Events", "step"]
 
 _USER = CATALOG.role_id("user")
 _MERCHANT = CATALOG.role_id("merchant")
 _ASSISTANT = CATALOG.role_id("assistant")
 _CRITTER = CATALOG.role_id("critter")
 _CAUGHT = MODES.index("caught")
-# Interaction order: the faced cell first, then up, right, down, left.
-_NEIGHBOUR_ORDER = np.array([1, 2, 3, 4])
 _DY, _DX = tuple(int(d) for d in DELTAS[:, 0]), tuple(int(d) for d in DELTAS[:, 1])
 _PICKUP, _DROP, _GIVE, _TOGGLE = Action.PICKUP, Action.DROP, Action.GIVE, Action.TOGGLE
 _FOOD_STREAM = Stream.FOOD
@@ -70,12 +68,6 @@ class Events:
         """The ``(9, B, N)`` uint8 block behind the per-actor fields (in :data:`_PER_ACTOR`
         order), which the step kernel writes."""
         return self._block
-
-
-def neighbour_cells(pos: np.ndarray, facing: np.ndarray) -> np.ndarray:
-    """``(B, 5, 2)``: the faced cell, then the cells up, right, down and left of ``pos``."""
-    dirs = np.concatenate([facing[:, None], np.broadcast_to(_NEIGHBOUR_ORDER, (len(pos), 4))], axis=1)
-    return pos[:, None, :] + DELTAS[dirs]
 
 
 _FOOD_LANES = 16  # candidate cells drawn for food that grows back
