@@ -134,10 +134,25 @@ def _writer(path: str, worker: int, count: int) -> None:
             store.add({"source": "test", "index": worker * 1000 + k}, codes, 1 + k % 5, {"worker": worker})
 
 
+def test_a_file_another_opener_is_creating_is_adopted_not_refused(tmp_path):
+    # the state a second opener can see: the first has switched the new file to WAL (so it
+    # is no longer empty) but not yet written the tables; it used to be refused as "an SQLite
+    # database of something else (tables: [])"
+    path = tmp_path / "shared.db"
+    first = sqlite3.connect(path)
+    assert first.execute("PRAGMA journal_mode=WAL").fetchone()[0] == "wal"
+    assert path.stat().st_size > 0
+    with FeedbackStore(path) as store:
+        store.add({"source": "test", "index": 7}, small_codes(), 4)
+    first.close()
+    with FeedbackStore(path) as store:
+        assert [(r.scene["index"], r.rating) for r in store.rows()] == [(7, 4)]
+
+
 def test_concurrent_writers_on_a_new_file_lose_no_rating(tmp_path):
     # three processes create and open the same new file at once: opening it used to fail
-    # with "database is locked" in about one run in eight (switching the journal mode is
-    # answered at once, without the busy timeout)
+    # with "database is locked" (switching the journal mode is answered at once, without the
+    # busy timeout) and, rarer, with the half-created file refused (test above)
     path = str(tmp_path / "shared.db")
     context = multiprocessing.get_context("spawn")
     workers = [context.Process(target=_writer, args=(path, w, 40)) for w in range(3)]

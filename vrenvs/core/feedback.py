@@ -91,13 +91,12 @@ class FeedbackStore:
         self.path = Path(path)
         if self.path.is_dir():
             raise FeedbackError(f"feedback store {self.path} is a folder; give a file path (e.g. ratings.db)")
-        fresh = not self.path.exists() or self.path.stat().st_size == 0
         try:
             self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None)
         except sqlite3.Error as err:
             raise FeedbackError(f"feedback store {self.path} cannot be opened: {err}") from None
         try:
-            self._open(fresh, time.monotonic() + timeout)
+            self._open(time.monotonic() + timeout)
         except sqlite3.OperationalError as err:  # locked past the timeout, read-only, ...
             self._db.close()
             raise FeedbackError(f"feedback store {self.path} cannot be used now: {err}") from None
@@ -108,19 +107,22 @@ class FeedbackStore:
             self._db.close()
             raise
 
-    def _open(self, fresh: bool, deadline: float) -> None:
+    def _open(self, deadline: float) -> None:
         # SQLite answers some lock conflicts at open (switching the journal mode, recovering a
         # write-ahead log another process is creating) with "locked" at once, without waiting
         # for the busy timeout; those are retried here until the same deadline.
+        # Whether the store is new is read from the database, not from the file: a file another
+        # opener has just created (switched to WAL, tables not yet written) has no tables, and
+        # _create decides again inside its write transaction.
         pause = 0.005
         while True:
             try:
-                if fresh:
-                    self._wal()
-                    self._create()
-                else:
+                if self._tables():
                     self._check()  # before anything is written to a file that may be another's
                     self._wal()
+                else:
+                    self._wal()
+                    self._create()
                 return
             except sqlite3.OperationalError as err:
                 text = str(err).lower()
@@ -144,8 +146,7 @@ class FeedbackStore:
 
     def _create(self) -> None:
         with self._transaction():
-            found = self._db.execute("SELECT name FROM sqlite_master WHERE name = 'meta'").fetchone()
-            if found is None:  # another writer may have created it meanwhile
+            if not self._tables():  # else another opener created it meanwhile (checked below)
                 for statement in filter(str.strip, _SCHEMA.split(";")):  # executescript would commit
                     self._db.execute(statement)
                 self._db.executemany(
@@ -154,8 +155,11 @@ class FeedbackStore:
                 )
         self._check()
 
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
     def _check(self) -> None:
-        tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        tables = self._tables()
         if not {"meta", "feedback"} <= tables:
             raise FeedbackError(
                 f"feedback store {self.path} is an SQLite database of something else (tables: "
