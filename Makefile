@@ -5,7 +5,7 @@ VENV ?= .venv
 # The CPU build of torch, installed first where this exact version is available (it is on
 # the project's build machines); elsewhere the next step resolves torch>=2.8 from the index.
 TORCH ?= torch==2.13.0
-EXTRAS ?= dev,render,generators,agents,video,bench
+EXTRAS ?= dev,render,generators,agents,video,bench,multiagent
 BIN := $(VENV)/bin
 
 .PHONY: demo test test-quick mutation lint format typecheck bench clean

@@ -118,6 +118,17 @@ def test_global_seeding_by_the_agent_does_not_change_the_env(env_id):
     assert data_equivalence(_rollout(env_id, 7, 120), _rollout(env_id, 7, 120, meddle=True))
 
 
+def test_a_vector_reset_without_a_seed_goes_on_like_gymnasiums_own_vector_envs():
+    # reset(seed=0) then reset() must replay: it drew fresh entropy for every world
+    kwargs = {"num_envs": 3, "scenes": "procedural"}
+    native = gym.make_vec("vrenvs/Assistant-Fetch-v0", vectorization_mode="vector_entry_point", **kwargs)
+    reference = gym.make_vec("vrenvs/Assistant-Fetch-v0", vectorization_mode="sync", **kwargs)
+    got = [native.reset(seed=0), native.reset(), native.reset(seed=[None, 5, None])]
+    want = [reference.reset(seed=0), reference.reset(), reference.reset(seed=[None, 5, None])]
+    assert data_equivalence([g[0] for g in got], [w[0] for w in want])
+    assert not np.array_equal(got[0][0]["view"], got[1][0]["view"])
+
+
 def test_different_seeds_give_different_scenes():
     env = gym.make("vrenvs/Assistant-Fetch-v0")
     scenes = {env.reset(seed=s)[1]["scene"]["index"] for s in range(10)}

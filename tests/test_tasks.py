@@ -33,6 +33,8 @@ def test_the_reward_tables_are_the_documented_ones():
         "serve": {"served": 1.0, "gave_up": 0.0, "refused": 0.0},
         "guard": {"caught": 1.0, "escaped": -1.0},
         "flee": {"food": 1.0, "caught": -1.0},
+        "steal": {"escaped": 1.0, "caught": -1.0},
+        "chase": {"caught": 1.0},
     }
     limits = {s.name: (s.max_steps, s.learner, s.goal, s.stream) for s in TASKS}
     assert limits == {

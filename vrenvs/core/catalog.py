@@ -71,6 +71,7 @@ class Role:
     colour: tuple[int, int, int]
     catches: str | None = None
     yields: bool = False
+    objective: str | None = None  # what it is rewarded for as a learner (vrenvs.core.tasks)
 
 
 def _frozen(array: np.ndarray) -> np.ndarray:

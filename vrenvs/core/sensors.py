@@ -15,6 +15,8 @@ Goals per task goal (a goal kind absent from the world reads as unreachable):
 - guard: ``thief`` (active thieves), ``entry`` (where thieves came in and escape),
   ``loot`` (valuable items on the ground), nothing.
 - flee: ``food``, ``chaser`` (active wolves), nothing, nothing.
+- steal (a learning thief): ``loot``, ``entry`` (its own), ``guard`` (active guards), nothing.
+- chase (a learning wolf): ``critter`` (active critters), nothing, nothing, nothing.
 
 Paths go through floor, closed doors and locked doors the actor holds the key of; actors
 do not block them (they move). Per goal the sensor gives 6 values in [0, 1]: moves up,

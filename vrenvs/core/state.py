@@ -63,7 +63,7 @@ class TaskConfig:
     name: str
     roles: tuple[str, ...]
     learner: int
-    goal: str = "serve"  # the objective (vrenvs.core.tasks): serve | guard | flee
+    goal: str = "serve"  # the objective (vrenvs.core.tasks): serve | guard | flee | steal | chase
     requests: tuple[str, ...] = ()
     stream: bool = False
     size: int = 16

@@ -38,8 +38,9 @@ class World:
     bank at a time: each world draws a bank uniformly and plays its members (those inside
     the split) in a random order before drawing the next, so one decoded batch serves
     ``bank_size`` resets instead of one. Every draw comes from the world's RNG.
-    ``controllers`` maps a slot to a controller for actors other than the learner;
-    unlisted slots use their role's scripted behaviour.
+    ``learners`` are the actor slots driven from outside (default: the config's learner;
+    several for the multi-agent envs); ``controllers`` maps a slot to a controller for the
+    other actors; unlisted slots use their role's scripted behaviour.
 
     Every scene is checked and repaired before it is played (indexed sources repair in
     :meth:`IndexedSource.scene`, other sources' ``sample`` results here). ``as_drawn=True``
@@ -58,8 +59,16 @@ class World:
         phrase: np.ndarray | None = None,
         shaping: float = 0.0,
         as_drawn: bool = False,
+        learners: Sequence[int] | None = None,
     ) -> None:
         self.config = config
+        self.learners = (config.learner,) if learners is None else tuple(int(s) for s in learners)
+        if not self.learners or len(set(self.learners)) != len(self.learners):
+            raise ValueError(f"learners={list(self.learners)} must name distinct actor slots, at least one")
+        for slot in self.learners:
+            if not 0 <= slot < config.num_actors:
+                raise ValueError(f"learner slot {slot} is not an actor slot of {list(config.roles)}")
+        self._learner_index = np.array(self.learners, np.int64)
         self.as_drawn = as_drawn
         self.objective = objective_of(config)
         self.shaping = float(shaping)
@@ -78,7 +87,7 @@ class World:
         roles = config.roles
         chosen = dict(controllers or {})
         self.controllers: list[Controller | None] = [
-            None if slot == config.learner else chosen.get(slot) or controller(CATALOG.role[r].behaviour)
+            None if slot in self.learners else chosen.get(slot) or controller(CATALOG.role[r].behaviour)
             for slot, r in enumerate(roles)
         ]
         self.phrase = phrase
@@ -94,6 +103,11 @@ class World:
             source.reserve(self.num_worlds)
         self._layouts.clear()
         self._queues = [[] for _ in range(self.num_worlds)]
+
+    @property
+    def version(self) -> int:
+        """Bumped by every step and reset: keys caches of readings of the state."""
+        return self._version
 
     @property
     def num_worlds(self) -> int:
@@ -200,8 +214,9 @@ class World:
         return sensors.potential(self.state, self.config, self.config.learner, self._distances())
 
     def actions(self, learner_actions: np.ndarray) -> np.ndarray:
-        """``(B, N)`` actions: the learner's plus every controller's. The controllers'
-        modes and waypoints are written once all have decided (none reads another's)."""
+        """``(B, N)`` actions: the learners' (``(B,)`` for one learner, ``(B, L)`` in the
+        order of :attr:`learners`) plus every controller's. The controllers' modes and
+        waypoints are written once all have decided (none reads another's)."""
         acts = np.zeros((self.num_worlds, self.config.num_actors), np.int64)
         decided = []
         for slot, drive in enumerate(self.controllers):
@@ -214,7 +229,10 @@ class World:
                 self.state.mode[:, slot] = decision.mode
             if decision.waypoint is not None:
                 self.state.goal[:, slot] = decision.waypoint
-        acts[:, self.config.learner] = learner_actions
+        if len(self.learners) == 1 and np.ndim(learner_actions) == 1:
+            acts[:, self.learners[0]] = learner_actions
+        else:
+            acts[:, self._learner_index] = learner_actions
         return acts
 
     def act(self, drive: Controller, slot: int | None = None) -> np.ndarray:
@@ -229,10 +247,16 @@ class World:
             self.state.goal[:, slot] = decision.waypoint
         return decision.actions
 
-    def step(self, learner_actions: np.ndarray) -> tuple[rules.Events, np.ndarray, np.ndarray]:
-        """Advance all worlds; returns events, rewards ``(B,)`` and terminations ``(B,)``."""
+    def advance(self, learner_actions: np.ndarray) -> rules.Events:
+        """Advance all worlds with the learners' actions (see :meth:`actions`); the events."""
         events = rules.step(self.state, self.actions(learner_actions), self.config)
         self._version += 1
+        return events
+
+    def step(self, learner_actions: np.ndarray) -> tuple[rules.Events, np.ndarray, np.ndarray]:
+        """Advance all worlds; returns events, the config learner's rewards ``(B,)`` and
+        terminations ``(B,)``."""
+        events = self.advance(learner_actions)
         reward = self.objective.reward(events, self.state, self.config)
         if self.shaping:
             now = self._potentials()

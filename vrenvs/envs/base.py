@@ -6,7 +6,7 @@ whose docstring is its documentation page; see :mod:`vrenvs.envs.tasks`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -83,6 +83,24 @@ def _seed(name: str, value: Any) -> int:
     return check_int(name, value, 0)
 
 
+def reset_rngs(seed: Any, rngs: list[np.random.Generator]) -> list[np.random.Generator]:
+    """The worlds' RNGs after ``reset(seed=...)`` of a vector env: an int seeds world ``i``
+    with ``seed + i``, a list one seed per world; a world without a seed (``None``) goes on
+    with its RNG, as a Gymnasium env does on ``reset()``."""
+    if isinstance(seed, np.ndarray) and seed.ndim == 0:
+        seed = seed.item()  # a 0-d array is one seed
+    if seed is None:
+        return list(rngs)
+    if isinstance(seed, (list, tuple, np.ndarray)):
+        if len(seed) != len(rngs):
+            raise ValueError(f"seed={seed!r} has {len(seed)} seeds for {len(rngs)} envs")
+        seeds = [None if v is None else _seed(f"seed[{i}]", v) for i, v in enumerate(seed)]
+    else:
+        first = _seed("seed", seed)
+        seeds = [first + i for i in range(len(rngs))]
+    return [rng if s is None else np.random.default_rng(s) for s, rng in zip(seeds, rngs)]
+
+
 def _fresh(value: Any) -> Any:
     """A copy of ``value``'s dicts and lists (a scene identity may nest them: edit seeds,
     property targets, an adapted source's base scene); other values are immutable."""
@@ -93,8 +111,9 @@ def _fresh(value: Any) -> Any:
     return value
 
 
-class _Task:
-    """What both faces share: the task spec (set by the generated classes of
+class TaskBase:
+    """What every face shares (the single env, the native vector env, the multi-agent envs of
+    :mod:`vrenvs.multiagent`): the task spec (set by the generated classes of
     :mod:`vrenvs.envs.tasks`), kwarg validation and the world built from them."""
 
     TASK: ClassVar[TaskSpec] = FETCH_TASK
@@ -149,10 +168,15 @@ class _Task:
 
     @staticmethod
     def _drivers(
-        config: TaskConfig, chosen: dict[str, str] | None, trained: dict[str, str] | None = None
+        config: TaskConfig,
+        chosen: dict[str, str] | None,
+        trained: dict[str, str] | None = None,
+        learners: tuple[int, ...] | None = None,
     ) -> dict[int, Controller]:
         """``{role: controller name}`` (scripted) and ``{NPC role: policy}`` (trained) ->
-        ``{slot: controller}`` for the non-learner slots they name."""
+        ``{slot: controller}`` for the non-learner slots they name (``learners``: the
+        config's learner by default)."""
+        learning = (config.learner,) if learners is None else learners
         drivers: dict[int, Controller] = {}
         both = sorted(set(chosen or {}) & set(trained or {}))
         if both:
@@ -160,9 +184,9 @@ class _Task:
                 f"controllers={chosen!r} and npc_controllers={trained!r} both drive {both}; "
                 "give each role in one of them only"
             )
-        npcs = sorted({r for s, r in enumerate(config.roles) if s != config.learner and CATALOG.role[r].npc})
+        npcs = sorted({r for s, r in enumerate(config.roles) if s not in learning and CATALOG.role[r].npc})
         for role, spec in (trained or {}).items():
-            slots = [s for s, r in enumerate(config.roles) if r == role and s != config.learner]
+            slots = [s for s, r in enumerate(config.roles) if r == role and s not in learning]
             if role not in npcs:
                 raise ValueError(
                     f"npc_controllers key {role!r} is not an NPC of this world; choose from {npcs}"
@@ -174,9 +198,9 @@ class _Task:
             for slot in slots:
                 drivers[slot] = drive
         for role, name in (chosen or {}).items():
-            slots = [s for s, r in enumerate(config.roles) if r == role and s != config.learner]
+            slots = [s for s, r in enumerate(config.roles) if r == role and s not in learning]
             if not slots:
-                others = sorted({r for s, r in enumerate(config.roles) if s != config.learner})
+                others = sorted({r for s, r in enumerate(config.roles) if s not in learning})
                 raise ValueError(
                     f"controllers key {role!r} is not a scripted role here; choose from {others}"
                 )
@@ -188,15 +212,24 @@ class _Task:
                 drivers[slot] = scripted
         return drivers
 
-    def _build(self, num_worlds: int, max_steps: int, options: dict[str, Any]) -> None:
-        """Validate ``options`` (the env kwargs) and create the world."""
+    def _build(
+        self,
+        num_worlds: int,
+        max_steps: int,
+        options: dict[str, Any],
+        learners: Callable[[TaskConfig], tuple[int, ...]] | None = None,
+    ) -> None:
+        """Validate ``options`` (the env kwargs) and create the world; ``learners`` gives the
+        learner slots of the world's config (the multi-agent envs; default its learner)."""
         config = self._config(options, max_steps)
+        slots = None if learners is None else learners(config)
         self.render_mode = options["render_mode"]
         self.tile_size = options["tile_size"]
         self._viewer: Any = None
         self._full = options["obs_mode"] == "full"
         self._route = check_bool("route", options["route"])
         shaping = check_float("shaping", options["shaping"], 0, 10)
+        self._shaping = shaping
         source = make_source(
             default_source(options["size"]) if options["scenes"] is None else options["scenes"],
             options["size"],
@@ -208,9 +241,10 @@ class _Task:
             source,
             options["num_scenes"],
             options["start_scene"],
-            self._drivers(config, options["controllers"], options["npc_controllers"]),
+            self._drivers(config, options["controllers"], options["npc_controllers"], slots),
             phrase=self.TASK.phrase_tokens(),
-            shaping=shaping,
+            shaping=shaping if slots is None else 0.0,  # several learners: shaped per agent
+            learners=slots,
         )
         self._space = observation_space(options["size"] if self._full else options["view"], self._route)
         self._said = np.full(num_worlds, "", object)  # the request sentence of every world
@@ -320,7 +354,7 @@ class _Task:
             self._viewer.close()
 
 
-class WorldEnv(_Task, gym.Env):
+class WorldEnv(TaskBase, gym.Env):
     """Base single env; use a registered id (``gymnasium.make("vrenvs/...")``)."""
 
     metadata = {"render_modes": RENDER_MODES, "render_fps": 8}  # noqa: RUF012 (Gymnasium's convention)
@@ -420,7 +454,7 @@ class WorldEnv(_Task, gym.Env):
         super().close()
 
 
-class WorldVectorEnv(_Task, VectorEnv):
+class WorldVectorEnv(TaskBase, VectorEnv):
     """Base native vector env: ``num_envs`` worlds stepped with array operations.
 
     Autoreset is ``NEXT_STEP``: the step after an episode ends returns the first observation
@@ -489,18 +523,7 @@ class WorldVectorEnv(_Task, VectorEnv):
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
         self._check_reset_options(options)
-        if isinstance(seed, np.ndarray) and seed.ndim == 0:
-            seed = seed.item()  # a 0-d array is one seed
-        if seed is None:
-            seeds: list[int | None] = [None] * self.num_envs
-        elif isinstance(seed, (list, tuple, np.ndarray)):
-            if len(seed) != self.num_envs:
-                raise ValueError(f"seed={seed!r} has {len(seed)} seeds for {self.num_envs} envs")
-            seeds = [None if v is None else _seed(f"seed[{i}]", v) for i, v in enumerate(seed)]
-        else:
-            first = _seed("seed", seed)
-            seeds = [first + i for i in range(self.num_envs)]
-        self.world.seed(seeds)
+        self.world.use_rngs(reset_rngs(seed, self.world.rngs))
         self.world.reset(range(self.num_envs))
         self._needs_reset = False
         self._autoreset[:] = False

@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from vrenvs.core.state import TaskConfig
 from vrenvs.core.tasks.assistant import ASSISTANT_TASK
+from vrenvs.core.tasks.chase import CHASE
 from vrenvs.core.tasks.fetch import FETCH_TASK
 from vrenvs.core.tasks.flee import FLEE, FLEE_TASK
 from vrenvs.core.tasks.guard import GUARD, GUARD_TASK
 from vrenvs.core.tasks.guide import GUIDE_TASK
 from vrenvs.core.tasks.serve import SERVE
 from vrenvs.core.tasks.spec import Objective, TaskSpec
+from vrenvs.core.tasks.steal import STEAL
 
 __all__ = ["OBJECTIVES", "TASKS", "Objective", "TaskSpec", "objective", "objective_of", "task"]
 
 TASKS: tuple[TaskSpec, ...] = (FETCH_TASK, GUIDE_TASK, ASSISTANT_TASK, GUARD_TASK, FLEE_TASK)
 
-OBJECTIVES: dict[str, Objective] = {o.NAME: o for o in (SERVE, GUARD, FLEE)}
+OBJECTIVES: dict[str, Objective] = {o.NAME: o for o in (SERVE, GUARD, FLEE, STEAL, CHASE)}
+"""Every objective by name; a role's (``objective`` in ``actors.yaml``) is what it is
+rewarded for as a learner. ``steal`` and ``chase`` have no single-agent task (yet): the
+multi-agent envs use them."""
 
 
 def task(name: str) -> TaskSpec:
@@ -33,7 +38,7 @@ def task(name: str) -> TaskSpec:
 
 
 def objective(name: str) -> Objective:
-    """The objective called ``name`` (``serve``, ``guard``, ``flee``)."""
+    """The objective called ``name`` (``serve``, ``guard``, ``flee``, ``steal``, ``chase``)."""
     if name not in OBJECTIVES:
         raise ValueError(f"unknown objective {name!r}; choose from {sorted(OBJECTIVES)}")
     return OBJECTIVES[name]

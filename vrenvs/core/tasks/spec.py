@@ -59,6 +59,9 @@ HISTORY = (
     "v0, repair v4: the assistant can always reach the user; a locked door between them whose "
     "key lay only on the user's side becomes a plain door (0.7% of ``vqvae``'s scenes at 16 and "
     "2.8% of ``procedural``'s had one: the assistant could not serve any request there).",
+    "v0, multi-agent: ``reset()`` without a seed of the native vector env goes on with each "
+    "world's RNG, as Gymnasium's envs do (it drew fresh entropy, so ``reset(seed=0)`` then "
+    "``reset()`` was not reproducible); every role can learn (``vrenvs.multiagent``).",
 )
 """The version history every task shares (a task adds its own lines after these)."""
 
