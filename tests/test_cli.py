@@ -148,7 +148,7 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
     code, _, _ = run(capsys, "bench", "--quick", "--out", str(tmp_path))
     assert code == 0
     result = json.loads((tmp_path / "bench.json").read_text())
-    assert set(result["sections"]) == {"step", "reset", "generator", "render", "ppo", "memory"}
+    assert set(result["sections"]) == {"step", "reset", "generator", "render", "ppo", "memory", "multiagent"}
     step = result["sections"]["step"]["rates"]
     assert "MiniGrid-MultiRoom-N6-v0 single" in step and "vrenvs vector B=1024" in step
     resets = result["sections"]["reset"]["rates"]
@@ -160,6 +160,11 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
     )
     assert "reset with vqvae scenes (default) vs MiniGrid-MultiRoom-N6" in names
     assert "route sensor at B=16, ms per vector step" in names
+    multi = result["sections"]["multiagent"]["rates"]
+    native = multi["Guard-Thief: native vector env B=256 (guard learns)"]["median"]
+    both = multi["Guard-Thief: multi-agent B=256 (guard, thief learn)"]["median"]
+    worst = next(t for t in result["targets"] if t["target"].startswith("multi-agent B=256 vs native"))
+    assert worst["measured"] <= both / native
     route = next(t for t in result["targets"] if t["target"].startswith("route sensor"))
     want = (
         16 / step["vrenvs vector B=16, route=True"]["median"] - 16 / step["vrenvs vector B=16"]["median"]

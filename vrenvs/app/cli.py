@@ -387,7 +387,7 @@ def _add_jobs(sub: argparse._SubParsersAction) -> None:
     bench.add_argument(
         "--sections",
         nargs="+",
-        choices=("step", "reset", "generator", "render", "ppo", "memory"),
+        choices=("step", "reset", "generator", "render", "ppo", "memory", "multiagent"),
         help="run only these sections (default: all)",
     )
     bench.set_defaults(run=_cmd_bench)

@@ -1,6 +1,6 @@
 """The benchmark: vrenvs next to MiniGrid, measured in one run and reported as ratios.
 
-``vrenvs bench`` (``make bench``) runs six sections and writes ``bench.json`` and
+``vrenvs bench`` (``make bench``) runs seven sections and writes ``bench.json`` and
 ``bench.md`` (one table per section, then the targets with the measured figures):
 
 1. ``step``: single-env steps/s under ``gymnasium.make`` with random actions and resets,
@@ -19,6 +19,8 @@
    peer) and the share of wall time spent in the environment.
 6. ``memory``: RSS per world of a B = 1024 vector env, and RSS growth over 10^6 random
    agent-steps (the soak).
+7. ``multiagent``: agent-steps/s of the batched multi-agent env of each scenario next to the
+   native vector env of the same world (one learner, the rest scripted), B = 256.
 
 Rates are interleaved round by round within a section so machine drift hits all cases
 alike; tables give min / median / max over rounds after a warm-up. ``--quick`` is a smoke
@@ -131,6 +133,56 @@ def _step_cases(quick: bool, minigrid: bool) -> dict[str, Callable[[], float]]:
         dummy = _dummy_minigrid(8, n // 8 * 4)
         if dummy is not None:
             cases["SB3 DummyVecEnv x8 over MiniGrid-DoorKey-8x8"] = dummy
+    return cases
+
+
+# -- 7. multi-agent --------------------------------------------------------------------------
+
+MULTI_B = 256
+
+
+def _multi(name: str, steps: int, **kwargs: Any) -> Callable[[], float]:
+    from vrenvs.multiagent import vector_env
+
+    env = vector_env(name, MULTI_B, **kwargs)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(0, 9, (steps, MULTI_B, env.num_agents))
+
+    def run() -> float:
+        start = time.perf_counter()
+        for a in actions:
+            env.step(a)
+        return steps * MULTI_B * env.num_agents / (time.perf_counter() - start)
+
+    return run
+
+
+def _multi_cases(quick: bool) -> dict[str, Callable[[], float]]:
+    """Per scenario: the native vector env of its world (its task's one learner, the
+    scenario's NPCs, every other actor scripted) and the batched multi-agent env, both at
+    B = 256 with random actions and autoresets, in agent-steps/s."""
+    from vrenvs.multiagent import SCENARIOS
+
+    steps = 10 if quick else 100
+    cases: dict[str, Callable[[], float]] = {}
+    for s in SCENARIOS:
+        npcs: dict[str, Any] = {} if s.npcs is None else {"npcs": list(s.npcs)}
+        env = gym.make_vec(s.spec.id, num_envs=MULTI_B, vectorization_mode="vector_entry_point", **npcs)
+        env.reset(seed=0)
+        actions = np.random.default_rng(0).integers(0, 9, (steps, MULTI_B))
+
+        def native(env: Any = env, actions: np.ndarray = actions) -> float:
+            start = time.perf_counter()
+            for a in actions:
+                env.step(a)
+            return len(actions) * MULTI_B / (time.perf_counter() - start)
+
+        cases[f"{s.name}: native vector env B={MULTI_B} ({s.spec.learner} learns)"] = native
+        cases[f"{s.name}: multi-agent B={MULTI_B} ({', '.join(s.learners)} learn)"] = _multi(s.name, steps)
+        # like for like: the multi-agent env with the native env's one learner
+        cases[f"{s.name}: multi-agent B={MULTI_B}, one learner ({s.spec.learner})"] = _multi(
+            s.name, steps, learners=[s.spec.learner]
+        )
     return cases
 
 
@@ -253,7 +305,7 @@ def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None =
     from vrenvs.bench.render import cases as render_cases
     from vrenvs.bench.render import check_sizes
 
-    chosen = sections or ("step", "reset", "generator", "render", "ppo", "memory")
+    chosen = sections or ("step", "reset", "generator", "render", "ppo", "memory", "multiagent")
     minigrid = _has_minigrid()
     rounds = 2 if quick else 5
     result: dict[str, Any] = {
@@ -295,6 +347,8 @@ def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None =
         tables["ppo"] = {k: v for k, v in ppo.items() if v is not None}
     if "memory" in chosen:
         tables["memory"] = _memory(quick)
+    if "multiagent" in chosen:
+        tables["multiagent"] = {"unit": "agent-steps", "peer": None, **_rates(_multi_cases(quick), rounds)}
     result["seconds"] = round(time.perf_counter() - started, 1)
     result["targets"] = targets(tables)
     out.mkdir(parents=True, exist_ok=True)
@@ -381,6 +435,19 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": share <= 0.10,
             }
         )
+    multi = tables.get("multiagent", {}).get("rates", {})
+    ratios: dict[str, list[float]] = {"all": [], "one": []}
+    for native in [k for k in multi if ": native vector" in k]:
+        scenario = native.split(":")[0]
+        for k in multi:
+            if k.startswith(f"{scenario}: multi-agent"):
+                kind = "one" if "one learner" in k else "all"
+                ratios[kind].append(multi[k]["median"] / multi[native]["median"])
+    if ratios["all"]:
+        name = f"multi-agent B={MULTI_B} vs native vector env, same world (worst scenario)"
+        add(name, min(ratios["all"]), 0.8, "x")
+    if ratios["one"]:
+        add(f"multi-agent B={MULTI_B}, one learner, vs native (worst scenario)", min(ratios["one"]), 0.8, "x")
     memory = tables.get("memory")
     if memory:
         growth = memory["soak_rss_growth_mb"]
