@@ -8,7 +8,7 @@ TORCH ?= torch==2.13.0
 EXTRAS ?= dev,render,generators,agents,video,bench,multiagent
 BIN := $(VENV)/bin
 
-.PHONY: demo test test-quick mutation lint format typecheck bench clean
+.PHONY: demo test test-rllib test-quick mutation lint format typecheck bench clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,21 @@ demo: $(BIN)/.installed
 # The whole suite (what CI runs); test-quick skips the tests marked slow.
 test: $(BIN)/.installed
 	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -q
+
+# The RLlib engine in its own venv: Ray pins gymnasium==1.2.2, so the whole suite runs
+# there too (the suite must pass on that gymnasium and on the newest 1.x). CI runs both.
+RLLIB_VENV ?= .venv-rllib
+RLLIB_BIN := $(RLLIB_VENV)/bin
+
+$(RLLIB_BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(RLLIB_VENV)
+	$(RLLIB_BIN)/pip install -q --upgrade pip
+	-$(RLLIB_BIN)/pip install -q "$(TORCH)"
+	$(RLLIB_BIN)/pip install -q -e ".[$(EXTRAS),rllib]"
+	touch $@
+
+test-rllib: $(RLLIB_BIN)/.installed
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(RLLIB_BIN)/python -m pytest -q
 
 test-quick: $(BIN)/.installed
 	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy $(BIN)/python -m pytest -q -m "not slow"
@@ -55,4 +70,4 @@ mutation: $(BIN)/.installed
 	@echo "survivors and timeouts: out/mutmut-results.txt; read one with $(BIN)/mutmut show NAME"
 
 clean:
-	rm -rf $(VENV) out .pytest_cache .mypy_cache .ruff_cache mutants
+	rm -rf $(VENV) $(RLLIB_VENV) out .pytest_cache .mypy_cache .ruff_cache mutants

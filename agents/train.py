@@ -410,9 +410,26 @@ def execute(checked: Plan, progress_bar: bool = True) -> Path:
     return run
 
 
+ENGINES = ("sb3", "rllib")
+
+
 def main(argv: list[str] | None = None) -> int:
+    engine = argparse.ArgumentParser(add_help=False)
+    engine.add_argument("--engine", choices=ENGINES, default="sb3")
+    chosen, rest = engine.parse_known_args(sys.argv[1:] if argv is None else argv)
+    if chosen.engine == "rllib":
+        from agents.rllib_train import main as rllib_main
+
+        return rllib_main(rest)
     parser = argparse.ArgumentParser(prog="vrenvs train", description="Train PPO on a vrenvs env.")
     parser.add_argument("env", help="env id, e.g. vrenvs/Assistant-Fetch-v0")
+    parser.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default="sb3",
+        help="sb3 (default): one learner, stable-baselines3; rllib: every learning role of a "
+        "multi-agent scenario on Ray RLlib (vrenvs train --engine rllib Guard-Thief --help)",
+    )
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (ppo.learning_rate=1e-4)"
     )
@@ -429,7 +446,7 @@ def main(argv: list[str] | None = None) -> int:
         "or accel (plr with edits); shortcut for --set curriculum.method=NAME",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(rest)
     overrides = list(args.set) + ([f"seed={args.seed}"] if args.seed is not None else [])
     if args.curriculum is not None:
         overrides.append(f"curriculum.method={args.curriculum}")

@@ -1,0 +1,376 @@
+"""Multi-agent PPO on Ray RLlib: ``vrenvs train --engine rllib SCENARIO``.
+
+One policy (RLModule) per learning role, trained together on a scenario of
+:mod:`vrenvs.multiagent` (:class:`~vrenvs.multiagent.rllib.RLlibWorldEnv`, new API stack).
+The config is ``agents/configs/rllib/<Scenario>.yaml`` with ``--set key=value`` overrides,
+as for SB3 runs. A run folder holds ``config.yaml``, ``progress.csv`` (per iteration: env
+steps, each role's mean episode return), ``eval.csv`` (each role's held-out success and
+return, ``eval_episodes`` episodes on the ``test`` scene range), TensorBoard events under
+``tb/``, RLlib checkpoints under ``checkpoints/`` and ``learning_curves.png``.
+
+Ray: a local Ray starts unless ``--address`` (or ``RAY_ADDRESS``) names a cluster to join;
+``--num-env-runners`` sets how many env runner actors sample in parallel. Needs
+``pip install vrenvs[rllib]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from agents.config import read_yaml
+from agents.evaluate import wilson
+from vrenvs.core.checks import arg_int, check_float, check_int
+from vrenvs.multiagent import scenario, scenario_names
+
+__all__ = ["RLlibConfig", "evaluate", "load_rllib_config", "main", "train"]
+
+PPO_KEYS = {
+    "lr": float,
+    "gamma": float,
+    "lambda_": float,
+    "clip_param": float,
+    "entropy_coeff": float,
+    "vf_loss_coeff": float,
+    "grad_clip": float,
+    "train_batch_size_per_learner": int,
+    "minibatch_size": int,
+    "num_epochs": int,
+}
+
+
+@dataclass
+class RLlibConfig:
+    """One multi-agent training run (see ``agents/configs/rllib/*.yaml``)."""
+
+    scenario: str
+    env_kwargs: dict[str, Any] = field(default_factory=dict)
+    n_timesteps: int = 1_000_000
+    num_env_runners: int = 1
+    num_envs_per_env_runner: int = 8
+    train_scenes: int = 100_000
+    test_start: int = 10_000_000
+    test_scenes: int = 100_000
+    eval_every: int = 10
+    eval_episodes: int = 50
+    checkpoint_every: int = 20
+    hiddens: list[int] = field(default_factory=lambda: [256, 256])
+    ppo: dict[str, Any] = field(default_factory=dict)
+    max_minutes: float = 30.0
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if scenario(self.scenario) is None:
+            raise ValueError(f"scenario={self.scenario!r} is unknown; choose from {scenario_names()}")
+        check_int("n_timesteps", self.n_timesteps, 1)
+        check_int("num_env_runners", self.num_env_runners, 0, 256)
+        check_int("num_envs_per_env_runner", self.num_envs_per_env_runner, 1, 1024)
+        check_int("train_scenes", self.train_scenes, 1)
+        check_int("test_start", self.test_start, 0)
+        check_int("test_scenes", self.test_scenes, 1)
+        if self.test_start < self.train_scenes:
+            raise ValueError(
+                f"test_start={self.test_start} lies inside the training scenes [0, {self.train_scenes}); "
+                "held-out scenes must come after them"
+            )
+        check_int("eval_every", self.eval_every, 1)
+        check_int("eval_episodes", self.eval_episodes, 1, 100_000)
+        check_int("checkpoint_every", self.checkpoint_every, 1)
+        check_float("max_minutes", self.max_minutes, 0.01, 10_000)
+        check_int("seed", self.seed, 0, 2**31 - 1)
+        if not isinstance(self.hiddens, list) or not all(isinstance(h, int) and h > 0 for h in self.hiddens):
+            raise TypeError(f"hiddens={self.hiddens!r} must be a list of positive layer sizes")
+        for key, value in self.ppo.items():
+            if key not in PPO_KEYS:
+                raise ValueError(f"ppo key {key!r} is unknown; choose from {sorted(PPO_KEYS)}")
+            kind = PPO_KEYS[key]
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or (kind is int and not isinstance(value, int))
+            ):
+                raise TypeError(f"ppo.{key}={value!r} must be a {kind.__name__}")
+        for key in ("num_scenes", "start_scene", "render_mode"):
+            if key in self.env_kwargs:
+                raise ValueError(
+                    f"env_kwargs.{key} is set by the run (train/test scene ranges); leave it out"
+                )
+
+
+def _config_text(name: str) -> str:
+    return resources.files("agents").joinpath("configs", "rllib", f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def load_rllib_config(name: str, overrides: list[str]) -> RLlibConfig:
+    """The shipped config of scenario ``name`` with ``key=value`` overrides."""
+    if scenario(name) is None:
+        raise ValueError(f"scenario {name!r} is unknown; choose from {scenario_names()}")
+    data = yaml.safe_load(_config_text(name))
+    for item in overrides:
+        key, sep, text = item.partition("=")
+        if not sep:
+            raise ValueError(f"--set {item!r} must be KEY=VALUE")
+        value = yaml.safe_load(text)
+        parts = key.strip().split(".")
+        target = data
+        for part in parts[:-1]:
+            if not isinstance(target.get(part), dict):
+                raise ValueError(f"--set {item!r}: {part!r} is not a section; sections: ppo, env_kwargs")
+            target = target[part]
+        if len(parts) == 1 and parts[0] not in RLlibConfig.__dataclass_fields__:
+            raise ValueError(
+                f"--set {item!r}: unknown key; choose from {sorted(RLlibConfig.__dataclass_fields__)}"
+            )
+        target[parts[-1]] = value
+    return RLlibConfig(**data)
+
+
+def _algo_config(cfg: RLlibConfig, env_name: str) -> Any:
+    from ray.rllib.algorithms.ppo import PPOConfig
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+
+    from vrenvs.multiagent.rllib import policy_of
+
+    spec = scenario(cfg.scenario)
+    assert spec is not None
+    env_config = {
+        "name": cfg.scenario,
+        **cfg.env_kwargs,
+        "num_scenes": cfg.train_scenes,
+        "start_scene": 0,
+    }
+    return (
+        PPOConfig()
+        .environment(env_name, env_config=env_config)
+        .env_runners(num_env_runners=cfg.num_env_runners, num_envs_per_env_runner=cfg.num_envs_per_env_runner)
+        .multi_agent(policies=set(spec.learners), policy_mapping_fn=policy_of)
+        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=list(cfg.hiddens)))
+        .training(**cfg.ppo)
+        .debugging(seed=cfg.seed)
+    )
+
+
+def evaluate(algo: Any, cfg: RLlibConfig, episodes: int, seed: int = 0) -> dict[str, dict[str, float]]:
+    """Each role's held-out success rate (with its Wilson interval) and mean return over
+    ``episodes`` episodes on the test scenes, greedy actions of the trained modules."""
+    import torch
+
+    from vrenvs.multiagent.rllib import RLlibWorldEnv, policy_of
+
+    env = RLlibWorldEnv(
+        {"name": cfg.scenario, **cfg.env_kwargs, "num_scenes": cfg.test_scenes, "start_scene": cfg.test_start}
+    )
+    modules = {role: algo.get_module(role) for role in {policy_of(a) for a in env.possible_agents}}
+    wins: dict[str, list[float]] = {r: [] for r in modules}
+    returns: dict[str, list[float]] = {r: [] for r in modules}
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        total = dict.fromkeys(env.possible_agents, 0.0)
+        while env.agents:
+            actions: dict[str, int] = {}
+            for role, module in modules.items():
+                mine = [a for a in env.agents if policy_of(a) == role]
+                if mine:
+                    batch = torch.as_tensor(np.stack([obs[a] for a in mine]))
+                    with torch.no_grad():
+                        logits = module.forward_inference({"obs": batch})["action_dist_inputs"]
+                    actions.update(zip(mine, logits.argmax(dim=-1).tolist()))
+            obs, rewards, _, _, infos = env.step(actions)
+            for a, r in rewards.items():
+                total[a] += r
+            for a, info in infos.items():
+                if "is_success" in info:
+                    wins[policy_of(a)].append(float(info["is_success"]))
+        for a, r in total.items():
+            returns[policy_of(a)].append(r)
+    out = {}
+    for role in modules:
+        n, k = len(wins[role]), int(sum(wins[role]))
+        low, high = wilson(k, n)
+        out[role] = {
+            "success": k / max(n, 1),
+            "success_low": low,
+            "success_high": high,
+            "return": float(np.mean(returns[role])),
+        }
+    return out
+
+
+def _curves(run: Path, title: str) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with (run / "eval.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    fig, ax = plt.subplots(figsize=(6, 3.5), dpi=100)
+    for role in sorted({r["role"] for r in rows}):
+        mine = [r for r in rows if r["role"] == role]
+        steps = [int(r["timesteps"]) for r in mine]
+        ax.plot(steps, [float(r["success"]) for r in mine], marker="o", label=role)
+        ax.fill_between(
+            steps,
+            [float(r["success_low"]) for r in mine],
+            [float(r["success_high"]) for r in mine],
+            alpha=0.2,
+        )
+    ax.set(xlabel="environment steps", ylabel="held-out success", ylim=(0, 1), title=title)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best")
+    fig.tight_layout()
+    out = run / "learning_curves.png"
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
+def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: bool = True) -> Path:
+    """Train ``cfg`` into the folder ``run``; returns it."""
+    import ray
+    import torch
+    from ray.tune.registry import register_env
+    from torch.utils.tensorboard import SummaryWriter
+
+    from vrenvs.multiagent.rllib import ENV_NAME, RLlibWorldEnv
+
+    run.mkdir(parents=True, exist_ok=False)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg.__dict__, sort_keys=False))
+    torch.set_num_threads(1)
+    if not ray.is_initialized():
+        if address:
+            ray.init(address=address, log_to_driver=False)
+        else:
+            ray.init(include_dashboard=False, log_to_driver=False)
+    register_env(ENV_NAME, lambda config: RLlibWorldEnv(config))
+    algo = _algo_config(cfg, ENV_NAME).build_algo()
+    writer = SummaryWriter(str(run / "tb"))
+    started = time.monotonic()
+    steps, iteration = 0, 0
+    progress_rows: list[dict[str, Any]] = []
+    eval_rows: list[dict[str, Any]] = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=cfg.n_timesteps, unit="step", desc=f"rllib {cfg.scenario}")
+    try:
+        while steps < cfg.n_timesteps and time.monotonic() - started < 60 * cfg.max_minutes:
+            result = algo.train()
+            iteration += 1
+            runners = result.get("env_runners", {})
+            now = int(runners.get("num_env_steps_sampled_lifetime", steps))
+            if bar is not None:
+                bar.update(now - steps)
+            steps = now
+            row = {
+                "iteration": iteration,
+                "timesteps": steps,
+                "seconds": round(time.monotonic() - started, 1),
+            }
+            for role, value in runners.get("module_episode_returns_mean", {}).items():
+                row[f"return_{role}"] = float(value)
+                writer.add_scalar(f"return/{role}", float(value), steps)
+            progress_rows.append(row)
+            if iteration % cfg.eval_every == 0:
+                eval_rows += _eval_rows(algo, cfg, steps, writer)
+            if iteration % cfg.checkpoint_every == 0:
+                algo.save_to_path(str((run / "checkpoints" / f"iter_{iteration:05d}").resolve()))
+        if not eval_rows or eval_rows[-1]["timesteps"] != steps:
+            eval_rows += _eval_rows(algo, cfg, steps, writer)
+        algo.save_to_path(str((run / "checkpoints" / "final").resolve()))
+    finally:
+        if bar is not None:
+            bar.close()
+        writer.close()
+        _write_csv(run / "progress.csv", progress_rows)
+        _write_csv(run / "eval.csv", eval_rows)
+        algo.stop()
+    if eval_rows:
+        _curves(run, f"{cfg.scenario} (RLlib PPO, co-trained)")
+    return run
+
+
+def _eval_rows(algo: Any, cfg: RLlibConfig, steps: int, writer: Any) -> list[dict[str, Any]]:
+    rows = []
+    for role, got in evaluate(algo, cfg, cfg.eval_episodes).items():
+        rows.append({"timesteps": steps, "role": role, **{k: round(v, 4) for k, v in got.items()}})
+        writer.add_scalar(f"heldout_success/{role}", got["success"], steps)
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict[str, Any]]) -> None:
+    if not rows:
+        return
+    keys = list(dict.fromkeys(k for r in rows for k in r))
+    with path.open("w", newline="") as handle:
+        out = csv.DictWriter(handle, fieldnames=keys)
+        out.writeheader()
+        out.writerows(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="vrenvs train --engine rllib",
+        description="Train every learning role of a scenario on Ray RLlib.",
+    )
+    parser.add_argument("scenario", help=f"a multi-agent scenario: {', '.join(scenario_names())}")
+    parser.add_argument(
+        "--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (ppo.lr=1e-4)"
+    )
+    parser.add_argument("--seed", type=arg_int(0, 2**31 - 1), help="shortcut for --set seed=N")
+    parser.add_argument(
+        "--runs", type=Path, default=Path("runs"), help="where run folders go (default: runs)"
+    )
+    parser.add_argument("--run-id", help="run folder name (default: rllib, scenario, time stamp, seed)")
+    parser.add_argument(
+        "--address",
+        default=os.environ.get("RAY_ADDRESS"),
+        help="a Ray cluster to join (default: RAY_ADDRESS, else a local Ray is started)",
+    )
+    parser.add_argument(
+        "--num-env-runners", type=arg_int(0, 256), help="parallel env runners (sampling actors)"
+    )
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    args = parser.parse_args(argv)
+    overrides = list(args.set)
+    if args.seed is not None:
+        overrides.append(f"seed={args.seed}")
+    if args.num_env_runners is not None:
+        overrides.append(f"num_env_runners={args.num_env_runners}")
+    try:
+        cfg = load_rllib_config(args.scenario, overrides)
+    except (TypeError, ValueError) as err:
+        print(f"vrenvs train: error: {err}", file=sys.stderr)
+        return 2
+    try:
+        import ray  # noqa: F401
+    except ModuleNotFoundError:
+        print(
+            "vrenvs train: error: --engine rllib needs Ray RLlib: pip install 'vrenvs[rllib]'",
+            file=sys.stderr,
+        )
+        return 2
+    run_id = args.run_id or f"rllib-{cfg.scenario}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
+    run = args.runs / run_id
+    if run.exists():
+        print(f"vrenvs train: error: run folder {run} exists; give another --run-id", file=sys.stderr)
+        return 2
+    train(cfg, run, args.address, progress=not args.no_progress)
+    print(f"run folder: {run}")
+    return 0
+
+
+def read_rllib_config(path: Path) -> RLlibConfig:
+    """A run folder's ``config.yaml`` (or any such file) as a config."""
+    return RLlibConfig(**read_yaml(path))

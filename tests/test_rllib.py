@@ -1,0 +1,150 @@
+"""RLlib: the one-hot observation, the MultiAgentEnv adapter and a tiny co-training run.
+
+The adapter and training tests need ``vrenvs[rllib]`` (its own environment: Ray pins
+gymnasium 1.2.2; ``make test-rllib``); they are skipped where Ray is not installed.
+"""
+
+from __future__ import annotations
+
+import csv
+from importlib.util import find_spec
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gymnasium import spaces
+
+from vrenvs.multiagent import vector_env
+from vrenvs.multiagent.flat import OneHot
+
+
+def test_one_hot_puts_each_code_in_its_own_block():
+    space = spaces.Dict(
+        {
+            "codes": spaces.MultiDiscrete([3, 2]),
+            "item": spaces.Discrete(4),
+            "scalars": spaces.Box(0.0, 1.0, shape=(2,), dtype=np.float32),
+        }
+    )
+    flat = OneHot(space)
+    assert flat.space.shape == (3 + 2 + 4 + 2,)
+    got = flat({"codes": np.array([2, 0]), "item": np.int64(1), "scalars": np.array([0.25, 0.5], np.float32)})
+    assert got.tolist() == [0, 0, 1, 1, 0, 0, 1, 0, 0, 0.25, 0.5]
+    assert flat.space.contains(got)
+
+
+def test_one_hot_of_a_real_observation_has_one_one_per_code():
+    env = vector_env("Guard-Thief", scenes="procedural", route=True)
+    obs, _ = env.reset(seed=0)
+    flat = OneHot(env.single_observation_space)
+    agent = {k: v[0, 0] for k, v in obs.items()}
+    got = flat(agent)
+    codes = agent["view"].size + agent["request"].size + 1  # one 1 per code, inventory too
+    boxes = np.concatenate([agent["scalars"], agent["route"]])
+    assert flat.space.contains(got)
+    assert np.isclose(got.sum(), codes + boxes.sum())
+
+
+needs_ray = pytest.mark.skipif(find_spec("ray") is None, reason="needs vrenvs[rllib]: make test-rllib")
+
+
+def _env(**kwargs):
+    from vrenvs.multiagent.rllib import RLlibWorldEnv
+
+    return RLlibWorldEnv({"name": "Guard-Thief", "scenes": "procedural", **kwargs})
+
+
+@needs_ray
+def test_rllibs_own_checks_pass_on_every_scenario():
+    from ray.rllib.utils.pre_checks.env import check_multiagent_environments
+
+    from vrenvs.multiagent import scenario_names
+    from vrenvs.multiagent.rllib import RLlibWorldEnv
+
+    for name in scenario_names():
+        check_multiagent_environments(RLlibWorldEnv({"name": name, "scenes": "procedural"}))
+
+
+@needs_ray
+def test_all_tells_how_the_episode_ended():
+    env = _env(max_episode_steps=30)
+    obs, _ = env.reset(seed=0)
+    assert set(obs) == {"guard_0", "thief_0"}
+    assert all(env.observation_spaces[a].contains(o) for a, o in obs.items())
+    ends = []
+    for _ in range(200):
+        _, _, terminated, truncated, _ = env.step(dict.fromkeys(env.agents, 0))
+        if terminated["__all__"] or truncated["__all__"]:
+            ends.append((terminated["__all__"], truncated["__all__"], sorted(truncated)))
+            env.reset()
+    # nobody moves: the thief never reaches loot and the time limit ends every episode
+    assert ends and all(e == (False, True, ["__all__", "guard_0", "thief_0"]) for e in ends)
+
+
+@needs_ray
+def test_a_dict_observation_on_request():
+    env = _env(flat=False)
+    obs, _ = env.reset(seed=0)
+    assert sorted(obs["guard_0"]) == ["inventory", "request", "scalars", "view"]
+    with pytest.raises(ValueError, match="has no 'name'"):
+        type(env)({"scenes": "procedural"})
+    with pytest.raises(TypeError, match="flat='yes' must be True or False"):
+        _env(flat="yes")
+
+
+@needs_ray
+@pytest.mark.slow
+def test_a_tiny_cotraining_run_writes_its_run_folder(tmp_path: Path):
+    from agents.rllib_train import main
+
+    code = main(
+        [
+            "Guard-Thief",
+            "--set",
+            "n_timesteps=600",
+            "num_envs_per_env_runner=2",
+            "ppo.train_batch_size_per_learner=300",
+            "ppo.minibatch_size=150",
+            "ppo.num_epochs=1",
+            "eval_every=1",
+            "eval_episodes=2",
+            "checkpoint_every=1",
+            "env_kwargs.scenes=procedural",
+            "--num-env-runners",
+            "0",
+            "--runs",
+            str(tmp_path),
+            "--run-id",
+            "tiny",
+            "--no-progress",
+        ]
+    )
+    assert code == 0
+    run = tmp_path / "tiny"
+    with (run / "eval.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["role"] for r in rows} == {"guard", "thief"}
+    assert all(0 <= float(r["success"]) <= 1 for r in rows)
+    with (run / "progress.csv").open() as handle:
+        progress = list(csv.DictReader(handle))
+    assert int(progress[-1]["timesteps"]) >= 600
+    assert (run / "checkpoints" / "final").is_dir() and (run / "learning_curves.png").is_file()
+    assert any((run / "tb").iterdir())
+
+
+@needs_ray
+def test_bad_configs_are_refused_with_the_choices(capsys):
+    from agents.rllib_train import load_rllib_config, main
+
+    with pytest.raises(ValueError, match=r"scenario 'Nope' is unknown; choose from \['Guard-Thief'"):
+        load_rllib_config("Nope", [])
+    with pytest.raises(ValueError, match=r"--set 'n_steps=3': unknown key; choose from"):
+        load_rllib_config("Guard-Thief", ["n_steps=3"])
+    with pytest.raises(ValueError, match=r"ppo key 'learning_rate' is unknown; choose from \['clip_param'"):
+        load_rllib_config("Guard-Thief", ["ppo.learning_rate=0.1"])
+    with pytest.raises(ValueError, match=r"test_start=10 lies inside the training scenes"):
+        load_rllib_config("Guard-Thief", ["test_start=10"])
+    with pytest.raises(ValueError, match=r"env_kwargs.num_scenes is set by the run"):
+        load_rllib_config("Guard-Thief", ["env_kwargs.num_scenes=5"])
+    assert main(["Guard-Thief", "--set", "seed=-1"]) == 2
+    assert "seed=-1" in capsys.readouterr().err
