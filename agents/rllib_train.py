@@ -31,9 +31,14 @@ import yaml
 from agents.config import read_yaml
 from agents.evaluate import wilson
 from vrenvs.core.checks import arg_int, check_float, check_int
+from vrenvs.core.tasks import task
 from vrenvs.multiagent import scenario, scenario_names
 
 __all__ = ["RLlibConfig", "evaluate", "load_rllib_config", "main", "train"]
+
+_NAMES = [*scenario_names(), "Assistant-Fetch"]
+"""What ``agents/configs/rllib/`` has a config for: the scenarios, and the fetch task (one
+learner, for comparing the engines with the shipped SB3 policy)."""
 
 PPO_KEYS = {
     "lr": float,
@@ -70,8 +75,8 @@ class RLlibConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if scenario(self.scenario) is None:
-            raise ValueError(f"scenario={self.scenario!r} is unknown; choose from {scenario_names()}")
+        if self.scenario not in _NAMES:
+            raise ValueError(f"scenario={self.scenario!r} is unknown; choose from {_NAMES}")
         check_int("n_timesteps", self.n_timesteps, 1)
         check_int("num_env_runners", self.num_env_runners, 0, 256)
         check_int("num_envs_per_env_runner", self.num_envs_per_env_runner, 1, 1024)
@@ -107,14 +112,20 @@ class RLlibConfig:
                 )
 
 
+def learning_roles(name: str) -> tuple[str, ...]:
+    """The roles that learn in scenario or task ``name`` (a task: its learner)."""
+    found = scenario(name)
+    return found.learners if found is not None else (task(name).learner,)
+
+
 def _config_text(name: str) -> str:
     return resources.files("agents").joinpath("configs", "rllib", f"{name}.yaml").read_text(encoding="utf-8")
 
 
 def load_rllib_config(name: str, overrides: list[str]) -> RLlibConfig:
     """The shipped config of scenario ``name`` with ``key=value`` overrides."""
-    if scenario(name) is None:
-        raise ValueError(f"scenario {name!r} is unknown; choose from {scenario_names()}")
+    if name not in _NAMES:
+        raise ValueError(f"scenario {name!r} is unknown; choose from {_NAMES}")
     data = yaml.safe_load(_config_text(name))
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -141,8 +152,6 @@ def _algo_config(cfg: RLlibConfig, env_name: str) -> Any:
 
     from vrenvs.multiagent.rllib import policy_of
 
-    spec = scenario(cfg.scenario)
-    assert spec is not None
     env_config = {
         "name": cfg.scenario,
         **cfg.env_kwargs,
@@ -153,7 +162,7 @@ def _algo_config(cfg: RLlibConfig, env_name: str) -> Any:
         PPOConfig()
         .environment(env_name, env_config=env_config)
         .env_runners(num_env_runners=cfg.num_env_runners, num_envs_per_env_runner=cfg.num_envs_per_env_runner)
-        .multi_agent(policies=set(spec.learners), policy_mapping_fn=policy_of)
+        .multi_agent(policies=set(learning_roles(cfg.scenario)), policy_mapping_fn=policy_of)
         .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=list(cfg.hiddens)))
         .training(**cfg.ppo)
         .debugging(seed=cfg.seed)
@@ -324,7 +333,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="vrenvs train --engine rllib",
         description="Train every learning role of a scenario on Ray RLlib.",
     )
-    parser.add_argument("scenario", help=f"a multi-agent scenario: {', '.join(scenario_names())}")
+    parser.add_argument("scenario", help=f"a multi-agent scenario or task: {', '.join(_NAMES)}")
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (ppo.lr=1e-4)"
     )

@@ -101,13 +101,13 @@ def reset_rngs(seed: Any, rngs: list[np.random.Generator]) -> list[np.random.Gen
     return [rng if s is None else np.random.default_rng(s) for s, rng in zip(seeds, rngs)]
 
 
-def _fresh(value: Any) -> Any:
+def fresh_copy(value: Any) -> Any:
     """A copy of ``value``'s dicts and lists (a scene identity may nest them: edit seeds,
     property targets, an adapted source's base scene); other values are immutable."""
     if isinstance(value, dict):
-        return {k: _fresh(v) for k, v in value.items()}
+        return {k: fresh_copy(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_fresh(v) for v in value]
+        return [fresh_copy(v) for v in value]
     return value
 
 
@@ -397,7 +397,7 @@ class WorldEnv(TaskBase, gym.Env):
             for k, v in arrays.items()
             if k != "events"
         }
-        info["scene"] = _fresh(info["scene"])  # a new object every call, nested ones too
+        info["scene"] = fresh_copy(info["scene"])  # a new object every call, nested ones too
         if events is not None:
             info["events"] = {k: v[0] for k, v in arrays["events"].items()}
         return info

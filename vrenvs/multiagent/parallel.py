@@ -19,18 +19,10 @@ from gymnasium.error import ResetNeeded
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from vrenvs.envs.base import RENDER_MODES
+from vrenvs.envs.base import RENDER_MODES, fresh_copy
 from vrenvs.multiagent.batched import MultiAgentVectorEnv, vector_env
 
 __all__ = ["ParallelWorldEnv", "aec_env", "parallel_env"]
-
-
-def _fresh(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _fresh(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_fresh(v) for v in value]
-    return value
 
 
 class ParallelWorldEnv(ParallelEnv):
@@ -121,7 +113,7 @@ class ParallelWorldEnv(ParallelEnv):
             info = {
                 "role": self._env.roles[i],
                 "slot": self._env.slots[i],
-                "scene": _fresh(infos["scene"][0]),
+                "scene": fresh_copy(infos["scene"][0]),
                 "scene_index": int(infos["scene_index"][0]),
                 "served": int(infos["served"][0]),
                 "failed": int(infos["failed"][0]),

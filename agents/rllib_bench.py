@@ -1,0 +1,77 @@
+"""How RLlib training scales with env runners: ``python -m agents.rllib_bench SCENARIO``.
+
+For each number of env runners, builds the scenario's RLlib config (``agents/configs/rllib``)
+and trains a few iterations after a warm-up one; reports env steps per second of training
+wall time and the ratio to the first row. Needs ``vrenvs[rllib]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from agents.rllib_train import _algo_config, load_rllib_config
+
+__all__ = ["main", "scaling"]
+
+
+def scaling(name: str, runners: list[int], iterations: int, overrides: list[str]) -> list[dict[str, Any]]:
+    """One row per entry of ``runners``: env steps per second of training wall time."""
+    import ray
+    import torch
+    from ray.tune.registry import register_env
+
+    from vrenvs.multiagent.rllib import ENV_NAME, RLlibWorldEnv
+
+    torch.set_num_threads(1)
+    if not ray.is_initialized():
+        ray.init(include_dashboard=False, log_to_driver=False)
+    register_env(ENV_NAME, lambda config: RLlibWorldEnv(config))
+    rows = []
+    for count in runners:
+        cfg = load_rllib_config(name, [*overrides, f"num_env_runners={count}"])
+        algo = _algo_config(cfg, ENV_NAME).build_algo()
+        algo.train()  # warm-up: actors started, first weights synced
+        before = algo.train()["env_runners"]["num_env_steps_sampled_lifetime"]
+        start = time.perf_counter()
+        for _ in range(iterations):
+            result = algo.train()
+        wall = time.perf_counter() - start
+        steps = result["env_runners"]["num_env_steps_sampled_lifetime"] - before
+        algo.stop()
+        rows.append(
+            {
+                "env_runners": count,
+                "env_steps": int(steps),
+                "train_steps_per_second": steps / wall,
+                "iterations": iterations,
+            }
+        )
+    for row in rows:
+        row["x_first"] = row["train_steps_per_second"] / rows[0]["train_steps_per_second"]
+    return rows
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agents.rllib_bench", description=__doc__)
+    parser.add_argument("scenario", nargs="?", default="Guard-Thief")
+    parser.add_argument("--runners", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--iterations", type=int, default=4)
+    parser.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE")
+    parser.add_argument("--out", type=Path, default=Path("out/rllib_bench.json"))
+    args = parser.parse_args(argv)
+    rows = scaling(args.scenario, args.runners, args.iterations, args.set)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps({"scenario": args.scenario, "rows": rows}, indent=2))
+    print("| env runners | env steps | env-steps/s (training) | x 1st row |\n|---:|---:|---:|---:|")
+    for r in rows:
+        rate = r["train_steps_per_second"]
+        print(f"| {r['env_runners']} | {r['env_steps']:,} | {rate:,.0f} | {r['x_first']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
