@@ -101,6 +101,15 @@ def reset_rngs(seed: Any, rngs: list[np.random.Generator]) -> list[np.random.Gen
     return [rng if s is None else np.random.default_rng(s) for s, rng in zip(seeds, rngs)]
 
 
+def in_space(space: gym.Space, value: Any) -> bool:
+    """``space.contains(value)``, False where the check itself fails (gymnasium 1.2 raises
+    OverflowError for an integer past int64, 1.4 answers False)."""
+    try:
+        return bool(space.contains(value))
+    except (OverflowError, TypeError, ValueError):
+        return False
+
+
 def fresh_copy(value: Any) -> Any:
     """A copy of ``value``'s dicts and lists (a scene identity may nest them: edit seeds,
     property targets, an adapted source's base scene); other values are immutable."""
@@ -350,8 +359,9 @@ class TaskBase:
             self.render()  # type: ignore[attr-defined]
 
     def _close_viewer(self) -> None:
-        if self._viewer is not None:
-            self._viewer.close()
+        viewer = getattr(self, "_viewer", None)  # absent when __init__ refused its arguments
+        if viewer is not None:
+            viewer.close()
 
 
 class WorldEnv(TaskBase, gym.Env):
@@ -422,7 +432,7 @@ class WorldEnv(TaskBase, gym.Env):
             raise ValueError(
                 f"action {action!r} is a bool, not an action of the action space {self.action_space}"
             )
-        if not self.action_space.contains(action):
+        if not in_space(self.action_space, action):
             raise ValueError(f"action {action!r} is not in the action space {self.action_space}")
         events, reward, terminated = self.world.step(np.array([int(action)]))
         info = self._info(events)

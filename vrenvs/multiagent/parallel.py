@@ -19,7 +19,7 @@ from gymnasium.error import ResetNeeded
 from pettingzoo import AECEnv, ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from vrenvs.envs.base import RENDER_MODES, fresh_copy
+from vrenvs.envs.base import RENDER_MODES, fresh_copy, in_space
 from vrenvs.multiagent.batched import MultiAgentVectorEnv, vector_env
 
 __all__ = ["ParallelWorldEnv", "aec_env", "parallel_env"]
@@ -84,7 +84,7 @@ class ParallelWorldEnv(ParallelEnv):
             i = self._agent(agent)
             if agent not in self.agents:
                 raise ValueError(f"agent {agent!r} has left the episode; agents in it: {self.agents}")
-            if isinstance(action, (bool, np.bool_)) or not self.action_spaces[agent].contains(action):
+            if isinstance(action, (bool, np.bool_)) or not in_space(self.action_spaces[agent], action):
                 space = self.action_spaces[agent]
                 raise ValueError(f"action {action!r} of {agent} is not in the action space {space}")
             array[0, i] = int(action)
