@@ -6,7 +6,9 @@ The config is ``agents/configs/rllib/<Scenario>.yaml`` with ``--set key=value`` 
 as for SB3 runs. A run folder holds ``config.yaml``, ``progress.csv`` (per iteration: env
 steps, each role's mean episode return), ``eval.csv`` (each role's held-out success and
 return, ``eval_episodes`` episodes on the ``test`` scene range), TensorBoard events under
-``tb/``, RLlib checkpoints under ``checkpoints/`` and ``learning_curves.png``.
+``tb/``, RLlib checkpoints under ``checkpoints/`` (RLlib's pickles, for RLlib only), each
+role's policy as weights only under ``policies/<role>/`` (:mod:`agents.rllib_policy`) and
+``learning_curves.png``.
 
 Ray: a local Ray starts unless ``--address`` (or ``RAY_ADDRESS``) names a cluster to join;
 ``--num-env-runners`` sets how many env runner actors sample in parallel. Needs
@@ -298,6 +300,7 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
         if not eval_rows or eval_rows[-1]["timesteps"] != steps:
             eval_rows += _eval_rows(algo, cfg, steps, writer)
         algo.save_to_path(str((run / "checkpoints" / "final").resolve()))
+        _export(algo, cfg, run, steps)
     finally:
         if bar is not None:
             bar.close()
@@ -308,6 +311,24 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
     if eval_rows:
         _curves(run, f"{cfg.scenario} (RLlib PPO, co-trained)")
     return run
+
+
+def _export(algo: Any, cfg: RLlibConfig, run: Path, steps: int) -> None:
+    """Each role's module, weights only, to ``run/policies/<role>/`` (:mod:`agents.rllib_policy`)."""
+    from agents.rllib_policy import export_module
+
+    for role in learning_roles(cfg.scenario):
+        meta = {
+            "scenario": cfg.scenario,
+            "role": role,
+            "env_kwargs": cfg.env_kwargs,
+            "num_timesteps": steps,
+            "train_scenes": cfg.train_scenes,
+            "test_start": cfg.test_start,
+            "test_scenes": cfg.test_scenes,
+            "seed": cfg.seed,
+        }
+        export_module(algo.get_module(role), run / "policies" / role, meta)
 
 
 def _eval_rows(algo: Any, cfg: RLlibConfig, steps: int, writer: Any) -> list[dict[str, Any]]:

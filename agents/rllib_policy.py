@@ -1,0 +1,193 @@
+"""RLlib-trained role policies as weights only, and their evaluation against any opponents.
+
+``vrenvs train --engine rllib`` exports each role's module to ``policies/<role>/``:
+``policy.safetensors`` (the actor: the encoder's layers and the action head; RLlib's default
+PPO module, tanh MLP on the one-hot observation of :class:`vrenvs.multiagent.flat.OneHot`)
+and ``policy.json`` (scenario, role, env kwargs, layer sizes, step count, the weights'
+sha256). Loading builds the MLP from the JSON and copies the tensors in after checking
+names, shapes and values; nothing is unpickled (RLlib's own checkpoints are pickles: they
+are written for resuming RLlib, never read here).
+
+``python -m agents.rllib_policy RUN`` evaluates a run's exported roles on held-out scenes
+twice: together (every role its trained policy) and each role alone against the scripted
+controllers of the others.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors.torch import load_file, save_file
+
+from agents.evaluate import wilson
+from vrenvs.core.checks import check_int
+from vrenvs.multiagent import parallel_env
+from vrenvs.multiagent.flat import OneHot
+
+__all__ = ["RolePolicy", "evaluate_roles", "export_module", "load_role_policy", "main"]
+
+FORMAT = "vrenvs-rllib-mlp-1"
+ACTIONS = 9
+
+
+class RolePolicy(torch.nn.Module):
+    """The actor of RLlib's default PPO module: tanh layers, then the action logits."""
+
+    def __init__(self, inputs: int, hiddens: list[int]) -> None:
+        super().__init__()
+        sizes = [inputs, *hiddens]
+        self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
+        self.pi = torch.nn.Linear(sizes[-1], ACTIONS)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for layer in self.layers:
+            x = torch.tanh(layer(x))
+        return self.pi(x)
+
+    @torch.no_grad()
+    def act(
+        self, flat: np.ndarray, greedy: bool = True, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Actions for a batch of one-hot observations ``(n, inputs)``."""
+        logits = self(torch.as_tensor(flat, dtype=torch.float32))
+        if greedy or rng is None:
+            return logits.argmax(dim=-1).numpy()
+        p = torch.softmax(logits, dim=-1).numpy().astype(np.float64)
+        return np.array([rng.choice(ACTIONS, p=row / row.sum()) for row in p])
+
+
+def export_module(module: Any, folder: Path, meta: dict[str, Any]) -> Path:
+    """Write ``module`` (an RLlib default PPO torch module) as ``folder/policy.*``."""
+    state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
+    layers = sorted(
+        {
+            int(k.split(".")[4])
+            for k in state
+            if k.startswith("encoder.encoder.net.mlp.") and k.endswith("weight")
+        }
+    )
+    tensors: dict[str, torch.Tensor] = {}
+    for i, index in enumerate(layers):
+        tensors[f"layers.{i}.weight"] = state[f"encoder.encoder.net.mlp.{index}.weight"].contiguous()
+        tensors[f"layers.{i}.bias"] = state[f"encoder.encoder.net.mlp.{index}.bias"].contiguous()
+    tensors["pi.weight"] = state["pi.net.mlp.0.weight"].contiguous()
+    tensors["pi.bias"] = state["pi.net.mlp.0.bias"].contiguous()
+    folder.mkdir(parents=True, exist_ok=True)
+    save_file(tensors, str(folder / "policy.safetensors"))
+    hiddens = [int(tensors[f"layers.{i}.weight"].shape[0]) for i in range(len(layers))]
+    inputs = int(tensors["layers.0.weight"].shape[1])
+    sha = hashlib.sha256((folder / "policy.safetensors").read_bytes()).hexdigest()
+    card = {"format": FORMAT, **meta, "inputs": inputs, "hiddens": hiddens, "sha256": sha}
+    (folder / "policy.json").write_text(json.dumps(card, indent=2, sort_keys=True))
+    return folder
+
+
+def load_role_policy(folder: Path) -> tuple[RolePolicy, dict[str, Any]]:
+    """The policy in ``folder`` and its card; a ValueError naming the file and the field
+    when anything does not fit."""
+    path = folder / "policy.json"
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as err:
+        raise ValueError(f"{path} cannot be read as JSON: {err}") from None
+    if not isinstance(card, dict) or card.get("format") != FORMAT:
+        raise ValueError(
+            f"{path}: format is {card.get('format') if isinstance(card, dict) else card!r}, not {FORMAT!r}"
+        )
+    inputs = check_int(f"{path}: inputs", card.get("inputs"), 1, 1_000_000)
+    hiddens = card.get("hiddens")
+    if not isinstance(hiddens, list) or not 1 <= len(hiddens) <= 8:
+        raise ValueError(f"{path}: hiddens={hiddens!r} must list 1 to 8 layer sizes")
+    hiddens = [check_int(f"{path}: hiddens entry", h, 1, 4096) for h in hiddens]
+    weights = folder / "policy.safetensors"
+    data = weights.read_bytes()
+    if hashlib.sha256(data).hexdigest() != card.get("sha256"):
+        raise ValueError(f"{weights} does not match the sha256 in {path}")
+    tensors = load_file(str(weights))
+    policy = RolePolicy(inputs, hiddens)
+    want = {k: tuple(v.shape) for k, v in policy.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in tensors.items()}
+    if want != got:
+        raise ValueError(f"{weights} holds {got}; {path} describes {want}")
+    if not all(torch.isfinite(v).all() for v in tensors.values()):
+        raise ValueError(f"{weights} holds values that are not finite")
+    policy.load_state_dict(tensors)
+    policy.eval()
+    return policy, card
+
+
+def evaluate_roles(
+    policies: dict[str, RolePolicy],
+    name: str,
+    env_kwargs: dict[str, Any],
+    episodes: int,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """Each role in ``policies`` played by its policy (greedy), every other actor by its
+    scripted controller, for ``episodes`` episodes of scenario or task ``name``: per role
+    the success rate with its Wilson interval and the mean return."""
+    env = parallel_env(name, learners=list(policies), **env_kwargs)
+    flat = OneHot(env.batched.single_observation_space)
+    wins: dict[str, list[float]] = {r: [] for r in policies}
+    returns: dict[str, list[float]] = {r: [] for r in policies}
+    for episode in range(episodes):
+        obs, _ = env.reset(seed=seed + episode)
+        total = dict.fromkeys(env.possible_agents, 0.0)
+        while env.agents:
+            actions: dict[str, int] = {}
+            for role, policy in policies.items():
+                mine = [a for a in env.agents if a.rsplit("_", 1)[0] == role]
+                if mine:
+                    chosen = policy.act(np.stack([flat(obs[a]) for a in mine]))
+                    actions.update(zip(mine, (int(a) for a in chosen)))
+            obs, rewards, _, _, infos = env.step(actions)
+            for a, r in rewards.items():
+                total[a] += r
+            for a, info in infos.items():
+                if "is_success" in info:
+                    wins[a.rsplit("_", 1)[0]].append(float(info["is_success"]))
+        for a, r in total.items():
+            returns[a.rsplit("_", 1)[0]].append(r)
+    out = {}
+    for role in policies:
+        n, k = len(wins[role]), int(sum(wins[role]))
+        low, high = wilson(k, n)
+        out[role] = {"success": k / max(n, 1), "success_low": low, "success_high": high}
+        out[role]["return"] = float(np.mean(returns[role]))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agents.rllib_policy", description=__doc__)
+    parser.add_argument("run", type=Path, help="a run folder of vrenvs train --engine rllib")
+    parser.add_argument("--episodes", type=int, default=200)
+    args = parser.parse_args(argv)
+    folders = sorted(p for p in (args.run / "policies").iterdir() if (p / "policy.json").is_file())
+    loaded = {p.name: load_role_policy(p) for p in folders}
+    card = next(iter(loaded.values()))[1]
+    kwargs = {**card["env_kwargs"], "num_scenes": card["test_scenes"], "start_scene": card["test_start"]}
+    rows = []
+    together = evaluate_roles({r: p for r, (p, _) in loaded.items()}, card["scenario"], kwargs, args.episodes)
+    rows += [{"opponents": "co-trained", "role": r, **v} for r, v in together.items()]
+    if len(loaded) > 1:
+        for role, (policy, _) in loaded.items():
+            alone = evaluate_roles({role: policy}, card["scenario"], kwargs, args.episodes)
+            rows += [{"opponents": "scripted", "role": role, **alone[role]}]
+    (args.run / "heldout.json").write_text(json.dumps(rows, indent=2))
+    print(f"{args.episodes} held-out episodes per row ({card['scenario']}, greedy actions)\n")
+    print("| role | opponents | success | 95% interval | return |\n|---|---|---:|---:|---:|")
+    for r in rows:
+        interval = f"{r['success_low']:.2f}-{r['success_high']:.2f}"
+        print(f"| {r['role']} | {r['opponents']} | {r['success']:.2f} | {interval} | {r['return']:.2f} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
