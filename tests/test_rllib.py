@@ -148,3 +148,71 @@ def test_bad_configs_are_refused_with_the_choices(capsys):
         load_rllib_config("Guard-Thief", ["env_kwargs.num_scenes=5"])
     assert main(["Guard-Thief", "--set", "seed=-1"]) == 2
     assert "seed=-1" in capsys.readouterr().err
+
+
+@needs_ray
+def test_an_exported_role_policy_acts_as_the_rllib_module(tmp_path: Path):
+    import gymnasium as gym
+    import torch
+    from ray.rllib.algorithms.ppo.ppo_catalog import PPOCatalog
+    from ray.rllib.algorithms.ppo.torch.default_ppo_torch_rl_module import DefaultPPOTorchRLModule
+    from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    from agents.rllib_policy import export_module, load_role_policy
+
+    spec = RLModuleSpec(
+        module_class=DefaultPPOTorchRLModule,
+        observation_space=gym.spaces.Box(0, 1, (20,), np.float32),
+        action_space=gym.spaces.Discrete(9),
+        model_config=DefaultModelConfig(fcnet_hiddens=[16, 8]).__dict__,
+        catalog_class=PPOCatalog,
+    )
+    module = spec.build()
+    export_module(module, tmp_path / "guard", {"scenario": "Guard-Thief", "role": "guard"})
+    policy, card = load_role_policy(tmp_path / "guard")
+    assert (card["inputs"], card["hiddens"]) == (20, [16, 8])
+    x = torch.rand(5, 20)
+    with torch.no_grad():
+        want = module.forward_inference({"obs": x})["action_dist_inputs"]
+    assert torch.allclose(policy(x), want, atol=1e-6)
+    (tmp_path / "guard" / "policy.safetensors").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="does not match the sha256"):
+        load_role_policy(tmp_path / "guard")
+
+
+@needs_ray
+@pytest.mark.slow
+def test_a_tiny_asha_search_writes_its_table(tmp_path: Path):
+    from agents.rllib_tune import main
+
+    code = main(
+        [
+            "vrenvs/NPC-Guard-v0",  # an env id without an RLlib config is refused first
+        ]
+    )
+    assert code == 2
+    code = main(
+        [
+            "Guard-Thief",
+            "--samples",
+            "2",
+            "--max-iterations",
+            "2",
+            "--set",
+            "num_envs_per_env_runner=2",
+            "ppo.train_batch_size_per_learner=100",
+            "ppo.minibatch_size=50",
+            "ppo.num_epochs=1",
+            "env_kwargs.scenes=procedural",
+            "num_env_runners=0",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    assert code == 0
+    with (tmp_path / "results.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert len(rows) == 2
+    assert all(1e-5 <= float(r["lr"]) <= 1e-3 and 0.1 <= float(r["clip_param"]) <= 0.3 for r in rows)
+    assert "ASHA search on Guard-Thief" in (tmp_path / "results.md").read_text()
