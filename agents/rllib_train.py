@@ -293,8 +293,10 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
                 row[f"return_{role}"] = float(value)
                 writer.add_scalar(f"return/{role}", float(value), steps)
             progress_rows.append(row)
+            _write_csv(run / "progress.csv", progress_rows)  # every iteration: a killed run keeps it
             if iteration % cfg.eval_every == 0:
                 eval_rows += _eval_rows(algo, cfg, steps, writer)
+                _write_csv(run / "eval.csv", eval_rows)
             if iteration % cfg.checkpoint_every == 0:
                 algo.save_to_path(str((run / "checkpoints" / f"iter_{iteration:05d}").resolve()))
         if not eval_rows or eval_rows[-1]["timesteps"] != steps:
