@@ -23,9 +23,11 @@ import gymnasium as gym
 import numpy as np
 
 from agents.policy_io import acting_kwargs, load_policy, read_meta
+from agents.rllib_policy import RolePolicyController, is_role_policy, load_role_policy
 from vrenvs.core import sensors
 from vrenvs.core.observe import observe
 from vrenvs.core.state import TaskConfig, WorldState
+from vrenvs.core.tasks import task
 
 __all__ = [
     "PRETRAINED",
@@ -35,6 +37,7 @@ __all__ = [
     "names",
     "policy_controller",
     "policy_folder",
+    "role",
 ]
 
 PRETRAINED = Path(__file__).parent / "pretrained"
@@ -62,8 +65,27 @@ def policy_folder(spec: str | Path) -> Path:
 
 
 def env_id(spec: str | Path) -> str:
-    """The env id the policy ``spec`` was trained on."""
-    return str(read_meta(policy_folder(spec))["env_id"])
+    """The env id the policy ``spec`` was trained on (a role policy of an RLlib run: the env
+    id of its scenario's world)."""
+    folder = policy_folder(spec)
+    if is_role_policy(folder):
+        return _scenario_env_id(folder)
+    return str(read_meta(folder)["env_id"])
+
+
+def role(spec: str | Path) -> str:
+    """The role the policy ``spec`` acts as."""
+    folder = policy_folder(spec)
+    if is_role_policy(folder):
+        return str(load_role_policy(folder)[1]["role"])
+    return task(env_id(folder)).learner
+
+
+def _scenario_env_id(folder: Path) -> str:
+    from vrenvs.multiagent.batched import resolve
+
+    card = load_role_policy(folder)[1]
+    return resolve(str(card["scenario"]), None, None)[0].id
 
 
 class PolicyController:
@@ -102,7 +124,7 @@ class PolicyController:
         return np.asarray(actions, dtype=np.int64).reshape(state.batch)
 
 
-_LOADED: dict[tuple[Any, ...], PolicyController] = {}
+_LOADED: dict[tuple[Any, ...], PolicyController | RolePolicyController] = {}
 
 
 def _identity(folder: Path) -> tuple[Any, ...]:
@@ -119,7 +141,7 @@ def _identity(folder: Path) -> tuple[Any, ...]:
     return (str(folder), *stats)
 
 
-def policy_controller(spec: str | Path) -> PolicyController:
+def policy_controller(spec: str | Path) -> PolicyController | RolePolicyController:
     """A controller for the policy ``spec`` (loaded once per process while its files are
     unchanged)."""
     folder = policy_folder(spec).resolve()
@@ -127,11 +149,11 @@ def policy_controller(spec: str | Path) -> PolicyController:
     if key not in _LOADED:
         for old in [k for k in _LOADED if k[0] == key[0]]:
             del _LOADED[old]  # an earlier version of the folder's files
-        _LOADED[key] = PolicyController(folder)
+        _LOADED[key] = RolePolicyController(folder) if is_role_policy(folder) else PolicyController(folder)
     return _LOADED[key]
 
 
-def controller(spec: str | Path) -> PolicyController:
+def controller(spec: str | Path) -> PolicyController | RolePolicyController:
     """The policy ``spec`` (shipped name or folder) as a controller; this module is the
     ``vrenvs.policies`` provider that vrenvs finds through its entry point."""
     return policy_controller(spec)

@@ -31,7 +31,16 @@ from vrenvs.core.checks import check_int
 from vrenvs.multiagent import parallel_env
 from vrenvs.multiagent.flat import OneHot
 
-__all__ = ["RolePolicy", "evaluate_roles", "export_module", "load_role_policy", "main"]
+__all__ = [
+    "RolePolicy",
+    "RolePolicyController",
+    "evaluate_roles",
+    "export_module",
+    "is_role_policy",
+    "load_role_policy",
+    "main",
+    "save_role_policy",
+]
 
 FORMAT = "vrenvs-rllib-mlp-1"
 ACTIONS = 9
@@ -79,9 +88,19 @@ def export_module(module: Any, folder: Path, meta: dict[str, Any]) -> Path:
         tensors[f"layers.{i}.bias"] = state[f"encoder.encoder.net.mlp.{index}.bias"].contiguous()
     tensors["pi.weight"] = state["pi.net.mlp.0.weight"].contiguous()
     tensors["pi.bias"] = state["pi.net.mlp.0.bias"].contiguous()
+    hiddens = [int(tensors[f"layers.{i}.weight"].shape[0]) for i in range(len(layers))]
+    policy = RolePolicy(int(tensors["layers.0.weight"].shape[1]), hiddens)
+    policy.load_state_dict(tensors)
+    return save_role_policy(policy, folder, meta)
+
+
+def save_role_policy(policy: RolePolicy, folder: Path, meta: dict[str, Any]) -> Path:
+    """Write ``policy`` as ``folder/policy.safetensors`` and ``folder/policy.json`` (``meta``:
+    scenario, role, env kwargs, provenance)."""
+    tensors = {k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}
     folder.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(folder / "policy.safetensors"))
-    hiddens = [int(tensors[f"layers.{i}.weight"].shape[0]) for i in range(len(layers))]
+    hiddens = [int(tensors[f"layers.{i}.weight"].shape[0]) for i in range(len(policy.layers))]
     inputs = int(tensors["layers.0.weight"].shape[1])
     sha = hashlib.sha256((folder / "policy.safetensors").read_bytes()).hexdigest()
     card = {"format": FORMAT, **meta, "inputs": inputs, "hiddens": hiddens, "sha256": sha}
@@ -121,6 +140,67 @@ def load_role_policy(folder: Path) -> tuple[RolePolicy, dict[str, Any]]:
     policy.load_state_dict(tensors)
     policy.eval()
     return policy, card
+
+
+def is_role_policy(folder: Path) -> bool:
+    """Whether ``folder`` holds a policy exported by an RLlib run (not an SB3 one)."""
+    try:
+        card = json.loads((folder / "policy.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(card, dict) and card.get("format") == FORMAT
+
+
+class RolePolicyController:
+    """An exported role policy as a world controller ``(state, config, slot) -> actions``:
+    it observes the slot as its multi-agent env did (the role's objective and phrase, the
+    route sensor when trained with it), one-hot, and acts greedily. This is how
+    ``npc_controllers={"thief": "runs/.../policies/thief"}`` puts a co-trained role into
+    any world."""
+
+    def __init__(self, folder: Path) -> None:
+        from vrenvs.core.catalog import CATALOG
+        from vrenvs.core.language import tokenize
+        from vrenvs.core.tasks import objective
+
+        self.folder = folder
+        self.policy, self.card = load_role_policy(folder)
+        self.role = str(self.card.get("role"))
+        if self.role not in CATALOG.role or CATALOG.role[self.role].objective is None:
+            raise ValueError(f"{folder / 'policy.json'}: role={self.role!r} is not a role that learns")
+        self.goal = str(CATALOG.role[self.role].objective)
+        phrase = objective(self.goal).phrase
+        self.phrase = None if phrase is None else tokenize(phrase)
+        kwargs = self.card.get("env_kwargs", {})
+        self.route = bool(kwargs.get("route", False))
+        probe = parallel_env(str(self.card["scenario"]), **{**kwargs, "scenes": "procedural"})
+        self.view = probe.batched.config.view
+        self.flat = OneHot(probe.batched.single_observation_space)
+        if self.flat.space.shape != (self.card["inputs"],):
+            raise ValueError(
+                f"{folder}: the policy takes {self.card['inputs']} inputs; its scenario's observation has "
+                f"{self.flat.space.shape[0]}"
+            )
+        self.name = folder.name
+
+    def __repr__(self) -> str:
+        return f"RolePolicyController({str(self.folder)!r})"
+
+    def __call__(self, state: Any, config: Any, slot: int) -> np.ndarray:
+        import dataclasses
+
+        from vrenvs.core import sensors
+        from vrenvs.core.observe import observe
+
+        if config.view != self.view:
+            raise ValueError(
+                f"policy {self.name!r} was trained with view={self.view}; this world has view={config.view}"
+            )
+        as_trained = dataclasses.replace(config, goal=self.goal, learner=slot, rewards={})
+        obs = observe(state, as_trained, slot, False, self.phrase)
+        if self.route:
+            obs["route"] = sensors.route(state, as_trained, slot)
+        return self.policy.act(self.flat.batch(obs)).astype(np.int64)
 
 
 def evaluate_roles(

@@ -43,6 +43,8 @@ def test_one_hot_of_a_real_observation_has_one_one_per_code():
     boxes = np.concatenate([agent["scalars"], agent["route"]])
     assert flat.space.contains(got)
     assert np.isclose(got.sum(), codes + boxes.sum())
+    batch = flat.batch({k: v[:, 1] for k, v in obs.items()})  # the thief, one world
+    assert np.array_equal(batch[0], flat({k: v[0, 1] for k, v in obs.items()}))
 
 
 needs_ray = pytest.mark.skipif(find_spec("ray") is None, reason="needs vrenvs[rllib]: make test-rllib")
@@ -216,3 +218,33 @@ def test_a_tiny_asha_search_writes_its_table(tmp_path: Path):
     assert len(rows) == 2
     assert all(1e-5 <= float(r["lr"]) <= 1e-3 and 0.1 <= float(r["clip_param"]) <= 0.3 for r in rows)
     assert "ASHA search on Guard-Thief" in (tmp_path / "results.md").read_text()
+
+
+def test_a_role_policy_drives_its_role_in_a_single_agent_world(tmp_path: Path):
+    """A co-trained thief as ``npc_controllers`` of NPC-Guard; a guard policy is refused there."""
+    import gymnasium as gym
+    import torch
+
+    from agents.rllib_policy import RolePolicy, save_role_policy
+
+    env = vector_env("Guard-Thief", scenes="procedural", route=True)
+    inputs = OneHot(env.single_observation_space).space.shape[0]
+    torch.manual_seed(0)
+    meta = {"scenario": "Guard-Thief", "env_kwargs": {"scenes": "procedural", "route": True}}
+    thief = save_role_policy(RolePolicy(inputs, [8]), tmp_path / "thief", {**meta, "role": "thief"})
+    guard = save_role_policy(RolePolicy(inputs, [8]), tmp_path / "guard", {**meta, "role": "guard"})
+    single = gym.make(
+        "vrenvs/NPC-Guard-v0", scenes="procedural", route=True, npc_controllers={"thief": str(thief)}
+    )
+    single.reset(seed=0)
+    world = single.unwrapped.world
+    moved = 0
+    for _ in range(20):
+        before = world.state.pos[0, 1].copy()
+        single.step(0)
+        moved += int((world.state.pos[0, 1] != before).any())
+    assert moved > 0  # the thief acts (by its policy: its slot has no scripted controller)
+    with pytest.raises(
+        ValueError, match=r"is a policy trained as the guard; give a policy trained as the thief"
+    ):
+        gym.make("vrenvs/NPC-Guard-v0", npc_controllers={"thief": str(guard)})

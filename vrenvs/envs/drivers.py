@@ -71,7 +71,9 @@ def check_role(name: str, role: str, given: str) -> None:
     """Refuse the trained policy ``name`` (shipped name or folder) when it was trained as
     another role than ``role``, or is no trained policy. ``given`` names the argument and its
     value in the message, e.g. ``"npc_controllers['guard']='ppo-Assistant'"``."""
-    trained_as = task(policy_env_id(name)).learner
+    provider = _provider_of(name)
+    role_of = getattr(provider, "role", None)
+    trained_as = role_of(name) if role_of is not None else task(policy_env_id(name)).learner
     if trained_as != role:
         raise ValueError(
             f"{given} is a policy trained as the {trained_as}; give a policy trained as the {role}"

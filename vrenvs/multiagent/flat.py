@@ -44,6 +44,19 @@ class OneHot:
             start += size
         self.space = spaces.Box(np.concatenate(lows), np.concatenate(highs), dtype=np.float32)
 
+    def batch(self, obs: Mapping[str, np.ndarray]) -> np.ndarray:
+        """``{key: (n, ...)}`` -> ``(n, D)``: :meth:`__call__` for a batch at once."""
+        n = len(next(iter(obs.values())))
+        out = np.zeros((n, self.space.shape[0]), np.float32)
+        rows = np.arange(n)[:, None]
+        for key, kind, offsets, size in self._parts:
+            value = np.asarray(obs[key]).reshape(n, -1)
+            if kind == "box":
+                out[:, offsets[0] : offsets[0] + size] = value
+            else:
+                out[rows, offsets[None, :] + value.astype(np.int64)] = 1.0
+        return out
+
     def __call__(self, obs: Mapping[str, Any]) -> np.ndarray:
         out = np.zeros(self.space.shape, np.float32)
         for key, kind, offsets, size in self._parts:
