@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -18,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from agents.config import MAX_EPISODES, MAX_SEED, SPLITS
+from agents.stats import wilson
 from agents.vec_env import VrenvsVecEnv
 from vrenvs.app.args import arg_scenes
 from vrenvs.core.checks import arg_int, check_int
@@ -27,16 +27,6 @@ from vrenvs.core.tasks import task
 __all__ = ["evaluate", "main", "run_episodes", "wilson"]
 
 Actor = Callable[[Any, VrenvsVecEnv], np.ndarray]
-
-
-def wilson(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson score 95% interval of a success rate."""
-    if n == 0:
-        return 0.0, 1.0
-    p = successes / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def run_episodes(

@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.rllib_train import _algo_config, load_rllib_config
+from agents.rllib_train import algo_config, load_rllib_config
 
 __all__ = ["main", "scaling"]
 
@@ -33,7 +33,7 @@ def scaling(name: str, runners: list[int], iterations: int, overrides: list[str]
     rows = []
     for count in runners:
         cfg = load_rllib_config(name, [*overrides, f"num_env_runners={count}"])
-        algo = _algo_config(cfg, ENV_NAME).build_algo()
+        algo = algo_config(cfg, ENV_NAME).build_algo()
         algo.train()  # warm-up: actors started, first weights synced
         before = algo.train()["env_runners"]["num_env_steps_sampled_lifetime"]
         start = time.perf_counter()

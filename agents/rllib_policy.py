@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
-from agents.evaluate import wilson
+from agents.stats import wilson
 from vrenvs.core.checks import check_int
 from vrenvs.multiagent import parallel_env
 from vrenvs.multiagent.flat import OneHot

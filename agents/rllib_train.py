@@ -31,14 +31,23 @@ import numpy as np
 import yaml
 
 from agents.config import read_yaml
-from agents.evaluate import wilson
+from agents.stats import wilson
 from vrenvs.core.checks import arg_int, check_float, check_int
 from vrenvs.core.tasks import task
 from vrenvs.multiagent import scenario, scenario_names
 
-__all__ = ["RLlibConfig", "evaluate", "load_rllib_config", "main", "train"]
+__all__ = [
+    "CONFIG_NAMES",
+    "RLlibConfig",
+    "algo_config",
+    "evaluate",
+    "learning_roles",
+    "load_rllib_config",
+    "main",
+    "train",
+]
 
-_NAMES = [*scenario_names(), "Assistant-Fetch"]
+CONFIG_NAMES = [*scenario_names(), "Assistant-Fetch"]
 """What ``agents/configs/rllib/`` has a config for: the scenarios, and the fetch task (one
 learner, for comparing the engines with the shipped SB3 policy)."""
 
@@ -77,8 +86,8 @@ class RLlibConfig:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if self.scenario not in _NAMES:
-            raise ValueError(f"scenario={self.scenario!r} is unknown; choose from {_NAMES}")
+        if self.scenario not in CONFIG_NAMES:
+            raise ValueError(f"scenario={self.scenario!r} is unknown; choose from {CONFIG_NAMES}")
         check_int("n_timesteps", self.n_timesteps, 1)
         check_int("num_env_runners", self.num_env_runners, 0, 256)
         check_int("num_envs_per_env_runner", self.num_envs_per_env_runner, 1, 1024)
@@ -126,8 +135,8 @@ def _config_text(name: str) -> str:
 
 def load_rllib_config(name: str, overrides: list[str]) -> RLlibConfig:
     """The shipped config of scenario ``name`` with ``key=value`` overrides."""
-    if name not in _NAMES:
-        raise ValueError(f"scenario {name!r} is unknown; choose from {_NAMES}")
+    if name not in CONFIG_NAMES:
+        raise ValueError(f"scenario {name!r} is unknown; choose from {CONFIG_NAMES}")
     data = yaml.safe_load(_config_text(name))
     for item in overrides:
         key, sep, text = item.partition("=")
@@ -148,7 +157,7 @@ def load_rllib_config(name: str, overrides: list[str]) -> RLlibConfig:
     return RLlibConfig(**data)
 
 
-def _algo_config(cfg: RLlibConfig, env_name: str) -> Any:
+def algo_config(cfg: RLlibConfig, env_name: str) -> Any:
     from ray.rllib.algorithms.ppo import PPOConfig
     from ray.rllib.core.rl_module.default_model_config import DefaultModelConfig
 
@@ -264,7 +273,7 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
         else:
             ray.init(include_dashboard=False, log_to_driver=False)
     register_env(ENV_NAME, lambda config: RLlibWorldEnv(config))
-    algo = _algo_config(cfg, ENV_NAME).build_algo()
+    algo = algo_config(cfg, ENV_NAME).build_algo()
     writer = SummaryWriter(str(run / "tb"))
     started = time.monotonic()
     steps, iteration = 0, 0
@@ -356,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         prog="vrenvs train --engine rllib",
         description="Train every learning role of a scenario on Ray RLlib.",
     )
-    parser.add_argument("scenario", help=f"a multi-agent scenario or task: {', '.join(_NAMES)}")
+    parser.add_argument("scenario", help=f"a multi-agent scenario or task: {', '.join(CONFIG_NAMES)}")
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides (ppo.lr=1e-4)"
     )

@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.rllib_train import _NAMES, _algo_config, learning_roles, load_rllib_config
+from agents.rllib_train import CONFIG_NAMES, algo_config, learning_roles, load_rllib_config
 from vrenvs.core.checks import arg_int
 
 __all__ = ["main", "search"]
@@ -48,8 +48,8 @@ def _score(*, result: dict, role: str, **kwargs: Any) -> None:
 def _name(given: str) -> str:
     """A scenario or task name; an env id (``vrenvs/Assistant-Fetch-v0``) is its task's name."""
     name = given.removeprefix("vrenvs/").removesuffix("-v0")
-    if name not in _NAMES:
-        raise ValueError(f"{given!r} has no RLlib config; choose from {_NAMES}")
+    if name not in CONFIG_NAMES:
+        raise ValueError(f"{given!r} has no RLlib config; choose from {CONFIG_NAMES}")
     return name
 
 
@@ -82,7 +82,7 @@ def search(
             ray.init(include_dashboard=False, log_to_driver=False)
     register_env(ENV_NAME, lambda config: RLlibWorldEnv(config))
     low, high = SPACE["lr"]
-    config = _algo_config(cfg, ENV_NAME).training(
+    config = algo_config(cfg, ENV_NAME).training(
         lr=tune.loguniform(low, high),
         entropy_coeff=tune.uniform(*SPACE["entropy_coeff"]),
         clip_param=tune.uniform(*SPACE["clip_param"]),
@@ -150,7 +150,8 @@ def _write(out: Path, rows: list[dict[str, Any]], name: str, role: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vrenvs tune", description=__doc__.split("\n\n")[0])
-    parser.add_argument("name", help=f"a scenario, task or env id with an RLlib config: {', '.join(_NAMES)}")
+    names = ", ".join(CONFIG_NAMES)
+    parser.add_argument("name", help=f"a scenario, task or env id with an RLlib config: {names}")
     parser.add_argument("--samples", type=arg_int(1, 1000), default=8, help="trials (default 8)")
     parser.add_argument(
         "--max-iterations", type=arg_int(1, 100_000), default=20, help="training iterations per trial at most"
