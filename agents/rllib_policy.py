@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file
 
 from agents.stats import wilson
 from vrenvs.core.checks import check_int
-from vrenvs.multiagent import parallel_env
+from vrenvs.multiagent import parallel_env, vector_env
 from vrenvs.multiagent.flat import OneHot
 
 __all__ = [
@@ -209,32 +209,44 @@ def evaluate_roles(
     env_kwargs: dict[str, Any],
     episodes: int,
     seed: int = 0,
+    num_envs: int = 16,
 ) -> dict[str, dict[str, float]]:
     """Each role in ``policies`` played by its policy (greedy), every other actor by its
-    scripted controller, for ``episodes`` episodes of scenario or task ``name``: per role
-    the success rate with its Wilson interval and the mean return."""
-    env = parallel_env(name, learners=list(policies), **env_kwargs)
-    flat = OneHot(env.batched.single_observation_space)
+    scripted controller, for ``episodes`` episodes of scenario or task ``name`` (the first
+    episodes of ``num_envs`` worlds of the batched env, seeded ``seed + i``, stepped and
+    decided a batch at a time): per role the success rate with its Wilson interval and the
+    mean return of the role's own reward (no shaping)."""
+    torch.set_num_threads(1)
+    worlds = max(1, min(num_envs, episodes))
+    env = vector_env(name, worlds, learners=list(policies), **{**env_kwargs, "shaping": 0.0})
+    flat = OneHot(env.single_observation_space)
+    roles = np.array(env.roles)
+    quota = [episodes // worlds + (1 if w < episodes % worlds else 0) for w in range(worlds)]
+    played = np.zeros(worlds, np.int64)
     wins: dict[str, list[float]] = {r: [] for r in policies}
     returns: dict[str, list[float]] = {r: [] for r in policies}
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        total = dict.fromkeys(env.possible_agents, 0.0)
-        while env.agents:
-            actions: dict[str, int] = {}
-            for role, policy in policies.items():
-                mine = [a for a in env.agents if a.rsplit("_", 1)[0] == role]
-                if mine:
-                    chosen = policy.act(np.stack([flat(obs[a]) for a in mine]))
-                    actions.update(zip(mine, (int(a) for a in chosen)))
-            obs, rewards, _, _, infos = env.step(actions)
-            for a, r in rewards.items():
-                total[a] += r
-            for a, info in infos.items():
-                if "is_success" in info:
-                    wins[a.rsplit("_", 1)[0]].append(float(info["is_success"]))
-        for a, r in total.items():
-            returns[a.rsplit("_", 1)[0]].append(r)
+    total = np.zeros((worlds, env.num_agents))
+    obs, _ = env.reset(seed=seed)
+    ended = np.zeros(worlds, bool)
+    while (played < quota).any():
+        actions = np.zeros((worlds, env.num_agents), np.int64)
+        for role, policy in policies.items():
+            w, a = np.nonzero(env.alive & (roles == role)[None, :])
+            if len(w):
+                actions[w, a] = policy.act(flat.batch({k: v[w, a] for k, v in obs.items()}))
+        counting = played < quota
+        obs, reward, _, _, infos = env.step(actions)
+        fresh = ended  # these worlds restarted in this step: their reward belongs to no episode
+        total[~fresh] += reward[~fresh]
+        if "is_success" in infos:
+            for world, agent in zip(*np.nonzero(infos["_is_success"] & counting[:, None])):
+                wins[str(roles[agent])].append(float(infos["is_success"][world, agent]))
+        ended = np.asarray(~env.alive.any(axis=1))
+        for world in np.flatnonzero(ended & counting):
+            for agent, role in enumerate(roles):
+                returns[str(role)].append(float(total[world, agent]))
+            played[world] += 1
+        total[ended] = 0.0
     out = {}
     for role in policies:
         n, k = len(wins[role]), int(sum(wins[role]))
