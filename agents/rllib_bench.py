@@ -13,27 +13,21 @@ import time
 from pathlib import Path
 from typing import Any
 
-from agents.rllib_train import algo_config, load_rllib_config
+from agents.rllib_train import algo_config, load_rllib_config, start_ray
 
 __all__ = ["main", "scaling"]
 
 
 def scaling(name: str, runners: list[int], iterations: int, overrides: list[str]) -> list[dict[str, Any]]:
     """One row per entry of ``runners``: env steps per second of training wall time."""
-    import ray
     import torch
-    from ray.tune.registry import register_env
-
-    from vrenvs.multiagent.rllib import ENV_NAME, RLlibWorldEnv
 
     torch.set_num_threads(1)
-    if not ray.is_initialized():
-        ray.init(include_dashboard=False, log_to_driver=False)
-    register_env(ENV_NAME, lambda config: RLlibWorldEnv(config))
+    env_name = start_ray()
     rows = []
     for count in runners:
         cfg = load_rllib_config(name, [*overrides, f"num_env_runners={count}"])
-        algo = algo_config(cfg, ENV_NAME).build_algo()
+        algo = algo_config(cfg, env_name).build_algo()
         algo.train()  # warm-up: actors started, first weights synced
         before = algo.train()["env_runners"]["num_env_steps_sampled_lifetime"]
         start = time.perf_counter()

@@ -44,6 +44,7 @@ __all__ = [
     "learning_roles",
     "load_rllib_config",
     "main",
+    "start_ray",
     "train",
 ]
 
@@ -255,25 +256,33 @@ def _curves(run: Path, title: str) -> Path:
     return out
 
 
-def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: bool = True) -> Path:
-    """Train ``cfg`` into the folder ``run``; returns it."""
+def start_ray(address: str | None = None) -> str:
+    """Join the Ray cluster at ``address`` (or start a local Ray) unless Ray is running,
+    and register the env; returns the name it is registered under."""
     import ray
-    import torch
     from ray.tune.registry import register_env
-    from torch.utils.tensorboard import SummaryWriter
 
     from vrenvs.multiagent.rllib import ENV_NAME, RLlibWorldEnv
 
-    run.mkdir(parents=True, exist_ok=False)
-    (run / "config.yaml").write_text(yaml.safe_dump(cfg.__dict__, sort_keys=False))
-    torch.set_num_threads(1)
     if not ray.is_initialized():
         if address:
             ray.init(address=address, log_to_driver=False)
         else:
             ray.init(include_dashboard=False, log_to_driver=False)
     register_env(ENV_NAME, lambda config: RLlibWorldEnv(config))
-    algo = algo_config(cfg, ENV_NAME).build_algo()
+    return ENV_NAME
+
+
+def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: bool = True) -> Path:
+    """Train ``cfg`` into the folder ``run``; returns it."""
+    import torch
+    from torch.utils.tensorboard import SummaryWriter
+
+    run.mkdir(parents=True, exist_ok=False)
+    (run / "config.yaml").write_text(yaml.safe_dump(cfg.__dict__, sort_keys=False))
+    torch.set_num_threads(1)
+    env_name = start_ray(address)
+    algo = algo_config(cfg, env_name).build_algo()
     writer = SummaryWriter(str(run / "tb"))
     started = time.monotonic()
     steps, iteration = 0, 0

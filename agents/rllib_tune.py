@@ -20,7 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from agents.rllib_train import CONFIG_NAMES, algo_config, learning_roles, load_rllib_config
+from agents.rllib_train import CONFIG_NAMES, algo_config, learning_roles, load_rllib_config, start_ray
 from vrenvs.core.checks import arg_int
 
 __all__ = ["main", "search"]
@@ -63,26 +63,17 @@ def search(
     address: str | None = None,
 ) -> list[dict[str, Any]]:
     """Run the search; returns one row per trial, best first."""
-    import ray
     from ray import tune
-    from ray.tune.registry import register_env
     from ray.tune.schedulers import ASHAScheduler
-
-    from vrenvs.multiagent.rllib import ENV_NAME, RLlibWorldEnv
 
     cfg = load_rllib_config(name, overrides or [])
     roles = learning_roles(name)
     role = role or roles[0]
     if role not in roles:
         raise ValueError(f"--role {role!r} does not learn in {name}; choose from {list(roles)}")
-    if not ray.is_initialized():
-        if address:
-            ray.init(address=address, log_to_driver=False)
-        else:
-            ray.init(include_dashboard=False, log_to_driver=False)
-    register_env(ENV_NAME, lambda config: RLlibWorldEnv(config))
+    env_name = start_ray(address)
     low, high = SPACE["lr"]
-    config = algo_config(cfg, ENV_NAME).training(
+    config = algo_config(cfg, env_name).training(
         lr=tune.loguniform(low, high),
         entropy_coeff=tune.uniform(*SPACE["entropy_coeff"]),
         clip_param=tune.uniform(*SPACE["clip_param"]),
