@@ -75,7 +75,7 @@ class ParallelWorldEnv(ParallelEnv):
         return self._split(obs), self._infos(infos, self.agents)
 
     def step(self, actions: Mapping[str, Any]):
-        if self._env._needs_reset or not self.agents:
+        if not self.agents:  # before the first reset too
             raise ResetNeeded(f"{type(self).__name__}: no agent is in an episode; call reset() first")
         if not isinstance(actions, Mapping):
             raise TypeError(f"actions must be a dict {{agent: action}}, got {actions!r}")
