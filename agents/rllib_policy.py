@@ -39,6 +39,7 @@ __all__ = [
     "is_role_policy",
     "load_role_policy",
     "main",
+    "role_policy_of",
     "save_role_policy",
 ]
 
@@ -74,6 +75,12 @@ class RolePolicy(torch.nn.Module):
 
 def export_module(module: Any, folder: Path, meta: dict[str, Any]) -> Path:
     """Write ``module`` (an RLlib default PPO torch module) as ``folder/policy.*``."""
+    return save_role_policy(role_policy_of(module), folder, meta)
+
+
+def role_policy_of(module: Any) -> RolePolicy:
+    """The actor of ``module`` (an RLlib default PPO torch module) as a :class:`RolePolicy`
+    (a copy of its weights)."""
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     layers = sorted(
         {
@@ -91,7 +98,8 @@ def export_module(module: Any, folder: Path, meta: dict[str, Any]) -> Path:
     hiddens = [int(tensors[f"layers.{i}.weight"].shape[0]) for i in range(len(layers))]
     policy = RolePolicy(int(tensors["layers.0.weight"].shape[1]), hiddens)
     policy.load_state_dict(tensors)
-    return save_role_policy(policy, folder, meta)
+    policy.eval()
+    return policy
 
 
 def save_role_policy(policy: RolePolicy, folder: Path, meta: dict[str, Any]) -> Path:

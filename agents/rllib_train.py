@@ -27,11 +27,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from agents.config import read_yaml
-from agents.stats import wilson
 from vrenvs.core.checks import arg_int, check_float, check_int
 from vrenvs.core.tasks import task
 from vrenvs.multiagent import scenario, scenario_names
@@ -183,48 +181,13 @@ def algo_config(cfg: RLlibConfig, env_name: str) -> Any:
 
 def evaluate(algo: Any, cfg: RLlibConfig, episodes: int, seed: int = 0) -> dict[str, dict[str, float]]:
     """Each role's held-out success rate (with its Wilson interval) and mean return over
-    ``episodes`` episodes on the test scenes, greedy actions of the trained modules."""
-    import torch
+    ``episodes`` episodes on the test scenes, greedy actions of the trained modules
+    (:func:`agents.rllib_policy.evaluate_roles` on copies of their actors)."""
+    from agents.rllib_policy import evaluate_roles, role_policy_of
 
-    from vrenvs.multiagent.rllib import RLlibWorldEnv, policy_of
-
-    env = RLlibWorldEnv(
-        {"name": cfg.scenario, **cfg.env_kwargs, "num_scenes": cfg.test_scenes, "start_scene": cfg.test_start}
-    )
-    modules = {role: algo.get_module(role) for role in {policy_of(a) for a in env.possible_agents}}
-    wins: dict[str, list[float]] = {r: [] for r in modules}
-    returns: dict[str, list[float]] = {r: [] for r in modules}
-    for episode in range(episodes):
-        obs, _ = env.reset(seed=seed + episode)
-        total = dict.fromkeys(env.possible_agents, 0.0)
-        while env.agents:
-            actions: dict[str, int] = {}
-            for role, module in modules.items():
-                mine = [a for a in env.agents if policy_of(a) == role]
-                if mine:
-                    batch = torch.as_tensor(np.stack([obs[a] for a in mine]))
-                    with torch.no_grad():
-                        logits = module.forward_inference({"obs": batch})["action_dist_inputs"]
-                    actions.update(zip(mine, logits.argmax(dim=-1).tolist()))
-            obs, rewards, _, _, infos = env.step(actions)
-            for a, r in rewards.items():
-                total[a] += r
-            for a, info in infos.items():
-                if "is_success" in info:
-                    wins[policy_of(a)].append(float(info["is_success"]))
-        for a, r in total.items():
-            returns[policy_of(a)].append(r)
-    out = {}
-    for role in modules:
-        n, k = len(wins[role]), int(sum(wins[role]))
-        low, high = wilson(k, n)
-        out[role] = {
-            "success": k / max(n, 1),
-            "success_low": low,
-            "success_high": high,
-            "return": float(np.mean(returns[role])),
-        }
-    return out
+    policies = {role: role_policy_of(algo.get_module(role)) for role in learning_roles(cfg.scenario)}
+    kwargs = {**cfg.env_kwargs, "num_scenes": cfg.test_scenes, "start_scene": cfg.test_start}
+    return evaluate_roles(policies, cfg.scenario, kwargs, episodes, seed)
 
 
 def _curves(run: Path, title: str) -> Path:

@@ -68,6 +68,34 @@ def test_rllibs_own_checks_pass_on_every_scenario():
 
 
 @needs_ray
+def test_an_agent_that_leaves_stays_listed_for_the_step_that_reports_its_end():
+    # RLlib's checker wants every key of a step's return among ``env.agents``; an agent caught
+    # mid-episode is reported on that step and gone from the next one.
+    from vrenvs.multiagent.rllib import RLlibWorldEnv
+
+    env = RLlibWorldEnv({"name": "Wolves", "scenes": "procedural", "max_episode_steps": 60})
+    rng = np.random.default_rng(0)
+    obs, _ = env.reset(seed=3)
+    left_mid_episode = 0
+    for _ in range(1500):
+        acting = sorted(a for a in env.agents if a in env.parallel.agents)
+        obs, _, terminated, truncated, _ = env.step({a: int(rng.integers(9)) for a in env.agents})
+        assert set(obs) == set(env.agents) == set(acting)
+        gone = {a for a in obs if terminated[a] or truncated[a]}
+        assert set(env.parallel.agents) == set(obs) - gone
+        if terminated["__all__"] or truncated["__all__"]:
+            obs, _ = env.reset()
+        elif gone:
+            left_mid_episode += 1
+            # its action on the next step is ignored, the others' are taken
+            env.step({a: 0 for a in env.agents})
+            assert not gone & set(env.agents)
+            if not env.parallel.agents:
+                obs, _ = env.reset()
+    assert left_mid_episode >= 3
+
+
+@needs_ray
 def test_all_tells_how_the_episode_ended():
     env = _env(max_episode_steps=30)
     obs, _ = env.reset(seed=0)

@@ -89,9 +89,14 @@ class RLlibWorldEnv(MultiAgentEnv):
         return obs if self._flat is None else {a: self._flat(o) for a, o in obs.items()}
 
     def step(self, action_dict: Mapping[str, Any]):
-        obs, rewards, terminated, truncated, infos = self._env.step(dict(action_dict))
-        self.agents = list(self._env.agents)
-        over = not self.agents
+        # ``agents`` keeps an agent for the step after the one it left on (RLlib's checks want
+        # every key of a step's return among ``agents``, and that step reports its last
+        # observation); an action for it then is ignored: it has left the world.
+        live = set(self._env.agents)
+        acting = {a: act for a, act in dict(action_dict).items() if a in live or a not in self.agents}
+        obs, rewards, terminated, truncated, infos = self._env.step(acting)
+        self.agents = list(obs)
+        over = not self._env.agents
         cut = over and any(truncated.values())
         return (
             self._out(obs),
