@@ -14,7 +14,9 @@ it, the route sensor.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
 from torch import nn
 
-__all__ = ["Layout", "WorldFeatures"]
+__all__ = ["Layout", "WorldFeatures", "WorldNet"]
 
 
 @dataclass(frozen=True)
@@ -130,3 +132,61 @@ class WorldFeatures(BaseFeaturesExtractor):
             parts.append(obs["route"].reshape(b, -1))
         joined = torch.cat(parts, dim=1)
         return self.head(joined)
+
+
+class WorldNet(nn.Module):
+    """SB3's PPO ``ActorCriticPolicy`` networks for the vrenvs observation, with its
+    parameter names (``features_extractor``, ``mlp_extractor``, ``action_net``,
+    ``value_net``) and initialisation, as a plain module over the env's dict of tensors.
+    RLlib trains it (:class:`agents.rllib_module.WorldModule`); an exported role policy is
+    one. ``env_space`` is the env's observation space; the codes are read as the SB3 policy
+    reads them (:func:`agents.vec_env.policy_space`)."""
+
+    def __init__(
+        self,
+        env_space: gym.spaces.Dict,
+        features_dim: int = 256,
+        channels: int = 64,
+        net_arch: list[int] | None = None,
+    ) -> None:
+        from stable_baselines3.common.policies import ActorCriticPolicy
+        from stable_baselines3.common.torch_layers import MlpExtractor
+
+        from agents.vec_env import policy_space
+
+        super().__init__()
+        arch = [256] if net_arch is None else [int(w) for w in net_arch]
+        self.env_space = env_space
+        self.space = policy_space(env_space)
+        self.sizes: dict[str, Any] = {
+            "features_dim": int(features_dim),
+            "channels": int(channels),
+            "net_arch": arch,
+        }
+        self.features_extractor = WorldFeatures(self.space, features_dim=features_dim, channels=channels)
+        self.mlp_extractor = MlpExtractor(features_dim, net_arch=arch, activation_fn=nn.Tanh)
+        self.action_net = nn.Linear(self.mlp_extractor.latent_dim_pi, 9)
+        self.value_net = nn.Linear(self.mlp_extractor.latent_dim_vf, 1)
+        gains = {
+            self.features_extractor: 2**0.5,
+            self.mlp_extractor: 2**0.5,
+            self.action_net: 0.01,
+            self.value_net: 1.0,
+        }
+        for part, gain in gains.items():
+            part.apply(functools.partial(ActorCriticPolicy.init_weights, gain=gain))
+
+    def features(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The extractor's features of a batch ``{key: (n, ...)}`` of raw observations."""
+        from stable_baselines3.common.preprocessing import preprocess_obs
+
+        inputs = preprocess_obs({k: obs[k] for k in self.space.spaces}, self.space)
+        return self.features_extractor(inputs)
+
+    def logits(self, obs: dict[str, torch.Tensor], features: torch.Tensor | None = None) -> torch.Tensor:
+        f = self.features(obs) if features is None else features
+        return self.action_net(self.mlp_extractor.forward_actor(f))
+
+    def value(self, obs: dict[str, torch.Tensor], features: torch.Tensor | None = None) -> torch.Tensor:
+        f = self.features(obs) if features is None else features
+        return self.value_net(self.mlp_extractor.forward_critic(f)).squeeze(-1)

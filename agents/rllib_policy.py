@@ -22,11 +22,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from agents.features import WorldNet
+from agents.policy_io import policy_kwargs
 from agents.stats import wilson
+from agents.vec_env import policy_space
 from vrenvs.core.checks import check_int
 from vrenvs.multiagent import parallel_env, vector_env
 from vrenvs.multiagent.flat import OneHot
@@ -34,53 +38,118 @@ from vrenvs.multiagent.flat import OneHot
 __all__ = [
     "RolePolicy",
     "RolePolicyController",
+    "WorldRolePolicy",
     "evaluate_roles",
     "export_module",
+    "export_sb3",
     "is_role_policy",
     "load_role_policy",
     "main",
     "role_policy_of",
     "save_role_policy",
+    "sb3_env_id",
+    "scenario_space",
 ]
 
 FORMAT = "vrenvs-rllib-mlp-1"
+WORLD_FORMAT = "vrenvs-rllib-world-1"
+FORMATS = (FORMAT, WORLD_FORMAT)
 ACTIONS = 9
 
 
+def describe(space: gym.spaces.Dict) -> str:
+    """A one-line account of an observation space: each entry's kind and shape."""
+    parts = []
+    for key, sub in space.spaces.items():
+        shape = (
+            f"Discrete({sub.n})"
+            if isinstance(sub, gym.spaces.Discrete)
+            else f"{type(sub).__name__}{sub.shape}"
+        )
+        parts.append(f"{key}: {shape}")
+    return "{" + ", ".join(parts) + "}"
+
+
+def _sample(logits: torch.Tensor, greedy: bool, rng: np.random.Generator | None) -> np.ndarray:
+    if greedy or rng is None:
+        return logits.argmax(dim=-1).numpy()
+    p = torch.softmax(logits, dim=-1).numpy().astype(np.float64)
+    return np.array([rng.choice(ACTIONS, p=row / row.sum()) for row in p])
+
+
 class RolePolicy(torch.nn.Module):
-    """The actor of RLlib's default PPO module: tanh layers, then the action logits."""
+    """The actor of RLlib's default PPO module: tanh layers, then the action logits, over
+    the one-hot observation (:class:`vrenvs.multiagent.flat.OneHot`)."""
 
     def __init__(self, inputs: int, hiddens: list[int]) -> None:
         super().__init__()
         sizes = [inputs, *hiddens]
         self.layers = torch.nn.ModuleList(torch.nn.Linear(a, b) for a, b in itertools.pairwise(sizes))
         self.pi = torch.nn.Linear(sizes[-1], ACTIONS)
+        self._flat: OneHot | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         for layer in self.layers:
             x = torch.tanh(layer(x))
         return self.pi(x)
 
+    def observe_with(self, space: gym.spaces.Dict) -> None:
+        """Read observations of ``space`` (the env's dict), one-hot encoded."""
+        self._flat = OneHot(space)
+        if self._flat.space.shape != (self.layers[0].in_features,):
+            raise ValueError(
+                f"the policy takes {self.layers[0].in_features} inputs; the observation has "
+                f"{self._flat.space.shape[0]}"
+            )
+
     @torch.no_grad()
     def act(
-        self, flat: np.ndarray, greedy: bool = True, rng: np.random.Generator | None = None
+        self, obs: dict[str, np.ndarray], greedy: bool = True, rng: np.random.Generator | None = None
     ) -> np.ndarray:
-        """Actions for a batch of one-hot observations ``(n, inputs)``."""
-        logits = self(torch.as_tensor(flat, dtype=torch.float32))
-        if greedy or rng is None:
-            return logits.argmax(dim=-1).numpy()
-        p = torch.softmax(logits, dim=-1).numpy().astype(np.float64)
-        return np.array([rng.choice(ACTIONS, p=row / row.sum()) for row in p])
+        """Actions for a batch of observations ``{key: (n, ...)}`` of the space given to
+        :meth:`observe_with`."""
+        if self._flat is None:
+            raise RuntimeError("call observe_with(space) before act()")
+        return _sample(self(torch.as_tensor(self._flat.batch(obs), dtype=torch.float32)), greedy, rng)
+
+
+class WorldRolePolicy(WorldNet):
+    """A role policy trained with :class:`agents.rllib_module.WorldModule`: the SB3 policy's
+    networks over the dict observation."""
+
+    def observe_with(self, space: gym.spaces.Dict) -> None:
+        """Check that observations of ``space`` (the env's dict) are what the policy was built for."""
+        if policy_space(space) != self.space:
+            raise ValueError(
+                f"the policy reads {describe(self.env_space)}; the observation is {describe(space)}"
+            )
+
+    @torch.no_grad()
+    def act(
+        self, obs: dict[str, np.ndarray], greedy: bool = True, rng: np.random.Generator | None = None
+    ) -> np.ndarray:
+        """Actions for a batch of observations ``{key: (n, ...)}``."""
+        return _sample(self.logits({k: torch.as_tensor(v) for k, v in obs.items()}), greedy, rng)
+
+
+AnyRolePolicy = RolePolicy | WorldRolePolicy
 
 
 def export_module(module: Any, folder: Path, meta: dict[str, Any]) -> Path:
-    """Write ``module`` (an RLlib default PPO torch module) as ``folder/policy.*``."""
+    """Write ``module`` (an RLlib default PPO torch module or a
+    :class:`~agents.rllib_module.WorldModule`) as ``folder/policy.*``."""
     return save_role_policy(role_policy_of(module), folder, meta)
 
 
-def role_policy_of(module: Any) -> RolePolicy:
-    """The actor of ``module`` (an RLlib default PPO torch module) as a :class:`RolePolicy`
-    (a copy of its weights)."""
+def role_policy_of(module: Any) -> AnyRolePolicy:
+    """The actor of ``module`` (an RLlib default PPO torch module or a
+    :class:`~agents.rllib_module.WorldModule`) as a role policy (a copy of its weights)."""
+    net = getattr(module, "net", None)
+    if isinstance(net, WorldNet):
+        world = WorldRolePolicy(net.env_space, **net.sizes)
+        world.load_state_dict({k: v.detach().cpu() for k, v in net.state_dict().items()})
+        world.eval()
+        return world
     state = {k: v.detach().cpu() for k, v in module.state_dict().items()}
     layers = sorted(
         {
@@ -102,51 +171,110 @@ def role_policy_of(module: Any) -> RolePolicy:
     return policy
 
 
-def save_role_policy(policy: RolePolicy, folder: Path, meta: dict[str, Any]) -> Path:
+def save_role_policy(policy: AnyRolePolicy, folder: Path, meta: dict[str, Any]) -> Path:
     """Write ``policy`` as ``folder/policy.safetensors`` and ``folder/policy.json`` (``meta``:
-    scenario, role, env kwargs, provenance)."""
+    scenario, role, env kwargs, provenance; the layer sizes are added)."""
     tensors = {k: v.detach().cpu().contiguous() for k, v in policy.state_dict().items()}
     folder.mkdir(parents=True, exist_ok=True)
     save_file(tensors, str(folder / "policy.safetensors"))
-    hiddens = [int(tensors[f"layers.{i}.weight"].shape[0]) for i in range(len(policy.layers))]
-    inputs = int(tensors["layers.0.weight"].shape[1])
+    if isinstance(policy, WorldRolePolicy):
+        sizes: dict[str, Any] = {"format": WORLD_FORMAT, "policy": dict(policy.sizes)}
+    else:
+        hiddens = [int(tensors[f"layers.{i}.weight"].shape[0]) for i in range(len(policy.layers))]
+        sizes = {"format": FORMAT, "inputs": int(tensors["layers.0.weight"].shape[1]), "hiddens": hiddens}
     sha = hashlib.sha256((folder / "policy.safetensors").read_bytes()).hexdigest()
-    card = {"format": FORMAT, **meta, "inputs": inputs, "hiddens": hiddens, "sha256": sha}
+    card = {**meta, **sizes, "sha256": sha}
     (folder / "policy.json").write_text(json.dumps(card, indent=2, sort_keys=True))
     return folder
 
 
-def load_role_policy(folder: Path) -> tuple[RolePolicy, dict[str, Any]]:
-    """The policy in ``folder`` and its card; a ValueError naming the file and the field
-    when anything does not fit."""
+def sb3_env_id(scenario: str, role: str) -> str | None:
+    """The single-agent env whose learner is ``role`` in the world of ``scenario`` (where an
+    exported :class:`WorldRolePolicy` is an SB3 policy as it is), or None."""
+    from vrenvs.multiagent.batched import resolve
+
+    spec = resolve(scenario, None, None)[0]
+    return spec.id if spec.learner == role else None
+
+
+def export_sb3(policy: WorldRolePolicy, folder: Path, meta: dict[str, Any]) -> Path:
+    """Write ``policy`` in the SB3 policy format (:mod:`agents.policy_io`) for the env
+    ``meta["env_id"]`` with ``meta["env_kwargs"]``: the same tensors under the same names,
+    so ``vrenvs watch``, ``agents.evaluate`` and ``npc_controllers`` read it as any SB3
+    policy. ``meta`` also holds ``num_timesteps`` and any provenance."""
+    from agents.policy_io import build_model, save_policy
+
+    fields = dict(meta)
+    model = build_model(str(fields["env_id"]), dict(fields["env_kwargs"]), dict(policy.sizes), {})
+    if policy_space(policy.env_space) != model.observation_space:
+        raise ValueError(
+            f"{fields['env_id']} observes {describe(model.observation_space)}; "
+            f"the policy reads {describe(policy.space)}"
+        )
+    for name in ("features_extractor", "mlp_extractor", "action_net", "value_net"):
+        getattr(model.policy, name).load_state_dict(getattr(policy, name).state_dict())
+    model.num_timesteps = int(fields.pop("num_timesteps", 0))
+    return save_policy(model, folder, fields)
+
+
+def scenario_space(card: dict[str, Any]) -> gym.spaces.Dict:
+    """The observation space of one agent of the card's scenario with its env kwargs."""
+    kwargs = {**card.get("env_kwargs", {}), "scenes": "procedural"}
+    return parallel_env(str(card["scenario"]), **kwargs).batched.single_observation_space
+
+
+def load_role_policy(folder: Path) -> tuple[AnyRolePolicy, dict[str, Any]]:
+    """The policy in ``folder`` (ready to act on its scenario's observations) and its card;
+    a ValueError naming the file and the field when anything does not fit."""
     path = folder / "policy.json"
     try:
         card = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as err:
         raise ValueError(f"{path} cannot be read as JSON: {err}") from None
-    if not isinstance(card, dict) or card.get("format") != FORMAT:
+    if not isinstance(card, dict) or card.get("format") not in FORMATS:
         raise ValueError(
-            f"{path}: format is {card.get('format') if isinstance(card, dict) else card!r}, not {FORMAT!r}"
+            f"{path}: format is {card.get('format') if isinstance(card, dict) else card!r}; "
+            f"choose from {list(FORMATS)}"
         )
-    inputs = check_int(f"{path}: inputs", card.get("inputs"), 1, 1_000_000)
-    hiddens = card.get("hiddens")
-    if not isinstance(hiddens, list) or not 1 <= len(hiddens) <= 8:
-        raise ValueError(f"{path}: hiddens={hiddens!r} must list 1 to 8 layer sizes")
-    hiddens = [check_int(f"{path}: hiddens entry", h, 1, 4096) for h in hiddens]
+    policy: AnyRolePolicy
+    if card["format"] == WORLD_FORMAT:
+        try:
+            sizes = policy_kwargs(card.get("policy"), f"{path}: policy")
+        except (TypeError, ValueError) as err:
+            raise ValueError(str(err)) from None
+        policy = WorldRolePolicy(scenario_space(card), **sizes)
+    else:
+        inputs = check_int(f"{path}: inputs", card.get("inputs"), 1, 1_000_000)
+        hiddens = card.get("hiddens")
+        if not isinstance(hiddens, list) or not 1 <= len(hiddens) <= 8:
+            raise ValueError(f"{path}: hiddens={hiddens!r} must list 1 to 8 layer sizes")
+        hiddens = [check_int(f"{path}: hiddens entry", h, 1, 4096) for h in hiddens]
+        policy = RolePolicy(inputs, hiddens)
     weights = folder / "policy.safetensors"
     data = weights.read_bytes()
     if hashlib.sha256(data).hexdigest() != card.get("sha256"):
         raise ValueError(f"{weights} does not match the sha256 in {path}")
     tensors = load_file(str(weights))
-    policy = RolePolicy(inputs, hiddens)
     want = {k: tuple(v.shape) for k, v in policy.state_dict().items()}
     got = {k: tuple(v.shape) for k, v in tensors.items()}
     if want != got:
-        raise ValueError(f"{weights} holds {got}; {path} describes {want}")
+        differ = [
+            f"{k} is {got.get(k)} there, {want.get(k)} by the card"
+            for k in sorted(want | got)
+            if want.get(k) != got.get(k)
+        ]
+        raise ValueError(
+            f"{weights} does not fit {path} (its scenario, env kwargs and sizes): {'; '.join(differ)}"
+        )
     if not all(torch.isfinite(v).all() for v in tensors.values()):
         raise ValueError(f"{weights} holds values that are not finite")
     policy.load_state_dict(tensors)
     policy.eval()
+    if "scenario" in card:
+        try:
+            policy.observe_with(scenario_space(card))
+        except ValueError as err:
+            raise ValueError(f"{folder}: {err}") from None
     return policy, card
 
 
@@ -156,7 +284,7 @@ def is_role_policy(folder: Path) -> bool:
         card = json.loads((folder / "policy.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(card, dict) and card.get("format") == FORMAT
+    return isinstance(card, dict) and card.get("format") in FORMATS
 
 
 class RolePolicyController:
@@ -183,12 +311,6 @@ class RolePolicyController:
         self.route = bool(kwargs.get("route", False))
         probe = parallel_env(str(self.card["scenario"]), **{**kwargs, "scenes": "procedural"})
         self.view = probe.batched.config.view
-        self.flat = OneHot(probe.batched.single_observation_space)
-        if self.flat.space.shape != (self.card["inputs"],):
-            raise ValueError(
-                f"{folder}: the policy takes {self.card['inputs']} inputs; its scenario's observation has "
-                f"{self.flat.space.shape[0]}"
-            )
         self.name = folder.name
 
     def __repr__(self) -> str:
@@ -208,11 +330,11 @@ class RolePolicyController:
         obs = observe(state, as_trained, slot, False, self.phrase)
         if self.route:
             obs["route"] = sensors.route(state, as_trained, slot)
-        return self.policy.act(self.flat.batch(obs)).astype(np.int64)
+        return self.policy.act(obs).astype(np.int64)
 
 
 def evaluate_roles(
-    policies: dict[str, RolePolicy],
+    policies: dict[str, AnyRolePolicy],
     name: str,
     env_kwargs: dict[str, Any],
     episodes: int,
@@ -227,7 +349,8 @@ def evaluate_roles(
     torch.set_num_threads(1)
     worlds = max(1, min(num_envs, episodes))
     env = vector_env(name, worlds, learners=list(policies), **{**env_kwargs, "shaping": 0.0})
-    flat = OneHot(env.single_observation_space)
+    for policy in policies.values():
+        policy.observe_with(env.single_observation_space)
     roles = np.array(env.roles)
     quota = [episodes // worlds + (1 if w < episodes % worlds else 0) for w in range(worlds)]
     played = np.zeros(worlds, np.int64)
@@ -241,7 +364,7 @@ def evaluate_roles(
         for role, policy in policies.items():
             w, a = np.nonzero(env.alive & (roles == role)[None, :])
             if len(w):
-                actions[w, a] = policy.act(flat.batch({k: v[w, a] for k, v in obs.items()}))
+                actions[w, a] = policy.act({k: v[w, a] for k, v in obs.items()})
         counting = played < quota
         obs, reward, _, _, infos = env.step(actions)
         fresh = ended  # these worlds restarted in this step: their reward belongs to no episode

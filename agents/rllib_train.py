@@ -30,7 +30,8 @@ from typing import Any
 import yaml
 
 from agents.config import read_yaml
-from vrenvs.core.checks import arg_int, check_float, check_int
+from agents.policy_io import policy_kwargs
+from vrenvs.core.checks import arg_int, check_choice, check_float, check_int
 from vrenvs.core.tasks import task
 from vrenvs.multiagent import scenario, scenario_names
 
@@ -47,6 +48,9 @@ __all__ = [
 ]
 
 CONFIG_NAMES = [*scenario_names(), "Assistant-Fetch"]
+MODELS = ("mlp", "world")
+"""``model``: RLlib's default MLP on the flat one-hot observation, or
+:class:`agents.rllib_module.WorldModule` (the SB3 policy's networks) on the dict one."""
 """What ``agents/configs/rllib/`` has a config for: the scenarios, and the fetch task (one
 learner, for comparing the engines with the shipped SB3 policy)."""
 
@@ -58,6 +62,9 @@ PPO_KEYS = {
     "entropy_coeff": float,
     "vf_loss_coeff": float,
     "grad_clip": float,
+    "vf_clip_param": float,
+    "use_kl_loss": bool,
+    "kl_coeff": float,
     "train_batch_size_per_learner": int,
     "minibatch_size": int,
     "num_epochs": int,
@@ -79,7 +86,9 @@ class RLlibConfig:
     eval_every: int = 10
     eval_episodes: int = 50
     checkpoint_every: int = 20
+    model: str = "mlp"
     hiddens: list[int] = field(default_factory=lambda: [256, 256])
+    policy: dict[str, Any] = field(default_factory=dict)
     ppo: dict[str, Any] = field(default_factory=dict)
     max_minutes: float = 30.0
     seed: int = 0
@@ -103,13 +112,18 @@ class RLlibConfig:
         check_int("checkpoint_every", self.checkpoint_every, 1)
         check_float("max_minutes", self.max_minutes, 0.01, 10_000)
         check_int("seed", self.seed, 0, 2**31 - 1)
+        check_choice("model", self.model, MODELS)
         if not isinstance(self.hiddens, list) or not all(isinstance(h, int) and h > 0 for h in self.hiddens):
             raise TypeError(f"hiddens={self.hiddens!r} must be a list of positive layer sizes")
+        self.policy = policy_kwargs(self.policy)
         for key, value in self.ppo.items():
             if key not in PPO_KEYS:
                 raise ValueError(f"ppo key {key!r} is unknown; choose from {sorted(PPO_KEYS)}")
             kind = PPO_KEYS[key]
-            if (
+            if kind is bool:
+                if not isinstance(value, bool):
+                    raise TypeError(f"ppo.{key}={value!r} must be true or false")
+            elif (
                 isinstance(value, bool)
                 or not isinstance(value, (int, float))
                 or (kind is int and not isinstance(value, int))
@@ -168,12 +182,26 @@ def algo_config(cfg: RLlibConfig, env_name: str) -> Any:
         "num_scenes": cfg.train_scenes,
         "start_scene": 0,
     }
+    roles = learning_roles(cfg.scenario)
+    if cfg.model == "world":
+        from ray.rllib.core.rl_module.multi_rl_module import MultiRLModuleSpec
+        from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+        from agents.rllib_module import WorldModule
+
+        env_config["flat"] = False  # the module reads the dict observation as SB3's policy does
+        spec = RLModuleSpec(module_class=WorldModule, model_config=dict(cfg.policy))
+        modules: dict[str, Any] = {
+            "rl_module_spec": MultiRLModuleSpec(rl_module_specs=dict.fromkeys(roles, spec))
+        }
+    else:
+        modules = {"model_config": DefaultModelConfig(fcnet_hiddens=list(cfg.hiddens))}
     return (
         PPOConfig()
         .environment(env_name, env_config=env_config)
         .env_runners(num_env_runners=cfg.num_env_runners, num_envs_per_env_runner=cfg.num_envs_per_env_runner)
-        .multi_agent(policies=set(learning_roles(cfg.scenario)), policy_mapping_fn=policy_of)
-        .rl_module(model_config=DefaultModelConfig(fcnet_hiddens=list(cfg.hiddens)))
+        .multi_agent(policies=set(roles), policy_mapping_fn=policy_of)
+        .rl_module(**modules)
         .training(**cfg.ppo)
         .debugging(seed=cfg.seed)
     )
@@ -297,8 +325,10 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
 
 
 def _export(algo: Any, cfg: RLlibConfig, run: Path, steps: int) -> None:
-    """Each role's module, weights only, to ``run/policies/<role>/`` (:mod:`agents.rllib_policy`)."""
-    from agents.rllib_policy import export_module
+    """Each role's module, weights only, to ``run/policies/<role>/`` (:mod:`agents.rllib_policy`);
+    with ``model: world``, a role that is the learner of a single-agent env also to
+    ``run/sb3/<role>/`` in the SB3 policy format (:func:`agents.rllib_policy.export_sb3`)."""
+    from agents.rllib_policy import WorldRolePolicy, export_module, export_sb3, load_role_policy, sb3_env_id
 
     for role in learning_roles(cfg.scenario):
         meta = {
@@ -311,7 +341,13 @@ def _export(algo: Any, cfg: RLlibConfig, run: Path, steps: int) -> None:
             "test_scenes": cfg.test_scenes,
             "seed": cfg.seed,
         }
-        export_module(algo.get_module(role), run / "policies" / role, meta)
+        folder = export_module(algo.get_module(role), run / "policies" / role, meta)
+        env_id = sb3_env_id(cfg.scenario, role)
+        if cfg.model == "world" and env_id is not None:
+            policy, _ = load_role_policy(folder)
+            assert isinstance(policy, WorldRolePolicy)
+            sb3 = {"env_id": env_id, "env_kwargs": cfg.env_kwargs, "engine": "rllib", **meta}
+            export_sb3(policy, run / "sb3" / role, sb3)
 
 
 def _eval_rows(algo: Any, cfg: RLlibConfig, steps: int, writer: Any) -> list[dict[str, Any]]:

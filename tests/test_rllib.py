@@ -124,13 +124,17 @@ def test_a_dict_observation_on_request():
 
 @needs_ray
 @pytest.mark.slow
-def test_a_tiny_cotraining_run_writes_its_run_folder(tmp_path: Path):
+@pytest.mark.parametrize("model", ["mlp", "world"])
+def test_a_tiny_cotraining_run_writes_its_run_folder(tmp_path: Path, model: str):
+    from agents.rllib_policy import load_role_policy
     from agents.rllib_train import main
 
     code = main(
         [
             "Guard-Thief",
             "--set",
+            f"model={model}",
+            "policy={features_dim: 16, channels: 4, net_arch: [8]}",
             "n_timesteps=600",
             "num_envs_per_env_runner=2",
             "ppo.train_batch_size_per_learner=300",
@@ -160,6 +164,10 @@ def test_a_tiny_cotraining_run_writes_its_run_folder(tmp_path: Path):
     assert int(progress[-1]["timesteps"]) >= 600
     assert (run / "checkpoints" / "final").is_dir() and (run / "learning_curves.png").is_file()
     assert any((run / "tb").iterdir())
+    for role in ("guard", "thief"):
+        policy, card = load_role_policy(run / "policies" / role)
+        assert card["format"] == f"vrenvs-rllib-{model}-1" and card["role"] == role
+        assert type(policy).__name__ == {"mlp": "RolePolicy", "world": "WorldRolePolicy"}[model]
 
 
 @needs_ray
@@ -176,6 +184,12 @@ def test_bad_configs_are_refused_with_the_choices(capsys):
         load_rllib_config("Guard-Thief", ["test_start=10"])
     with pytest.raises(ValueError, match=r"env_kwargs.num_scenes is set by the run"):
         load_rllib_config("Guard-Thief", ["env_kwargs.num_scenes=5"])
+    with pytest.raises(ValueError, match=r"model='cnn' .*\['mlp', 'world'\]"):
+        load_rllib_config("Guard-Thief", ["model=cnn"])
+    with pytest.raises(TypeError, match=r"ppo.use_kl_loss=1 must be true or false"):
+        load_rllib_config("Guard-Thief", ["ppo.use_kl_loss=1"])
+    with pytest.raises(ValueError, match=r"policy.channels=0"):
+        load_rllib_config("Guard-Thief", ["policy={channels: 0}"])
     assert main(["Guard-Thief", "--set", "seed=-1"]) == 2
     assert "seed=-1" in capsys.readouterr().err
 
@@ -191,21 +205,27 @@ def test_an_exported_role_policy_acts_as_the_rllib_module(tmp_path: Path):
 
     from agents.rllib_policy import export_module, load_role_policy
 
+    env = vector_env("Guard-Thief", 5, scenes="procedural")
+    flat = OneHot(env.single_observation_space)
+    inputs = flat.space.shape[0]
     spec = RLModuleSpec(
         module_class=DefaultPPOTorchRLModule,
-        observation_space=gym.spaces.Box(0, 1, (20,), np.float32),
+        observation_space=flat.space,
         action_space=gym.spaces.Discrete(9),
         model_config=DefaultModelConfig(fcnet_hiddens=[16, 8]).__dict__,
         catalog_class=PPOCatalog,
     )
     module = spec.build()
-    export_module(module, tmp_path / "guard", {"scenario": "Guard-Thief", "role": "guard"})
+    meta = {"scenario": "Guard-Thief", "role": "guard", "env_kwargs": {"scenes": "procedural"}}
+    export_module(module, tmp_path / "guard", meta)
     policy, card = load_role_policy(tmp_path / "guard")
-    assert (card["inputs"], card["hiddens"]) == (20, [16, 8])
-    x = torch.rand(5, 20)
+    assert (card["inputs"], card["hiddens"]) == (inputs, [16, 8])
+    obs, _ = env.reset(seed=0)
+    guards = {k: v[:, 0] for k, v in obs.items()}
     with torch.no_grad():
-        want = module.forward_inference({"obs": x})["action_dist_inputs"]
-    assert torch.allclose(policy(x), want, atol=1e-6)
+        want = module.forward_inference({"obs": torch.as_tensor(flat.batch(guards))})["action_dist_inputs"]
+    assert np.array_equal(policy.act(guards), want.argmax(dim=-1).numpy())
+    assert torch.allclose(policy(torch.as_tensor(flat.batch(guards))), want, atol=1e-6)
     (tmp_path / "guard" / "policy.safetensors").write_bytes(b"junk")
     with pytest.raises(ValueError, match="does not match the sha256"):
         load_role_policy(tmp_path / "guard")
@@ -248,19 +268,29 @@ def test_a_tiny_asha_search_writes_its_table(tmp_path: Path):
     assert "ASHA search on Guard-Thief" in (tmp_path / "results.md").read_text()
 
 
-def test_a_role_policy_drives_its_role_in_a_single_agent_world(tmp_path: Path):
+@pytest.mark.parametrize("model", ["mlp", "world"])
+def test_a_role_policy_drives_its_role_in_a_single_agent_world(tmp_path: Path, model: str):
     """A co-trained thief as ``npc_controllers`` of NPC-Guard; a guard policy is refused there."""
     import gymnasium as gym
     import torch
 
-    from agents.rllib_policy import RolePolicy, save_role_policy
+    from agents.rllib_policy import RolePolicy, WorldRolePolicy, save_role_policy
 
     env = vector_env("Guard-Thief", scenes="procedural", route=True)
     inputs = OneHot(env.single_observation_space).space.shape[0]
+
+    def made() -> RolePolicy | WorldRolePolicy:
+        if model == "mlp":
+            return RolePolicy(inputs, [8])
+        world = WorldRolePolicy(env.single_observation_space, features_dim=16, channels=4, net_arch=[8])
+        torch.nn.init.normal_(world.action_net.weight)  # not the near-uniform start,
+        world.action_net.bias.data[1:5] += 3.0  # and one that walks (up, right, down, left)
+        return world
+
     torch.manual_seed(0)
     meta = {"scenario": "Guard-Thief", "env_kwargs": {"scenes": "procedural", "route": True}}
-    thief = save_role_policy(RolePolicy(inputs, [8]), tmp_path / "thief", {**meta, "role": "thief"})
-    guard = save_role_policy(RolePolicy(inputs, [8]), tmp_path / "guard", {**meta, "role": "guard"})
+    thief = save_role_policy(made(), tmp_path / "thief", {**meta, "role": "thief"})
+    guard = save_role_policy(made(), tmp_path / "guard", {**meta, "role": "guard"})
     single = gym.make(
         "vrenvs/NPC-Guard-v0", scenes="procedural", route=True, npc_controllers={"thief": str(thief)}
     )
@@ -276,3 +306,145 @@ def test_a_role_policy_drives_its_role_in_a_single_agent_world(tmp_path: Path):
         ValueError, match=r"is a policy trained as the guard; give a policy trained as the thief"
     ):
         gym.make("vrenvs/NPC-Guard-v0", npc_controllers={"thief": str(guard)})
+
+
+def test_the_world_net_is_the_sb3_policy_with_its_names():
+    """``WorldNet`` holds SB3's PPO policy networks under SB3's names: the SB3 policy's weights
+    load into it as they are and give the same action probabilities and values."""
+    import torch
+
+    from agents.features import WorldNet
+    from agents.policy_io import build_model
+
+    kwargs = {"scenes": "procedural", "route": True}
+    sizes = {"features_dim": 32, "channels": 4, "net_arch": [16]}
+    model = build_model("vrenvs/Assistant-Fetch-v0", kwargs, sizes, {})
+    sb3 = model.policy.state_dict()
+    shared = ("pi_features_extractor.", "vf_features_extractor.")  # aliases of features_extractor
+    mine = {k: v for k, v in sb3.items() if not k.startswith(shared)}
+    env = vector_env("Assistant-Fetch", 6, **kwargs)
+    net = WorldNet(env.single_observation_space, **sizes)
+    assert {k: tuple(v.shape) for k, v in net.state_dict().items()} == {
+        k: tuple(v.shape) for k, v in mine.items()
+    }
+    net.load_state_dict(mine)
+    obs, _ = env.reset(seed=1)
+    batch = {k: v[:, 0] for k, v in obs.items()}
+    tensors = {k: torch.as_tensor(v) for k, v in batch.items()}
+    with torch.no_grad():
+        want_p = model.policy.get_distribution(model.policy.obs_to_tensor(batch)[0]).distribution.probs
+        want_v = model.policy.predict_values(model.policy.obs_to_tensor(batch)[0]).squeeze(-1)
+        got_p = torch.softmax(net.logits(tensors), dim=-1)
+        got_v = net.value(tensors)
+    assert torch.allclose(got_p, want_p, atol=1e-6) and torch.allclose(got_v, want_v, atol=1e-5)
+    # initialised as SB3 initialises: a near-uniform policy (action_net gain 0.01)
+    fresh = torch.softmax(WorldNet(env.single_observation_space, **sizes).logits(tensors), dim=-1)
+    assert (fresh - 1 / 9).abs().max() < 0.01
+
+
+@needs_ray
+def test_an_exported_world_policy_acts_as_the_world_module(tmp_path: Path):
+    import gymnasium as gym
+    import torch
+    from ray.rllib.core.rl_module.rl_module import RLModuleSpec
+
+    from agents.rllib_module import WorldModule
+    from agents.rllib_policy import WorldRolePolicy, export_module, load_role_policy
+
+    env = vector_env("Guard-Thief", 5, scenes="procedural", route=True)
+    sizes = {"features_dim": 16, "channels": 4, "net_arch": [8]}
+    module = RLModuleSpec(
+        module_class=WorldModule,
+        observation_space=env.single_observation_space,
+        action_space=gym.spaces.Discrete(9),
+        model_config=sizes,
+    ).build()
+    meta = {"scenario": "Guard-Thief", "role": "thief", "env_kwargs": {"scenes": "procedural", "route": True}}
+    export_module(module, tmp_path / "thief", meta)
+    policy, card = load_role_policy(tmp_path / "thief")
+    assert isinstance(policy, WorldRolePolicy)
+    assert (card["format"], card["policy"]) == ("vrenvs-rllib-world-1", sizes)
+    obs, _ = env.reset(seed=0)
+    thieves = {k: v[:, 1] for k, v in obs.items()}
+    with torch.no_grad():
+        want = module.forward_inference({"obs": {k: torch.as_tensor(v) for k, v in thieves.items()}})
+        values = module.compute_values({"obs": {k: torch.as_tensor(v) for k, v in thieves.items()}})
+    assert np.array_equal(policy.act(thieves), want["action_dist_inputs"].argmax(dim=-1).numpy())
+    assert values.shape == (5,)
+    # a policy read against a scenario whose observation differs is refused, naming both
+    card["env_kwargs"] = {"scenes": "procedural"}  # no route sensor
+    (tmp_path / "thief" / "policy.json").write_text(__import__("json").dumps(card))
+    with pytest.raises(
+        ValueError, match=r"features_extractor.head.0.weight is \(16, 270\) there, \(16, 246\) by"
+    ):
+        load_role_policy(tmp_path / "thief")
+
+
+@needs_ray
+@pytest.mark.slow
+def test_evaluation_and_export_use_the_learners_weights_with_remote_runners(tmp_path: Path):
+    """Both read ``algo.get_module`` (the driver's copy): RLlib must keep it in step with the
+    learner when remote runners sample, or held-out results and exports would be stale."""
+    import torch
+
+    from agents.rllib_policy import export_module, load_role_policy
+    from agents.rllib_train import algo_config, load_rllib_config, start_ray
+
+    cfg = load_rllib_config(
+        "Guard-Thief",
+        [
+            "num_env_runners=1",
+            "num_envs_per_env_runner=2",
+            "ppo.train_batch_size_per_learner=200",
+            "ppo.minibatch_size=100",
+            "ppo.num_epochs=1",
+            "env_kwargs.scenes=procedural",
+        ],
+    )
+    algo = algo_config(cfg, start_ray()).build_algo()
+    try:
+        first = {k: v.clone() for k, v in algo.get_module("guard").state_dict().items()}
+        algo.train()
+        learner = algo.learner_group.get_weights(module_ids=["guard"])["guard"]
+        export_module(algo.get_module("guard"), tmp_path / "guard", {"role": "guard"})
+    finally:
+        algo.stop()
+    policy, _ = load_role_policy(tmp_path / "guard")
+    want = torch.as_tensor(learner["pi.net.mlp.0.weight"])
+    assert torch.equal(policy.pi.weight, want)
+    assert not torch.equal(want, first["pi.net.mlp.0.weight"])  # one update moved it
+
+
+def test_a_world_role_policy_exports_to_the_sb3_format_and_acts_the_same(tmp_path: Path):
+    import torch
+
+    from agents.policy_io import load_policy, read_meta
+    from agents.rllib_policy import WorldRolePolicy, export_sb3, sb3_env_id
+
+    assert sb3_env_id("Guard-Thief", "guard") == "vrenvs/NPC-Guard-v0"
+    assert sb3_env_id("Guard-Thief", "thief") is None  # no single-agent env learns the thief
+    assert sb3_env_id("Assistant-Fetch", "assistant") == "vrenvs/Assistant-Fetch-v0"
+    kwargs = {"scenes": "procedural", "route": True}
+    env = vector_env("Assistant-Fetch", 8, **kwargs)
+    torch.manual_seed(0)
+    policy = WorldRolePolicy(env.single_observation_space, features_dim=16, channels=4, net_arch=[8])
+    torch.nn.init.normal_(policy.action_net.weight)
+    meta = {
+        "env_id": "vrenvs/Assistant-Fetch-v0",
+        "env_kwargs": kwargs,
+        "num_timesteps": 1234,
+        "engine": "rllib",
+    }
+    folder = export_sb3(policy, tmp_path / "assistant", meta)
+    model = load_policy(folder)
+    assert model.num_timesteps == 1234 and read_meta(folder)["engine"] == "rllib"
+    obs, _ = env.reset(seed=2)
+    batch = {k: v[:, 0] for k, v in obs.items()}
+    with torch.no_grad():
+        want = torch.softmax(policy.logits({k: torch.as_tensor(v) for k, v in batch.items()}), dim=-1)
+        got = model.policy.get_distribution(model.policy.obs_to_tensor(batch)[0]).distribution.probs
+    assert torch.allclose(got, want, atol=1e-6)
+    assert np.array_equal(model.predict(batch, deterministic=True)[0], policy.act(batch))
+    other = {**meta, "env_kwargs": {"scenes": "procedural"}}  # no route sensor: another observation
+    with pytest.raises(ValueError, match=r"vrenvs/Assistant-Fetch-v0 observes .*; the policy reads"):
+        export_sb3(policy, tmp_path / "other", other)
