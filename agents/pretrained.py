@@ -38,6 +38,7 @@ __all__ = [
     "policy_controller",
     "policy_folder",
     "role",
+    "role_names",
 ]
 
 PRETRAINED = Path(__file__).parent / "pretrained"
@@ -50,16 +51,32 @@ def names() -> list[str]:
     return sorted(p.name for p in PRETRAINED.iterdir() if (p / "policy.json").is_file())
 
 
+def role_names() -> list[str]:
+    """The shipped role policies of RLlib runs (``agents.rllib_ship``), as
+    ``rllib-<Scenario>/<role>``."""
+    if not PRETRAINED.is_dir():
+        return []
+    return sorted(
+        f"{run.name}/{role.name}"
+        for run in PRETRAINED.iterdir()
+        if run.is_dir() and not (run / "policy.json").is_file()
+        for role in run.iterdir()
+        if (role / "policy.json").is_file()
+    )
+
+
 def policy_folder(spec: str | Path) -> Path:
-    """The folder of the shipped policy ``spec`` or the policy folder at path ``spec``."""
+    """The folder of the shipped policy ``spec`` (an SB3 policy or a role policy) or the
+    policy folder at path ``spec``."""
     text = str(spec)
-    if text in names():
+    if text in names() or text in role_names():
         return PRETRAINED / text
     path = Path(text)
     if path.is_dir():
         return path
+    shipped = ", ".join(names() + role_names()) or "none shipped"
     raise ValueError(
-        f"no policy {text!r}: give a shipped policy ({', '.join(names()) or 'none shipped'}) "
+        f"no policy {text!r}: give a shipped policy ({shipped}) "
         "or the path of a policy folder (a run's best/ or final/, holding policy.json)"
     )
 

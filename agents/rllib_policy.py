@@ -206,9 +206,11 @@ def export_sb3(policy: WorldRolePolicy, folder: Path, meta: dict[str, Any]) -> P
 
     fields = dict(meta)
     model = build_model(str(fields["env_id"]), dict(fields["env_kwargs"]), dict(policy.sizes), {})
-    if policy_space(policy.env_space) != model.observation_space:
+    observes = model.observation_space
+    assert isinstance(observes, gym.spaces.Dict)
+    if policy.space != observes:
         raise ValueError(
-            f"{fields['env_id']} observes {describe(model.observation_space)}; "
+            f"{fields['env_id']} observes {describe(observes)}; "
             f"the policy reads {describe(policy.space)}"
         )
     for name in ("features_extractor", "mlp_extractor", "action_net", "value_net"):
@@ -340,8 +342,10 @@ def evaluate_roles(
     episodes: int,
     seed: int = 0,
     num_envs: int = 16,
+    greedy: bool = True,
 ) -> dict[str, dict[str, float]]:
-    """Each role in ``policies`` played by its policy (greedy), every other actor by its
+    """Each role in ``policies`` played by its policy (greedy, or sampling its actions with
+    ``greedy=False`` as SB3's evaluation during training does), every other actor by its
     scripted controller, for ``episodes`` episodes of scenario or task ``name`` (the first
     episodes of ``num_envs`` worlds of the batched env, seeded ``seed + i``, stepped and
     decided a batch at a time): per role the success rate with its Wilson interval and the
@@ -351,6 +355,7 @@ def evaluate_roles(
     env = vector_env(name, worlds, learners=list(policies), **{**env_kwargs, "shaping": 0.0})
     for policy in policies.values():
         policy.observe_with(env.single_observation_space)
+    rng = None if greedy else np.random.default_rng(seed)
     roles = np.array(env.roles)
     quota = [episodes // worlds + (1 if w < episodes % worlds else 0) for w in range(worlds)]
     played = np.zeros(worlds, np.int64)
@@ -364,7 +369,7 @@ def evaluate_roles(
         for role, policy in policies.items():
             w, a = np.nonzero(env.alive & (roles == role)[None, :])
             if len(w):
-                actions[w, a] = policy.act({k: v[w, a] for k, v in obs.items()})
+                actions[w, a] = policy.act({k: v[w, a] for k, v in obs.items()}, greedy, rng)
         counting = played < quota
         obs, reward, _, _, infos = env.step(actions)
         fresh = ended  # these worlds restarted in this step: their reward belongs to no episode
@@ -391,20 +396,27 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.rllib_policy", description=__doc__)
     parser.add_argument("run", type=Path, help="a run folder of vrenvs train --engine rllib")
     parser.add_argument("--episodes", type=int, default=200)
+    parser.add_argument(
+        "--stochastic", action="store_true", help="sample the policies' actions (default: greedy)"
+    )
     args = parser.parse_args(argv)
+    greedy = not args.stochastic
     folders = sorted(p for p in (args.run / "policies").iterdir() if (p / "policy.json").is_file())
     loaded = {p.name: load_role_policy(p) for p in folders}
     card = next(iter(loaded.values()))[1]
     kwargs = {**card["env_kwargs"], "num_scenes": card["test_scenes"], "start_scene": card["test_start"]}
     rows = []
-    together = evaluate_roles({r: p for r, (p, _) in loaded.items()}, card["scenario"], kwargs, args.episodes)
+    together = evaluate_roles(
+        {r: p for r, (p, _) in loaded.items()}, card["scenario"], kwargs, args.episodes, greedy=greedy
+    )
     rows += [{"opponents": "co-trained", "role": r, **v} for r, v in together.items()]
     if len(loaded) > 1:
         for role, (policy, _) in loaded.items():
-            alone = evaluate_roles({role: policy}, card["scenario"], kwargs, args.episodes)
+            alone = evaluate_roles({role: policy}, card["scenario"], kwargs, args.episodes, greedy=greedy)
             rows += [{"opponents": "scripted", "role": role, **alone[role]}]
     (args.run / "heldout.json").write_text(json.dumps(rows, indent=2))
-    print(f"{args.episodes} held-out episodes per row ({card['scenario']}, greedy actions)\n")
+    actions = "greedy" if greedy else "sampled"
+    print(f"{args.episodes} held-out episodes per row ({card['scenario']}, {actions} actions)\n")
     print("| role | opponents | success | 95% interval | return |\n|---|---|---:|---:|---:|")
     for r in rows:
         interval = f"{r['success_low']:.2f}-{r['success_high']:.2f}"

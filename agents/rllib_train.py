@@ -85,6 +85,7 @@ class RLlibConfig:
     test_scenes: int = 100_000
     eval_every: int = 10
     eval_episodes: int = 50
+    eval_greedy: bool = False
     checkpoint_every: int = 20
     model: str = "mlp"
     hiddens: list[int] = field(default_factory=lambda: [256, 256])
@@ -109,6 +110,8 @@ class RLlibConfig:
             )
         check_int("eval_every", self.eval_every, 1)
         check_int("eval_episodes", self.eval_episodes, 1, 100_000)
+        if not isinstance(self.eval_greedy, bool):
+            raise TypeError(f"eval_greedy={self.eval_greedy!r} must be true or false")
         check_int("checkpoint_every", self.checkpoint_every, 1)
         check_float("max_minutes", self.max_minutes, 0.01, 10_000)
         check_int("seed", self.seed, 0, 2**31 - 1)
@@ -209,13 +212,14 @@ def algo_config(cfg: RLlibConfig, env_name: str) -> Any:
 
 def evaluate(algo: Any, cfg: RLlibConfig, episodes: int, seed: int = 0) -> dict[str, dict[str, float]]:
     """Each role's held-out success rate (with its Wilson interval) and mean return over
-    ``episodes`` episodes on the test scenes, greedy actions of the trained modules
+    ``episodes`` episodes on the test scenes, actions of the trained modules sampled (as SB3's
+    evaluation during training does) or greedy with ``eval_greedy: true``
     (:func:`agents.rllib_policy.evaluate_roles` on copies of their actors)."""
     from agents.rllib_policy import evaluate_roles, role_policy_of
 
     policies = {role: role_policy_of(algo.get_module(role)) for role in learning_roles(cfg.scenario)}
     kwargs = {**cfg.env_kwargs, "num_scenes": cfg.test_scenes, "start_scene": cfg.test_start}
-    return evaluate_roles(policies, cfg.scenario, kwargs, episodes, seed)
+    return evaluate_roles(policies, cfg.scenario, kwargs, episodes, seed, greedy=cfg.eval_greedy)
 
 
 def _curves(run: Path, title: str) -> Path:

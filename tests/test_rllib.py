@@ -186,6 +186,8 @@ def test_bad_configs_are_refused_with_the_choices(capsys):
         load_rllib_config("Guard-Thief", ["env_kwargs.num_scenes=5"])
     with pytest.raises(ValueError, match=r"model='cnn' .*\['mlp', 'world'\]"):
         load_rllib_config("Guard-Thief", ["model=cnn"])
+    with pytest.raises(TypeError, match=r"eval_greedy='yes' must be true or false"):
+        load_rllib_config("Guard-Thief", ["eval_greedy='yes'"])
     with pytest.raises(TypeError, match=r"ppo.use_kl_loss=1 must be true or false"):
         load_rllib_config("Guard-Thief", ["ppo.use_kl_loss=1"])
     with pytest.raises(ValueError, match=r"policy.channels=0"):
@@ -448,3 +450,75 @@ def test_a_world_role_policy_exports_to_the_sb3_format_and_acts_the_same(tmp_pat
     other = {**meta, "env_kwargs": {"scenes": "procedural"}}  # no route sensor: another observation
     with pytest.raises(ValueError, match=r"vrenvs/Assistant-Fetch-v0 observes .*; the policy reads"):
         export_sb3(policy, tmp_path / "other", other)
+
+
+def test_sampled_evaluation_draws_from_the_policy_and_is_seeded():
+    import torch
+
+    from agents.rllib_policy import WorldRolePolicy, evaluate_roles
+
+    kwargs = {"scenes": "procedural", "route": True, "max_episode_steps": 20}
+    env = vector_env("Assistant-Fetch", 6, **kwargs)
+    policy = WorldRolePolicy(env.single_observation_space, features_dim=16, channels=4, net_arch=[8])
+    torch.nn.init.zeros_(policy.action_net.weight)  # every action equally likely
+    obs, _ = env.reset(seed=0)
+    mine = {k: v[:, 0] for k, v in obs.items()}
+    assert policy.act(mine).tolist() == [0] * 6  # greedy: the first of equal logits
+    drawn = policy.act(mine, greedy=False, rng=np.random.default_rng(1))
+    assert len(set(drawn.tolist())) > 1
+    assert drawn.tolist() == policy.act(mine, greedy=False, rng=np.random.default_rng(1)).tolist()
+    runs = [
+        evaluate_roles({"assistant": policy}, "Assistant-Fetch", kwargs, 8, seed=3, greedy=g)
+        for g in (False, False, True)
+    ]
+    assert runs[0] == runs[1]
+    assert runs[2]["assistant"]["return"] == 0.0  # standing still serves nobody
+
+
+def test_shipping_a_run_copies_its_roles_with_their_heldout_card(tmp_path: Path, monkeypatch):
+    import json
+
+    import torch
+    import yaml
+
+    import agents.pretrained as pretrained
+    from agents.rllib_policy import WorldRolePolicy, save_role_policy
+    from agents.rllib_ship import ship
+
+    kwargs = {"scenes": "procedural", "route": True, "max_episode_steps": 20}
+    env = vector_env("Guard-Thief", scenes="procedural", route=True)
+    run = tmp_path / "run"
+    meta = {
+        "scenario": "Guard-Thief",
+        "env_kwargs": kwargs,
+        "num_timesteps": 4096,
+        "train_scenes": 100,
+        "test_start": 1000,
+        "test_scenes": 100,
+    }
+    torch.manual_seed(0)
+    for role in ("guard", "thief"):
+        policy = WorldRolePolicy(env.single_observation_space, features_dim=16, channels=4, net_arch=[8])
+        save_role_policy(policy, run / "policies" / role, {**meta, "role": role})
+    config = {"scenario": "Guard-Thief", "model": "world", "policy": policy.sizes, "seed": 3}
+    (run / "config.yaml").write_text(yaml.safe_dump(config))
+    monkeypatch.setattr(pretrained, "PRETRAINED", tmp_path / "pretrained")
+    dest = ship(run, episodes=4, dest=tmp_path / "pretrained" / "rllib-Guard-Thief")
+    rows = json.loads((dest / "heldout.json").read_text())
+    kinds = {(r["role"], r["opponents"], r["actions"]) for r in rows}
+    assert kinds == {
+        (role, opponents, actions)
+        for role in ("guard", "thief")
+        for opponents in ("co-trained", "scripted")
+        for actions in ("greedy", "sampled")
+    }
+    text = (dest / "card.md").read_text()
+    assert "# Model card: `rllib-Guard-Thief`" in text and "4 episodes per row" in text
+    assert text.count("| guard |") == 4 and "(seed 3)" in text
+    assert pretrained.role_names() == ["rllib-Guard-Thief/guard", "rllib-Guard-Thief/thief"]
+    assert pretrained.policy_folder("rllib-Guard-Thief/thief") == dest / "thief"
+    assert pretrained.role("rllib-Guard-Thief/thief") == "thief"
+    with pytest.raises(
+        ValueError, match=r"no policy 'rllib-Guard-Thief/cook': give a shipped policy \(.*thief"
+    ):
+        pretrained.policy_folder("rllib-Guard-Thief/cook")
