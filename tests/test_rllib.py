@@ -408,13 +408,14 @@ def test_evaluation_and_export_use_the_learners_weights_with_remote_runners(tmp_
         first = {k: v.clone() for k, v in algo.get_module("guard").state_dict().items()}
         algo.train()
         learner = algo.learner_group.get_weights(module_ids=["guard"])["guard"]
-        export_module(algo.get_module("guard"), tmp_path / "guard", {"role": "guard"})
+        meta = {"scenario": "Guard-Thief", "role": "guard", "env_kwargs": cfg.env_kwargs}
+        export_module(algo.get_module("guard"), tmp_path / "guard", meta)
     finally:
         algo.stop()
     policy, _ = load_role_policy(tmp_path / "guard")
-    want = torch.as_tensor(learner["pi.net.mlp.0.weight"])
-    assert torch.equal(policy.pi.weight, want)
-    assert not torch.equal(want, first["pi.net.mlp.0.weight"])  # one update moved it
+    want = torch.as_tensor(learner["net.action_net.weight"])
+    assert torch.equal(policy.action_net.weight, want)
+    assert not torch.equal(want, first["net.action_net.weight"])  # one update moved it
 
 
 def test_a_world_role_policy_exports_to_the_sb3_format_and_acts_the_same(tmp_path: Path):
