@@ -2,7 +2,9 @@
 
 For each number of env runners, builds the scenario's RLlib config (``agents/configs/rllib``)
 and trains a few iterations after a warm-up one; reports env steps per second of training
-wall time and the ratio to the first row. Needs ``vrenvs[rllib]``.
+wall time and the ratio to the first row, and the same for the runners sampling a training
+batch between them without the learner's update (the bound the learner's share keeps
+training under). Needs ``vrenvs[rllib]``.
 """
 
 from __future__ import annotations
@@ -35,18 +37,38 @@ def scaling(name: str, runners: list[int], iterations: int, overrides: list[str]
             result = algo.train()
         wall = time.perf_counter() - start
         steps = result["env_runners"]["num_env_steps_sampled_lifetime"] - before
+        sampled = _sampling_rate(algo, cfg.ppo.get("train_batch_size_per_learner", 4000), iterations)
         algo.stop()
         rows.append(
             {
                 "env_runners": count,
                 "env_steps": int(steps),
                 "train_steps_per_second": steps / wall,
+                "sample_steps_per_second": sampled,
                 "iterations": iterations,
             }
         )
     for row in rows:
         row["x_first"] = row["train_steps_per_second"] / rows[0]["train_steps_per_second"]
+        row["sample_x_first"] = row["sample_steps_per_second"] / rows[0]["sample_steps_per_second"]
     return rows
+
+
+def _sampling_rate(algo: Any, batch: int, rounds: int) -> float:
+    """Env steps per second of the env runners sampling a training batch between them,
+    without the learner's update (what the runners alone give: the upper bound of scaling)."""
+    group = algo.env_runner_group
+    remote = group.num_remote_env_runners()
+    share = max(1, batch // max(remote, 1))
+
+    def sample(runner: Any) -> int:
+        return sum(len(episode) for episode in runner.sample(num_timesteps=share, explore=True))
+
+    steps = 0
+    start = time.perf_counter()
+    for _ in range(rounds):
+        steps += sum(group.foreach_env_runner(sample, local_env_runner=remote == 0))
+    return steps / (time.perf_counter() - start)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -60,10 +82,14 @@ def main(argv: list[str] | None = None) -> int:
     rows = scaling(args.scenario, args.runners, args.iterations, args.set)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"scenario": args.scenario, "rows": rows}, indent=2))
-    print("| env runners | env steps | env-steps/s (training) | x 1st row |\n|---:|---:|---:|---:|")
+    print(
+        "| env runners | env-steps/s (training) | x 1st row | env-steps/s (sampling only) | x 1st row |\n"
+        "|---:|---:|---:|---:|---:|"
+    )
     for r in rows:
-        rate = r["train_steps_per_second"]
-        print(f"| {r['env_runners']} | {r['env_steps']:,} | {rate:,.0f} | {r['x_first']:.2f} |")
+        train, sample = r["train_steps_per_second"], r["sample_steps_per_second"]
+        cells = [str(r["env_runners"]), f"{train:,.0f}", f"{r['x_first']:.2f}", f"{sample:,.0f}"]
+        print("| " + " | ".join([*cells, f"{r['sample_x_first']:.2f}"]) + " |")
     return 0
 
 

@@ -210,8 +210,7 @@ def export_sb3(policy: WorldRolePolicy, folder: Path, meta: dict[str, Any]) -> P
     assert isinstance(observes, gym.spaces.Dict)
     if policy.space != observes:
         raise ValueError(
-            f"{fields['env_id']} observes {describe(observes)}; "
-            f"the policy reads {describe(policy.space)}"
+            f"{fields['env_id']} observes {describe(observes)}; the policy reads {describe(policy.space)}"
         )
     for name in ("features_extractor", "mlp_extractor", "action_net", "value_net"):
         getattr(model.policy, name).load_state_dict(getattr(policy, name).state_dict())

@@ -523,3 +523,29 @@ def test_shipping_a_run_copies_its_roles_with_their_heldout_card(tmp_path: Path,
         ValueError, match=r"no policy 'rllib-Guard-Thief/cook': give a shipped policy \(.*thief"
     ):
         pretrained.policy_folder("rllib-Guard-Thief/cook")
+
+
+@needs_ray
+@pytest.mark.slow
+def test_the_runner_benchmark_reports_training_and_sampling_rates(tmp_path: Path, capsys):
+    import json
+
+    from agents.rllib_bench import main
+
+    tiny = [
+        "num_envs_per_env_runner=2",
+        "ppo.train_batch_size_per_learner=200",
+        "ppo.minibatch_size=100",
+        "ppo.num_epochs=1",
+        "env_kwargs.scenes=procedural",
+    ]
+    out = tmp_path / "bench.json"
+    assert (
+        main(["Guard-Thief", "--runners", "0", "1", "--iterations", "1", "--out", str(out), "--set", *tiny])
+        == 0
+    )
+    rows = json.loads(out.read_text())["rows"]
+    assert [r["env_runners"] for r in rows] == [0, 1]
+    assert all(r["train_steps_per_second"] > 0 and r["sample_steps_per_second"] > 0 for r in rows)
+    assert rows[0]["x_first"] == rows[0]["sample_x_first"] == 1.0
+    assert "| 1 |" in capsys.readouterr().out
