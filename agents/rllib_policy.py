@@ -1,16 +1,24 @@
 """RLlib-trained role policies as weights only, and their evaluation against any opponents.
 
 ``vrenvs train --engine rllib`` exports each role's module to ``policies/<role>/``:
-``policy.safetensors`` (the actor: the encoder's layers and the action head; RLlib's default
-PPO module, tanh MLP on the one-hot observation of :class:`vrenvs.multiagent.flat.OneHot`)
-and ``policy.json`` (scenario, role, env kwargs, layer sizes, step count, the weights'
-sha256). Loading builds the MLP from the JSON and copies the tensors in after checking
-names, shapes and values; nothing is unpickled (RLlib's own checkpoints are pickles: they
-are written for resuming RLlib, never read here).
+``policy.safetensors`` and ``policy.json`` (format, scenario, role, env kwargs, layer sizes,
+step count, the weights' sha256). Two formats, by the run's ``model``:
+
+- ``vrenvs-rllib-world-1`` (``model: world``): :class:`WorldRolePolicy`, the SB3 policies'
+  networks (:class:`agents.features.WorldNet`, actor and critic, SB3's parameter names) over
+  the env's dict observation. A role that is the learner of a single-agent env is also
+  written in the SB3 policy format (:func:`export_sb3`, ``run/sb3/<role>/``).
+- ``vrenvs-rllib-mlp-1`` (``model: mlp``): :class:`RolePolicy`, the actor of RLlib's default
+  PPO module (tanh MLP on the one-hot observation of :class:`vrenvs.multiagent.flat.OneHot`).
+
+Loading builds the network from the JSON (and, for the world format, the scenario's
+observation space) and copies the tensors in after checking names, shapes and values;
+nothing is unpickled (RLlib's own checkpoints are pickles: they are written for resuming
+RLlib, never read here).
 
 ``python -m agents.rllib_policy RUN`` evaluates a run's exported roles on held-out scenes
 twice: together (every role its trained policy) and each role alone against the scripted
-controllers of the others.
+controllers of the others (greedy actions; ``--stochastic`` samples them).
 """
 
 from __future__ import annotations

@@ -7,8 +7,13 @@ as for SB3 runs. A run folder holds ``config.yaml``, ``progress.csv`` (per itera
 steps, each role's mean episode return), ``eval.csv`` (each role's held-out success and
 return, ``eval_episodes`` episodes on the ``test`` scene range), TensorBoard events under
 ``tb/``, RLlib checkpoints under ``checkpoints/`` (RLlib's pickles, for RLlib only), each
-role's policy as weights only under ``policies/<role>/`` (:mod:`agents.rllib_policy`) and
-``learning_curves.png``.
+role's policy as weights only under ``policies/<role>/`` (:mod:`agents.rllib_policy`; with
+``model: world`` a role that is a single-agent env's learner also under ``sb3/<role>/`` in
+the SB3 policy format) and ``learning_curves.png``.
+
+``model: world`` (the shipped configs) trains :class:`agents.rllib_module.WorldModule`, the
+SB3 policies' networks, on the dict observation; ``model: mlp`` RLlib's default MLP on a
+flat one-hot vector (``hiddens``).
 
 Ray: a local Ray starts unless ``--address`` (or ``RAY_ADDRESS``) names a cluster to join;
 ``--num-env-runners`` sets how many env runner actors sample in parallel. Needs
