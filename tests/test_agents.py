@@ -449,3 +449,27 @@ def test_a_checkpoint_from_before_the_curriculum_keys_still_resumes(tmp_path):
     (run / "config.yaml").write_text(yaml.safe_dump(config))
     with pytest.raises(ValueError, match="curriculum="):
         plan("vrenvs/Assistant-Fetch-v0", resume=run)
+
+
+def test_the_engines_plot_reads_both_run_kinds_and_reports_steps_to_a_level(tmp_path, capsys):
+    from agents.plots import curve, main, steps_to
+
+    sb3, rllib = tmp_path / "sb3", tmp_path / "rllib"
+    sb3.mkdir()
+    rllib.mkdir()
+    (sb3 / "eval.csv").write_text("timesteps,seconds,success\n100,1,0.5\n200,2,0.99\n300,3,1.0\n")
+    (rllib / "eval.csv").write_text(
+        "timesteps,role,success\n150,assistant,0.9\n150,guard,1.0\n250,assistant,0.98\n250,guard,1.0\n"
+    )
+    assert curve(sb3 / "eval.csv") == [(100, 0.5), (200, 0.99), (300, 1.0)]
+    assert curve(rllib / "eval.csv", "assistant") == [(150, 0.9), (250, 0.98)]
+    assert steps_to(curve(sb3 / "eval.csv"), 0.99) == 200
+    assert steps_to(curve(rllib / "eval.csv", "assistant"), 0.99) is None
+    with pytest.raises(ValueError, match=r"has the roles \['assistant', 'guard'\]; role='thief'"):
+        curve(rllib / "eval.csv", "thief")
+    out = tmp_path / "engines.png"
+    assert main(["engines", "--run", f"SB3={sb3}", "--run", f"RLlib={rllib}", "--out", str(out)]) == 0
+    text = capsys.readouterr().out
+    assert "| SB3 | sb3 | 200 | 1.00 at 300 |" in text
+    assert "| RLlib | rllib | not by 250 | 0.98 at 250 |" in text
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
