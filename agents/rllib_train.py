@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import csv
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass, field
@@ -53,6 +54,9 @@ __all__ = [
 ]
 
 CONFIG_NAMES = [*scenario_names(), "Assistant-Fetch"]
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+"""Signals that end a run early, as ``max_minutes`` does: the last evaluation and the
+exports still happen."""
 MODELS = ("mlp", "world")
 """``model``: RLlib's default MLP on the flat one-hot observation, or
 :class:`agents.rllib_module.WorldModule` (the SB3 policy's networks) on the dict one."""
@@ -283,6 +287,8 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
     torch.set_num_threads(1)
     env_name = start_ray(address)
     algo = algo_config(cfg, env_name).build_algo()
+    stop: list[int] = []  # a stop signal ends training at the next iteration; evaluation and export follow
+    previous = {sig: signal.signal(sig, lambda signum, frame: stop.append(signum)) for sig in STOP_SIGNALS}
     writer = SummaryWriter(str(run / "tb"))
     started = time.monotonic()
     steps, iteration = 0, 0
@@ -294,7 +300,7 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
 
         bar = tqdm(total=cfg.n_timesteps, unit="step", desc=f"rllib {cfg.scenario}")
     try:
-        while steps < cfg.n_timesteps and time.monotonic() - started < 60 * cfg.max_minutes:
+        while not stop and steps < cfg.n_timesteps and time.monotonic() - started < 60 * cfg.max_minutes:
             result = algo.train()
             iteration += 1
             runners = result.get("env_runners", {})
@@ -322,6 +328,8 @@ def train(cfg: RLlibConfig, run: Path, address: str | None = None, progress: boo
         algo.save_to_path(str((run / "checkpoints" / "final").resolve()))
         _export(algo, cfg, run, steps)
     finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
         if bar is not None:
             bar.close()
         writer.close()

@@ -549,3 +549,52 @@ def test_the_runner_benchmark_reports_training_and_sampling_rates(tmp_path: Path
     assert all(r["train_steps_per_second"] > 0 and r["sample_steps_per_second"] > 0 for r in rows)
     assert rows[0]["x_first"] == rows[0]["sample_x_first"] == 1.0
     assert "| 1 |" in capsys.readouterr().out
+
+
+@needs_ray
+@pytest.mark.slow
+def test_a_stop_signal_ends_the_run_with_its_evaluation_and_exports(tmp_path: Path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    command = [
+        sys.executable,
+        "-m",
+        "agents.train",
+        "--engine",
+        "rllib",
+        "Guard-Thief",
+        "--set",
+        "n_timesteps=100000000",
+        "num_envs_per_env_runner=2",
+        "ppo.train_batch_size_per_learner=200",
+        "ppo.minibatch_size=100",
+        "ppo.num_epochs=1",
+        "eval_every=1000",
+        "eval_episodes=2",
+        "env_kwargs.scenes=procedural",
+        "--num-env-runners",
+        "0",
+        "--runs",
+        str(tmp_path),
+        "--run-id",
+        "stopped",
+        "--no-progress",
+    ]
+    env = {**os.environ, "SDL_VIDEODRIVER": "dummy", "SDL_AUDIODRIVER": "dummy"}
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    progress = tmp_path / "stopped" / "progress.csv"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and not (progress.is_file() and progress.read_text().count("\n") >= 2):
+        time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err.decode()[-2000:]
+    run = tmp_path / "stopped"
+    with (run / "eval.csv").open() as handle:
+        rows = list(csv.DictReader(handle))
+    assert {r["role"] for r in rows} == {"guard", "thief"}  # the last evaluation
+    assert all((run / "policies" / role / "policy.json").is_file() for role in ("guard", "thief"))
