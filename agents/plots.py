@@ -12,7 +12,7 @@ import argparse
 import csv
 from pathlib import Path
 
-__all__ = ["curve", "engines_figure", "learning_curve", "main", "steps_to"]
+__all__ = ["curve", "engines_figure", "learning_curve", "main", "run_arg", "steps_to"]
 
 
 def learning_curve(eval_csv: Path, out: Path, title: str) -> Path:
@@ -79,7 +79,8 @@ def engines_figure(groups: dict[str, list[list[tuple[int, float]]]], out: Path, 
     return out
 
 
-def _group(text: str) -> tuple[str, Path]:
+def run_arg(text: str) -> tuple[str, Path]:
+    """``LABEL=RUN_FOLDER`` on a command line -> ``(label, folder)``."""
     label, sep, path = text.partition("=")
     if not sep or not label:
         raise argparse.ArgumentTypeError(f"{text!r} must be LABEL=RUN_FOLDER")
@@ -90,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m agents.plots", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     engines = sub.add_parser("engines", help="held-out success of several runs of two set-ups")
-    engines.add_argument("--run", type=_group, action="append", required=True, help="LABEL=RUN (repeat)")
+    engines.add_argument("--run", type=run_arg, action="append", required=True, help="LABEL=RUN (repeat)")
     engines.add_argument("--role", default="assistant", help="the role of RLlib runs to draw")
     engines.add_argument("--level", type=float, default=0.99)
     engines.add_argument("--title", default="held-out success")

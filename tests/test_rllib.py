@@ -598,3 +598,39 @@ def test_a_stop_signal_ends_the_run_with_its_evaluation_and_exports(tmp_path: Pa
         rows = list(csv.DictReader(handle))
     assert {r["role"] for r in rows} == {"guard", "thief"}  # the last evaluation
     assert all((run / "policies" / role / "policy.json").is_file() for role in ("guard", "thief"))
+
+
+def test_sb3_and_rllib_runs_are_evaluated_by_one_evaluator(tmp_path: Path, capsys):
+    import json
+
+    import torch
+
+    from agents.engines import final_policy, main
+    from agents.policy_io import build_model, save_policy
+    from agents.rllib_policy import WorldRolePolicy, save_role_policy
+
+    kwargs = {"scenes": "procedural", "route": True}
+    sizes = {"features_dim": 16, "channels": 4, "net_arch": [8]}
+    model = build_model("vrenvs/Assistant-Fetch-v0", kwargs, sizes, {})
+    save_policy(
+        model, tmp_path / "sb3" / "final", {"env_id": "vrenvs/Assistant-Fetch-v0", "env_kwargs": kwargs}
+    )
+    env = vector_env("Assistant-Fetch", 5, **kwargs)
+    torch.manual_seed(1)
+    mine = WorldRolePolicy(env.single_observation_space, **sizes)
+    meta = {"scenario": "Assistant-Fetch", "role": "assistant", "env_kwargs": kwargs, "num_timesteps": 7}
+    save_role_policy(mine, tmp_path / "rllib" / "policies" / "assistant", meta)
+    policy, card = final_policy(tmp_path / "sb3", "assistant")
+    assert (card["scenario"], card["role"]) == ("Assistant-Fetch", "assistant")
+    obs, _ = env.reset(seed=4)
+    batch = {k: v[:, 0] for k, v in obs.items()}
+    assert np.array_equal(policy.act(batch), model.predict(batch, deterministic=True)[0])
+    out = tmp_path / "rows.json"
+    runs = ["--run", f"SB3={tmp_path / 'sb3'}", "--run", f"RLlib={tmp_path / 'rllib'}"]
+    assert main([*runs, "--episodes", "2", "--out", str(out)]) == 0
+    rows = json.loads(out.read_text())
+    assert [(r["set-up"], r["steps"]) for r in rows] == [("SB3", 0), ("RLlib", 7)]
+    assert all(0 <= r[k]["success"] <= 1 for r in rows for k in ("greedy", "sampled"))
+    assert "| RLlib | rllib | 7 |" in capsys.readouterr().out
+    with pytest.raises(ValueError, match=r"has neither final/policy.json \(SB3\) nor policies/guard"):
+        final_policy(tmp_path / "rllib", "guard")
