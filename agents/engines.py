@@ -1,6 +1,6 @@
 """SB3 and RLlib policies of one task, on one evaluator: ``python -m agents.engines``.
 
-``python -m agents.engines --run SB3=runs/vrenvs/Assistant-Fetch-v0/s0 --run RLlib=runs/rllib-s0
+``python -m agents.engines --run SB3=runs/Assistant-Fetch-v0/s0 --run RLlib=runs/rllib-s0
 --episodes 200`` evaluates each run's final policy — an SB3 run's ``final/`` (the project's
 SB3 policy format) or an RLlib run's ``policies/<role>/`` (``model: world``) — on the same
 held-out scenes with :func:`agents.rllib_policy.evaluate_roles`, with greedy and with sampled
