@@ -67,8 +67,9 @@ def card(
         "",
         "## Training",
         "",
-        f"- Command: `vrenvs train --engine rllib {scenario} --run-id <id>` with the config in "
-        f"`config.yaml` (seed {config.get('seed')}).",
+        f"- Command: `vrenvs train --engine rllib {scenario} --set n_timesteps={config.get('n_timesteps')} "
+        f"max_minutes={config.get('max_minutes')} seed={config.get('seed')}` (the whole config in "
+        f"`config.yaml`, seed {config.get('seed')}).",
         f"- Env kwargs: `{json.dumps(meta['env_kwargs'])}`.",
         f"- {meta['num_timesteps']:,} env steps.",
         f"- Scenes: training [0, {meta['train_scenes']:,}), held out "

@@ -515,7 +515,7 @@ def test_shipping_a_run_copies_its_roles_with_their_heldout_card(tmp_path: Path,
     }
     text = (dest / "card.md").read_text()
     assert "# Model card: `rllib-Guard-Thief`" in text and "4 episodes per row" in text
-    assert text.count("| guard |") == 4 and "(seed 3)" in text
+    assert text.count("| guard |") == 4 and "seed=3`" in text
     assert pretrained.role_names() == ["rllib-Guard-Thief/guard", "rllib-Guard-Thief/thief"]
     assert pretrained.policy_folder("rllib-Guard-Thief/thief") == dest / "thief"
     assert pretrained.role("rllib-Guard-Thief/thief") == "thief"
