@@ -39,13 +39,20 @@ __all__ = [
     "policy_folder",
     "role",
     "role_names",
+    "sb3_names",
 ]
 
 PRETRAINED = Path(__file__).parent / "pretrained"
 
 
 def names() -> list[str]:
-    """The shipped policies, by name."""
+    """The shipped policies, by name: the SB3 ones (:func:`sb3_names`) and the roles of RLlib
+    runs (:func:`role_names`)."""
+    return sorted(sb3_names() + role_names())
+
+
+def sb3_names() -> list[str]:
+    """The shipped SB3 policies (``ppo-<Name>``)."""
     if not PRETRAINED.is_dir():
         return []
     return sorted(p.name for p in PRETRAINED.iterdir() if (p / "policy.json").is_file())
@@ -69,12 +76,12 @@ def policy_folder(spec: str | Path) -> Path:
     """The folder of the shipped policy ``spec`` (an SB3 policy or a role policy) or the
     policy folder at path ``spec``."""
     text = str(spec)
-    if text in names() or text in role_names():
+    if text in names():
         return PRETRAINED / text
     path = Path(text)
     if path.is_dir():
         return path
-    shipped = ", ".join(names() + role_names()) or "none shipped"
+    shipped = ", ".join(names()) or "none shipped"
     raise ValueError(
         f"no policy {text!r}: give a shipped policy ({shipped}) "
         "or the path of a policy folder (a run's best/ or final/, holding policy.json)"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from agents.config import played_scenes
-from agents.pretrained import PRETRAINED, names
+from agents.pretrained import PRETRAINED, sb3_names
 from vrenvs.core.checks import arg_int, arg_output
 
 __all__ = ["learning_curves", "main", "markdown"]
@@ -27,7 +27,7 @@ START, END = "<!-- results:start -->", "<!-- results:end -->"
 
 
 def _load() -> list[dict[str, Any]]:
-    return [json.loads((PRETRAINED / n / "results.json").read_text()) for n in names()]
+    return [json.loads((PRETRAINED / n / "results.json").read_text()) for n in sb3_names()]
 
 
 def _pct(row: dict[str, Any]) -> str:
@@ -156,7 +156,7 @@ def _write(args: argparse.Namespace) -> int:
     if args.refresh:
         from agents.ship import card, reevaluate
 
-        for name in names():
+        for name in sb3_names():
             summary = reevaluate(PRETRAINED / name, args.episodes)
             (PRETRAINED / name / "card.md").write_text(card(summary))
     shipped = _load()

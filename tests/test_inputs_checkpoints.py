@@ -28,7 +28,7 @@ from safetensors.torch import load_file, save_file  # noqa: E402
 
 from agents import policy_io  # noqa: E402
 from agents.policy_io import PolicyFileError, load_policy, read_meta  # noqa: E402
-from agents.pretrained import PRETRAINED, names  # noqa: E402
+from agents.pretrained import PRETRAINED, role_names, sb3_names  # noqa: E402
 from generators import checkpoint as ckpt  # noqa: E402
 from generators.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from generators.models import KINDS, MAX_PARAMETERS, ModelConfig, build_model  # noqa: E402
@@ -621,7 +621,7 @@ def test_the_policy_parameter_count_is_the_built_policys(env_kwargs, policy):
     assert policy_io.num_parameters(policy, model.observation_space, model.action_space) == built
 
 
-@pytest.mark.parametrize("name", names())
+@pytest.mark.parametrize("name", sb3_names())
 def test_shipped_policies_load_and_verify(name):
     folder = PRETRAINED / name
     meta = json.loads((folder / "policy.json").read_text())
@@ -631,6 +631,19 @@ def test_shipped_policies_load_and_verify(name):
     count = sum(p.numel() for p in model.policy.parameters())
     assert count == policy_io.num_parameters(meta["policy"], model.observation_space, model.action_space)
     assert count < policy_io.MAX_PARAMETERS // 100
+
+
+def test_the_shipped_role_policies_load_verify_and_are_listed():
+    from agents.pretrained import names, role
+    from agents.rllib_policy import WorldRolePolicy, load_role_policy
+    from vrenvs.envs.drivers import policy_names
+
+    assert role_names() == ["rllib-Guard-Thief/guard", "rllib-Guard-Thief/thief"]
+    assert set(role_names()) <= set(names()) and set(role_names()) <= set(policy_names())
+    for name in role_names():
+        policy, card = load_role_policy(PRETRAINED / name)  # checks the sha256, names, shapes, values
+        assert isinstance(policy, WorldRolePolicy) and card["role"] == role(name) == name.split("/")[1]
+        assert sum(p.numel() for p in policy.parameters()) < policy_io.MAX_PARAMETERS // 100
 
 
 # --- audit round 2: cycles, the controller cache, files that are not regular files --------------
