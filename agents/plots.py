@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import csv
 from pathlib import Path
+from typing import Any
 
 __all__ = ["curve", "engines_figure", "learning_curve", "main", "run_arg", "steps_to"]
 
@@ -32,6 +33,12 @@ def learning_curve(eval_csv: Path, out: Path, title: str) -> Path:
     ax.plot(steps, success, marker="o", label="held-out success")
     ax.fill_between(steps, low, high, alpha=0.25, label="95% interval")
     ax.set(xlabel="environment steps", ylabel="success rate", ylim=(0, 1), title=title)
+    return _save(fig, ax, out)
+
+
+def _save(fig: Any, ax: Any, out: Path) -> Path:
+    import matplotlib.pyplot as plt
+
     ax.grid(alpha=0.3)
     ax.legend(loc="lower right")
     fig.tight_layout()
@@ -71,12 +78,7 @@ def engines_figure(groups: dict[str, list[list[tuple[int, float]]]], out: Path, 
             steps, success = zip(*points) if points else ((), ())
             ax.plot(steps, success, color=colour, alpha=0.8, marker=".", label=label if i == 0 else None)
     ax.set(xlabel="environment steps", ylabel="held-out success", ylim=(0, 1.02), title=title)
-    ax.grid(alpha=0.3)
-    ax.legend(loc="lower right")
-    fig.tight_layout()
-    fig.savefig(out)
-    plt.close(fig)
-    return out
+    return _save(fig, ax, out)
 
 
 def run_arg(text: str) -> tuple[str, Path]:

@@ -170,28 +170,37 @@ def test_a_tiny_cotraining_run_writes_its_run_folder(tmp_path: Path, model: str)
         assert type(policy).__name__ == {"mlp": "RolePolicy", "world": "WorldRolePolicy"}[model]
 
 
+REFUSED_CONFIGS = [
+    (["n_steps=3"], ValueError, r"--set 'n_steps=3': unknown key; choose from"),
+    (
+        ["ppo.learning_rate=0.1"],
+        ValueError,
+        r"ppo key 'learning_rate' is unknown; choose from \['clip_param'",
+    ),
+    (["test_start=10"], ValueError, r"test_start=10 lies inside the training scenes"),
+    (["env_kwargs.num_scenes=5"], ValueError, r"env_kwargs.num_scenes is set by the run"),
+    (["model=cnn"], ValueError, r"model='cnn' .*\['mlp', 'world'\]"),
+    (["eval_greedy='yes'"], TypeError, r"eval_greedy='yes' must be true or false"),
+    (["ppo.use_kl_loss=1"], TypeError, r"ppo.use_kl_loss=1 must be true or false"),
+    (["policy={channels: 0}"], ValueError, r"policy.channels=0"),
+]
+
+
 @needs_ray
-def test_bad_configs_are_refused_with_the_choices(capsys):
+@pytest.mark.parametrize(("overrides", "error", "message"), REFUSED_CONFIGS)
+def test_bad_configs_are_refused_with_the_choices(overrides, error, message):
+    from agents.rllib_train import load_rllib_config
+
+    with pytest.raises(error, match=message):
+        load_rllib_config("Guard-Thief", overrides)
+
+
+@needs_ray
+def test_an_unknown_scenario_or_a_bad_seed_is_refused(capsys):
     from agents.rllib_train import load_rllib_config, main
 
     with pytest.raises(ValueError, match=r"scenario 'Nope' is unknown; choose from \['Guard-Thief'"):
         load_rllib_config("Nope", [])
-    with pytest.raises(ValueError, match=r"--set 'n_steps=3': unknown key; choose from"):
-        load_rllib_config("Guard-Thief", ["n_steps=3"])
-    with pytest.raises(ValueError, match=r"ppo key 'learning_rate' is unknown; choose from \['clip_param'"):
-        load_rllib_config("Guard-Thief", ["ppo.learning_rate=0.1"])
-    with pytest.raises(ValueError, match=r"test_start=10 lies inside the training scenes"):
-        load_rllib_config("Guard-Thief", ["test_start=10"])
-    with pytest.raises(ValueError, match=r"env_kwargs.num_scenes is set by the run"):
-        load_rllib_config("Guard-Thief", ["env_kwargs.num_scenes=5"])
-    with pytest.raises(ValueError, match=r"model='cnn' .*\['mlp', 'world'\]"):
-        load_rllib_config("Guard-Thief", ["model=cnn"])
-    with pytest.raises(TypeError, match=r"eval_greedy='yes' must be true or false"):
-        load_rllib_config("Guard-Thief", ["eval_greedy='yes'"])
-    with pytest.raises(TypeError, match=r"ppo.use_kl_loss=1 must be true or false"):
-        load_rllib_config("Guard-Thief", ["ppo.use_kl_loss=1"])
-    with pytest.raises(ValueError, match=r"policy.channels=0"):
-        load_rllib_config("Guard-Thief", ["policy={channels: 0}"])
     assert main(["Guard-Thief", "--set", "seed=-1"]) == 2
     assert "seed=-1" in capsys.readouterr().err
 
