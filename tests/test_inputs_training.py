@@ -706,13 +706,30 @@ def test_shipped_configs_pass_unchanged(path: Path) -> None:
     check_env_kwargs(config)
 
 
-@pytest.mark.parametrize(
-    "path", sorted((ROOT / "agents/pretrained").glob("*/config.yaml")), ids=lambda p: p.parent.name
-)
+SHIPPED = sorted((ROOT / "agents/pretrained").glob("*/config.yaml"))
+SB3_RUNS = [p for p in SHIPPED if (p.parent / "policy.json").is_file()]
+RLLIB_RUNS = [p for p in SHIPPED if not (p.parent / "policy.json").is_file()]  # role folders inside
+
+
+@pytest.mark.parametrize("path", SB3_RUNS, ids=lambda p: p.parent.name)
 def test_the_runs_of_the_shipped_policies_validate(path: Path) -> None:
     config = read_config(path)
     assert config.to_yaml() == path.read_text()
     check_env_kwargs(config)
+
+
+@pytest.mark.parametrize("path", RLLIB_RUNS, ids=lambda p: p.parent.name)
+def test_the_runs_of_the_shipped_role_policies_validate(path: Path) -> None:
+    from agents.rllib_train import learning_roles, read_rllib_config
+
+    config = read_rllib_config(path)
+    assert path.parent.name == f"rllib-{config.scenario}" and config.model == "world"
+    roles = sorted(p.name for p in path.parent.iterdir() if (p / "policy.json").is_file())
+    assert roles == sorted(learning_roles(config.scenario))
+
+
+def test_every_shipped_run_is_checked() -> None:
+    assert len(SB3_RUNS) == 5 and len(RLLIB_RUNS) == 1 and len(SHIPPED) == 6
 
 
 def test_override_values_are_yaml_scalars_with_yaml_1_2_floats() -> None:
