@@ -18,23 +18,27 @@ from stable_baselines3.common.vec_env.base_vec_env import VecEnv, VecEnvIndices,
 
 from vrenvs import env_ids
 from vrenvs.core.checks import check_bool, check_int
+from vrenvs.envs.spaces import code_classes
 
 __all__ = ["Flattener", "VrenvsVecEnv", "make_vec_env", "policy_space"]
 
 
 def policy_space(space: gym.spaces.Dict) -> gym.spaces.Dict:
-    """The observation space the policies see: the env's, with its ``MultiDiscrete`` entries
-    (the view and request codes) as ``Box`` entries of the same codes.
+    """The observation space the policies see: the env's, with its entries of codes (the view
+    and request: integer ``Box`` entries, or ``MultiDiscrete`` ones as earlier versions gave
+    them) as float32 ``Box`` entries of the same codes.
 
-    SB3 one-hot encodes a ``MultiDiscrete`` with one ``one_hot`` call per entry (150 for a
-    7x7 view), which cost a third of PPO's wall time; as a ``Box`` the codes pass through
-    as floats and :class:`agents.features.WorldFeatures` one-hot encodes each of them in
-    one call. The observations are the same arrays either way.
+    The codes pass through SB3 as floats and :class:`agents.features.WorldFeatures` one-hot
+    encodes each of them in one call (SB3 one-hot encodes a ``MultiDiscrete`` with one
+    ``one_hot`` call per entry). The observations are the same arrays either way.
     """
     parts: dict[str, gym.spaces.Space] = {}
     for key, sub in space.spaces.items():
-        if isinstance(sub, gym.spaces.MultiDiscrete):
-            parts[key] = gym.spaces.Box(0, sub.nvec - 1, shape=sub.shape, dtype=np.float32)
+        classes = code_classes(sub)
+        if classes is not None:
+            parts[key] = gym.spaces.Box(
+                0, (classes - 1).reshape(sub.shape), shape=sub.shape, dtype=np.float32
+            )
         else:
             parts[key] = sub
     return gym.spaces.Dict(parts)

@@ -107,6 +107,55 @@ def test_features_extractor_shapes_and_a_short_ppo_run(tmp_path):
     assert path.stat().st_size > 0
 
 
+def test_plain_sb3_reads_the_codes_as_floats_not_one_hot_per_entry():
+    """A user's plain ``PPO("MultiInputPolicy", make_vec_env(ID))``: SB3 flattens the view and
+    request ``Box`` entries (one input per code: 147 + 10), one-hot encodes only the
+    inventory (11), and the scalars pass (7); as ``MultiDiscrete`` it made 2,118 inputs with
+    157 ``one_hot`` calls per batch."""
+    from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+
+    venv = sb3_make_vec_env("vrenvs/Assistant-Fetch-v0", n_envs=2, seed=0)
+    model = PPO("MultiInputPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu")
+    assert model.policy.features_extractor.features_dim == 147 + 10 + 11 + 7
+    model.learn(32)
+    # our extractor over SB3's own vec env: the same layout as over our adapter
+    same = PPO(
+        "MultiInputPolicy", venv, policy_kwargs={"features_extractor_class": WorldFeatures}, device="cpu"
+    )
+    ours = PPO(
+        "MultiInputPolicy",
+        make_vec_env("vrenvs/Assistant-Fetch-v0", 2, seed=0),
+        policy_kwargs={"features_extractor_class": WorldFeatures},
+        device="cpu",
+    )
+    assert same.policy.features_extractor.layout == ours.policy.features_extractor.layout
+
+
+def test_ppo_bench_refuses_an_unknown_case_naming_the_cases():
+    from agents.bench import ppo_rates
+
+    with pytest.raises(
+        ValueError, match="'plain' is not one of vrenvs, minigrid, vrenvs-plain, minigrid-plain"
+    ):
+        ppo_rates("plain", "vrenvs/Assistant-Fetch-v0", "MiniGrid-DoorKey-8x8-v0", 64)
+
+
+def test_policy_space_is_the_same_for_the_old_multidiscrete_and_the_integer_box():
+    from agents.vec_env import policy_space
+
+    env_space = gym.make("vrenvs/Assistant-Fetch-v0").observation_space
+    old = gym.spaces.Dict(
+        {
+            k: gym.spaces.MultiDiscrete(sub.high + 1) if k in ("view", "request") else sub
+            for k, sub in env_space.spaces.items()
+        }
+    )
+    new = policy_space(env_space)
+    assert new == policy_space(old)
+    assert new["view"].dtype == np.float32 and new["view"].high[:49].tolist() == [12.0] * 49
+    assert new["request"].high.tolist() == [49.0] * 10
+
+
 def test_single_env_is_accepted_by_sb3_with_the_extractor():
     check_env(gym.make("vrenvs/Assistant-Guide-v0").unwrapped)
 

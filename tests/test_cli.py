@@ -170,4 +170,11 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
         16 / step["vrenvs vector B=16, route=True"]["median"] - 16 / step["vrenvs vector B=16"]["median"]
     ) * 1e3
     assert route["measured"] == pytest.approx(want) and route["met"] == (route["measured"] <= 0.2)
+    ppo = result["sections"]["ppo"]
+    plain = next(t for t in result["targets"] if t["target"].startswith("plain SB3 PPO"))
+    want = (
+        ppo["vrenvs Assistant-Fetch, plain SB3 MultiInputPolicy"]["env_steps_per_second"]
+        / ppo["MiniGrid-DoorKey-8x8, plain SB3 MlpPolicy"]["env_steps_per_second"]
+    )
+    assert plain["measured"] == pytest.approx(want) and plain["met"] == (want >= 1.0)
     assert "**targets**" in (tmp_path / "bench.md").read_text()

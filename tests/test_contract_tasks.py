@@ -15,6 +15,7 @@ from vrenvs.core import requests, sensors
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import UNREACHED
 from vrenvs.core.tasks import objective_of
+from vrenvs.envs.spaces import code_classes
 from vrenvs.render.hud import status_lines
 
 # Two rooms joined by a closed door at (2, 4); the assistant A at (3, 1), the user @ at
@@ -230,7 +231,9 @@ def test_the_view_space_bounds_each_layer_by_its_ids():
     import gymnasium as gym
 
     space = gym.make("vrenvs/NPC-Guard-v0", scenes="procedural").observation_space
-    nvec = space["view"].nvec.reshape(3, 7, 7)
+    assert space["view"].dtype == np.int64 and not space["view"].low.any()
+    highs = space["view"].high.reshape(3, 7, 7)
     # 13 tile ids (0-12), items 0-10 (0 = none), roles 0-7 (0 = none)
-    assert [set(layer.ravel().tolist()) for layer in nvec] == [{13}, {11}, {8}]
-    assert set(space["request"].nvec.tolist()) == {50} and space["inventory"].n == 11
+    assert [set(layer.ravel().tolist()) for layer in highs] == [{12}, {10}, {7}]
+    assert set(space["request"].high.tolist()) == {49} and space["inventory"].n == 11
+    assert code_classes(space["view"]).reshape(3, 7, 7)[:, 0, 0].tolist() == [13, 11, 8]

@@ -33,6 +33,16 @@ def test_one_hot_puts_each_code_in_its_own_block():
     assert flat.space.contains(got)
 
 
+def test_one_hot_reads_an_integer_box_from_zero_as_codes_and_other_boxes_as_they_are():
+    codes = spaces.Box(0, np.array([2, 1]), shape=(2,), dtype=np.int64)
+    as_box = OneHot(spaces.Dict({"codes": codes}))
+    as_multi = OneHot(spaces.Dict({"codes": spaces.MultiDiscrete([3, 2])}))
+    assert as_box.space == as_multi.space
+    assert as_box({"codes": np.array([2, 0])}).tolist() == [0, 0, 1, 1, 0]
+    shifted = OneHot(spaces.Dict({"x": spaces.Box(1, 3, shape=(2,), dtype=np.int64)}))
+    assert shifted({"x": np.array([1, 3])}).tolist() == [1, 3]  # not from 0: values
+
+
 def test_one_hot_of_a_real_observation_has_one_one_per_code():
     env = vector_env("Guard-Thief", scenes="procedural", route=True)
     obs, _ = env.reset(seed=0)

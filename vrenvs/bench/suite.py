@@ -16,7 +16,9 @@
 5. ``ppo``: SB3 PPO env-steps/s with the same settings on Assistant-Fetch and
    MiniGrid-DoorKey-8x8 (``MlpPolicy``, 4 envs, default hyperparameters; each env's
    observation as one ``Box``: ``VrenvsVecEnv(flat=True)`` here, ``ImgObsWrapper`` for the
-   peer) and the share of wall time spent in the environment.
+   peer) and the share of wall time spent in the environment; and a user's plain SB3 code
+   with every default on both, ``PPO("MultiInputPolicy", make_vec_env(ID, n_envs=4))`` here
+   and ``MlpPolicy`` over ``ImgObsWrapper`` for the peer.
 6. ``memory``: RSS per world of a B = 1024 vector env, and RSS growth over 10^6 random
    agent-steps (the soak).
 7. ``multiagent``: agent-steps/s of the batched multi-agent env of each scenario next to the
@@ -253,6 +255,32 @@ def _ppo(name: str, steps: int) -> dict[str, float] | None:
     return rates
 
 
+PPO_CASES = {
+    "vrenvs Assistant-Fetch": "vrenvs",
+    "MiniGrid-DoorKey-8x8": "minigrid",
+    "vrenvs Assistant-Fetch, plain SB3 MultiInputPolicy": "vrenvs-plain",
+    "MiniGrid-DoorKey-8x8, plain SB3 MlpPolicy": "minigrid-plain",
+}
+"""Table rows and the cases of the ``ppo`` entry point (``agents.bench.NAMES``)."""
+
+
+def _ppo_cases(quick: bool, minigrid: bool) -> dict[str, dict[str, float]]:
+    """Every PPO case, rounds interleaved (the median round by rate is reported)."""
+    runs: dict[str, list[dict[str, float]]] = {}
+    for _ in range(1 if quick else 3):
+        for row, name in PPO_CASES.items():
+            if name.startswith("minigrid") and not minigrid:
+                continue
+            steps = (2048 if quick else 20_480) * (4 if name.endswith("-plain") else 1)
+            rates = _ppo(name, steps)
+            if rates is not None:
+                runs.setdefault(row, []).append(rates)
+    return {
+        row: sorted(found, key=lambda r: r["env_steps_per_second"])[len(found) // 2]
+        for row, found in runs.items()
+    }
+
+
 # -- 6. memory ----------------------------------------------------------------------------------
 
 
@@ -340,11 +368,7 @@ def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None =
         peer = "MiniGrid-DoorKey-8x8 render()"
         tables["render"] = {"unit": "frames", "peer": peer, **_rates(render_cases(quick), rounds)}
     if "ppo" in chosen:
-        steps = 2048 if quick else 20_480
-        ppo = {"vrenvs Assistant-Fetch": _ppo("vrenvs", steps)}
-        if minigrid:
-            ppo["MiniGrid-DoorKey-8x8"] = _ppo("minigrid", steps)
-        tables["ppo"] = {k: v for k, v in ppo.items() if v is not None}
+        tables["ppo"] = _ppo_cases(quick, minigrid)
     if "memory" in chosen:
         tables["memory"] = _memory(quick)
     if "multiagent" in chosen:
@@ -435,6 +459,10 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": share <= 0.10,
             }
         )
+    plain, peer = (row for row, name in PPO_CASES.items() if name.endswith("-plain"))
+    if plain in ppo and peer in ppo:
+        ratio = ppo[plain]["env_steps_per_second"] / ppo[peer]["env_steps_per_second"]
+        add("plain SB3 PPO (defaults) env-steps/s vs the same code on MiniGrid-DoorKey-8x8", ratio, 1.0, "x")
     multi = tables.get("multiagent", {}).get("rates", {})
     ratios: dict[str, list[float]] = {"all": [], "one": []}
     for native in [k for k in multi if ": native vector" in k]:

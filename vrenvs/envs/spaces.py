@@ -21,6 +21,7 @@ __all__ = [
     "action_space",
     "check_choice",
     "check_int",
+    "code_classes",
     "observation_space",
     "view_grid",
 ]
@@ -36,20 +37,40 @@ TILE_SIZES = (4, 64)
 def observation_space(side: int, route: bool = False) -> spaces.Dict:
     """The observation of one actor; ``side`` is the view width (or the map size in full mode).
 
-    ``view`` is a flat ``MultiDiscrete`` of the three layers (tiles, items, actors), each
-    ``side x side`` in row-major order (:func:`view_grid` gives ``(3, side, side)``);
-    stable-baselines3 one-hot encodes it, as it does the request tokens.
+    ``view`` is a flat ``Box`` of integer codes of the three layers (tiles, items, actors),
+    each ``side x side`` in row-major order (:func:`view_grid` gives ``(3, side, side)``), and
+    ``request`` a ``Box`` of token ids: codes as ``Box`` entries, as MiniGrid's ``image`` and
+    NLE's ``glyphs`` / ``message`` give them. A learner that wants them one-hot knows the
+    classes from the bounds (:func:`code_classes`); stable-baselines3 reads them as floats (as
+    ``MultiDiscrete`` it one-hot encodes them one entry at a time, which cost a plain
+    ``MultiInputPolicy`` more than half of its training time).
     """
-    nvec = np.repeat(layer_highs().astype(np.int64) + 1, side * side)
+    highs = np.repeat(layer_highs().astype(np.int64), side * side)
     parts: dict[str, spaces.Space] = {
-        "view": spaces.MultiDiscrete(nvec),
-        "request": spaces.MultiDiscrete(np.full(MAX_TOKENS, len(VOCABULARY))),
+        "view": spaces.Box(0, highs, shape=highs.shape, dtype=np.int64),
+        "request": spaces.Box(0, len(VOCABULARY) - 1, shape=(MAX_TOKENS,), dtype=np.int64),
         "inventory": spaces.Discrete(CATALOG.num_items + 1),
         "scalars": spaces.Box(0.0, 1.0, shape=(NUM_SCALARS,), dtype=np.float32),
     }
     if route:  # the route sensor, see vrenvs.core.sensors
         parts["route"] = spaces.Box(0.0, 1.0, shape=(ROUTE_SIZE,), dtype=np.float32)
     return spaces.Dict(parts)
+
+
+def code_classes(space: spaces.Space) -> np.ndarray | None:
+    """Classes per entry of a space of codes, flat: a ``MultiDiscrete``'s ``nvec``, or
+    ``high + 1`` of an integer ``Box`` from 0 (the view and request); ``None`` for any other
+    space."""
+    if isinstance(space, spaces.MultiDiscrete):
+        return np.asarray(space.nvec, np.int64).ravel()
+    if (
+        isinstance(space, spaces.Box)
+        and np.issubdtype(space.dtype, np.integer)
+        and space.is_bounded()
+        and not np.any(space.low)
+    ):
+        return np.asarray(space.high, np.int64).ravel() + 1
+    return None
 
 
 def view_grid(view: np.ndarray) -> np.ndarray:

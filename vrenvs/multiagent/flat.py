@@ -8,22 +8,24 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
+from vrenvs.envs.spaces import code_classes
+
 __all__ = ["OneHot"]
 
 
 class OneHot:
-    """An observation ``Dict`` as one flat float32 ``Box``: ``MultiDiscrete`` and ``Discrete``
-    entries one-hot (each code in its own block), ``Box`` entries as they are, in the
-    space's key order. RLlib's ``FlattenObservations`` connector computes the same per
-    step in Python; here it is a few numpy calls per agent."""
+    """An observation ``Dict`` as one flat float32 ``Box``: entries of codes (integer ``Box``,
+    ``MultiDiscrete``) and ``Discrete`` entries one-hot (each code in its own block), other
+    ``Box`` entries as they are, in the space's key order. RLlib's ``FlattenObservations``
+    connector computes the same per step in Python; here it is a few numpy calls per agent."""
 
     def __init__(self, space: spaces.Dict) -> None:
         self._parts: list[tuple[str, str, np.ndarray, int]] = []
         lows, highs = [], []
         start = 0
         for key, sub in space.spaces.items():
-            if isinstance(sub, spaces.MultiDiscrete):
-                nvec = np.asarray(sub.nvec, np.int64).ravel()
+            nvec = code_classes(sub)
+            if nvec is not None:
                 offsets = start + np.concatenate([[0], np.cumsum(nvec)[:-1]])
                 size = int(nvec.sum())
                 self._parts.append((key, "codes", offsets, size))
