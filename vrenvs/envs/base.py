@@ -104,6 +104,8 @@ def reset_rngs(seed: Any, rngs: list[np.random.Generator]) -> list[np.random.Gen
 def in_space(space: gym.Space, value: Any) -> bool:
     """``space.contains(value)``, False where the check itself fails (gymnasium 1.2 raises
     OverflowError for an integer past int64, 1.4 answers False)."""
+    if type(space) is gym.spaces.Discrete and type(value) in (int, np.int64):  # the common case, fast
+        return int(space.start) <= value < int(space.start + space.n)
     try:
         return bool(space.contains(value))
     except (OverflowError, TypeError, ValueError):
@@ -114,7 +116,7 @@ def fresh_copy(value: Any) -> Any:
     """A copy of ``value``'s dicts and lists (a scene identity may nest them: edit seeds,
     property targets, an adapted source's base scene); other values are immutable."""
     if isinstance(value, dict):
-        return {k: fresh_copy(v) for k, v in value.items()}
+        return {k: fresh_copy(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
     if isinstance(value, list):
         return [fresh_copy(v) for v in value]
     return value
@@ -310,15 +312,7 @@ class TaskBase:
         """Every world's info (see :data:`INFO`), as arrays: strings and scene identities in
         object arrays. Sentences are re-made only for worlds whose request changed."""
         s = self.world.state
-        said = (
-            s.req_tokens
-            if self.world.phrase is None
-            else np.broadcast_to(self.world.phrase, s.req_tokens.shape)
-        )
-        changed = np.flatnonzero((said != self._said_tokens).any(axis=1))
-        for b in changed:
-            self._said[b] = spoken(said[b])
-        self._said_tokens[changed] = said[changed]
+        self._speak()
         scenes = np.empty(self.world.num_worlds, object)
         scenes[:] = self.world.identities
         info: dict[str, Any] = {
@@ -332,6 +326,23 @@ class TaskBase:
         if events is not None:
             info["events"] = {"done": _TYPE_NAMES[events.done], "gave_up": _TYPE_NAMES[events.gave_up]}
         return info
+
+    def _speak(self) -> None:
+        """Bring the request sentences up to date: re-made only for worlds whose request
+        tokens changed."""
+        s = self.world.state
+        said = (
+            s.req_tokens
+            if self.world.phrase is None
+            else np.broadcast_to(self.world.phrase, s.req_tokens.shape)
+        )
+        differ = (said != self._said_tokens).any(axis=1)
+        if not differ.any():
+            return
+        changed = np.flatnonzero(differ)
+        for b in changed:
+            self._said[b] = spoken(said[b])
+        self._said_tokens[changed] = said[changed]
 
     def _observe_all(self) -> dict[str, np.ndarray]:
         """The learner's observations in every world, as the env's options ask."""
@@ -400,16 +411,20 @@ class WorldEnv(TaskBase, gym.Env):
         return {k: v[0] for k, v in self._observe_all().items()}
 
     def _info(self, events: Events | None = None) -> dict[str, Any]:
-        """World 0's info as Python values (see :data:`INFO`)."""
-        arrays = self._info_arrays(events)
-        info = {
-            k: v[0].item() if isinstance(v, np.ndarray) and v.dtype != object else v[0]
-            for k, v in arrays.items()
-            if k != "events"
+        """World 0's info as Python values (see :data:`INFO`): :meth:`_info_arrays`' entries
+        for world 0, read without building the arrays (the single env's step pays for it)."""
+        s = self.world.state
+        self._speak()
+        info: dict[str, Any] = {
+            "scene": fresh_copy(self.world.identities[0]),  # a new object every call, nested ones too
+            "scene_index": int(self.world.scene_index[0]),
+            "request": self._said[0],
+            "request_type": _TYPE_NAMES[s.req_type[0]],
+            "served": int(s.served[0]),
+            "failed": int(s.failed[0]),
         }
-        info["scene"] = fresh_copy(info["scene"])  # a new object every call, nested ones too
         if events is not None:
-            info["events"] = {k: v[0] for k, v in arrays["events"].items()}
+            info["events"] = {"done": _TYPE_NAMES[events.done[0]], "gave_up": _TYPE_NAMES[events.gave_up[0]]}
         return info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):

@@ -107,9 +107,9 @@ class Objective:
     def reward(self, events: Events, state: WorldState, config: TaskConfig) -> np.ndarray:
         """``(B,)`` float32 reward of the learner."""
         w = self.weights(config)
-        total: np.ndarray = np.zeros(state.batch, np.float32)
+        total = np.zeros(state.batch, np.float64)
         for event, counts in self.counts(events, state, config).items():
-            total = total + w[event] * counts
+            total += w[event] * counts
         return total.astype(np.float32)
 
     def counts(self, events: Events, state: WorldState, config: TaskConfig) -> dict[str, np.ndarray]:
