@@ -23,8 +23,12 @@ import gymnasium as gym
 import numpy as np
 import torch
 import torch.nn.functional as F
-from stable_baselines3.common.torch_layers import BaseFeaturesExtractor
+from stable_baselines3.common.policies import ActorCriticPolicy
+from stable_baselines3.common.preprocessing import preprocess_obs
+from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, MlpExtractor
 from torch import nn
+
+from agents.vec_env import policy_space
 
 __all__ = ["Layout", "WorldFeatures", "WorldNet"]
 
@@ -150,11 +154,6 @@ class WorldNet(nn.Module):
         channels: int = 64,
         net_arch: list[int] | None = None,
     ) -> None:
-        from stable_baselines3.common.policies import ActorCriticPolicy
-        from stable_baselines3.common.torch_layers import MlpExtractor
-
-        from agents.vec_env import policy_space
-
         super().__init__()
         arch = [256] if net_arch is None else [int(w) for w in net_arch]
         self.env_space = env_space
@@ -179,8 +178,6 @@ class WorldNet(nn.Module):
 
     def features(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         """The extractor's features of a batch ``{key: (n, ...)}`` of raw observations."""
-        from stable_baselines3.common.preprocessing import preprocess_obs
-
         inputs = preprocess_obs({k: obs[k] for k in self.space.spaces}, self.space)
         return self.features_extractor(inputs)
 
