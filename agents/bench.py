@@ -6,18 +6,20 @@ import time
 from typing import Any
 
 import gymnasium as gym
+from gymnasium.wrappers import FlattenObservation
 
 from agents.vec_env import VrenvsVecEnv
 
 __all__ = ["NAMES", "ppo_rates"]
 
 
-NAMES = ("vrenvs", "minigrid", "vrenvs-plain", "minigrid-plain")
+NAMES = ("vrenvs", "minigrid", "vrenvs-plain", "minigrid-plain", "vrenvs-flat-plain")
 """The cases: ``vrenvs`` / ``minigrid``: ``MlpPolicy`` on one ``Box`` per env
 (``VrenvsVecEnv(flat=True)``, ``ImgObsWrapper``), ``n_steps`` 512; ``*-plain``: a user's
 plain SB3 code with every default, ``PPO("MultiInputPolicy", make_vec_env(ID, n_envs=4))``
 on ours and ``PPO("MlpPolicy", make_vec_env(ID, n_envs=4, wrapper_class=ImgObsWrapper))`` on
-the peer."""
+the peer; ``vrenvs-flat-plain``: the same defaults with ``MlpPolicy`` over Gymnasium's
+``FlattenObservation`` (the same one-hot features as one ``Box``)."""
 
 
 def ppo_rates(name: str, env_id: str, peer_id: str, steps: int) -> dict[str, float] | None:
@@ -36,6 +38,8 @@ def ppo_rates(name: str, env_id: str, peer_id: str, steps: int) -> dict[str, flo
         venv: VecEnv = VrenvsVecEnv(env_id, 4, flat=True)  # one Box, as ImgObsWrapper gives the peer
     elif name == "vrenvs-plain":
         venv = make_vec_env(env_id, n_envs=4, seed=0)
+    elif name == "vrenvs-flat-plain":
+        venv = make_vec_env(env_id, n_envs=4, seed=0, wrapper_class=FlattenObservation)
     else:
         from minigrid.wrappers import ImgObsWrapper
 

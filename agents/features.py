@@ -1,12 +1,11 @@
 """A features extractor for the vrenvs observation dict.
 
-``view`` comes in one of two forms. As a ``Box`` of codes (the env's own space, handed to
-SB3 as is, or :func:`agents.vec_env.policy_space` through
-:class:`agents.vec_env.VrenvsVecEnv`) this extractor one-hot encodes all ``3 * k * k``
-entries in one call, each layer's codes offset into one joint vocabulary. Over a
-``MultiDiscrete`` view (the env's space before the change to ``Box``, or a user's wrapper),
-SB3 has already one-hot encoded it to ``(B, sum(nvec))``: for each entry (tile layer, then
-item layer, then actor layer, each row-major) a one-hot of its layer's size. Either
+``view`` comes in one of two forms. Through :class:`agents.vec_env.VrenvsVecEnv` its space
+is a ``Box`` of codes (:func:`agents.vec_env.policy_space`) and this extractor one-hot
+encodes all ``3 * k * k`` entries in one call, each layer's codes offset into one joint
+vocabulary. Over the env's own ``MultiDiscrete`` space (a plain Gymnasium env handed to
+SB3), SB3 has already one-hot encoded it to ``(B, sum(nvec))``: for each entry (tile layer,
+then item layer, then actor layer, each row-major) a one-hot of its layer's size. Either
 way it becomes ``(B, C, k, k)`` channels (C = tiles + items + roles classes) for a small
 CNN — the default NatureCNN cannot take a 7 x 7 map — and is joined
 with an embedding of the request tokens, the inventory, the scalars and, when the env has

@@ -107,53 +107,65 @@ def test_features_extractor_shapes_and_a_short_ppo_run(tmp_path):
     assert path.stat().st_size > 0
 
 
-def test_plain_sb3_reads_the_codes_as_floats_not_one_hot_per_entry():
-    """A user's plain ``PPO("MultiInputPolicy", make_vec_env(ID))``: SB3 flattens the view and
-    request ``Box`` entries (one input per code: 147 + 10), one-hot encodes only the
-    inventory (11), and the scalars pass (7); as ``MultiDiscrete`` it made 2,118 inputs with
-    157 ``one_hot`` calls per batch."""
+def test_plain_sb3_one_hot_encodes_the_codes_and_flatten_observation_gives_the_same_features():
+    """A user's plain ``PPO("MultiInputPolicy", make_vec_env(ID))``: SB3 one-hot encodes the
+    view (7*7*(13+11+8)), request (10*50) and inventory (11) and passes the scalars (7).
+    Gymnasium's ``FlattenObservation`` gives the same one-hot features as one ``Box`` (for an
+    ``MlpPolicy``), and so does our ``OneHot`` (RLlib's flat observation)."""
+    from gymnasium.wrappers import FlattenObservation
     from stable_baselines3.common.env_util import make_vec_env as sb3_make_vec_env
+
+    from vrenvs.multiagent.flat import OneHot
 
     venv = sb3_make_vec_env("vrenvs/Assistant-Fetch-v0", n_envs=2, seed=0)
     model = PPO("MultiInputPolicy", venv, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu")
-    assert model.policy.features_extractor.features_dim == 147 + 10 + 11 + 7
+    assert model.policy.features_extractor.features_dim == 1568 + 500 + 11 + 7
     model.learn(32)
-    # our extractor over SB3's own vec env: the same layout as over our adapter
-    same = PPO(
-        "MultiInputPolicy", venv, policy_kwargs={"features_extractor_class": WorldFeatures}, device="cpu"
+    env = gym.make("vrenvs/Assistant-Fetch-v0", scenes="procedural")
+    flat = FlattenObservation(env)
+    assert flat.observation_space.shape == (2086,)
+    got, _ = flat.reset(seed=0)
+    raw, _ = env.unwrapped.reset(seed=0)
+    assert np.array_equal(got, OneHot(env.observation_space)(raw))
+    codes = np.concatenate([got[:511], got[518:]])  # inventory, request | scalars | view
+    assert set(np.unique(codes).tolist()) == {0.0, 1.0} and codes.sum() == 1 + 10 + 147
+    assert got[511:518].tolist() == pytest.approx(raw["scalars"].tolist())
+    flat_venv = sb3_make_vec_env(
+        "vrenvs/Assistant-Fetch-v0", n_envs=2, seed=0, wrapper_class=FlattenObservation
     )
-    ours = PPO(
-        "MultiInputPolicy",
-        make_vec_env("vrenvs/Assistant-Fetch-v0", 2, seed=0),
-        policy_kwargs={"features_extractor_class": WorldFeatures},
-        device="cpu",
-    )
-    assert same.policy.features_extractor.layout == ours.policy.features_extractor.layout
+    PPO("MlpPolicy", flat_venv, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu").learn(32)
 
 
 def test_ppo_bench_refuses_an_unknown_case_naming_the_cases():
     from agents.bench import ppo_rates
 
-    with pytest.raises(
-        ValueError, match="'plain' is not one of vrenvs, minigrid, vrenvs-plain, minigrid-plain"
-    ):
+    names = "vrenvs, minigrid, vrenvs-plain, minigrid-plain, vrenvs-flat-plain"
+    with pytest.raises(ValueError, match=f"'plain' is not one of {names}"):
         ppo_rates("plain", "vrenvs/Assistant-Fetch-v0", "MiniGrid-DoorKey-8x8-v0", 64)
 
 
-def test_policy_space_is_the_same_for_the_old_multidiscrete_and_the_integer_box():
+CODES = ("view", "request")
+ENV_ID = "vrenvs/Assistant-Fetch-v0"
+
+
+def test_policy_space_is_the_same_for_the_codes_as_multidiscrete_or_as_an_integer_box():
+    """A user's wrapper may declare the codes as an integer ``Box``: the policies see the
+    same space (and act the same) either way."""
     from agents.vec_env import policy_space
 
     env_space = gym.make("vrenvs/Assistant-Fetch-v0").observation_space
-    old = gym.spaces.Dict(
+    as_box = gym.spaces.Dict(
         {
-            k: gym.spaces.MultiDiscrete(sub.high + 1) if k in ("view", "request") else sub
+            k: gym.spaces.Box(0, sub.nvec - 1, shape=sub.shape, dtype=np.int64)
+            if k in ("view", "request")
+            else sub
             for k, sub in env_space.spaces.items()
         }
     )
-    new = policy_space(env_space)
-    assert new == policy_space(old)
-    assert new["view"].dtype == np.float32 and new["view"].high[:49].tolist() == [12.0] * 49
-    assert new["request"].high.tolist() == [49.0] * 10
+    seen = policy_space(env_space)
+    assert seen == policy_space(as_box)
+    assert seen["view"].dtype == np.float32 and seen["view"].high[:49].tolist() == [12.0] * 49
+    assert seen["request"].high.tolist() == [49.0] * 10
 
 
 def test_single_env_is_accepted_by_sb3_with_the_extractor():

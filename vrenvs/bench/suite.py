@@ -18,7 +18,8 @@
    observation as one ``Box``: ``VrenvsVecEnv(flat=True)`` here, ``ImgObsWrapper`` for the
    peer) and the share of wall time spent in the environment; and a user's plain SB3 code
    with every default on both, ``PPO("MultiInputPolicy", make_vec_env(ID, n_envs=4))`` here
-   and ``MlpPolicy`` over ``ImgObsWrapper`` for the peer.
+   (and ``MlpPolicy`` over Gymnasium's ``FlattenObservation``) and ``MlpPolicy`` over
+   ``ImgObsWrapper`` for the peer.
 6. ``memory``: RSS per world of a B = 1024 vector env, and RSS growth over 10^6 random
    agent-steps (the soak).
 7. ``multiagent``: agent-steps/s of the batched multi-agent env of each scenario next to the
@@ -260,6 +261,7 @@ PPO_CASES = {
     "MiniGrid-DoorKey-8x8": "minigrid",
     "vrenvs Assistant-Fetch, plain SB3 MultiInputPolicy": "vrenvs-plain",
     "MiniGrid-DoorKey-8x8, plain SB3 MlpPolicy": "minigrid-plain",
+    "vrenvs Assistant-Fetch, plain SB3 MlpPolicy over FlattenObservation": "vrenvs-flat-plain",
 }
 """Table rows and the cases of the ``ppo`` entry point (``agents.bench.NAMES``)."""
 
@@ -459,7 +461,7 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": share <= 0.10,
             }
         )
-    plain, peer = (row for row, name in PPO_CASES.items() if name.endswith("-plain"))
+    plain, peer = (row for row, name in PPO_CASES.items() if name in ("vrenvs-plain", "minigrid-plain"))
     if plain in ppo and peer in ppo:
         ratio = ppo[plain]["env_steps_per_second"] / ppo[peer]["env_steps_per_second"]
         add("plain SB3 PPO (defaults) env-steps/s vs the same code on MiniGrid-DoorKey-8x8", ratio, 1.0, "x")

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import textwrap
 
-import numpy as np
 from gymnasium import spaces
 
 from vrenvs.core.tasks import TaskSpec
@@ -119,9 +118,6 @@ def _space_text(space: spaces.Space) -> str:
     if isinstance(space, spaces.MultiDiscrete):
         return f"``MultiDiscrete``, shape ``{space.shape}``, ``{space.dtype}``"
     assert isinstance(space, spaces.Box)
-    if np.issubdtype(space.dtype, np.integer):
-        highs = ", ".join(str(h) for h in dict.fromkeys(int(h) for h in space.high.ravel()))
-        return f"``Box``, shape ``{space.shape}``, ``{space.dtype}``, codes from 0, highest {highs}"
     return f"``Box({float(space.low.min()):g}, {float(space.high.max()):g}, {space.shape}, {space.dtype})``"
 
 

@@ -37,18 +37,19 @@ TILE_SIZES = (4, 64)
 def observation_space(side: int, route: bool = False) -> spaces.Dict:
     """The observation of one actor; ``side`` is the view width (or the map size in full mode).
 
-    ``view`` is a flat ``Box`` of integer codes of the three layers (tiles, items, actors),
-    each ``side x side`` in row-major order (:func:`view_grid` gives ``(3, side, side)``), and
-    ``request`` a ``Box`` of token ids: codes as ``Box`` entries, as MiniGrid's ``image`` and
-    NLE's ``glyphs`` / ``message`` give them. A learner that wants them one-hot knows the
-    classes from the bounds (:func:`code_classes`); stable-baselines3 reads them as floats (as
-    ``MultiDiscrete`` it one-hot encodes them one entry at a time, which cost a plain
-    ``MultiInputPolicy`` more than half of its training time).
+    ``view`` is a flat ``MultiDiscrete`` of the three layers (tiles, items, actors), each
+    ``side x side`` in row-major order (:func:`view_grid` gives ``(3, side, side)``), and
+    ``request`` a ``MultiDiscrete`` of token ids: categorical codes, declared as such.
+    stable-baselines3's ``MultiInputPolicy`` one-hot encodes them (one entry at a time, which
+    is slow); Gymnasium's ``FlattenObservation`` gives the same one-hot features as one
+    ``Box`` for an ``MlpPolicy`` at a fraction of the cost. (As an integer ``Box`` SB3 would
+    read the codes as floats: faster, but a plain MLP learned next to nothing from them,
+    see docs/performance.md.)
     """
-    highs = np.repeat(layer_highs().astype(np.int64), side * side)
+    nvec = np.repeat(layer_highs().astype(np.int64) + 1, side * side)
     parts: dict[str, spaces.Space] = {
-        "view": spaces.Box(0, highs, shape=highs.shape, dtype=np.int64),
-        "request": spaces.Box(0, len(VOCABULARY) - 1, shape=(MAX_TOKENS,), dtype=np.int64),
+        "view": spaces.MultiDiscrete(nvec),
+        "request": spaces.MultiDiscrete(np.full(MAX_TOKENS, len(VOCABULARY))),
         "inventory": spaces.Discrete(CATALOG.num_items + 1),
         "scalars": spaces.Box(0.0, 1.0, shape=(NUM_SCALARS,), dtype=np.float32),
     }
@@ -58,9 +59,9 @@ def observation_space(side: int, route: bool = False) -> spaces.Dict:
 
 
 def code_classes(space: spaces.Space) -> np.ndarray | None:
-    """Classes per entry of a space of codes, flat: a ``MultiDiscrete``'s ``nvec``, or
-    ``high + 1`` of an integer ``Box`` from 0 (the view and request); ``None`` for any other
-    space."""
+    """Classes per entry of a space of codes, flat: a ``MultiDiscrete``'s ``nvec`` (the view
+    and request), or ``high + 1`` of an integer ``Box`` from 0 (the same codes as a user's
+    wrapper may declare them); ``None`` for any other space."""
     if isinstance(space, spaces.MultiDiscrete):
         return np.asarray(space.nvec, np.int64).ravel()
     if (

@@ -62,10 +62,6 @@ HISTORY = (
     "v0, multi-agent: ``reset()`` without a seed of the native vector env goes on with each "
     "world's RNG, as Gymnasium's envs do (it drew fresh entropy, so ``reset(seed=0)`` then "
     "``reset()`` was not reproducible); every role can learn (``vrenvs.multiagent``).",
-    "v0, observation space: ``view`` and ``request`` are integer ``Box`` entries of the same "
-    "codes (they were ``MultiDiscrete``; the arrays are unchanged): stable-baselines3 one-hot "
-    "encoded a ``MultiDiscrete`` one entry at a time, so a default ``MultiInputPolicy`` spent "
-    "most of its time there. Policies trained on the old space load as before.",
 )
 """The version history every task shares (a task adds its own lines after these)."""
 
