@@ -25,8 +25,8 @@ __all__ = ["Flattener", "VrenvsVecEnv", "make_vec_env", "policy_space"]
 
 def policy_space(space: gym.spaces.Dict) -> gym.spaces.Dict:
     """The observation space the policies see: the env's, with its entries of codes (the view
-    and request: integer ``Box`` entries, or ``MultiDiscrete`` ones as earlier versions gave
-    them) as float32 ``Box`` entries of the same codes.
+    and request: ``MultiDiscrete``, or an integer ``Box`` where a user's wrapper declares them
+    so; :func:`vrenvs.envs.spaces.code_classes`) as float32 ``Box`` entries of the same codes.
 
     The codes pass through SB3 as floats and :class:`agents.features.WorldFeatures` one-hot
     encodes each of them in one call (SB3 one-hot encodes a ``MultiDiscrete`` with one
