@@ -77,7 +77,7 @@ class WorldFeatures(BaseFeaturesExtractor):
         self, observation_space: gym.spaces.Dict, features_dim: int = 256, channels: int = 64
     ) -> None:
         super().__init__(observation_space, features_dim)
-        layout = self.layout = Layout.of(observation_space)
+        layout = Layout.of(observation_space)
         self.codes = layout.codes
         cells = layout.cells
         self.side = round(cells**0.5)

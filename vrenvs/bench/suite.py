@@ -461,7 +461,8 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
                 "met": share <= 0.10,
             }
         )
-    plain, peer = (row for row, name in PPO_CASES.items() if name in ("vrenvs-plain", "minigrid-plain"))
+    rows = {name: row for row, name in PPO_CASES.items()}
+    plain, peer = rows["vrenvs-plain"], rows["minigrid-plain"]
     if plain in ppo and peer in ppo:
         ratio = ppo[plain]["env_steps_per_second"] / ppo[peer]["env_steps_per_second"]
         add("plain SB3 PPO (defaults) env-steps/s vs the same code on MiniGrid-DoorKey-8x8", ratio, 1.0, "x")
