@@ -138,23 +138,39 @@ class _Block(nn.Module):
         x = x + self.proj(attended.transpose(1, 2).reshape(b, t, d))
         return x + self.mlp(self.norm2(x))
 
-    def step(self, x: torch.Tensor, cache: list[torch.Tensor]) -> torch.Tensor:
+    def step(self, x: torch.Tensor, cache: _Cache) -> torch.Tensor:
         """One new position ``x`` ``(B, 1, d)`` attending to itself and the cached keys and
-        values of the earlier positions; ``cache`` (``[keys, values]``, empty at the start)
-        is extended in place. Equal to :meth:`forward` on the whole prefix, in ``O(t)``."""
+        values of the earlier positions; its key and value are written into ``cache`` at
+        ``cache.length`` (the caller advances it). Equal to :meth:`forward` on the whole
+        prefix, in ``O(t)``."""
         b, _, d = x.shape
-        q, k, v = self.qkv(self.norm1(x)).split(d, dim=-1)
+        # the modules' own functional calls, without their __call__ overhead (same results)
+        n1, n2 = self.norm1, self.norm2
+        up, down = cast(nn.Linear, self.mlp[0]), cast(nn.Linear, self.mlp[2])
+        normed = F.layer_norm(x, n1.normalized_shape, n1.weight, n1.bias, n1.eps)
+        q, k, v = F.linear(normed, self.qkv.weight, self.qkv.bias).split(d, dim=-1)
         shape = (b, 1, self.heads, d // self.heads)
-        q, k, v = (y.reshape(shape).transpose(1, 2) for y in (q, k, v))
-        if cache:
-            k = torch.cat([cache[0], k], dim=2)
-            v = torch.cat([cache[1], v], dim=2)
-            cache[0], cache[1] = k, v
-        else:
-            cache.extend((k, v))
-        attended = F.scaled_dot_product_attention(q, k, v)
-        x = x + self.proj(attended.transpose(1, 2).reshape(b, 1, d))
-        return x + self.mlp(self.norm2(x))
+        q = q.reshape(shape).transpose(1, 2)
+        t = cache.length
+        cache.keys[:, :, t : t + 1] = k.reshape(shape).transpose(1, 2)
+        cache.values[:, :, t : t + 1] = v.reshape(shape).transpose(1, 2)
+        attended = F.scaled_dot_product_attention(q, cache.keys[:, :, : t + 1], cache.values[:, :, : t + 1])
+        x = x + F.linear(attended.transpose(1, 2).reshape(b, 1, d), self.proj.weight, self.proj.bias)
+        normed = F.layer_norm(x, n2.normalized_shape, n2.weight, n2.bias, n2.eps)
+        hidden = F.gelu(F.linear(normed, up.weight, up.bias))
+        return x + F.linear(hidden, down.weight, down.bias)
+
+
+class _Cache:
+    """Keys and values ``(B, heads, T, d / heads)`` of a block's first ``length`` positions,
+    allocated once for the whole sequence (growing them by concatenation copied the prefix
+    at every step: half of a bank's sampling time)."""
+
+    def __init__(self, num: int, heads: int, steps: int, width: int, like: torch.Tensor) -> None:
+        shape = (num, heads, steps, width // heads)
+        self.keys = torch.empty(shape, dtype=like.dtype, device=like.device)
+        self.values = torch.empty(shape, dtype=like.dtype, device=like.device)
+        self.length = 0
 
 
 def _ids(name: str, value: int | Sequence[int] | torch.Tensor, count: int, num: int) -> torch.Tensor:
@@ -350,8 +366,9 @@ class CodePrior(nn.Module):
         positions = self._positions(side, side, device)
         was_training = self.training
         self.eval()
-        caches: list[list[torch.Tensor]] = [[] for _ in self.blocks]
+        caches = [_Cache(num, c.heads, side * side, c.width, positions) for _ in self.blocks]
         out = torch.empty(num, side * side, dtype=torch.long, device=device)
+        noise = uniforms.to(device, torch.float64)
         try:
             x = self.style_embedding(styles) + self.size_embedding(sizes)
             extra = self._properties(None if wanted is None else wanted.to(device))
@@ -359,7 +376,10 @@ class CodePrior(nn.Module):
                 h = (x + positions[t] + (0.0 if extra is None else extra)).unsqueeze(1)
                 for block, cache in zip(self.blocks, caches, strict=True):
                     h = cast(_Block, block).step(h, cache)
-                logits = self.head(self.norm(h[:, 0])).double() / temperature
+                    cache.length += 1
+                logits = self.head(self.norm(h[:, 0])).double()
+                if temperature != 1.0:  # x / 1.0 is x: skipped, same draws
+                    logits = logits / temperature
                 if top_k is not None and top_k < c.codebook_size:
                     kth = torch.topk(logits, top_k, dim=-1).values[:, -1:]
                     logits = logits.masked_fill(logits < kth, float("-inf"))
@@ -370,7 +390,7 @@ class CodePrior(nn.Module):
                     sorted_probs = sorted_probs.masked_fill(before >= top_p, 0.0)
                     probs = torch.zeros_like(probs).scatter(-1, order, sorted_probs)
                 cdf = torch.cumsum(probs, dim=-1)
-                target = uniforms[:, t : t + 1].to(device, torch.float64) * cdf[:, -1:]
+                target = noise[:, t : t + 1] * cdf[:, -1:]
                 code = torch.searchsorted(cdf, target, right=True).clamp_(max=c.codebook_size - 1)
                 # a code of probability 0 is never drawn: step back over zero-width bins
                 zero = probs.gather(1, code) == 0
