@@ -21,7 +21,6 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 import torch
-import torch.nn.functional as F
 from stable_baselines3.common.policies import ActorCriticPolicy
 from stable_baselines3.common.preprocessing import preprocess_obs
 from stable_baselines3.common.torch_layers import BaseFeaturesExtractor, MlpExtractor
@@ -111,18 +110,24 @@ class WorldFeatures(BaseFeaturesExtractor):
         return torch.cat(parts, dim=1).reshape(b, -1, self.side, self.side)
 
     def _grid_of_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        """``(B, 3*k*k)`` codes -> ``(B, C, k, k)`` one-hot, one ``one_hot`` call in all."""
-        joint = codes.long() + self.offsets  # (B, 3*k*k) in the joint vocabulary
-        onehot = F.one_hot(joint, sum(self.layer_sizes)).float()  # (B, 3*k*k, C)
+        """``(B, 3*k*k)`` codes -> ``(B, C, k, k)`` one-hot: each cell's three codes are
+        offset into one joint vocabulary (disjoint channel ranges per layer) and written as
+        ones into a zero grid, one ``scatter_`` in all (the sum of three ``one_hot``s,
+        without their ``(B, 3*k*k, C)`` int64 intermediate). The grid is cell-major (a
+        channels-last view), the layout the shipped policies were trained on: the
+        convolution's rounding depends on it."""
         b, cells = codes.shape[0], self.side * self.side
-        # each cell of layer l is hot in layer l's channels only: sum the three layers
-        stacked = onehot.reshape(b, 3, cells, -1).sum(dim=1)  # (B, k*k, C)
-        return stacked.transpose(1, 2).reshape(b, -1, self.side, self.side)
+        joint = (codes.long() + self.offsets).reshape(b, 3, cells).transpose(1, 2)  # (B, k*k, 3)
+        grid = torch.zeros(b, cells, sum(self.layer_sizes), device=codes.device)
+        grid.scatter_(2, joint, 1.0)
+        return grid.transpose(1, 2).reshape(b, -1, self.side, self.side)
 
     def forward(self, obs: dict[str, torch.Tensor]) -> torch.Tensor:
         if self.codes:
             view = self.cnn(self._grid_of_codes(obs["view"]))
-            bag = F.one_hot(obs["request"].long(), self.vocab).sum(dim=1).float()  # (B, V) word counts
+            tokens = obs["request"].long()  # (B, L)
+            ones = torch.ones(tokens.shape, device=tokens.device)
+            bag = torch.zeros(tokens.shape[0], self.vocab, device=tokens.device).scatter_add_(1, tokens, ones)
         else:
             view = self.cnn(self._grid(obs["view"]))
             tokens = obs["request"].reshape(obs["request"].shape[0], -1, self.vocab)  # (B, L, V)

@@ -8,6 +8,7 @@ from pathlib import Path
 import gymnasium as gym
 import numpy as np
 import pytest
+import torch
 
 pytest.importorskip("stable_baselines3")
 
@@ -17,7 +18,7 @@ from stable_baselines3.common.vec_env import DummyVecEnv
 
 import vrenvs  # noqa: F401
 from agents.features import WorldFeatures
-from agents.vec_env import make_vec_env
+from agents.vec_env import make_vec_env, policy_space
 
 ENV_IDS = sorted(i for i in gym.registry if i.startswith("vrenvs/"))
 
@@ -134,6 +135,31 @@ def test_plain_sb3_one_hot_encodes_the_codes_and_flatten_observation_gives_the_s
         "vrenvs/Assistant-Fetch-v0", n_envs=2, seed=0, wrapper_class=FlattenObservation
     )
     PPO("MlpPolicy", flat_venv, n_steps=16, batch_size=32, n_epochs=1, seed=0, device="cpu").learn(32)
+
+
+def test_world_features_reads_codes_as_sb3_reads_the_one_hot_and_keeps_the_cell_major_grid():
+    """From codes (our vector env's policy space) the extractor builds the same grid, and so
+    the same features, as from SB3's one-hot of the env's ``MultiDiscrete``; the grid is a
+    cell-major (channels-last) view, the layout the shipped policies were trained on (the
+    convolution's rounding depends on it)."""
+    from stable_baselines3.common.preprocessing import preprocess_obs
+
+    env = gym.make("vrenvs/Assistant-Fetch-v0", scenes="procedural", route=True)
+    space = env.observation_space
+    codes_space = policy_space(space)
+    obs = [env.reset(seed=s)[0] for s in range(3)]
+    batch = {k: torch.as_tensor(np.stack([o[k] for o in obs])) for k in space.spaces}
+    from_codes = WorldFeatures(codes_space, features_dim=16, channels=4)
+    from_one_hot = WorldFeatures(space, features_dim=16, channels=4)
+    from_one_hot.load_state_dict(from_codes.state_dict())
+    codes = preprocess_obs(batch, codes_space)
+    one_hot = preprocess_obs(batch, space)
+    grid = from_codes._grid_of_codes(codes["view"])
+    assert torch.equal(grid, from_one_hot._grid(one_hot["view"]))
+    assert grid.shape == (3, 32, 7, 7) and grid.stride() == (49 * 32, 1, 7 * 32, 32)
+    assert grid.sum().item() == 3 * 147 and set(grid.unique().tolist()) == {0.0, 1.0}
+    # the one-hot path's grid is channel-major: the same features up to rounding
+    assert torch.allclose(from_codes(codes), from_one_hot(one_hot), atol=1e-6)
 
 
 def test_ppo_bench_refuses_an_unknown_case_naming_the_cases():

@@ -427,18 +427,27 @@ def quad_keys_of(codes: torch.Tensor) -> torch.Tensor:
     return quad_keys(codes, NUM_CODES)
 
 
-def test_a_world_keeps_a_decoded_bank_per_world(monkeypatch):
+def test_a_world_keeps_a_decoded_bank_per_world_and_draws_the_first_banks_in_few_batches(monkeypatch):
     """B worlds each play their own bank; with the source's default LRU of 256 banks, 300
-    worlds would evict banks before they were played through and decode them again."""
+    worlds would evict banks before they were played through and decode them again. The
+    first reset asks for 300 banks at once: the source draws them together (1024 scenes per
+    batch), not bank by bank."""
     import generators.source as source_module
 
+    calls: list[int] = []
+    real = source_module.GeneratorSource._generate
+
+    def counted(self, blocks):
+        calls.append(len(blocks))
+        return real(self, blocks)
+
+    monkeypatch.setattr(source_module.GeneratorSource, "_generate", counted)
     env = gym.make_vec("vrenvs/Assistant-Fetch-v0", num_envs=300, vectorization_mode="vector_entry_point")
     env.reset(seed=0)
     world = env.unwrapped.world
     assert isinstance(world.source, GeneratorSource) and world.source.max_banks >= 600
-    calls = []
-    real = source_module.sample_codes
-    monkeypatch.setattr(source_module, "sample_codes", lambda *a, **k: calls.append(1) or real(*a, **k))
+    assert calls == [64, 64, 64, 64, 44]  # 300 banks of 16, 1024 scenes per batch
+    calls.clear()
     for _ in range(3):  # three more episodes per world, inside the 16-scene banks already decoded
         world.reset(range(300))
     assert not calls, f"{len(calls)} banks decoded again"

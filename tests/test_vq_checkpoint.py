@@ -274,6 +274,35 @@ def test_scene_is_a_function_of_index_and_condition_not_of_the_bank(saved):
     assert all(village.raw(int(i)) == a.raw(int(i)) for i in members)
 
 
+@pytest.mark.parametrize("options", [{}, {"style": "village", "temperature": 0.8}])
+def test_prefetch_draws_the_missing_banks_in_one_batch_and_the_same_scenes(saved, monkeypatch, options):
+    _, path = saved
+    one_by_one = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=4, **options)
+    batched = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=4, **options)
+    calls: list[list[int]] = []
+    real = GeneratorSource._generate
+
+    def recorded(self, blocks):
+        calls.append(list(blocks))
+        return real(self, blocks)
+
+    monkeypatch.setattr(GeneratorSource, "_generate", recorded)
+    batched.bank(42)  # bank 10, already decoded: not drawn again
+    indices = [1, 5, 6, 42, 400, 3]
+    calls.clear()
+    batched.prefetch(indices)
+    assert calls == [[0, 1, 100]]
+    for i in indices:
+        a, b = batched.bank(i), one_by_one.bank(i)
+        assert a.start == b.start and np.array_equal(a.raw, b.raw)
+        assert np.array_equal(a.codes, b.codes) and np.array_equal(a.edits, b.edits)
+    assert calls[0] == [0, 1, 100] and all(len(c) == 1 for c in calls[1:])  # one_by_one's banks
+    calls.clear()
+    batched.prefetch([7, 401])  # all decoded: nothing to draw
+    batched.prefetch([4000])  # one bank: left to bank()
+    assert calls == []
+
+
 def test_styles_per_seed_must_be_one_per_seed_and_known(saved):
     model, _ = saved
     condition = model.condition("house", 16)

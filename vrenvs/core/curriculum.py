@@ -253,6 +253,9 @@ class CurriculumSource(IndexedSource):
     def reserve(self, consumers: int) -> None:
         self.base.reserve(consumers)
 
+    def prefetch(self, indices: Sequence[int]) -> None:
+        self.base.prefetch([i for i in indices if i < EDIT_BASE])
+
     def scene(self, index: int) -> Scene:
         if index < EDIT_BASE:
             return self.base.scene(index)

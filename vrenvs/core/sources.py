@@ -23,7 +23,7 @@ import inspect
 import os
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -111,6 +111,12 @@ class IndexedSource:
 
     def reserve(self, consumers: int) -> None:
         """``consumers`` worlds draw from this source (nothing to keep for unbanked ones)."""
+
+    def prefetch(self, indices: Sequence[int]) -> None:
+        """Make the scenes ``indices`` ready together, before they are asked for one by one
+        (a world calls this with every scene its resets need at once). A hint: scenes must
+        come out the same with or without it. Banked sources decode the missing banks in
+        one batch; the others have nothing to batch."""
 
     def scene(self, index: int) -> Scene:
         """Scene ``index``, repaired; the same object every call while cached."""

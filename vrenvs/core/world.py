@@ -160,7 +160,6 @@ class World:
         indices = []
         for b in worlds:
             index = self._next_index(b)
-            self.identities[b] = {**self.source.identity(index)}
             self.scene_index[b] = index
             indices.append(index)
         found = {i: self._layouts[i] for i in indices if i in self._layouts}
@@ -168,6 +167,10 @@ class World:
         if wanted and self.num_worlds * self.source.bank_size <= _LAYOUT_CACHE:
             upcoming = (i for b in worlds for i in self._queues[b] if i not in self._layouts)
             wanted = list(dict.fromkeys([*wanted, *upcoming]))
+        if len(worlds) > 1:  # banked sources: the missing banks in one batch
+            self.source.prefetch(list(dict.fromkeys([*indices, *wanted])))
+        for b, index in zip(worlds, indices, strict=True):
+            self.identities[b] = {**self.source.identity(index)}
         fresh = dict(zip(wanted, prepare_many([self.source.scene(i) for i in wanted], self.config.margin)))
         for index, layout in fresh.items():
             if len(self._layouts) >= _LAYOUT_CACHE:
