@@ -324,8 +324,8 @@ class GeneratorSource(IndexedSource):
         """Decode the missing banks holding ``indices`` together, up to
         :data:`PREFETCH_SCENES` 16x16 scenes (a quarter as many 32x32 ones) per batch. v2
         models only: their scene ``i`` does not depend on the batch it is drawn in (tested),
-        so these are the same scenes, made faster (a bank of 16 alone costs nearly what a
-        batch of 64 does at 16x16)."""
+        so these are the same scenes, made faster (at 16x16, prior and decoder: ~3.2 ms a
+        scene in a bank of 16 alone, ~1.3 ms in a batch of 1024)."""
         if not isinstance(self.model, VQSceneModel):
             return  # the first generators keep their bank-by-bank batches
         blocks = sorted({int(i) // self.bank_size for i in indices if int(i) >= 0} - set(self._banks))
