@@ -328,10 +328,10 @@ class GeneratorSource(IndexedSource):
         scene in a bank of 16 alone, ~1.3 ms in a batch of 1024)."""
         if not isinstance(self.model, VQSceneModel):
             return  # the first generators keep their bank-by-bank batches
-        blocks = sorted({int(i) // self.bank_size for i in indices if int(i) >= 0} - set(self._banks))
-        blocks = blocks[: self.max_banks]
-        per = max(1, PREFETCH_SCENES * SIZE * SIZE // (self.size * self.size) // self.bank_size)
         n = self.bank_size
+        asked = {int(i) // n for i in indices if int(i) >= 0}
+        blocks = sorted(b for b in asked if b not in self._banks)[: self.max_banks]
+        per = max(1, PREFETCH_SCENES * SIZE * SIZE // (self.size * self.size) // n)
         for at in range(0, len(blocks), per):
             group = blocks[at : at + per]
             if len(group) < 2:
