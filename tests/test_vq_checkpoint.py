@@ -303,6 +303,44 @@ def test_prefetch_draws_the_missing_banks_in_one_batch_and_the_same_scenes(saved
     assert calls == []
 
 
+@pytest.mark.parametrize(
+    ("size", "options", "num", "expected"),
+    [
+        (16, {"style": "house"}, 512, "871e3d59804d0eea"),
+        (16, {"style": "village", "temperature": 0.8, "top_k": 40, "top_p": 0.9}, 256, "35dabdd2e57857a1"),
+        (32, {"style": "cave"}, 128, "1251e4b2218ae68b"),
+    ],
+)
+def test_the_shipped_prior_draws_the_pinned_code_grids(size, options, num, expected):
+    """Scene i of the shipped ``vqvae`` is a pure function of i, the condition and the
+    weights: the code grids of seeds 0 .. num-1 are pinned (first 16 hex digits of the
+    sha256 of their int16 bytes), on 1 and 2 torch threads. A change to the sampler that
+    moves any draw fails here before it shows in the envs' golden episodes: the samples are
+    large enough that a matrix-product attention in place of SDPA (float rounding only, ~0.3%
+    of 16x16 scenes) changes all three digests. Recorded with the sampler before its
+    key/value cache was preallocated and unchanged by it. Another CPU's kernels may round
+    differently and move a draw."""
+    import hashlib
+
+    import torch
+
+    if not ckpt.shipped("vqvae").exists():
+        pytest.skip("no shipped vqvae weights")
+    model = GeneratorSource("vqvae", size).model
+    assert isinstance(model, VQSceneModel)
+    options = dict(options)
+    condition = model.condition(options.pop("style"), size, **options)
+    before = torch.get_num_threads()
+    try:
+        for threads in (1, 2):
+            torch.set_num_threads(threads)
+            grids = model.sample_indices(range(num), condition).numpy()
+            assert grids.shape == (num, size // 2, size // 2)
+            assert hashlib.sha256(grids.astype(np.int16).tobytes()).hexdigest()[:16] == expected
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_styles_per_seed_must_be_one_per_seed_and_known(saved):
     model, _ = saved
     condition = model.condition("house", 16)
