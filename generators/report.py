@@ -36,13 +36,14 @@ from __future__ import annotations
 
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from generators.checkpoint import load_checkpoint
 from generators.data import NUM_CODES, SIZE, SIZES, STYLES, Corpus, CorpusSpec, load_corpus
 from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
@@ -141,6 +142,7 @@ class Samples:
     argmax_playable: float | None = None  # raw playability with the plain per-cell argmax
     perplexity: float | None = None  # v2: code usage of the sampled code grids
     style_accuracy: float | None = None  # v2: mean over styles of the share classified as asked
+    train: np.ndarray | None = None  # grids copies are counted against (None: the corpus's training part)
 
 
 def fill_rate(source: GeneratorSource, num: int) -> tuple[float, list]:
@@ -179,6 +181,7 @@ def learned_v2(
     cat = _cat(banks, num)
     model = source.model
     assert isinstance(model, VQSceneModel)
+    train = training_grids(load_checkpoint(source.checkpoint_path).meta, corpus)
     recon = reconstruction_v2(model, corpus.heldout)["cell_accuracy"]
     indices = model.sample_indices(range(num), model.condition(model.config.styles[0], size))
     used = perplexity(indices, model.config.vq.codebook_size)
@@ -195,15 +198,26 @@ def learned_v2(
             "heldout_scenes": len(held),
             "pattern_kl": pattern_kl(got["codes"][: len(held)], held) if len(held) else None,
             "raw_playable": float(solvable_batch(got["raw"]).mean()),
-            "near_copies": float((nearest_hamming(got["codes"], corpus.train) <= 0.05).mean()),
+            "near_copies": float((nearest_hamming(got["codes"], train) <= 0.05).mean()),
         }
     table = style_table(classifier, by_style)
     for style, acc in table["accuracy"].items():
         per_style[style]["style_accuracy"] = acc
     samples = Samples(
-        kind, cat["raw"], cat["codes"], cat["edits"], rate, recon, None, used, float(table["mean"])
+        kind, cat["raw"], cat["codes"], cat["edits"], rate, recon, None, used, float(table["mean"]), train
     )
     return samples, per_style, by_style
+
+
+def training_grids(meta: dict[str, Any], corpus: Corpus) -> np.ndarray:
+    """The training grids at ``corpus``'s size of the checkpoint whose JSON is ``meta``: the
+    standard corpus's, or those of the larger procedural part its last run trained on
+    (``train vqvae --procedural-16 N``); copies are counted against them."""
+    config = meta.get("training", {}).get("config", {})
+    num = config.get(f"procedural_{corpus.size}", corpus.manifest["spec"]["num_procedural"])
+    if num == corpus.manifest["spec"]["num_procedural"]:
+        return corpus.train
+    return load_corpus(replace(CorpusSpec.for_size(corpus.size), num_procedural=num)).train
 
 
 def target_rows(kind: str, num: int, corpus: Corpus, checkpoint: str | None = None) -> dict[str, Any]:
@@ -269,7 +283,8 @@ def baselines(num: int, corpus: Corpus, seed: int = 0) -> list[Samples]:
 
 def measure(samples: Samples, corpus: Corpus, half_a: np.ndarray, half_b: np.ndarray) -> dict[str, Any]:
     served = samples.served
-    near = nearest_hamming(served, corpus.train)
+    train = corpus.train if samples.train is None else samples.train
+    near = nearest_hamming(served, train)
     compare = half_a if samples.name == "held-out corpus" else served[: len(half_a)]
     return {
         "source": samples.name,
@@ -281,7 +296,7 @@ def measure(samples: Samples, corpus: Corpus, half_a: np.ndarray, half_b: np.nda
         "mean_edits": float(samples.edits.mean()),
         "diversity": mean_pairwise_hamming(served),
         "near_copies": float((near <= 0.05).mean()),
-        "exact_copies": float(copies(served, corpus.train).mean()),
+        "exact_copies": float(copies(served, train).mean()),
         "pattern_kl": pattern_kl(compare, half_b),
         "reconstruction_accuracy": samples.reconstruction,
         "code_perplexity": samples.perplexity,

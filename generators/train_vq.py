@@ -108,7 +108,14 @@ class VQTrainConfig:
     decoding: str = "expected"
     """logits -> codes when sampling (see generators.sampling)"""
     designer_weight: float = 4.0
-    """how much more often a designer grid is drawn than a procedural one"""
+    """how much more often a designer grid is drawn than a procedural one (with the standard
+    6,000 procedural grids per size; a larger procedural part scales it, so designer grids keep
+    their share of the batches)"""
+    procedural_16: int = 6000
+    """procedural 16x16 training grids (indices 0 .. n-1 of ProceduralSource(16)); the
+    held-out part (indices from 1,000,000) is the same whatever n, so runs compare"""
+    procedural_32: int = 6000
+    """procedural 32x32 training grids (as procedural_16)"""
     eval_every: int = 1000
     """steps between evaluations (and snapshots kept if best)"""
     bootstrap_rounds: int = 0
@@ -131,6 +138,9 @@ class VQTrainConfig:
     init: str = ""
     """a v2 checkpoint to start from: its VQ-VAE is kept (stage 1 is skipped) and its prior
     fine-tuned (new property embeddings start at zero); the shape flags come from it"""
+    prior_init: str = "checkpoint"
+    """with --init: 'checkpoint' fine-tunes the checkpoint's prior, 'fresh' trains a new
+    prior (seeded by --seed) over the checkpoint's VQ-VAE"""
     eval_samples: int = 512
     """samples per size for the final metrics"""
     threads: int = 2
@@ -168,6 +178,15 @@ class VQTrainConfig:
         check_float("bootstrap_lr", self.bootstrap_lr, 0.0, 1.0, above=True)
         check_int("eval_samples", self.eval_samples, 16, 65_536)
         check_int("threads", self.threads, 1, 64)
+        for size in SIZES:
+            # below the held-out part, which starts at index 1,000,000
+            check_int(f"procedural_{size}", getattr(self, f"procedural_{size}"), 1, 999_999)
+        check_choice("prior_init", self.prior_init, PRIOR_INITS)
+        if self.prior_init != "checkpoint" and not self.init:
+            raise ValueError(
+                f"prior_init={self.prior_init!r} is given without --init; allowed: with --init "
+                "(a run without it always trains a fresh prior)"
+            )
         check_float("property_dropout", self.property_dropout, 0.0, 1.0)
         names = self.property_names
         for name in names:
@@ -241,7 +260,25 @@ def code_weights(corpora: dict[int, Corpus], power: float, cap: float) -> torch.
 
 
 def _weights(corpus: Corpus, designer_weight: float) -> torch.Tensor:
-    return torch.where(torch.from_numpy(corpus.train_designer), designer_weight, 1.0).double()
+    """Draw weights of the training grids: ``designer_weight`` for a designer grid, scaled by
+    the procedural part's size over the standard one, so designer grids keep the share of
+    the batches they have in the standard corpus; 1 for a procedural grid."""
+    scale = corpus.manifest["spec"]["num_procedural"] / STANDARD_PROCEDURAL
+    return torch.where(torch.from_numpy(corpus.train_designer), designer_weight * scale, 1.0).double()
+
+
+STANDARD_PROCEDURAL = CorpusSpec().num_procedural
+"""Procedural training grids per size of the standard corpora."""
+
+
+def _is_standard(corpus: Corpus) -> bool:
+    return bool(corpus.manifest["spec"]["num_procedural"] == STANDARD_PROCEDURAL)
+
+
+def training_spec(config: VQTrainConfig, size: int) -> CorpusSpec:
+    """The corpus a run trains on at ``size``: the standard one with ``procedural_<size>``
+    procedural grids (its held-out part is the standard one)."""
+    return replace(CorpusSpec.for_size(size), num_procedural=getattr(config, f"procedural_{size}"))
 
 
 def _draw(weights: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
@@ -254,6 +291,9 @@ INIT_FIXED = (
     "adv_weight", "critic_width", "critic_lr",
 )  # fmt: skip
 """Settings a run from ``--init`` takes from the checkpoint (or does not use: stage 1)."""
+
+PRIOR_INITS = ("checkpoint", "fresh")
+"""Where a run from ``--init`` starts its prior: the checkpoint's, or a fresh one."""
 
 CRITIC_FLAGS = ("adv_weight", "critic_width", "critic_lr")
 """Settings of ``vqgan``'s stage-1 critic (refused for ``vqvae``)."""
@@ -671,9 +711,15 @@ def _train_bootstrap_stage(
 
 def _initial_model(config: VQTrainConfig, corpora: dict[int, Corpus]) -> VQSceneModel:
     """A fresh model, or (``--init``) the checkpoint's with the run's properties: its
-    weights loaded, new property embeddings at zero (so it starts as the checkpoint's prior)."""
+    weights loaded, new property embeddings at zero (so it starts as the checkpoint's prior);
+    with ``prior_init='fresh'`` only its VQ-VAE is loaded and the prior is a new one."""
     if not config.init:
-        return VQSceneModel(replace(config.model_config(), style_weights=style_shares(corpora)))
+        # the mixture's shares are the standard corpora's, whatever size of procedural part
+        # the run trains on (they are what the report's held-out part holds)
+        standard = {
+            s: c if _is_standard(c) else load_corpus(CorpusSpec.for_size(s)) for s, c in corpora.items()
+        }
+        return VQSceneModel(replace(config.model_config(), style_weights=style_shares(standard)))
     from generators.checkpoint import load_checkpoint
 
     base = load_checkpoint(config.init).model
@@ -691,9 +737,11 @@ def _initial_model(config: VQTrainConfig, corpora: dict[int, Corpus]) -> VQScene
     model = VQSceneModel(replace(base.config, prior=prior, properties=names))
     state = base.state_dict()
     own = model.state_dict()
+    fresh = config.prior_init == "fresh"
     for key, value in own.items():  # embeddings of properties the base already had are kept
         if (
-            key in state
+            not (fresh and key.startswith("prior."))
+            and key in state
             and state[key].shape == value.shape
             and (not key.startswith("prior.property_embeddings") or base.config.properties == names)
         ):
@@ -792,7 +840,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     torch.set_num_threads(config.threads)
     torch.manual_seed(config.seed)
     gen = torch.Generator().manual_seed(config.seed)
-    corpora = {size: load_corpus(CorpusSpec.for_size(size)) for size in SIZES}
+    corpora = {size: load_corpus(training_spec(config, size)) for size in SIZES}
     model = _initial_model(config, corpora)  # a bad --init fails before the run folder exists
     run_dir.mkdir(parents=True, exist_ok=True)
     writer = _writer(run_dir)
@@ -826,7 +874,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
             "torch": torch.__version__,
             "config": asdict(config),
             "corpus": {str(s): c.manifest for s, c in corpora.items()},
-            "corpus_key": {str(s): CorpusSpec.for_size(s).key() for s in SIZES},
+            "corpus_key": {str(s): training_spec(config, s).key() for s in SIZES},
             **({"init": _init_record(config.init)} if config.init else {}),
         },
         "metrics": {k: round(v, 4) for k, v in metrics.items()},

@@ -353,5 +353,8 @@ class VQSceneModel(nn.Module):
     def encode(self, codes: np.ndarray) -> torch.Tensor:
         """Glyph grids ``(N, S, S)`` -> code grids ``(N, S/f, S/f)`` long."""
         grid = torch.from_numpy(np.asarray(codes, dtype=np.int64))
-        onehot = torch.nn.functional.one_hot(grid, NUM_CODES).permute(0, 3, 1, 2).float()
-        return torch.cat([self.vq.encode(onehot[s : s + CHUNK]) for s in range(0, len(onehot), CHUNK)])
+
+        def onehot(part: torch.Tensor) -> torch.Tensor:  # per chunk: a corpus's one-hot can take GBs
+            return torch.nn.functional.one_hot(part, NUM_CODES).permute(0, 3, 1, 2).float()
+
+        return torch.cat([self.vq.encode(onehot(grid[s : s + CHUNK])) for s in range(0, len(grid), CHUNK)])

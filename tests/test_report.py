@@ -138,3 +138,32 @@ def test_the_report_lists_the_bars_each_learned_source_misses(report):
         assert {"KL", "style", "speed"} <= set(rows["vqvae"]["bars_missed"])
     assert text.count("| learned source | bars missed | status |") == 2
     assert "| vqvae | " in text and "| baseline" in text
+
+
+def test_copies_are_counted_against_the_grids_the_checkpoint_trained_on(monkeypatch):
+    """A checkpoint trained on a larger procedural part (``--procedural-16 N``) is checked
+    for copies against that corpus's training grids, not the standard corpus's."""
+    import dataclasses
+
+    import generators.report
+    from generators.data import CorpusSpec, load_corpus
+    from generators.report import Samples, measure, training_grids
+
+    corpus = load_corpus(CorpusSpec.for_size(16))
+    assert training_grids({}, corpus) is corpus.train
+    assert training_grids({"training": {"config": {"procedural_16": 6000}}}, corpus) is corpus.train
+    other = np.full((3, 16, 16), 7, np.uint8)
+    asked = []
+
+    def load(spec):
+        asked.append(spec)
+        return dataclasses.replace(corpus, train=other)
+
+    monkeypatch.setattr(generators.report, "load_corpus", load)
+    assert training_grids({"training": {"config": {"procedural_16": 9000}}}, corpus) is other
+    assert asked == [dataclasses.replace(CorpusSpec.for_size(16), num_procedural=9000)]
+    served = np.concatenate([other[:1], corpus.heldout[:3]])
+    plain = measure(Samples("x", served, served, np.zeros(4), None), corpus, served, served)
+    counted = measure(Samples("x", served, served, np.zeros(4), None, train=other), corpus, served, served)
+    assert (plain["exact_copies"], counted["exact_copies"]) == (0.0, 0.25)
+    assert (plain["near_copies"], counted["near_copies"]) == (0.0, 0.25)

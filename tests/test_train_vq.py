@@ -7,16 +7,18 @@ import numpy as np
 import pytest
 import torch
 
-from generators.data import NUM_CODES, STYLES, Corpus
+from generators.data import NUM_CODES, STYLES, Corpus, CorpusSpec
 from generators.prior import PriorConfig
 from generators.train_vq import (
     VQTrainConfig,
+    _weights,
     code_weights,
     fold_weights,
     lr_factor,
     perplexity,
     style_counts,
     style_shares,
+    training_spec,
 )
 from generators.vq import VQConfig
 from generators.vqmodel import VQModelConfig, VQSceneModel
@@ -81,6 +83,10 @@ def test_perplexity_counts_the_codes_in_use():
         ("batch_size", 2, ["batch_size=2"]),
         ("minutes", -1.0, ["minutes=-1.0"]),
         ("designer_weight", 0.0, ["designer_weight=0.0"]),
+        ("procedural_16", 0, ["procedural_16=0", "[1, 999999]"]),
+        ("procedural_32", 1_000_000, ["procedural_32=1000000", "[1, 999999]"]),
+        ("prior_init", "scratch", ["prior_init='scratch'", "'checkpoint'", "'fresh'"]),
+        ("prior_init", "fresh", ["prior_init='fresh'", "without --init"]),
     ],
 )
 def test_bad_training_settings_name_the_value(field, value, words):
@@ -139,3 +145,28 @@ def test_the_prior_learning_rate_decays_by_steps_or_minutes_whichever_ends_first
     assert lr_factor(10, 100, 30.0, 60.0) == pytest.approx(0.525)  # half the minutes gone
     assert lr_factor(60, 100, 30.0, 60.0) == pytest.approx(0.05 + 0.95 * 0.5 * (1 + np.cos(0.6 * np.pi)))
     assert lr_factor(10, 100, 90.0, 60.0) == pytest.approx(0.05)
+
+
+def test_a_larger_procedural_part_keeps_the_held_out_part_and_the_designer_share():
+    config = VQTrainConfig(procedural_16=48_000)
+    big, standard = training_spec(config, 16), CorpusSpec.for_size(16)
+    assert big.num_procedural == 48_000 and big.size == 16
+    assert (big.heldout_start, big.num_heldout_procedural, big.num_heldout_designer) == (1_000_000, 2000, 5)
+    assert big.key() != standard.key()
+    assert training_spec(config, 32) == CorpusSpec.for_size(32)  # procedural_32 left at 6,000
+    assert training_spec(config, 32).key() == CorpusSpec.for_size(32).key()
+
+    def corpus(num_procedural: int, designer: int) -> Corpus:
+        flags = np.arange(num_procedural + designer) < designer
+        grids = np.zeros((len(flags), 16, 16), np.uint8)
+        manifest = {"spec": {"num_procedural": num_procedural}}
+        return Corpus(
+            grids, grids[:1], flags, manifest, np.zeros(len(flags), np.uint8), np.zeros(1, np.uint8)
+        )
+
+    small, large = _weights(corpus(6000, 10), 4.0), _weights(corpus(48_000, 10), 4.0)
+    assert small[:10].tolist() == [4.0] * 10 and small[10:].eq(1.0).all()
+    assert large[:10].tolist() == [32.0] * 10 and large[10:].eq(1.0).all()
+    share = [float(w[:10].sum() / w.sum()) for w in (small, large)]
+    assert share[0] == pytest.approx(40 / 6040) and share[1] == pytest.approx(320 / 48_320)
+    assert share[1] == pytest.approx(share[0], rel=0.01)

@@ -740,6 +740,45 @@ def test_init_with_zero_prior_steps_skips_stage_2_and_keeps_the_prior(saved, tmp
         assert torch.equal(done.model.state_dict()[name], tensor), name
 
 
+def test_a_fresh_prior_over_the_checkpoints_vq_vae_on_a_larger_procedural_part(saved, tmp_path, monkeypatch):
+    """``--prior-init fresh``: the VQ-VAE tensors are the checkpoint's, the prior is new (and
+    trained); ``--procedural-16`` asks for that corpus and the run records its key."""
+    import dataclasses
+
+    import generators.train_vq
+    from generators.cli import main
+    from generators.train_vq import VQTrainConfig, _initial_model, training_spec
+
+    model, path = saved
+    asked = []
+
+    def load(spec):  # the standard grids, labelled as the asked corpus (no 12,000-grid build)
+        asked.append(spec)
+        c = _small_corpus(dataclasses.replace(spec, num_procedural=6000))
+        return dataclasses.replace(c, manifest={**c.manifest, "spec": dataclasses.asdict(spec)})
+
+    monkeypatch.setattr(generators.train_vq, "load_corpus", load)
+    fresh = _initial_model(VQTrainConfig(init=str(path), prior_init="fresh"), {})
+    kept = _initial_model(VQTrainConfig(init=str(path)), {})
+    for name, tensor in model.state_dict().items():
+        assert torch.equal(kept.state_dict()[name], tensor), name
+        if name.startswith("vq."):
+            assert torch.equal(fresh.state_dict()[name], tensor), name
+    changed = [n for n, t in model.state_dict().items() if n.startswith("prior.") and not torch.equal(
+        fresh.state_dict()[n], t)]  # fmt: skip
+    assert len(changed) >= 10  # every weight matrix of the prior is drawn anew
+    argv = ["train", "vqvae", "--init", str(path), "--prior-init", "fresh", "--procedural-16", "12000"]
+    argv += ["--prior-steps", "2", "--minutes", "0", "--eval-samples", "16", "--prior-batch-size", "8"]
+    argv += ["--threads", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    assert sorted((s.size, s.num_procedural) for s in asked) == [(16, 12000), (32, 6000)]
+    meta = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json").meta
+    config = VQTrainConfig(procedural_16=12000)
+    assert meta["training"]["corpus_key"] == {str(s): training_spec(config, s).key() for s in (16, 32)}
+    assert meta["training"]["config"]["prior_init"] == "fresh"
+    assert meta["training"]["steps"] == {"vq": 0, "prior": 2, "bootstrap": 0}
+
+
 def test_zero_prior_steps_without_init_is_refused():
     from generators.train_vq import VQTrainConfig
 
