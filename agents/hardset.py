@@ -1,8 +1,8 @@
 """The hard held-out set: scenes a learner trained on ordinary generated scenes finds hard,
 fixed before any curriculum run and versioned, stored as a scene bank beside its manifest.
 
-Version 1 (16x16, ``agents/hardsets/hard16-v1.npz`` + ``.json``), made by
-``python -m agents.hardset --write``:
+Made by ``python -m agents.hardset --write`` (16x16, ``agents/hardsets/hard16-v<N>.npz`` +
+``.json``):
 
 - from the default source's scenes ``[20_000_000, 20_000_000 + 1_000)`` (past every training
   range and the configs' ordinary held-out range ``[10_000_000, 10_100_000)``), served as any
@@ -12,9 +12,14 @@ Version 1 (16x16, ``agents/hardsets/hard16-v1.npz`` + ``.json``), made by
 - every 16x16 designer scene as drawn (out of distribution for a learner trained on
   generated scenes).
 
+Versions: ``hard16-v1`` was drawn from the first shipped ``vqvae`` weights (checkpoint
+``bd7324ce4be2``; the curriculum results of 2026-12-04 were measured on it, and it stays
+shipped so they can be reproduced: ``hard_kwargs(kwargs, "hard16-v1")``); ``hard16-v2``,
+the current one, by the same rule from the weights that replaced them (2026-12-05).
+
 The manifest records the rule, the source and checkpoint, the decile edge, and per scene
-its origin and why it was picked; ``python -m agents.hardset --check`` rebuilds the set and
-compares (it fails when the generator, repair or the rule changed, which makes a new
+its origin and why it was picked; ``python -m agents.hardset --check`` rebuilds the current
+set and compares (it fails when the generator, repair or the rule changed, which makes a new
 version). Evaluation plays the bank like any held-out range: :func:`hard_kwargs`.
 """
 
@@ -31,18 +36,21 @@ import numpy as np
 
 from generators.properties import farthest_item
 from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_choice
 from vrenvs.core.scene import split_layers
 from vrenvs.core.sources import AsciiFolderSource, BankSource, make_source, save_bank
 
-__all__ = ["HARD_SET", "VERSION", "build", "farthest_item", "hard_kwargs", "main"]
+__all__ = ["HARD_SET", "HARD_SETS", "VERSION", "bank_path", "build", "farthest_item", "hard_kwargs", "main"]
 
-VERSION = 1
+VERSION = 2
 SIZE = 16
 SOURCE = "vqvae"
 START = 20_000_000
 CANDIDATES = 1_000
 DECILE = 0.9
 HARD_SET = f"hard{SIZE}-v{VERSION}"
+HARD_SETS = tuple(f"hard{SIZE}-v{v}" for v in range(1, VERSION + 1))
+"""Every shipped version, oldest first; :data:`HARD_SET` is the current one."""
 
 
 def build() -> tuple[np.ndarray, dict[str, Any]]:
@@ -91,15 +99,16 @@ def _folder() -> Path:
     return Path(str(resources.files("agents").joinpath("hardsets")))
 
 
-def bank_path() -> Path:
-    """The shipped hard set's ``.npz`` bank."""
-    return _folder() / f"{HARD_SET}.npz"
+def bank_path(name: str = HARD_SET) -> Path:
+    """The ``.npz`` bank of the shipped hard set ``name`` (one of :data:`HARD_SETS`)."""
+    check_choice("hard set", name, HARD_SETS)
+    return _folder() / f"{name}.npz"
 
 
-def hard_kwargs(env_kwargs: dict[str, Any]) -> dict[str, Any]:
-    """``env_kwargs`` playing the hard set instead of their scenes (each episode draws one of
-    its scenes with the env's RNG, as a held-out range does)."""
-    bank = BankSource(SIZE, bank_path())
+def hard_kwargs(env_kwargs: dict[str, Any], name: str = HARD_SET) -> dict[str, Any]:
+    """``env_kwargs`` playing the hard set ``name`` (default: the current one) instead of their
+    scenes (each episode draws one of its scenes with the env's RNG, as a held-out range does)."""
+    bank = BankSource(SIZE, bank_path(name))
     return {**env_kwargs, "scenes": str(bank.path), "num_scenes": bank.num_distinct, "start_scene": 0}
 
 
