@@ -12,10 +12,11 @@ Made by ``python -m agents.hardset --write`` (16x16, ``agents/hardsets/hard16-v<
 - every 16x16 designer scene as drawn (out of distribution for a learner trained on
   generated scenes).
 
-Versions: ``hard16-v1`` was drawn from the first shipped ``vqvae`` weights (checkpoint
-``bd7324ce4be2``; the curriculum results of 2026-12-04 were measured on it, and it stays
-shipped so they can be reproduced: ``hard_kwargs(kwargs, "hard16-v1")``); ``hard16-v2``,
-the current one, by the same rule from the weights that replaced them (2026-12-05).
+Versions: ``hard16-v1`` (the current one) was drawn from the first shipped ``vqvae`` weights
+(checkpoint ``bd7324ce4be2``; the curriculum results of 2026-12-04 were measured on it). When
+the generator, repair or the rule changes, the next version is written beside it and the
+older ones stay shipped, so results measured on them can be reproduced
+(``hard_kwargs(kwargs, "hard16-v1")``).
 
 The manifest records the rule, the source and checkpoint, the decile edge, and per scene
 its origin and why it was picked; ``python -m agents.hardset --check`` rebuilds the current
@@ -42,7 +43,7 @@ from vrenvs.core.sources import AsciiFolderSource, BankSource, make_source, save
 
 __all__ = ["HARD_SET", "HARD_SETS", "VERSION", "bank_path", "build", "farthest_item", "hard_kwargs", "main"]
 
-VERSION = 2
+VERSION = 1
 SIZE = 16
 SOURCE = "vqvae"
 START = 20_000_000

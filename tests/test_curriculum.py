@@ -511,6 +511,17 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
     assert info["scene"]["source"] == str(bank_path())
 
 
+def test_hard_sets_are_chosen_by_name():
+    from agents.hardset import HARD_SET, HARD_SETS, bank_path, hard_kwargs
+
+    assert HARD_SETS == ("hard16-v1",) and HARD_SETS[-1] == HARD_SET
+    assert bank_path("hard16-v1") == bank_path() and bank_path().is_file()
+    assert hard_kwargs({}, "hard16-v1")["num_scenes"] == 231
+    unknown = r"hard set='hard16-v9' is not supported; choose from \['hard16-v1'\]"
+    with pytest.raises(ValueError, match=unknown):
+        hard_kwargs({}, "hard16-v9")
+
+
 def split_tiles(codes: np.ndarray) -> np.ndarray:
     from vrenvs.core.scene import split_layers
 
