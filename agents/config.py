@@ -30,6 +30,7 @@ import yaml
 from vrenvs.core.checks import check_bool, check_choice, check_float, check_int, check_text
 from vrenvs.core.curriculum import METHODS as CURRICULUM_METHODS
 from vrenvs.core.curriculum import SCORES as CURRICULUM_SCORES
+from vrenvs.core.curriculum import CurriculumSettings
 from vrenvs.core.sources import NUM_SCENE_INDICES, default_source
 from vrenvs.core.tasks import TASKS, task
 
@@ -161,6 +162,16 @@ POLICY_KEYS: dict[str, Callable[[str, Any], Any]] = {
 }
 """The policy settings (see ``agents.policy_io.build_model``), each with its check."""
 
+
+def _curriculum_properties(name: str, value: Any) -> str:
+    """``curriculum.properties``: a comma-separated string of property names (the form the
+    ``scenes`` kwarg takes), checked as :class:`CurriculumSettings` checks them."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}={value!r} must be a comma-separated string of property names")
+    CurriculumSettings(method="condition", properties=value)
+    return value
+
+
 CURRICULUM_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "method": lambda n, v: check_choice(n, v, CURRICULUM_METHODS),
     "score": lambda n, v: check_choice(n, v, CURRICULUM_SCORES),
@@ -170,6 +181,7 @@ CURRICULUM_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "staleness": lambda n, v: check_float(n, v, 0.0, 1.0),
     "min_fill": lambda n, v: check_float(n, v, 0.0, 1.0),
     "edit_cells": lambda n, v: check_int(n, v, 1, 1024),
+    "properties": lambda n, v: _curriculum_properties(n, v),
 }
 """The curriculum settings (see :class:`vrenvs.core.curriculum.CurriculumSettings`; ``score``
 picks the episode score, ``pvl`` or ``l1``), each with its check."""

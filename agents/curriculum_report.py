@@ -37,10 +37,10 @@ from agents.config import read_config, split_kwargs
 from agents.evaluate import policy_actor, run_episodes
 from agents.hardset import hard_kwargs
 from vrenvs.core.checks import arg_int
-from vrenvs.core.curriculum import METHODS, CurriculumSettings, CurriculumSource
-from vrenvs.core.sources import IndexedSource, default_source, make_source
+from vrenvs.core.curriculum import ARM_BASE, METHODS, CurriculumSettings, CurriculumSource
+from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, default_source, make_source
 
-__all__ = ["evaluate_run", "interval", "main", "overhead", "runs_of"]
+__all__ = ["arm_shares", "evaluate_run", "interval", "main", "overhead", "runs_of"]
 
 T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262}
 """Two-sided 95% Student t quantiles by degrees of freedom (1.96 beyond)."""
@@ -168,6 +168,50 @@ def chosen_scenes(run: Path, per_phase: int = 8, phases: int = 3) -> np.ndarray:
     return np.stack(picked)
 
 
+def arm_shares(run: Path, bins: int = 10) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """For a ``condition`` run: the arm names (then ``base``: the episodes the curriculum left
+    to the base source), the last step of each of ``bins`` equal phases of training, and the
+    share of each phase's scored episodes per arm ``(bins, arms + 1)``."""
+    config = read_config(run / "config.yaml")
+    settings = {k: v for k, v in config.curriculum.items() if k != "score"}
+    scenes = config.env_kwargs.get("scenes")
+    size = int(config.env_kwargs.get("size", 16))
+    source = CurriculumSource(
+        make_source(default_source(size) if scenes is None else scenes, size),  # type: ignore[arg-type]
+        CurriculumSettings(**settings),
+    )
+    with (run / "curriculum.csv").open() as handle:
+        rows = np.array([(int(r["timesteps"]), int(r["scene_index"])) for r in csv.DictReader(handle)])
+    arm = np.where(rows[:, 1] >= ARM_BASE, (rows[:, 1] - ARM_BASE) // NUM_SCENE_INDICES, len(source.arms))
+    edges = np.linspace(0, rows[:, 0].max(), bins + 1)
+    phase = np.clip(np.searchsorted(edges, rows[:, 0], side="left") - 1, 0, bins - 1)
+    counts = np.zeros((bins, len(source.arms) + 1))
+    np.add.at(counts, (phase, arm), 1)
+    names = [f"{n}={b}" for n, b in source.arms] + ["base"]
+    return names, edges[1:], counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
+
+
+def _arms_plot(runs: list[Path], out: Path) -> Path:
+    """Stacked shares of the episodes per arm over training, mean over ``runs``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    found = [arm_shares(r) for r in runs]
+    names, steps = found[0][0], found[0][1]
+    shares = np.mean([f[2] for f in found], axis=0)
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=100)
+    ax.stackplot(steps, shares.T, labels=names, alpha=0.85)
+    ax.set(xlabel="environment steps", ylabel="share of episodes", ylim=(0, 1))
+    ax.set_title(f"what the condition curriculum asked the generator for ({len(runs)} seeds)")
+    ax.legend(loc="center left", bbox_to_anchor=(1.0, 0.5), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out)
+    plt.close(fig)
+    return out
+
+
 def overhead(env_id: str, steps: int, repeats: int = 2, runs: Path | None = None) -> dict[str, list[float]]:
     """Wall seconds of ``repeats`` PPO runs of ``steps`` env steps per method (the config's
     settings, seed 0, one evaluation of 16 episodes at the end, no checkpoints), the methods
@@ -213,7 +257,7 @@ def _table(results: dict[str, list[dict[str, Any]]]) -> str:
 
 
 def _train(args: argparse.Namespace) -> None:
-    pending = [(m, s) for s in args.seeds for m in METHODS]
+    pending = [(m, s) for s in args.seeds for m in args.methods]
     running: list[subprocess.Popen[bytes]] = []
     while pending or running:
         running = [p for p in running if p.poll() is None]
@@ -247,6 +291,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--seeds", type=arg_int(0, 2**32 - 2), nargs="+", default=[0, 1, 2])
     parser.add_argument("--parallel", type=arg_int(1, 64), default=2, help="training runs at once")
+    parser.add_argument(
+        "--methods", nargs="+", choices=METHODS, default=list(METHODS), help="curricula --train runs"
+    )
     parser.add_argument(
         "--set", nargs="*", default=[], metavar="KEY=VALUE", help="config overrides for --train"
     )
@@ -284,10 +331,13 @@ def main(argv: list[str] | None = None) -> int:
     (args.out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     table = _table(results)
     (args.out / "results.md").write_text(table + "\n")
-    _curves(found, args.out / "curves.png", f"{args.env}: uniform vs PLR vs ACCEL")
+    shown = " vs ".join(m for m, runs in found.items() if runs)
+    _curves(found, args.out / "curves.png", f"{args.env}: {shown}")
+    if found.get("condition"):
+        _arms_plot(found["condition"], args.out / "arms.png")
     from generators.images import grid_image, write_png
 
-    sheets = [chosen_scenes(runs[0]) for m, runs in found.items() if m != "uniform" and runs]
+    sheets = [chosen_scenes(runs[0]) for m, runs in found.items() if m in ("plr", "accel") and runs]
     if sheets:
         write_png(args.out / "chosen.png", grid_image(np.concatenate(sheets), cols=8, cell=5))
     print(table)

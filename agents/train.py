@@ -443,7 +443,8 @@ def main(argv: list[str] | None = None) -> int:
         "--curriculum",
         choices=METHODS,
         help="which training scenes play next: uniform (the control), plr (prioritized level replay) "
-        "or accel (plr with edits); shortcut for --set curriculum.method=NAME",
+        "accel (plr with edits) or condition (plr over the generator's conditions); shortcut for --set "
+        "curriculum.method=NAME",
     )
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     args = parser.parse_args(rest)

@@ -45,6 +45,7 @@ import numpy as np
 from generators.checkpoint import Checkpoint, checkpoint_paths, load_checkpoint, shipped
 from generators.data import SIZE, SIZES
 from generators.models import KINDS, SceneModel
+from generators.properties import PROPERTIES, PROPERTY_NAMES
 from generators.sampling import repair_codes, sample_codes
 from generators.vqmodel import VQ_KINDS, Condition, VQSceneModel
 from vrenvs.core.checks import check_choice, check_float, check_int
@@ -272,6 +273,24 @@ class GeneratorSource(IndexedSource):
             "top_p": self.top_p,
             "targets": self.targets,
         }
+
+    def target_choices(self) -> dict[str, tuple[str, ...]]:
+        """v2: the scene properties this source can be asked for and their buckets (what a
+        ``condition`` curriculum steers, :mod:`vrenvs.core.curriculum`); empty otherwise."""
+        if not isinstance(self.model, VQSceneModel):
+            return {}
+        return {name: PROPERTIES[name].buckets for name in PROPERTY_NAMES}
+
+    def conditioned(self, targets: dict[str, str]) -> GeneratorSource:
+        """v2: this source (same checkpoint, bank size and condition) also asked for
+        ``targets`` (property -> bucket, added to its own)."""
+        return GeneratorSource(
+            self.kind,
+            self.size,
+            self.checkpoint_path,
+            self.bank_size,
+            **{**self.options(), "targets": {**(self.targets or {}), **targets}},  # type: ignore[arg-type]
+        )
 
     def _groups(self, indices: np.ndarray) -> np.ndarray:
         """v2: the position in :attr:`conditions` of each of ``indices``."""

@@ -14,6 +14,7 @@ import vrenvs  # noqa: F401  (registers the envs)
 from tests.worlds import picture
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.curriculum import (
+    ARM_BASE,
     EDIT_BASE,
     CurriculumSettings,
     CurriculumSource,
@@ -24,7 +25,7 @@ from vrenvs.core.curriculum import (
 )
 from vrenvs.core.reach import solvable_batch
 from vrenvs.core.scene import parse_ascii
-from vrenvs.core.sources import ProceduralSource, make_source
+from vrenvs.core.sources import NUM_SCENE_INDICES, ProceduralSource, make_source
 
 GLYPHS = np.array(list(CATALOG.glyphs))
 
@@ -144,7 +145,8 @@ def test_scenes_kwarg_builds_a_curriculum_and_checks_its_options():
     assert isinstance(source, CurriculumSource) and source.method == "accel"
     assert isinstance(source.base, ProceduralSource)
     with pytest.raises(
-        ValueError, match=r"method='bogus' is not supported; choose from \['uniform', 'plr', 'accel'\]"
+        ValueError,
+        match=r"method='bogus' is not supported; choose from \['uniform', 'plr', 'accel', 'condition'\]",
     ):
         make_source({"source": "curriculum", "base": "procedural", "method": "bogus"}, 16)
     with pytest.raises((TypeError, ValueError), match="replay"):
@@ -285,6 +287,162 @@ def test_accel_queues_an_edit_of_each_replayed_scene_and_can_rebuild_it():
     assert source.identity(EDIT_BASE + 1)["edit_seeds"] == [0, 1]
     with pytest.raises(ValueError, match="is no edit of this curriculum"):
         source.scene(EDIT_BASE + 7)
+
+
+# --- condition: PLR over the generator's conditions ---------------------------------------------
+
+
+class Conditioned(ProceduralSource):
+    """A stand-in for a conditioned generator: two properties, the arms' sources recorded."""
+
+    def __init__(self, size: int = 16) -> None:
+        super().__init__(size)
+        self.bank_size = 4
+        self.asked: list[dict[str, str]] = []
+
+    def target_choices(self) -> dict[str, tuple[str, ...]]:
+        return {"doors": ("none", "some"), "paths": ("short", "mid", "long")}
+
+    def conditioned(self, targets: dict[str, str]) -> ProceduralSource:
+        self.asked.append(dict(targets))
+        return ProceduralSource(self.size)
+
+
+def steered(**settings) -> CurriculumSource:
+    settings = {"method": "condition", "properties": ("paths", "doors"), "replay_prob": 1.0, **settings}
+    return CurriculumSource(Conditioned(), CurriculumSettings(**settings))
+
+
+def test_condition_arms_are_the_buckets_and_each_plays_first_in_order():
+    source = steered()
+    assert source.arms == (
+        ("paths", "short"),
+        ("paths", "mid"),
+        ("paths", "long"),
+        ("doors", "none"),
+        ("doors", "some"),
+    )
+    rng = np.random.default_rng(0)
+    played = [source.replay(rng, 100, 8) for _ in range(5)]
+    arms, seeds = zip(*(divmod(i - ARM_BASE, NUM_SCENE_INDICES) for i in played))
+    assert arms == (0, 1, 2, 3, 4)
+    assert all(100 <= s < 108 for s in seeds)  # seeds from the split [100, 108)
+    assert source.arm_played.tolist() == [1, 1, 1, 1, 1] and source.replayed == 5
+    # a new scene of an arm continues that arm's bank: 4 seeds of one bank, each once
+    more = [source.replay(rng, 100, 8) for _ in range(40)]
+    first = [
+        divmod(i - ARM_BASE, NUM_SCENE_INDICES)[1]
+        for i in [played[0], *more]
+        if i < ARM_BASE + NUM_SCENE_INDICES
+    ]
+    assert len(set(first[:4])) == 4 and len({s // 4 for s in first[:4]}) == 1
+    assert source.base.asked == []  # an arm's source is made when its first scene is
+    for index in played:
+        source.scene(index)
+    assert source.base.asked == [
+        {"paths": "short"},
+        {"paths": "mid"},
+        {"paths": "long"},
+        {"doors": "none"},
+        {"doors": "some"},
+    ]
+
+
+def test_condition_scores_arms_by_running_mean_and_picks_by_rank():
+    source = steered(temperature=1.0, staleness=0.0)
+    rng = np.random.default_rng(1)
+    played = [source.replay(rng) for _ in range(5)]
+    source.update(played, [0.1, 0.5, 0.9, 0.2, 0.3])
+    source.update([played[2]], [0.4])  # 0.9 + 0.1 * (0.4 - 0.9)
+    source.update([7], [5.0])  # a base scene scores no arm
+    assert source.buffer.indices[:5].tolist() == [0, 1, 2, 3, 4]
+    assert np.allclose(source.buffer.scores[:5], [0.1, 0.5, 0.85, 0.2, 0.3])
+    # ranks 5, 2, 1, 4, 3 -> h = 1 / rank
+    h = np.array([1 / 5, 1 / 2, 1, 1 / 4, 1 / 3])
+    assert np.allclose(source.buffer.probabilities(), h / h.sum())
+    counts = np.bincount(
+        [(source.replay(rng) - ARM_BASE) // NUM_SCENE_INDICES for _ in range(4000)], minlength=5
+    )
+    assert np.allclose(counts / 4000, h / h.sum(), atol=0.03)
+    never = steered(replay_prob=0.0)
+    assert all(never.replay(rng) is None for _ in range(20))
+
+
+def test_condition_scene_identity_and_state_round_trip():
+    source = steered()
+    rng = np.random.default_rng(2)
+    played = [source.replay(rng, 0, 64) for _ in range(8)]
+    arm, seed = divmod(played[4] - ARM_BASE, NUM_SCENE_INDICES)
+    assert arm == 4
+    identity = source.identity(played[4])
+    assert identity["arm"] == "doors=some" and identity["curriculum"] == "condition"
+    assert identity["index"] == seed
+    assert np.array_equal(source.scene(played[4]).codes, ProceduralSource(16).scene(seed).codes)
+    source.update(played, np.linspace(0.1, 0.8, 8))
+    again = steered()
+    again.load_state(source.state(playing=played))
+    assert again.state().keys() == source.state().keys()
+    for key, value in source.state().items():
+        assert np.array_equal(again.state()[key], value), key
+    assert [again.replay(np.random.default_rng(9), 0, 64) for _ in range(10)] == [
+        source.replay(np.random.default_rng(9), 0, 64) for _ in range(10)
+    ]
+    fewer = CurriculumSource(Conditioned(), CurriculumSettings("condition", properties=("doors",)))
+    with pytest.raises(ValueError, match="the saved curriculum has 5 arms; this one has 2"):
+        fewer.load_state(source.state())
+    with pytest.raises(ValueError, match=f"scene index {ARM_BASE + 5 * NUM_SCENE_INDICES} is no arm scene"):
+        source.update([ARM_BASE + 5 * NUM_SCENE_INDICES], [0.1])
+
+
+def test_condition_needs_a_conditioned_base_and_known_properties():
+    with pytest.raises(TypeError, match=r"base='procedural' \(ProceduralSource\) takes none"):
+        plr(method="condition")
+    with pytest.raises(
+        ValueError, match=r"properties\[\]='rooms' is not supported; choose from \['doors', 'paths'\]"
+    ):
+        steered(properties=("rooms",))
+    assert CurriculumSettings("condition", properties="doors, paths").properties == ("doors", "paths")
+    with pytest.raises(TypeError, match="properties=3 must name 1 to 8 distinct scene properties"):
+        CurriculumSettings("condition", properties=3)
+    with pytest.raises(TypeError, match=r"properties=\('doors', 'doors'\) must name 1 to 8 distinct"):
+        CurriculumSettings("condition", properties=("doors", "doors"))
+
+
+def test_condition_over_vqvae_asks_the_generator_and_replays_by_identity():
+    from generators.properties import measure
+
+    env = gym.make(
+        "vrenvs/Assistant-Fetch-v0",
+        scenes={
+            "source": "curriculum",
+            "base": "vqvae",
+            "method": "condition",
+            "replay_prob": 1.0,
+            "properties": "locked_doors",
+        },
+        start_scene=5000,
+        num_scenes=64,
+    )
+    _, info = env.reset(seed=0)
+    source = env.unwrapped.world.source
+    assert source.arms == (("locked_doors", "none"), ("locked_doors", "some"))
+    seen = [info["scene"]]
+    source.update([int(env.unwrapped.world.scene_index[0])], [0.0])
+    seen += [env.reset()[1]["scene"] for _ in range(7)]
+    locked = [s for s in seen if s["arm"] == "locked_doors=some"]
+    assert locked and all(s["targets"] == {"locked_doors": "some"} for s in locked)
+    assert all(5000 <= s["latent_seed"] < 5064 for s in seen)
+    s = locked[0]
+    alone = gym.make(
+        "vrenvs/Assistant-Fetch-v0",
+        scenes={"source": "vqvae", "targets": s["targets"]},
+        start_scene=s["index"],
+        num_scenes=1,
+    )
+    alone.reset(seed=1)
+    codes = alone.unwrapped.world.source.scene(s["index"]).codes
+    assert np.array_equal(codes, source.scene(ARM_BASE + NUM_SCENE_INDICES + s["index"]).codes)
+    assert measure(codes[None], ("locked_doors",))[0, 0] == 1
 
 
 # --- state -------------------------------------------------------------------------------------
@@ -475,6 +633,11 @@ def test_curriculum_config_keys_are_checked():
 
     with pytest.raises(ValueError, match=r"curriculum.method='plx' is not supported; choose from"):
         load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.method=plx"])
+    with pytest.raises(TypeError, match=r"curriculum.properties=3 must be a comma-separated string"):
+        load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.properties=3"])
+    assert load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.properties=distance"]).curriculum == {
+        "properties": "distance"
+    }
     with pytest.raises(ValueError, match=r"'curriculum.size' does not exist"):
         load_config("vrenvs/Assistant-Fetch-v0", ["curriculum.size=3"])
     assert main(["vrenvs/Assistant-Fetch-v0", "--curriculum", "plr", "--set", "curriculum.method=accel"]) == 2

@@ -23,6 +23,19 @@ it directly, with scores from :class:`EpisodeScorer`). Methods:
   own score, so edits of edits build up where learning is. An edited scene has an index at
   or above :data:`EDIT_BASE`; its identity names the base scene and the edit seeds, and
   :func:`edited` rebuilds it from them.
+- ``condition``: PLR over the generator's *conditions* instead of its scenes. The base must
+  be a conditioned generator (``vqvae``, ``vqgan``); each *arm* asks it for one bucket of a
+  scene property (``properties``, by default ``locked_doors`` and ``distance``: the arms
+  ``locked_doors=none``, ``locked_doors=some``, ``distance=near``, ...; see
+  :mod:`generators.properties`). An arm's score is the running mean (weight
+  :data:`ARM_SMOOTHING`) of the scores of the episodes it served; with probability
+  ``replay_prob`` an episode plays a *new* scene of the split drawn under an arm picked from
+  the same rank + staleness distribution as PLR's (an arm not yet played goes first), else a
+  base scene. No scene is replayed: the learner keeps seeing fresh scenes while the
+  curriculum moves the generator towards what it learns most from, and an arm's score pools
+  hundreds of episodes where a scene's has one. Arm ``a``'s scene of seed ``s`` has the index
+  ``ARM_BASE + a * NUM_SCENE_INDICES + s``; its identity carries the targets, so it replays as
+  ``scenes={"source": "vqvae", "targets": {...}}, start_scene=s, num_scenes=1``.
 
 Everything is drawn from the world's RNG (the replay decision and pick) or from the edit's
 seed, so a seeded run given the same scores plays the same scenes. :meth:`CurriculumSource.state`
@@ -41,7 +54,7 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_choice, check_float, check_int
 from vrenvs.core.repair import repair
 from vrenvs.core.scene import Scene
-from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, default_source, make_source
+from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, bank_block, default_source, make_source
 
 __all__ = [
     "EDIT_BASE",
@@ -55,9 +68,14 @@ __all__ = [
     "edited",
 ]
 
-METHODS = ("uniform", "plr", "accel")
+METHODS = ("uniform", "plr", "accel", "condition")
 EDIT_BASE = NUM_SCENE_INDICES
 """Edited scenes (``accel``) get the indices ``EDIT_BASE + k``, past every base index."""
+ARM_BASE = 2 * NUM_SCENE_INDICES
+"""Scenes of a ``condition`` arm get the indices ``ARM_BASE + arm * NUM_SCENE_INDICES + seed``,
+past every edit index."""
+ARM_SMOOTHING = 0.1
+"""Weight of an episode's score in its arm's running mean (``condition``)."""
 SCORES = ("pvl", "l1")
 """Episode scores: ``pvl`` the mean positive GAE advantage (positive value loss, the score of
 robust PLR and ACCEL), ``l1`` the mean absolute advantage (PLR's L1 value loss)."""
@@ -77,8 +95,26 @@ class CurriculumSettings:
     staleness: float = 0.3
     min_fill: float = 0.5
     edit_cells: int = 4
+    properties: tuple[str, ...] | str = ("locked_doors", "distance")
+    """``condition``: the scene properties whose buckets are the arms (a comma-separated
+    string is split: ``"locked_doors,distance"``, the form env kwargs take)"""
 
     def __post_init__(self) -> None:
+        if isinstance(self.properties, str):
+            names = tuple(n.strip() for n in self.properties.split(","))
+            object.__setattr__(self, "properties", names)
+        elif isinstance(self.properties, list):
+            object.__setattr__(self, "properties", tuple(self.properties))
+        if (
+            not isinstance(self.properties, tuple)
+            or not 1 <= len(self.properties) <= 8
+            or not all(isinstance(p, str) for p in self.properties)
+            or len(set(self.properties)) != len(self.properties)
+        ):
+            raise TypeError(
+                f"properties={self.properties!r} must name 1 to 8 distinct scene properties, as a "
+                "list or a comma-separated string (e.g. 'locked_doors,distance')"
+            )
         check_choice("method", self.method, METHODS)
         check_int("buffer_size", self.buffer_size, 1, 1_000_000)
         check_float("replay_prob", self.replay_prob, 0.0, 1.0)
@@ -107,6 +143,11 @@ class LevelBuffer:
 
     def __contains__(self, index: object) -> bool:
         return index in self._slot
+
+    def score_of(self, index: int) -> float | None:
+        """The buffered score of scene ``index`` (None when it is not buffered)."""
+        slot = self._slot.get(int(index))
+        return None if slot is None else float(self.scores[slot])
 
     def score_weights(self) -> np.ndarray:
         """``P_score`` over the filled slots (in slot order): rank-based, rank 1 the highest
@@ -243,22 +284,71 @@ class CurriculumSource(IndexedSource):
         self.edit_seeds: list[tuple[int, ...]] = []  # edit k: its seeds, oldest first
         self.pending: list[int] = []  # edits queued to play as the next new scenes
         self.reported = 0  # scores reported (every method records them)
-        self.replayed = 0  # episodes served from the buffer
+        self.replayed = 0  # episodes served from the buffer (condition: by an arm)
         self._outstanding: dict[int, int] = {}  # replays served and not yet scored, by index
+        self.arms: tuple[tuple[str, str], ...] = self._arms() if self.method == "condition" else ()
+        """``condition``: the (property, bucket) each arm asks the generator for"""
+        self.arm_played = np.zeros(len(self.arms), np.int64)
+        self._arm_queues: list[list[int]] = [[] for _ in self.arms]
+        self._arm_sources: dict[int, IndexedSource] = {}
+        self._consumers = 1
+
+    def _arms(self) -> tuple[tuple[str, str], ...]:
+        choices: dict[str, tuple[str, ...]] = getattr(self.base, "target_choices", dict)()
+        if not choices:
+            raise TypeError(
+                f"method='condition' asks a conditioned generator for scene properties, and base="
+                f"{self.base.name!r} ({type(self.base).__name__}) takes none; use a v2 generator "
+                "('vqvae', 'vqgan') as the base, or another method"
+            )
+        for name in self.settings.properties:
+            check_choice("properties[]", name, tuple(choices))
+        return tuple((name, bucket) for name in self.settings.properties for bucket in choices[name])
+
+    def arm_source(self, arm: int) -> IndexedSource:
+        """``condition``: the base generator asked for arm ``arm``'s bucket (made on first use)."""
+        found = self._arm_sources.get(arm)
+        if found is None:
+            name, bucket = self.arms[arm]
+            found = self.base.conditioned({name: bucket})  # type: ignore[attr-defined]
+            found.reserve(self._consumers)
+            self._arm_sources[arm] = found
+        return found
+
+    def _arm_seed(self, index: int) -> tuple[int, int]:
+        arm, seed = divmod(int(index) - ARM_BASE, NUM_SCENE_INDICES)
+        if not 0 <= arm < len(self.arms):
+            raise ValueError(
+                f"scene index {index} is no arm scene of this curriculum ({len(self.arms)} arms)"
+            )
+        return arm, seed
 
     @property
     def method(self) -> str:
         return self.settings.method
 
     def reserve(self, consumers: int) -> None:
+        self._consumers = max(self._consumers, int(consumers))
         self.base.reserve(consumers)
+        for source in self._arm_sources.values():
+            source.reserve(consumers)
 
     def prefetch(self, indices: Sequence[int]) -> None:
         self.base.prefetch([i for i in indices if i < EDIT_BASE])
+        seeds: dict[int, list[int]] = {}
+        for index in indices:
+            if index >= ARM_BASE:
+                arm, seed = self._arm_seed(index)
+                seeds.setdefault(arm, []).append(seed)
+        for arm, wanted in seeds.items():
+            self.arm_source(arm).prefetch(wanted)
 
     def scene(self, index: int) -> Scene:
         if index < EDIT_BASE:
             return self.base.scene(index)
+        if index >= ARM_BASE:
+            arm, seed = self._arm_seed(index)
+            return self.arm_source(arm).scene(seed)
         cached = self._cache.get(index)
         if cached is None:
             k = self._edit(index)
@@ -277,6 +367,14 @@ class CurriculumSource(IndexedSource):
     def identity(self, index: int) -> dict[str, object]:
         if index < EDIT_BASE:
             return {**self.base.identity(index), "curriculum": self.method}
+        if index >= ARM_BASE:
+            arm, seed = self._arm_seed(index)
+            name, bucket = self.arms[arm]
+            return {
+                **self.arm_source(arm).identity(seed),
+                "curriculum": self.method,
+                "arm": f"{name}={bucket}",
+            }
         k = self._edit(index)
         return {
             **self.base.identity(self.parents[k]),
@@ -286,11 +384,15 @@ class CurriculumSource(IndexedSource):
             "edit_cells": self.settings.edit_cells,
         }
 
-    def replay(self, rng: np.random.Generator) -> int | None:
+    def replay(self, rng: np.random.Generator, start: int = 0, span: int = NUM_SCENE_INDICES) -> int | None:
         """The next episode's scene when the curriculum picks it, or None for a new scene of
-        the split (the world draws it as for the base source). ``uniform`` draws nothing."""
+        the split (the world draws it as for the base source). ``uniform`` draws nothing.
+        ``start`` and ``span``: the split's scene indices (``condition`` draws its new
+        scenes' seeds from them, a whole bank at a time as the world does)."""
         if self.method == "uniform":
             return None
+        if self.method == "condition":
+            return self._play_arm(rng, start, span)
         if self.pending:
             return self.pending.pop(0)
         s = self.settings
@@ -303,6 +405,23 @@ class CurriculumSource(IndexedSource):
         self._outstanding[index] = self._outstanding.get(index, 0) + 1
         return index
 
+    def _play_arm(self, rng: np.random.Generator, start: int, span: int) -> int | None:
+        if rng.random() >= self.settings.replay_prob:
+            return None
+        fresh = np.flatnonzero(self.arm_played == 0)
+        if len(fresh):
+            arm = int(fresh[0])
+        elif len(self.buffer):
+            arm = self.buffer.sample(rng)
+        else:  # every arm played, none scored yet
+            arm = int(rng.integers(len(self.arms)))
+        queue = self._arm_queues[arm]
+        if not queue:
+            queue.extend(bank_block(rng, start, span, self.base.bank_size))
+        self.arm_played[arm] += 1
+        self.replayed += 1
+        return ARM_BASE + arm * NUM_SCENE_INDICES + queue.pop()
+
     def update(self, indices: Sequence[int] | np.ndarray, scores: Sequence[float] | np.ndarray) -> None:
         """Scores of finished episodes, one per scene index played (in the order played)."""
         indices = np.asarray(indices, np.int64).reshape(-1)
@@ -310,13 +429,21 @@ class CurriculumSource(IndexedSource):
         if len(indices) != len(scores):
             raise ValueError(f"{len(indices)} scene indices for {len(scores)} scores; give one score each")
         for index, score in zip(indices.tolist(), scores.tolist()):  # all checked before any change
-            if index < 0 or (index >= EDIT_BASE and index - EDIT_BASE >= len(self.parents)):
+            if index >= ARM_BASE:
+                self._arm_seed(index)
+            elif index < 0 or (index >= EDIT_BASE and index - EDIT_BASE >= len(self.parents)):
                 raise ValueError(f"scene index {index} was not served by this curriculum")
             if not np.isfinite(score):
                 raise ValueError(f"score={score!r} for scene {index} must be finite")
         for index, score in zip(indices.tolist(), scores.tolist()):
             self.reported += 1
             if self.method == "uniform":
+                continue
+            if self.method == "condition":
+                if index >= ARM_BASE:  # the arm's running mean; base scenes score no arm
+                    arm = self._arm_seed(index)[0]
+                    old = self.buffer.score_of(arm)
+                    self.buffer.update(arm, score if old is None else old + ARM_SMOOTHING * (score - old))
                 continue
             self.buffer.update(index, score)
             replays = self._outstanding.pop(index, 0)
@@ -348,7 +475,7 @@ class CurriculumSource(IndexedSource):
         inflight = [
             int(i)
             for i in dict.fromkeys(np.asarray(playing, np.int64).tolist())
-            if i >= EDIT_BASE and i not in self.buffer and i not in queued
+            if EDIT_BASE <= i < ARM_BASE and i not in self.buffer and i not in queued
         ]
         return {
             "version": np.array(STATE_VERSION, np.int64),
@@ -359,6 +486,9 @@ class CurriculumSource(IndexedSource):
             "edit_seeds": np.array(flat, np.int64),
             "pending": np.array([*inflight, *self.pending], np.int64),
             "counters": np.array([self.reported, self.replayed], np.int64),
+            "arm_played": self.arm_played.copy(),
+            "arm_queue_lengths": np.array([len(q) for q in self._arm_queues], np.int64),
+            "arm_queues": np.array([x for q in self._arm_queues for x in q], np.int64),
         }
 
     def load_state(self, state: Mapping[str, np.ndarray]) -> None:
@@ -383,7 +513,15 @@ class CurriculumSource(IndexedSource):
             raise ValueError("the saved edits are inconsistent: one seed list of length >= 1 per edit")
         if (parents < 0).any() or (parents >= EDIT_BASE).any():
             raise ValueError("the saved edits' base scenes must be base indices")
-        made = EDIT_BASE + len(parents)
+        # arm state (condition; absent from states saved before that method existed)
+        played = np.asarray(state.get("arm_played", np.zeros(0)), np.int64).reshape(-1)
+        queue_lengths = np.asarray(state.get("arm_queue_lengths", np.zeros(0)), np.int64).reshape(-1)
+        queued = np.asarray(state.get("arm_queues", np.zeros(0)), np.int64).reshape(-1).tolist()
+        if len(played) != len(self.arms) or len(queue_lengths) != len(self.arms):
+            raise ValueError(f"the saved curriculum has {len(played)} arms; this one has {len(self.arms)}")
+        if (played < 0).any() or (queue_lengths < 0).any() or int(queue_lengths.sum()) != len(queued):
+            raise ValueError("the saved arms are inconsistent: counts >= 0 and one queue per arm")
+        made = len(self.arms) if self.method == "condition" else EDIT_BASE + len(parents)
         indices = np.asarray(state["buffer_indices"], np.int64).reshape(-1)
         if any(not 0 <= i < made for i in [*pending, *indices.tolist()]):
             raise ValueError("the saved buffer or queue names a scene index this state never made")
@@ -404,6 +542,9 @@ class CurriculumSource(IndexedSource):
         self.edit_seeds = [tuple(flat[e - n : e]) for e, n in zip(ends, lengths.tolist())]
         self.pending = pending
         self.reported, self.replayed = (int(x) for x in counters)
+        self.arm_played = played.copy()
+        ends = np.cumsum(queue_lengths).tolist()
+        self._arm_queues = [queued[e - n : e] for e, n in zip(ends, queue_lengths.tolist())]
         self._outstanding = {}
         self._cache.clear()
 
@@ -458,12 +599,20 @@ def curriculum_source(
     staleness: float = 0.3,
     min_fill: float = 0.5,
     edit_cells: int = 4,
+    properties: str | Sequence[str] = "locked_doors,distance",
 ) -> CurriculumSource:
     """``scenes={"source": "curriculum", "base": ..., "method": "plr", ...}`` (registered as
     a ``vrenvs.sources`` entry point): ``base`` is any ``scenes`` value naming an indexed
     source, by default the envs' default source."""
     settings = CurriculumSettings(
-        method, buffer_size, replay_prob, temperature, staleness, min_fill, edit_cells
+        method,
+        buffer_size,
+        replay_prob,
+        temperature,
+        staleness,
+        min_fill,
+        edit_cells,
+        list(properties) if isinstance(properties, (list, tuple)) else properties,  # type: ignore[arg-type]
     )
     inner = make_source(default_source(size) if base is None else base, size)
     if not isinstance(inner, IndexedSource):

@@ -43,6 +43,7 @@ __all__ = [
     "IndexedSource",
     "ProceduralSource",
     "SceneSource",
+    "bank_block",
     "default_source",
     "make_source",
     "register_source",
@@ -81,6 +82,17 @@ def symmetry(codes: np.ndarray, k: int) -> np.ndarray:
     left-right flip when ``k % 8 >= 4``. Glyphs have no direction, so all 8 keep the rules."""
     out = np.rot90(codes, k % 4)
     return np.ascontiguousarray(out[:, ::-1] if k % 8 >= 4 else out)
+
+
+def bank_block(rng: np.random.Generator, start: int, span: int, bank: int) -> list[int]:
+    """The scene indices of one bank of ``bank`` scenes, picked at random among the banks that
+    overlap ``[start, start + span)`` and clipped to it, in a random order: the next episodes
+    of a world (which pops them from the end) play one bank through (one ``rng.integers`` and
+    one ``rng.permutation`` call)."""
+    first = start // bank
+    block = first + int(rng.integers((start + span - 1) // bank - first + 1))
+    lo, hi = max(block * bank, start), min((block + 1) * bank, start + span)
+    return [int(i) for i in rng.permutation(np.arange(lo, hi))]
 
 
 class IndexedSource:

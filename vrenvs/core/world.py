@@ -20,7 +20,7 @@ from vrenvs.core.reach import solvable_batch
 from vrenvs.core.repair import repair
 from vrenvs.core.reset import reset_world
 from vrenvs.core.scene import Scene
-from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, SceneSource, served
+from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, SceneSource, bank_block, served
 from vrenvs.core.state import TaskConfig, WorldState, allocate
 from vrenvs.core.tasks import objective_of
 
@@ -127,22 +127,18 @@ class World:
     def _next_index(self, b: int) -> int:
         """The scene index of world ``b``'s next episode (see the class docstring)."""
         rng = self.rngs[b]
+        span = self.num_scenes if self.num_scenes > 0 else NUM_SCENE_INDICES - self.start_scene
         replay = getattr(self.source, "replay", None)  # a curriculum (vrenvs.core.curriculum)
         if replay is not None:
-            picked = replay(rng)
+            picked = replay(rng, self.start_scene, span)
             if picked is not None:
                 return int(picked)
-        span = self.num_scenes if self.num_scenes > 0 else NUM_SCENE_INDICES - self.start_scene
         bank = self.source.bank_size if isinstance(self.source, IndexedSource) else 1
         if bank <= 1:
             return self.start_scene + int(rng.integers(span))
         queue = self._queues[b]
         if not queue:
-            first = self.start_scene // bank
-            block = first + int(rng.integers((self.start_scene + span - 1) // bank - first + 1))
-            lo = max(block * bank, self.start_scene)
-            hi = min((block + 1) * bank, self.start_scene + span)
-            queue.extend(int(i) for i in rng.permutation(np.arange(lo, hi)))
+            queue.extend(bank_block(rng, self.start_scene, span, bank))
         return queue.pop()
 
     def _prepared(self, worlds: list[int]) -> list[Layout]:
