@@ -184,7 +184,7 @@ CURRICULUM_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "properties": lambda n, v: _curriculum_properties(n, v),
 }
 """The curriculum settings (see :class:`vrenvs.core.curriculum.CurriculumSettings`; ``score``
-picks the episode score, ``pvl`` or ``l1``), each with its check."""
+picks the episode score, ``pvl``, ``l1`` or ``success``), each with its check."""
 
 SECTIONS: dict[str, dict[str, Callable[[str, Any], Any]] | None] = {
     "ppo": PPO_KEYS,
@@ -356,7 +356,7 @@ def split_kwargs(config: TrainConfig, split: str) -> dict[str, Any]:
     if split == "train":
         kwargs = {**config.env_kwargs, "num_scenes": config.train_scenes, "start_scene": 0}
         if config.curriculum:
-            settings = {k: v for k, v in config.curriculum.items() if k != "score"}
+            settings = dict(config.curriculum)
             kwargs["scenes"] = {"source": "curriculum", "base": config.env_kwargs.get("scenes"), **settings}
         return kwargs
     return {**config.env_kwargs, "num_scenes": config.test_scenes, "start_scene": config.test_start}

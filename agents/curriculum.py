@@ -99,6 +99,7 @@ class CurriculumCallback(BaseCallback):
         self.scorer: EpisodeScorer | None = None
         self._played: list[np.ndarray] = []
         self._dones: list[np.ndarray] = []
+        self._wins: list[np.ndarray] = []
         self._current: np.ndarray | None = None
 
     def _world_indices(self) -> np.ndarray:
@@ -108,13 +109,15 @@ class CurriculumCallback(BaseCallback):
         self.scorer = EpisodeScorer(self.training_env.num_envs, self.score)
 
     def _on_rollout_start(self) -> None:
-        self._played, self._dones = [], []
+        self._played, self._dones, self._wins = [], [], []
         self._current = self._world_indices()
 
     def _on_step(self) -> bool:
         assert self._current is not None
         self._played.append(self._current)
         self._dones.append(np.asarray(self.locals["dones"], bool).copy())
+        infos = self.locals.get("infos") or ()
+        self._wins.append(np.array([bool(i.get("is_success", False)) for i in infos], bool))
         self._current = self._world_indices()  # after a same-step reset: the next episode's scene
         return True
 
@@ -124,7 +127,8 @@ class CurriculumCallback(BaseCallback):
             return
         advantages = np.asarray(self.model.rollout_buffer.advantages)  # type: ignore[attr-defined]
         steps = len(self._played)
-        indices, scores = self.scorer(advantages[:steps], np.stack(self._dones), np.stack(self._played))
+        wins = np.stack(self._wins) if self.score == "success" else None
+        indices, scores = self.scorer(advantages[:steps], np.stack(self._dones), np.stack(self._played), wins)
         self.source.update(indices, scores)
         s = self.source
         self.logger.record("curriculum/episodes_scored", s.reported)

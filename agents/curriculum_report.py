@@ -154,7 +154,7 @@ def chosen_scenes(run: Path, per_phase: int = 8, phases: int = 3) -> np.ndarray:
     size = int(config.env_kwargs.get("size", 16))
     base = make_source(default_source(size) if scenes is None else scenes, size)
     assert isinstance(base, IndexedSource)
-    settings = {k: v for k, v in config.curriculum.items() if k != "score"}
+    settings = dict(config.curriculum)
     source = CurriculumSource(base, CurriculumSettings(**settings))
     load_state(source, run / "checkpoints" / "latest")
     last = max(t for t, _ in rows)
@@ -173,7 +173,7 @@ def arm_shares(run: Path, bins: int = 10) -> tuple[list[str], np.ndarray, np.nda
     to the base source), the last step of each of ``bins`` equal phases of training, and the
     share of each phase's scored episodes per arm ``(bins, arms + 1)``."""
     config = read_config(run / "config.yaml")
-    settings = {k: v for k, v in config.curriculum.items() if k != "score"}
+    settings = dict(config.curriculum)
     scenes = config.env_kwargs.get("scenes")
     size = int(config.env_kwargs.get("size", 16))
     source = CurriculumSource(

@@ -368,6 +368,18 @@ def test_condition_scores_arms_by_running_mean_and_picks_by_rank():
     assert all(never.replay(rng) is None for _ in range(20))
 
 
+def test_condition_with_success_scores_prioritises_arms_near_half_success():
+    source = steered(temperature=1.0, staleness=0.0, score="success")
+    rng = np.random.default_rng(4)
+    played = [source.replay(rng) for _ in range(5)]
+    source.update(played, [1.0, 0.0, 1.0, 1.0, 0.0])
+    source.update(played[:3], [0.0, 1.0, 0.0])  # running means 0.9, 0.1, 0.9, 1.0, 0.0
+    assert np.allclose(source.arm_means, [0.9, 0.1, 0.9, 1.0, 0.0])
+    assert np.allclose(source.buffer.scores[:5], [0.09, 0.09, 0.09, 0.0, 0.0])  # p * (1 - p)
+    with pytest.raises(ValueError, match=r"score='success' is for method='condition'.*method='plr'"):
+        CurriculumSettings("plr", score="success")
+
+
 def test_condition_scene_identity_and_state_round_trip():
     source = steered()
     rng = np.random.default_rng(2)
@@ -506,10 +518,16 @@ def test_episode_scores_average_the_advantages_of_each_episode():
     assert indices.tolist() == [9, 8] and np.allclose(scores, [0.75, 5 / 3])  # sums carried over
     l1 = EpisodeScorer(2, "l1")
     assert l1(adv, dones, played)[1].tolist() == [1.0, 1.5]
+    wins = np.array([[True, True], [False, False], [True, True]])  # read where an episode ends
+    assert EpisodeScorer(2, "success")(adv, dones, played, wins)[1].tolist() == [1.0, 0.0]
+    with pytest.raises(ValueError, match=r"score='success' needs successes of shape \(3, 2\); got None"):
+        EpisodeScorer(2, "success")(adv, dones, played)
 
 
 def test_episode_scorer_checks_shapes_and_names():
-    with pytest.raises(ValueError, match=r"score='mse' is not supported; choose from \['pvl', 'l1'\]"):
+    with pytest.raises(
+        ValueError, match=r"score='mse' is not supported; choose from \['pvl', 'l1', 'success'\]"
+    ):
         EpisodeScorer(2, "mse")
     with pytest.raises(ValueError, match=r"expected \(T, 2\)"):
         EpisodeScorer(2)(np.zeros((3, 3)), np.zeros((3, 3), bool), np.zeros((3, 3), int))

@@ -76,9 +76,11 @@ ARM_BASE = 2 * NUM_SCENE_INDICES
 past every edit index."""
 ARM_SMOOTHING = 0.1
 """Weight of an episode's score in its arm's running mean (``condition``)."""
-SCORES = ("pvl", "l1")
+SCORES = ("pvl", "l1", "success")
 """Episode scores: ``pvl`` the mean positive GAE advantage (positive value loss, the score of
-robust PLR and ACCEL), ``l1`` the mean absolute advantage (PLR's L1 value loss)."""
+robust PLR and ACCEL), ``l1`` the mean absolute advantage (PLR's L1 value loss), ``success``
+1 or 0 (``condition`` only: an arm's priority is then ``p * (1 - p)`` of its running success
+rate ``p``, highest where the learner succeeds half the time)."""
 STATE_VERSION = 1
 EDIT_CACHE = 4096
 """Edited scenes kept built at once (older ones are rebuilt from their seeds when replayed)."""
@@ -98,6 +100,8 @@ class CurriculumSettings:
     properties: tuple[str, ...] | str = ("locked_doors", "distance")
     """``condition``: the scene properties whose buckets are the arms (a comma-separated
     string is split: ``"locked_doors,distance"``, the form env kwargs take)"""
+    score: str = "pvl"
+    """the episode score the trainer reports (:data:`SCORES`)"""
 
     def __post_init__(self) -> None:
         if isinstance(self.properties, str):
@@ -122,6 +126,12 @@ class CurriculumSettings:
         check_float("staleness", self.staleness, 0.0, 1.0)
         check_float("min_fill", self.min_fill, 0.0, 1.0)
         check_int("edit_cells", self.edit_cells, 1, 1024)
+        check_choice("score", self.score, SCORES)
+        if self.score == "success" and self.method in ("plr", "accel"):
+            raise ValueError(
+                f"score='success' is for method='condition' (an arm's priority is p * (1 - p) of its "
+                f"success rate); method={self.method!r} scores scenes by 'pvl' or 'l1'"
+            )
 
 
 class LevelBuffer:
@@ -289,6 +299,8 @@ class CurriculumSource(IndexedSource):
         self.arms: tuple[tuple[str, str], ...] = self._arms() if self.method == "condition" else ()
         """``condition``: the (property, bucket) each arm asks the generator for"""
         self.arm_played = np.zeros(len(self.arms), np.int64)
+        self.arm_means = np.zeros(len(self.arms), np.float64)
+        """``condition``: each arm's running mean score (its buffer score is the priority)"""
         self._arm_queues: list[list[int]] = [[] for _ in self.arms]
         self._arm_sources: dict[int, IndexedSource] = {}
         self._consumers = 1
@@ -442,8 +454,10 @@ class CurriculumSource(IndexedSource):
             if self.method == "condition":
                 if index >= ARM_BASE:  # the arm's running mean; base scenes score no arm
                     arm = self._arm_seed(index)[0]
-                    old = self.buffer.score_of(arm)
-                    self.buffer.update(arm, score if old is None else old + ARM_SMOOTHING * (score - old))
+                    mean = self.arm_means[arm]
+                    mean = score if arm not in self.buffer else mean + ARM_SMOOTHING * (score - mean)
+                    self.arm_means[arm] = mean
+                    self.buffer.update(arm, mean * (1 - mean) if self.settings.score == "success" else mean)
                 continue
             self.buffer.update(index, score)
             replays = self._outstanding.pop(index, 0)
@@ -487,6 +501,7 @@ class CurriculumSource(IndexedSource):
             "pending": np.array([*inflight, *self.pending], np.int64),
             "counters": np.array([self.reported, self.replayed], np.int64),
             "arm_played": self.arm_played.copy(),
+            "arm_means": self.arm_means.copy(),
             "arm_queue_lengths": np.array([len(q) for q in self._arm_queues], np.int64),
             "arm_queues": np.array([x for q in self._arm_queues for x in q], np.int64),
         }
@@ -515,9 +530,14 @@ class CurriculumSource(IndexedSource):
             raise ValueError("the saved edits' base scenes must be base indices")
         # arm state (condition; absent from states saved before that method existed)
         played = np.asarray(state.get("arm_played", np.zeros(0)), np.int64).reshape(-1)
+        means = np.asarray(state.get("arm_means", np.zeros(0)), np.float64).reshape(-1)
         queue_lengths = np.asarray(state.get("arm_queue_lengths", np.zeros(0)), np.int64).reshape(-1)
         queued = np.asarray(state.get("arm_queues", np.zeros(0)), np.int64).reshape(-1).tolist()
-        if len(played) != len(self.arms) or len(queue_lengths) != len(self.arms):
+        if (
+            len(played) != len(self.arms)
+            or len(queue_lengths) != len(self.arms)
+            or len(means) != len(self.arms)
+        ):
             raise ValueError(f"the saved curriculum has {len(played)} arms; this one has {len(self.arms)}")
         if (played < 0).any() or (queue_lengths < 0).any() or int(queue_lengths.sum()) != len(queued):
             raise ValueError("the saved arms are inconsistent: counts >= 0 and one queue per arm")
@@ -543,6 +563,7 @@ class CurriculumSource(IndexedSource):
         self.pending = pending
         self.reported, self.replayed = (int(x) for x in counters)
         self.arm_played = played.copy()
+        self.arm_means = means.copy()
         ends = np.cumsum(queue_lengths).tolist()
         self._arm_queues = [queued[e - n : e] for e, n in zip(ends, queue_lengths.tolist())]
         self._outstanding = {}
@@ -563,8 +584,14 @@ class EpisodeScorer:
         self.counts = np.zeros(num_envs, np.int64)
 
     def __call__(
-        self, advantages: np.ndarray, dones: np.ndarray, indices: np.ndarray
+        self,
+        advantages: np.ndarray,
+        dones: np.ndarray,
+        indices: np.ndarray,
+        successes: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
+        """``successes`` ``(T, E)``: whether the episode that ended at step ``t`` in env ``e``
+        succeeded (needed by the ``success`` score only)."""
         adv = np.asarray(advantages, np.float64)
         if adv.ndim != 2 or adv.shape[1] != len(self.sums):
             raise ValueError(f"advantages of shape {adv.shape}; expected (T, {len(self.sums)})")
@@ -574,6 +601,12 @@ class EpisodeScorer:
             raise ValueError(
                 f"dones {ended.shape} and indices {played.shape} must match advantages {adv.shape}"
             )
+        won = None
+        if self.score == "success":
+            if successes is None or np.shape(successes) != adv.shape:
+                shown = None if successes is None else np.shape(successes)
+                raise ValueError(f"score='success' needs successes of shape {adv.shape}; got {shown}")
+            won = np.asarray(successes, bool)
         step = np.maximum(adv, 0.0) if self.score == "pvl" else np.abs(adv)
         out_i: list[int] = []
         out_s: list[float] = []
@@ -582,7 +615,7 @@ class EpisodeScorer:
             self.counts += 1
             for e in np.flatnonzero(ended[t]):
                 out_i.append(int(played[t, e]))
-                out_s.append(float(self.sums[e] / self.counts[e]))
+                out_s.append(float(won[t, e]) if won is not None else float(self.sums[e] / self.counts[e]))
                 self.sums[e] = 0.0
                 self.counts[e] = 0
         return np.array(out_i, np.int64), np.array(out_s, np.float64)
@@ -600,6 +633,7 @@ def curriculum_source(
     min_fill: float = 0.5,
     edit_cells: int = 4,
     properties: str | Sequence[str] = "locked_doors,distance",
+    score: str = "pvl",
 ) -> CurriculumSource:
     """``scenes={"source": "curriculum", "base": ..., "method": "plr", ...}`` (registered as
     a ``vrenvs.sources`` entry point): ``base`` is any ``scenes`` value naming an indexed
@@ -613,6 +647,7 @@ def curriculum_source(
         min_fill,
         edit_cells,
         list(properties) if isinstance(properties, (list, tuple)) else properties,  # type: ignore[arg-type]
+        score,
     )
     inner = make_source(default_source(size) if base is None else base, size)
     if not isinstance(inner, IndexedSource):
