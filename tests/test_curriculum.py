@@ -645,6 +645,39 @@ def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_pat
     assert "| accel | 1 |" in (out / "results.md").read_text()
 
 
+def test_tiny_condition_run_scores_successes_and_reports_its_arms(tmp_path):
+    import json
+
+    from agents.curriculum_report import arm_shares, main
+    from agents.train import train
+    from tests.test_agents import TINY
+
+    args = [*TINY, "env_kwargs={max_episode_steps: 24, scenes: vqvae}", "curriculum.method=condition"]
+    args += ["curriculum.score=success", "curriculum.properties=locked_doors", "curriculum.replay_prob=1.0"]
+    run = train("vrenvs/Assistant-Fetch-v0", args, runs=tmp_path, run_id="condition-s0", progress_bar=False)
+    rows = (run / "curriculum.csv").read_text().splitlines()[1:]
+    assert len(rows) >= 8
+    assert {r.split(",")[2] for r in rows} <= {"0", "1"}  # episode successes
+    assert all(int(r.split(",")[1]) >= ARM_BASE for r in rows)  # replay_prob 1: every scene an arm's
+    names, _, shares = arm_shares(run, bins=2)
+    assert names == ["locked_doors=none", "locked_doors=some", "base"]
+    assert np.allclose(shares.sum(axis=1), 1.0) and (shares[:, 2] == 0).all()
+    out = tmp_path / "report"
+    argv = [
+        "--env",
+        "vrenvs/Assistant-Fetch-v0",
+        "--runs",
+        str(tmp_path),
+        "--episodes",
+        "4",
+        "--out",
+        str(out),
+    ]
+    assert main(argv) == 0
+    assert len(json.loads((out / "results.json").read_text())["condition"]) == 1
+    assert (out / "arms.png").stat().st_size > 0 and "| condition | 1 |" in (out / "results.md").read_text()
+
+
 def test_curriculum_config_keys_are_checked():
     from agents.config import load_config
     from agents.train import main
