@@ -43,7 +43,6 @@ from typing import Any
 import numpy as np
 import torch
 
-from generators.checkpoint import load_checkpoint
 from generators.data import NUM_CODES, SIZE, SIZES, STYLES, Corpus, CorpusSpec, load_corpus
 from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
@@ -181,7 +180,7 @@ def learned_v2(
     cat = _cat(banks, num)
     model = source.model
     assert isinstance(model, VQSceneModel)
-    train = training_grids(load_checkpoint(source.checkpoint_path).meta, corpus)
+    train = training_grids(source.meta, corpus)
     recon = reconstruction_v2(model, corpus.heldout)["cell_accuracy"]
     indices = model.sample_indices(range(num), model.condition(model.config.styles[0], size))
     used = perplexity(indices, model.config.vq.codebook_size)

@@ -225,6 +225,8 @@ class GeneratorSource(IndexedSource):
             )
         self.model = loaded.model
         self.checkpoint = loaded.id
+        self.meta = loaded.meta
+        """the checkpoint's JSON (training config, corpus, metrics), as loaded"""
         self.style, self.temperature, self.top_k, self.top_p = style, temperature, top_k, top_p
         self.targets = targets
         self.conditions: tuple[Condition, ...] = ()
