@@ -184,7 +184,7 @@ CURRICULUM_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "properties": lambda n, v: _curriculum_properties(n, v),
 }
 """The curriculum settings (see :class:`vrenvs.core.curriculum.CurriculumSettings`; ``score``
-picks the episode score, ``pvl``, ``l1`` or ``success``), each with its check."""
+picks the episode score, ``pvl``, ``l1``, ``success`` or ``regret``), each with its check."""
 
 SECTIONS: dict[str, dict[str, Callable[[str, Any], Any]] | None] = {
     "ppo": PPO_KEYS,

@@ -127,7 +127,7 @@ class CurriculumCallback(BaseCallback):
             return
         advantages = np.asarray(self.model.rollout_buffer.advantages)  # type: ignore[attr-defined]
         steps = len(self._played)
-        wins = np.stack(self._wins) if self.score == "success" else None
+        wins = np.stack(self._wins) if self.score in ("success", "regret") else None
         indices, scores = self.scorer(advantages[:steps], np.stack(self._dones), np.stack(self._played), wins)
         self.source.update(indices, scores)
         s = self.source

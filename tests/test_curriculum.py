@@ -520,13 +520,14 @@ def test_episode_scores_average_the_advantages_of_each_episode():
     assert l1(adv, dones, played)[1].tolist() == [1.0, 1.5]
     wins = np.array([[True, True], [False, False], [True, True]])  # read where an episode ends
     assert EpisodeScorer(2, "success")(adv, dones, played, wins)[1].tolist() == [1.0, 0.0]
+    assert EpisodeScorer(2, "regret")(adv, dones, played, wins)[1].tolist() == [0.0, 1.0]
     with pytest.raises(ValueError, match=r"score='success' needs successes of shape \(3, 2\); got None"):
         EpisodeScorer(2, "success")(adv, dones, played)
 
 
 def test_episode_scorer_checks_shapes_and_names():
     with pytest.raises(
-        ValueError, match=r"score='mse' is not supported; choose from \['pvl', 'l1', 'success'\]"
+        ValueError, match=r"score='mse' is not supported; choose from \['pvl', 'l1', 'success', 'regret'\]"
     ):
         EpisodeScorer(2, "mse")
     with pytest.raises(ValueError, match=r"expected \(T, 2\)"):

@@ -76,11 +76,13 @@ ARM_BASE = 2 * NUM_SCENE_INDICES
 past every edit index."""
 ARM_SMOOTHING = 0.1
 """Weight of an episode's score in its arm's running mean (``condition``)."""
-SCORES = ("pvl", "l1", "success")
+SCORES = ("pvl", "l1", "success", "regret")
 """Episode scores: ``pvl`` the mean positive GAE advantage (positive value loss, the score of
 robust PLR and ACCEL), ``l1`` the mean absolute advantage (PLR's L1 value loss), ``success``
 1 or 0 (``condition`` only: an arm's priority is then ``p * (1 - p)`` of its running success
-rate ``p``, highest where the learner succeeds half the time)."""
+rate ``p``, highest where the learner succeeds half the time), ``regret`` 1 - success: the
+regret against the oracle, which solves every served scene (repair guarantees it), so the
+scenes or arms the learner fails most rank first."""
 STATE_VERSION = 1
 EDIT_CACHE = 4096
 """Edited scenes kept built at once (older ones are rebuilt from their seeds when replayed)."""
@@ -602,11 +604,13 @@ class EpisodeScorer:
                 f"dones {ended.shape} and indices {played.shape} must match advantages {adv.shape}"
             )
         won = None
-        if self.score == "success":
+        if self.score in ("success", "regret"):
             if successes is None or np.shape(successes) != adv.shape:
                 shown = None if successes is None else np.shape(successes)
-                raise ValueError(f"score='success' needs successes of shape {adv.shape}; got {shown}")
+                raise ValueError(f"score={self.score!r} needs successes of shape {adv.shape}; got {shown}")
             won = np.asarray(successes, bool)
+            if self.score == "regret":
+                won = ~won
         step = np.maximum(adv, 0.0) if self.score == "pvl" else np.abs(adv)
         out_i: list[int] = []
         out_s: list[float] = []
