@@ -592,6 +592,20 @@ def test_curriculum_env_passes_gymnasiums_checker():
 # --- the SB3 run -------------------------------------------------------------------------------
 
 
+def fetch_report(runs):
+    """``agents.curriculum_report`` over the Fetch runs under ``runs`` (4 episodes per set)."""
+    from agents.curriculum_report import main
+
+    out = runs / "report"
+    assert (
+        main(
+            ["--env", "vrenvs/Assistant-Fetch-v0", "--runs", str(runs), "--episodes", "4", "--out", str(out)]
+        )
+        == 0
+    )
+    return out
+
+
 def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_path):
     import json
 
@@ -621,24 +635,7 @@ def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_pat
     load_state(resumed, run / "checkpoints/latest")
     assert resumed.reported > saved.reported  # the resumed run went on from the saved buffer
     assert resumed.buffer.clock == resumed.reported
-    from agents.curriculum_report import main
-
-    out = tmp_path / "report"
-    assert (
-        main(
-            [
-                "--env",
-                "vrenvs/Assistant-Fetch-v0",
-                "--runs",
-                str(tmp_path),
-                "--episodes",
-                "4",
-                "--out",
-                str(out),
-            ]
-        )
-        == 0
-    )
+    out = fetch_report(tmp_path)
     results = json.loads((out / "results.json").read_text())
     assert [len(results[m]) for m in ("uniform", "plr", "accel")] == [0, 0, 1]
     assert set(results["accel"][0]) >= {"hard_stoch", "hard_det", "heldout_stoch", "heldout_det", "steps"}
@@ -649,7 +646,7 @@ def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_pat
 def test_tiny_condition_run_scores_successes_and_reports_its_arms(tmp_path):
     import json
 
-    from agents.curriculum_report import arm_shares, main
+    from agents.curriculum_report import arm_shares
     from agents.train import train
     from tests.test_agents import TINY
 
@@ -663,18 +660,7 @@ def test_tiny_condition_run_scores_successes_and_reports_its_arms(tmp_path):
     names, _, shares = arm_shares(run, bins=2)
     assert names == ["locked_doors=none", "locked_doors=some", "base"]
     assert np.allclose(shares.sum(axis=1), 1.0) and (shares[:, 2] == 0).all()
-    out = tmp_path / "report"
-    argv = [
-        "--env",
-        "vrenvs/Assistant-Fetch-v0",
-        "--runs",
-        str(tmp_path),
-        "--episodes",
-        "4",
-        "--out",
-        str(out),
-    ]
-    assert main(argv) == 0
+    out = fetch_report(tmp_path)
     assert len(json.loads((out / "results.json").read_text())["condition"]) == 1
     assert (out / "arms.png").stat().st_size > 0 and "| condition | 1 |" in (out / "results.md").read_text()
 
