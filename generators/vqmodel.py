@@ -48,6 +48,9 @@ MAX_ATTEMPTS = 64
 """Draws a scene asked for property targets may take (see :meth:`VQSceneModel.generate_attempts`).
 Draw ``k`` of seed ``s`` continues ``s``'s own uniform stream (a seed offset would not do: torch's
 CPU generator keeps only a seed's low 32 bits)."""
+ATTEMPT_ROWS = 256
+"""Most rows a round of :meth:`VQSceneModel.generate_attempts` samples at once (the missing
+seeds' next draws together)."""
 GOLDEN = (5**0.5 - 1) / 2
 """Step of the Weyl sequence picking the mixture's style of scene ``i``."""
 
@@ -211,14 +214,18 @@ class VQModelConfig(DictConfig):
         return 2 * k * d + k + 1
 
 
-def uniforms(seeds: Sequence[int], steps: int, draw: int = 0) -> torch.Tensor:
+def uniforms(seeds: Sequence[int], steps: int, draw: int | Sequence[int] = 0) -> torch.Tensor:
     """``(N, steps)`` float64 uniforms, row ``k`` from ``torch.Generator().manual_seed(seeds[k])``:
-    the ``draw``-th block of ``steps`` of that stream (draw 0: its first ``steps``)."""
+    the ``draw``-th block of ``steps`` of that stream (draw 0: its first ``steps``); ``draw``
+    is one block for all rows or one per row."""
+    draws = [int(draw)] * len(seeds) if isinstance(draw, int) else [int(d) for d in draw]
+    if len(draws) != len(seeds):
+        raise ValueError(f"{len(draws)} draws for {len(seeds)} seeds; allowed: one, or one per seed")
     out = torch.empty(len(seeds), steps, dtype=torch.float64)
     gen = torch.Generator()
-    for k, seed in enumerate(seeds):
+    for k, (seed, d) in enumerate(zip(seeds, draws)):
         gen.manual_seed(int(seed))
-        out[k] = torch.rand((draw + 1) * steps, generator=gen, dtype=torch.float64)[draw * steps :]
+        out[k] = torch.rand((d + 1) * steps, generator=gen, dtype=torch.float64)[d * steps :]
     return out
 
 
@@ -258,12 +265,17 @@ class VQSceneModel(nn.Module):
 
     @torch.no_grad()
     def sample_indices(
-        self, seeds: Sequence[int], condition: Condition, styles: Sequence[str] | None = None, draw: int = 0
+        self,
+        seeds: Sequence[int],
+        condition: Condition,
+        styles: Sequence[str] | None = None,
+        draw: int | Sequence[int] = 0,
     ) -> torch.Tensor:
         """Code grids ``(N, side, side)`` for ``seeds`` under ``condition``; with ``styles``
         (one of the model's styles per seed) seed ``k`` is drawn under ``condition`` with
         style ``styles[k]`` instead, all in one batch (the mixture's banks). ``draw``: which
-        block of each seed's uniforms (see :meth:`generate_attempts`)."""
+        block of each seed's uniforms (one for all, or one per seed; see
+        :meth:`generate_attempts`)."""
         c = self.config
         side = condition.size // c.vq.factor
         if styles is None:
@@ -337,16 +349,25 @@ class VQSceneModel(nn.Module):
         todo = np.flatnonzero((measure(grids, names) != want).any(axis=1))
         drawn[todo] = -1
         seeds = list(seeds)
-        for attempt in range(1, MAX_ATTEMPTS):
-            if not len(todo):
-                break
-            retry = [int(seeds[k]) for k in todo]
-            picked = None if styles is None else [styles[int(k)] for k in todo]
-            got = self.decode_indices(self.sample_indices(retry, condition, picked, attempt), decoding)
-            hit = (measure(got, names) == want).all(axis=1)
-            grids[todo[hit]] = got[hit]
-            drawn[todo[hit]] = attempt
-            todo = todo[~hit]
+        attempt, span = 1, 1
+        while len(todo) and attempt < MAX_ATTEMPTS:
+            # the next `span` draws of every missing seed in one batch, span doubling per round
+            # (1, 2, 4, ...; at most ATTEMPT_ROWS rows); each seed keeps the first draw that
+            # hits, as if drawn one at a time
+            span = max(1, min(span, MAX_ATTEMPTS - attempt, ATTEMPT_ROWS // len(todo)))
+            rows = np.repeat(todo, span)
+            draws = np.tile(np.arange(attempt, attempt + span), len(todo))
+            retry = [int(seeds[k]) for k in rows]
+            picked = None if styles is None else [styles[int(k)] for k in rows]
+            got = self.decode_indices(self.sample_indices(retry, condition, picked, draws.tolist()), decoding)
+            hit = (measure(got, names) == want).all(axis=1).reshape(len(todo), span)
+            first = hit.argmax(axis=1)
+            for j in np.flatnonzero(hit.any(axis=1)):
+                grids[todo[j]] = got[j * span + first[j]]
+                drawn[todo[j]] = attempt + first[j]
+            todo = todo[~hit.any(axis=1)]
+            attempt += span
+            span *= 2
         return grids, drawn
 
     @torch.no_grad()
