@@ -116,8 +116,9 @@ class CurriculumCallback(BaseCallback):
         assert self._current is not None
         self._played.append(self._current)
         self._dones.append(np.asarray(self.locals["dones"], bool).copy())
-        infos = self.locals.get("infos") or ()
-        self._wins.append(np.array([bool(i.get("is_success", False)) for i in infos], bool))
+        if self.score in ("success", "regret"):  # read from the infos only when scored by them
+            infos = self.locals.get("infos") or ()
+            self._wins.append(np.array([bool(i.get("is_success", False)) for i in infos], bool))
         self._current = self._world_indices()  # after a same-step reset: the next episode's scene
         return True
 

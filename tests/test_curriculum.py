@@ -366,6 +366,8 @@ def test_condition_scores_arms_by_running_mean_and_picks_by_rank():
     assert np.allclose(counts / 4000, h / h.sum(), atol=0.03)
     never = steered(replay_prob=0.0)
     assert all(never.replay(rng) is None for _ in range(20))
+    small = steered(buffer_size=2)  # every arm keeps its slot (and its running mean)
+    assert small.buffer.capacity == 5
 
 
 def test_condition_with_success_scores_prioritises_arms_near_half_success():

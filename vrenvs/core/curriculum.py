@@ -289,8 +289,10 @@ class CurriculumSource(IndexedSource):
         self.settings = settings or CurriculumSettings()
         self.bank_size = base.bank_size
         self.num_distinct = base.num_distinct
-        self.buffer = LevelBuffer(
-            self.settings.buffer_size, self.settings.temperature, self.settings.staleness
+        self.arms: tuple[tuple[str, str], ...] = self._arms() if self.method == "condition" else ()
+        """``condition``: the (property, bucket) each arm asks the generator for"""
+        self.buffer = LevelBuffer(  # condition: every arm keeps its slot
+            max(self.settings.buffer_size, len(self.arms)), self.settings.temperature, self.settings.staleness
         )
         self.parents: list[int] = []  # edit k: the base index it descends from
         self.edit_seeds: list[tuple[int, ...]] = []  # edit k: its seeds, oldest first
@@ -298,8 +300,6 @@ class CurriculumSource(IndexedSource):
         self.reported = 0  # scores reported (every method records them)
         self.replayed = 0  # episodes served from the buffer (condition: by an arm)
         self._outstanding: dict[int, int] = {}  # replays served and not yet scored, by index
-        self.arms: tuple[tuple[str, str], ...] = self._arms() if self.method == "condition" else ()
-        """``condition``: the (property, bucket) each arm asks the generator for"""
         self.arm_played = np.zeros(len(self.arms), np.int64)
         self.arm_means = np.zeros(len(self.arms), np.float64)
         """``condition``: each arm's running mean score (its buffer score is the priority)"""
