@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 from stable_baselines3.common.callbacks import BaseCallback
 
-from vrenvs.core.curriculum import CurriculumSource, EpisodeScorer
+from vrenvs.core.curriculum import OUTCOME_SCORES, CurriculumSource, EpisodeScorer
 
 __all__ = [
     "STATE_FILE",
@@ -116,7 +116,7 @@ class CurriculumCallback(BaseCallback):
         assert self._current is not None
         self._played.append(self._current)
         self._dones.append(np.asarray(self.locals["dones"], bool).copy())
-        if self.score in ("success", "regret"):  # read from the infos only when scored by them
+        if self.score in OUTCOME_SCORES:  # read from the infos only when scored by them
             infos = self.locals.get("infos") or ()
             self._wins.append(np.array([bool(i.get("is_success", False)) for i in infos], bool))
         self._current = self._world_indices()  # after a same-step reset: the next episode's scene
@@ -128,7 +128,7 @@ class CurriculumCallback(BaseCallback):
             return
         advantages = np.asarray(self.model.rollout_buffer.advantages)  # type: ignore[attr-defined]
         steps = len(self._played)
-        wins = np.stack(self._wins) if self.score in ("success", "regret") else None
+        wins = np.stack(self._wins) if self.score in OUTCOME_SCORES else None
         indices, scores = self.scorer(advantages[:steps], np.stack(self._dones), np.stack(self._played), wins)
         self.source.update(indices, scores)
         s = self.source

@@ -59,6 +59,7 @@ from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, bank_block, de
 __all__ = [
     "EDIT_BASE",
     "METHODS",
+    "OUTCOME_SCORES",
     "CurriculumSettings",
     "CurriculumSource",
     "EpisodeScorer",
@@ -83,6 +84,8 @@ robust PLR and ACCEL), ``l1`` the mean absolute advantage (PLR's L1 value loss),
 rate ``p``, highest where the learner succeeds half the time), ``regret`` 1 - success: the
 regret against the oracle, which solves every served scene (repair guarantees it), so the
 scenes or arms the learner fails most rank first."""
+OUTCOME_SCORES = ("success", "regret")
+"""The scores read from whether an episode succeeded (the trainer passes ``successes``)."""
 STATE_VERSION = 1
 EDIT_CACHE = 4096
 """Edited scenes kept built at once (older ones are rebuilt from their seeds when replayed)."""
@@ -604,7 +607,7 @@ class EpisodeScorer:
                 f"dones {ended.shape} and indices {played.shape} must match advantages {adv.shape}"
             )
         won = None
-        if self.score in ("success", "regret"):
+        if self.score in OUTCOME_SCORES:
             if successes is None or np.shape(successes) != adv.shape:
                 shown = None if successes is None else np.shape(successes)
                 raise ValueError(f"score={self.score!r} needs successes of shape {adv.shape}; got {shown}")
