@@ -80,6 +80,7 @@ def card_text_v2(meta: dict[str, Any]) -> str:
     steps_text = (
         f"{steps.get('vq', '?')} VQ-VAE + {steps.get('prior', '?')} prior"
         + (f" + {steps['bootstrap']} bootstrap" if steps.get("bootstrap") else "")
+        + (f" + {steps['refine']} refiner" if steps.get("refine") else "")
         + " steps"
         if isinstance(steps, dict)
         else f"{steps} steps"
@@ -91,6 +92,7 @@ def card_text_v2(meta: dict[str, Any]) -> str:
         for line in _corpus_lines(str(size), c)
     ]
     metrics = meta.get("metrics", {})
+    parts = "VQ-VAE, prior and refiner" if model.get("refiner") else "VQ-VAE and prior"
     lines = [
         f"# Model card: `{model['kind']}` scene generator",
         "",
@@ -98,11 +100,20 @@ def card_text_v2(meta: dict[str, Any]) -> str:
         "",
         "## Model",
         "",
-        f"- Format `{meta.get('format', '?')}`; {meta['num_parameters']:,} parameters (VQ-VAE and prior; "
+        f"- Format `{meta.get('format', '?')}`; {meta['num_parameters']:,} parameters ({parts}; "
         "the codebook and its EMA statistics are buffers, shipped too).",
         f"- Sizes: {', '.join(f'{s}x{s}' for s in sizes)}; styles: {', '.join(model.get('styles', []))}.",
         f"- VQ-VAE: `{json.dumps(vq, sort_keys=True)}`.",
         f"- Prior: `{json.dumps(prior, sort_keys=True)}`.",
+        *(
+            [
+                f"- Refiner (`generators.refine`): `{json.dumps(model['refiner'], sort_keys=True)}`: a U-Net "
+                "over the decoder's logits, applied that many passes before decoding; the metrics "
+                "`unrefined_*` are the same samples without it."
+            ]
+            if model.get("refiner")
+            else []
+        ),
         f"- Output: per-cell logits over {meta['num_codes']} glyph codes, decoded by "
         f"`{model.get('decoding', '?')}`. Scene s under a condition (style, size, temperature, top_k, "
         "top_p) draws its code grid from the uniforms of `torch.Generator().manual_seed(s)` "

@@ -20,10 +20,10 @@ Two formats share these checks. ``vrenvs-generator/1`` holds a first generator
 (:class:`~generators.models.SceneModel`: gan, vae, vaegan), ``size`` is 16 and ``model`` a
 :class:`~generators.models.ModelConfig`. ``vrenvs-generator/2`` holds a v2 model
 (:class:`~generators.vqmodel.VQSceneModel`: vqvae): ``model`` is a
-:class:`~generators.vqmodel.VQModelConfig` (nested ``vq`` and ``prior`` objects, every field
-required, unknown keys refused), ``size`` the list of its sizes (``model.sizes``), and the
-weights also hold the quantizer's buffers (codebook, EMA sums and usage, an int64 restart
-count), which the weights size limit counts.
+:class:`~generators.vqmodel.VQModelConfig` (nested ``vq`` and ``prior`` objects and an optional
+``refiner``, every other field required, unknown keys refused), ``size`` the list of its sizes
+(``model.sizes``), and the weights also hold the quantizer's buffers (codebook, EMA sums and
+usage, an int64 restart count), which the weights size limit counts.
 
 Every failure is a :class:`CheckpointError` (a ``ValueError``) naming the file, the field and
 the value. A config edited on purpose is re-sealed with :func:`seal`.
@@ -47,6 +47,7 @@ from safetensors.torch import save_file
 from generators.data import NUM_CODES, SIZE
 from generators.models import KINDS, ModelConfig, SceneModel, build_model
 from generators.prior import PriorConfig
+from generators.refine import RefinerConfig
 from generators.vq import VQConfig
 from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.catalog import CATALOG
@@ -218,8 +219,9 @@ def _model_config(path: Path, model: Any) -> ModelConfig:
         raise CheckpointError(f"generator checkpoint config {path}: model.{err}") from None
 
 
-OPTIONAL_V2 = ("properties",)
-"""Format-2 fields a file may leave out (added after the first v2 files: default ``()``)."""
+OPTIONAL_V2 = ("properties", "refiner")
+"""Format-2 fields a file may leave out (added after the first v2 files: default ``()`` and
+``None``)."""
 
 
 def _check_keys(path: Path, field: str, data: Any, names: list[str]) -> None:
@@ -244,6 +246,8 @@ def _vq_model_config(path: Path, model: Any) -> VQModelConfig:
     _check_keys(path, "model", model, [f.name for f in fields(VQModelConfig)])
     for name, cls in (("vq", VQConfig), ("prior", PriorConfig)):
         _check_keys(path, f"model.{name}", model[name], [f.name for f in fields(cls)])
+    if model.get("refiner") is not None:
+        _check_keys(path, "model.refiner", model["refiner"], [f.name for f in fields(RefinerConfig)])
     for name, kind, what in (("styles", str, "style names"), ("sizes", int, "integer sizes")):
         items = model[name]
         if not isinstance(items, list) or not all(type(v) is kind for v in items):

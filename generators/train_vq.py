@@ -44,6 +44,7 @@ from generators.metrics import pattern_kl
 from generators.models import DECODINGS
 from generators.prior import PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
+from generators.refine import Refiner, RefinerConfig, corrupt, near_codes, swap_codes
 from generators.vq import PatchCritic, VQConfig
 from generators.vqmodel import MAX_ATTEMPTS, VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.checks import check_choice, check_float, check_int, check_output
@@ -129,6 +130,26 @@ class VQTrainConfig:
     """share of each stage-3 batch drawn from the kept samples (the rest from the corpus)"""
     bootstrap_lr: float = 2e-4
     """constant AdamW learning rate of stage 3"""
+    refine_steps: int = 0
+    """stage 4: updates of the tile-level refiner (generators.refine); 0: none (a refiner the
+    --init checkpoint has is kept as it is)"""
+    refine_width: int = 32
+    """channels of a new refiner's full-resolution layers"""
+    refine_passes: int = 2
+    """refiner passes when sampling (also sets them on an --init checkpoint's refiner)"""
+    refine_batch_size: int = 64
+    """16x16 grids per refiner update (32x32 batches hold half as many)"""
+    refine_lr: float = 2e-3
+    """AdamW learning rate of the refiner (cosine decay as in stage 2)"""
+    refine_door_drop: float = 1.0
+    """corruption: each training grid walls up its doorways with a chance drawn in [0, this)"""
+    refine_key_drop: float = 0.5
+    """corruption: keys are removed with that chance times this"""
+    refine_code_swap: float = 0.1
+    """corruption: codes are swapped for a near codebook neighbour with a chance drawn in
+    [0, 2 x this)"""
+    refine_near: int = 8
+    """corruption: how many nearest codebook neighbours a swapped code may become"""
     properties: str = ""
     """comma-separated scene properties the prior is also conditioned on (rooms,
     locked_doors, distance; see generators.properties); empty: none"""
@@ -177,6 +198,14 @@ class VQTrainConfig:
         check_float("bootstrap_share", self.bootstrap_share, 0.0, 1.0)
         check_float("bootstrap_lr", self.bootstrap_lr, 0.0, 1.0, above=True)
         check_int("eval_samples", self.eval_samples, 16, 65_536)
+        check_int("refine_steps", self.refine_steps, 0, 10_000_000)
+        RefinerConfig(self.refine_width, self.refine_passes)  # checks both
+        check_int("refine_batch_size", self.refine_batch_size, 2, 4096)
+        check_float("refine_lr", self.refine_lr, 0.0, 1.0, above=True)
+        check_float("refine_door_drop", self.refine_door_drop, 0.0, 1.0)
+        check_float("refine_key_drop", self.refine_key_drop, 0.0, 1.0)
+        check_float("refine_code_swap", self.refine_code_swap, 0.0, 0.5)
+        check_int("refine_near", self.refine_near, 1, 64)
         check_int("threads", self.threads, 1, 64)
         for size in SIZES:
             # below the held-out part, which starts at index 1,000,000
@@ -709,6 +738,81 @@ def _train_bootstrap_stage(
     return step
 
 
+def attach_refiner(model: VQSceneModel, config: VQTrainConfig) -> None:
+    """Give ``model`` a new refiner (``refine_width``, ``refine_passes``; initialised from
+    ``seed``) if it has none, else set its passes to ``refine_passes``; its config follows."""
+    if model.refiner is None:
+        refiner = RefinerConfig(config.refine_width, config.refine_passes)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            model.refiner = Refiner(refiner)
+    else:
+        if config.refine_width not in (VQTrainConfig.refine_width, model.refiner.config.width):
+            raise ValueError(
+                f"refine_width={config.refine_width} is not allowed: the --init checkpoint's refiner "
+                f"has width {model.refiner.config.width}; allowed: that width (or leave the flag out)"
+            )
+        refiner = replace(model.refiner.config, passes=config.refine_passes)
+        model.refiner.config = refiner
+    model.config = replace(model.config, refiner=refiner)
+
+
+def _train_refine_stage(
+    model: VQSceneModel,
+    corpora: dict[int, Corpus],
+    config: VQTrainConfig,
+    gen: torch.Generator,
+    writer: Any,
+    start: float,
+) -> int:
+    """Stage 4 (``refine_steps`` > 0): the refiner learns to undo corruptions of training
+    grids (see :mod:`generators.refine`) over the fixed VQ-VAE, by per-cell cross-entropy
+    after one pass and after two. Sizes alternate; the prior is not touched."""
+    from tqdm import tqdm
+
+    refiner = model.refiner
+    assert refiner is not None
+    model.eval()
+    near = near_codes(model.vq.quantizer.codebook, config.refine_near)
+    grids = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
+    weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
+    opt = torch.optim.AdamW(refiner.parameters(), lr=config.refine_lr, weight_decay=1e-4)
+    deadline = _budget(config, start, 1.0)
+    began = time.monotonic()
+    sched = torch.optim.lr_scheduler.LambdaLR(
+        opt, lambda k: lr_factor(k, config.refine_steps, time.monotonic() - began, deadline - began)
+    )
+    refiner.train()
+    step = 0
+    bar = tqdm(
+        total=config.refine_steps, desc=f"{config.model} stage 4 (refiner)", unit="step", dynamic_ncols=True
+    )
+    while step < config.refine_steps and time.monotonic() < deadline:
+        size = SIZES[step % len(SIZES)]
+        batch = config.refine_batch_size if size == min(SIZES) else max(1, config.refine_batch_size // 2)
+        target = grids[size][_draw(weights[size], batch, gen)]
+        codes = model.encode(corrupt(target, gen, config.refine_door_drop, config.refine_key_drop).numpy())
+        codes = swap_codes(codes, near, config.refine_code_swap, gen)
+        with torch.no_grad():
+            logits = model.vq.decode_indices(codes)
+        once = refiner(logits)
+        twice = refiner(once)
+        loss = 0.5 * (F.cross_entropy(once, target) + F.cross_entropy(twice, target))
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(refiner.parameters(), 1.0)
+        opt.step()
+        sched.step()
+        step += 1
+        bar.update(1)
+        if step % 50 == 0:
+            _log(writer, {f"refine/loss_{size}": float(loss)}, step)
+            bar.set_postfix({"loss": f"{float(loss):.3f}"})
+    bar.close()
+    model.eval()
+    return step
+
+
 def _initial_model(config: VQTrainConfig, corpora: dict[int, Corpus]) -> VQSceneModel:
     """A fresh model, or (``--init``) the checkpoint's with the run's properties: its
     weights loaded, new property embeddings at zero (so it starts as the checkpoint's prior);
@@ -842,6 +946,11 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     gen = torch.Generator().manual_seed(config.seed)
     corpora = {size: load_corpus(training_spec(config, size)) for size in SIZES}
     model = _initial_model(config, corpora)  # a bad --init fails before the run folder exists
+    codebook = model.config.vq.codebook_size
+    if config.refine_steps and config.refine_near >= codebook:
+        raise ValueError(
+            f"refine_near={config.refine_near} is not allowed; allowed: below the codebook size {codebook}"
+        )
     run_dir.mkdir(parents=True, exist_ok=True)
     writer = _writer(run_dir)
     start = time.monotonic()
@@ -856,10 +965,23 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     bootstrap_steps = 0
     if config.bootstrap_rounds:
         bootstrap_steps = _train_bootstrap_stage(model, corpora, config, gen, writer, start, data)
+    refine_steps = 0
+    if config.refine_steps:
+        attach_refiner(model, config)
+        refine_steps = _train_refine_stage(model, corpora, config, gen, writer, start)
+    elif model.refiner is not None and config.refine_passes != VQTrainConfig.refine_passes:
+        attach_refiner(model, config)  # only the passes change
     wall = time.monotonic() - start
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
     metrics["prior_nll"] = heldout_nll(model, corpora, held)
+    if model.refiner is not None:  # the same samples without the refiner, for comparison
+        refiner, model.refiner = model.refiner, None
+        try:
+            plain = evaluate_vq(model, corpora, config.eval_samples, held)
+        finally:
+            model.refiner = refiner
+        metrics.update({f"unrefined_{k}": v for k, v in plain.items() if k.startswith(("raw_", "pattern_"))})
     if model.config.properties:
         metrics.update(target_accuracy(model, corpora, max(16, config.eval_samples // 8)))
     if writer is not None:
@@ -868,7 +990,8 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
         "training": {
             "command": command or "python -m generators train " + shlex.join(_argv(config)),
             "seed": config.seed,
-            "steps": {"vq": vq_steps, "prior": prior_steps, "bootstrap": bootstrap_steps},
+            "steps": {"vq": vq_steps, "prior": prior_steps, "bootstrap": bootstrap_steps}
+            | ({"refine": refine_steps} if config.refine_steps else {}),
             "wall_time_s": round(wall, 1),
             "threads": config.threads,
             "torch": torch.__version__,
@@ -882,6 +1005,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     path = save_checkpoint(model, run_dir / config.model, info)
     card = write_card(path)
     steps = f"{vq_steps} + {prior_steps}" + (f" + {bootstrap_steps}" if config.bootstrap_rounds else "")
+    steps += f" + {refine_steps}" if config.refine_steps else ""
     print(f"wrote {path} and {card.name} ({steps} steps, {wall / 60:.1f} min)")
     return path
 

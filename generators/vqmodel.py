@@ -36,6 +36,7 @@ from generators.data import NUM_CODES, SIZES, STYLES
 from generators.models import DECODINGS, MAX_PARAMETERS, DictConfig
 from generators.prior import CodePrior, PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, measure, target_ids
+from generators.refine import Refiner, RefinerConfig
 from generators.sampling import decode_logits
 from generators.vq import VQVAE, VQConfig
 from vrenvs.core.checks import check_choice, check_float, check_int
@@ -103,6 +104,8 @@ class VQModelConfig(DictConfig):
     """share of each style in the unconditioned mixture (the training corpus's); () = equal"""
     properties: tuple[str, ...] = ()
     """scene properties (:mod:`generators.properties`) the prior is conditioned on; () = none"""
+    refiner: RefinerConfig | None = None
+    """the tile-level refiner applied to the decoder's logits (:mod:`generators.refine`); None = none"""
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, VQ_KINDS)
@@ -110,6 +113,8 @@ class VQModelConfig(DictConfig):
         for name, sub, cls in (("vq", self.vq, VQConfig), ("prior", self.prior, PriorConfig)):
             if not isinstance(sub, cls):
                 raise TypeError(f"{name}={sub!r} must be a {cls.__name__}")
+        if self.refiner is not None and not isinstance(self.refiner, RefinerConfig):
+            raise TypeError(f"refiner={self.refiner!r} must be a RefinerConfig or None")
         if not isinstance(self.styles, tuple) or not self.styles or len(set(self.styles)) != len(self.styles):
             raise ValueError(f"styles={self.styles!r} is not allowed; allowed: a tuple of distinct names")
         for style in self.styles:
@@ -171,8 +176,10 @@ class VQModelConfig(DictConfig):
         if unknown:
             raise ValueError(f"unknown keys {unknown}; allowed: {names}")
         values = dict(data)
-        for name, sub in (("vq", VQConfig), ("prior", PriorConfig)):
+        for name, sub in (("vq", VQConfig), ("prior", PriorConfig), ("refiner", RefinerConfig)):
             if name in values:
+                if name == "refiner" and values[name] is None:
+                    continue
                 if not isinstance(values[name], dict):
                     raise TypeError(f"{name}={values[name]!r} must be an object")
                 try:
@@ -187,15 +194,19 @@ class VQModelConfig(DictConfig):
         return cls(**values)
 
     def to_dict(self) -> dict:
-        return {
-            "kind": self.kind,
-            "vq": self.vq.to_dict(),
-            "prior": self.prior.to_dict(),
-            "styles": list(self.styles),
-            "sizes": list(self.sizes),
-            "decoding": self.decoding,
-            "style_weights": list(self.style_weights),
-        } | ({"properties": list(self.properties)} if self.properties else {})
+        return (
+            {
+                "kind": self.kind,
+                "vq": self.vq.to_dict(),
+                "prior": self.prior.to_dict(),
+                "styles": list(self.styles),
+                "sizes": list(self.sizes),
+                "decoding": self.decoding,
+                "style_weights": list(self.style_weights),
+            }
+            | ({"properties": list(self.properties)} if self.properties else {})
+            | ({"refiner": self.refiner.to_dict()} if self.refiner is not None else {})
+        )
 
     def mixture(self, indices: np.ndarray) -> np.ndarray:
         """Style ids of scene ``indices`` in the unconditioned mixture: the Weyl sequence
@@ -206,7 +217,8 @@ class VQModelConfig(DictConfig):
         return np.minimum(np.searchsorted(np.cumsum(weights), u, side="right"), len(self.styles) - 1)
 
     def num_parameters(self) -> int:
-        return self.vq.num_parameters() + self.prior.num_parameters()
+        refiner = self.refiner.num_parameters() if self.refiner is not None else 0
+        return self.vq.num_parameters() + self.prior.num_parameters() + refiner
 
     def num_buffer_elements(self) -> int:
         """Elements of the quantizer's buffers (codebook, EMA sums and usage, restarts)."""
@@ -238,6 +250,7 @@ class VQSceneModel(nn.Module):
         self.kind = config.kind
         self.vq = VQVAE(config.vq)
         self.prior = CodePrior(config.prior)
+        self.refiner = Refiner(config.refiner) if config.refiner is not None else None
 
     @property
     def can_encode(self) -> bool:
@@ -295,6 +308,12 @@ class VQSceneModel(nn.Module):
             noise, side, style, size, condition.temperature, condition.top_k, condition.top_p, targets
         )
 
+    def logits(self, indices: torch.Tensor, passes: int | None = None) -> torch.Tensor:
+        """Code grids ``(N, h, w)`` -> per-cell logits ``(N, C, h*f, w*f)``: the decoder's, then
+        the refiner's ``passes`` (default: its config's; none without a refiner)."""
+        logits = self.vq.decode_indices(indices)
+        return logits if self.refiner is None else self.refiner.refine(logits, passes)
+
     @torch.no_grad()
     def decode_indices(self, indices: torch.Tensor, decoding: str | None = None) -> np.ndarray:
         """Code grids -> glyph grids ``(N, S, S)`` uint8 (eval mode, no buffer changes)."""
@@ -302,9 +321,7 @@ class VQSceneModel(nn.Module):
         self.eval()
         try:
             out = [
-                decode_logits(
-                    self.vq.decode_indices(indices[s : s + CHUNK]), decoding or self.config.decoding
-                )
+                decode_logits(self.logits(indices[s : s + CHUNK]), decoding or self.config.decoding)
                 .to(torch.uint8)
                 .numpy()
                 for s in range(0, len(indices), CHUNK)

@@ -1,0 +1,175 @@
+"""A learned tile-level refiner for the v2 scene models: decoder logits -> better logits.
+
+The VQ-VAE decodes a code grid one neighbourhood at a time (its decoder sees a few codes), so
+what a sample gets wrong is mostly what needs the whole map: a room drawn without its
+doorway, a locked door with no key, an item left in a walled-off corner. Reconstructions show
+it too: the held-out corpus is 98% / 99% playable, its VQ-VAE reconstructions 84% / 89% (16x16
+/ 32x32). A :class:`Refiner` is a small U-Net over the whole map (its bottleneck at 1/8 of
+the side sees every cell) that takes the decoder's per-cell logits and returns corrected
+logits, added as a residual (its last layer starts at zero, so an untrained refiner is the
+identity). It is applied ``passes`` times, each pass reading the previous one's output; the
+count decodings (:func:`generators.sampling.decode_logits`) then read the result as before.
+
+Training (:func:`train_refiner`, ``python -m generators train vqvae --refine-steps N``):
+corpus grids are *corrupted* the way samples go wrong, encoded by the (fixed) VQ-VAE, some of
+their codes swapped for near neighbours in the codebook (a code close to the right one: the
+prior's typical miss), decoded, and the refiner is trained by per-cell cross-entropy to
+give back the uncorrupted grid, after one pass and after a second pass over its own output
+(so that passes compose). The corruptions (:func:`corrupt`): doorways walled up (door tiles
+of every kind, and one-cell gaps in a wall), keys removed. All draws come from a passed
+``torch.Generator``. The refiner never sees the rules' reachability: what it learns about
+rooms and doorways it learns from the corpus.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from generators.data import NUM_CODES
+from generators.models import DictConfig
+from vrenvs.core.catalog import CATALOG
+from vrenvs.core.checks import check_float, check_int
+
+__all__ = ["Refiner", "RefinerConfig", "corrupt", "near_codes", "swap_codes"]
+
+MAX_PASSES = 8
+
+
+@dataclass(frozen=True)
+class RefinerConfig(DictConfig):
+    """Shape and use of a :class:`Refiner` (stored in the model's checkpoint config)."""
+
+    width: int = 32
+    """channels at full resolution (2x at the three coarser levels); a multiple of 8"""
+    passes: int = 2
+    """times the refiner is applied to the decoder's logits when sampling"""
+
+    def __post_init__(self) -> None:
+        check_int("width", self.width, 8, 1024)
+        if self.width % 8:
+            raise ValueError(
+                f"width={self.width} is not allowed; allowed: a multiple of 8 (group norms of 8)"
+            )
+        check_int("passes", self.passes, 1, MAX_PASSES)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in Refiner(self).parameters())
+
+
+def _norm(channels: int) -> nn.GroupNorm:
+    return nn.GroupNorm(8, channels)
+
+
+class _Conv(nn.Module):
+    """GroupNorm, SiLU, 3x3 conv (stride 1 or 2)."""
+
+    def __init__(self, inputs: int, outputs: int, stride: int = 1) -> None:
+        super().__init__()
+        self.norm = _norm(inputs)
+        self.conv = nn.Conv2d(inputs, outputs, 3, stride, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.silu(self.norm(x)))
+
+
+class Refiner(nn.Module):
+    """U-Net over per-cell logits ``(B, C, H, W)`` (``H, W`` multiples of 8): three stride-2
+    levels down, one conv at 1/8, three levels up with skip connections (nearest
+    upsampling), and a 1x1 head whose output is added to the input logits. Per-sample norms,
+    so a scene does not depend on its batch."""
+
+    def __init__(self, config: RefinerConfig) -> None:
+        super().__init__()
+        self.config = config
+        w = config.width
+        self.inp = nn.Conv2d(NUM_CODES, w, 3, padding=1)
+        self.down = nn.ModuleList([_Conv(w, 2 * w, 2), _Conv(2 * w, 2 * w, 2), _Conv(2 * w, 2 * w, 2)])
+        self.mid = _Conv(2 * w, 2 * w)
+        self.up = nn.ModuleList([_Conv(4 * w, 2 * w), _Conv(4 * w, 2 * w), _Conv(4 * w, w)])
+        self.head = nn.Sequential(_norm(w), nn.SiLU(), nn.Conv2d(w, NUM_CODES, 1))
+        last = self.head[-1]
+        assert isinstance(last, nn.Conv2d)
+        nn.init.zeros_(last.weight)  # an untrained refiner is the identity
+        assert last.bias is not None
+        nn.init.zeros_(last.bias)
+
+    def forward(self, logits: torch.Tensor) -> torch.Tensor:
+        """One pass: logits ``(B, C, H, W)`` -> logits of the same shape."""
+        if logits.dim() != 4 or logits.shape[1] != NUM_CODES or logits.shape[2] % 8 or logits.shape[3] % 8:
+            raise ValueError(
+                f"logits of shape {tuple(logits.shape)} are not allowed; allowed: (B, {NUM_CODES}, H, W) "
+                "with H and W multiples of 8"
+            )
+        x0 = self.inp(F.log_softmax(logits, dim=1))
+        skips = []
+        h = x0
+        for layer in self.down:
+            h = layer(h)
+            skips.append(h)
+        h = self.mid(h)
+        for layer, skip in zip(self.up, reversed(skips), strict=True):
+            h = F.interpolate(layer(torch.cat([h, skip], dim=1)), scale_factor=2.0, mode="nearest")
+        return logits + self.head(h + x0)
+
+    def refine(self, logits: torch.Tensor, passes: int | None = None) -> torch.Tensor:
+        """``passes`` (default: the config's) passes, each over the previous one's output."""
+        for _ in range(self.config.passes if passes is None else check_int("passes", passes, 0, MAX_PASSES)):
+            logits = self(logits)
+        return logits
+
+
+_DOORS = torch.tensor([t.id for t in CATALOG.tiles if t.name.startswith("door")])
+_KEYS = torch.tensor([CATALOG.item_code(i.name) for i in CATALOG.items if i.name.endswith("_key")])
+_OPEN = torch.tensor([CATALOG.tile_code(n) for n in ("floor", "grass", "path")])
+
+
+def doorways(grids: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W)`` bool: door tiles of every kind, and open ground cells with wall on both
+    sides along one axis and open ground on both sides along the other (a one-cell gap in a
+    wall)."""
+    wall = F.pad(grids == CATALOG.WALL, (1, 1, 1, 1))
+    ground = torch.isin(grids, _OPEN)
+    open_ = F.pad(ground, (1, 1, 1, 1))
+    across = wall[:, 1:-1, :-2] & wall[:, 1:-1, 2:] & open_[:, :-2, 1:-1] & open_[:, 2:, 1:-1]
+    along = wall[:, :-2, 1:-1] & wall[:, 2:, 1:-1] & open_[:, 1:-1, :-2] & open_[:, 1:-1, 2:]
+    return torch.isin(grids, _DOORS) | (ground & (across | along))
+
+
+def corrupt(
+    grids: torch.Tensor, generator: torch.Generator, door_drop: float = 1.0, key_drop: float = 0.5
+) -> torch.Tensor:
+    """A corrupted copy of glyph grids ``(B, H, W)`` (long): each grid draws a rate ``q`` in
+    ``[0, door_drop)`` and walls up each of its :func:`doorways` with chance ``q``, and
+    removes each key (to floor) with chance ``q * key_drop``."""
+    check_float("door_drop", door_drop, 0.0, 1.0)
+    check_float("key_drop", key_drop, 0.0, 1.0)
+    out = grids.clone()
+    rate = torch.rand(len(grids), 1, 1, generator=generator) * door_drop
+    draw = torch.rand(grids.shape, generator=generator)
+    out[doorways(grids) & (draw < rate)] = CATALOG.WALL
+    out[torch.isin(grids, _KEYS) & (draw < rate * key_drop)] = CATALOG.tile_code("floor")
+    return out
+
+
+def near_codes(codebook: torch.Tensor, k: int) -> torch.Tensor:
+    """``(K, k)`` the ``k`` nearest other codes of each code of ``codebook`` ``(K, D)``."""
+    k = check_int("k", k, 1, len(codebook) - 1)
+    dist = torch.cdist(codebook, codebook)
+    dist.fill_diagonal_(float("inf"))
+    return dist.topk(k, largest=False).indices
+
+
+def swap_codes(
+    codes: torch.Tensor, near: torch.Tensor, rate: float, generator: torch.Generator
+) -> torch.Tensor:
+    """Code grids ``(B, h, w)`` with each code swapped, with a per-grid chance drawn in
+    ``[0, 2 * rate)``, for one of its ``near`` codes (:func:`near_codes`) at random."""
+    check_float("rate", rate, 0.0, 0.5)
+    chance = torch.rand(len(codes), 1, 1, generator=generator) * (2 * rate)
+    swap = torch.rand(codes.shape, generator=generator) < chance
+    pick = torch.randint(near.shape[1], codes.shape, generator=generator)
+    return torch.where(swap, near[codes, pick], codes)

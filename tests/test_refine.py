@@ -1,0 +1,279 @@
+"""The tile-level refiner of the v2 scene models (:mod:`generators.refine`): its network, the
+corruptions it is trained to undo, its place in a model and a checkpoint, and stage 4 of
+``python -m generators train vqvae``."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("safetensors")
+
+from generators import checkpoint as ckpt  # noqa: E402
+from generators.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from generators.data import NUM_CODES  # noqa: E402
+from generators.refine import Refiner, RefinerConfig, corrupt, doorways, near_codes, swap_codes  # noqa: E402
+from generators.train_vq import VQTrainConfig, attach_refiner  # noqa: E402
+from generators.vqmodel import VQModelConfig, VQSceneModel  # noqa: E402
+from tests.test_vq_checkpoint import _small_corpus, rewrite, tiny_config  # noqa: E402
+from vrenvs.core.catalog import CATALOG  # noqa: E402
+
+ROOMS = """
+########
+#..#...#
+#..+...#
+#..#...#
+##.#####
+#......#
+#.r..R.#
+########
+"""
+
+
+def grid(text: str) -> torch.Tensor:
+    glyphs = {g: k for k, g in enumerate(CATALOG.glyphs)}
+    return torch.tensor([[glyphs[c] for c in row] for row in text.strip().splitlines()], dtype=torch.long)
+
+
+def ascii_of(cells: torch.Tensor) -> str:
+    return "\n".join("".join(CATALOG.glyphs[int(c)] for c in row) for row in cells)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def test_doorways_are_door_tiles_of_every_kind_and_one_cell_gaps_in_walls():
+    found = doorways(grid(ROOMS)[None])[0]
+    assert sorted(map(tuple, found.nonzero().tolist())) == [(2, 3), (4, 2), (6, 5)]  # +, gap, R
+
+
+def test_corrupt_walls_up_doorways_and_removes_keys_at_the_drawn_rates():
+    rooms = grid(ROOMS)
+    batch = rooms.expand(400, -1, -1).contiguous()
+    out = corrupt(batch, torch.Generator().manual_seed(0), door_drop=1.0, key_drop=0.5)
+    changed = out != batch
+    # only doorways (to wall) and the key (to floor) ever change
+    door = doorways(rooms[None])[0]
+    key = rooms == CATALOG.item_code("red_key")
+    assert not changed[:, ~(door | key)].any()
+    assert (out[:, door][changed[:, door]] == CATALOG.WALL).all()
+    assert (out[:, key][changed[:, key]] == CATALOG.tile_code("floor")).all()
+    # rate q ~ U[0, 1): a doorway is walled up with chance E[q] = 1/2, the key removed with 1/4
+    assert 0.44 < float(changed[:, door].float().mean()) < 0.56
+    assert 0.19 < float(changed[:, key].float().mean()) < 0.31
+    # the rate is per grid: grids differ in how much they lose
+    assert len(set(changed[:, door].sum(dim=1).tolist())) == 4  # 0, 1, 2 or 3 doorways
+    assert torch.equal(corrupt(batch, torch.Generator().manual_seed(0), door_drop=0.0), batch)
+    again = corrupt(batch, torch.Generator().manual_seed(0), door_drop=1.0, key_drop=0.5)
+    assert torch.equal(again, out)
+
+
+def test_corrupt_example_with_every_doorway_and_key_dropped(monkeypatch):
+    # every draw 0 (a cell is dropped if its draw is below the grid's rate), every rate 0.999
+    full = torch.full
+    monkeypatch.setattr(
+        torch, "rand", lambda *a, generator=None: full(a[0], 0.0) if len(a) == 1 else full(a, 0.999)
+    )
+    out = corrupt(grid(ROOMS)[None], torch.Generator(), door_drop=1.0, key_drop=1.0)[0]
+    assert ascii_of(out) == ("########\n#..#...#\n#..#...#\n#..#...#\n########\n#......#\n#....#.#\n########")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"door_drop": 1.5}, r"door_drop=1\.5"),
+        ({"key_drop": -0.1}, r"key_drop=-0\.1"),
+    ],
+)
+def test_corrupt_refuses_rates_outside_0_1(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        corrupt(grid(ROOMS)[None], torch.Generator(), **kwargs)
+
+
+def test_near_codes_are_the_nearest_other_codes():
+    codebook = torch.tensor([[0.0], [1.0], [3.0], [7.0]])
+    assert near_codes(codebook, 1).tolist() == [[1], [0], [1], [2]]
+    assert near_codes(codebook, 2).tolist() == [[1, 2], [0, 2], [1, 0], [2, 1]]
+    with pytest.raises(ValueError, match=r"k=4"):
+        near_codes(codebook, 4)
+
+
+def test_swap_codes_swaps_only_for_near_codes_and_not_at_rate_0():
+    codebook = torch.randn(16, 4, generator=torch.Generator().manual_seed(1))
+    near = near_codes(codebook, 3)
+    codes = torch.randint(16, (300, 4, 4), generator=torch.Generator().manual_seed(2))
+    out = swap_codes(codes, near, 0.25, torch.Generator().manual_seed(3))
+    moved = out != codes
+    assert 0.2 < float(moved.float().mean()) < 0.3  # chance ~ U[0, 0.5): 1/4 on average
+    assert all(int(b) in near[int(a)].tolist() for a, b in zip(codes[moved], out[moved], strict=True))
+    assert torch.equal(swap_codes(codes, near, 0.0, torch.Generator()), codes)
+    with pytest.raises(ValueError, match=r"rate=0\.6"):
+        swap_codes(codes, near, 0.6, torch.Generator())
+
+
+def test_an_untrained_refiner_is_the_identity_and_passes_compose():
+    refiner = Refiner(RefinerConfig(width=8, passes=2))
+    logits = torch.randn(3, NUM_CODES, 16, 16, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(refiner(logits), logits)
+    with torch.no_grad():
+        refiner.head[-1].bias.copy_(torch.arange(NUM_CODES, dtype=torch.float32))
+    step = torch.arange(NUM_CODES, dtype=torch.float32)[None, :, None, None]
+    assert torch.allclose(refiner.refine(logits), logits + 2 * step)
+    assert torch.allclose(refiner.refine(logits, passes=3), logits + 3 * step)
+    assert torch.equal(refiner.refine(logits, passes=0), logits)
+
+
+def test_a_scene_does_not_depend_on_its_batch():
+    torch.manual_seed(0)
+    refiner = Refiner(RefinerConfig(width=8)).eval()
+    for p in refiner.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    logits = torch.randn(4, NUM_CODES, 16, 16, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        assert torch.allclose(refiner(logits)[2:3], refiner(logits[2:3]), atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"width": 12}, r"width=12 is not allowed; allowed: a multiple of 8"),
+        ({"width": 4}, r"width=4"),
+        ({"passes": 0}, r"passes=0"),
+        ({"passes": 9}, r"passes=9"),
+    ],
+)
+def test_refiner_config_refuses_bad_values_naming_them(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        RefinerConfig(**kwargs)
+
+
+def test_refiner_refuses_logits_of_another_shape():
+    refiner = Refiner(RefinerConfig(width=8))
+    with pytest.raises(ValueError, match=r"logits of shape \(1, 30, 12, 12\) are not allowed"):
+        refiner(torch.zeros(1, NUM_CODES, 12, 12))
+    with pytest.raises(ValueError, match=r"allowed: \(B, 30, H, W\)"):
+        refiner(torch.zeros(1, 5, 16, 16))
+
+
+def refined_config() -> VQModelConfig:
+    return dataclasses.replace(tiny_config(), refiner=RefinerConfig(width=8, passes=2))
+
+
+def test_model_config_round_trips_its_refiner_and_leaves_it_out_when_none():
+    config = refined_config()
+    data = config.to_dict()
+    assert data["refiner"] == {"width": 8, "passes": 2}
+    assert VQModelConfig.from_dict(data) == config
+    assert "refiner" not in tiny_config().to_dict()  # configs without one are unchanged
+    assert VQModelConfig.from_dict({**tiny_config().to_dict(), "refiner": None}) == tiny_config()
+    assert config.num_parameters() == tiny_config().num_parameters() + RefinerConfig(8).num_parameters()
+    with pytest.raises(ValueError, match=r"refiner\.width=12"):
+        VQModelConfig.from_dict({**data, "refiner": {"width": 12, "passes": 2}})
+    with pytest.raises(TypeError, match=r"refiner=3 must be an object"):
+        VQModelConfig.from_dict({**data, "refiner": 3})
+
+
+def test_a_model_decodes_through_its_refiner():
+    torch.manual_seed(0)
+    model = VQSceneModel(refined_config()).eval()
+    assert model.refiner is not None
+    with torch.no_grad():
+        model.refiner.head[-1].bias.zero_()
+        model.refiner.head[-1].bias[CATALOG.WALL] = 1000.0  # every layout cell becomes a wall
+    indices = torch.randint(8, (2, 4, 4), generator=torch.Generator().manual_seed(1))
+    plain = model.vq.decode_indices(indices)
+    assert torch.equal(model.logits(indices, passes=0), plain)
+    assert torch.allclose(model.logits(indices), model.refiner(model.refiner(plain)))
+    walls = model.decode_indices(indices, "argmax")
+    assert (walls == CATALOG.WALL).all()
+
+
+def test_a_checkpoint_keeps_the_refiner_and_its_passes(tmp_path):
+    torch.manual_seed(0)
+    model = VQSceneModel(refined_config()).eval()
+    assert model.refiner is not None
+    for p in model.refiner.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    path = ckpt.save_checkpoint(model, tmp_path / "refined", {"metrics": {}})
+    loaded = load_checkpoint(path).model
+    assert isinstance(loaded, VQSceneModel)
+    assert loaded.config.refiner == RefinerConfig(width=8, passes=2)
+    indices = torch.randint(8, (3, 4, 4), generator=torch.Generator().manual_seed(1))
+    assert np.array_equal(loaded.decode_indices(indices), model.decode_indices(indices))
+    rewrite(path, "model.refiner.depth", 3)
+    with pytest.raises(CheckpointError, match=r"model\.refiner has unknown fields \['depth'\]"):
+        load_checkpoint(path)
+
+
+def test_attach_refiner_adds_one_seeded_or_sets_the_passes_of_the_one_there():
+    model = VQSceneModel(tiny_config())
+    attach_refiner(model, VQTrainConfig(refine_width=16, refine_passes=3, seed=5))
+    assert model.refiner is not None and model.config.refiner == RefinerConfig(16, 3)
+    other = VQSceneModel(tiny_config())
+    attach_refiner(other, VQTrainConfig(refine_width=16, refine_passes=3, seed=5))
+    assert other.refiner is not None
+    for (name, a), b in zip(
+        model.refiner.state_dict().items(), other.refiner.state_dict().values(), strict=True
+    ):
+        assert torch.equal(a, b), name  # initialised from the seed, whatever the global RNG did
+    attach_refiner(model, VQTrainConfig(refine_passes=1))
+    assert model.config.refiner == RefinerConfig(16, 1) and model.refiner.config.passes == 1
+    with pytest.raises(ValueError, match=r"refine_width=24 is not allowed: the --init checkpoint's refiner"):
+        attach_refiner(model, VQTrainConfig(refine_width=24))
+
+
+@pytest.mark.parametrize(
+    ("flag", "value", "message"),
+    [
+        ("refine_steps", -1, r"refine_steps=-1"),
+        ("refine_width", 12, r"width=12"),
+        ("refine_passes", 0, r"passes=0"),
+        ("refine_door_drop", 2.0, r"refine_door_drop=2\.0"),
+        ("refine_code_swap", 0.7, r"refine_code_swap=0\.7"),
+        ("refine_near", 0, r"refine_near=0"),
+    ],
+)
+def test_train_config_refuses_bad_refiner_flags(flag, value, message):
+    with pytest.raises(ValueError, match=message):
+        VQTrainConfig(**{flag: value})
+
+
+def test_stage_4_trains_a_refiner_over_the_fixed_model_and_records_both(tmp_path, monkeypatch, capsys):
+    import generators.train_vq
+    from generators.cli import main
+
+    torch.manual_seed(0)
+    base = VQSceneModel(tiny_config()).eval()
+    init = ckpt.save_checkpoint(base, tmp_path / "base", {"metrics": {}})
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+    argv = ["train", "vqvae", "--init", str(init), "--prior-steps", "0", "--minutes", "0"]
+    argv += ["--refine-steps", "3", "--refine-width", "8", "--refine-batch-size", "4", "--refine-near", "3"]
+    argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
+    assert main([*argv[:-2], "--refine-near", "8", "--out", str(tmp_path / "refused")]) == 2
+    assert "refine_near=8 is not allowed; allowed: below the codebook size 8" in capsys.readouterr().err
+    assert not (tmp_path / "refused").exists()
+    assert main(argv) == 0
+    done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
+    assert done.meta["training"]["steps"] == {"vq": 0, "prior": 0, "bootstrap": 0, "refine": 3}
+    assert done.meta["model"]["refiner"] == {"width": 8, "passes": 2}
+    metrics = done.meta["metrics"]
+    for size in (16, 32):
+        assert {
+            f"raw_playable_{size}",
+            f"unrefined_raw_playable_{size}",
+            f"unrefined_pattern_kl_{size}",
+        } <= set(metrics)
+    model = done.model
+    assert isinstance(model, VQSceneModel) and model.refiner is not None
+    for name, tensor in base.state_dict().items():  # the VQ-VAE and the prior are untouched
+        assert torch.equal(model.state_dict()[name], tensor), name
+    head = model.refiner.head[-1]
+    assert head.weight.abs().sum() > 0  # trained away from the identity start
