@@ -12,8 +12,10 @@ Made by ``python -m agents.hardset --write`` (16x16, ``agents/hardsets/hard16-v<
 - every 16x16 designer scene as drawn (out of distribution for a learner trained on
   generated scenes).
 
-Versions: ``hard16-v1`` (the current one) was drawn from the first shipped ``vqvae`` weights
-(checkpoint ``bd7324ce4be2``; the curriculum results of 2026-12-04 were measured on it). When
+Versions: ``hard16-v1`` was drawn from the first shipped ``vqvae`` weights (checkpoint
+``bd7324ce4be2``; the curriculum results of 2026-12-04 and 2026-12-05 were measured on it);
+``hard16-v2`` (the current one) from the same weights with the refiner (checkpoint
+``959ed5e37c9a``), by the same rule. When
 the generator, repair or the rule changes, the next version is written beside it and the
 older ones stay shipped, so results measured on them can be reproduced
 (``hard_kwargs(kwargs, "hard16-v1")``).
@@ -43,7 +45,7 @@ from vrenvs.core.sources import AsciiFolderSource, BankSource, make_source, save
 
 __all__ = ["HARD_SET", "HARD_SETS", "VERSION", "bank_path", "build", "farthest_item", "hard_kwargs", "main"]
 
-VERSION = 1
+VERSION = 2
 SIZE = 16
 SOURCE = "vqvae"
 START = 20_000_000

@@ -696,8 +696,8 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
 
     manifest = json.loads(bank_path().with_suffix(".json").read_text())
     codes = BankSource(16, bank_path()).codes
-    assert manifest["name"] == HARD_SET == "hard16-v1"
-    assert len(codes) == len(manifest["scenes"]) == manifest["generated"] + manifest["designer"] == 231
+    assert manifest["name"] == HARD_SET == "hard16-v2"
+    assert len(codes) == len(manifest["scenes"]) == manifest["generated"] + manifest["designer"] == 233
     assert solvable_batch(codes).all()
     generated = codes[: manifest["generated"]]
     locked = CATALOG.IS_LOCKED[split_tiles(generated)].any(axis=(1, 2))
@@ -708,7 +708,7 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
     assert manifest["designer"] == len(designer.scenes)
     assert all(np.array_equal(codes[len(generated) + k], designer.scene(k).codes) for k in range(35))
     kwargs = hard_kwargs({"scenes": "vqvae", "num_scenes": 100, "start_scene": 10_000_000, "route": True})
-    assert kwargs == {"scenes": str(bank_path()), "num_scenes": 231 * 1, "start_scene": 0, "route": True}
+    assert kwargs == {"scenes": str(bank_path()), "num_scenes": 233, "start_scene": 0, "route": True}
     env = gym.make("vrenvs/Assistant-v0", **kwargs)
     _, info = env.reset(seed=0)
     assert info["scene"]["source"] == str(bank_path())
@@ -717,10 +717,12 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
 def test_hard_sets_are_chosen_by_name():
     from agents.hardset import HARD_SET, HARD_SETS, bank_path, hard_kwargs
 
-    assert HARD_SETS == ("hard16-v1",) and HARD_SETS[-1] == HARD_SET
-    assert bank_path("hard16-v1") == bank_path() and bank_path().is_file()
-    assert hard_kwargs({}, "hard16-v1")["num_scenes"] == 231
-    unknown = r"hard set='hard16-v9' is not supported; choose from \['hard16-v1'\]"
+    assert HARD_SETS == ("hard16-v1", "hard16-v2") and HARD_SETS[-1] == HARD_SET
+    assert bank_path("hard16-v2") == bank_path() and bank_path().is_file()
+    assert bank_path("hard16-v1").is_file() and bank_path("hard16-v1") != bank_path()
+    assert hard_kwargs({}, "hard16-v1")["num_scenes"] == 231  # older versions stay shipped
+    assert hard_kwargs({}, "hard16-v2")["num_scenes"] == 233
+    unknown = r"hard set='hard16-v9' is not supported; choose from \['hard16-v1', 'hard16-v2'\]"
     with pytest.raises(ValueError, match=unknown):
         hard_kwargs({}, "hard16-v9")
 

@@ -14,6 +14,9 @@ name ``scenes="gan"`` instead and kept their digests; ``fetch-default`` and
 ``guide-default32`` were added for the new default. Re-recorded for repair v4 (the assistant
 can always reach the user): 5 digests of 4 runs on procedural scenes changed
 (``flee-critter``, ``flee-procedural``, ``guard-npcs``), the other 46 kept theirs.
+Re-recorded when the shipped ``vqvae`` gained its refiner (generators.refine; the scenes it
+serves changed): exactly the two runs on the default source changed (``fetch-default``,
+``guide-default32``: 6 digests here, 2 in ``episodes.json``), every other kept its digests.
 
 ``tests/data/episodes.json`` (``python -m tests.trajectories --episodes``) holds longer
 digests, recorded before the compiled kernels replaced the numpy phases (speed issue): every
