@@ -18,7 +18,7 @@ from generators.data import NUM_CODES  # noqa: E402
 from generators.refine import Refiner, RefinerConfig, corrupt, doorways, near_codes, swap_codes  # noqa: E402
 from generators.train_vq import VQTrainConfig, attach_refiner  # noqa: E402
 from generators.vqmodel import VQModelConfig, VQSceneModel  # noqa: E402
-from tests.test_vq_checkpoint import _small_corpus, rewrite, tiny_config  # noqa: E402
+from tests.test_vq_checkpoint import _one_thread, _small_corpus, rewrite, tiny_config  # noqa: E402, F401
 from vrenvs.core.catalog import CATALOG  # noqa: E402
 
 ROOMS = """
@@ -40,14 +40,6 @@ def grid(text: str) -> torch.Tensor:
 
 def ascii_of(cells: torch.Tensor) -> str:
     return "\n".join("".join(CATALOG.glyphs[int(c)] for c in row) for row in cells)
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 def test_doorways_are_door_tiles_of_every_kind_and_one_cell_gaps_in_walls():

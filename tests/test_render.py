@@ -84,7 +84,9 @@ def test_rgb_array_shape_dtype_and_range_before_and_after_steps(env_id, tile_siz
         colours = np.unique((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2])
         assert len(colours) > 20, "a frame is a picture, not a flat fill"
         assert frame.min() < 40 and frame.max() > 200, "dark ink and light text are both present"
-        env.step(step % 9)
+        _, _, terminated, truncated, _ = env.step(step % 9)
+        if terminated or truncated:  # an NPC's episode can end within six steps
+            env.reset()
 
 
 @pytest.mark.parametrize("env_id", ENV_IDS)
