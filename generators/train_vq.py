@@ -131,8 +131,8 @@ class VQTrainConfig:
     bootstrap_lr: float = 2e-4
     """constant AdamW learning rate of stage 3"""
     refine_steps: int = 0
-    """stage 4: updates of the tile-level refiner (generators.refine); 0: none (a refiner the
-    --init checkpoint has is kept as it is)"""
+    """stage 4: updates of the tile-level refiner (generators.refine), within what --minutes
+    leaves after stages 1-3; 0: none (a refiner the --init checkpoint has is kept as it is)"""
     refine_width: int = 32
     """channels of a new refiner's full-resolution layers"""
     refine_passes: int = 2
