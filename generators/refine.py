@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -122,7 +123,7 @@ class Refiner(nn.Module):
         return logits
 
 
-_DOORS = torch.tensor([t.id for t in CATALOG.tiles if t.name.startswith("door")])
+_DOORS = torch.from_numpy(np.flatnonzero(CATALOG.IS_DOOR))  # tile ids are their glyph codes
 _KEYS = torch.tensor([CATALOG.item_code(i.name) for i in CATALOG.items if i.name.endswith("_key")])
 _OPEN = torch.tensor([CATALOG.tile_code(n) for n in ("floor", "grass", "path")])
 
