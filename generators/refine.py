@@ -17,8 +17,13 @@ prior's typical miss), decoded, and the refiner is trained by per-cell cross-ent
 give back the uncorrupted grid, after one pass and after a second pass over its own output
 (so that passes compose). The corruptions (:func:`corrupt`): doorways walled up (door tiles
 of every kind, and one-cell gaps in a wall), keys removed. All draws come from a passed
-``torch.Generator``. The refiner never sees the rules' reachability: what it learns about
-rooms and doorways it learns from the corpus.
+``torch.Generator``.
+
+Optionally (``--refine-self``) part of each batch comes from the model's *own* samples, with
+the repaired grid (:func:`vrenvs.core.repair.repair_batch`) as the target
+(:func:`own_targets`): the refiner then sees exactly the faults the prior makes and learns the
+few edits that make such a sample playable (mostly a wall cell opened into a sealed room).
+The rules are used only to make those training targets; sampling never calls them.
 """
 
 from __future__ import annotations
@@ -35,7 +40,7 @@ from generators.models import DictConfig
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_float, check_int
 
-__all__ = ["Refiner", "RefinerConfig", "corrupt", "near_codes", "swap_codes"]
+__all__ = ["Refiner", "RefinerConfig", "corrupt", "near_codes", "own_targets", "swap_codes"]
 
 MAX_PASSES = 8
 
@@ -174,3 +179,41 @@ def swap_codes(
     swap = torch.rand(codes.shape, generator=generator) < chance
     pick = torch.randint(near.shape[1], codes.shape, generator=generator)
     return torch.where(swap, near[codes, pick], codes)
+
+
+_IS_ITEM = CATALOG.CODE_ITEM > 0
+_LOCK_OF_KEY = np.zeros(CATALOG.num_codes, dtype=np.int64)  # key code -> its locked door's tile code
+for _colour in ("red", "green", "blue", "yellow"):
+    _LOCK_OF_KEY[CATALOG.item_code(f"{_colour}_key")] = CATALOG.tile_code(f"door_{_colour}")
+
+
+def own_targets(raw: np.ndarray, repaired: np.ndarray) -> np.ndarray:
+    """Training targets ``(N, H, W)`` from raw samples and their repaired grids: the repaired
+    grids without the items repair *placed* (it puts a missing key or requestable item as
+    far from the user as it can, mostly in a room's corner, which no corpus scene does).
+    A placed item's cell keeps its raw glyph; a placed key's colour has its locked doors
+    made plain doors instead (the other way repair itself makes a keyless lock solvable), or
+    floor where such a door stands outside a wall (a door in open ground, which no corpus
+    scene has).
+    Every other edit (opened walls, removed strays) stays."""
+    raw = np.asarray(raw, dtype=np.int64)
+    out = np.array(repaired, dtype=np.int64)
+    if raw.shape != out.shape or raw.ndim != 3:
+        raise ValueError(
+            f"raw {raw.shape} and repaired {out.shape} are not allowed; allowed: equal shapes (N, H, W)"
+        )
+    placed = (raw != out) & _IS_ITEM[out] & ~_IS_ITEM[raw]
+    locks = np.zeros_like(placed)
+    for n, y, x in zip(*np.nonzero(placed & (_LOCK_OF_KEY[out] > 0)), strict=True):
+        locks[n] |= out[n] == _LOCK_OF_KEY[out[n, y, x]]
+    out[placed] = raw[placed]
+    walled = _between_walls(out)
+    out[locks & walled] = CATALOG.DOOR
+    out[locks & ~walled] = CATALOG.tile_code("floor")
+    return out
+
+
+def _between_walls(grids: np.ndarray) -> np.ndarray:
+    """``(N, H, W)`` bool: the cell has wall on both sides along one axis."""
+    wall = np.pad(grids == CATALOG.WALL, ((0, 0), (1, 1), (1, 1)))
+    return (wall[:, :-2, 1:-1] & wall[:, 2:, 1:-1]) | (wall[:, 1:-1, :-2] & wall[:, 1:-1, 2:])

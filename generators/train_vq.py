@@ -44,11 +44,12 @@ from generators.metrics import pattern_kl
 from generators.models import DECODINGS
 from generators.prior import PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
-from generators.refine import Refiner, RefinerConfig, corrupt, near_codes, swap_codes
+from generators.refine import Refiner, RefinerConfig, corrupt, near_codes, own_targets, swap_codes
 from generators.vq import PatchCritic, VQConfig
 from generators.vqmodel import MAX_ATTEMPTS, VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.checks import check_choice, check_float, check_int, check_output
 from vrenvs.core.reach import solvable_batch
+from vrenvs.core.repair import repair_batch
 
 __all__ = ["VQTrainConfig", "add_arguments", "evaluate_vq", "parse_config", "train_vq"]
 
@@ -150,6 +151,14 @@ class VQTrainConfig:
     [0, 2 x this)"""
     refine_near: int = 8
     """corruption: how many nearest codebook neighbours a swapped code may become"""
+    refine_self: float = 0.0
+    """share of each stage-4 batch drawn from the model's own samples (the model as stage 4
+    starts, its refiner included), their repaired grids the targets
+    (generators.refine.own_targets); 0: corpus corruptions only"""
+    refine_pool: int = 8192
+    """own samples drawn once for --refine-self at 16x16 (a quarter as many at 32x32)"""
+    refine_edit_weight: float = 1.0
+    """loss weight of the cells in which an own sample's target differs from the sample"""
     properties: str = ""
     """comma-separated scene properties the prior is also conditioned on (rooms,
     locked_doors, distance; see generators.properties); empty: none"""
@@ -206,6 +215,9 @@ class VQTrainConfig:
         check_float("refine_key_drop", self.refine_key_drop, 0.0, 1.0)
         check_float("refine_code_swap", self.refine_code_swap, 0.0, 0.5)
         check_int("refine_near", self.refine_near, 1, 64)
+        check_float("refine_self", self.refine_self, 0.0, 1.0)
+        check_int("refine_pool", self.refine_pool, 4, 1_000_000)
+        check_float("refine_edit_weight", self.refine_edit_weight, 1.0, 100.0)
         check_int("threads", self.threads, 1, 64)
         for size in SIZES:
             # below the held-out part, which starts at index 1,000,000
@@ -757,6 +769,35 @@ def attach_refiner(model: VQSceneModel, config: VQTrainConfig) -> None:
     model.config = replace(model.config, refiner=refiner)
 
 
+REFINE_SEED0 = 2_500_000_000
+"""Seeds of stage 4's own samples (size 16 from here, 32 from ``REFINE_SEED0 + 1_000_000``),
+disjoint from the report's, :data:`EVAL_SEED0`'s and :data:`BOOTSTRAP_SEED0`'s."""
+
+
+@dataclass
+class OwnPool:
+    """Stage 4's own samples of one size: code grids, targets (:func:`own_targets`) and the
+    per-cell loss weights (``refine_edit_weight`` where the target differs from the sample)."""
+
+    codes: torch.Tensor
+    targets: torch.Tensor
+    weights: torch.Tensor
+
+
+def own_pool(model: VQSceneModel, corpus: Corpus, num: int, seed0: int, edit_weight: float) -> OwnPool:
+    """``num`` samples of ``model`` at the corpus's size (styles in the training shares, in
+    banks of 1,024 from seed ``seed0``), repaired, as an :class:`OwnPool`."""
+    codes, targets, weights = [], [], []
+    for first in range(0, num, 1024):
+        counts = style_counts(corpus.train_style, min(1024, num - first))
+        indices, raw, _ = sample_styles(model, corpus.size, counts, seed0 + first)
+        target = own_targets(raw, repair_batch(raw)[0])
+        codes.append(indices)
+        targets.append(torch.from_numpy(target))
+        weights.append(torch.from_numpy(np.where(target != raw, edit_weight, 1.0).astype(np.float32)))
+    return OwnPool(torch.cat(codes), torch.cat(targets), torch.cat(weights))
+
+
 def _train_refine_stage(
     model: VQSceneModel,
     corpora: dict[int, Corpus],
@@ -767,12 +808,20 @@ def _train_refine_stage(
 ) -> int:
     """Stage 4 (``refine_steps`` > 0): the refiner learns to undo corruptions of training
     grids (see :mod:`generators.refine`) over the fixed VQ-VAE, by per-cell cross-entropy
-    after one pass and after two. Sizes alternate; the prior is not touched."""
+    after one pass and after two; with ``refine_self`` that share of each batch is the
+    model's own samples and their repaired targets. Sizes alternate; the prior is not
+    touched."""
     from tqdm import tqdm
 
     refiner = model.refiner
     assert refiner is not None
     model.eval()
+    pools: dict[int, OwnPool] = {}
+    if config.refine_self:
+        for k, (size, corpus) in enumerate(corpora.items()):
+            num = config.refine_pool if size == min(SIZES) else max(1, config.refine_pool // 4)
+            seed0 = REFINE_SEED0 + k * 1_000_000
+            pools[size] = own_pool(model, corpus, num, seed0, config.refine_edit_weight)
     near = near_codes(model.vq.quantizer.codebook, config.refine_near)
     grids = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
@@ -790,14 +839,26 @@ def _train_refine_stage(
     while step < config.refine_steps and time.monotonic() < deadline:
         size = SIZES[step % len(SIZES)]
         batch = config.refine_batch_size if size == min(SIZES) else max(1, config.refine_batch_size // 2)
-        target = grids[size][_draw(weights[size], batch, gen)]
-        codes = model.encode(corrupt(target, gen, config.refine_door_drop, config.refine_key_drop).numpy())
-        codes = swap_codes(codes, near, config.refine_code_swap, gen)
+        own = round(batch * config.refine_self)
+        parts = []
+        if own < batch:
+            target = grids[size][_draw(weights[size], batch - own, gen)]
+            broken = corrupt(target, gen, config.refine_door_drop, config.refine_key_drop)
+            codes = swap_codes(model.encode(broken.numpy()), near, config.refine_code_swap, gen)
+            parts.append((codes, target, torch.ones(target.shape)))
+        if own:
+            pool = pools[size]
+            pick = torch.randint(len(pool.codes), (own,), generator=gen)
+            parts.append((pool.codes[pick], pool.targets[pick], pool.weights[pick]))
+        codes, target, cell_weights = (torch.cat(list(column)) for column in zip(*parts, strict=True))
         with torch.no_grad():
             logits = model.vq.decode_indices(codes)
         once = refiner(logits)
         twice = refiner(once)
-        loss = 0.5 * (F.cross_entropy(once, target) + F.cross_entropy(twice, target))
+        loss = 0.5 * (
+            (F.cross_entropy(once, target, reduction="none") * cell_weights).mean()
+            + (F.cross_entropy(twice, target, reduction="none") * cell_weights).mean()
+        )
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(refiner.parameters(), 1.0)

@@ -14,12 +14,21 @@ pytest.importorskip("safetensors")
 
 from generators import checkpoint as ckpt  # noqa: E402
 from generators.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
-from generators.data import NUM_CODES  # noqa: E402
-from generators.refine import Refiner, RefinerConfig, corrupt, doorways, near_codes, swap_codes  # noqa: E402
+from generators.data import NUM_CODES, CorpusSpec  # noqa: E402
+from generators.refine import (  # noqa: E402
+    Refiner,
+    RefinerConfig,
+    corrupt,
+    doorways,
+    near_codes,
+    own_targets,
+    swap_codes,
+)
 from generators.train_vq import VQTrainConfig, attach_refiner  # noqa: E402
 from generators.vqmodel import VQModelConfig, VQSceneModel  # noqa: E402
 from tests.test_vq_checkpoint import _one_thread, _small_corpus, rewrite, tiny_config  # noqa: E402, F401
 from vrenvs.core.catalog import CATALOG  # noqa: E402
+from vrenvs.core.repair import repair_batch  # noqa: E402
 
 ROOMS = """
 ########
@@ -109,6 +118,78 @@ def test_swap_codes_swaps_only_for_near_codes_and_not_at_rate_0():
     assert torch.equal(swap_codes(codes, near, 0.0, torch.Generator()), codes)
     with pytest.raises(ValueError, match=r"rate=0\.6"):
         swap_codes(codes, near, 0.6, torch.Generator())
+
+
+def text(codes: np.ndarray) -> str:
+    return "\n".join("".join(CATALOG.glyphs[c] for c in row) for row in codes)
+
+
+# A locked green door with no green key, and a room (with an apple) that has no doorway.
+SEALED = """
+########
+#@.A#..#
+#...G.$#
+#...####
+#......#
+#####..#
+#..a#..#
+########
+"""
+
+
+def test_own_targets_keep_repairs_openings_but_not_the_items_it_placed():
+    raw = grid(SEALED).numpy()[None].astype(np.uint8)
+    repaired, edits = repair_batch(raw)
+    # repair opens the apple's room and puts the missing green key as far away as it can
+    assert text(repaired[0]) == "\n".join(
+        ["########", "#@.A#..#", "#...G.$#", "#...####", "#......#", "###.#..#", "#..a#.g#", "########"]
+    )
+    assert edits.tolist() == [2]
+    # the target keeps the opening; the key is not placed, its door becomes a plain door
+    assert text(own_targets(raw, repaired)[0]) == "\n".join(
+        ["########", "#@.A#..#", "#...+.$#", "#...####", "#......#", "###.#..#", "#..a#..#", "########"]
+    )
+    assert own_targets(repaired, repaired).tolist() == repaired.tolist()  # nothing placed: as is
+
+
+def test_own_targets_make_a_keyless_lock_in_open_ground_floor():
+    raw = (
+        grid(
+            """
+########
+#@.A...#
+#......#
+#..G...#
+#......#
+#####..#
+#..a#..#
+########
+"""
+        )
+        .numpy()[None]
+        .astype(np.uint8)
+    )
+    repaired, _ = repair_batch(raw)
+    assert text(repaired[0]).splitlines()[3:7] == ["#..G...#", "#......#", "###.#..#", "#..a#.g#"]
+    assert text(own_targets(raw, repaired)[0]).splitlines()[3:7] == [
+        "#......#",
+        "#......#",
+        "###.#..#",
+        "#..a#..#",
+    ]
+
+
+def test_own_targets_revert_a_placed_requestable_item():
+    raw = grid(SEALED.replace("$", ".").replace("a", ".").replace("G", ".")).numpy()[None].astype(np.uint8)
+    repaired, _ = repair_batch(raw)
+    placed = repaired != raw
+    assert placed.sum() == 1 and CATALOG.CODE_ITEM[repaired[placed]][0] > 0  # a requestable item
+    assert own_targets(raw, repaired).tolist() == raw.tolist()
+
+
+def test_own_targets_refuse_grids_of_different_shapes():
+    with pytest.raises(ValueError, match=r"raw \(1, 8, 8\) and repaired \(1, 8, 9\) are not allowed"):
+        own_targets(np.zeros((1, 8, 8), np.uint8), np.zeros((1, 8, 9), np.uint8))
 
 
 def test_an_untrained_refiner_is_the_identity_and_passes_compose():
@@ -231,6 +312,9 @@ def test_attach_refiner_adds_one_seeded_or_sets_the_passes_of_the_one_there():
         ("refine_door_drop", 2.0, r"refine_door_drop=2\.0"),
         ("refine_code_swap", 0.7, r"refine_code_swap=0\.7"),
         ("refine_near", 0, r"refine_near=0"),
+        ("refine_self", 1.5, r"refine_self=1\.5"),
+        ("refine_pool", 2, r"refine_pool=2"),
+        ("refine_edit_weight", 0.5, r"refine_edit_weight=0\.5"),
     ],
 )
 def test_train_config_refuses_bad_refiner_flags(flag, value, message):
@@ -269,3 +353,40 @@ def test_stage_4_trains_a_refiner_over_the_fixed_model_and_records_both(tmp_path
         assert torch.equal(model.state_dict()[name], tensor), name
     head = model.refiner.head[-1]
     assert head.weight.abs().sum() > 0  # trained away from the identity start
+
+
+def test_own_pool_targets_are_the_repaired_samples_weighted_where_they_differ():
+    from generators.train_vq import own_pool
+
+    torch.manual_seed(0)
+    model = VQSceneModel(tiny_config()).eval()
+    corpus = _small_corpus(CorpusSpec.for_size(16))
+    pool = own_pool(model, corpus, 6, 123, 4.0)
+    assert pool.codes.shape == (6, 4, 4) and pool.targets.shape == pool.weights.shape == (6, 16, 16)
+    raw = model.decode_indices(pool.codes)  # the samples are a function of their seeds
+    expected = own_targets(raw, repair_batch(raw)[0])
+    assert pool.targets.tolist() == expected.tolist()
+    differ = expected != raw
+    assert differ.any()  # an untrained model's samples all need repair
+    assert pool.weights[torch.from_numpy(differ)].eq(4.0).all()
+    assert pool.weights[torch.from_numpy(~differ)].eq(1.0).all()
+    again = own_pool(model, corpus, 6, 123, 4.0)
+    assert torch.equal(again.codes, pool.codes) and torch.equal(again.targets, pool.targets)
+
+
+def test_stage_4_with_own_samples_trains_and_records_the_flags(tmp_path, monkeypatch):
+    import generators.train_vq
+    from generators.cli import main
+
+    torch.manual_seed(0)
+    init = ckpt.save_checkpoint(VQSceneModel(tiny_config()).eval(), tmp_path / "base", {"metrics": {}})
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+    argv = ["train", "vqvae", "--init", str(init), "--prior-steps", "0", "--minutes", "0"]
+    argv += ["--refine-steps", "2", "--refine-width", "8", "--refine-batch-size", "4", "--refine-near", "3"]
+    argv += ["--refine-self", "1.0", "--refine-pool", "8", "--refine-edit-weight", "3.0"]
+    argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
+    assert main(argv) == 0
+    done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
+    assert done.meta["training"]["steps"]["refine"] == 2
+    command = done.meta["training"]["command"]
+    assert "--refine-self 1.0 --refine-pool 8 --refine-edit-weight 3.0" in command
