@@ -47,6 +47,7 @@ from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
 from generators.refine import Refiner, RefinerConfig, corrupt, near_codes, own_targets, swap_codes
 from generators.vq import PatchCritic, VQConfig
 from generators.vqmodel import MAX_ATTEMPTS, VQ_KINDS, VQModelConfig, VQSceneModel
+from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_choice, check_float, check_int, check_output
 from vrenvs.core.reach import solvable_batch
 from vrenvs.core.repair import repair_batch
@@ -159,6 +160,10 @@ class VQTrainConfig:
     """own samples drawn once for --refine-self at 16x16 (a quarter as many at 32x32)"""
     refine_edit_weight: float = 1.0
     """loss weight of the cells in which an own sample's target differs from the sample"""
+    refine_wall_weight: float = 1.0
+    """loss weight of an own sample's wall, tree and water cells that its target keeps (they
+    balance --refine-edit-weight: without them the refiner also opens walls that needed no
+    opening)"""
     properties: str = ""
     """comma-separated scene properties the prior is also conditioned on (rooms,
     locked_doors, distance; see generators.properties); empty: none"""
@@ -218,6 +223,7 @@ class VQTrainConfig:
         check_float("refine_self", self.refine_self, 0.0, 1.0)
         check_int("refine_pool", self.refine_pool, 4, 1_000_000)
         check_float("refine_edit_weight", self.refine_edit_weight, 1.0, 100.0)
+        check_float("refine_wall_weight", self.refine_wall_weight, 1.0, 100.0)
         check_int("threads", self.threads, 1, 64)
         for size in SIZES:
             # below the held-out part, which starts at index 1,000,000
@@ -784,9 +790,16 @@ class OwnPool:
     weights: torch.Tensor
 
 
-def own_pool(model: VQSceneModel, corpus: Corpus, num: int, seed0: int, edit_weight: float) -> OwnPool:
+_BLOCKING = np.zeros(NUM_CODES, dtype=bool)
+_BLOCKING[[CATALOG.WALL, CATALOG.tile_code("tree"), CATALOG.tile_code("water")]] = True
+
+
+def own_pool(
+    model: VQSceneModel, corpus: Corpus, num: int, seed0: int, edit_weight: float, wall_weight: float = 1.0
+) -> OwnPool:
     """``num`` samples of ``model`` at the corpus's size (styles in the training shares, in
-    banks of 1,024 from seed ``seed0``), repaired, as an :class:`OwnPool`."""
+    banks of 1,024 from seed ``seed0``), repaired, as an :class:`OwnPool`: cells the target
+    changes weigh ``edit_weight``, wall, tree and water cells it keeps ``wall_weight``."""
     codes, targets, weights = [], [], []
     for first in range(0, num, 1024):
         counts = style_counts(corpus.train_style, min(1024, num - first))
@@ -794,7 +807,8 @@ def own_pool(model: VQSceneModel, corpus: Corpus, num: int, seed0: int, edit_wei
         target = own_targets(raw, repair_batch(raw)[0])
         codes.append(indices)
         targets.append(torch.from_numpy(target))
-        weights.append(torch.from_numpy(np.where(target != raw, edit_weight, 1.0).astype(np.float32)))
+        kept_wall = np.where(_BLOCKING[raw], wall_weight, 1.0)
+        weights.append(torch.from_numpy(np.where(target != raw, edit_weight, kept_wall).astype(np.float32)))
     return OwnPool(torch.cat(codes), torch.cat(targets), torch.cat(weights))
 
 
@@ -821,7 +835,9 @@ def _train_refine_stage(
         for k, (size, corpus) in enumerate(corpora.items()):
             num = config.refine_pool if size == min(SIZES) else max(1, config.refine_pool // 4)
             seed0 = REFINE_SEED0 + k * 1_000_000
-            pools[size] = own_pool(model, corpus, num, seed0, config.refine_edit_weight)
+            pools[size] = own_pool(
+                model, corpus, num, seed0, config.refine_edit_weight, config.refine_wall_weight
+            )
     near = near_codes(model.vq.quantizer.codebook, config.refine_near)
     grids = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}

@@ -315,6 +315,7 @@ def test_attach_refiner_adds_one_seeded_or_sets_the_passes_of_the_one_there():
         ("refine_self", 1.5, r"refine_self=1\.5"),
         ("refine_pool", 2, r"refine_pool=2"),
         ("refine_edit_weight", 0.5, r"refine_edit_weight=0\.5"),
+        ("refine_wall_weight", 101.0, r"refine_wall_weight=101\.0"),
     ],
 )
 def test_train_config_refuses_bad_refiner_flags(flag, value, message):
@@ -361,7 +362,7 @@ def test_own_pool_targets_are_the_repaired_samples_weighted_where_they_differ():
     torch.manual_seed(0)
     model = VQSceneModel(tiny_config()).eval()
     corpus = _small_corpus(CorpusSpec.for_size(16))
-    pool = own_pool(model, corpus, 6, 123, 4.0)
+    pool = own_pool(model, corpus, 6, 123, 4.0, 2.0)
     assert pool.codes.shape == (6, 4, 4) and pool.targets.shape == pool.weights.shape == (6, 16, 16)
     raw = model.decode_indices(pool.codes)  # the samples are a function of their seeds
     expected = own_targets(raw, repair_batch(raw)[0])
@@ -369,8 +370,11 @@ def test_own_pool_targets_are_the_repaired_samples_weighted_where_they_differ():
     differ = expected != raw
     assert differ.any()  # an untrained model's samples all need repair
     assert pool.weights[torch.from_numpy(differ)].eq(4.0).all()
-    assert pool.weights[torch.from_numpy(~differ)].eq(1.0).all()
-    again = own_pool(model, corpus, 6, 123, 4.0)
+    walls = np.isin(raw, [CATALOG.WALL, CATALOG.tile_code("tree"), CATALOG.tile_code("water")])
+    assert walls.any() and (~walls & ~differ).any()
+    assert pool.weights[torch.from_numpy(walls & ~differ)].eq(2.0).all()
+    assert pool.weights[torch.from_numpy(~walls & ~differ)].eq(1.0).all()
+    again = own_pool(model, corpus, 6, 123, 4.0, 2.0)
     assert torch.equal(again.codes, pool.codes) and torch.equal(again.targets, pool.targets)
 
 
@@ -384,9 +388,10 @@ def test_stage_4_with_own_samples_trains_and_records_the_flags(tmp_path, monkeyp
     argv = ["train", "vqvae", "--init", str(init), "--prior-steps", "0", "--minutes", "0"]
     argv += ["--refine-steps", "2", "--refine-width", "8", "--refine-batch-size", "4", "--refine-near", "3"]
     argv += ["--refine-self", "1.0", "--refine-pool", "8", "--refine-edit-weight", "3.0"]
+    argv += ["--refine-wall-weight", "2.0"]
     argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
     assert main(argv) == 0
     done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
     assert done.meta["training"]["steps"]["refine"] == 2
     command = done.meta["training"]["command"]
-    assert "--refine-self 1.0 --refine-pool 8 --refine-edit-weight 3.0" in command
+    assert "--refine-self 1.0 --refine-pool 8 --refine-edit-weight 3.0 --refine-wall-weight 2.0" in command
