@@ -812,6 +812,14 @@ def own_pool(
     return OwnPool(torch.cat(codes), torch.cat(targets), torch.cat(weights))
 
 
+def _cell_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, own: int) -> torch.Tensor:
+    """Mean per-cell cross-entropy, weighted when the batch holds own samples (``own`` > 0;
+    without them the plain mean, so runs without ``--refine-self`` train as they did)."""
+    if not own:
+        return F.cross_entropy(logits, target)
+    return (F.cross_entropy(logits, target, reduction="none") * weights).mean()
+
+
 def _train_refine_stage(
     model: VQSceneModel,
     corpora: dict[int, Corpus],
@@ -872,8 +880,7 @@ def _train_refine_stage(
         once = refiner(logits)
         twice = refiner(once)
         loss = 0.5 * (
-            (F.cross_entropy(once, target, reduction="none") * cell_weights).mean()
-            + (F.cross_entropy(twice, target, reduction="none") * cell_weights).mean()
+            _cell_loss(once, target, cell_weights, own) + _cell_loss(twice, target, cell_weights, own)
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
