@@ -182,9 +182,9 @@ def swap_codes(
 
 
 _IS_ITEM = CATALOG.CODE_ITEM > 0
-_LOCK_OF_KEY = np.zeros(CATALOG.num_codes, dtype=np.int64)  # key code -> its locked door's tile code
-for _colour in ("red", "green", "blue", "yellow"):
-    _LOCK_OF_KEY[CATALOG.item_code(f"{_colour}_key")] = CATALOG.tile_code(f"door_{_colour}")
+# per glyph code: the colour (index into COLOURS) of a key item / of a locked door tile, else -1
+_KEY_COLOUR = CATALOG.KEY_COLOUR[CATALOG.CODE_ITEM]
+_LOCK_COLOUR = np.where(CATALOG.CODE_TILE >= 0, CATALOG.LOCK_COLOUR[np.maximum(CATALOG.CODE_TILE, 0)], -1)
 
 
 def own_targets(raw: np.ndarray, repaired: np.ndarray) -> np.ndarray:
@@ -204,8 +204,8 @@ def own_targets(raw: np.ndarray, repaired: np.ndarray) -> np.ndarray:
         )
     placed = (raw != out) & _IS_ITEM[out] & ~_IS_ITEM[raw]
     locks = np.zeros_like(placed)
-    for n, y, x in zip(*np.nonzero(placed & (_LOCK_OF_KEY[out] > 0)), strict=True):
-        locks[n] |= out[n] == _LOCK_OF_KEY[out[n, y, x]]
+    for n, y, x in zip(*np.nonzero(placed & (_KEY_COLOUR[out] >= 0)), strict=True):
+        locks[n] |= _LOCK_COLOUR[out[n]] == _KEY_COLOUR[out[n, y, x]]
     out[placed] = raw[placed]
     walled = _between_walls(out)
     out[locks & walled] = CATALOG.DOOR
