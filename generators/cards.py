@@ -118,6 +118,17 @@ def card_text_v2(meta: dict[str, Any]) -> str:
         f"`{model.get('decoding', '?')}`. Scene s under a condition (style, size, temperature, top_k, "
         "top_p) draws its code grid from the uniforms of `torch.Generator().manual_seed(s)` "
         "(inverse-CDF, raster order) and decodes it (see `generators.vqmodel`).",
+        *(
+            [
+                "- Default top_p (a condition that names none; the metrics below sample with it): "
+                + ", ".join(
+                    f"{s}x{s}: {'none' if p >= 1 else p}" for s, p in zip(sizes, model["top_p"], strict=True)
+                )
+                + "."
+            ]
+            if model.get("top_p")
+            else []
+        ),
         f"- Tile vocabulary hash: `{meta['vocabulary_hash']}`; weights sha256: `{meta['weights_sha256']}`.",
         "",
         "## Data",

@@ -38,9 +38,18 @@ from torch import nn
 from generators.data import NUM_CODES
 from generators.models import DictConfig
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.checks import check_float, check_int
+from vrenvs.core.checks import check_choice, check_float, check_int
 
-__all__ = ["Refiner", "RefinerConfig", "corrupt", "near_codes", "own_targets", "swap_codes"]
+__all__ = [
+    "LOCK_TARGETS",
+    "Refiner",
+    "RefinerConfig",
+    "corrupt",
+    "near_codes",
+    "own_targets",
+    "placed_keys",
+    "swap_codes",
+]
 
 MAX_PASSES = 8
 
@@ -187,29 +196,54 @@ _KEY_COLOUR = CATALOG.KEY_COLOUR[CATALOG.CODE_ITEM]
 _LOCK_COLOUR = np.where(CATALOG.CODE_TILE >= 0, CATALOG.LOCK_COLOUR[np.maximum(CATALOG.CODE_TILE, 0)], -1)
 
 
-def own_targets(raw: np.ndarray, repaired: np.ndarray) -> np.ndarray:
-    """Training targets ``(N, H, W)`` from raw samples and their repaired grids: the repaired
-    grids without the items repair *placed* (it puts a missing key or requestable item as
-    far from the user as it can, mostly in a room's corner, which no corpus scene does).
-    A placed item's cell keeps its raw glyph; a placed key's colour has its locked doors
-    made plain doors instead (the other way repair itself makes a keyless lock solvable), or
-    floor where such a door stands outside a wall (a door in open ground, which no corpus
-    scene has).
-    Every other edit (opened walls, removed strays) stays."""
+LOCK_TARGETS = ("door", "keep", "skip")
+"""What :func:`own_targets` makes of a sample whose locked door needed a key placed by repair:
+``door`` makes the lock a plain door (and drops the key), ``keep`` keeps lock and placed key,
+``skip`` keeps the sample as drawn (:func:`placed_keys` marks it, and stage 4 gives it no
+weight)."""
+
+
+def placed_keys(raw: np.ndarray, repaired: np.ndarray) -> np.ndarray:
+    """``(N,)`` bool: repair placed a key in the sample (a lock of its colour had none)."""
+    raw, out = _pair(raw, repaired)
+    placed = (raw != out) & _IS_ITEM[out] & ~_IS_ITEM[raw]
+    return (placed & (_KEY_COLOUR[out] >= 0)).any(axis=(1, 2))
+
+
+def _pair(raw: np.ndarray, repaired: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     raw = np.asarray(raw, dtype=np.int64)
     out = np.array(repaired, dtype=np.int64)
     if raw.shape != out.shape or raw.ndim != 3:
         raise ValueError(
             f"raw {raw.shape} and repaired {out.shape} are not allowed; allowed: equal shapes (N, H, W)"
         )
+    return raw, out
+
+
+def own_targets(raw: np.ndarray, repaired: np.ndarray, locks: str = "door") -> np.ndarray:
+    """Training targets ``(N, H, W)`` from raw samples and their repaired grids: the repaired
+    grids without the items repair *placed* (it puts a missing key or requestable item as
+    far from the user as it can, mostly in a room's corner, which no corpus scene does).
+    A placed item's cell keeps its raw glyph. A placed key (:data:`LOCK_TARGETS`): with
+    ``locks="door"`` its colour has its locked doors made plain doors instead (the other way
+    repair itself makes a keyless lock solvable), or floor where such a door stands outside
+    a wall (a door in open ground, which no corpus scene has); with ``"keep"`` it stays,
+    and so does the lock; with ``"skip"`` it is dropped like an item and the lock stays
+    (the sample is meant to get no weight).
+    Every other edit (opened walls, removed strays) stays."""
+    check_choice("locks", locks, LOCK_TARGETS)
+    raw, out = _pair(raw, repaired)
     placed = (raw != out) & _IS_ITEM[out] & ~_IS_ITEM[raw]
-    locks = np.zeros_like(placed)
-    for n, y, x in zip(*np.nonzero(placed & (_KEY_COLOUR[out] >= 0)), strict=True):
-        locks[n] |= _LOCK_COLOUR[out[n]] == _KEY_COLOUR[out[n, y, x]]
+    if locks == "keep":
+        placed &= _KEY_COLOUR[out] < 0
+    lock_cells = np.zeros_like(placed)
+    if locks == "door":
+        for n, y, x in zip(*np.nonzero(placed & (_KEY_COLOUR[out] >= 0)), strict=True):
+            lock_cells[n] |= _LOCK_COLOUR[out[n]] == _KEY_COLOUR[out[n, y, x]]
     out[placed] = raw[placed]
     walled = _between_walls(out)
-    out[locks & walled] = CATALOG.DOOR
-    out[locks & ~walled] = CATALOG.tile_code("floor")
+    out[lock_cells & walled] = CATALOG.DOOR
+    out[lock_cells & ~walled] = CATALOG.tile_code("floor")
     return out
 
 

@@ -8,6 +8,9 @@ Each row draws ``num`` scenes (>= 2,000) and measures:
 
 - raw playability: solvable as generated (before repair); playable after repair;
 - mean repair edits (cells changed);
+- locked doors: share of served scenes with a locked door (the corpus row is the reference:
+  a 2x2 KL barely sees a rare tile, and a model can raise its raw playability by dropping
+  locks; the share shows it);
 - diversity: mean pairwise Hamming distance (share of cells);
 - novelty: share within 5% Hamming of a training scene, and share of exact copies;
 - 2x2 tile-pattern KL against the held-out corpus (:func:`generators.metrics.pattern_kl`),
@@ -48,6 +51,7 @@ from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
 from generators.models import KINDS, SceneModel
 from generators.properties import PROPERTIES
+from generators.properties import measure as measure_properties
 from generators.sampling import sample_codes
 from generators.source import GeneratorSource
 from generators.style import cached_classifier, style_table
@@ -293,6 +297,9 @@ def measure(samples: Samples, corpus: Corpus, half_a: np.ndarray, half_b: np.nda
         "raw_playable_argmax": samples.argmax_playable,
         "playable_after_repair": float(solvable_batch(served).mean()),
         "mean_edits": float(samples.edits.mean()),
+        "locked_doors": float(measure_properties(served, ("locked_doors",))[:, 0].mean())
+        if len(served)
+        else 0.0,
         "diversity": mean_pairwise_hamming(served),
         "near_copies": float((near <= 0.05).mean()),
         "exact_copies": float(copies(served, train).mean()),
@@ -315,16 +322,17 @@ def _num(x: float | None, digits: int = 3) -> str:
 def table(rows: list[dict[str, Any]], reference_kl: float) -> str:
     """The markdown table; the footnote gives the KL reference the bar is measured against."""
     lines = [
-        "| source | raw playable | (plain argmax) | after repair | mean edits | diversity | "
+        "| source | raw playable | (plain argmax) | after repair | mean edits | locked doors | diversity | "
         "within 5% of a training scene | exact copies | 2x2 KL | recon. accuracy | code perplexity | "
         "style accuracy | scenes/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         rate = "—" if r["scenes_per_s"] is None else f"{r['scenes_per_s']:,.0f}"
         lines.append(
             f"| {r['source']} | {_pct(r['raw_playable'])} | {_pct(r['raw_playable_argmax'])} | "
-            f"{_pct(r['playable_after_repair'])} | {r['mean_edits']:.2f} | {r['diversity']:.3f} | "
+            f"{_pct(r['playable_after_repair'])} | {r['mean_edits']:.2f} | {_pct(r.get('locked_doors'))} | "
+            f"{r['diversity']:.3f} | "
             f"{_pct(r['near_copies'])} | {_pct(r['exact_copies'])} | {r['pattern_kl']:.3f} | "
             f"{_pct(r['reconstruction_accuracy'])} | {_num(r.get('code_perplexity'), 1)} | "
             f"{_pct(r.get('style_accuracy'))} | {rate} |"

@@ -18,13 +18,15 @@ The v2 kinds (:data:`~generators.vqmodel.VQ_KINDS`, ``vqvae``) make 16x16 and 32
 and take a condition: ``style`` (one of the model's styles; None, the default, is the corpus
 mixture: scene ``i`` gets the style :meth:`~generators.vqmodel.VQModelConfig.mixture` picks
 for ``i``, in the training corpus's shares), ``temperature`` (default 1.0),
-``top_k`` and ``top_p`` (default None: no truncation) and, for a model conditioned on scene
+``top_k`` (default None: no truncation), ``top_p`` (default None: the checkpoint's own
+default for the size, :attr:`~generators.vqmodel.VQModelConfig.top_p`, none for the shipped
+``vqvae``; 1.0 asks for no truncation) and, for a model conditioned on scene
 properties (:mod:`generators.properties`), ``targets`` (e.g. ``{"rooms": "many"}``; default
 None: every property free). Scene ``i`` is drawn by
 :meth:`~generators.vqmodel.VQSceneModel.generate` from seed ``i`` under its condition, so it
 is a function of (``i``, condition, weights); a mixture bank is generated in one batch, each
 seed under its own style. The identity of a v2 scene carries its condition (the
-style actually used, size, temperature, top_k, top_p).
+style actually used, size, temperature, top_k, and the top_p actually used).
 
 Registered by name through :mod:`generators.registry` (lazily, so vrenvs never imports
 torch)::

@@ -44,7 +44,16 @@ from generators.metrics import pattern_kl
 from generators.models import DECODINGS
 from generators.prior import PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
-from generators.refine import Refiner, RefinerConfig, corrupt, near_codes, own_targets, swap_codes
+from generators.refine import (
+    LOCK_TARGETS,
+    Refiner,
+    RefinerConfig,
+    corrupt,
+    near_codes,
+    own_targets,
+    placed_keys,
+    swap_codes,
+)
 from generators.vq import PatchCritic, VQConfig
 from generators.vqmodel import MAX_ATTEMPTS, VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.catalog import CATALOG
@@ -164,6 +173,13 @@ class VQTrainConfig:
     """loss weight of an own sample's wall, tree and water cells that its target keeps (they
     balance --refine-edit-weight: without them the refiner also opens walls that needed no
     opening)"""
+    refine_lock_weight: float = 1.0
+    """loss weight of an own sample's locked-door cells that its target keeps (without it
+    the refiner also learns to drop locks: fewer locks, fewer scenes that need a key)"""
+    refine_self_locks: str = "door"
+    """an own sample whose lock needed a key placed by repair: 'door' (the lock's target is
+    a plain door), 'keep' (lock and placed key stay in the target) or 'skip' (no weight);
+    see generators.refine.LOCK_TARGETS"""
     properties: str = ""
     """comma-separated scene properties the prior is also conditioned on (rooms,
     locked_doors, distance; see generators.properties); empty: none"""
@@ -176,6 +192,10 @@ class VQTrainConfig:
     prior_init: str = "checkpoint"
     """with --init: 'checkpoint' fine-tunes the checkpoint's prior, 'fresh' trains a new
     prior (seeded by --seed) over the checkpoint's VQ-VAE"""
+    top_p: str = ""
+    """the top_p the trained model samples with when a condition names none, per size, as
+    '16=0.9' or '16=0.9,32=1.0' (1.0 or a size left out: no truncation); set after training
+    (stages sample without it) and before the final metrics; empty: none"""
     eval_samples: int = 512
     """samples per size for the final metrics"""
     threads: int = 2
@@ -224,10 +244,13 @@ class VQTrainConfig:
         check_int("refine_pool", self.refine_pool, 4, 1_000_000)
         check_float("refine_edit_weight", self.refine_edit_weight, 1.0, 100.0)
         check_float("refine_wall_weight", self.refine_wall_weight, 1.0, 100.0)
+        check_float("refine_lock_weight", self.refine_lock_weight, 1.0, 100.0)
+        check_choice("refine_self_locks", self.refine_self_locks, LOCK_TARGETS)
         check_int("threads", self.threads, 1, 64)
         for size in SIZES:
             # below the held-out part, which starts at index 1,000,000
             check_int(f"procedural_{size}", getattr(self, f"procedural_{size}"), 1, 999_999)
+        self.top_p_values()  # checks the flag
         check_choice("prior_init", self.prior_init, PRIOR_INITS)
         if self.prior_init != "checkpoint" and not self.init:
             raise ValueError(
@@ -260,6 +283,24 @@ class VQTrainConfig:
                     f"init={self.init!r} is given with {flags}: a run from a checkpoint takes the "
                     "model's shape from it and skips stage 1; drop those flags"
                 )
+
+    def top_p_values(self) -> tuple[float, ...]:
+        """``--top-p`` as :attr:`VQModelConfig.top_p` (one value per size; () when empty)."""
+        if not self.top_p.strip():
+            return ()
+        values = dict.fromkeys(SIZES, 1.0)
+        for part in self.top_p.split(","):
+            size, _, value = part.partition("=")
+            try:
+                key, number = int(size), float(value)
+            except ValueError:
+                raise ValueError(
+                    f"top_p={self.top_p!r} is not allowed; allowed: SIZE=P pairs separated by commas, "
+                    f"e.g. '16=0.9' (sizes {list(SIZES)}, P in (0, 1])"
+                ) from None
+            check_choice("top_p size", key, SIZES)
+            values[key] = check_float(f"top_p at {key}", number, 0.0, 1.0, above=True)
+        return tuple(values[s] for s in SIZES)
 
     @property
     def property_names(self) -> tuple[str, ...]:
@@ -792,23 +833,38 @@ class OwnPool:
 
 _BLOCKING = np.zeros(NUM_CODES, dtype=bool)
 _BLOCKING[[CATALOG.WALL, CATALOG.tile_code("tree"), CATALOG.tile_code("water")]] = True
+_LOCKED = (CATALOG.CODE_TILE >= 0) & CATALOG.IS_LOCKED[np.maximum(CATALOG.CODE_TILE, 0)]
 
 
 def own_pool(
-    model: VQSceneModel, corpus: Corpus, num: int, seed0: int, edit_weight: float, wall_weight: float = 1.0
+    model: VQSceneModel,
+    corpus: Corpus,
+    num: int,
+    seed0: int,
+    edit_weight: float,
+    wall_weight: float = 1.0,
+    locks: str = "door",
+    lock_weight: float = 1.0,
 ) -> OwnPool:
     """``num`` samples of ``model`` at the corpus's size (styles in the training shares, in
     banks of 1,024 from seed ``seed0``), repaired, as an :class:`OwnPool`: cells the target
-    changes weigh ``edit_weight``, wall, tree and water cells it keeps ``wall_weight``."""
+    changes weigh ``edit_weight``, wall, tree and water cells it keeps ``wall_weight``,
+    locked doors it keeps ``lock_weight``;
+    ``locks`` is :func:`own_targets`'s (with ``"skip"`` the samples in which repair placed a
+    key weigh 0)."""
     codes, targets, weights = [], [], []
     for first in range(0, num, 1024):
         counts = style_counts(corpus.train_style, min(1024, num - first))
         indices, raw, _ = sample_styles(model, corpus.size, counts, seed0 + first)
-        target = own_targets(raw, repair_batch(raw)[0])
+        repaired = repair_batch(raw)[0]
+        target = own_targets(raw, repaired, locks)
         codes.append(indices)
         targets.append(torch.from_numpy(target))
-        kept_wall = np.where(_BLOCKING[raw], wall_weight, 1.0)
-        weights.append(torch.from_numpy(np.where(target != raw, edit_weight, kept_wall).astype(np.float32)))
+        kept_wall = np.where(_BLOCKING[raw], wall_weight, np.where(_LOCKED[raw], lock_weight, 1.0))
+        weight = np.where(target != raw, edit_weight, kept_wall).astype(np.float32)
+        if locks == "skip":
+            weight[placed_keys(raw, repaired)] = 0.0
+        weights.append(torch.from_numpy(weight))
     return OwnPool(torch.cat(codes), torch.cat(targets), torch.cat(weights))
 
 
@@ -844,7 +900,14 @@ def _train_refine_stage(
             num = config.refine_pool if size == min(SIZES) else max(1, config.refine_pool // 4)
             seed0 = REFINE_SEED0 + k * 1_000_000
             pools[size] = own_pool(
-                model, corpus, num, seed0, config.refine_edit_weight, config.refine_wall_weight
+                model,
+                corpus,
+                num,
+                seed0,
+                config.refine_edit_weight,
+                config.refine_wall_weight,
+                config.refine_self_locks,
+                config.refine_lock_weight,
             )
     near = near_codes(model.vq.quantizer.codebook, config.refine_near)
     grids = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
@@ -890,8 +953,9 @@ def _train_refine_stage(
         step += 1
         bar.update(1)
         if step % 50 == 0:
-            _log(writer, {f"refine/loss_{size}": float(loss)}, step)
-            bar.set_postfix({"loss": f"{float(loss):.3f}"})
+            value = float(loss.detach())
+            _log(writer, {f"refine/loss_{size}": value}, step)
+            bar.set_postfix({"loss": f"{value:.3f}"})
     bar.close()
     model.eval()
     return step
@@ -922,7 +986,8 @@ def _initial_model(config: VQTrainConfig, corpora: dict[int, Corpus]) -> VQScene
         )
     names = config.property_names
     prior = replace(base.config.prior, properties=tuple(len(PROPERTIES[n].buckets) for n in names))
-    model = VQSceneModel(replace(base.config, prior=prior, properties=names))
+    # the run samples without the checkpoint's top_p; --top-p sets the new one at the end
+    model = VQSceneModel(replace(base.config, prior=prior, properties=names, top_p=()))
     state = base.state_dict()
     own = model.state_dict()
     fresh = config.prior_init == "fresh"
@@ -1056,6 +1121,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     elif model.refiner is not None and config.refine_passes != VQTrainConfig.refine_passes:
         attach_refiner(model, config)  # only the passes change
     wall = time.monotonic() - start
+    model.config = replace(model.config, top_p=config.top_p_values())
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
     metrics["prior_nll"] = heldout_nll(model, corpora, held)

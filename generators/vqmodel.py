@@ -106,6 +106,9 @@ class VQModelConfig(DictConfig):
     """scene properties (:mod:`generators.properties`) the prior is conditioned on; () = none"""
     refiner: RefinerConfig | None = None
     """the tile-level refiner applied to the decoder's logits (:mod:`generators.refine`); None = none"""
+    top_p: tuple[float, ...] = ()
+    """the ``top_p`` a condition that names none samples with, one per size (1.0 = no
+    truncation); () = none at every size (see :meth:`VQSceneModel.condition`)"""
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, VQ_KINDS)
@@ -140,6 +143,18 @@ class VQModelConfig(DictConfig):
             raise ValueError(
                 f"style_weights={self.style_weights!r} is not allowed; allowed: () or {len(self.styles)} "
                 "numbers in [0, 1] summing to 1 (one per style)"
+            )
+        if not isinstance(self.top_p, tuple) or (
+            self.top_p
+            and (
+                len(self.top_p) != len(self.sizes)
+                or not all(isinstance(p, float | int) and not isinstance(p, bool) for p in self.top_p)
+                or not all(0 < p <= 1 for p in self.top_p)
+            )
+        ):
+            raise ValueError(
+                f"top_p={self.top_p!r} is not allowed; allowed: () or {len(self.sizes)} numbers in "
+                "(0, 1] (one per size, 1.0 = no truncation)"
             )
         if not isinstance(self.properties, tuple) or len(set(self.properties)) != len(self.properties):
             raise ValueError(f"properties={self.properties!r} is not allowed; allowed: distinct names")
@@ -186,7 +201,7 @@ class VQModelConfig(DictConfig):
                     values[name] = sub.from_dict(values[name])
                 except (TypeError, ValueError) as err:
                     raise type(err)(f"{name}.{err}") from None
-        for name in ("styles", "sizes", "style_weights", "properties"):
+        for name in ("styles", "sizes", "style_weights", "properties", "top_p"):
             if name in values:
                 if not isinstance(values[name], list | tuple):
                     raise TypeError(f"{name}={values[name]!r} must be a list")
@@ -206,7 +221,16 @@ class VQModelConfig(DictConfig):
             }
             | ({"properties": list(self.properties)} if self.properties else {})
             | ({"refiner": self.refiner.to_dict()} if self.refiner is not None else {})
+            | ({"top_p": list(self.top_p)} if self.top_p else {})
         )
+
+    def default_top_p(self, size: int) -> float | None:
+        """The ``top_p`` scenes of ``size`` sample with when the condition names none (None:
+        no truncation)."""
+        if not self.top_p:
+            return None
+        value = float(self.top_p[self.sizes.index(check_choice("size", size, self.sizes))])
+        return None if value >= 1.0 else value
 
     def mixture(self, indices: np.ndarray) -> np.ndarray:
         """Style ids of scene ``indices`` in the unconditioned mixture: the Weyl sequence
@@ -269,9 +293,13 @@ class VQSceneModel(nn.Module):
         targets: dict[str, str] | None = None,
     ) -> Condition:
         """A checked :class:`Condition` for this model (its styles, sizes, codebook and
-        properties; ``targets`` maps property names to buckets)."""
+        properties; ``targets`` maps property names to buckets). ``top_p`` None takes the
+        model's default for ``size`` (:meth:`VQModelConfig.default_top_p`, recorded in the
+        condition and so in scene identities); 1.0 asks for no truncation."""
         c = self.config
         wanted = check_targets(targets, PROPERTY_NAMES)
+        if top_p is None and isinstance(size, int) and size in c.sizes:
+            top_p = c.default_top_p(size)
         return Condition(style, size, temperature, top_k, top_p, wanted).check(
             c.styles, c.sizes, c.vq.codebook_size
         )

@@ -22,6 +22,7 @@ from generators.refine import (  # noqa: E402
     doorways,
     near_codes,
     own_targets,
+    placed_keys,
     swap_codes,
 )
 from generators.train_vq import VQTrainConfig, attach_refiner  # noqa: E402
@@ -150,6 +151,39 @@ def test_own_targets_keep_repairs_openings_but_not_the_items_it_placed():
         ["########", "#@.A#..#", "#...+.$#", "#...####", "#......#", "###.#..#", "#..a#..#", "########"]
     )
     assert own_targets(repaired, repaired).tolist() == repaired.tolist()  # nothing placed: as is
+
+
+def test_own_targets_keep_or_skip_a_lock_whose_key_repair_placed():
+    raw = grid(SEALED).numpy()[None].astype(np.uint8)
+    repaired, _ = repair_batch(raw)
+    assert placed_keys(raw, repaired).tolist() == [True]
+    assert placed_keys(repaired, repaired).tolist() == [False]
+    # keep: the opening, the lock and the key repair placed all stay
+    assert own_targets(raw, repaired, "keep").tolist() == repaired.tolist()
+    # skip: the opening stays, the key is dropped and the lock stays (the sample gets no weight)
+    assert text(own_targets(raw, repaired, "skip")[0]) == "\n".join(
+        ["########", "#@.A#..#", "#...G.$#", "#...####", "#......#", "###.#..#", "#..a#..#", "########"]
+    )
+    with pytest.raises(
+        ValueError, match=r"locks='wall' is not supported; choose from \['door', 'keep', 'skip'\]"
+    ):
+        own_targets(raw, repaired, "wall")
+
+
+def test_own_pool_with_skip_gives_no_weight_to_samples_with_a_placed_key(monkeypatch):
+    import generators.train_vq
+    from generators.train_vq import own_pool
+
+    torch.manual_seed(0)
+    model = VQSceneModel(tiny_config()).eval()
+    corpus = _small_corpus(CorpusSpec.for_size(16))
+    monkeypatch.setattr(generators.train_vq, "placed_keys", lambda raw, rep: np.zeros(len(raw), bool))
+    full = own_pool(model, corpus, 6, 123, 4.0, 2.0, "skip")
+    assert full.weights.ge(1).all()
+    monkeypatch.setattr(generators.train_vq, "placed_keys", lambda raw, rep: np.arange(len(raw)) % 2 == 0)
+    skip = own_pool(model, corpus, 6, 123, 4.0, 2.0, "skip")
+    assert torch.equal(skip.codes, full.codes) and torch.equal(skip.targets, full.targets)
+    assert skip.weights[0::2].eq(0).all() and torch.equal(skip.weights[1::2], full.weights[1::2])
 
 
 def test_own_targets_make_a_keyless_lock_in_open_ground_floor():
@@ -316,6 +350,8 @@ def test_attach_refiner_adds_one_seeded_or_sets_the_passes_of_the_one_there():
         ("refine_pool", 2, r"refine_pool=2"),
         ("refine_edit_weight", 0.5, r"refine_edit_weight=0\.5"),
         ("refine_wall_weight", 101.0, r"refine_wall_weight=101\.0"),
+        ("refine_lock_weight", 0.5, r"refine_lock_weight=0\.5"),
+        ("refine_self_locks", "wall", r"refine_self_locks='wall' is not supported; choose from \['door'"),
     ],
 )
 def test_train_config_refuses_bad_refiner_flags(flag, value, message):
@@ -376,6 +412,11 @@ def test_own_pool_targets_are_the_repaired_samples_weighted_where_they_differ():
     assert pool.weights[torch.from_numpy(~walls & ~differ)].eq(1.0).all()
     again = own_pool(model, corpus, 6, 123, 4.0, 2.0)
     assert torch.equal(again.codes, pool.codes) and torch.equal(again.targets, pool.targets)
+    locks = own_pool(model, corpus, 6, 123, 4.0, 2.0, lock_weight=7.0)
+    locked = np.isin(raw, [CATALOG.glyphs.index(g) for g in "RGBY"]) & ~differ
+    assert locked.any()
+    assert locks.weights[torch.from_numpy(locked)].eq(7.0).all()
+    assert torch.equal(locks.weights[torch.from_numpy(~locked)], pool.weights[torch.from_numpy(~locked)])
 
 
 def test_stage_4_with_own_samples_trains_and_records_the_flags(tmp_path, monkeypatch):
@@ -388,10 +429,11 @@ def test_stage_4_with_own_samples_trains_and_records_the_flags(tmp_path, monkeyp
     argv = ["train", "vqvae", "--init", str(init), "--prior-steps", "0", "--minutes", "0"]
     argv += ["--refine-steps", "2", "--refine-width", "8", "--refine-batch-size", "4", "--refine-near", "3"]
     argv += ["--refine-self", "1.0", "--refine-pool", "8", "--refine-edit-weight", "3.0"]
-    argv += ["--refine-wall-weight", "2.0"]
+    argv += ["--refine-wall-weight", "2.0", "--refine-lock-weight", "4.0", "--refine-self-locks", "keep"]
     argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
     assert main(argv) == 0
     done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
     assert done.meta["training"]["steps"]["refine"] == 2
     command = done.meta["training"]["command"]
     assert "--refine-self 1.0 --refine-pool 8 --refine-edit-weight 3.0 --refine-wall-weight 2.0" in command
+    assert "--refine-lock-weight 4.0 --refine-self-locks keep" in command

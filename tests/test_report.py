@@ -167,3 +167,22 @@ def test_copies_are_counted_against_the_grids_the_checkpoint_trained_on(monkeypa
     counted = measure(Samples("x", served, served, np.zeros(4), None, train=other), corpus, served, served)
     assert (plain["exact_copies"], counted["exact_copies"]) == (0.0, 0.25)
     assert (plain["near_copies"], counted["near_copies"]) == (0.0, 0.25)
+
+
+def test_locked_doors_is_the_share_of_served_scenes_with_a_locked_door():
+    """The column that shows a model dropping locks to raise its raw playability (the 2x2 KL
+    barely sees a rare tile): here 1 of 4 served scenes has one."""
+    from generators.data import CorpusSpec, load_corpus
+    from generators.report import Samples, measure
+    from vrenvs.core.catalog import CATALOG
+
+    glyph = {g: k for k, g in enumerate(CATALOG.glyphs)}
+    corpus = load_corpus(CorpusSpec.for_size(16))
+    rows = ["#" * 16] + ["#@" + "." * 13 + "#"] + ["#" + "." * 14 + "#"] * 13 + ["#" * 16]
+    plain = np.array([[glyph[c] for c in row] for row in rows], np.uint8)
+    locked = plain.copy()
+    locked[5, 5] = glyph["G"]  # a locked green door
+    served = np.stack([plain, plain, locked, plain])
+    samples = Samples("x", served, served, np.zeros(4), None)
+    row = measure(samples, corpus, corpus.heldout[:4], corpus.heldout[4:8])
+    assert row["locked_doors"] == 0.25

@@ -306,9 +306,9 @@ def test_prefetch_draws_the_missing_banks_in_one_batch_and_the_same_scenes(saved
 @pytest.mark.parametrize(
     ("size", "options", "num", "expected"),
     [
-        (16, {"style": "house"}, 512, "871e3d59804d0eea"),
+        (16, {"style": "house", "top_p": 1.0}, 512, "871e3d59804d0eea"),
         (16, {"style": "village", "temperature": 0.8, "top_k": 40, "top_p": 0.9}, 256, "35dabdd2e57857a1"),
-        (32, {"style": "cave"}, 128, "1251e4b2218ae68b"),
+        (32, {"style": "cave", "top_p": 1.0}, 128, "1251e4b2218ae68b"),
     ],
 )
 def test_the_shipped_prior_draws_the_pinned_code_grids(size, options, num, expected):
@@ -395,6 +395,70 @@ def test_the_mixture_picks_styles_in_the_weights_shares():
 def test_bad_style_weights_are_refused(weights):
     with pytest.raises(ValueError, match=r"style_weights=.* is not allowed; allowed: \(\) or 4 numbers"):
         dataclasses.replace(tiny_config(), style_weights=weights)
+
+
+def _tuned(model: VQSceneModel, top_p: tuple[float, ...]) -> VQSceneModel:
+    """``model`` with the default ``top_p`` per size set (same weights)."""
+    tuned = VQSceneModel(dataclasses.replace(model.config, top_p=top_p))
+    tuned.load_state_dict(model.state_dict())
+    return tuned.eval()
+
+
+def test_a_default_top_p_applies_at_its_size_and_an_explicit_one_overrides_it(saved):
+    model, _ = saved
+    tuned = _tuned(model, (0.5, 1.0))
+    assert tuned.condition("cave", 16).top_p == 0.5
+    assert tuned.condition("cave", 32).top_p is None  # 1.0: no truncation
+    assert tuned.condition("cave", 16, top_p=0.8).top_p == 0.8
+    assert tuned.condition("cave", 16, top_p=1.0).top_p == 1.0
+    assert model.condition("cave", 16).top_p is None
+    default = tuned.sample_indices(range(64), tuned.condition("cave", 16))
+    assert torch.equal(default, model.sample_indices(range(64), model.condition("cave", 16, top_p=0.5)))
+    assert not torch.equal(default, model.sample_indices(range(64), model.condition("cave", 16)))
+    untruncated = tuned.sample_indices(range(64), tuned.condition("cave", 16, top_p=1.0))
+    assert torch.equal(untruncated, model.sample_indices(range(64), model.condition("cave", 16)))
+
+
+def test_a_default_top_p_is_stored_only_when_set_and_recorded_in_identities_and_the_card(saved, tmp_path):
+    from generators.cards import write_card
+
+    model, path = saved
+    assert "top_p" not in json.loads(path.read_text())["model"]
+    tuned_path = ckpt.save_checkpoint(_tuned(model, (0.5, 1.0)), tmp_path / "tuned", {"metrics": {}})
+    assert json.loads(tuned_path.read_text())["model"]["top_p"] == [0.5, 1.0]
+    loaded = load_checkpoint(tuned_path)
+    assert loaded.model.config.top_p == (0.5, 1.0) and loaded.id != load_checkpoint(path).id
+    assert GeneratorSource("vqvae", 16, checkpoint=tuned_path).identity(3)["top_p"] == 0.5
+    assert GeneratorSource("vqvae", 32, checkpoint=tuned_path).identity(3)["top_p"] is None
+    assert GeneratorSource("vqvae", 16, checkpoint=tuned_path, top_p=1.0).identity(3)["top_p"] == 1.0
+    assert GeneratorSource("vqvae", 16, checkpoint=path).identity(3)["top_p"] is None
+    card = write_card(tuned_path).read_text()
+    assert "- Default top_p (a condition that names none; the metrics below sample with it): " in card
+    assert "16x16: 0.5, 32x32: none." in card
+    assert "Default top_p" not in write_card(path).read_text()
+
+
+@pytest.mark.parametrize("top_p", [(0.9,), (0.0, 1.0), (1.5, 1.0), (True, 1.0), ("0.9", 1.0), [0.9, 1.0]])
+def test_a_bad_default_top_p_is_refused(top_p):
+    with pytest.raises(ValueError, match=r"top_p=.* is not allowed; allowed: \(\) or 2 numbers in \(0, 1\]"):
+        dataclasses.replace(tiny_config(), top_p=top_p)
+
+
+def test_the_top_p_flag_gives_one_value_per_size_and_refuses_bad_pairs():
+    from generators.train_vq import VQTrainConfig
+
+    assert VQTrainConfig(top_p="16=0.9").top_p_values() == (0.9, 1.0)
+    assert VQTrainConfig(top_p="32=0.8, 16=0.7").top_p_values() == (0.7, 0.8)
+    assert VQTrainConfig().top_p_values() == ()
+    for bad, message in [
+        ("16", r"top_p='16' is not allowed; allowed: SIZE=P pairs"),
+        ("16=x", r"top_p='16=x' is not allowed; allowed: SIZE=P pairs"),
+        ("24=0.9", r"top_p size=24 is not supported; choose from \[16, 32\]"),
+        ("16=0", r"top_p at 16"),
+        ("16=1.5", r"top_p at 16"),
+    ]:
+        with pytest.raises(ValueError, match=message):
+            VQTrainConfig(top_p=bad)
 
 
 def test_another_condition_is_another_identity(saved):
@@ -763,6 +827,23 @@ def test_init_with_zero_prior_steps_skips_stage_2_and_keeps_the_prior(saved, tmp
     assert done.meta["training"]["steps"] == {"vq": 0, "prior": 0, "bootstrap": 0}
     for name, tensor in model.state_dict().items():
         assert torch.equal(done.model.state_dict()[name], tensor), name
+
+
+def test_top_p_is_set_after_training_and_an_init_checkpoints_one_is_not_kept(saved, tmp_path, monkeypatch):
+    import generators.train_vq
+    from generators.cli import main
+
+    model, _ = saved
+    monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
+    init = ckpt.save_checkpoint(_tuned(model, (0.5, 0.5)), tmp_path / "init" / "tuned", {"metrics": {}})
+    argv = ["train", "vqvae", "--init", str(init), "--prior-steps", "0", "--minutes", "0"]
+    argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
+    assert main([*argv, "--run", "kept", "--top-p", "32=0.25"]) == 0
+    done = load_checkpoint(tmp_path / "vqvae" / "kept" / "vqvae.json")
+    assert done.model.config.top_p == (1.0, 0.25)
+    assert "--top-p 32=0.25" in done.meta["training"]["command"]
+    assert main([*argv, "--run", "plain"]) == 0
+    assert load_checkpoint(tmp_path / "vqvae" / "plain" / "vqvae.json").model.config.top_p == ()
 
 
 def test_a_fresh_prior_over_the_checkpoints_vq_vae_on_a_larger_procedural_part(saved, tmp_path, monkeypatch):
