@@ -484,9 +484,11 @@ def sample_styles(
 def evaluate_vq(
     model: VQSceneModel, corpora: dict[int, Corpus], num: int, held: dict[int, torch.Tensor] | None = None
 ) -> dict[str, float]:
-    """Per size: raw playability and pattern KL of ``num`` samples (styles in the held-out
-    corpus's proportions, seeds from :data:`EVAL_SEED0`), held-out reconstruction and code
-    perplexity (``held``: the held-out codes of :func:`heldout_codes`, if already made)."""
+    """Per size: raw playability, pattern KL and the share with a locked door of ``num``
+    samples (styles in the held-out corpus's proportions, seeds from :data:`EVAL_SEED0`;
+    ``heldout_locked_doors`` is the same share of the held-out scenes compared with), held-out
+    reconstruction and code perplexity (``held``: the held-out codes of :func:`heldout_codes`,
+    if already made)."""
     held = held if held is not None else heldout_codes(model, corpora)
     out: dict[str, float] = {}
     for size, corpus in corpora.items():
@@ -495,6 +497,8 @@ def evaluate_vq(
         pick = heldout[np.linspace(0, len(heldout) - 1, min(num, len(heldout))).astype(int)]
         out[f"raw_playable_{size}"] = float(solvable_batch(samples).mean())
         out[f"pattern_kl_{size}"] = pattern_kl(samples, pick)
+        out[f"locked_doors_{size}"] = float(measure(samples, ("locked_doors",))[:, 0].mean())
+        out[f"heldout_locked_doors_{size}"] = float(measure(pick, ("locked_doors",))[:, 0].mean())
         for key, value in reconstruction(model, heldout, held[size]).items():
             out[f"reconstruction_{key}_{size}"] = value
         out[f"code_perplexity_{size}"] = perplexity(held[size], model.config.vq.codebook_size)
@@ -1131,7 +1135,9 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
             plain = evaluate_vq(model, corpora, config.eval_samples, held)
         finally:
             model.refiner = refiner
-        metrics.update({f"unrefined_{k}": v for k, v in plain.items() if k.startswith(("raw_", "pattern_"))})
+        metrics.update(
+            {f"unrefined_{k}": v for k, v in plain.items() if k.startswith(("raw_", "pattern_", "locked_"))}
+        )
     if model.config.properties:
         metrics.update(target_accuracy(model, corpora, max(16, config.eval_samples // 8)))
     if writer is not None:

@@ -576,7 +576,9 @@ def test_train_vqvae_command_writes_a_loadable_checkpoint_and_card(tmp_path, mon
     assert meta["format"] == ckpt.FORMAT_V2
     assert meta["training"]["steps"] == {"vq": 3, "prior": 3, "bootstrap": 0}
     assert meta["training"]["command"] == "python -m generators " + " ".join(argv)
-    assert {"raw_playable_16", "raw_playable_32", "prior_nll"} <= set(meta["metrics"])
+    assert {"raw_playable_16", "raw_playable_32", "prior_nll", "locked_doors_16", "locked_doors_32"} <= set(
+        meta["metrics"]
+    )
     card = path.with_suffix(".md").read_text()
     assert card.startswith("# Model card: `vqvae` scene generator")
     for text in ("16x16, 32x32", "house, village, cave, designer", '"codebook_size": 8', "raw_playable_32"):
@@ -584,6 +586,31 @@ def test_train_vqvae_command_writes_a_loadable_checkpoint_and_card(tmp_path, mon
     source = GeneratorSource("vqvae", 32, checkpoint=path, bank_size=2)
     assert source.scene(1).codes.shape == (32, 32)
     assert main(["train", "vqvae", "--vq-steps", "0"]) == 2
+
+
+def test_the_final_metrics_count_samples_with_a_locked_door(saved, monkeypatch):
+    """``locked_doors_<size>`` is the share of the evaluation samples with a locked door (a
+    refiner that drops the locks shows there), next to the held-out scenes' share."""
+    import generators.train_vq
+    from generators.data import CorpusSpec
+    from generators.properties import measure
+    from generators.train_vq import evaluate_vq
+    from vrenvs.core.catalog import CATALOG
+
+    model, _ = saved
+    corpora = {size: _small_corpus(CorpusSpec.for_size(size)) for size in (16, 32)}
+
+    def fake(model, size, counts, seed0):
+        grids = np.full((4, size, size), CATALOG.glyphs.index("."), np.uint8)
+        grids[1, 3, 3] = CATALOG.glyphs.index("R")  # one of four with a locked red door
+        return None, grids, np.zeros(4, np.int64)
+
+    monkeypatch.setattr(generators.train_vq, "sample_styles", fake)
+    metrics = evaluate_vq(model, corpora, 16)
+    for size, corpus in corpora.items():
+        assert metrics[f"locked_doors_{size}"] == 0.25
+        pick = corpus.heldout[np.linspace(0, len(corpus.heldout) - 1, 16).astype(int)]
+        assert metrics[f"heldout_locked_doors_{size}"] == measure(pick, ("locked_doors",))[:, 0].mean()
 
 
 def test_train_vqvae_with_bootstrap_rounds_runs_stage_3(tmp_path, monkeypatch):
