@@ -13,6 +13,11 @@ All randomness is in the latent, a pure function of an integer seed
   likely code there. The count is the expected one (probability summed over the cells,
   rounded) for ``expected``; the number of cells the group wins in the plain argmax for
   ``winners``; expected for doorways and winners for the rest for ``doors``.
+- ``paired``: ``expected``, then every locked door whose colour has no key in the grid
+  gets one: the key of that colour goes to the walkable cell (a tile, no item or actor)
+  where the model's logit for it is highest. The corpus holds a key exactly when it holds
+  a lock; a model that places locks and keys independently (they are far apart on the map)
+  draws keyless locks, which no rule can open.
 
 Why: a rare code whose probability a model spreads over several cells (a doorway somewhere
 in a wall, an apple somewhere in a room) loses every cell to the argmax, so a blurry model
@@ -41,6 +46,21 @@ from vrenvs.core.repair import repair_batch
 __all__ = ["CHUNK", "DECODINGS", "decode_codes", "decode_logits", "repair_codes", "sample_codes"]
 
 CHUNK = 256
+
+# per colour: the locked door's glyph code and its key's (the pairs of ``paired``)
+_PAIRS = tuple(
+    (CATALOG.tile_code(t.name), CATALOG.item_code(i.name))
+    for t in CATALOG.tiles
+    if CATALOG.LOCK_COLOUR[t.id] >= 0
+    for i in CATALOG.items
+    if CATALOG.KEY_COLOUR[i.id] == CATALOG.LOCK_COLOUR[t.id]
+)
+_WALKABLE_CODE = torch.tensor(
+    [
+        bool(CATALOG.CODE_TILE[c] >= 0 and CATALOG.WALKABLE[CATALOG.CODE_TILE[c]])
+        for c in range(len(CATALOG.glyphs))
+    ]
+)
 
 
 def _codes(names: list[str], kind: str) -> torch.Tensor:
@@ -82,11 +102,12 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
     part_best = torch.stack(best, dim=1)  # (B, 1 + groups, HW): best logit of each part
     out = _TILES[pick[0]]  # (B, HW) the layout: argmax over the tiles in no group
     free = torch.ones(b, h * w, dtype=torch.bool)
-    lse = torch.logsumexp(flat, dim=1) if decoding in ("expected", "doors") else None  # (B, HW)
+    expected = decoding in ("expected", "paired")
+    lse = torch.logsumexp(flat, dim=1) if expected or decoding == "doors" else None  # (B, HW)
     for g, (codes, least, most) in enumerate(_GROUPS, start=1):
         others = part_best.index_fill(1, torch.tensor([g]), -torch.inf).max(dim=1).values
         margin = part_best[:, g] - others  # (B, HW) > 0 where the group wins the argmax
-        if decoding == "expected" or (decoding == "doors" and g == 1):
+        if expected or (decoding == "doors" and g == 1):
             assert lse is not None
             part = ordered[:, _BOUNDS[g] : _BOUNDS[g + 1]]
             count = (part - lse[:, None]).exp().sum(dim=(1, 2)).round()  # (B,)
@@ -102,7 +123,23 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
         cols = top.indices[take]
         out[rows, cols] = codes[pick[g][rows, cols]]
         free[rows, cols] = False
+    if decoding == "paired":
+        _pair_keys(out, flat)
     return out.view(b, h, w)
+
+
+def _pair_keys(out: torch.Tensor, flat: torch.Tensor) -> None:
+    """``paired``: codes ``(B, HW)`` in place; each lock colour without its key in a grid gets
+    the key at the walkable cell of highest key logit (``flat``: logits ``(B, C, HW)``)."""
+    for lock, key in _PAIRS:
+        need = (out == lock).any(dim=1) & ~(out == key).any(dim=1)
+        if not bool(need.any()):
+            continue
+        rows = need.nonzero()[:, 0]
+        score = flat[rows, key].masked_fill(~_WALKABLE_CODE[out[rows]], -torch.inf)
+        best = score.max(dim=1)
+        found = best.values > -torch.inf
+        out[rows[found], best.indices[found]] = key
 
 
 def decode_codes(model: SceneModel, z: torch.Tensor, decoding: str | None = None) -> np.ndarray:

@@ -118,7 +118,8 @@ class VQTrainConfig:
     critic_lr: float = 2e-4
     """vqgan: Adam learning rate of the patch critic (betas 0.5, 0.9)"""
     decoding: str = "expected"
-    """logits -> codes when sampling (see generators.sampling)"""
+    """logits -> codes when sampling (see generators.sampling); with --init the checkpoint's
+    is kept unless another is given, which is set after training, before the final metrics"""
     designer_weight: float = 4.0
     """how much more often a designer grid is drawn than a procedural one (with the standard
     6,000 procedural grids per size; a larger procedural part scales it, so designer grids keep
@@ -375,7 +376,7 @@ def _draw(weights: torch.Tensor, n: int, gen: torch.Generator) -> torch.Tensor:
 
 INIT_FIXED = (
     "vq_steps", "lr", "batch_size", "codebook_size", "code_dim", "width", "factor",
-    "prior_width", "prior_layers", "prior_heads", "rare_power", "rare_cap", "decoding",
+    "prior_width", "prior_layers", "prior_heads", "rare_power", "rare_cap",
     "adv_weight", "critic_width", "critic_lr",
 )  # fmt: skip
 """Settings a run from ``--init`` takes from the checkpoint (or does not use: stage 1)."""
@@ -1126,6 +1127,8 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
         attach_refiner(model, config)  # only the passes change
     wall = time.monotonic() - start
     model.config = replace(model.config, top_p=config.top_p_values())
+    if config.init and config.decoding != VQTrainConfig.decoding:  # else the checkpoint's
+        model.config = replace(model.config, decoding=config.decoding)
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
     metrics["prior_nll"] = heldout_nll(model, corpora, held)

@@ -160,7 +160,7 @@ def test_seeded_sampling_is_repeatable_and_ignores_global_seeds():
     assert np.array_equal(sample_codes(model, range(20)), first)
 
 
-@pytest.mark.parametrize("decoding", ["expected", "winners"])
+@pytest.mark.parametrize("decoding", ["expected", "winners", "paired"])
 def test_count_decodings_place_one_user_one_assistant_and_an_item(decoding):
     logits = torch.randn(50, NUM_CODES, 16, 16, generator=torch.Generator().manual_seed(0))
     codes = decode_logits(logits, decoding).numpy()
@@ -172,6 +172,48 @@ def test_count_decodings_place_one_user_one_assistant_and_an_item(decoding):
     )
     assert np.array_equal(decode_logits(confident, decoding).numpy(), codes)
     assert np.array_equal(decode_logits(confident, "argmax").numpy(), codes)
+
+
+def _ascii_logits(text: str, extra: dict[tuple[int, int, str], float]) -> torch.Tensor:
+    """Logits ``(1, C, H, W)``: 20 for each cell's glyph in ``text``, plus ``extra[(y, x,
+    glyph)]`` for a glyph at a cell (a model's weaker belief)."""
+    rows = text.strip().splitlines()
+    codes = torch.tensor([[CATALOG.glyphs.index(c) for c in row] for row in rows])
+    logits = torch.nn.functional.one_hot(codes, NUM_CODES).permute(2, 0, 1).float()[None] * 20.0
+    for (y, x, glyph), value in extra.items():
+        logits[0, CATALOG.glyphs.index(glyph), y, x] = value
+    return logits
+
+
+LOCKED = """
+########
+#@.A#..#
+#...G..#
+#a..####
+#......#
+########
+"""
+
+
+def test_paired_decoding_gives_a_keyless_lock_its_key_where_the_model_most_believes_it():
+    # the model's green key: weak everywhere, strongest on a wall, then at (4, 5), then (1, 6)
+    weak = {(0, 0, "g"): 9.0, (4, 5, "g"): 8.0, (1, 6, "g"): 7.0, (1, 1, "g"): 19.0}
+    logits = _ascii_logits(LOCKED, weak)
+
+    def text(codes: torch.Tensor) -> str:
+        return "\n".join("".join(CATALOG.glyphs[c] for c in row) for row in codes[0].tolist())
+
+    assert text(decode_logits(logits, "expected")) == LOCKED.strip()  # no key: the lock can't be opened
+    paired = decode_logits(logits, "paired")
+    # the wall cell and the user's cell are not walkable tiles: the key goes to (4, 5)
+    assert text(paired) == "\n".join(["########", "#@.A#..#", "#...G..#", "#a..####", "#....g.#", "########"])
+    assert solvable_batch(paired.numpy().astype(np.uint8)).all()
+    assert not solvable_batch(decode_logits(logits, "expected").numpy().astype(np.uint8)).any()
+    # a lock that has its key, and a grid without locks, are decoded as by expected
+    keyed = _ascii_logits(LOCKED.replace("#..#\n#...G", "#.r#\n#...G").replace("..####", ".g####"), weak)
+    assert torch.equal(decode_logits(keyed, "paired"), decode_logits(keyed, "expected"))
+    open_door = _ascii_logits(LOCKED.replace("G", "+"), weak)
+    assert torch.equal(decode_logits(open_door, "paired"), decode_logits(open_door, "expected"))
 
 
 def save_tiny(tmp_path, kind: str = "vae"):

@@ -856,7 +856,7 @@ def test_init_with_zero_prior_steps_skips_stage_2_and_keeps_the_prior(saved, tmp
         assert torch.equal(done.model.state_dict()[name], tensor), name
 
 
-def test_top_p_is_set_after_training_and_an_init_checkpoints_one_is_not_kept(saved, tmp_path, monkeypatch):
+def test_top_p_and_decoding_are_set_after_training_from_an_init_checkpoint(saved, tmp_path, monkeypatch):
     import generators.train_vq
     from generators.cli import main
 
@@ -865,12 +865,15 @@ def test_top_p_is_set_after_training_and_an_init_checkpoints_one_is_not_kept(sav
     init = ckpt.save_checkpoint(_tuned(model, (0.5, 0.5)), tmp_path / "init" / "tuned", {"metrics": {}})
     argv = ["train", "vqvae", "--init", str(init), "--prior-steps", "0", "--minutes", "0"]
     argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
-    assert main([*argv, "--run", "kept", "--top-p", "32=0.25"]) == 0
+    assert main([*argv, "--run", "kept", "--top-p", "32=0.25", "--decoding", "paired"]) == 0
     done = load_checkpoint(tmp_path / "vqvae" / "kept" / "vqvae.json")
-    assert done.model.config.top_p == (1.0, 0.25)
+    assert done.model.config.top_p == (1.0, 0.25) and done.model.config.decoding == "paired"
     assert "--top-p 32=0.25" in done.meta["training"]["command"]
+    for name, tensor in model.state_dict().items():  # nothing trained: the same weights
+        assert torch.equal(done.model.state_dict()[name], tensor), name
     assert main([*argv, "--run", "plain"]) == 0
-    assert load_checkpoint(tmp_path / "vqvae" / "plain" / "vqvae.json").model.config.top_p == ()
+    plain = load_checkpoint(tmp_path / "vqvae" / "plain" / "vqvae.json").model.config
+    assert plain.top_p == () and plain.decoding == model.config.decoding == "argmax"  # the checkpoint's
 
 
 def test_a_fresh_prior_over_the_checkpoints_vq_vae_on_a_larger_procedural_part(saved, tmp_path, monkeypatch):
