@@ -36,6 +36,7 @@ __all__ = [
     "Property",
     "check_targets",
     "farthest_item",
+    "locked_share",
     "measure",
     "room_count",
     "target_ids",
@@ -62,6 +63,11 @@ def _rooms(codes: np.ndarray) -> np.ndarray:
 def _locked_doors(codes: np.ndarray) -> np.ndarray:
     tiles, _, _ = split_layers(codes)
     return CATALOG.IS_LOCKED[tiles].any(axis=(1, 2)).astype(np.int64)
+
+
+def locked_share(codes: np.ndarray) -> float:
+    """Share of the scenes ``(N, H, W)`` with at least one locked door tile (0.0 for none)."""
+    return float(_locked_doors(codes).mean()) if len(codes) else 0.0
 
 
 def _distance(codes: np.ndarray) -> np.ndarray:

@@ -41,6 +41,7 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_choice, check_float, check_int
 
 __all__ = [
+    "LOCKED_CODES",
     "LOCK_TARGETS",
     "Refiner",
     "RefinerConfig",
@@ -194,6 +195,8 @@ _IS_ITEM = CATALOG.CODE_ITEM > 0
 # per glyph code: the colour (index into COLOURS) of a key item / of a locked door tile, else -1
 _KEY_COLOUR = CATALOG.KEY_COLOUR[CATALOG.CODE_ITEM]
 _LOCK_COLOUR = np.where(CATALOG.CODE_TILE >= 0, CATALOG.LOCK_COLOUR[np.maximum(CATALOG.CODE_TILE, 0)], -1)
+LOCKED_CODES = _LOCK_COLOUR >= 0
+"""per glyph code: whether its tile is a locked door"""
 
 
 LOCK_TARGETS = ("door", "keep", "skip")

@@ -50,8 +50,7 @@ from generators.data import NUM_CODES, SIZE, SIZES, STYLES, Corpus, CorpusSpec, 
 from generators.images import grid_image, write_png
 from generators.metrics import copies, mean_pairwise_hamming, nearest_hamming, pattern_kl
 from generators.models import KINDS, SceneModel
-from generators.properties import PROPERTIES
-from generators.properties import measure as measure_properties
+from generators.properties import PROPERTIES, locked_share
 from generators.sampling import sample_codes
 from generators.source import GeneratorSource
 from generators.style import cached_classifier, style_table
@@ -297,9 +296,7 @@ def measure(samples: Samples, corpus: Corpus, half_a: np.ndarray, half_b: np.nda
         "raw_playable_argmax": samples.argmax_playable,
         "playable_after_repair": float(solvable_batch(served).mean()),
         "mean_edits": float(samples.edits.mean()),
-        "locked_doors": float(measure_properties(served, ("locked_doors",))[:, 0].mean())
-        if len(served)
-        else 0.0,
+        "locked_doors": locked_share(served),
         "diversity": mean_pairwise_hamming(served),
         "near_copies": float((near <= 0.05).mean()),
         "exact_copies": float(copies(served, train).mean()),

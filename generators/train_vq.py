@@ -43,9 +43,10 @@ from generators.data import NUM_CODES, SIZES, STYLES, Corpus, CorpusSpec, load_c
 from generators.metrics import pattern_kl
 from generators.models import DECODINGS
 from generators.prior import PriorConfig
-from generators.properties import PROPERTIES, PROPERTY_NAMES, measure
+from generators.properties import PROPERTIES, PROPERTY_NAMES, locked_share, measure
 from generators.refine import (
     LOCK_TARGETS,
+    LOCKED_CODES,
     Refiner,
     RefinerConfig,
     corrupt,
@@ -498,8 +499,8 @@ def evaluate_vq(
         pick = heldout[np.linspace(0, len(heldout) - 1, min(num, len(heldout))).astype(int)]
         out[f"raw_playable_{size}"] = float(solvable_batch(samples).mean())
         out[f"pattern_kl_{size}"] = pattern_kl(samples, pick)
-        out[f"locked_doors_{size}"] = float(measure(samples, ("locked_doors",))[:, 0].mean())
-        out[f"heldout_locked_doors_{size}"] = float(measure(pick, ("locked_doors",))[:, 0].mean())
+        out[f"locked_doors_{size}"] = locked_share(samples)
+        out[f"heldout_locked_doors_{size}"] = locked_share(pick)
         for key, value in reconstruction(model, heldout, held[size]).items():
             out[f"reconstruction_{key}_{size}"] = value
         out[f"code_perplexity_{size}"] = perplexity(held[size], model.config.vq.codebook_size)
@@ -838,7 +839,6 @@ class OwnPool:
 
 _BLOCKING = np.zeros(NUM_CODES, dtype=bool)
 _BLOCKING[[CATALOG.WALL, CATALOG.tile_code("tree"), CATALOG.tile_code("water")]] = True
-_LOCKED = (CATALOG.CODE_TILE >= 0) & CATALOG.IS_LOCKED[np.maximum(CATALOG.CODE_TILE, 0)]
 
 
 def own_pool(
@@ -865,7 +865,7 @@ def own_pool(
         target = own_targets(raw, repaired, locks)
         codes.append(indices)
         targets.append(torch.from_numpy(target))
-        kept_wall = np.where(_BLOCKING[raw], wall_weight, np.where(_LOCKED[raw], lock_weight, 1.0))
+        kept_wall = np.where(_BLOCKING[raw], wall_weight, np.where(LOCKED_CODES[raw], lock_weight, 1.0))
         weight = np.where(target != raw, edit_weight, kept_wall).astype(np.float32)
         if locks == "skip":
             weight[placed_keys(raw, repaired)] = 0.0

@@ -696,7 +696,7 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
 
     manifest = json.loads(bank_path().with_suffix(".json").read_text())
     codes = BankSource(16, bank_path()).codes
-    assert manifest["name"] == HARD_SET == "hard16-v2"
+    assert manifest["name"] == HARD_SET == "hard16-v3"
     assert len(codes) == len(manifest["scenes"]) == manifest["generated"] + manifest["designer"] == 233
     assert solvable_batch(codes).all()
     generated = codes[: manifest["generated"]]
@@ -717,12 +717,13 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
 def test_hard_sets_are_chosen_by_name():
     from agents.hardset import HARD_SET, HARD_SETS, bank_path, hard_kwargs
 
-    assert HARD_SETS == ("hard16-v1", "hard16-v2") and HARD_SETS[-1] == HARD_SET
-    assert bank_path("hard16-v2") == bank_path() and bank_path().is_file()
+    assert HARD_SETS == ("hard16-v1", "hard16-v2", "hard16-v3") and HARD_SETS[-1] == HARD_SET
+    assert bank_path("hard16-v3") == bank_path() and bank_path().is_file()
     assert bank_path("hard16-v1").is_file() and bank_path("hard16-v1") != bank_path()
     assert hard_kwargs({}, "hard16-v1")["num_scenes"] == 231  # older versions stay shipped
     assert hard_kwargs({}, "hard16-v2")["num_scenes"] == 233
-    unknown = r"hard set='hard16-v9' is not supported; choose from \['hard16-v1', 'hard16-v2'\]"
+    assert hard_kwargs({}, "hard16-v3")["num_scenes"] == 233
+    unknown = r"hard set='hard16-v9' is not supported; choose from \['hard16-v1', 'hard16-v2', 'hard16-v3'\]"
     with pytest.raises(ValueError, match=unknown):
         hard_kwargs({}, "hard16-v9")
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from generators.prior import CodePrior, PriorConfig
-from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, measure, target_ids
+from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, locked_share, measure, target_ids
 from vrenvs.core.scene import parse_ascii, read_ascii
 
 APARTMENT = "vrenvs/data/scenes/16_apartment.txt"
@@ -84,6 +84,13 @@ def test_a_scene_without_a_user_is_far_and_the_rules_work_on_a_batch_of_any_size
     assert measure(both[:0]).shape == (0, 3)
     with pytest.raises(ValueError, match=r"codes of shape \(16, 16\) is not allowed; allowed: \(N, S, S\)"):
         measure(grid(OPEN))
+
+
+def test_locked_share_counts_scenes_with_a_locked_door():
+    both = np.stack([grid(OPEN), grid(LOCKED), grid(LOCKED), grid(LOCKED.replace("G", "+"))])
+    assert locked_share(both) == 0.5  # the plain door ("+") is not locked
+    assert locked_share(both[:1]) == 0.0 and locked_share(both[1:2]) == 1.0
+    assert locked_share(both[:0]) == 0.0
 
 
 def test_room_buckets_scale_with_the_map():

@@ -17,6 +17,10 @@ can always reach the user): 5 digests of 4 runs on procedural scenes changed
 Re-recorded when the shipped ``vqvae`` gained its refiner (generators.refine; the scenes it
 serves changed): exactly the two runs on the default source changed (``fetch-default``,
 ``guide-default32``: 6 digests here, 2 in ``episodes.json``), every other kept its digests.
+Re-recorded when the shipped ``vqvae`` was decoded ``paired`` (a keyless locked door gets its
+key; the same code grids): 2 digests of ``guide-default32`` here, and in ``episodes.json``
+the two default-source runs (``fetch-default``, ``guide-default32``), changed; every other
+kept its digests.
 
 ``tests/data/episodes.json`` (``python -m tests.trajectories --episodes``) holds longer
 digests, recorded before the compiled kernels replaced the numpy phases (speed issue): every
