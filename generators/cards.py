@@ -42,6 +42,8 @@ def _metric_lines(metrics: dict[str, Any]) -> list[str]:
 def _fmt(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(map(str, value)) or "none"
+    if isinstance(value, dict):  # e.g. the report's faults: kind -> share
+        return ", ".join(f"{k} {_fmt(v)}" for k, v in value.items()) or "none"
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 

@@ -58,7 +58,7 @@ from generators.train import reconstruction
 from generators.train_vq import perplexity, target_hits
 from generators.train_vq import reconstruction as reconstruction_v2
 from generators.vqmodel import VQ_KINDS, VQSceneModel
-from vrenvs.core.reach import solvable_batch
+from vrenvs.core.reach import FAULTS, faults_batch, solvable_batch
 from vrenvs.core.repair import repair_batch
 from vrenvs.core.sources import ProceduralSource, default_source
 
@@ -297,6 +297,7 @@ def measure(samples: Samples, corpus: Corpus, half_a: np.ndarray, half_b: np.nda
         "playable_after_repair": float(solvable_batch(served).mean()),
         "mean_edits": float(samples.edits.mean()),
         "locked_doors": locked_share(served),
+        "faults": dict(zip(FAULTS, faults_batch(samples.raw).mean(axis=0).tolist(), strict=True)),
         "diversity": mean_pairwise_hamming(served),
         "near_copies": float((near <= 0.05).mean()),
         "exact_copies": float(copies(served, train).mean()),
@@ -337,6 +338,36 @@ def table(rows: list[dict[str, Any]], reference_kl: float) -> str:
     return "\n".join(lines) + (
         f"\n\n2x2 KL reference, half vs half of the held-out corpus: {reference_kl:.3f} "
         f"(bar: <= {2 * reference_kl:.3f}).\n"
+    )
+
+
+FAULT_TEXT = {
+    "border": "border not wall",
+    "actors": "not one user and one assistant",
+    "no item": "no requestable item",
+    "keyless lock": "a lock without its key",
+    "unreached thing": "an item or actor out of the user's reach",
+    "unreached region": "a region out of the user's reach",
+    "assistant cut off": "the user out of the assistant's reach",
+}
+"""Column headers of :func:`faults_table`, one per :data:`vrenvs.core.reach.FAULTS`."""
+
+
+def faults_table(rows: list[dict[str, Any]]) -> str:
+    """Why raw samples are unplayable: per row (the uniform-random baseline left out: it has
+    every fault), the share of raw samples with each kind of fault
+    (:func:`vrenvs.core.reach.faults_batch`; a sample can have several)."""
+    shown = [r for r in rows if "faults" in r and r["source"] != "uniform random"]
+    lines = [
+        "| source (raw samples) | unplayable | " + " | ".join(FAULT_TEXT[f] for f in FAULTS) + " |",
+        "|---|" + "---|" * (len(FAULTS) + 1),
+    ]
+    for r in shown:
+        cells = " | ".join(_pct(r["faults"][f]) for f in FAULTS)
+        lines.append(f"| {r['source']} | {_pct(1 - r['raw_playable'])} | {cells} |")
+    return (
+        "\n".join(lines)
+        + "\n\nWhy raw samples are unplayable: the share of samples with each kind of fault.\n"
     )
 
 
@@ -427,6 +458,7 @@ def make_report(
         order = ", ".join(s.name for s in sets)
         parts.append(f"## {size}x{size}\n\n{table(rows, reference)}")
         parts.append(bars_table(rows, bar_ref, default_source(size)))
+        parts.append(faults_table(rows))
         parts.append(
             f"Gallery rows (10 served scenes each), top to bottom: {order}.\n\n"
             f"![gallery {size}](gallery-{size}.png)\n"

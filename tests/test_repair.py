@@ -247,3 +247,86 @@ def test_the_assistant_can_always_reach_the_user(before, after, edits):
     assert fixed.scene.to_ascii().strip() == after
     assert fixed.edits == edits
     assert problems(fixed.scene) == []
+
+
+# --- fault kinds (vrenvs.core.reach.faults_batch) --------------------------------------------
+
+_FAULT_WORDS = {
+    "border": "outer border",
+    "actors": "missing element: the scene needs exactly one",
+    "no item": "no requestable item",
+    "keyless lock": "it can never open",
+    "unreached thing": "is not reachable from the user",
+    "unreached region": "the region there",
+    "assistant cut off": "is not reachable from the assistant",
+}
+
+
+def _kinds_of(scene: Scene) -> list[str]:
+    found = problems(scene, limit=10**6)
+    region = [m for m in found if _FAULT_WORDS["unreached region"] in m]
+    thing = [m for m in found if m not in region and _FAULT_WORDS["unreached thing"] in m]
+    kinds = []
+    for kind, words in _FAULT_WORDS.items():
+        hit = {"unreached region": region, "unreached thing": thing}.get(kind)
+        hit = hit if hit is not None else [m for m in found if words in m]
+        kinds.append(bool(hit))
+    return kinds
+
+
+@pytest.mark.parametrize(
+    ("text", "kinds"),
+    [
+        ("#######\n#@A.c.#\n#.....#\n#.....#\n#######", []),
+        ("#######\n#@A.c..\n#.....#\n#.....#\n#######", ["border"]),
+        ("#######\n#@..c.#\n#.....#\n#.....#\n#######", ["actors"]),
+        ("#######\n#@A...#\n#.....#\n#.....#\n#######", ["no item"]),
+        ("#######\n#@A.c.#\n#...#R#\n#.....#\n#######", ["keyless lock"]),
+        ("#######\n#@A#c.#\n#..#..#\n#..#..#\n#######", ["unreached thing", "unreached region"]),
+        ("########\n#@A.c#.#\n#....#.#\n#....#.#\n########", []),  # a 3-cell pocket is no region
+        ("#########\n#@A.c#..#\n#....#..#\n#....####\n#########", ["unreached region"]),
+        ("#########\n#@r#...A#\n#c.R....#\n#..#....#\n#########", ["assistant cut off"]),
+        ("########\n#@A.c#r#\n#....###\n#......#\n########", ["unreached thing"]),  # a sealed key
+        ("########\n#@A.c#@#\n#....###\n#......#\n########", ["actors", "unreached thing"]),
+    ],
+)
+def test_fault_kinds_of_literal_scenes(text, kinds):
+    from vrenvs.core.reach import FAULTS, faults_batch
+
+    scene = _ascii(text)
+    row = faults_batch(scene.codes[None])[0]
+    assert row.dtype == bool
+    assert [f for f, hit in zip(FAULTS, row, strict=True) if hit] == kinds
+    assert row.tolist() == _kinds_of(scene)
+
+
+def test_fault_kinds_are_per_grid_in_a_batch():
+    from vrenvs.core.reach import FAULTS, faults_batch
+
+    cut_off = _ascii("#########\n#@r#...A#\n#c.R....#\n#..#....#\n#########").codes
+    plain = _ascii("#########\n#@r#...A#\n#c.+....#\n#..#....#\n#########").codes
+    sealed = _ascii("#########\n#@A.#...#\n#c..#...#\n#...#...#\n#########").codes
+    found = faults_batch(np.stack([cut_off, plain, sealed, plain]))
+    assert found.shape == (4, len(FAULTS))
+    named = [[f for f, hit in zip(FAULTS, row, strict=True) if hit] for row in found]
+    assert named == [["assistant cut off"], [], ["unreached region"], []]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(glyph_maps(min_side=8, max_side=8), min_size=1, max_size=6))
+def test_fault_kinds_agree_with_problems_and_the_batched_check(maps):
+    from vrenvs.core.reach import faults_batch, solvable_batch
+
+    batch = np.stack(list(maps) + [repair(m).scene.codes for m in maps])
+    found = faults_batch(batch)
+    assert found.tolist() == [_kinds_of(Scene(c)) for c in batch]
+    assert (~found.any(axis=1)).tolist() == solvable_batch(batch).tolist()
+    assert not found[len(maps) :].any()
+
+
+def test_fault_kinds_check_their_input():
+    from vrenvs.core.reach import FAULTS, faults_batch
+
+    assert faults_batch(np.zeros((0, 8, 8), np.uint8)).shape == (0, len(FAULTS))
+    with pytest.raises(ValueError, match=r"codes of shape \(8, 8\) is not allowed; allowed: \(N, H, W\)"):
+        faults_batch(np.zeros((8, 8), np.uint8))

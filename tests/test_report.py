@@ -186,3 +186,40 @@ def test_locked_doors_is_the_share_of_served_scenes_with_a_locked_door():
     samples = Samples("x", served, served, np.zeros(4), None)
     row = measure(samples, corpus, corpus.heldout[:4], corpus.heldout[4:8])
     assert row["locked_doors"] == 0.25
+
+
+def test_faults_are_the_shares_of_raw_samples_with_each_kind_and_are_tabled():
+    """The raw samples' faults (vrenvs.core.reach.faults_batch), per kind, as shares; the
+    table lists them per source with the unplayable share beside them."""
+    from generators.data import CorpusSpec, load_corpus
+    from generators.report import FAULT_TEXT, Samples, faults_table, measure
+    from vrenvs.core.catalog import CATALOG
+    from vrenvs.core.reach import FAULTS
+
+    glyph = {g: k for k, g in enumerate(CATALOG.glyphs)}
+    corpus = load_corpus(CorpusSpec.for_size(16))
+    rows = ["#" * 16] + ["#@A*" + "." * 11 + "#"] + ["#" + "." * 14 + "#"] * 13 + ["#" * 16]
+    good = np.array([[glyph[c] for c in row] for row in rows], np.uint8)
+    keyless = good.copy()
+    keyless[5, 5] = glyph["G"]
+    sealed = good.copy()
+    sealed[8, 1:15] = glyph["#"]  # the lower half is cut off: a region out of reach
+    raw = np.stack([good, keyless, sealed, keyless])
+    row = measure(Samples("x", raw, np.stack([good] * 4), np.zeros(4), None), corpus, good[None], good[None])
+    assert list(row["faults"]) == list(FAULTS)
+    assert row["faults"]["keyless lock"] == 0.5 and row["faults"]["unreached region"] == 0.25
+    assert sum(row["faults"].values()) == 0.75 and row["raw_playable"] == 0.25
+    text = faults_table([row, {**row, "source": "uniform random"}, {"source": "held-out corpus"}])
+    head, _, line = text.splitlines()[:3]
+    assert head == "| source (raw samples) | unplayable | " + " | ".join(FAULT_TEXT[f] for f in FAULTS) + " |"
+    assert line == "| x | 75.0% | 0.0% | 0.0% | 0.0% | 50.0% | 0.0% | 25.0% | 0.0% |"
+    assert "uniform random" not in text and "held-out corpus" not in text
+
+
+def test_the_report_card_has_the_faults_table(report):
+    out, summary = report
+    text = (out / "report.md").read_text()
+    assert text.count("| source (raw samples) | unplayable |") == 2  # one per size
+    vq = next(r for r in summary["sizes"]["32"]["rows"] if r["source"] == "vqvae")
+    assert all(0.0 <= share <= 1.0 for share in vq["faults"].values())
+    assert any(vq["faults"].values()) == (vq["raw_playable"] < 1.0)

@@ -973,3 +973,16 @@ def test_feasible_styles_are_those_whose_corpus_scenes_have_the_bucket():
         "designer",
     ]  # no cave or village has one
     assert feasible_styles(corpus, "locked_doors", "none") == ["house", "village", "cave", "designer"]
+
+
+def test_the_card_lists_the_report_faults_by_kind(saved, tmp_path):
+    from generators.cards import write_card
+    from generators.checkpoint import update_metrics
+
+    model, _ = saved
+    path = ckpt.save_checkpoint(model, tmp_path / "faults", {"metrics": {}})
+    faults = {"border": 0.0, "keyless lock": 0.25}
+    update_metrics(path, {"report_16": {"raw_playable": 0.75, "faults": faults}})
+    card = write_card(path).read_text()
+    assert "| raw_playable (report card, 16x16) | 0.75 |" in card
+    assert "| faults (report card, 16x16) | border 0, keyless lock 0.25 |" in card

@@ -25,7 +25,16 @@ from vrenvs.core.grid import flood, small_components
 from vrenvs.core.regions import REGION_RULES, ground_mask, region_pieces
 from vrenvs.core.scene import Scene, split_layers
 
-__all__ = ["base_passable", "is_solvable", "keyless_locks", "problems", "reachable"]
+__all__ = [
+    "FAULTS",
+    "base_passable",
+    "faults_batch",
+    "is_solvable",
+    "keyless_locks",
+    "problems",
+    "reachable",
+    "solvable_batch",
+]
 
 
 def base_passable(tiles: np.ndarray) -> np.ndarray:
@@ -155,3 +164,55 @@ def solvable_batch(codes: np.ndarray) -> np.ndarray:
     assistants = (roles == CATALOG.role_id("assistant")) & ok[:, None, None]
     ok &= (reachable(tiles, items, assistants) & users).any(axis=(1, 2))
     return ok
+
+
+FAULTS = (
+    "border",
+    "actors",
+    "no item",
+    "keyless lock",
+    "unreached thing",
+    "unreached region",
+    "assistant cut off",
+)
+"""The kinds of fault :func:`problems` reports, in its order (columns of :func:`faults_batch`):
+the outer border is not all wall; not exactly one user and one assistant; no requestable
+item; a locked door without a key of its colour; an item or actor the user cannot reach; a
+region the user cannot reach; the user not reachable from the assistant."""
+
+
+def faults_batch(codes: np.ndarray) -> np.ndarray:
+    """``(N, len(FAULTS))`` bool: which kinds of fault (:data:`FAULTS`) each grid of ``codes``
+    (``(N, H, W)``) has; a grid is solvable exactly when its row is all False. The same
+    checks as :func:`problems`, each made on its own (reach is from the first user cell in
+    reading order; a grid without a user has no reach faults; the assistant check needs
+    exactly one assistant)."""
+    codes = np.asarray(codes)
+    if codes.ndim != 3:
+        raise ValueError(f"codes of shape {codes.shape} is not allowed; allowed: (N, H, W)")
+    n = len(codes)
+    out = np.zeros((n, len(FAULTS)), dtype=bool)
+    if not n:
+        return out
+    tiles, items, roles = split_layers(codes)
+    border = np.ones(codes.shape[1:], dtype=bool)
+    border[1:-1, 1:-1] = False
+    out[:, 0] = (codes[:, border] != CATALOG.WALL).any(axis=1)
+    users = roles == CATALOG.role_id("user")
+    assistants = roles == CATALOG.role_id("assistant")
+    one_assistant = assistants.sum(axis=(1, 2)) == 1
+    out[:, 1] = (users.sum(axis=(1, 2)) != 1) | ~one_assistant
+    out[:, 2] = ~CATALOG.REQUESTABLE[items].any(axis=(1, 2))
+    out[:, 3] = keyless_locks(tiles, items).any(axis=(1, 2))
+    flat = users.reshape(n, -1)
+    has_user = flat.any(axis=1)
+    start = np.zeros_like(flat)
+    start[np.flatnonzero(has_user), flat.argmax(axis=1)[has_user]] = True
+    start = start.reshape(users.shape)
+    reach = reachable(tiles, items, start)
+    out[:, 4] = has_user & (((items > 0) | (roles > 0)) & ~reach).any(axis=(1, 2))
+    lost = ground_mask(tiles) & ~reach
+    out[:, 5] = has_user & (lost & ~small_components(lost, REGION_RULES["min_cells"])).any(axis=(1, 2))
+    cut_off = ~(reachable(tiles, items, assistants & one_assistant[:, None, None]) & start).any(axis=(1, 2))
+    out[:, 6] = has_user & one_assistant & cut_off
+    return out
