@@ -47,6 +47,7 @@ __all__ = [
     "RefinerConfig",
     "corrupt",
     "near_codes",
+    "open_ground",
     "own_targets",
     "placed_keys",
     "swap_codes",
@@ -155,19 +156,50 @@ def doorways(grids: torch.Tensor) -> torch.Tensor:
     return torch.isin(grids, _DOORS) | (ground & (across | along))
 
 
+def open_ground(grids: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W)`` bool: open ground cells (floor, grass, path, nothing on them) whose four
+    neighbours are open ground too: where no door of the corpus stands."""
+    ground = torch.isin(grids, _OPEN)
+    padded = F.pad(ground, (1, 1, 1, 1))
+    return ground & padded[:, :-2, 1:-1] & padded[:, 2:, 1:-1] & padded[:, 1:-1, :-2] & padded[:, 1:-1, 2:]
+
+
+_FLOOR, _GRASS = CATALOG.tile_code("floor"), CATALOG.tile_code("grass")
+
+
 def corrupt(
-    grids: torch.Tensor, generator: torch.Generator, door_drop: float = 1.0, key_drop: float = 0.5
+    grids: torch.Tensor,
+    generator: torch.Generator,
+    door_drop: float = 1.0,
+    key_drop: float = 0.5,
+    door_float: float = 0.0,
+    ground_swap: float = 0.0,
 ) -> torch.Tensor:
     """A corrupted copy of glyph grids ``(B, H, W)`` (long): each grid draws a rate ``q`` in
     ``[0, door_drop)`` and walls up each of its :func:`doorways` with chance ``q``, and
-    removes each key (to floor) with chance ``q * key_drop``."""
+    removes each key (to floor) with chance ``q * key_drop``. With ``door_float`` > 0 each
+    grid also draws a rate in ``[0, door_float)`` and puts a plain door on each
+    :func:`open_ground` cell with that chance (a door standing in the open, which the corpus
+    never has); with ``ground_swap`` > 0 each grid draws a rate in ``[0, ground_swap)`` and
+    swaps floor and grass at each such cell with that chance (indoor and outdoor ground
+    meeting). Both draw from ``generator`` only when above 0, so the defaults corrupt as
+    before."""
     check_float("door_drop", door_drop, 0.0, 1.0)
     check_float("key_drop", key_drop, 0.0, 1.0)
+    check_float("door_float", door_float, 0.0, 1.0)
+    check_float("ground_swap", ground_swap, 0.0, 1.0)
     out = grids.clone()
     rate = torch.rand(len(grids), 1, 1, generator=generator) * door_drop
     draw = torch.rand(grids.shape, generator=generator)
     out[doorways(grids) & (draw < rate)] = CATALOG.WALL
     out[torch.isin(grids, _KEYS) & (draw < rate * key_drop)] = CATALOG.tile_code("floor")
+    if door_float > 0:
+        chance = torch.rand(len(grids), 1, 1, generator=generator) * door_float
+        out[open_ground(grids) & (torch.rand(grids.shape, generator=generator) < chance)] = CATALOG.DOOR
+    if ground_swap > 0:
+        chance = torch.rand(len(grids), 1, 1, generator=generator) * ground_swap
+        swap = torch.rand(grids.shape, generator=generator) < chance
+        out = torch.where(swap & (out == _FLOOR), _GRASS, torch.where(swap & (out == _GRASS), _FLOOR, out))
     return out
 
 

@@ -158,6 +158,12 @@ class VQTrainConfig:
     """corruption: each training grid walls up its doorways with a chance drawn in [0, this)"""
     refine_key_drop: float = 0.5
     """corruption: keys are removed with that chance times this"""
+    refine_door_float: float = 0.0
+    """corruption: each training grid puts a plain door on open ground (in the open, where
+    the corpus has none) with a chance drawn in [0, this); 0: none"""
+    refine_ground_swap: float = 0.0
+    """corruption: each training grid swaps floor and grass with a chance drawn in
+    [0, this); 0: none"""
     refine_code_swap: float = 0.1
     """corruption: codes are swapped for a near codebook neighbour with a chance drawn in
     [0, 2 x this)"""
@@ -240,6 +246,8 @@ class VQTrainConfig:
         check_float("refine_lr", self.refine_lr, 0.0, 1.0, above=True)
         check_float("refine_door_drop", self.refine_door_drop, 0.0, 1.0)
         check_float("refine_key_drop", self.refine_key_drop, 0.0, 1.0)
+        check_float("refine_door_float", self.refine_door_float, 0.0, 1.0)
+        check_float("refine_ground_swap", self.refine_ground_swap, 0.0, 1.0)
         check_float("refine_code_swap", self.refine_code_swap, 0.0, 0.5)
         check_int("refine_near", self.refine_near, 1, 64)
         check_float("refine_self", self.refine_self, 0.0, 1.0)
@@ -935,7 +943,14 @@ def _train_refine_stage(
         parts = []
         if own < batch:
             target = grids[size][_draw(weights[size], batch - own, gen)]
-            broken = corrupt(target, gen, config.refine_door_drop, config.refine_key_drop)
+            broken = corrupt(
+                target,
+                gen,
+                config.refine_door_drop,
+                config.refine_key_drop,
+                config.refine_door_float,
+                config.refine_ground_swap,
+            )
             codes = swap_codes(model.encode(broken.numpy()), near, config.refine_code_swap, gen)
             parts.append((codes, target, torch.ones(target.shape)))
         if own:

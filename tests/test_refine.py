@@ -21,6 +21,7 @@ from generators.refine import (  # noqa: E402
     corrupt,
     doorways,
     near_codes,
+    open_ground,
     own_targets,
     placed_keys,
     swap_codes,
@@ -88,11 +89,67 @@ def test_corrupt_example_with_every_doorway_and_key_dropped(monkeypatch):
     assert ascii_of(out) == ("########\n#..#...#\n#..#...#\n#..#...#\n########\n#......#\n#....#.#\n########")
 
 
+OPEN_ROOM = """
+#######
+#.....#
+#.,,,.#
+#.....#
+#######
+"""
+
+
+def test_open_ground_is_ground_with_ground_on_all_four_sides():
+    found = open_ground(grid(OPEN_ROOM)[None])[0]
+    assert sorted(map(tuple, found.nonzero().tolist())) == [(2, 2), (2, 3), (2, 4)]
+    # in ROOMS only the centre of the right room; a cell beside the key has an item beside it
+    assert open_ground(grid(ROOMS)[None])[0].nonzero().tolist() == [[2, 5]]
+
+
+def test_corrupt_puts_doors_in_the_open_and_swaps_floor_and_grass_at_the_drawn_rates():
+    room = grid(OPEN_ROOM)
+    batch = room.expand(400, -1, -1).contiguous()
+    out = corrupt(batch, torch.Generator().manual_seed(0), door_drop=0.0, door_float=0.5)
+    changed = out != batch
+    inside = open_ground(room[None])[0]
+    assert not changed[:, ~inside].any() and (out[changed] == CATALOG.DOOR).all()
+    assert 0.19 < float(changed[:, inside].float().mean()) < 0.31  # E[q] = 0.25
+    swapped = corrupt(batch, torch.Generator().manual_seed(0), door_drop=0.0, ground_swap=1.0)
+    moved = swapped != batch
+    floor, grass = room == CATALOG.tile_code("floor"), room == CATALOG.tile_code("grass")
+    assert not moved[:, ~(floor | grass)].any()
+    assert (swapped[:, floor][moved[:, floor]] == CATALOG.tile_code("grass")).all()
+    assert (swapped[:, grass][moved[:, grass]] == CATALOG.tile_code("floor")).all()
+    assert 0.44 < float(moved[:, floor | grass].float().mean()) < 0.56
+    # off (the defaults), nothing more is drawn: the corruption is the one before these options
+    plain = corrupt(batch, torch.Generator().manual_seed(3))
+    assert torch.equal(plain, corrupt(batch, torch.Generator().manual_seed(3), 1.0, 0.5, 0.0, 0.0))
+    gen = torch.Generator().manual_seed(3)
+    corrupt(batch, gen)
+    expected_next = torch.rand(1, generator=gen)
+    gen = torch.Generator().manual_seed(3)
+    torch.rand(len(batch), 1, 1, generator=gen), torch.rand(batch.shape, generator=gen)
+    assert torch.equal(torch.rand(1, generator=gen), expected_next)
+
+
+def test_corrupt_example_with_doors_in_the_open_and_ground_swapped(monkeypatch):
+    full = torch.full
+    monkeypatch.setattr(
+        torch, "rand", lambda *a, generator=None: full(a[0], 0.0) if len(a) == 1 else full(a, 0.999)
+    )
+    room = grid(OPEN_ROOM)[None]
+    doors = corrupt(room, torch.Generator(), door_float=1.0)[0]
+    assert ascii_of(doors) == "#######\n#.....#\n#.+++.#\n#.....#\n#######"
+    both = corrupt(room, torch.Generator(), door_float=1.0, ground_swap=1.0)[0]
+    assert ascii_of(both) == "#######\n#,,,,,#\n#,+++,#\n#,,,,,#\n#######"
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
         ({"door_drop": 1.5}, r"door_drop=1\.5"),
         ({"key_drop": -0.1}, r"key_drop=-0\.1"),
+        ({"door_float": 2.0}, r"door_float=2\.0"),
+        ({"ground_swap": -1.0}, r"ground_swap=-1\.0"),
     ],
 )
 def test_corrupt_refuses_rates_outside_0_1(kwargs, message):
