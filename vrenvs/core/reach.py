@@ -144,26 +144,9 @@ def is_solvable(scene: Scene) -> bool:
 
 def solvable_batch(codes: np.ndarray) -> np.ndarray:
     """``(N,)`` bool: is each grid of ``codes`` (``(N, H, W)``) solvable? Same rules as
-    :func:`problems`, computed for the whole batch with array operations."""
-    codes = np.asarray(codes)
-    tiles, items, roles = split_layers(codes)
-    border = np.ones(codes.shape[1:], dtype=bool)
-    border[1:-1, 1:-1] = False
-    ok = (codes[:, border] == CATALOG.WALL).all(axis=1)
-    users = roles == CATALOG.role_id("user")
-    ok &= users.sum(axis=(1, 2)) == 1
-    ok &= (roles == CATALOG.role_id("assistant")).sum(axis=(1, 2)) == 1
-    ok &= CATALOG.REQUESTABLE[items].any(axis=(1, 2))
-    ok &= ~keyless_locks(tiles, items).any(axis=(1, 2))
-    reach = reachable(tiles, items, users & ok[:, None, None])
-    ok &= ~(((items > 0) | (roles > 0)) & ~reach).any(axis=(1, 2))
-    # A region is a ground component of at least min_cells; reach covers whole components,
-    # so the unreached ground must only form components smaller than that.
-    lost = ground_mask(tiles) & ~reach
-    ok &= ~(lost & ~small_components(lost, REGION_RULES["min_cells"])).any(axis=(1, 2))
-    assistants = (roles == CATALOG.role_id("assistant")) & ok[:, None, None]
-    ok &= (reachable(tiles, items, assistants) & users).any(axis=(1, 2))
-    return ok
+    :func:`problems`, computed for the whole batch with array operations: no fault of
+    :func:`faults_batch`."""
+    return np.logical_not(faults_batch(codes).any(axis=1))
 
 
 FAULTS = (
@@ -211,6 +194,8 @@ def faults_batch(codes: np.ndarray) -> np.ndarray:
     start = start.reshape(users.shape)
     reach = reachable(tiles, items, start)
     out[:, 4] = has_user & (((items > 0) | (roles > 0)) & ~reach).any(axis=(1, 2))
+    # A region is a ground component of at least min_cells; reach covers whole components,
+    # so the unreached ground must only form components smaller than that.
     lost = ground_mask(tiles) & ~reach
     out[:, 5] = has_user & (lost & ~small_components(lost, REGION_RULES["min_cells"])).any(axis=(1, 2))
     cut_off = ~(reachable(tiles, items, assistants & one_assistant[:, None, None]) & start).any(axis=(1, 2))
