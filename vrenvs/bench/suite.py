@@ -167,10 +167,14 @@ def _multi_cases(quick: bool) -> dict[str, Callable[[], float]]:
     from vrenvs.multiagent import SCENARIOS
 
     steps = 10 if quick else 100
+    # a smoke run plays one bank of scenes: its first reset would otherwise draw 256 fresh ones
+    few: dict[str, Any] = {"num_scenes": 16} if quick else {}
     cases: dict[str, Callable[[], float]] = {}
     for s in SCENARIOS:
         npcs: dict[str, Any] = {} if s.npcs is None else {"npcs": list(s.npcs)}
-        env = gym.make_vec(s.spec.id, num_envs=MULTI_B, vectorization_mode="vector_entry_point", **npcs)
+        env = gym.make_vec(
+            s.spec.id, num_envs=MULTI_B, vectorization_mode="vector_entry_point", **npcs, **few
+        )
         env.reset(seed=0)
         actions = np.random.default_rng(0).integers(0, 9, (steps, MULTI_B))
 
@@ -181,10 +185,12 @@ def _multi_cases(quick: bool) -> dict[str, Callable[[], float]]:
             return len(actions) * MULTI_B / (time.perf_counter() - start)
 
         cases[f"{s.name}: native vector env B={MULTI_B} ({s.spec.learner} learns)"] = native
-        cases[f"{s.name}: multi-agent B={MULTI_B} ({', '.join(s.learners)} learn)"] = _multi(s.name, steps)
+        cases[f"{s.name}: multi-agent B={MULTI_B} ({', '.join(s.learners)} learn)"] = _multi(
+            s.name, steps, **few
+        )
         # like for like: the multi-agent env with the native env's one learner
         cases[f"{s.name}: multi-agent B={MULTI_B}, one learner ({s.spec.learner})"] = _multi(
-            s.name, steps, learners=[s.spec.learner]
+            s.name, steps, learners=[s.spec.learner], **few
         )
     return cases
 
