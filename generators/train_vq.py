@@ -19,6 +19,9 @@ with tqdm bars and TensorBoard scalars under ``<out>/<model>/<run>``. Stage 1 ma
    (the approach of bootstrapped level generators: the model learns from its own playable
    output, so more of its raw output is playable). Stages 1 and 2 may then use 75% of
    ``--minutes``.
+4. **Refiner** (optional, ``--refine-steps N``): see :mod:`generators.refine`. It keeps
+   :data:`REFINE_SHARE` of ``--minutes``; the shares of stages 1-3 are scaled to the rest
+   (:func:`stage_shares`), so all four stages fit in one budget and one command.
 
 The end: a checkpoint (weights + JSON config with this exact command), metrics on evaluation
 seeds disjoint from the report's (raw playability and 2x2-pattern KL to the held-out corpus
@@ -417,9 +420,25 @@ PRIOR_SHARE = 0.75
 """Share of ``minutes`` stages 1 and 2 may use together when stage 3 (bootstrap) runs."""
 
 
+REFINE_SHARE = 0.2
+"""Share of ``minutes`` kept for stage 4 (the refiner) when it runs: stages 1-3 then fit in
+the first ``1 - REFINE_SHARE`` of the budget, their own shares scaled by it."""
+
+
 def _budget(config: VQTrainConfig, start: float, share: float) -> float:
     """Deadline (monotonic seconds) of a stage that may use ``share`` of the minutes."""
     return start + 60 * config.minutes * share if config.minutes > 0 else float("inf")
+
+
+def stage_shares(config: VQTrainConfig) -> dict[int, float]:
+    """The share of ``minutes`` by which each stage (1-4) must end: stage 1 by
+    :data:`VQ_SHARE`, stage 2 by :data:`PRIOR_SHARE` when stage 3 runs (else by the whole
+    budget), stage 3 by the whole budget; all of them scaled by ``1 - REFINE_SHARE`` when
+    stage 4 runs, which ends by the whole budget. A stage ends earlier when its steps are
+    done, and the next one starts at once."""
+    head = 1.0 - REFINE_SHARE if config.refine_steps else 1.0
+    prior = PRIOR_SHARE if config.bootstrap_rounds else 1.0
+    return {1: VQ_SHARE * head, 2: prior * head, 3: head, 4: 1.0}
 
 
 @torch.no_grad()
@@ -547,7 +566,7 @@ def _train_vq_stage(
     weight = code_weights(corpora, config.rare_power, config.rare_cap)
     data = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
-    deadline = _budget(config, start, VQ_SHARE)
+    deadline = _budget(config, start, stage_shares(config)[1])
     best: tuple[float, dict] = (-1.0, {})
     bar = tqdm(
         total=config.vq_steps, desc=f"{config.model} stage 1 (VQ-VAE)", unit="step", dynamic_ncols=True
@@ -656,7 +675,7 @@ def _train_prior_stage(
     opt = torch.optim.AdamW(
         model.prior.parameters(), lr=config.prior_lr, weight_decay=config.prior_weight_decay
     )
-    deadline = _budget(config, start, PRIOR_SHARE if config.bootstrap_rounds else 1.0)
+    deadline = _budget(config, start, stage_shares(config)[2])
     began = time.monotonic()
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: lr_factor(k, config.prior_steps, time.monotonic() - began, deadline - began)
@@ -763,7 +782,7 @@ def _train_bootstrap_stage(
     opt = torch.optim.AdamW(
         model.prior.parameters(), lr=config.bootstrap_lr, weight_decay=config.prior_weight_decay
     )
-    deadline = _budget(config, start, 1.0)
+    deadline = _budget(config, start, stage_shares(config)[3])
     step = 0
     bar = tqdm(
         total=config.bootstrap_rounds * config.bootstrap_steps,
@@ -926,7 +945,7 @@ def _train_refine_stage(
     grids = {s: torch.from_numpy(c.train.astype(np.int64)) for s, c in corpora.items()}
     weights = {s: _weights(c, config.designer_weight) for s, c in corpora.items()}
     opt = torch.optim.AdamW(refiner.parameters(), lr=config.refine_lr, weight_decay=1e-4)
-    deadline = _budget(config, start, 1.0)
+    deadline = _budget(config, start, stage_shares(config)[4])
     began = time.monotonic()
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda k: lr_factor(k, config.refine_steps, time.monotonic() - began, deadline - began)

@@ -3,6 +3,8 @@ mixture's style shares, the config checks."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 import torch
@@ -16,6 +18,7 @@ from generators.train_vq import (
     fold_weights,
     lr_factor,
     perplexity,
+    stage_shares,
     style_counts,
     style_shares,
     training_spec,
@@ -145,6 +148,15 @@ def test_the_prior_learning_rate_decays_by_steps_or_minutes_whichever_ends_first
     assert lr_factor(10, 100, 30.0, 60.0) == pytest.approx(0.525)  # half the minutes gone
     assert lr_factor(60, 100, 30.0, 60.0) == pytest.approx(0.05 + 0.95 * 0.5 * (1 + np.cos(0.6 * np.pi)))
     assert lr_factor(10, 100, 90.0, 60.0) == pytest.approx(0.05)
+
+
+def test_each_stage_ends_by_its_share_of_the_minutes_and_the_refiner_keeps_a_fifth():
+    plain = VQTrainConfig()
+    assert stage_shares(plain) == {1: 0.4, 2: 1.0, 3: 1.0, 4: 1.0}
+    assert stage_shares(replace(plain, bootstrap_rounds=2)) == {1: 0.4, 2: 0.75, 3: 1.0, 4: 1.0}
+    shares = stage_shares(replace(plain, bootstrap_rounds=2, refine_steps=10))
+    assert shares == pytest.approx({1: 0.32, 2: 0.6, 3: 0.8, 4: 1.0})
+    assert stage_shares(replace(plain, refine_steps=10)) == pytest.approx({1: 0.32, 2: 0.8, 3: 0.8, 4: 1.0})
 
 
 def test_a_larger_procedural_part_keeps_the_held_out_part_and_the_designer_share():
