@@ -274,6 +274,23 @@ def test_scene_is_a_function_of_index_and_condition_not_of_the_bank(saved):
     assert all(village.raw(int(i)) == a.raw(int(i)) for i in members)
 
 
+@pytest.mark.parametrize("size", [16, 32])
+def test_decoding_in_chunks_of_cells_gives_the_grids_of_one_batch(saved, monkeypatch, size):
+    import generators.vqmodel as vqmodel
+
+    model, _ = saved
+    side = size // model.config.vq.factor
+    indices = torch.randint(0, 8, (10, side, side), generator=torch.Generator().manual_seed(3))
+    whole = model.decode_indices(indices)
+    batches: list[int] = []
+    logits = model.logits
+    monkeypatch.setattr(model, "logits", lambda x: batches.append(len(x)) or logits(x))
+    monkeypatch.setattr(vqmodel, "DECODE_CELLS", 3 * size * size + 5)  # 3 maps a chunk, 1 left
+    assert np.array_equal(model.decode_indices(indices), whole)
+    assert batches == [3, 3, 3, 1]
+    assert model.decode_indices(indices[:0]).shape == (0, size, size)
+
+
 @pytest.mark.parametrize("options", [{}, {"style": "village", "temperature": 0.8}])
 def test_prefetch_draws_the_missing_banks_in_one_batch_and_the_same_scenes(saved, monkeypatch, options):
     _, path = saved
