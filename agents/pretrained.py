@@ -126,6 +126,7 @@ class PolicyController:
         self.phrase: np.ndarray | None = trained.world.phrase  # type: ignore[attr-defined]
         self.full = kwargs.get("obs_mode", "symbolic") == "full"
         self.route = bool(kwargs.get("route", False))
+        self.key_goal: str = trained.world.config.key_goal  # type: ignore[attr-defined]
         self.name = self.folder.name
 
     def __repr__(self) -> str:
@@ -137,7 +138,7 @@ class PolicyController:
             raise ValueError(
                 f"policy {self.name!r} was trained with view={self.view}; this world has view={config.view}"
             )
-        as_trained = dataclasses.replace(config, goal=self.goal, learner=slot)
+        as_trained = dataclasses.replace(config, goal=self.goal, learner=slot, key_goal=self.key_goal)
         obs = observe(state, as_trained, slot, self.full, self.phrase)
         if self.route:
             obs["route"] = sensors.route(state, as_trained, slot)

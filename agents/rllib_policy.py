@@ -320,6 +320,7 @@ class RolePolicyController:
         self.route = bool(kwargs.get("route", False))
         probe = parallel_env(str(self.card["scenario"]), **{**kwargs, "scenes": "procedural"})
         self.view = probe.batched.config.view
+        self.key_goal = probe.batched.config.key_goal
         self.name = folder.name
 
     def __repr__(self) -> str:
@@ -335,7 +336,9 @@ class RolePolicyController:
             raise ValueError(
                 f"policy {self.name!r} was trained with view={self.view}; this world has view={config.view}"
             )
-        as_trained = dataclasses.replace(config, goal=self.goal, learner=slot, rewards={})
+        as_trained = dataclasses.replace(
+            config, goal=self.goal, learner=slot, rewards={}, key_goal=self.key_goal
+        )
         obs = observe(state, as_trained, slot, False, self.phrase)
         if self.route:
             obs["route"] = sensors.route(state, as_trained, slot)

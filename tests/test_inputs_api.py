@@ -142,6 +142,9 @@ MAKE_CASES: list[tuple[dict[str, Any], type[Exception], list[str]]] = [
     ({"shaping": 11}, ValueError, ["shaping", "11"]),
     ({"shaping": "1"}, TypeError, ["shaping", "'1'"]),
     ({"shaping": True}, TypeError, ["shaping", "True"]),
+    ({"key_goal": "nearest"}, ValueError, ["key_goal='nearest'", "['any', 'lock']"]),
+    ({"key_goal": None}, TypeError, ["key_goal=None", "string", "['any', 'lock']"]),
+    ({"key_goal": ["lock"]}, TypeError, ["key_goal=['lock']", "string"]),
     ({"render_mode": "human3d"}, ValueError, ["'human3d'", "rgb_array"]),
     ({"render_mode": "ansi"}, ValueError, ["'ansi'", "rgb_array"]),
     ({"colour": "red"}, TypeError, ["colour"]),
@@ -516,6 +519,7 @@ _KWARGS = {
     "tile_size": st.one_of(st.sampled_from([4, 16]), _ANY),
     "route": _ANY,
     "shaping": st.one_of(st.floats(0, 10), _ANY),
+    "key_goal": st.one_of(st.sampled_from(["any", "lock"]), _ANY),
 }
 
 

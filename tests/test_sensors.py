@@ -202,3 +202,88 @@ def test_shaping_must_be_a_small_non_negative_number():
     for bad, kind in ((-1, ValueError), ("1", TypeError), (True, TypeError), (11, ValueError)):
         with pytest.raises(kind, match=f"shaping={bad!r} "):
             gym.make("vrenvs/Assistant-Fetch-v0", shaping=bad)
+
+
+LOCKS = """
+    #######
+    #@b..r#
+    #A....#
+    ###R###
+    #..c..#
+    #.....#
+    #######
+    """
+
+
+def _locks(key_goal: str, request: int, target: int):
+    w = world_from(LOCKS, UA, key_goal=key_goal)
+    w.state.req_type[0] = request
+    w.state.req_target[0] = target
+    return w
+
+
+def _red_door(w) -> int:
+    m = w.config.margin  # the state's grids carry a border of this width
+    assert CATALOG.IS_LOCKED[w.state.tiles[0, 3 + m, 3 + m]]
+    return int(w.state.door_map[0, 3 + m, 3 + m])
+
+
+def _hold_red_key(w) -> None:
+    m = w.config.margin
+    assert w.state.items[0, 1 + m, 5 + m] == CATALOG.item["red_key"].id
+    w.state.items[0, 1 + m, 5 + m] = 0
+    w.state.carry[0, 1] = CATALOG.item["red_key"].id
+
+
+def test_key_goal_lock_aims_at_the_key_of_a_locked_door_not_the_nearest_key():
+    cup = CATALOG.item["cup"].id
+    assert readings(_locks("any", requests.FETCH, cup))["key"] == ({"up", "right"}, 2, True), "the blue key"
+    lock = _locks("lock", requests.FETCH, cup)
+    assert readings(lock)["key"] == ({"up", "right"}, 5, True), "the red key: the blue one opens nothing"
+    _hold_red_key(lock)
+    assert readings(lock)["key"] == (set(), 14, False), "held: no key is wanted any more"
+    assert readings(lock)["item"] == ({"right"}, 4, True)
+
+
+def test_key_goal_lock_shapes_the_way_to_the_key_that_opens_the_door_to_open():
+    limit = 14
+    w = _locks("any", requests.OPEN, 0)
+    w.state.req_target[0] = _red_door(w)
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-3 / limit), "any: the path to the door"
+    w = _locks("lock", requests.OPEN, 0)
+    w.state.req_target[0] = _red_door(w)
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-(5 + limit) / limit), "the red key first"
+    _hold_red_key(w)
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-3 / limit), "with the key: the door"
+    w.state.carry[0, 1] = CATALOG.item["blue_key"].id
+    wrong = potential(w.state, w.config, 1)[0]
+    assert wrong == pytest.approx(-(limit + limit) / limit), "the wrong key and no red one left"
+
+
+def test_key_goal_lock_shapes_the_way_to_the_key_of_an_item_behind_a_locked_door():
+    limit = 14
+    cup = CATALOG.item["cup"].id
+    w = _locks("any", requests.FETCH, cup)
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-2 * limit / limit), "any: flat"
+    w = _locks("lock", requests.FETCH, cup)
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-(5 + 2 * limit) / limit)
+    _hold_red_key(w)
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-(4 + limit) / limit), "the cup, then the user"
+    m = w.config.margin
+    assert w.state.items[0, 4 + m, 3 + m] == cup
+    w.state.items[0, 4 + m, 3 + m] = 0  # the cup is gone (held by nobody on the map): nothing to aim at
+    w.state.carry[0, 1] = 0
+    assert potential(w.state, w.config, 1)[0] == pytest.approx(-2 * limit / limit)
+
+
+def test_key_goal_reaches_the_env_and_changes_only_the_key_reading():
+    kwargs = {"scenes": "procedural", "route": True, "max_episode_steps": 40}
+    runs = {}
+    for key_goal in ("any", "lock"):
+        env = gym.make("vrenvs/Assistant-v0", key_goal=key_goal, **kwargs)
+        assert env.unwrapped.config.key_goal == key_goal
+        obs, _ = env.reset(seed=5)
+        runs[key_goal] = [obs["route"]] + [env.step(a)[0]["route"] for a in (1, 2, 3, 4, 8)]
+    assert gym.make("vrenvs/Assistant-v0").unwrapped.config.key_goal == "any"
+    for a, b in zip(runs["any"], runs["lock"]):
+        assert np.array_equal(a[:18], b[:18]), "item, user and place read the same"

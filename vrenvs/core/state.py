@@ -16,7 +16,7 @@ import numpy as np
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.language import MAX_TOKENS
 
-__all__ = ["ACTION_NAMES", "MODES", "Action", "TaskConfig", "WorldState", "allocate"]
+__all__ = ["ACTION_NAMES", "KEY_GOALS", "MODES", "Action", "TaskConfig", "WorldState", "allocate"]
 
 
 class Action:
@@ -27,6 +27,13 @@ class Action:
 
 ACTION_NAMES = ("noop", "up", "right", "down", "left", "pickup", "drop", "give", "toggle")
 
+KEY_GOALS = ("any", "lock")
+"""Values of :attr:`TaskConfig.key_goal` (env kwarg ``key_goal``): ``any``, the route sensor's
+``key`` goal is any key on the ground and progress shaping leaves keys out unless the door to
+open is out of reach (the first behaviour, which the shipped policies were trained with);
+``lock``, the ``key`` goal is the keys that open a locked door still shut (not of the colour
+the actor holds), and shaping counts the way to such a key first when the door to open is
+locked and the actor holds no key for it, or the wanted item lies behind a locked door."""
 MODES = ("idle", "patrolling", "chasing", "fleeing", "trading", "stealing", "escaping", "caught", "following")
 """NPC / user modes, shown as badges by the renderer; index = ``state.mode`` value."""
 
@@ -76,6 +83,7 @@ class TaskConfig:
     sight: int = 5
     num_food: int = 0
     rewards: dict[str, float] = field(default_factory=dict)
+    key_goal: str = "any"  # which keys the route sensor and shaping aim at: see KEY_GOALS
 
     @property
     def margin(self) -> int:

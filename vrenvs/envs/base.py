@@ -7,6 +7,7 @@ whose docstring is its documentation page; see :mod:`vrenvs.envs.tasks`.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -29,7 +30,7 @@ from vrenvs.core.sources import (
     default_source,
     make_source,
 )
-from vrenvs.core.state import ACTION_NAMES, TaskConfig
+from vrenvs.core.state import ACTION_NAMES, KEY_GOALS, TaskConfig
 from vrenvs.core.tasks import TaskSpec
 from vrenvs.core.tasks.fetch import FETCH_TASK
 from vrenvs.core.world import World
@@ -175,7 +176,11 @@ class TaskBase:
                     f"npcs={list(npcs)!r} has no {role}: the {cls.TASK.name} task needs at least one "
                     f"{role} (its default npcs are {list(cls.TASK.npcs)!r})"
                 )
-        return cls.TASK.config(npcs, options["size"], view, max_steps)
+        key_goal = options["key_goal"]
+        if not isinstance(key_goal, str):
+            raise TypeError(f"key_goal={key_goal!r} must be a string; choose from {list(KEY_GOALS)}")
+        check_choice("key_goal", key_goal, KEY_GOALS)
+        return replace(cls.TASK.config(npcs, options["size"], view, max_steps), key_goal=str(key_goal))
 
     @staticmethod
     def _drivers(
@@ -395,6 +400,7 @@ class WorldEnv(TaskBase, gym.Env):
         tile_size: int = 16,
         route: bool = False,
         shaping: float = 0.0,
+        key_goal: str = "any",
     ) -> None:
         options = dict(locals())
         options.pop("self")
@@ -510,6 +516,7 @@ class WorldVectorEnv(TaskBase, VectorEnv):
         tile_size: int = 16,
         route: bool = False,
         shaping: float = 0.0,
+        key_goal: str = "any",
         autoreset_mode: str = "next_step",
     ) -> None:
         options = dict(locals())

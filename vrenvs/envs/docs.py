@@ -88,6 +88,12 @@ _ARGS = """
       guard: to the thief), see ``vrenvs.core.sensors.potential``. It telescopes over an
       episode, so it speeds learning without changing which policies are best; success is
       unaffected.
+    - ``key_goal``: which keys the route sensor's ``key`` goal and the shaping aim at
+      (default ``"any"``): ``"any"``, any key on the ground, and a locked door to open reads
+      in reach (the path to it, not to its key); ``"lock"``, the keys that open a locked
+      door still shut (not of the colour held), and shaping counts the way to such a key
+      first when the door to open is locked without its key or the wanted item lies behind
+      a locked door. The shipped policies were trained with ``"any"``.
     - ``render_mode``: ``None``, ``"rgb_array"`` (frames with the request and scene written on
       the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
       (default 16). ``render()`` without a render mode warns and returns None.

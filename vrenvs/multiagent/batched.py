@@ -100,6 +100,7 @@ class MultiAgentVectorEnv(TaskBase):
         tile_size: int = 16,
         route: bool = False,
         shaping: float = 0.0,
+        key_goal: str = "any",
     ) -> None:
         options = dict(locals())
         for name in ("self", "__class__", "num_envs", "learners", "max_episode_steps"):

@@ -12,7 +12,7 @@ from types import MappingProxyType
 import numpy as np
 
 from vrenvs.core import requests
-from vrenvs.core.catalog import CATALOG
+from vrenvs.core.catalog import CATALOG, COLOURS
 from vrenvs.core.grid import UNREACHED
 from vrenvs.core.rules import Events
 from vrenvs.core.state import TaskConfig, WorldState
@@ -22,6 +22,27 @@ __all__ = ["SERVE", "Serve"]
 
 _IS_KEY = CATALOG.KEY_COLOUR >= 0
 _SHUT = CATALOG.IS_CLOSED | CATALOG.IS_LOCKED
+_LOCKED_COLOUR = np.where(CATALOG.IS_LOCKED, CATALOG.LOCK_COLOUR, -1).astype(np.int64)  # by tile
+_KEY_COLOUR = CATALOG.KEY_COLOUR.astype(np.int64)  # by item
+
+
+def lock_keys(state: WorldState, slot: int) -> np.ndarray:
+    """``(B, Hp, Wp)``: keys on the ground that open a locked door still shut in their world,
+    other than of the colour ``slot`` holds (``key_goal="lock"``)."""
+    b = np.arange(state.batch)[:, None, None]
+    wanted = np.zeros((state.batch, len(COLOURS) + 1), bool)  # by colour + 1 (0: none)
+    wanted[b, _LOCKED_COLOUR[state.tiles] + 1] = True
+    wanted[:, 0] = False
+    wanted[np.arange(state.batch), _KEY_COLOUR[state.carry[:, slot]] + 1] = False
+    return wanted[b, _KEY_COLOUR[state.items] + 1]
+
+
+def _needs_key(state: WorldState, slot: int, shut: np.ndarray) -> np.ndarray:
+    """``(B,)``: a cell of ``shut`` (the doors to open) is a locked door ``slot`` holds no
+    key for."""
+    held = _KEY_COLOUR[state.carry[:, slot]][:, None, None]
+    locked = _LOCKED_COLOUR[state.tiles]
+    return (shut & (locked >= 0) & (locked != held)).any(axis=(1, 2))
 
 
 class Serve(Objective):
@@ -55,7 +76,8 @@ class Serve(Objective):
     def targets(self, state: WorldState, config: TaskConfig, slot: int) -> list[np.ndarray]:
         """``item``: the wanted item on the ground, until ``slot`` holds one; ``user``;
         ``place``: the central cell of the region to guide to, or the shut door to open;
-        ``key``: any key on the ground."""
+        ``key``: any key on the ground (``key_goal="any"``) or the keys of locked doors
+        (``"lock"``, :func:`lock_keys`)."""
         fetch = (state.req_type == requests.FETCH) & (state.req_target > 0)
         fetch &= state.carry[:, slot] != state.req_target
         item = (state.items == state.req_target[:, None, None]) & fetch[:, None, None]
@@ -69,14 +91,19 @@ class Serve(Objective):
         if shut.any():  # the shut doors of the name to open
             shut = shut[:, None, None] & (state.door_map == state.req_target[:, None, None])
             place |= shut & _SHUT[state.tiles]
-        return [item, user, place, _IS_KEY[state.items]]
+        keys = lock_keys(state, slot) if config.key_goal == "lock" else _IS_KEY[state.items]
+        return [item, user, place, keys]
 
     def left(
         self, state: WorldState, config: TaskConfig, slot: int, at: np.ndarray, dist: np.ndarray
     ) -> np.ndarray:
         """fetch: the path to the wanted item plus one unit, then (carried) the path to the
         user; guide: the user's path to the region's centre; open: the path to the door, or
-        the path to a key plus one unit when the door is out of reach; idle: 0."""
+        the path to a key plus one unit when the door is out of reach; idle: 0. A locked door
+        to open reads in reach, its key or not, so with ``key_goal="any"`` shaping leads to
+        it and not to its key. With ``key_goal="lock"`` also: open a locked door without
+        its key, the path to a key that opens a locked door (:func:`lock_keys`) plus one
+        unit; fetch an item that lies behind a locked door, that path plus two units."""
         limit = 2 * config.size
         left = np.zeros(state.batch, np.float32)
         fetch = state.req_type == requests.FETCH
@@ -93,7 +120,17 @@ class Serve(Objective):
         door = state.req_type == requests.OPEN
         reachable = dist[:, 2, 0] < UNREACHED
         left = np.where(door & reachable, at[:, 2], left)
-        return np.where(door & ~reachable, at[:, 3] + limit, left)
+        left = np.where(door & ~reachable, at[:, 3] + limit, left)
+        if config.key_goal != "lock":
+            return left
+        if door.any():  # a locked door reads in reach (the path ends beside it): its key first
+            shut = door[:, None, None] & (state.door_map == state.req_target[:, None, None])
+            left = np.where(door & reachable & _needs_key(state, slot, shut), at[:, 3] + limit, left)
+        behind = fetch & ~has & (dist[:, 0, 0] >= UNREACHED)
+        if behind.any():  # the wanted item lies on the ground out of reach: behind a lock
+            behind &= (state.items == state.req_target[:, None, None]).any(axis=(1, 2))
+            left = np.where(behind, at[:, 3] + 2 * limit, left)
+        return left
 
     def status(self, state: WorldState, config: TaskConfig, b: int) -> str:
         return f"served {int(state.served[b])}  failed {int(state.failed[b])}"
