@@ -373,12 +373,13 @@ def test_vrenvs_cli_forwards_train_and_eval(tiny_run, capsys):
 
 @pytest.fixture(scope="module")
 def tiny_flee(tmp_path_factory):
-    """A tiny NPC-Flee policy trained with the route sensor."""
+    """A tiny NPC-Flee policy trained with the route sensor (and ``key_goal``, which its
+    controller carries into the worlds it drives)."""
     from agents.train import train
 
     runs = tmp_path_factory.mktemp("runs")
     args = [t for t in TINY if not t.startswith("env_kwargs")]
-    args.append("env_kwargs={route: true, max_episode_steps: 24}")
+    args.append("env_kwargs={route: true, max_episode_steps: 24, key_goal: lock}")
     return train("vrenvs/NPC-Flee-v0", args, runs=runs, run_id="f", progress_bar=False) / "final"
 
 
@@ -386,7 +387,8 @@ def test_policy_controller_sees_what_its_training_env_shows(tiny_flee):
     from agents.pretrained import PolicyController
 
     drive = PolicyController(tiny_flee)
-    env = gym.make("vrenvs/NPC-Flee-v0", route=True)
+    assert drive.key_goal == "lock"
+    env = gym.make("vrenvs/NPC-Flee-v0", route=True, key_goal="lock")
     obs, _ = env.reset(seed=2)
     world = env.unwrapped.world
     seen = drive.observation(world.state, world.config, world.config.learner)
