@@ -13,7 +13,8 @@ which runs ``vrenvs train ENV --curriculum METHOD --seed S ...`` for every metho
 evaluates every run's final policy on ``--episodes`` episodes of the ordinary held-out scenes
 (the config's ``test_start`` range) and of the hard set (:mod:`agents.hardset`), sampled and
 deterministic actions, and writes ``results.json``, ``results.md`` (per method: mean over the
-seeds with a 95% t-interval, steps, wall time and env-steps/s), ``curves.png`` (held-out and
+seeds with a 95% t-interval, the hard set's locked-door scenes and the rest apart (sampled
+actions), steps, wall time and env-steps/s), ``curves.png`` (held-out and
 hard-set success over training, mean of the seeds with their range) and ``chosen.png`` (for
 one PLR and one ACCEL run: the scenes the curriculum scored most often in each third of
 training, top to bottom).
@@ -35,7 +36,7 @@ import numpy as np
 
 from agents.config import read_config, split_kwargs
 from agents.evaluate import policy_actor, run_episodes
-from agents.hardset import hard_kwargs
+from agents.hardset import hard_kwargs, locked_scenes
 from vrenvs.core.checks import arg_int
 from vrenvs.core.curriculum import ARM_BASE, METHODS, CurriculumSettings, CurriculumSource
 from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, default_source, make_source
@@ -80,11 +81,19 @@ def evaluate_run(run: Path, episodes: int) -> dict[str, Any]:
     meta = read_meta(run / "final")
     test = split_kwargs(config, "test")
     out: dict[str, Any] = {"run": str(run), "seed": config.seed}
+    played: list[tuple[int, bool]] = []
     for name, kwargs in (("heldout", test), ("hard", hard_kwargs(test))):
         for mode, deterministic in (("stoch", False), ("det", True)):
             actor = policy_actor(model, deterministic)
-            row = run_episodes(actor, config.env_id, kwargs, episodes, seed=12345, n_envs=EVAL_ENVS)
+            record = played if (name, mode) == ("hard", "stoch") else None
+            row = run_episodes(
+                actor, config.env_id, kwargs, episodes, seed=12345, n_envs=EVAL_ENVS, record=record
+            )
             out[f"{name}_{mode}"] = row["success"]
+    locked = locked_scenes()
+    for key, part in (("hard_locked_stoch", True), ("hard_rest_stoch", False)):
+        wins = [won for index, won in played if bool(locked[index]) == part]
+        out[key] = float(np.mean(wins)) if wins else float("nan")
     out["steps"] = int(meta.get("num_timesteps", 0))
     out["wall_seconds"] = float(meta.get("wall_seconds", 0.0))
     out["steps_per_second"] = out["steps"] / out["wall_seconds"] if out["wall_seconds"] else 0.0
@@ -96,6 +105,7 @@ def _evaluated(run: Path, episodes: int) -> dict[str, Any]:
     episodes and final policy, so a report over more runs evaluates only the new ones."""
     cache = run / "report_eval.json"
     stamp = {
+        "format": 2,  # 2: with the hard set's locked-door scenes apart
         "episodes": episodes,
         "policy_mtime_ns": (run / "final" / "policy.safetensors").stat().st_mtime_ns,
     }
@@ -237,15 +247,21 @@ def overhead(env_id: str, steps: int, repeats: int = 2, runs: Path | None = None
 def _table(results: dict[str, list[dict[str, Any]]]) -> str:
     lines = [
         "| curriculum | seeds | hard set, sampled | hard set, deterministic | held-out, sampled "
-        "| held-out, deterministic | steps | wall min | env-steps/s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| held-out, deterministic | hard set's locked-door scenes, sampled | the rest of the hard "
+        "set, sampled | steps | wall min | env-steps/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
+    keys = ("hard_stoch", "hard_det", "heldout_stoch", "heldout_det", "hard_locked_stoch", "hard_rest_stoch")
     for method, rows in results.items():
         if not rows:
             continue
         cells = []
-        for key in ("hard_stoch", "hard_det", "heldout_stoch", "heldout_det"):
-            mean, half = interval([r[key] for r in rows])
+        for key in keys:
+            values = [r.get(key, float("nan")) for r in rows]
+            if any(np.isnan(v) for v in values):
+                cells.append("—")  # no episode of that part (or a result from before the split)
+                continue
+            mean, half = interval(values)
             cells.append(f"{100 * mean:.1f}% ± {100 * half:.1f}")
         steps = np.mean([r["steps"] for r in rows])
         wall = np.mean([r["wall_seconds"] for r in rows]) / 60

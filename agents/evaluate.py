@@ -30,9 +30,16 @@ Actor = Callable[[Any, VrenvsVecEnv], np.ndarray]
 
 
 def run_episodes(
-    actor: Actor, env_id: str, env_kwargs: dict[str, Any], episodes: int, seed: int, n_envs: int = 16
+    actor: Actor,
+    env_id: str,
+    env_kwargs: dict[str, Any],
+    episodes: int,
+    seed: int,
+    n_envs: int = 16,
+    record: list[tuple[int, bool]] | None = None,
 ) -> dict[str, Any]:
-    """Play ``episodes`` episodes with ``actor``.
+    """Play ``episodes`` episodes with ``actor``; ``record`` (a list) gets the scene index
+    and success of each.
 
     Each of the parallel envs contributes a fixed quota of its first episodes (not the
     first ``episodes`` to end anywhere, which would favour short episodes)."""
@@ -50,6 +57,8 @@ def run_episodes(
             done.append(infos[i])
             quota[i] -= 1
     venv.close()
+    if record is not None:
+        record.extend((int(d["scene_index"]), bool(d["is_success"])) for d in done)
     wins = sum(bool(d["is_success"]) for d in done)
     low, high = wilson(wins, len(done))
     return {

@@ -44,7 +44,17 @@ from vrenvs.core.checks import check_choice
 from vrenvs.core.scene import split_layers
 from vrenvs.core.sources import AsciiFolderSource, BankSource, make_source, save_bank
 
-__all__ = ["HARD_SET", "HARD_SETS", "VERSION", "bank_path", "build", "farthest_item", "hard_kwargs", "main"]
+__all__ = [
+    "HARD_SET",
+    "HARD_SETS",
+    "VERSION",
+    "bank_path",
+    "build",
+    "farthest_item",
+    "hard_kwargs",
+    "locked_scenes",
+    "main",
+]
 
 VERSION = 3
 SIZE = 16
@@ -107,6 +117,14 @@ def bank_path(name: str = HARD_SET) -> Path:
     """The ``.npz`` bank of the shipped hard set ``name`` (one of :data:`HARD_SETS`)."""
     check_choice("hard set", name, HARD_SETS)
     return _folder() / f"{name}.npz"
+
+
+def locked_scenes(name: str = HARD_SET) -> np.ndarray:
+    """``(N,)`` bool by scene index of the hard set ``name``: the scene has a locked door
+    (generated and designer scenes alike)."""
+    bank = BankSource(SIZE, bank_path(name))
+    codes = np.stack([bank.scene(i).codes for i in range(bank.num_distinct or 0)])
+    return np.asarray(CATALOG.IS_LOCKED[split_layers(codes)[0]].any(axis=(1, 2)))
 
 
 def hard_kwargs(env_kwargs: dict[str, Any], name: str = HARD_SET) -> dict[str, Any]:

@@ -162,6 +162,7 @@ class VrenvsVecEnv(VecEnv):
                 "TimeLimit.truncated": bool(truncated[i] and not terminated[i]),
                 "is_success": bool(final_info["is_success"][i]),
                 "served": int(final_info["served"][i]),
+                "scene_index": int(final_info["scene_index"][i]),
                 "episode": {"r": float(self._episode_returns[i]), "l": int(self._episode_lengths[i])},
             }
             self._episode_returns[i] = 0

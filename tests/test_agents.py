@@ -562,3 +562,17 @@ def test_the_engines_plot_reads_both_run_kinds_and_reports_steps_to_a_level(tmp_
     assert "| SB3 | sb3 | 200 | 1.00 at 300 |" in text
     assert "| RLlib | rllib | not by 250 | 0.98 at 250 |" in text
     assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_run_episodes_records_the_scene_and_success_of_each_episode():
+    from agents.evaluate import controller_actor, run_episodes
+
+    kwargs = {"scenes": "procedural", "num_scenes": 5, "start_scene": 40, "max_episode_steps": 60}
+    played: list[tuple[int, bool]] = []
+    row = run_episodes(controller_actor("oracle"), "vrenvs/Assistant-Fetch-v0", kwargs, 6, 0, 3, played)
+    assert len(played) == row["episodes"] == 6
+    assert all(40 <= index < 45 for index, _ in played)
+    assert row["success"] == sum(won for _, won in played) / 6
+    again: list[tuple[int, bool]] = []
+    run_episodes(controller_actor("oracle"), "vrenvs/Assistant-Fetch-v0", kwargs, 6, 0, 3, again)
+    assert again == played, "seeded: the same scenes in the same order"

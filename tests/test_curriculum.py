@@ -641,6 +641,7 @@ def test_tiny_curriculum_run_scores_episodes_and_resumes_with_its_buffer(tmp_pat
     results = json.loads((out / "results.json").read_text())
     assert [len(results[m]) for m in ("uniform", "plr", "accel")] == [0, 0, 1]
     assert set(results["accel"][0]) >= {"hard_stoch", "hard_det", "heldout_stoch", "heldout_det", "steps"}
+    assert {"hard_locked_stoch", "hard_rest_stoch"} <= set(results["accel"][0])
     assert (out / "curves.png").stat().st_size > 0 and (out / "chosen.png").stat().st_size > 0
     assert "| accel | 1 |" in (out / "results.md").read_text()
 
@@ -755,10 +756,16 @@ def test_curriculum_report_intervals_and_tables():
     mean, half = interval([0.2, 0.4, 0.6])
     assert mean == pytest.approx(0.4) and half == pytest.approx(4.303 * 0.2 / np.sqrt(3))
     row = {"hard_stoch": 0.5, "hard_det": 0.25, "heldout_stoch": 1.0, "heldout_det": 0.75}
+    row |= {"hard_locked_stoch": 0.125, "hard_rest_stoch": 0.875}
     rows = [{**row, "steps": 100, "wall_seconds": 60.0, "steps_per_second": 100 / 60}]
-    table = _table({"uniform": rows, "plr": [], "accel": rows})
+    old = [{k: v for k, v in rows[0].items() if k != "hard_rest_stoch"}]
+    table = _table({"uniform": rows, "plr": [], "accel": old})
     assert table.splitlines()[2] == (
-        "| uniform | 1 | 50.0% ± 0.0 | 25.0% ± 0.0 | 100.0% ± 0.0 | 75.0% ± 0.0 | 100 | 1.0 | 2 |"
+        "| uniform | 1 | 50.0% ± 0.0 | 25.0% ± 0.0 | 100.0% ± 0.0 | 75.0% ± 0.0 | 12.5% ± 0.0 | 87.5% ± 0.0 "
+        "| 100 | 1.0 | 2 |"
+    )
+    assert table.splitlines()[3].startswith(
+        "| accel | 1 | 50.0% ± 0.0 | 25.0% ± 0.0 | 100.0% ± 0.0 | 75.0% ± 0.0 | 12.5% ± 0.0 | — |"
     )
     assert len(table.splitlines()) == 4  # no row for a method without runs
 
@@ -789,3 +796,16 @@ def test_infos_of_an_edited_scene_share_no_object():
     assert first["scene"]["edit_seeds"] == [0]
     second = env.step(0)[4]
     assert second["scene"] == first["scene"] and not data_shares_objects(first, second)
+
+
+def test_the_hard_sets_locked_door_scenes_are_its_manifests():
+    import json
+
+    from agents.hardset import bank_path, locked_scenes
+
+    locked = locked_scenes()
+    manifest = json.loads(bank_path().with_suffix(".json").read_text())
+    generated = [row["locked_door"] for row in manifest["scenes"] if "locked_door" in row]
+    assert len(generated) == manifest["generated"] == 198
+    assert locked[:198].tolist() == generated
+    assert (int(locked[:198].sum()), int(locked[198:].sum())) == (102, 10)  # + 10 designer scenes
