@@ -38,10 +38,8 @@ from typing import Any
 
 import numpy as np
 
-from generators.properties import farthest_item
-from vrenvs.core.catalog import CATALOG
+from generators.properties import farthest_item, measure
 from vrenvs.core.checks import check_choice
-from vrenvs.core.scene import split_layers
 from vrenvs.core.sources import AsciiFolderSource, BankSource, make_source, save_bank
 
 __all__ = [
@@ -72,8 +70,7 @@ def build() -> tuple[np.ndarray, dict[str, Any]]:
     source = make_source(SOURCE, SIZE)
     scenes = [source.scene(START + k) for k in range(CANDIDATES)]  # type: ignore[attr-defined]
     codes = np.stack([s.codes for s in scenes])
-    tiles = split_layers(codes)[0]
-    locked = CATALOG.IS_LOCKED[tiles].any(axis=(1, 2))
+    locked = measure(codes, ("locked_doors",))[:, 0].astype(bool)
     far = farthest_item(codes)
     edge = int(np.quantile(far, DECILE, method="higher"))
     pick = np.flatnonzero(locked | (far >= edge))
@@ -124,7 +121,7 @@ def locked_scenes(name: str = HARD_SET) -> np.ndarray:
     (generated and designer scenes alike)."""
     bank = BankSource(SIZE, bank_path(name))
     codes = np.stack([bank.scene(i).codes for i in range(bank.num_distinct or 0)])
-    return np.asarray(CATALOG.IS_LOCKED[split_layers(codes)[0]].any(axis=(1, 2)))
+    return measure(codes, ("locked_doors",))[:, 0].astype(bool)
 
 
 def hard_kwargs(env_kwargs: dict[str, Any], name: str = HARD_SET) -> dict[str, Any]:
