@@ -145,6 +145,12 @@ MAKE_CASES: list[tuple[dict[str, Any], type[Exception], list[str]]] = [
     ({"key_goal": "nearest"}, ValueError, ["key_goal='nearest'", "['any', 'lock']"]),
     ({"key_goal": None}, TypeError, ["key_goal=None", "string", "['any', 'lock']"]),
     ({"key_goal": ["lock"]}, TypeError, ["key_goal=['lock']", "string"]),
+    ({"locked_requests": 1.5}, ValueError, ["locked_requests=1.5", "[0.0, 1.0]"]),
+    ({"locked_requests": -0.25}, ValueError, ["locked_requests=-0.25", "[0.0, 1.0]"]),
+    ({"locked_requests": float("nan")}, ValueError, ["locked_requests=nan", "[0.0, 1.0]"]),
+    ({"locked_requests": "0.5"}, TypeError, ["locked_requests='0.5'", "number"]),
+    ({"locked_requests": True}, TypeError, ["locked_requests=True", "number"]),
+    ({"locked_requests": 0.5}, ValueError, ["locked_requests=0.5", "open requests", "['fetch']"]),
     ({"render_mode": "human3d"}, ValueError, ["'human3d'", "rgb_array"]),
     ({"render_mode": "ansi"}, ValueError, ["'ansi'", "rgb_array"]),
     ({"colour": "red"}, TypeError, ["colour"]),
@@ -520,6 +526,7 @@ _KWARGS = {
     "route": _ANY,
     "shaping": st.one_of(st.floats(0, 10), _ANY),
     "key_goal": st.one_of(st.sampled_from(["any", "lock"]), _ANY),
+    "locked_requests": st.one_of(st.floats(0, 1), _ANY),
 }
 
 

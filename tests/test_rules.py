@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 
+import gymnasium as gym
 import numpy as np
 import pytest
 
@@ -585,3 +586,77 @@ def test_a_guard_takes_no_gift_and_giving_to_nobody_is_no_refusal():
     act(w, A.RIGHT, A.NOOP)  # nobody next to it now
     ev = act(w, A.GIVE, A.NOOP)
     assert not ev.refused[0, 0] and not ev.gave[0, 0]
+
+
+TWO_DOORS = """
+    #########
+    #@..r...#
+    #A......#
+    ###R#+###
+    #...#...#
+    #.c.#...#
+    #...#...#
+    #...#...#
+    #########
+    """
+
+
+def _door_at(w, y: int, x: int) -> int:
+    m = w.config.margin  # the state's grids carry a border of this width
+    return int(w.state.door_map[0, y + m, x + m])
+
+
+def _two_doors(locked_requests: float = 0.0):
+    return world_from(TWO_DOORS, UA, requests=("fetch", "guide", "open"), locked_requests=locked_requests)
+
+
+def _asked(locked_requests: float, u: float, v: float, world=None) -> tuple[int, int]:
+    w = world or _two_doors(locked_requests)
+    w.state.req_type[0] = 0
+    requests.issue(w.state, np.array([0]), w.config, np.array([[u, v]]))
+    return int(w.state.req_type[0]), int(w.state.req_target[0])
+
+
+def test_locked_requests_ask_to_open_a_locked_door_below_p_and_draw_as_usual_above():
+    w = _two_doors()
+    red, plain = _door_at(w, 3, 3), _door_at(w, 3, 5)
+    assert CATALOG.IS_LOCKED[w.state.tiles[0, 3 + w.config.margin, 3 + w.config.margin]]
+    assert red != plain
+    for u, v in ((0.0, 0.0), (0.49, 0.99), (0.2, 0.5)):
+        assert _asked(0.5, u, v) == (requests.OPEN, red), (u, v)
+    # above p the first draw is rescaled to (u - p) / (1 - p): the request p = 0 makes with it
+    usual = {(u, v): _asked(0.0, u, v) for u in (0.0, 0.3, 0.6, 0.9) for v in (0.1, 0.7)}
+    assert len(set(usual.values())) > 3, "the usual draws make several different requests"
+    for (u, v), request in usual.items():
+        assert _asked(0.5, 0.5 + u / 2, v) == request, (u, v)
+        assert _asked(0.2, 0.2 + u * 0.8, v) == request, (u, v)
+
+
+def test_locked_requests_draw_as_usual_without_a_locked_door_whose_key_exists():
+    for change in ("open the red door", "take the red key away"):
+        w = _two_doors(0.5)
+        m = w.config.margin
+        if change == "open the red door":
+            w.state.tiles[0, 3 + m, 3 + m] = CATALOG.tile["door_open"].id
+        else:
+            w.state.items[0, 1 + m, 4 + m] = 0
+        plain = _two_doors()
+        plain.state.tiles[0], plain.state.items[0] = w.state.tiles[0], w.state.items[0]
+        for u, v in ((0.0, 0.1), (0.3, 0.7), (0.6, 0.1), (0.9, 0.7)):
+            # below p the first draw is rescaled to u / p, above to (u - p) / (1 - p)
+            for drawn in (u / 2, 0.5 + u / 2):
+                got = _asked(0.5, drawn, v, w)
+                assert got == _asked(0.0, u, v, plain), (change, u, v)
+                assert got != (requests.OPEN, _door_at(w, 3, 3)), (change, u, v)
+
+
+def test_locked_requests_reach_the_env_and_zero_keeps_every_request():
+    kwargs = {"scenes": "procedural", "start_scene": 3, "num_scenes": 1}
+    assert gym.make("vrenvs/Assistant-v0").unwrapped.config.locked_requests == 0.0
+    runs = {}
+    for p in (None, 0.0):
+        env = gym.make("vrenvs/Assistant-v0", **kwargs, **({} if p is None else {"locked_requests": p}))
+        env.reset(seed=5)
+        runs[p] = [env.step(a)[4]["request"] for a in [1, 2, 3, 4, 8] * 40]
+    assert runs[None] == runs[0.0]
+    assert gym.make("vrenvs/Assistant-v0", locked_requests=0.25).unwrapped.config.locked_requests == 0.25

@@ -96,8 +96,9 @@ def _present_items(state: WorldState, b: np.ndarray, user: int) -> np.ndarray:
     return (counts > 0) & CATALOG.REQUESTABLE
 
 
-def _openable_doors(state: WorldState, b: np.ndarray) -> np.ndarray:
-    """``(n, Dmax)`` door names with a closed door, or a locked one whose key exists."""
+def _openable_doors(state: WorldState, b: np.ndarray, locked_only: bool = False) -> np.ndarray:
+    """``(n, Dmax)`` door names with a closed door, or a locked one whose key exists (only
+    the latter with ``locked_only``)."""
     width = state.door_tokens.shape[1]
     tiles = state.tiles[b]
     keys = np.zeros((len(b), 5), bool)  # colour index + 1, 0 = no key
@@ -105,7 +106,10 @@ def _openable_doors(state: WorldState, b: np.ndarray) -> np.ndarray:
     np.put_along_axis(keys, key_colour.astype(np.int64) + 1, True, axis=1)
     lock = CATALOG.LOCK_COLOUR[tiles].astype(np.int64) + 1
     unlockable = np.take_along_axis(keys, lock.reshape(len(b), -1), axis=1).reshape(lock.shape)
-    ok = (CATALOG.IS_CLOSED[tiles] | (CATALOG.IS_LOCKED[tiles] & unlockable)) & (state.door_map[b] >= 0)
+    ok = CATALOG.IS_LOCKED[tiles] & unlockable
+    if not locked_only:
+        ok |= CATALOG.IS_CLOSED[tiles]
+    ok &= state.door_map[b] >= 0
     ids = (
         np.where(ok, state.door_map[b], width).reshape(len(b), -1)
         + (np.arange(len(b)) * (width + 1))[:, None]
@@ -123,7 +127,29 @@ def _pick(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
 
 
 def issue(state: WorldState, b: np.ndarray, config: TaskConfig, draws: np.ndarray) -> None:
-    """Make a new request in worlds ``b`` using ``draws`` ``(n, 2)`` uniform in [0, 1)."""
+    """Make a new request in worlds ``b`` using ``draws`` ``(n, 2)`` uniform in [0, 1).
+
+    With ``config.locked_requests`` = p > 0, a world whose first draw is below p and that
+    has a locked door whose key exists is asked to open one of them (the second draw picks
+    which); every other world draws as usual from its first draw rescaled to [0, 1) (u / p
+    below p, (u - p) / (1 - p) above), so p = 0 leaves every request as it was."""
+    p = config.locked_requests
+    if p > 0 and "open" in config.requests:
+        u = draws[:, 0]
+        locked = _openable_doors(state, b, locked_only=True)
+        ask = (u < p) & locked.any(axis=1)
+        draws = draws.copy()
+        draws[:, 0] = np.where(u < p, u / p, (u - p) / max(1.0 - p, 1e-12))
+        if ask.any():
+            w = b[ask]
+            target = _pick(locked[ask].astype(float), draws[ask, 1])
+            state.req_type[w] = OPEN
+            state.req_target[w] = target
+            state.req_age[w] = 0
+            state.req_tokens[w] = state.door_tokens[w, target]
+        if ask.all():
+            return
+        b, draws = b[~ask], draws[~ask]
     user = config.slot_of("user")
     y, x = state.pos[b, user, 0], state.pos[b, user, 1]
     current = state.region_map[b, y, x]

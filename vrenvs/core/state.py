@@ -84,6 +84,9 @@ class TaskConfig:
     num_food: int = 0
     rewards: dict[str, float] = field(default_factory=dict)
     key_goal: str = "any"  # which keys the route sensor and shaping aim at: see KEY_GOALS
+    locked_requests: float = 0.0
+    """share of requests that ask to open a locked door whose key exists, in a world that has
+    one (the other requests are drawn as usual; 0 = every request as usual)"""
 
     @property
     def margin(self) -> int:

@@ -180,7 +180,14 @@ class TaskBase:
         if not isinstance(key_goal, str):
             raise TypeError(f"key_goal={key_goal!r} must be a string; choose from {list(KEY_GOALS)}")
         check_choice("key_goal", key_goal, KEY_GOALS)
-        return replace(cls.TASK.config(npcs, options["size"], view, max_steps), key_goal=str(key_goal))
+        locked = check_float("locked_requests", options["locked_requests"], 0.0, 1.0)
+        if locked and "open" not in cls.TASK.requests:
+            raise ValueError(
+                f"locked_requests={locked!r} needs a task with open requests; the {cls.TASK.name} task "
+                f"makes {list(cls.TASK.requests)} requests (give 0.0)"
+            )
+        config = cls.TASK.config(npcs, options["size"], view, max_steps)
+        return replace(config, key_goal=str(key_goal), locked_requests=float(locked))
 
     @staticmethod
     def _drivers(
@@ -401,6 +408,7 @@ class WorldEnv(TaskBase, gym.Env):
         route: bool = False,
         shaping: float = 0.0,
         key_goal: str = "any",
+        locked_requests: float = 0.0,
     ) -> None:
         options = dict(locals())
         options.pop("self")
@@ -517,6 +525,7 @@ class WorldVectorEnv(TaskBase, VectorEnv):
         route: bool = False,
         shaping: float = 0.0,
         key_goal: str = "any",
+        locked_requests: float = 0.0,
         autoreset_mode: str = "next_step",
     ) -> None:
         options = dict(locals())

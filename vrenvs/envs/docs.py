@@ -94,6 +94,9 @@ _ARGS = """
       door still shut (not of the colour held), and shaping counts the way to such a key
       first when the door to open is locked without its key or the wanted item lies behind
       a locked door. The shipped policies were trained with ``"any"``.
+    - ``locked_requests``: the share of requests that ask to open a locked door whose key
+      exists, in a world that has one (default 0.0: every request drawn as usual; tasks
+      with open requests only). A training knob for the locked-door skill.
     - ``render_mode``: ``None``, ``"rgb_array"`` (frames with the request and scene written on
       the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
       (default 16). ``render()`` without a render mode warns and returns None.

@@ -101,6 +101,7 @@ class MultiAgentVectorEnv(TaskBase):
         route: bool = False,
         shaping: float = 0.0,
         key_goal: str = "any",
+        locked_requests: float = 0.0,
     ) -> None:
         options = dict(locals())
         for name in ("self", "__class__", "num_envs", "learners", "max_episode_steps"):

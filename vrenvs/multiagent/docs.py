@@ -85,7 +85,8 @@ def scenario_page(s: Scenario) -> str:
         "actor of a learning role is an agent; default "
         f"{list(s.learners)!r}); the kwargs are the single-agent envs' (``scenes``, ``size``, "
         "``obs_mode``, ``view``, ``npcs``, ``controllers``, ``npc_controllers``, ``num_scenes``, "
-        "``start_scene``, ``tile_size``, ``route``, ``shaping``, ``key_goal``, ``render_mode``) plus "
+        "``start_scene``, ``tile_size``, ``route``, ``shaping``, ``key_goal``, ``locked_requests``, "
+        "``render_mode``) plus "
         "``max_episode_steps``.",
         _info(),
         _example(s),
