@@ -24,7 +24,12 @@ from vrenvs.core.checks import arg_int, check_int
 from vrenvs.core.controllers import controller
 from vrenvs.core.tasks import task
 
-__all__ = ["evaluate", "main", "run_episodes", "wilson"]
+__all__ = ["TRAINING_ONLY", "evaluate", "main", "run_episodes", "wilson"]
+
+TRAINING_ONLY = ("shaping", "locked_requests")
+"""Env kwargs that only change how a policy is trained (the reward it learns from, how often
+the user asks for a locked door), dropped when it is evaluated: results are on the task's own
+rewards and requests."""
 
 Actor = Callable[[Any, VrenvsVecEnv], np.ndarray]
 
@@ -45,8 +50,8 @@ def run_episodes(
     first ``episodes`` to end anywhere, which would favour short episodes)."""
     check_int("episodes", episodes, 1, MAX_EPISODES)
     n = min(check_int("n_envs", n_envs, 1, 1024), episodes)
-    # returns are the task's own: progress shaping only helps training
-    venv = VrenvsVecEnv(env_id, n, **{k: v for k, v in env_kwargs.items() if k != "shaping"})
+    # the task's own rewards and requests: the training-only knobs are dropped
+    venv = VrenvsVecEnv(env_id, n, **{k: v for k, v in env_kwargs.items() if k not in TRAINING_ONLY})
     venv.seed(seed)
     obs = venv.reset()
     quota = np.full(n, episodes // n) + (np.arange(n) < episodes % n)

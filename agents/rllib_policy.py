@@ -359,10 +359,11 @@ def evaluate_roles(
     scripted controller, for ``episodes`` episodes of scenario or task ``name`` (the first
     episodes of ``num_envs`` worlds of the batched env, seeded ``seed + i``, stepped and
     decided a batch at a time): per role the success rate with its Wilson interval and the
-    mean return of the role's own reward (no shaping)."""
+    mean return of the role's own reward (no shaping, the task's own requests)."""
     torch.set_num_threads(1)
     worlds = max(1, min(num_envs, episodes))
-    env = vector_env(name, worlds, learners=list(policies), **{**env_kwargs, "shaping": 0.0})
+    own = {**env_kwargs, "shaping": 0.0, "locked_requests": 0.0}  # the task's own rewards and requests
+    env = vector_env(name, worlds, learners=list(policies), **own)
     for policy in policies.values():
         policy.observe_with(env.single_observation_space)
     rng = None if greedy else np.random.default_rng(seed)

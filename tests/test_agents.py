@@ -576,3 +576,29 @@ def test_run_episodes_records_the_scene_and_success_of_each_episode():
     again: list[tuple[int, bool]] = []
     run_episodes(controller_actor("oracle"), "vrenvs/Assistant-Fetch-v0", kwargs, 6, 0, 3, again)
     assert again == played, "seeded: the same scenes in the same order"
+
+
+def test_run_episodes_plays_the_task_s_own_rewards_and_requests():
+    """Training-only kwargs (shaping, locked_requests) are dropped: the same episodes as without."""
+    from agents.evaluate import TRAINING_ONLY, controller_actor, run_episodes
+
+    assert TRAINING_ONLY == ("shaping", "locked_requests")
+    from agents.hardset import hard_kwargs, locked_scenes
+
+    first = int(np.flatnonzero(locked_scenes())[0])  # scenes with a locked door and its key
+    kwargs = {**hard_kwargs({}), "num_scenes": 4, "start_scene": first, "max_episode_steps": 120}
+    actor = controller_actor("oracle")
+    rows = [
+        run_episodes(actor, "vrenvs/Assistant-v0", {**kwargs, **extra}, 6, 0, 3)
+        for extra in ({}, {"shaping": 1.0, "locked_requests": 1.0})
+    ]
+    assert rows[0] == rows[1]
+    assert rows[0]["return"] > 0, "the oracle serves requests"
+    asked = {  # the knob does act on these scenes: it changes the first requests
+        p: [
+            gym.make("vrenvs/Assistant-v0", **kwargs, locked_requests=p).reset(seed=s)[1]["request"]
+            for s in range(8)
+        ]
+        for p in (0.0, 1.0)
+    }
+    assert asked[0.0] != asked[1.0]
