@@ -182,6 +182,7 @@ CURRICULUM_KEYS: dict[str, Callable[[str, Any], Any]] = {
     "min_fill": lambda n, v: check_float(n, v, 0.0, 1.0),
     "edit_cells": lambda n, v: check_int(n, v, 1, 1024),
     "properties": lambda n, v: _curriculum_properties(n, v),
+    "locked_requests": lambda n, v: check_float(n, v, 0.0, 1.0),
 }
 """The curriculum settings (see :class:`vrenvs.core.curriculum.CurriculumSettings`; ``score``
 picks the episode score, ``pvl``, ``l1``, ``success`` or ``regret``), each with its check."""

@@ -12,6 +12,7 @@ import pytest
 
 import vrenvs  # noqa: F401  (registers the envs)
 from tests.worlds import picture
+from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.curriculum import (
     ARM_BASE,
@@ -24,6 +25,7 @@ from vrenvs.core.curriculum import (
     edited,
 )
 from vrenvs.core.reach import solvable_batch
+from vrenvs.core.requests import LOCKED_REQUESTS
 from vrenvs.core.scene import parse_ascii
 from vrenvs.core.sources import NUM_SCENE_INDICES, ProceduralSource, make_source
 
@@ -457,6 +459,50 @@ def test_condition_over_vqvae_asks_the_generator_and_replays_by_identity():
     codes = alone.unwrapped.world.source.scene(s["index"]).codes
     assert np.array_equal(codes, source.scene(ARM_BASE + NUM_SCENE_INDICES + s["index"]).codes)
     assert measure(codes[None], ("locked_doors",))[0, 0] == 1
+
+
+def test_condition_with_locked_requests_marks_arm_scenes_only():
+    source = steered(locked_requests=0.75)
+    rng = np.random.default_rng(3)
+    played = [source.replay(rng, 0, 64) for _ in range(5)]
+    for index in played:
+        scene = source.scene(index)
+        assert scene.meta[LOCKED_REQUESTS] == "0.75"
+        assert source.identity(index)["locked_requests"] == 0.75
+        assert np.array_equal(scene.codes, steered().scene(index).codes), "the same layout"
+    assert LOCKED_REQUESTS not in source.scene(7).meta and "locked_requests" not in source.identity(7)
+    plain = steered()
+    assert LOCKED_REQUESTS not in plain.scene(played[0]).meta
+    assert "locked_requests" not in plain.identity(played[0])
+    with pytest.raises(ValueError, match=r"locked_requests=0.5 is for method='condition'.*method='plr'"):
+        CurriculumSettings("plr", locked_requests=0.5)
+    with pytest.raises(ValueError, match=r"locked_requests=1.5 is out of range; allowed: .*\[0.0, 1.0\]"):
+        CurriculumSettings("condition", locked_requests=1.5)
+
+
+def test_condition_arms_with_locked_requests_ask_for_their_locked_doors():
+    """At share 1 every arm episode whose scene has a locked door with its key starts with a
+    request to open one; the same scenes at share 0 are asked as usual."""
+    asked: dict[float, list[tuple[bool, bool]]] = {}
+    for share in (0.0, 1.0):
+        source = steered(properties=("doors",), locked_requests=share)
+        env = gym.make("vrenvs/Assistant-v0", scenes=source, start_scene=0, num_scenes=400).unwrapped
+        firsts = []
+        for seed in range(200):
+            env.reset(seed=seed)
+            st = env.world.state
+            assert env.world.scene_index[0] >= ARM_BASE and st.locked_requests[0] == share
+            keys = set(CATALOG.KEY_COLOUR[st.items[0]][CATALOG.KEY_COLOUR[st.items[0]] >= 0].tolist())
+            locks = CATALOG.LOCK_COLOUR[st.tiles[0]][CATALOG.IS_LOCKED[st.tiles[0]] & (st.door_map[0] >= 0)]
+            door = st.tiles[0][st.door_map[0] == st.req_target[0]]
+            locked = bool(st.req_type[0] == requests.OPEN and CATALOG.IS_LOCKED[door].any())
+            firsts.append((bool(keys & set(locks.tolist())), locked))
+        asked[share] = firsts
+    available = [a for a, _ in asked[1.0]]
+    assert [a for a, _ in asked[0.0]] == available, "the same scenes"
+    assert sum(available) >= 5, "enough of them have a locked door and its key"
+    assert [locked for _, locked in asked[1.0]] == available
+    assert sum(locked for _, locked in asked[0.0]) < sum(available) / 2
 
 
 # --- state -------------------------------------------------------------------------------------

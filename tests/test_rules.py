@@ -8,12 +8,14 @@ import gymnasium as gym
 import numpy as np
 import pytest
 
-from tests.worlds import A, act, ascii_of, assert_picture, world_from
+from tests.worlds import A, OneScene, act, ascii_of, assert_picture, picture, world_from
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import controller
 from vrenvs.core.language import detokenize
-from vrenvs.core.state import MODES
+from vrenvs.core.scene import Scene, SceneError, parse_ascii
+from vrenvs.core.state import MODES, TaskConfig
+from vrenvs.core.world import World
 
 UA = ("user", "assistant")
 
@@ -660,3 +662,29 @@ def test_locked_requests_reach_the_env_and_zero_keeps_every_request():
         runs[p] = [env.step(a)[4]["request"] for a in [1, 2, 3, 4, 8] * 40]
     assert runs[None] == runs[0.0]
     assert gym.make("vrenvs/Assistant-v0", locked_requests=0.25).unwrapped.config.locked_requests == 0.25
+
+
+def test_a_scene_s_meta_sets_its_share_of_locked_requests():
+    codes = parse_ascii(picture(TWO_DOORS)).codes
+    for meta, config, share in (({"locked_requests": "1"}, 0.0, 1.0), ({"locked_requests": "0"}, 1.0, 0.0)):
+        cfg = TaskConfig(
+            name="test",
+            roles=UA,
+            learner=1,
+            size=9,
+            requests=("fetch", "guide", "open"),
+            locked_requests=config,
+        )
+        world = World(cfg, 1, OneScene(Scene(codes, name="two doors", meta=meta)), as_drawn=True)
+        red = None
+        for seed in range(6):
+            world.seed([seed])
+            world.reset([0])
+            red = _door_at(world, 3, 3)
+            assert world.state.locked_requests[0] == share
+            asked = (int(world.state.req_type[0]), int(world.state.req_target[0])) == (requests.OPEN, red)
+            assert asked or not share, seed
+    for bad in ("lots", "1.5", "-0.1", "nan"):
+        scene = Scene(codes, name="two doors", meta={"locked_requests": bad})
+        with pytest.raises(SceneError, match=rf"scene 'two doors': meta locked_requests='{bad}' .*\[0, 1\]"):
+            requests.share_of(scene, TaskConfig(name="t", roles=UA, learner=1))

@@ -35,7 +35,10 @@ it directly, with scores from :class:`EpisodeScorer`). Methods:
   curriculum moves the generator towards what it learns most from, and an arm's score pools
   hundreds of episodes where a scene's has one. Arm ``a``'s scene of seed ``s`` has the index
   ``ARM_BASE + a * NUM_SCENE_INDICES + s``; its identity carries the targets, so it replays as
-  ``scenes={"source": "vqvae", "targets": {...}}, start_scene=s, num_scenes=1``.
+  ``scenes={"source": "vqvae", "targets": {...}}, start_scene=s, num_scenes=1``. With
+  ``locked_requests`` = p > 0 the arms steer the task too: in an arm's episodes the user asks
+  to open a locked door (whose key exists) at share p (the scene's ``meta``; the identity
+  carries it, and the env kwarg ``locked_requests=p`` replays it).
 
 Everything is drawn from the world's RNG (the replay decision and pick) or from the edit's
 seed, so a seeded run given the same scores plays the same scenes. :meth:`CurriculumSource.state`
@@ -53,6 +56,7 @@ import numpy as np
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_choice, check_float, check_int
 from vrenvs.core.repair import repair
+from vrenvs.core.requests import LOCKED_REQUESTS
 from vrenvs.core.scene import Scene
 from vrenvs.core.sources import NUM_SCENE_INDICES, IndexedSource, bank_block, default_source, make_source
 
@@ -107,6 +111,11 @@ class CurriculumSettings:
     string is split: ``"locked_doors,distance"``, the form env kwargs take)"""
     score: str = "pvl"
     """the episode score the trainer reports (:data:`SCORES`)"""
+    locked_requests: float = 0.0
+    """``condition``: the share of requests for a locked door in the episodes an arm serves
+    (the scene's ``meta``, :func:`vrenvs.core.requests.share_of`); 0 = the env's own. The
+    curriculum then steers the task as well as the scene: an arm asking for locked doors
+    also has the user ask to open them"""
 
     def __post_init__(self) -> None:
         if isinstance(self.properties, str):
@@ -132,6 +141,12 @@ class CurriculumSettings:
         check_float("min_fill", self.min_fill, 0.0, 1.0)
         check_int("edit_cells", self.edit_cells, 1, 1024)
         check_choice("score", self.score, SCORES)
+        check_float("locked_requests", self.locked_requests, 0.0, 1.0)
+        if self.locked_requests and self.method != "condition":
+            raise ValueError(
+                f"locked_requests={self.locked_requests!r} is for method='condition' (its arms' "
+                f"episodes); method={self.method!r} plays the base scenes as they are (give 0.0)"
+            )
         if self.score == "success" and self.method in ("plr", "accel"):
             raise ValueError(
                 f"score='success' is for method='condition' (an arm's priority is p * (1 - p) of its "
@@ -365,7 +380,11 @@ class CurriculumSource(IndexedSource):
             return self.base.scene(index)
         if index >= ARM_BASE:
             arm, seed = self._arm_seed(index)
-            return self.arm_source(arm).scene(seed)
+            scene = self.arm_source(arm).scene(seed)
+            if not self.settings.locked_requests:
+                return scene
+            meta = {**scene.meta, LOCKED_REQUESTS: repr(self.settings.locked_requests)}
+            return Scene(scene.codes, name=scene.name, meta=meta)
         cached = self._cache.get(index)
         if cached is None:
             k = self._edit(index)
@@ -387,10 +406,14 @@ class CurriculumSource(IndexedSource):
         if index >= ARM_BASE:
             arm, seed = self._arm_seed(index)
             name, bucket = self.arms[arm]
+            shared = (
+                {"locked_requests": self.settings.locked_requests} if self.settings.locked_requests else {}
+            )
             return {
                 **self.arm_source(arm).identity(seed),
                 "curriculum": self.method,
                 "arm": f"{name}={bucket}",
+                **shared,
             }
         k = self._edit(index)
         return {
@@ -641,6 +664,7 @@ def curriculum_source(
     edit_cells: int = 4,
     properties: str | Sequence[str] = "locked_doors,distance",
     score: str = "pvl",
+    locked_requests: float = 0.0,
 ) -> CurriculumSource:
     """``scenes={"source": "curriculum", "base": ..., "method": "plr", ...}`` (registered as
     a ``vrenvs.sources`` entry point): ``base`` is any ``scenes`` value naming an indexed
@@ -655,6 +679,7 @@ def curriculum_source(
         edit_cells,
         list(properties) if isinstance(properties, (list, tuple)) else properties,  # type: ignore[arg-type]
         score,
+        locked_requests,
     )
     inner = make_source(default_source(size) if base is None else base, size)
     if not isinstance(inner, IndexedSource):

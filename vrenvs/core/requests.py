@@ -19,9 +19,10 @@ from vrenvs.core.catalog import CATALOG
 from vrenvs.core.jit import kernel
 from vrenvs.core.language import REQUEST_TYPES, TEMPLATES, tokenize
 from vrenvs.core.rng import Stream, uniform
+from vrenvs.core.scene import Scene, SceneError
 from vrenvs.core.state import TaskConfig, WorldState
 
-__all__ = ["FETCH", "GUIDE", "ITEM_TOKENS", "OPEN", "issue", "update"]
+__all__ = ["FETCH", "GUIDE", "ITEM_TOKENS", "LOCKED_REQUESTS", "OPEN", "issue", "share_of", "update"]
 
 FETCH, GUIDE, OPEN = (REQUEST_TYPES.index(k) for k in ("fetch", "guide", "open"))
 _NEVER = int(np.iinfo(np.int32).max)
@@ -31,6 +32,29 @@ ITEM_TOKENS = np.stack(
     + [tokenize(TEMPLATES["fetch"].format(target=i.text)) for i in CATALOG.items]
 )
 """``(I+1, L)`` tokens of "please bring me the <item>" per item id."""
+
+
+LOCKED_REQUESTS = "locked_requests"
+"""The scene ``meta`` key that sets a scene's share of requests for a locked door."""
+
+
+def share_of(scene: Scene, config: TaskConfig) -> float:
+    """The share of requests for a locked door in an episode of ``scene``: its ``meta``
+    entry :data:`LOCKED_REQUESTS` (a number in [0, 1], e.g. set by a curriculum) or else
+    ``config.locked_requests``. A bad entry is a :class:`~vrenvs.core.scene.SceneError`."""
+    given = scene.meta.get(LOCKED_REQUESTS)
+    if given is None:
+        return config.locked_requests
+    try:
+        share = float(given)
+    except (TypeError, ValueError):
+        share = float("nan")
+    if not 0.0 <= share <= 1.0:
+        raise SceneError(
+            f"scene {scene.name!r}: meta {LOCKED_REQUESTS}={given!r} is not allowed; "
+            "allowed: a number in [0, 1]"
+        )
+    return share
 
 
 @kernel
@@ -129,17 +153,20 @@ def _pick(weights: np.ndarray, u: np.ndarray) -> np.ndarray:
 def issue(state: WorldState, b: np.ndarray, config: TaskConfig, draws: np.ndarray) -> None:
     """Make a new request in worlds ``b`` using ``draws`` ``(n, 2)`` uniform in [0, 1).
 
-    With ``config.locked_requests`` = p > 0, a world whose first draw is below p and that
-    has a locked door whose key exists is asked to open one of them (the second draw picks
-    which); every other world draws as usual from its first draw rescaled to [0, 1) (u / p
-    below p, (u - p) / (1 - p) above), so p = 0 leaves every request as it was."""
-    p = config.locked_requests
-    if p > 0 and "open" in config.requests:
+    With a world's share p = ``state.locked_requests`` > 0 (the config's or its scene's, see
+    :func:`share_of`), a world whose first draw is below p and that has a locked door whose
+    key exists is asked to open one of them (the second draw picks which); every other world
+    draws as usual from its first draw rescaled to [0, 1) (u / p below p, (u - p) / (1 - p)
+    above), so p = 0 leaves every request as it was."""
+    p = state.locked_requests[b]
+    if "open" in config.requests and (p > 0).any():
         u = draws[:, 0]
         locked = _openable_doors(state, b, locked_only=True)
         ask = (u < p) & locked.any(axis=1)
         draws = draws.copy()
-        draws[:, 0] = np.where(u < p, u / p, (u - p) / max(1.0 - p, 1e-12))
+        below = np.divide(u, p, out=np.zeros_like(u), where=p > 0)
+        above = (u - p) / np.maximum(1.0 - p, 1e-12)
+        draws[:, 0] = np.where(u < p, below, above)
         if ask.any():
             w = b[ask]
             target = _pick(locked[ask].astype(float), draws[ask, 1])

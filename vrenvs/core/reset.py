@@ -108,5 +108,6 @@ def reset_world(
     state.req_tokens[b] = 0
     state.req_age[b] = 0
     state.req_wait[b] = np.iinfo(np.int32).max
+    state.locked_requests[b] = requests.share_of(layout.scene, config)
     if config.requests:
         requests.issue(state, np.array([b]), config, rng.random((1, 2)))

@@ -86,7 +86,8 @@ class TaskConfig:
     key_goal: str = "any"  # which keys the route sensor and shaping aim at: see KEY_GOALS
     locked_requests: float = 0.0
     """share of requests that ask to open a locked door whose key exists, in a world that has
-    one (the other requests are drawn as usual; 0 = every request as usual)"""
+    one (the other requests are drawn as usual; 0 = every request as usual); a scene whose
+    ``meta`` names ``locked_requests`` sets its own (see :func:`vrenvs.core.requests.share_of`)"""
 
     @property
     def margin(self) -> int:
@@ -151,6 +152,7 @@ class WorldState:
     served: np.ndarray  # (B,) int32 requests completed this episode
     failed: np.ndarray  # (B,) int32 requests given up on
     eaten: np.ndarray  # (B,) int32 food eaten by the learner
+    locked_requests: np.ndarray  # (B,) float64 share of requests for a locked door (config or scene)
 
     @property
     def batch(self) -> int:
@@ -204,4 +206,5 @@ def allocate(config: TaskConfig, batch: int) -> WorldState:
         served=np.zeros(batch, np.int32),
         failed=np.zeros(batch, np.int32),
         eaten=np.zeros(batch, np.int32),
+        locked_requests=np.zeros(batch, np.float64),
     )
