@@ -41,6 +41,7 @@ __all__ = [
     "POLICY_KEYS",
     "PPO_KEYS",
     "SPLITS",
+    "TRAINING_ONLY",
     "TrainConfig",
     "check_config",
     "check_distinct",
@@ -80,6 +81,11 @@ RUN_KWARGS = {
     "vectorization_mode": "the SB3 adapter (agents.vec_env), which runs the native vector env",
 }
 """Env kwargs a config may not set, and what sets them instead."""
+
+TRAINING_ONLY = ("shaping", "locked_requests")
+"""Env kwargs that only change how a policy is trained (the reward it learns from, how often
+the user asks for a locked door), dropped when it is evaluated (``agents.evaluate``, the RLlib
+role evaluation): results are on the task's own rewards and requests."""
 
 
 @dataclass

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from agents.config import MAX_EPISODES, MAX_SEED, SPLITS
+from agents.config import MAX_EPISODES, MAX_SEED, SPLITS, TRAINING_ONLY
 from agents.stats import wilson
 from agents.vec_env import VrenvsVecEnv
 from vrenvs.app.args import arg_scenes
@@ -26,10 +26,6 @@ from vrenvs.core.tasks import task
 
 __all__ = ["TRAINING_ONLY", "evaluate", "main", "run_episodes", "wilson"]
 
-TRAINING_ONLY = ("shaping", "locked_requests")
-"""Env kwargs that only change how a policy is trained (the reward it learns from, how often
-the user asks for a locked door), dropped when it is evaluated: results are on the task's own
-rewards and requests."""
 
 Actor = Callable[[Any, VrenvsVecEnv], np.ndarray]
 

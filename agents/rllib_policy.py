@@ -35,6 +35,7 @@ import numpy as np
 import torch
 from safetensors.torch import load_file, save_file
 
+from agents.config import TRAINING_ONLY
 from agents.features import WorldNet
 from agents.policy_io import policy_kwargs
 from agents.stats import wilson
@@ -362,7 +363,7 @@ def evaluate_roles(
     mean return of the role's own reward (no shaping, the task's own requests)."""
     torch.set_num_threads(1)
     worlds = max(1, min(num_envs, episodes))
-    own = {**env_kwargs, "shaping": 0.0, "locked_requests": 0.0}  # the task's own rewards and requests
+    own = {k: v for k, v in env_kwargs.items() if k not in TRAINING_ONLY}  # the task's own rewards, requests
     env = vector_env(name, worlds, learners=list(policies), **own)
     for policy in policies.values():
         policy.observe_with(env.single_observation_space)

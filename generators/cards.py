@@ -73,6 +73,28 @@ def _init_lines(init: Any) -> list[str]:
     ]
 
 
+def _feasible_lines(table: Any) -> list[str]:
+    """The card's lines for a checkpoint's ``feasible_styles`` (none when it has none)."""
+    if not isinstance(table, dict) or not table:
+        return []
+    lines = [
+        "",
+        "## Styles asked for property targets",
+        "",
+        "Asked for targets without a style, the source mixes only the styles whose training corpus",
+        "has the buckets (at least 5% of the style's grids; `python -m generators feasible <json>`",
+        "writes this table from the corpora above, the weights are untouched):",
+        "",
+        "| size | property | bucket | styles |",
+        "|---|---|---|---|",
+    ]
+    for size, per in sorted(table.items(), key=lambda kv: int(kv[0])):
+        for name, buckets in per.items():
+            for bucket, styles in buckets.items():
+                lines.append(f"| {size}x{size} | {name} | {bucket} | {', '.join(styles) or '(none)'} |")
+    return lines
+
+
 def card_text_v2(meta: dict[str, Any]) -> str:
     """The card of a ``vrenvs-generator/2`` checkpoint (VQ-VAE + prior)."""
     model, training = meta["model"], meta.get("training", {})
@@ -149,6 +171,7 @@ def card_text_v2(meta: dict[str, Any]) -> str:
             if model.get("properties")
             else []
         ),
+        *_feasible_lines(meta.get("feasible_styles")),
         "",
         "## Metrics",
         "",

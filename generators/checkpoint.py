@@ -47,6 +47,7 @@ from safetensors.torch import save_file
 from generators.data import NUM_CODES, SIZE
 from generators.models import KINDS, ModelConfig, SceneModel, build_model
 from generators.prior import PriorConfig
+from generators.properties import PROPERTIES, PROPERTY_NAMES
 from generators.refine import RefinerConfig
 from generators.vq import VQConfig
 from generators.vqmodel import VQ_KINDS, VQModelConfig, VQSceneModel
@@ -63,6 +64,7 @@ __all__ = [
     "save_checkpoint",
     "seal",
     "shipped",
+    "update_feasible_styles",
     "update_metrics",
 ]
 
@@ -83,6 +85,11 @@ REQUIRED = (
     "config_sha256",
 )
 """Top-level fields every checkpoint config has; any others are provenance."""
+FEASIBLE_STYLES = "feasible_styles"
+"""Optional format-2 field: per size (a string key) and scene property, the model styles
+whose training corpus has each bucket (:func:`generators.train_vq.feasible_table`). A source
+asked for property targets without a style mixes only these styles
+(:class:`generators.source.GeneratorSource`)."""
 MAX_HEADER = 1 << 20
 """Bytes a weights file may hold beyond 4 per tensor element (the safetensors header)."""
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -177,6 +184,44 @@ def update_metrics(path: str | Path, metrics: dict[str, Any]) -> None:
     config_path, _ = checkpoint_paths(path)
     meta, _ = _read_meta(config_path)
     meta["metrics"] = {**meta.get("metrics", {}), **metrics}
+    _write(config_path, meta)
+
+
+def check_feasible_styles(path: Path, table: Any, config: VQModelConfig) -> None:
+    """``table`` is a :data:`FEASIBLE_STYLES` value for a model of ``config``: an object of
+    sizes (as strings) to objects of property names to objects of bucket names to lists of
+    distinct model styles. A CheckpointError names the first fault."""
+    sizes = [str(s) for s in config.sizes]
+    if not isinstance(table, dict) or not set(table) <= set(sizes):
+        raise _fault(path, FEASIBLE_STYLES, table, f"an object with keys among {sizes}")
+    for size, per in table.items():
+        if not isinstance(per, dict) or not set(per) <= set(PROPERTY_NAMES):
+            keys = f"an object with keys among {list(PROPERTY_NAMES)}"
+            raise _fault(path, f"{FEASIBLE_STYLES}.{size}", per, keys)
+        for name, buckets in per.items():
+            where = f"{FEASIBLE_STYLES}.{size}.{name}"
+            if not isinstance(buckets, dict) or not set(buckets) <= set(PROPERTIES[name].buckets):
+                keys = f"an object with keys among {list(PROPERTIES[name].buckets)}"
+                raise _fault(path, where, buckets, keys)
+            for bucket, styles in buckets.items():
+                if (
+                    not isinstance(styles, list)
+                    or not all(isinstance(s, str) and s in config.styles for s in styles)
+                    or len(set(styles)) != len(styles)
+                ):
+                    known = f"a list of distinct styles of {list(config.styles)}"
+                    raise _fault(path, f"{where}.{bucket}", styles, known)
+
+
+def update_feasible_styles(path: str | Path, table: dict[str, Any]) -> None:
+    """Set a v2 checkpoint's :data:`FEASIBLE_STYLES` and re-seal its JSON (the weights, and so
+    the checkpoint id, are untouched). The checkpoint must verify first."""
+    config_path, _ = checkpoint_paths(path)
+    meta, config = _read_meta(config_path)
+    if not isinstance(config, VQModelConfig):
+        raise CheckpointError(f"generator checkpoint {config_path} is a first generator; it takes no targets")
+    check_feasible_styles(config_path, table, config)
+    meta[FEASIBLE_STYLES] = table
     _write(config_path, meta)
 
 
@@ -307,6 +352,8 @@ def _read_meta(config_path: Path, verify: bool = True) -> tuple[dict[str, Any], 
             or sizes != list(config.sizes)
         ):
             raise _fault(config_path, "size", sizes, f"{list(config.sizes)} (model.sizes)")
+        if FEASIBLE_STYLES in meta:
+            check_feasible_styles(config_path, meta[FEASIBLE_STYLES], config)
     count = config.num_parameters()
     if type(meta["num_parameters"]) is not int or meta["num_parameters"] != count:
         raise _fault(

@@ -98,6 +98,20 @@ def _cmd_sample(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+def _cmd_feasible(args: argparse.Namespace, argv: list[str]) -> int:
+    from generators.cards import write_card
+    from generators.train_vq import refresh_feasible_styles
+
+    table = refresh_feasible_styles(args.checkpoint)
+    card = write_card(args.checkpoint)
+    print(f"wrote feasible_styles into {args.checkpoint} and its card {card.name}")
+    for size, per in table.items():
+        for name, buckets in per.items():
+            shown = "; ".join(f"{b}: {', '.join(styles) or '-'}" for b, styles in buckets.items())
+            print(f"{size}x{size} {name}: {shown}")
+    return 0
+
+
 def _endpoint(text: str):
     """An ``argparse`` type: ``seed:N`` (a latent seed, a scene index of the generator) or
     the path of a 16x16 ASCII scene file, read when the line is parsed."""
@@ -320,6 +334,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     _out(search, "out/generators/search")
     search.set_defaults(handler=_cmd_search)
+    feasible = sub.add_parser(
+        "feasible",
+        help="write into a v2 checkpoint which styles of its corpus have each property bucket",
+    )
+    feasible.add_argument("checkpoint", type=Path, help="the checkpoint's .json file")
+    feasible.set_defaults(handler=_cmd_feasible)
     adapt = sub.add_parser(
         "adapt", help="fit a preference model to ratings (--feedback) or measure it with simulated raters"
     )

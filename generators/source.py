@@ -22,7 +22,9 @@ for ``i``, in the training corpus's shares), ``temperature`` (default 1.0),
 default for the size, :attr:`~generators.vqmodel.VQModelConfig.top_p`, none for the shipped
 ``vqvae``; 1.0 asks for no truncation) and, for a model conditioned on scene
 properties (:mod:`generators.properties`), ``targets`` (e.g. ``{"rooms": "many"}``; default
-None: every property free). Scene ``i`` is drawn by
+None: every property free; with targets and no style the mixture keeps the styles whose
+corpus has the target buckets, the checkpoint's ``feasible_styles``: no caves or villages
+asked for locked doors, which their corpus scenes never have). Scene ``i`` is drawn by
 :meth:`~generators.vqmodel.VQSceneModel.generate` from seed ``i`` under its condition, so it
 is a function of (``i``, condition, weights); a mixture bank is generated in one batch, each
 seed under its own style. The identity of a v2 scene carries its condition (the
@@ -41,10 +43,11 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from generators.checkpoint import Checkpoint, checkpoint_paths, load_checkpoint, shipped
+from generators.checkpoint import FEASIBLE_STYLES, Checkpoint, checkpoint_paths, load_checkpoint, shipped
 from generators.data import SIZE, SIZES
 from generators.models import KINDS, SceneModel
 from generators.properties import PROPERTIES, PROPERTY_NAMES
@@ -182,6 +185,18 @@ def _check_options(
     return style, temperature, top_k, top_p, (dict(targets) if targets is not None else None)
 
 
+def feasible_mixture(
+    meta: dict[str, Any], styles: tuple[str, ...], size: int, targets: dict[str, str]
+) -> tuple[str, ...] | None:
+    """The styles (in the model's order) whose training corpus at ``size`` has every bucket
+    of ``targets``, per the checkpoint's ``feasible_styles``; None when that is every style,
+    none, or unknown (a checkpoint without the field): the mixture then keeps every style."""
+    table = meta.get(FEASIBLE_STYLES, {}).get(str(size), {})
+    known = [table[n][b] for n, b in targets.items() if b in table.get(n, {})]
+    picked = tuple(s for s in styles if all(s in k for k in known))
+    return picked if 0 < len(picked) < len(styles) else None
+
+
 class GeneratorSource(IndexedSource):
     """Scenes from a trained ``kind`` model (the shipped weights unless ``checkpoint``),
     decoded ``bank_size`` (1 to :data:`MAX_BANK_SIZE`) at a time. The v2 kinds take
@@ -233,8 +248,14 @@ class GeneratorSource(IndexedSource):
         self.targets = targets
         self.conditions: tuple[Condition, ...] = ()
         """v2: the condition of each style group (one, or one per model style for the mixture)."""
+        self.mixture: tuple[str, ...] | None = None
+        """v2, no ``style`` but ``targets``: the styles mixed when fewer than the model's (the
+        checkpoint's ``feasible_styles``: those whose corpus has every target bucket)."""
         if isinstance(self.model, VQSceneModel):
             styles = self.model.config.styles if style is None else (style,)
+            if style is None and targets:
+                self.mixture = feasible_mixture(self.meta, self.model.config.styles, size, targets)
+                styles = self.mixture or styles
             self.conditions = tuple(
                 self.model.condition(s, size, temperature, top_k, top_p, targets) for s in styles
             )
@@ -285,14 +306,16 @@ class GeneratorSource(IndexedSource):
             return {}
         return {name: PROPERTIES[name].buckets for name in PROPERTY_NAMES}
 
-    def conditioned(self, targets: dict[str, str]) -> GeneratorSource:
-        """v2: this source (same checkpoint, bank size and condition) also asked for
-        ``targets`` (property -> bucket, added to its own)."""
+    def conditioned(self, targets: dict[str, str], bank_size: int | None = None) -> GeneratorSource:
+        """v2: this source (same checkpoint, condition and, unless given, bank size) also
+        asked for ``targets`` (property -> bucket, added to its own). Its scene ``i`` does not
+        depend on the bank size; a larger bank draws more scenes per batch (cheaper per scene
+        when each takes several draws)."""
         return GeneratorSource(
             self.kind,
             self.size,
             self.checkpoint_path,
-            self.bank_size,
+            self.bank_size if bank_size is None else bank_size,
             **{**self.options(), "targets": {**(self.targets or {}), **targets}},  # type: ignore[arg-type]
         )
 
@@ -301,7 +324,7 @@ class GeneratorSource(IndexedSource):
         if len(self.conditions) == 1:
             return np.zeros(len(indices), np.int64)
         assert isinstance(self.model, VQSceneModel)
-        return self.model.config.mixture(indices)
+        return self.model.config.mixture(indices, self.mixture)
 
     def condition_of(self, index: int) -> Condition:
         """v2: the condition scene ``index`` is drawn under (its style group's)."""

@@ -1074,6 +1074,46 @@ def feasible_styles(corpus: Corpus, name: str, bucket: str) -> list[str]:
     return out
 
 
+def feasible_table(corpora: dict[int, Corpus]) -> dict[str, dict[str, dict[str, list[str]]]]:
+    """Per size, property and bucket, the :func:`feasible_styles` of the corpus: a v2
+    checkpoint's ``feasible_styles`` (:data:`generators.checkpoint.FEASIBLE_STYLES`)."""
+    return {
+        str(size): {
+            name: {bucket: feasible_styles(corpus, name, bucket) for bucket in prop.buckets}
+            for name, prop in PROPERTIES.items()
+        }
+        for size, corpus in sorted(corpora.items())
+    }
+
+
+def refresh_feasible_styles(path: str | Path) -> dict[str, Any]:
+    """Write :func:`feasible_table` of the corpora a v2 checkpoint was trained on (its
+    ``training.corpus_key`` per size, rebuilt from ``training.config``) into the checkpoint's
+    JSON, re-sealed; the weights and the checkpoint id do not change. Returns the table."""
+    from generators.checkpoint import CheckpointError, load_checkpoint, update_feasible_styles
+
+    loaded = load_checkpoint(path)
+    training = loaded.meta.get("training", {})
+    keys, config = training.get("corpus_key"), training.get("config")
+    if not isinstance(keys, dict) or not isinstance(config, dict):
+        raise CheckpointError(
+            f"generator checkpoint {loaded.path} records no training.corpus_key and training.config; "
+            "its corpora are unknown"
+        )
+    corpora = {}
+    for size in getattr(loaded.model.config, "sizes", ()):
+        spec = replace(CorpusSpec.for_size(size), num_procedural=int(config.get(f"procedural_{size}", 0)))
+        if spec.key() != keys.get(str(size)):
+            raise CheckpointError(
+                f"generator checkpoint {loaded.path}: its {size}x{size} corpus {keys.get(str(size))!r} is "
+                f"not the one its training config rebuilds ({spec.key()!r})"
+            )
+        corpora[size] = load_corpus(spec)
+    table = feasible_table(corpora)
+    update_feasible_styles(loaded.path, table)
+    return table
+
+
 @torch.no_grad()
 def target_hits(
     model: VQSceneModel, corpus: Corpus, name: str, bucket: str, num: int, seed0: int = 0
@@ -1120,7 +1160,7 @@ def target_accuracy(model: VQSceneModel, corpora: dict[int, Corpus], num: int) -
 def train_vq(config: VQTrainConfig, command: str = "") -> Path:
     """Run both stages; returns the checkpoint's JSON path."""
     from generators.cards import write_card
-    from generators.checkpoint import save_checkpoint
+    from generators.checkpoint import FEASIBLE_STYLES, save_checkpoint
 
     run_dir = Path(config.out) / config.model / (config.run or f"{config.model}-seed{config.seed}")
     check_output("run folder", run_dir, folder=True)
@@ -1194,6 +1234,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
             **({"init": _init_record(config.init)} if config.init else {}),
         },
         "metrics": {k: round(v, 4) for k, v in metrics.items()},
+        FEASIBLE_STYLES: feasible_table(corpora),
     }
     path = save_checkpoint(model, run_dir / config.model, info)
     card = write_card(path)

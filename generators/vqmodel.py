@@ -237,13 +237,21 @@ class VQModelConfig(DictConfig):
         value = float(self.top_p[self.sizes.index(check_choice("size", size, self.sizes))])
         return None if value >= 1.0 else value
 
-    def mixture(self, indices: np.ndarray) -> np.ndarray:
+    def mixture(self, indices: np.ndarray, among: Sequence[str] | None = None) -> np.ndarray:
         """Style ids of scene ``indices`` in the unconditioned mixture: the Weyl sequence
         ``frac(i * phi)`` (equidistributed, a pure function of ``i``) cut at the cumulative
-        ``style_weights``, so every block of indices holds the styles in about those shares."""
-        weights = np.asarray(self.style_weights or [1 / len(self.styles)] * len(self.styles))
+        ``style_weights``, so every block of indices holds the styles in about those shares.
+        ``among``: a mixture of these styles only (their weights renormalised); the ids are
+        then positions in ``among``."""
+        weights = np.asarray(self.style_weights or [1 / len(self.styles)] * len(self.styles), np.float64)
+        if among is not None:
+            picked = [self.styles.index(check_choice("among[]", s, self.styles)) for s in among]
+            if not picked:
+                raise ValueError("among=() names no style; give at least one of " + repr(self.styles))
+            weights = weights[picked]
+            weights = weights / weights.sum() if weights.sum() > 0 else np.full(len(picked), 1 / len(picked))
         u = np.modf(np.asarray(indices, dtype=np.float64) * GOLDEN)[0]
-        return np.minimum(np.searchsorted(np.cumsum(weights), u, side="right"), len(self.styles) - 1)
+        return np.minimum(np.searchsorted(np.cumsum(weights), u, side="right"), len(weights) - 1)
 
     def num_parameters(self) -> int:
         refiner = self.refiner.num_parameters() if self.refiner is not None else 0

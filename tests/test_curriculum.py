@@ -15,6 +15,7 @@ from tests.worlds import picture
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.curriculum import (
+    ARM_BANK,
     ARM_BASE,
     EDIT_BASE,
     CurriculumSettings,
@@ -301,12 +302,14 @@ class Conditioned(ProceduralSource):
         super().__init__(size)
         self.bank_size = 4
         self.asked: list[dict[str, str]] = []
+        self.banks: list[int | None] = []
 
     def target_choices(self) -> dict[str, tuple[str, ...]]:
         return {"doors": ("none", "some"), "paths": ("short", "mid", "long")}
 
-    def conditioned(self, targets: dict[str, str]) -> ProceduralSource:
+    def conditioned(self, targets: dict[str, str], bank_size: int | None = None) -> ProceduralSource:
         self.asked.append(dict(targets))
+        self.banks.append(bank_size)
         return ProceduralSource(self.size)
 
 
@@ -330,14 +333,20 @@ def test_condition_arms_are_the_buckets_and_each_plays_first_in_order():
     assert arms == (0, 1, 2, 3, 4)
     assert all(100 <= s < 108 for s in seeds)  # seeds from the split [100, 108)
     assert source.arm_played.tolist() == [1, 1, 1, 1, 1] and source.replayed == 5
-    # a new scene of an arm continues that arm's bank: 4 seeds of one bank, each once
-    more = [source.replay(rng, 100, 8) for _ in range(40)]
+    # a new scene of an arm continues that arm's bank (ARM_BANK seeds, here clipped to the
+    # split's 8): every seed of the split once, in a random order
+    assert source.arm_bank == ARM_BANK == 128
+    more = [source.replay(rng, 100, 8) for _ in range(80)]
     first = [
         divmod(i - ARM_BASE, NUM_SCENE_INDICES)[1]
         for i in [played[0], *more]
         if i < ARM_BASE + NUM_SCENE_INDICES
     ]
-    assert len(set(first[:4])) == 4 and len({s // 4 for s in first[:4]}) == 1
+    assert len(first) >= 9 and sorted(first[:8]) == list(range(100, 108)) and first[:8] != sorted(first[:8])
+    wide = steered(properties=("doors",))  # two arms, a split of 32 banks of 128
+    drawn = [divmod(wide.replay(rng, 0, 4096) - ARM_BASE, NUM_SCENE_INDICES) for _ in range(80)]
+    seeds = [s for arm, s in drawn if arm == 0]
+    assert len(seeds) > 20 and len(set(seeds)) == len(seeds) and len({s // ARM_BANK for s in seeds}) == 1
     assert source.base.asked == []  # an arm's source is made when its first scene is
     for index in played:
         source.scene(index)
@@ -348,6 +357,7 @@ def test_condition_arms_are_the_buckets_and_each_plays_first_in_order():
         {"doors": "none"},
         {"doors": "some"},
     ]
+    assert source.base.banks == [ARM_BANK] * 5  # the arms' sources draw ARM_BANK scenes at once
 
 
 def test_condition_scores_arms_by_running_mean_and_picks_by_rank():

@@ -27,6 +27,7 @@ from safetensors.torch import load_file, save_file  # noqa: E402
 
 from generators import checkpoint as ckpt  # noqa: E402
 from generators.checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from generators.data import STYLES  # noqa: E402
 from generators.models import KINDS  # noqa: E402
 from generators.prior import PriorConfig  # noqa: E402
 from generators.registry import gan_source, vqvae_source  # noqa: E402
@@ -1003,3 +1004,113 @@ def test_the_card_lists_the_report_faults_by_kind(saved, tmp_path):
     card = write_card(path).read_text()
     assert "| raw_playable (report card, 16x16) | 0.75 |" in card
     assert "| faults (report card, 16x16) | border 0, keyless lock 0.25 |" in card
+
+
+# --- targets in the corpus mixture: only the styles whose corpus has them -------------------------
+
+
+def test_a_mixture_among_some_styles_renormalises_their_weights():
+    config = tiny_config()
+    # equal weights among two: frac(i * 0.618...) = 0, .618, .236, .854, .472, .090, .708, .326 cut at 1/2
+    assert config.mixture(np.arange(8), among=("cave", "house")).tolist() == [0, 1, 0, 1, 0, 0, 1, 0]
+    weighted = dataclasses.replace(config, style_weights=(0.3, 0.3, 0.35, 0.05))
+    picks = weighted.mixture(np.arange(10_000, 20_000), among=("house", "designer"))
+    assert np.allclose(np.bincount(picks, minlength=2) / len(picks), [0.3 / 0.35, 0.05 / 0.35], atol=0.002)
+    with pytest.raises(ValueError, match=r"among\[\]='castle' is not supported; choose from \['house'"):
+        config.mixture(np.arange(3), among=("castle",))
+    with pytest.raises(ValueError, match="among=\\(\\) names no style"):
+        config.mixture(np.arange(3), among=())
+
+
+def test_the_feasible_mixture_keeps_the_styles_that_have_every_target():
+    from generators.source import feasible_mixture
+
+    every = ["house", "village", "cave", "designer"]
+    meta = {
+        "feasible_styles": {
+            "16": {"locked_doors": {"some": ["house", "designer"], "none": every}, "rooms": {"one": ["cave"]}}
+        }
+    }
+    styles = tuple(every)
+    assert feasible_mixture(meta, styles, 16, {"locked_doors": "some"}) == ("house", "designer")
+    assert feasible_mixture(meta, styles, 16, {"locked_doors": "none"}) is None  # every style
+    both = {"locked_doors": "some", "rooms": "one"}
+    assert feasible_mixture(meta, styles, 16, both) is None  # no style has both
+    assert feasible_mixture(meta, styles, 16, {"distance": "far"}) is None  # not in the table
+    assert feasible_mixture(meta, styles, 32, {"locked_doors": "some"}) is None  # nor this size
+    assert feasible_mixture({}, styles, 16, {"locked_doors": "some"}) is None  # an older checkpoint
+
+
+def test_feasible_styles_written_to_a_checkpoint_steer_its_targeted_mixture(copy):
+    path, _ = copy
+    before = load_checkpoint(path).id
+    ckpt.update_feasible_styles(path, {"16": {"rooms": {"many": ["village", "designer"]}}})
+    assert load_checkpoint(path).id == before  # the JSON changed, not the weights
+    source = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=8, targets={"rooms": "many"})
+    assert source.mixture == ("village", "designer")
+    assert {source.identity(i)["style"] for i in range(16)} == {"village", "designer"}
+    free = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=8)
+    assert free.mixture is None and {free.identity(i)["style"] for i in range(16)} == set(STYLES)
+    # the identity's recipe replays it: the named style alone serves the same scene
+    style = source.identity(3)["style"]
+    alone = GeneratorSource("vqvae", 16, checkpoint=path, bank_size=8, style=style, targets={"rooms": "many"})
+    assert alone.raw(3) == source.raw(3)
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        ({"64": {}}, "feasible_styles={'64': {}} is not allowed; allowed: an object with keys among ['16'"),
+        ({"16": {"colour": {}}}, "feasible_styles.16={'colour': {}} is not allowed; allowed: an object"),
+        ({"16": {"rooms": {"lots": []}}}, "rooms={'lots': []} is not allowed; allowed: an object with keys"),
+        ({"16": {"rooms": {"one": ["castle"]}}}, "one=['castle'] is not allowed; allowed: a list of"),
+        ({"16": {"rooms": {"one": ["cave", "cave"]}}}, "rooms.one=['cave', 'cave'] is not allowed"),
+        ([], "feasible_styles=[] is not allowed"),
+    ],
+)  # fmt: skip
+def test_bad_feasible_styles_are_refused_on_load_and_write(copy, table, message):
+    path, _ = copy
+    with pytest.raises(CheckpointError) as caught:
+        ckpt.update_feasible_styles(path, table)
+    assert message in str(caught.value)
+    rewrite(path, "feasible_styles", table)
+    with pytest.raises(CheckpointError) as caught:
+        load_checkpoint(path)
+    assert message in str(caught.value)
+
+
+def test_a_checkpoint_without_its_training_record_has_no_feasible_styles_to_refresh(copy):
+    from generators.train_vq import refresh_feasible_styles
+
+    path, _ = copy
+    with pytest.raises(CheckpointError, match=r"records no training\.corpus_key and training\.config"):
+        refresh_feasible_styles(path)
+
+
+def test_the_shipped_vqvae_table_is_what_its_corpora_give_and_steers_locked_doors(tmp_path, capsys):
+    """`vrenvs generators feasible` on a copy of the shipped checkpoint rebuilds its table
+    (from the corpora it was trained on), and asked for locked doors the shipped source mixes
+    only houses and designer scenes: every scene served from a draw that has one (villages and
+    caves, whose corpus has none, took ~30-46 draws a scene and a third ran out)."""
+    from generators.cli import main
+    from generators.properties import measure
+
+    if not ckpt.shipped("vqvae").exists():
+        pytest.skip("no shipped vqvae weights")
+    json_path = ckpt.shipped("vqvae")
+    shipped = json.loads(json_path.read_text())
+    for name in (json_path.name, shipped["weights_file"]):
+        shutil.copy(json_path.with_name(name), tmp_path / name)
+    rewrite(tmp_path / json_path.name, "feasible_styles", {})
+    assert main(["feasible", str(tmp_path / json_path.name)]) == 0
+    rebuilt = json.loads((tmp_path / json_path.name).read_text())["feasible_styles"]
+    assert rebuilt == shipped["feasible_styles"]
+    printed = capsys.readouterr().out
+    assert "16x16 locked_doors: none: house, village, cave, designer; some: house, designer" in printed
+    card = (tmp_path / json_path.name).with_suffix(".md").read_text()
+    assert "| 16x16 | locked_doors | some | house, designer |" in card
+    source = GeneratorSource("vqvae", 16, bank_size=32, targets={"locked_doors": "some"})
+    assert source.mixture == ("house", "designer")
+    assert {source.identity(i)["style"] for i in range(32)} == {"house", "designer"}
+    raw = np.stack([source.raw(i).codes for i in range(32)])
+    assert (measure(raw, ("locked_doors",))[:, 0] == 1).all()

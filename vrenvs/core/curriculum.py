@@ -27,7 +27,8 @@ it directly, with scores from :class:`EpisodeScorer`). Methods:
   be a conditioned generator (``vqvae``, ``vqgan``); each *arm* asks it for one bucket of a
   scene property (``properties``, by default ``locked_doors`` and ``distance``: the arms
   ``locked_doors=none``, ``locked_doors=some``, ``distance=near``, ...; see
-  :mod:`generators.properties`). An arm's score is the running mean (weight
+  :mod:`generators.properties`; the generator draws an arm's scenes :data:`ARM_BANK` at a
+  time, in the styles whose corpus has the bucket). An arm's score is the running mean (weight
   :data:`ARM_SMOOTHING`) of the scores of the episodes it served; with probability
   ``replay_prob`` an episode plays a *new* scene of the split drawn under an arm picked from
   the same rank + staleness distribution as PLR's (an arm not yet played goes first), else a
@@ -79,6 +80,13 @@ EDIT_BASE = NUM_SCENE_INDICES
 ARM_BASE = 2 * NUM_SCENE_INDICES
 """Scenes of a ``condition`` arm get the indices ``ARM_BASE + arm * NUM_SCENE_INDICES + seed``,
 past every edit index."""
+ARM_BANK = 128
+"""``condition``: how many seeds an arm draws at once (its scenes then play in a random order,
+each once). Scene ``i`` of a v2 generator does not depend on the batch it is drawn in, so the
+bank size changes only the cost: an arm's scenes are met by generate and test (a
+``locked_doors=some`` scene takes ~4 draws of the prior), and a draw costs less in rounds of
+a hundred rows than of a few (measured, one torch thread, scenes repaired: ~28 ms a
+``locked_doors=some`` scene in banks of 16, ~18 in banks of 128; 256 gains nothing more)."""
 ARM_SMOOTHING = 0.1
 """Weight of an episode's score in its arm's running mean (``condition``)."""
 SCORES = ("pvl", "l1", "success", "regret")
@@ -322,6 +330,8 @@ class CurriculumSource(IndexedSource):
         self.arm_means = np.zeros(len(self.arms), np.float64)
         """``condition``: each arm's running mean score (its buffer score is the priority)"""
         self._arm_queues: list[list[int]] = [[] for _ in self.arms]
+        self.arm_bank = max(ARM_BANK, self.bank_size)
+        """``condition``: the seeds an arm draws at once (:data:`ARM_BANK`)"""
         self._arm_sources: dict[int, IndexedSource] = {}
         self._consumers = 1
 
@@ -342,7 +352,7 @@ class CurriculumSource(IndexedSource):
         found = self._arm_sources.get(arm)
         if found is None:
             name, bucket = self.arms[arm]
-            found = self.base.conditioned({name: bucket})  # type: ignore[attr-defined]
+            found = self.base.conditioned({name: bucket}, bank_size=self.arm_bank)  # type: ignore[attr-defined]
             found.reserve(self._consumers)
             self._arm_sources[arm] = found
         return found
@@ -457,7 +467,7 @@ class CurriculumSource(IndexedSource):
             arm = int(rng.integers(len(self.arms)))
         queue = self._arm_queues[arm]
         if not queue:
-            queue.extend(bank_block(rng, start, span, self.base.bank_size))
+            queue.extend(bank_block(rng, start, span, self.arm_bank))
         self.arm_played[arm] += 1
         self.replayed += 1
         return ARM_BASE + arm * NUM_SCENE_INDICES + queue.pop()

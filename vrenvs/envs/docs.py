@@ -45,8 +45,9 @@ _ARGS = """
       ASCII ``.txt`` scenes, an ``.npz`` bank, or an object with ``sample(num, rng)`` (an
       instance, not a class). A name with options is a dict of JSON values:
       ``{"source": "vqvae", "style": "village", "temperature": 0.9}``, ``{"source": "vqvae",
-      "targets": {"rooms": "many", "locked_doors": "some"}}`` (scene properties, for a
-      ``vqvae`` model trained with them; see ``generators.properties``),
+      "targets": {"rooms": "many", "locked_doors": "some"}}`` (scene properties, met by
+      generate and test; without a ``style``, drawn in the styles whose corpus has them;
+      see ``generators.properties``),
       ``{"source": "procedural", "style": "cave"}``, ``{"source": "designer", "style":
       "farm"}`` (``vrenvs.core.sources.source_options(name)`` lists a source's options; an
       unknown one is refused naming the allowed ones). ``{"source": "curriculum", "method":
