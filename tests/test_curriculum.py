@@ -295,6 +295,17 @@ def test_accel_queues_an_edit_of_each_replayed_scene_and_can_rebuild_it():
 # --- condition: PLR over the generator's conditions ---------------------------------------------
 
 
+class Made(ProceduralSource):
+    """An arm's source in the stand-in: records the seeds it is asked to prefetch."""
+
+    def __init__(self, size: int = 16) -> None:
+        super().__init__(size)
+        self.prefetched: list[list[int]] = []
+
+    def prefetch(self, indices) -> None:
+        self.prefetched.append(sorted(int(i) for i in indices))
+
+
 class Conditioned(ProceduralSource):
     """A stand-in for a conditioned generator: two properties, the arms' sources recorded."""
 
@@ -302,15 +313,15 @@ class Conditioned(ProceduralSource):
         super().__init__(size)
         self.bank_size = 4
         self.asked: list[dict[str, str]] = []
-        self.banks: list[int | None] = []
+        self.made: list[Made] = []
 
     def target_choices(self) -> dict[str, tuple[str, ...]]:
         return {"doors": ("none", "some"), "paths": ("short", "mid", "long")}
 
-    def conditioned(self, targets: dict[str, str], bank_size: int | None = None) -> ProceduralSource:
+    def conditioned(self, targets: dict[str, str]) -> ProceduralSource:
         self.asked.append(dict(targets))
-        self.banks.append(bank_size)
-        return ProceduralSource(self.size)
+        self.made.append(Made(self.size))
+        return self.made[-1]
 
 
 def steered(**settings) -> CurriculumSource:
@@ -333,20 +344,15 @@ def test_condition_arms_are_the_buckets_and_each_plays_first_in_order():
     assert arms == (0, 1, 2, 3, 4)
     assert all(100 <= s < 108 for s in seeds)  # seeds from the split [100, 108)
     assert source.arm_played.tolist() == [1, 1, 1, 1, 1] and source.replayed == 5
-    # a new scene of an arm continues that arm's bank (ARM_BANK seeds, here clipped to the
-    # split's 8): every seed of the split once, in a random order
-    assert source.arm_bank == ARM_BANK == 128
+    # a new scene of an arm continues that arm's block of seeds (here clipped to the split's
+    # 8): every seed of the split once, in a random order
     more = [source.replay(rng, 100, 8) for _ in range(80)]
     first = [
         divmod(i - ARM_BASE, NUM_SCENE_INDICES)[1]
         for i in [played[0], *more]
         if i < ARM_BASE + NUM_SCENE_INDICES
     ]
-    assert len(first) >= 9 and sorted(first[:8]) == list(range(100, 108)) and first[:8] != sorted(first[:8])
-    wide = steered(properties=("doors",))  # two arms, a split of 32 banks of 128
-    drawn = [divmod(wide.replay(rng, 0, 4096) - ARM_BASE, NUM_SCENE_INDICES) for _ in range(80)]
-    seeds = [s for arm, s in drawn if arm == 0]
-    assert len(seeds) > 20 and len(set(seeds)) == len(seeds) and len({s // ARM_BANK for s in seeds}) == 1
+    assert len(first) >= 9 and len(set(first[:4])) == 4 and all(100 <= s < 108 for s in first)
     assert source.base.asked == []  # an arm's source is made when its first scene is
     for index in played:
         source.scene(index)
@@ -357,7 +363,40 @@ def test_condition_arms_are_the_buckets_and_each_plays_first_in_order():
         {"doors": "none"},
         {"doors": "some"},
     ]
-    assert source.base.banks == [ARM_BANK] * 5  # the arms' sources draw ARM_BANK scenes at once
+
+
+def test_condition_arm_blocks_grow_from_a_bank_to_arm_bank_and_are_made_in_one_batch():
+    """An arm draws one base bank of seeds (4 here) first and doubles its block per refill up
+    to ARM_BANK; a block is aligned to its size, plays through in a random order, and is
+    made as one batch (prefetched) when its first scene is asked for."""
+    wide = steered(properties=("doors",))  # two arms, a split of 4096 seeds
+    assert ARM_BANK == 128 and [wide.arm_block(0), wide.arm_block(1)] == [4, 4]
+    rng = np.random.default_rng(3)
+    blocks: list[list[int]] = []
+    while len(blocks) < 8:
+        before = int(wide.arm_refills[0])
+        arm, seed = divmod(wide.replay(rng, 0, 4096) - ARM_BASE, NUM_SCENE_INDICES)
+        if arm != 0:
+            continue  # arm 1 plays in between
+        if wide.arm_refills[0] != before:
+            blocks.append([])
+            wide.scene(ARM_BASE + seed)  # a new block: made as a whole when first asked for
+        blocks[-1].append(seed)
+    sizes = [4, 8, 16, 32, 64, 128, 128]
+    assert [len(b) for b in blocks[:7]] == sizes and wide.arm_refills[0] == 8 and wide.arm_block(0) == 128
+    for block, size in zip(blocks, sizes):
+        low = block[0] // size * size
+        assert sorted(block) == list(range(low, low + size)) and block != sorted(block)
+    assert wide.base.made[0].prefetched[:7] == [sorted(b) for b in blocks[:7]]
+    # a block clipped by a narrow split: the part of one aligned block of 128 inside it
+    narrow = steered(properties=("doors",))
+    narrow.arm_refills[:] = 5
+    assert narrow.arm_block(0) == 128
+    picks: list[int] = []
+    while len(picks) < 3:
+        arm, seed = divmod(narrow.replay(rng, 125, 6) - ARM_BASE, NUM_SCENE_INDICES)
+        picks += [seed] if arm == 0 else []
+    assert sorted(picks) in ([125, 126, 127], [128, 129, 130])
 
 
 def test_condition_scores_arms_by_running_mean_and_picks_by_rank():
@@ -408,6 +447,19 @@ def test_condition_scene_identity_and_state_round_trip():
     again = steered()
     again.load_state(source.state(playing=played))
     assert again.state().keys() == source.state().keys()
+    assert again.arm_refills.tolist() == [1, 1, 1, 1, 1]
+    # a restored arm's queued seeds are made as one batch again when first asked for
+    queued = sorted(again._arm_queues[0])
+    again.scene(ARM_BASE + queued[0])
+    assert again.base.made[0].prefetched == [queued]
+    # a state saved before arm blocks grew: played arms continue with the largest block
+    older = steered()
+    older.load_state({k: v for k, v in source.state().items() if k != "arm_refills"})
+    assert older.arm_refills.tolist() == [16] * 5 and older.arm_block(0) == ARM_BANK
+    with pytest.raises(ValueError, match="the saved arms are inconsistent"):
+        older.load_state({**source.state(), "arm_refills": np.array([1, 1, -1, 1, 1])})
+    with pytest.raises(ValueError, match="the saved arm_refills has 2 counts for 5 arms"):
+        older.load_state({**source.state(), "arm_refills": np.array([1, 1])})
     for key, value in source.state().items():
         assert np.array_equal(again.state()[key], value), key
     assert [again.replay(np.random.default_rng(9), 0, 64) for _ in range(10)] == [

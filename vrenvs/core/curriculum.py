@@ -23,22 +23,22 @@ it directly, with scores from :class:`EpisodeScorer`). Methods:
   own score, so edits of edits build up where learning is. An edited scene has an index at
   or above :data:`EDIT_BASE`; its identity names the base scene and the edit seeds, and
   :func:`edited` rebuilds it from them.
-- ``condition``: PLR over the generator's *conditions* instead of its scenes. The base must
-  be a conditioned generator (``vqvae``, ``vqgan``); each *arm* asks it for one bucket of a
-  scene property (``properties``, by default ``locked_doors`` and ``distance``: the arms
+- ``condition``: PLR over the generator's *conditions* instead of its scenes. The base must be
+  a conditioned generator (``vqvae``, ``vqgan``); each *arm* asks it for one bucket of a scene
+  property (``properties``, by default ``locked_doors`` and ``distance``: the arms
   ``locked_doors=none``, ``locked_doors=some``, ``distance=near``, ...; see
-  :mod:`generators.properties`; the generator draws an arm's scenes :data:`ARM_BANK` at a
-  time, in the styles whose corpus has the bucket). An arm's score is the running mean (weight
-  :data:`ARM_SMOOTHING`) of the scores of the episodes it served; with probability
-  ``replay_prob`` an episode plays a *new* scene of the split drawn under an arm picked from
-  the same rank + staleness distribution as PLR's (an arm not yet played goes first), else a
-  base scene. No scene is replayed: the learner keeps seeing fresh scenes while the
-  curriculum moves the generator towards what it learns most from, and an arm's score pools
-  hundreds of episodes where a scene's has one. Arm ``a``'s scene of seed ``s`` has the index
-  ``ARM_BASE + a * NUM_SCENE_INDICES + s``; its identity carries the targets, so it replays as
-  ``scenes={"source": "vqvae", "targets": {...}}, start_scene=s, num_scenes=1``. With
-  ``locked_requests`` = p > 0 the arms steer the task too: in an arm's episodes the user asks
-  to open a locked door (whose key exists) at share p (the scene's ``meta``; the identity
+  :mod:`generators.properties`; the generator draws an arm's scenes in the styles whose corpus
+  has the bucket, a growing block of seeds at a time up to :data:`ARM_BANK`). An arm's score
+  is the running mean (weight :data:`ARM_SMOOTHING`) of the scores of the episodes it served;
+  with probability ``replay_prob`` an episode plays a *new* scene of the split drawn under an
+  arm picked from the same rank + staleness distribution as PLR's (an arm not yet played goes
+  first), else a base scene. No scene is replayed: the learner keeps seeing fresh scenes while
+  the curriculum moves the generator towards what it learns most from, and an arm's score
+  pools hundreds of episodes where a scene's has one. Arm ``a``'s scene of seed ``s`` has the
+  index ``ARM_BASE + a * NUM_SCENE_INDICES + s``; its identity carries the targets, so it
+  replays as ``scenes={"source": "vqvae", "targets": {...}}, start_scene=s, num_scenes=1``.
+  With ``locked_requests`` = p > 0 the arms steer the task too: in an arm's episodes the user
+  asks to open a locked door (whose key exists) at share p (the scene's ``meta``; the identity
   carries it, and the env kwarg ``locked_requests=p`` replays it).
 
 Everything is drawn from the world's RNG (the replay decision and pick) or from the edit's
@@ -81,12 +81,15 @@ ARM_BASE = 2 * NUM_SCENE_INDICES
 """Scenes of a ``condition`` arm get the indices ``ARM_BASE + arm * NUM_SCENE_INDICES + seed``,
 past every edit index."""
 ARM_BANK = 128
-"""``condition``: how many seeds an arm draws at once (its scenes then play in a random order,
-each once). Scene ``i`` of a v2 generator does not depend on the batch it is drawn in, so the
-bank size changes only the cost: an arm's scenes are met by generate and test (a
-``locked_doors=some`` scene takes ~4 draws of the prior), and a draw costs less in rounds of
-a hundred rows than of a few (measured, one torch thread, scenes repaired: ~28 ms a
-``locked_doors=some`` scene in banks of 16, ~18 in banks of 128; 256 gains nothing more)."""
+"""``condition``: the most seeds an arm draws at once. An arm's first block is one bank of the
+base (16 seeds for the learned sources); each refill doubles it up to ``ARM_BANK``, drawn as
+one batch (the blocks' scenes then play in a random order, each once). Scene ``i`` of a v2
+generator does not depend on the batch it is drawn in, so the block size changes only the
+cost: an arm's scenes are met by generate and test (a ``locked_doors=some`` scene takes ~4
+draws of the prior), and a draw costs less in rounds of a hundred rows than of a few
+(measured, one torch thread, scenes repaired: ~28 ms a ``locked_doors=some`` scene in banks of
+16, ~18 in banks of 128; 256 gains nothing more), while a short run that plays a few dozen
+scenes of an arm should not pay for 128 up front."""
 ARM_SMOOTHING = 0.1
 """Weight of an episode's score in its arm's running mean (``condition``)."""
 SCORES = ("pvl", "l1", "success", "regret")
@@ -330,9 +333,11 @@ class CurriculumSource(IndexedSource):
         self.arm_means = np.zeros(len(self.arms), np.float64)
         """``condition``: each arm's running mean score (its buffer score is the priority)"""
         self._arm_queues: list[list[int]] = [[] for _ in self.arms]
-        self.arm_bank = max(ARM_BANK, self.bank_size)
-        """``condition``: the seeds an arm draws at once (:data:`ARM_BANK`)"""
+        self.arm_refills = np.zeros(len(self.arms), np.int64)
+        """``condition``: how many blocks of seeds each arm has drawn (the next one's size:
+        :meth:`arm_block`)"""
         self._arm_sources: dict[int, IndexedSource] = {}
+        self._arm_prefetch: dict[int, list[int]] = {}  # seeds of a new block, made on first use
         self._consumers = 1
 
     def _arms(self) -> tuple[tuple[str, str], ...]:
@@ -347,14 +352,25 @@ class CurriculumSource(IndexedSource):
             check_choice("properties[]", name, tuple(choices))
         return tuple((name, bucket) for name in self.settings.properties for bucket in choices[name])
 
+    def arm_block(self, arm: int) -> int:
+        """``condition``: how many seeds arm ``arm`` draws at its next refill: the base's bank
+        size, doubled per refill, at most :data:`ARM_BANK` (or the base's bank size if larger)."""
+        refills = min(int(self.arm_refills[arm]), 16)
+        return max(self.bank_size, min(ARM_BANK, self.bank_size << refills))
+
     def arm_source(self, arm: int) -> IndexedSource:
-        """``condition``: the base generator asked for arm ``arm``'s bucket (made on first use)."""
+        """``condition``: the base generator asked for arm ``arm``'s bucket (made on first use,
+        with the base's bank size; an arm's newly drawn block of seeds is made as one batch the
+        first time one of its scenes is asked for)."""
         found = self._arm_sources.get(arm)
         if found is None:
             name, bucket = self.arms[arm]
-            found = self.base.conditioned({name: bucket}, bank_size=self.arm_bank)  # type: ignore[attr-defined]
+            found = self.base.conditioned({name: bucket})  # type: ignore[attr-defined]
             found.reserve(self._consumers)
             self._arm_sources[arm] = found
+        block = self._arm_prefetch.pop(arm, None)
+        if block:
+            found.prefetch(block)
         return found
 
     def _arm_seed(self, index: int) -> tuple[int, int]:
@@ -467,7 +483,9 @@ class CurriculumSource(IndexedSource):
             arm = int(rng.integers(len(self.arms)))
         queue = self._arm_queues[arm]
         if not queue:
-            queue.extend(bank_block(rng, start, span, self.arm_bank))
+            queue.extend(bank_block(rng, start, span, self.arm_block(arm)))
+            self.arm_refills[arm] += 1
+            self._arm_prefetch[arm] = list(queue)
         self.arm_played[arm] += 1
         self.replayed += 1
         return ARM_BASE + arm * NUM_SCENE_INDICES + queue.pop()
@@ -542,6 +560,7 @@ class CurriculumSource(IndexedSource):
             "arm_means": self.arm_means.copy(),
             "arm_queue_lengths": np.array([len(q) for q in self._arm_queues], np.int64),
             "arm_queues": np.array([x for q in self._arm_queues for x in q], np.int64),
+            "arm_refills": self.arm_refills.copy(),
         }
 
     def load_state(self, state: Mapping[str, np.ndarray]) -> None:
@@ -571,13 +590,22 @@ class CurriculumSource(IndexedSource):
         means = np.asarray(state.get("arm_means", np.zeros(0)), np.float64).reshape(-1)
         queue_lengths = np.asarray(state.get("arm_queue_lengths", np.zeros(0)), np.int64).reshape(-1)
         queued = np.asarray(state.get("arm_queues", np.zeros(0)), np.int64).reshape(-1).tolist()
+        # saved before arm blocks grew: as if every arm had drawn its largest block
+        refills = np.asarray(state.get("arm_refills", np.where(played > 0, 16, 0)), np.int64).reshape(-1)
         if (
             len(played) != len(self.arms)
             or len(queue_lengths) != len(self.arms)
             or len(means) != len(self.arms)
         ):
             raise ValueError(f"the saved curriculum has {len(played)} arms; this one has {len(self.arms)}")
-        if (played < 0).any() or (queue_lengths < 0).any() or int(queue_lengths.sum()) != len(queued):
+        if len(refills) != len(self.arms):
+            raise ValueError(f"the saved arm_refills has {len(refills)} counts for {len(self.arms)} arms")
+        if (
+            (played < 0).any()
+            or (refills < 0).any()
+            or (queue_lengths < 0).any()
+            or int(queue_lengths.sum()) != len(queued)
+        ):
             raise ValueError("the saved arms are inconsistent: counts >= 0 and one queue per arm")
         made = len(self.arms) if self.method == "condition" else EDIT_BASE + len(parents)
         indices = np.asarray(state["buffer_indices"], np.int64).reshape(-1)
@@ -604,6 +632,8 @@ class CurriculumSource(IndexedSource):
         self.arm_means = means.copy()
         ends = np.cumsum(queue_lengths).tolist()
         self._arm_queues = [queued[e - n : e] for e, n in zip(ends, queue_lengths.tolist())]
+        self.arm_refills = refills.copy()
+        self._arm_prefetch = {a: list(q) for a, q in enumerate(self._arm_queues) if q}
         self._outstanding = {}
         self._cache.clear()
 
