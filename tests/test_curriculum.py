@@ -4,6 +4,7 @@ episode scores, bad input, and a tiny training run that resumes with its buffer.
 
 from __future__ import annotations
 
+import re
 from fractions import Fraction
 
 import gymnasium as gym
@@ -22,6 +23,7 @@ from vrenvs.core.curriculum import (
     CurriculumSource,
     EpisodeScorer,
     LevelBuffer,
+    curriculum_source,
     edit_scene,
     edited,
 )
@@ -458,7 +460,7 @@ def test_condition_scene_identity_and_state_round_trip():
     assert older.arm_refills.tolist() == [16] * 5 and older.arm_block(0) == ARM_BANK
     with pytest.raises(ValueError, match="the saved arms are inconsistent"):
         older.load_state({**source.state(), "arm_refills": np.array([1, 1, -1, 1, 1])})
-    with pytest.raises(ValueError, match="the saved arm_refills has 2 counts for 5 arms"):
+    with pytest.raises(ValueError, match=r"^the saved arm_refills has 2 entries for 5 arms$"):
         older.load_state({**source.state(), "arm_refills": np.array([1, 1])})
     for key, value in source.state().items():
         assert np.array_equal(again.state()[key], value), key
@@ -917,3 +919,254 @@ def test_the_hard_sets_locked_door_scenes_are_its_manifests():
     assert len(generated) == manifest["generated"] == 198
     assert locked[:198].tolist() == generated
     assert (int(locked[:198].sum()), int(locked[198:].sum())) == (102, 10)  # + 10 designer scenes
+
+
+# --- bounds and saved-state checks, pinned value by value (found by mutation testing) -----------
+
+
+@pytest.mark.parametrize(
+    ("field", "ok", "bad", "allowed"),
+    [
+        ("buffer_size", [1, 1_000_000], [0, 1_000_001], "an integer in [1, 1000000]"),
+        ("replay_prob", [0.0, 1.0], [-0.01, 1.01], "a finite number in [0.0, 1.0]"),
+        ("temperature", [1e-6, 100.0], [0.0, 100.5], "a finite number in (0.0, 100.0]"),
+        ("staleness", [0.0, 1.0], [-0.01, 1.01], "a finite number in [0.0, 1.0]"),
+        ("min_fill", [0.0, 1.0], [-0.01, 1.01], "a finite number in [0.0, 1.0]"),
+        ("edit_cells", [1, 1024], [0, 1025], "an integer in [1, 1024]"),
+        ("locked_requests", [0.0], [-0.1, 1.5], "a finite number in [0.0, 1.0]"),
+    ],
+)
+def test_settings_take_their_bounds_and_refuse_what_lies_past_them(field, ok, bad, allowed):
+    for value in ok:
+        assert getattr(CurriculumSettings(**{field: value}), field) == value
+    for value in bad:
+        with pytest.raises(
+            ValueError, match=f"^{re.escape(f'{field}={value!r} is out of range; allowed: {allowed}')}$"
+        ):
+            CurriculumSettings(**{field: value})
+
+
+def test_settings_name_properties_and_scores_exactly():
+    listed = CurriculumSettings(method="condition", properties=["distance", "locked_doors"])
+    assert listed.properties == ("distance", "locked_doors") and hash(listed)
+    assert CurriculumSettings(properties=" rooms , distance").properties == ("rooms", "distance")
+    assert len(CurriculumSettings(properties=[f"p{k}" for k in range(8)]).properties) == 8
+    for bad in ([f"p{k}" for k in range(9)], [], ["rooms", "rooms"], ["rooms", 3]):
+        with pytest.raises(TypeError, match=r"must name 1 to 8 distinct scene properties, as a list or a"):
+            CurriculumSettings(properties=bad)
+    with pytest.raises(
+        ValueError, match=re.escape("score='sharp' is not supported; choose from ['pvl', 'l1', 'su")
+    ):
+        CurriculumSettings(score="sharp")
+    for method in ("plr", "accel"):
+        with pytest.raises(
+            ValueError, match=rf"^score='success' is for method='condition'.*method='{method}'"
+        ):
+            CurriculumSettings(method=method, score="success")
+    assert CurriculumSettings(method="uniform", score="success").score == "success"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ((0,), "capacity=0 is out of range; allowed: an integer in [1, 1000000]"),
+        ((1_000_001,), "capacity=1000001 is out of range; allowed: an integer in [1, 1000000]"),
+        ((4, 0.0), "temperature=0.0 is out of range; allowed: a finite number in (0.0, 100.0]"),
+        ((4, 100.5), "temperature=100.5 is out of range; allowed: a finite number in (0.0, 100.0]"),
+        ((4, 1.0, -0.1), "staleness=-0.1 is out of range; allowed: a finite number in [0.0, 1.0]"),
+        ((4, 1.0, 1.5), "staleness=1.5 is out of range; allowed: a finite number in [0.0, 1.0]"),
+    ],
+)
+def test_buffer_refuses_bad_knobs_naming_them(args, message):
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        LevelBuffer(*args)
+
+
+def test_buffer_defaults_and_its_edge_cases():
+    buffer = LevelBuffer(2)
+    assert (buffer.temperature, buffer.staleness) == (0.1, 0.3)
+    assert buffer.indices.tolist() == [-1, -1] and buffer.indices.dtype == np.int64
+    assert buffer.scores.dtype == np.float64 and buffer.seen.dtype == np.int64
+    assert buffer.probabilities().shape == (0,)
+    assert LevelBuffer(1_000_000).capacity == 1_000_000 and LevelBuffer(2, 100.0, 1.0).staleness == 1.0
+    # every slot scored at the current clock (one slot): P_stale is uniform, not 0 / 0
+    buffer.update(7, 0.4)
+    assert buffer.stale_weights().tolist() == [1.0] and buffer.probabilities().tolist() == [1.0]
+    assert buffer.score_of(7) == 0.4 and buffer.score_of(8) is None
+    # a full buffer: a score equal to the lowest does not get in, a higher one replaces
+    # the lowest (the stalest of equal lowest scores)
+    buffer.update(8, 0.4)
+    assert buffer.update(9, 0.4) is False and 9 not in buffer and buffer.clock == 3
+    assert buffer.update(9, 0.41) is True and 7 not in buffer and buffer.indices.tolist() == [9, 8]
+    # one age of 1 among ages of 0: P_stale puts everything there
+    assert buffer.stale_weights().tolist() == [0.0, 1.0]
+
+
+def test_buffer_state_round_trip_is_exact_and_checks_itself():
+    buffer = filled(capacity=4)
+    state = buffer.state()
+    assert state["buffer_clock"].dtype == np.int64 and int(state["buffer_clock"]) == 3
+    again = LevelBuffer(4, 1.0, 0.5)
+    again.update(99, 5.0)  # replaced wholly by the saved state
+    again.load_state(state)
+    assert again.indices.tolist() == [10, 11, 12, -1] and 99 not in again
+    assert again.scores.tolist() == [0.5, 0.2, 0.9, 0.0] and again.seen.tolist() == [1, 2, 3, 0]
+    assert np.allclose(again.probabilities(), buffer.probabilities())
+    for indices in ([10, 10, 12], [10, -1, 12]):
+        with pytest.raises(ValueError, match=r"^the saved buffer's scene indices must be distinct and >= 0$"):
+            LevelBuffer(4).load_state({**state, "buffer_indices": np.array(indices)})
+
+
+def condition_state(**changes) -> dict[str, np.ndarray]:
+    """A saved ``condition`` curriculum (5 arms; arm 4 never played), with ``changes``."""
+    source = steered()
+    rng = np.random.default_rng(5)
+    played = [source.replay(rng, 0, 64) for _ in range(4)]
+    source.update(played, [0.2, 0.4, 0.6, 0.8])
+    return {**source.state(), **changes}
+
+
+def test_condition_state_loads_an_arm_never_played_and_refuses_each_fault_alone():
+    state = condition_state()
+    assert state["arm_played"].tolist() == [1, 1, 1, 1, 0] and state["arm_refills"].tolist() == [
+        1,
+        1,
+        1,
+        1,
+        0,
+    ]
+    assert state["arm_queue_lengths"].tolist() == [3, 3, 3, 3, 0]
+    again = steered()
+    again.load_state(state)
+    assert again.arm_played.tolist() == [1, 1, 1, 1, 0] and again.arm_block(4) == 4
+    assert again.arm_means.tolist() == [0.2, 0.4, 0.6, 0.8, 0.0]
+    assert [len(q) for q in again._arm_queues] == [3, 3, 3, 3, 0]
+    assert again.buffer.indices[:4].tolist() == [0, 1, 2, 3]
+    # saved before arm blocks grew (no arm_refills): played arms at the largest block
+    older = steered()
+    older.load_state({k: v for k, v in state.items() if k != "arm_refills"})
+    assert older.arm_refills.tolist() == [16, 16, 16, 16, 0]
+    # saved before `condition` existed (no arm fields): a scene-level curriculum loads it
+    plain = plr(buffer_size=8)
+    plain.update([3, 4], [0.1, 0.2])
+    saved = {k: v for k, v in plain.state().items() if not k.startswith("arm_")}
+    back = plr(buffer_size=8)
+    back.load_state(saved)
+    assert back.buffer.indices[:2].tolist() == [3, 4] and back.arm_played.tolist() == []
+    for changes, message in (
+        ({"arm_played": np.array([1, 1, 1, 1, -1])}, "the saved arms are inconsistent"),
+        ({"arm_refills": np.array([1, 1, 1, 1, -1])}, "the saved arms are inconsistent"),
+        ({"arm_queue_lengths": np.array([3, 3, 3, 4, -1])}, "the saved arms are inconsistent"),
+        ({"arm_queue_lengths": np.array([3, 3, 3, 3, 1])}, "the saved arms are inconsistent"),
+        ({"arm_played": np.array([1, 1, 1, 1])}, "^the saved curriculum has 4 arms; this one has 5$"),
+        ({"arm_means": np.zeros(4)}, "^the saved arm_means has 4 entries for 5 arms$"),
+        (
+            {"arm_queue_lengths": np.array([3, 3, 3, 3])},
+            "^the saved arm_queue_lengths has 4 entries for 5 arms$",
+        ),
+        ({"buffer_indices": np.array([0, 1, 2, 5])}, "names a scene index this state never made"),
+        ({"counters": np.array([4])}, "^the saved counters must be two counts >= 0$"),
+        ({"counters": np.array([4, -1])}, "^the saved counters must be two counts >= 0$"),
+        (
+            {"buffer_seen": np.array([1, 2, 3])},
+            "^the saved buffer's indices, scores and times differ in length$",
+        ),
+        ({"buffer_scores": np.array([0.2, 0.4, np.nan, 0.8])}, "non-finite score"),
+        ({"method": np.array("plr")}, "the saved curriculum is 'plr', this one 'condition'"),
+        ({"version": np.array(2)}, "curriculum state version 2; this vrenvs reads 1"),
+    ):
+        fresh = steered()
+        with pytest.raises(ValueError, match=message):
+            fresh.load_state({**state, **changes})
+        assert fresh.arm_played.tolist() == [0] * 5 and len(fresh.buffer) == 0, "nothing changed"
+
+
+def test_saved_edits_are_checked_field_by_field():
+    source = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    source.update([0], [0.5])
+    source.update([source.replay(np.random.default_rng(1))], [0.6])  # scene 0 replayed: an edit
+    state = source.state()
+    assert state["edit_parents"].tolist() == [0] and state["pending"].tolist() == [EDIT_BASE]
+    again = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    again.load_state({**state, "edit_parents": np.array([EDIT_BASE - 1])})  # the last base index
+    assert again.parents == [EDIT_BASE - 1] and again.pending == [EDIT_BASE]
+    for changes, message in (
+        ({"edit_parents": np.array([-1])}, "^the saved edits' base scenes must be base indices$"),
+        ({"edit_parents": np.array([EDIT_BASE])}, "^the saved edits' base scenes must be base indices$"),
+        ({"edit_parents": np.array([0, 0]), "edit_lengths": np.array([1])}, "edits are inconsistent"),
+        ({"edit_lengths": np.array([0]), "edit_seeds": np.array([], np.int64)}, "edits are inconsistent"),
+        ({"pending": np.array([EDIT_BASE + 1])}, "never made"),
+    ):
+        fresh = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+        with pytest.raises(ValueError, match=message):
+            fresh.load_state({**state, **changes})
+        assert fresh.parents == [] and len(fresh.buffer) == 0
+    missing = {k: v for k, v in state.items() if k not in ("buffer_clock", "counters")}
+    with pytest.raises(ValueError, match=r"lacks \['buffer_clock', 'counters'\]"):
+        plr(method="accel").load_state(missing)
+
+
+def test_accel_edits_once_per_replay_scored_and_counts_its_replays():
+    """Each replay served and then scored queues one edit; a score of a scene that was not
+    replayed (again) queues none. The counters count every call."""
+    source = plr(method="accel", buffer_size=4, min_fill=0.0, replay_prob=1.0)
+    with pytest.raises(ValueError, match=rf"^scene index {EDIT_BASE} was not served by this curriculum$"):
+        source.update([EDIT_BASE], [0.5])  # the first edit index, before any edit
+    rng = np.random.default_rng(0)
+    source.update([40], [0.5])
+    assert source.replay(rng) == 40 and source.replay(rng) == 40  # twice before any score
+    assert source.replayed == 2 and source.pending == []
+    source.update([40, 40, 40], [0.6, 0.7, 0.8])  # two replays scored, then a third score
+    assert source.pending == [EDIT_BASE, EDIT_BASE + 1] and source.parents == [40, 40]
+    assert [s[-1] for s in source.edit_seeds] == [0, 1] and source.reported == 4
+    assert source.buffer.score_of(40) == 0.8
+    # an edit index is scored like any scene; one past the last edit is refused
+    source.update([EDIT_BASE + 1], [0.3])
+    with pytest.raises(ValueError, match=rf"^scene index {EDIT_BASE + 2} was not served by this curriculum$"):
+        source.update([EDIT_BASE + 2], [0.3])
+    with pytest.raises(
+        ValueError, match=rf"^scene index {EDIT_BASE + 2} is no edit of this curriculum \(2 made\)$"
+    ):
+        source.scene(EDIT_BASE + 2)
+    assert source.identity(EDIT_BASE + 1)["edit"] == 1
+
+
+def test_the_first_arm_index_is_an_arm_scene_and_arms_count_every_play():
+    source = steered()
+    assert source.scene(ARM_BASE).name == ProceduralSource(16).scene(0).name
+    assert source.identity(ARM_BASE)["arm"] == "paths=short"
+    source.update([ARM_BASE, ARM_BASE], [0.4, 0.8])  # arm 0: 0.4, then 0.4 + 0.1 * 0.4
+    assert np.isclose(source.arm_means[0], 0.44) and source.buffer.score_of(0) == source.arm_means[0]
+    rng = np.random.default_rng(0)
+    for _ in range(12):
+        source.replay(rng, 0, 64)
+    assert int(source.arm_played.sum()) == 12 and source.replayed == 12
+    assert source.arm_played.max() >= 2
+
+
+def test_the_env_factory_has_the_settings_defaults():
+    source = curriculum_source(16, base="procedural")
+    assert source.settings == CurriculumSettings()
+    assert source.base.name == "procedural" and source.num_distinct == source.base.num_distinct
+    made = curriculum_source(16, base="procedural", method="accel", properties=["rooms"], edit_cells=7)
+    assert made.settings == CurriculumSettings(method="accel", properties=("rooms",), edit_cells=7)
+
+
+def test_prefetch_passes_base_indices_to_the_base_and_arm_seeds_to_their_arms():
+    """A multi-world reset prefetches the scenes it is about to play: base indices go to the
+    base source, an arm's seeds to that arm's source (after its pending block); edits are
+    built one by one."""
+
+    class Recorded(Conditioned):
+        def __init__(self) -> None:
+            super().__init__()
+            self.prefetched: list[list[int]] = []
+
+        def prefetch(self, indices) -> None:
+            self.prefetched.append([int(i) for i in indices])
+
+    source = CurriculumSource(Recorded(), CurriculumSettings("condition", properties=("doors",)))
+    source.prefetch([5, EDIT_BASE + 1, ARM_BASE + 7, ARM_BASE + NUM_SCENE_INDICES + 9, ARM_BASE + 3, 6])
+    assert source.base.prefetched == [[5, 6]]
+    assert [made.prefetched for made in source.base.made] == [[[3, 7]], [[9]]]
+    assert source.base.asked == [{"doors": "none"}, {"doors": "some"}]

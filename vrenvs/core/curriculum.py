@@ -592,14 +592,15 @@ class CurriculumSource(IndexedSource):
         queued = np.asarray(state.get("arm_queues", np.zeros(0)), np.int64).reshape(-1).tolist()
         # saved before arm blocks grew: as if every arm had drawn its largest block
         refills = np.asarray(state.get("arm_refills", np.where(played > 0, 16, 0)), np.int64).reshape(-1)
-        if (
-            len(played) != len(self.arms)
-            or len(queue_lengths) != len(self.arms)
-            or len(means) != len(self.arms)
-        ):
+        if len(played) != len(self.arms):
             raise ValueError(f"the saved curriculum has {len(played)} arms; this one has {len(self.arms)}")
-        if len(refills) != len(self.arms):
-            raise ValueError(f"the saved arm_refills has {len(refills)} counts for {len(self.arms)} arms")
+        for name, values in (
+            ("arm_means", means),
+            ("arm_queue_lengths", queue_lengths),
+            ("arm_refills", refills),
+        ):
+            if len(values) != len(self.arms):
+                raise ValueError(f"the saved {name} has {len(values)} entries for {len(self.arms)} arms")
         if (
             (played < 0).any()
             or (refills < 0).any()
