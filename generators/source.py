@@ -306,16 +306,14 @@ class GeneratorSource(IndexedSource):
             return {}
         return {name: PROPERTIES[name].buckets for name in PROPERTY_NAMES}
 
-    def conditioned(self, targets: dict[str, str], bank_size: int | None = None) -> GeneratorSource:
-        """v2: this source (same checkpoint, condition and, unless given, bank size) also
-        asked for ``targets`` (property -> bucket, added to its own). Its scene ``i`` does not
-        depend on the bank size; a larger bank draws more scenes per batch (cheaper per scene
-        when each takes several draws)."""
+    def conditioned(self, targets: dict[str, str]) -> GeneratorSource:
+        """v2: this source (same checkpoint, condition and bank size) also asked for
+        ``targets`` (property -> bucket, added to its own)."""
         return GeneratorSource(
             self.kind,
             self.size,
             self.checkpoint_path,
-            self.bank_size if bank_size is None else bank_size,
+            self.bank_size,
             **{**self.options(), "targets": {**(self.targets or {}), **targets}},  # type: ignore[arg-type]
         )
 
