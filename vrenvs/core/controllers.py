@@ -29,6 +29,7 @@ A trained policy plugs in as another callable (from ``agents``; the core never i
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -134,15 +135,22 @@ def _hunt_worlds(
             mode[w] = _PATROLLING
 
 
+@functools.lru_cache(maxsize=256)
+def _prey_slots(roles: tuple[str, ...], slot: int) -> np.ndarray:
+    """``(k,)`` int64 slots whose role the role of ``slot`` catches (none: empty); private,
+    kernels only read it."""
+    prey = CATALOG.role[roles[slot]].catches
+    return np.array([s for s, r in enumerate(roles) if r == prey] if prey else [], np.int64)
+
+
 def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Decision:
     actions = np.zeros(state.batch, np.int64)
     mode = state.mode[:, slot].copy()
     waypoint = state.goal[:, slot].copy()
-    prey = CATALOG.roles[config.role_ids()[slot] - 1].catches
-    slots = np.array([s for s, r in enumerate(config.roles) if r == prey] if prey else [], np.int64)
     _hunt_worlds(
         state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, state.active,
-        state.guide, state.num_regions, slot, slots, config.sight, round_, NAV_TABLES, NO_YIELDING,
+        state.guide, state.num_regions, slot, _prey_slots(config.roles, slot), config.sight, round_,
+        NAV_TABLES, NO_YIELDING,
         actions, mode, waypoint,
     )  # fmt: skip
     return Decision(actions, mode, waypoint)
@@ -257,7 +265,7 @@ def _follow_worlds(
 
 def user(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     actions = np.zeros(state.batch, np.int64)
-    mode = np.full(state.batch, _MODE["idle"], np.uint8)
+    mode = np.zeros(state.batch, np.uint8)  # idle, MODES[0]
     helper = config.slot_of("assistant")
     if helper >= 0:
         _follow_worlds(

@@ -63,7 +63,9 @@ def _settle(
     patience, served, failed, user, after, is_open, done_out, gave_up_out, due,
 ):  # fmt: skip
     """Per world: check the pending request (done, or given up past the user's patience),
-    age it, end it, count down to the next one; ``due`` marks worlds to issue one in."""
+    age it, end it, count down to the next one; ``due`` marks worlds to issue one in (the
+    number of them is returned)."""
+    num_due = 0
     for b in range(req_type.shape[0]):
         kind = req_type[b]
         if kind > 0:
@@ -93,19 +95,21 @@ def _settle(
         if req_type[b] == 0 and 0 < req_wait[b] < _NEVER:
             req_wait[b] -= 1
         due[b] = req_type[b] == 0 and req_wait[b] == 0
+        num_due += due[b]
+    return num_due
 
 
 def update(state: WorldState, config: TaskConfig, events) -> None:
     """Check, age, end and (in stream tasks) issue requests; record ends in ``events``."""
     user = config.slot_of("user") % config.num_actors
     due = np.zeros(state.batch, bool)
-    _settle(
+    num_due = _settle(
         state.tiles, state.carry, state.pos, state.region_map, state.door_map, state.req_type,
         state.req_target, state.req_tokens, state.req_age, state.req_wait, state.patience, state.served,
         state.failed, user, config.request_delay if config.stream else _NEVER, CATALOG.IS_OPEN,
         events.done, events.gave_up, due,
     )  # fmt: skip
-    if due.any():
+    if num_due:
         b = np.flatnonzero(due)
         issue(state, b, config, uniform(state.key[b], state.t[b], Stream.REQUEST, lanes=2))
 

@@ -33,6 +33,7 @@ _PICKUP, _DROP, _GIVE, _TOGGLE = Action.PICKUP, Action.DROP, Action.GIVE, Action
 _FOOD_STREAM = Stream.FOOD
 _PER_ACTOR = ("moved", "picked", "dropped", "gave", "refused", "opened", "ate", "caught", "escaped")
 _FLAGS = frozenset({"moved", "gave", "refused", "opened", "caught", "escaped"})
+_IS_FLAG = tuple(name in _FLAGS for name in _PER_ACTOR)
 
 
 @dataclass
@@ -57,11 +58,13 @@ class Events:
         """No events: all zero. The per-actor fields are views of one ``(9, B, N)`` uint8
         block (:meth:`per_actor`), bool where the field is a flag."""
         block = np.zeros((len(_PER_ACTOR), batch, actors), np.uint8)
-        fields = {
-            name: block[k].view(bool) if name in _FLAGS else block[k] for k, name in enumerate(_PER_ACTOR)
-        }
-        events = cls(**fields, done=np.zeros(batch, np.int8), gave_up=np.zeros(batch, np.int8))
-        events._block = block
+        events = object.__new__(cls)  # the fields set directly: this runs every step
+        own = events.__dict__
+        for name, flag, part in zip(_PER_ACTOR, _IS_FLAG, block, strict=True):
+            own[name] = part.view(bool) if flag else part
+        own["done"] = np.zeros(batch, np.int8)
+        own["gave_up"] = np.zeros(batch, np.int8)
+        own["_block"] = block
         return events
 
     def per_actor(self) -> np.ndarray:

@@ -110,12 +110,23 @@ class TaskConfig:
         walked into (see the move rule)?"""
         return _yielding(self.roles)
 
+    @functools.cached_property
+    def _slots(self) -> dict[str, int]:
+        """The first slot of every role (made once per config: controllers ask every step)."""
+        slots: dict[str, int] = {}
+        for slot, role in enumerate(self.roles):
+            slots.setdefault(role, slot)
+        return slots
+
     def slot_of(self, role: str) -> int:
         """First slot with ``role``, or -1 when the world has none (a name that is no role
         at all is an error, not a silent -1)."""
+        slot = self._slots.get(role)
+        if slot is not None:
+            return slot
         if role not in CATALOG.role:
             raise ValueError(f"unknown role {role!r}; choose from {sorted(CATALOG.role)}")
-        return self.roles.index(role) if role in self.roles else -1
+        return -1
 
 
 @dataclass

@@ -216,19 +216,21 @@ class World:
         """``(B, N)`` actions: the learners' (``(B,)`` for one learner, ``(B, L)`` in the
         order of :attr:`learners`) plus every controller's. The controllers' modes and
         waypoints are written once all have decided (none reads another's)."""
-        acts = np.zeros((self.num_worlds, self.config.num_actors), np.int64)
-        decided = []
-        for slot, drive in enumerate(self.controllers):
-            if drive is not None:
-                decision = decide(drive, self.state, self.config, slot)
-                acts[:, slot] = decision.actions
-                decided.append((slot, decision))
+        state, config = self.state, self.config
+        acts = np.zeros((self.num_worlds, config.num_actors), np.int64)
+        decided = [
+            (slot, decide(drive, state, config, slot))
+            for slot, drive in enumerate(self.controllers)
+            if drive is not None
+        ]
         for slot, decision in decided:
+            acts[:, slot] = decision.actions
             if decision.mode is not None:
-                self.state.mode[:, slot] = decision.mode
+                state.mode[:, slot] = decision.mode
             if decision.waypoint is not None:
-                self.state.goal[:, slot] = decision.waypoint
-        if len(self.learners) == 1 and np.ndim(learner_actions) == 1:
+                state.goal[:, slot] = decision.waypoint
+        ndim = learner_actions.ndim if isinstance(learner_actions, np.ndarray) else np.ndim(learner_actions)
+        if len(self.learners) == 1 and ndim == 1:
             acts[:, self.learners[0]] = learner_actions
         else:
             acts[:, self._learner_index] = learner_actions

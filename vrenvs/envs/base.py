@@ -117,7 +117,11 @@ def fresh_copy(value: Any) -> Any:
     """A copy of ``value``'s dicts and lists (a scene identity may nest them: edit seeds,
     property targets, an adapted source's base scene); other values are immutable."""
     if isinstance(value, dict):
-        return {k: fresh_copy(v) if isinstance(v, (dict, list)) else v for k, v in value.items()}
+        copied = value.copy()  # then the nested ones (every step copies an identity: kept cheap)
+        for k, v in value.items():
+            if isinstance(v, (dict, list)):
+                copied[k] = fresh_copy(v)
+        return copied
     if isinstance(value, list):
         return [fresh_copy(v) for v in value]
     return value

@@ -105,7 +105,9 @@ class Objective:
         w = self.weights(config)
         total = np.zeros(state.batch, np.float64)
         for event, counts in self.counts(events, state, config).items():
-            total += w[event] * counts
+            weight = w[event]
+            if weight != 0.0:  # a zero term would leave every sum as it is, bit for bit
+                total += weight * counts
         return total.astype(np.float32)
 
     def counts(self, events: Events, state: WorldState, config: TaskConfig) -> dict[str, np.ndarray]:
