@@ -26,6 +26,8 @@ length over twice the map size (1 when unreachable), and reachable (0 or 1).
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from vrenvs.core.grid import UNREACHED, distances_on
@@ -40,6 +42,14 @@ PER_GOAL = 6
 ROUTE_SIZE = NUM_GOALS * PER_GOAL
 GOAL_NAMES = {name: objective.GOALS for name, objective in OBJECTIVES.items()}
 _MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # up, right, down, left (actions 1..4)
+_QUERY_OFFSETS = np.concatenate([np.zeros((1, 2), np.int64), _MOVES])  # here, then the moves
+
+
+@functools.lru_cache(maxsize=16)
+def _owners(batch: int) -> np.ndarray:
+    """``(NUM_GOALS * batch,)`` the world of each goal grid of :func:`distances` (private:
+    only read)."""
+    return np.tile(np.arange(batch), NUM_GOALS)
 
 
 def distances(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
@@ -47,10 +57,11 @@ def distances(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     from the cells one move up, right, down and left (:data:`UNREACHED`: no path)."""
     b = state.batch
     goals = np.concatenate(targets(state, config, slot))  # (G*B, Hp, Wp)
-    here = state.pos[:, slot].astype(np.int64)  # (B, 2); the border is wall, so neighbours exist
-    queries = np.concatenate([here[:, None], here[:, None] + _MOVES[None]], axis=1)  # (B, 5, 2)
-    owner = np.tile(np.arange(b), NUM_GOALS)
-    dist = distances_on(goals, state.tiles, passable_tiles(state, slot), owner, queries[owner])
+    # (B, 5, 2): the cell and its neighbours (the border is wall, so neighbours exist)
+    queries = state.pos[:, slot, None].astype(np.int64) + _QUERY_OFFSETS
+    owner = _owners(b)
+    queries = np.broadcast_to(queries, (NUM_GOALS, *queries.shape)).reshape(NUM_GOALS * b, 5, 2)
+    dist = distances_on(goals, state.tiles, passable_tiles(state, slot), owner, queries)
     return dist.reshape(NUM_GOALS, b, 5).transpose(1, 0, 2).astype(np.int64)
 
 

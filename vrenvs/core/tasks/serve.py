@@ -7,6 +7,7 @@ single-request task ends when its request ends; a stream task only by time limit
 
 from __future__ import annotations
 
+import functools
 from types import MappingProxyType
 
 import numpy as np
@@ -14,9 +15,10 @@ import numpy as np
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG, COLOURS
 from vrenvs.core.grid import UNREACHED
+from vrenvs.core.jit import kernel
 from vrenvs.core.rules import Events
 from vrenvs.core.state import TaskConfig, WorldState
-from vrenvs.core.tasks.spec import Objective, actor_cells, slots_of
+from vrenvs.core.tasks.spec import Objective
 
 __all__ = ["SERVE", "Serve"]
 
@@ -24,6 +26,44 @@ _IS_KEY = CATALOG.KEY_COLOUR >= 0
 _SHUT = CATALOG.IS_CLOSED | CATALOG.IS_LOCKED
 _LOCKED_COLOUR = np.where(CATALOG.IS_LOCKED, CATALOG.LOCK_COLOUR, -1).astype(np.int64)  # by tile
 _KEY_COLOUR = CATALOG.KEY_COLOUR.astype(np.int64)  # by item
+_FETCH, _GUIDE, _OPEN = requests.FETCH, requests.GUIDE, requests.OPEN
+
+
+@functools.lru_cache(maxsize=64)
+def _user_slots(roles: tuple[str, ...]) -> np.ndarray:
+    """``(k,)`` int64 slots of the user role (private: the kernel only reads it)."""
+    return np.array([s for s, role in enumerate(roles) if role == "user"], np.int64)
+
+
+@kernel
+def _goals(
+    req_type, req_target, carry, items, tiles, door_map, guide, active, pos, users, slot, shut, is_key, out,
+):  # fmt: skip
+    """:meth:`Serve.targets` into ``out`` ``(4, B, Hp, Wp)`` bool, in one pass per world:
+    ``item``, the wanted item on the ground while ``slot`` does not hold one; ``user``, the
+    cells of the active users; ``place``, the central cell of the region to guide to (the
+    request's region clipped to the guide fields) or the shut doors of the door to open;
+    ``key``, any key on the ground."""
+    regions = guide.shape[1]
+    for b in range(req_type.shape[0]):
+        kind = req_type[b]
+        target = int(req_target[b])
+        fetch = kind == _FETCH and target > 0 and int(carry[b, slot]) != target
+        region = min(max(target, 0), regions - 1)
+        for y in range(tiles.shape[1]):
+            for x in range(tiles.shape[2]):
+                out[0, b, y, x] = fetch and int(items[b, y, x]) == target
+                out[1, b, y, x] = False
+                if kind == _GUIDE:
+                    out[2, b, y, x] = guide[b, region, y, x] == 0
+                elif kind == _OPEN:
+                    out[2, b, y, x] = door_map[b, y, x] == target and shut[tiles[b, y, x]]
+                else:
+                    out[2, b, y, x] = False
+                out[3, b, y, x] = is_key[items[b, y, x]]
+        for s in users:
+            if active[b, s]:
+                out[1, b, pos[b, s, 0], pos[b, s, 1]] = True
 
 
 def lock_keys(state: WorldState, slot: int) -> np.ndarray:
@@ -78,21 +118,14 @@ class Serve(Objective):
         ``place``: the central cell of the region to guide to, or the shut door to open;
         ``key``: any key on the ground (``key_goal="any"``) or the keys of locked doors
         (``"lock"``, :func:`lock_keys`)."""
-        fetch = (state.req_type == requests.FETCH) & (state.req_target > 0)
-        fetch &= state.carry[:, slot] != state.req_target
-        item = (state.items == state.req_target[:, None, None]) & fetch[:, None, None]
-        user = actor_cells(state, slots_of(config, "user"))
-        place = np.zeros(state.tiles.shape, bool)
-        guide = state.req_type == requests.GUIDE
-        if guide.any():  # the centre of the region to guide to
-            region = np.clip(state.req_target, 0, state.guide.shape[1] - 1)
-            place |= (state.guide[np.arange(state.batch), region] == 0) & guide[:, None, None]
-        shut = state.req_type == requests.OPEN
-        if shut.any():  # the shut doors of the name to open
-            shut = shut[:, None, None] & (state.door_map == state.req_target[:, None, None])
-            place |= shut & _SHUT[state.tiles]
-        keys = lock_keys(state, slot) if config.key_goal == "lock" else _IS_KEY[state.items]
-        return [item, user, place, keys]
+        goals = np.empty((4, *state.tiles.shape), bool)
+        _goals(
+            state.req_type, state.req_target, state.carry, state.items, state.tiles, state.door_map,
+            state.guide, state.active, state.pos, _user_slots(config.roles), slot, _SHUT, _IS_KEY, goals,
+        )  # fmt: skip
+        if config.key_goal == "lock":
+            goals[3] = lock_keys(state, slot)
+        return list(goals)
 
     def left(
         self, state: WorldState, config: TaskConfig, slot: int, at: np.ndarray, dist: np.ndarray
