@@ -4,7 +4,9 @@
 ``bench.md`` (one table per section, then the targets with the measured figures):
 
 1. ``step``: single-env steps/s under ``gymnasium.make`` with random actions and resets,
-   default kwargs (the default source's scenes), vs MiniGrid-DoorKey-8x8-v0 and MiniGrid-MultiRoom-N6-v0;
+   default kwargs (the default source's scenes), vs MiniGrid-DoorKey-8x8-v0 and
+   MiniGrid-MultiRoom-N6-v0, in rounds of :data:`SINGLE_ROUND` steps (long enough that each
+   round pays its share of scene banks);
    and native vector-env agent-steps/s at B = 1, 64, 1024 (numpy is single-threaded: one
    core), vs SB3's ``DummyVecEnv`` over 8 MiniGrid DoorKey envs.
 2. ``reset``: resets/s of a single env per scene source (a new scene every reset, the cost
@@ -120,12 +122,20 @@ def _dummy_minigrid(num_envs: int, steps: int) -> Callable[[], float] | None:
     return run
 
 
+SINGLE_ROUND = 16_000
+"""Steps per round of the single-env cases: ~65 episodes of Assistant-Fetch with random
+actions, so a round holds about four bank draws of the default source (a bank of 16 scenes
+every 16 episodes); rounds of 4,000 steps held zero to two, and their rates spread by a
+factor of two."""
+
+
 def _step_cases(quick: bool, minigrid: bool) -> dict[str, Callable[[], float]]:
     n = 300 if quick else 4000
-    cases: dict[str, Callable[[], float]] = {SINGLE: _single(ENV_ID, n)}
+    single = n if quick else SINGLE_ROUND
+    cases: dict[str, Callable[[], float]] = {SINGLE: _single(ENV_ID, single)}
     if minigrid:
-        cases[f"{DOORKEY} single"] = _single(DOORKEY, n)
-        cases[f"{MULTIROOM} single"] = _single(MULTIROOM, n)
+        cases[f"{DOORKEY} single"] = _single(DOORKEY, single)
+        cases[f"{MULTIROOM} single"] = _single(MULTIROOM, single)
     for b in (1, 64, 1024):
         cases[f"vrenvs vector B={b}"] = _vector(b, max((n * 4) // b, 20 if quick else 200))
     # the route sensor's cost per vector step (the training configs' observation): B = 16
