@@ -8,7 +8,9 @@
    MiniGrid-MultiRoom-N6-v0, in rounds of :data:`SINGLE_ROUND` steps (long enough that each
    round pays its share of scene banks);
    and native vector-env agent-steps/s at B = 1, 64, 1024 (numpy is single-threaded: one
-   core), vs SB3's ``DummyVecEnv`` over 8 MiniGrid DoorKey envs.
+   core), vs SB3's ``DummyVecEnv`` over 8 MiniGrid DoorKey envs; then the long run of
+   B = 1024 (:data:`LONG_RUN_STEPS`), the figure with fresh scenes included that the
+   B = 1024 target reads.
 2. ``reset``: resets/s of a single env per scene source (a new scene every reset, the cost
    of banks amortized over the resets they serve) vs MiniGrid's ``reset()``.
 3. ``generator``: scenes/s of the learned generators including repair, banks of 1 and
@@ -99,6 +101,38 @@ def _vector(num_envs: int, steps: int, **kwargs: Any) -> Callable[[], float]:
         return steps * num_envs / (time.perf_counter() - start)
 
     return run
+
+
+LONG_RUN_WORLDS, LONG_RUN_STEPS = 1024, 8_000
+"""The long run of the native vector env: two bank cycles of Assistant-Fetch with random
+actions. Each world of the first reset gets its own bank of 16 scenes (drawn with the
+reset, untimed) and plays it in ~4,000 steps; then nearly every world misses within a few
+hundred steps and the next banks are drawn (16,384 scenes, ~35 s on the 2-core machine).
+Rounds of a few hundred steps after the first reset never reach that draw, so the vector
+cases of the table measure stepping and resets on scenes already drawn; the long run is
+the figure with fresh scenes included."""
+
+
+def _long_run(num_envs: int, steps: int) -> dict[str, Any]:
+    """Agent-steps/s of ``num_envs`` worlds over ``steps`` vector steps after the first reset
+    (timed alone), every scene draw on the way included."""
+    env = gym.make_vec(ENV_ID, num_envs=num_envs, vectorization_mode="vector_entry_point")
+    start = time.perf_counter()
+    env.reset(seed=0)
+    first = time.perf_counter() - start
+    rng = np.random.default_rng(0)
+    start = time.perf_counter()
+    for _ in range(steps):
+        env.step(rng.integers(0, 9, num_envs))
+    seconds = time.perf_counter() - start
+    env.close()
+    return {
+        "worlds": num_envs,
+        "steps": steps,
+        "first_reset_seconds": round(first, 1),
+        "seconds": seconds,
+        "agent_steps_per_second": steps * num_envs / seconds,
+    }
 
 
 def _dummy_minigrid(num_envs: int, steps: int) -> Callable[[], float] | None:
@@ -368,6 +402,7 @@ def run_bench(out: Path, quick: bool = False, sections: tuple[str, ...] | None =
             "unit": "steps",
             "peer": f"{DOORKEY} single",
             **_rates(_step_cases(quick, minigrid), rounds),
+            "long_run": _long_run(64, 100) if quick else _long_run(LONG_RUN_WORLDS, LONG_RUN_STEPS),
         }
     if "reset" in chosen:
         tables["reset"] = {
@@ -420,12 +455,15 @@ def targets(tables: dict[str, Any]) -> list[dict[str, Any]]:
 
     doorkey = _median(tables, "step", f"{DOORKEY} single")
     single = _median(tables, "step", SINGLE)
-    b1024 = _median(tables, "step", "vrenvs vector B=1024")
     if single and doorkey:
         add("single env vs MiniGrid-DoorKey-8x8", single / doorkey, 3.0, "x")
-    add("vector env B=1024, agent-steps/s", b1024, 1_000_000, "steps/s")
-    if b1024 and doorkey:
-        add("vector env B=1024 vs MiniGrid single", b1024 / doorkey, 100.0, "x")
+    long_run = tables.get("step", {}).get("long_run")
+    if long_run:  # the bar counts fresh scenes: the long run, not the rounds on scenes drawn already
+        worlds, rate = long_run["worlds"], float(long_run["agent_steps_per_second"])
+        name = f"vector env B={worlds}, agent-steps/s, long run (scene draws included)"
+        add(name, rate, 1_000_000, "steps/s")
+        if doorkey:
+            add(f"vector env B={worlds} long run vs MiniGrid single", rate / doorkey, 100.0, "x")
     off, on = _median(tables, "step", ROUTE_OFF), _median(tables, "step", ROUTE_ON)
     if off and on:
         cost = (16 / on - 16 / off) * 1e3
@@ -520,6 +558,14 @@ def markdown(result: dict[str, Any]) -> str:
         parts.append("")
         if "rates" in section:
             parts.append(rate_table(section["rates"], section.get("peer"), section["unit"]))
+            run = section.get("long_run")
+            if run:
+                parts += [
+                    f"Long run, B = {run['worlds']}, {run['steps']:,} steps after the first reset "
+                    f"({run['first_reset_seconds']} s): {run['seconds']:.1f} s, "
+                    f"{run['agent_steps_per_second']:,.0f} agent-steps/s with every scene draw on the way.",
+                    "",
+                ]
         elif name == "ppo":
             parts += ["| case | env-steps/s | share of wall time in env |", "|---|---:|---:|"]
             parts += [
