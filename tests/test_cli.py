@@ -154,7 +154,10 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
     result = json.loads((tmp_path / "bench.json").read_text())
     assert set(result["sections"]) == {"step", "reset", "generator", "render", "ppo", "memory", "multiagent"}
     step = result["sections"]["step"]["rates"]
-    assert "MiniGrid-MultiRoom-N6-v0 single" in step and "vrenvs vector B=1024" in step
+    assert (
+        "MiniGrid-MultiRoom-N6-v0 single" in step
+        and "vrenvs vector B=1024 (scenes of the first reset)" in step
+    )
     resets = result["sections"]["reset"]["rates"]
     assert "vrenvs reset, scenes=gan" in resets and "vrenvs reset, scenes=vqvae" in resets
     assert result["sections"]["memory"]["soak_errors"] == 0
