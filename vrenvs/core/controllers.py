@@ -29,7 +29,6 @@ A trained policy plugs in as another callable (from ``agents``; the core never i
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -135,22 +134,14 @@ def _hunt_worlds(
             mode[w] = _PATROLLING
 
 
-@functools.lru_cache(maxsize=256)
-def _prey_slots(roles: tuple[str, ...], slot: int) -> np.ndarray:
-    """``(k,)`` int64 slots whose role the role of ``slot`` catches (none: empty); private,
-    kernels only read it."""
-    prey = CATALOG.role[roles[slot]].catches
-    return np.array([s for s, r in enumerate(roles) if r == prey] if prey else [], np.int64)
-
-
 def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Decision:
     actions = np.zeros(state.batch, np.int64)
     mode = state.mode[:, slot].copy()
     waypoint = state.goal[:, slot].copy()
+    prey = config.slots(CATALOG.role[config.roles[slot]].catches)  # none: empty
     _hunt_worlds(
         state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, state.active,
-        state.guide, state.num_regions, slot, _prey_slots(config.roles, slot), config.sight, round_,
-        NAV_TABLES, NO_YIELDING,
+        state.guide, state.num_regions, slot, prey, config.sight, round_, NAV_TABLES, NO_YIELDING,
         actions, mode, waypoint,
     )  # fmt: skip
     return Decision(actions, mode, waypoint)

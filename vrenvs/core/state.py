@@ -59,6 +59,13 @@ def _yielding(roles: tuple[str, ...]) -> np.ndarray:
     return flags
 
 
+@functools.lru_cache(maxsize=256)
+def _role_slots(roles: tuple[str, ...], role: str | None) -> np.ndarray:
+    slots = np.array([s for s, r in enumerate(roles) if r == role], np.int64)
+    slots.setflags(write=False)
+    return slots
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     """Static parameters of a task: actors, requests, limits and rewards.
@@ -110,20 +117,17 @@ class TaskConfig:
         walked into (see the move rule)?"""
         return _yielding(self.roles)
 
-    @functools.cached_property
-    def _slots(self) -> dict[str, int]:
-        """The first slot of every role (made once per config: controllers ask every step)."""
-        slots: dict[str, int] = {}
-        for slot, role in enumerate(self.roles):
-            slots.setdefault(role, slot)
-        return slots
+    def slots(self, role: str | None) -> np.ndarray:
+        """``(k,)`` int64 slots holding ``role``, in slot order (read-only; shared between
+        calls; None or a role the world lacks: empty)."""
+        return _role_slots(self.roles, role)
 
     def slot_of(self, role: str) -> int:
         """First slot with ``role``, or -1 when the world has none (a name that is no role
         at all is an error, not a silent -1)."""
-        slot = self._slots.get(role)
-        if slot is not None:
-            return slot
+        found = _role_slots(self.roles, role)
+        if len(found):
+            return int(found[0])
         if role not in CATALOG.role:
             raise ValueError(f"unknown role {role!r}; choose from {sorted(CATALOG.role)}")
         return -1

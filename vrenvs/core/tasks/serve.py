@@ -7,7 +7,6 @@ single-request task ends when its request ends; a stream task only by time limit
 
 from __future__ import annotations
 
-import functools
 from types import MappingProxyType
 
 import numpy as np
@@ -27,12 +26,6 @@ _SHUT = CATALOG.IS_CLOSED | CATALOG.IS_LOCKED
 _LOCKED_COLOUR = np.where(CATALOG.IS_LOCKED, CATALOG.LOCK_COLOUR, -1).astype(np.int64)  # by tile
 _KEY_COLOUR = CATALOG.KEY_COLOUR.astype(np.int64)  # by item
 _FETCH, _GUIDE, _OPEN = requests.FETCH, requests.GUIDE, requests.OPEN
-
-
-@functools.lru_cache(maxsize=64)
-def _user_slots(roles: tuple[str, ...]) -> np.ndarray:
-    """``(k,)`` int64 slots of the user role (private: the kernel only reads it)."""
-    return np.array([s for s, role in enumerate(roles) if role == "user"], np.int64)
 
 
 @kernel
@@ -121,7 +114,7 @@ class Serve(Objective):
         goals = np.empty((4, *state.tiles.shape), bool)
         _goals(
             state.req_type, state.req_target, state.carry, state.items, state.tiles, state.door_map,
-            state.guide, state.active, state.pos, _user_slots(config.roles), slot, _SHUT, _IS_KEY, goals,
+            state.guide, state.active, state.pos, config.slots("user"), slot, _SHUT, _IS_KEY, goals,
         )  # fmt: skip
         if config.key_goal == "lock":
             goals[3] = lock_keys(state, slot)

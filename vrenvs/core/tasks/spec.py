@@ -68,7 +68,7 @@ HISTORY = (
 
 def slots_of(config: TaskConfig, role: str) -> list[int]:
     """The actor slots holding ``role``."""
-    return [s for s, r in enumerate(config.roles) if r == role]
+    return config.slots(role).tolist()
 
 
 def actor_cells(state: WorldState, slots: list[int], where: np.ndarray | None = None) -> np.ndarray:
