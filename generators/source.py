@@ -8,6 +8,10 @@ indices containing ``i`` is decoded as one batch and repaired with
 repaired), and the bank is cached, so the other scenes of the block cost nothing later.
 A bank always has the same members, which keeps a scene bit-for-bit independent of which
 index was asked for first. Identity: (source, checkpoint hash, latent seed, repair version).
+Bit for bit on one kind of CPU: torch's float rounding differs between CPUs, and so, rarely,
+does a sampled code (measured on an AVX-512 machine against torch's AVX2 kernels: 8 of 512
+``vqvae`` 32x32 scenes and 0-1 of 512 at 16x16 changed); the golden trajectories therefore
+play recorded learned scenes (``tests/trajectories.py``).
 
 ``bank_size`` trades the cost of a miss against throughput: an env drawing from the
 unbounded index range (``num_scenes=0``) misses on nearly every reset and pays one bank
@@ -40,7 +44,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -241,6 +245,8 @@ class GeneratorSource(IndexedSource):
                 f"checkpoint {self.checkpoint_path} holds a {loaded.model.kind} model, not {kind}"
             )
         self.model = loaded.model
+        self.batches_banks = isinstance(self.model, VQSceneModel)
+        """v2 models: banks decode faster together (see :meth:`prefetch`)"""
         self.checkpoint = loaded.id
         self.meta = loaded.meta
         """the checkpoint's JSON (training config, corpus, metrics), as loaded"""
@@ -364,22 +370,26 @@ class GeneratorSource(IndexedSource):
             return found
         return self._store(block, self._generate([block]))
 
-    def prefetch(self, indices: Sequence[int]) -> None:
-        """Decode the missing banks holding ``indices`` together, up to
-        :data:`PREFETCH_SCENES` 16x16 scenes (a quarter as many 32x32 ones) per batch. v2
-        models only: their scene ``i`` does not depend on the batch it is drawn in (tested),
-        so these are the same scenes, made faster (at 16x16, prior and decoder: ~3.2 ms a
-        scene in a bank of 16 alone, ~1.3 ms in a batch of 1024)."""
-        if not isinstance(self.model, VQSceneModel):
+    def prefetch(self, indices: Sequence[int], upcoming: Iterable[int] = ()) -> None:
+        """Decode the missing banks holding ``indices`` together, and when there are any,
+        those holding ``upcoming`` too, up to :data:`PREFETCH_SCENES` 16x16 scenes (a
+        quarter as many 32x32 ones) per batch. v2 models only: their scene ``i`` does not
+        depend on the batch it is drawn in (tested), so these are the same scenes, made
+        faster (at 16x16, 2 torch threads: ~3.8 ms a scene in a bank of 16 alone, ~2.0 ms
+        in 16 banks together, ~1.7 ms in 64)."""
+        if not self.batches_banks:
             return  # the first generators keep their bank-by-bank batches
         n = self.bank_size
-        asked = {int(i) // n for i in indices if int(i) >= 0}
-        blocks = sorted(b for b in asked if b not in self._banks)[: self.max_banks]
+        asked = dict.fromkeys(int(i) // n for i in indices if int(i) >= 0)
+        missing = [b for b in asked if b not in self._banks]
+        if not missing:
+            return
+        later = (int(i) // n for i in upcoming if int(i) >= 0)
+        blocks = list(dict.fromkeys([*missing, *(b for b in later if b not in self._banks)]))
+        blocks = blocks[: self.max_banks]
         per = max(1, PREFETCH_SCENES * SIZE * SIZE // (self.size * self.size) // n)
         for at in range(0, len(blocks), per):
             group = blocks[at : at + per]
-            if len(group) < 2:
-                continue  # one bank: bank() makes it when it is asked for
             raw = self._generate(group)
             for k, block in enumerate(group):
                 self._store(block, np.ascontiguousarray(raw[k * n : (k + 1) * n]))

@@ -286,3 +286,85 @@ def test_preparing_scenes_together_equals_one_at_a_time():
             else:
                 assert a == b, (scene.name, field.name)
     assert prepare_many([], margin=4) == []
+
+
+class _Banked(ProceduralSource):
+    """Procedural scenes served in banks of 4 that decode faster together: counts what it
+    decodes (``batches``: the banks of each decoding call)."""
+
+    bank_size = 4
+    batches_banks = True
+
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.decoded: set[int] = set()
+        self.batches: list[list[int]] = []
+
+    def _decode(self, blocks: list[int]) -> None:
+        fresh = [b for b in dict.fromkeys(blocks) if b not in self.decoded]
+        if fresh:
+            self.batches.append(fresh)
+            self.decoded.update(fresh)
+
+    def prefetch(self, indices, upcoming=()):
+        if any(i // 4 not in self.decoded for i in indices):
+            self._decode([i // 4 for i in [*indices, *upcoming]])
+
+    def scene(self, index: int):
+        self._decode([index // 4])
+        return super().scene(index)
+
+
+def _played(num_worlds: int, resets: int, reseed: bool = False) -> tuple[list[int], _Banked]:
+    """Scene indices world 0 of ``num_worlds`` plays in ``resets`` resets of world 0 alone
+    (the other worlds reset once), each world seeded with 7 + its index."""
+    from vrenvs.core.world import World
+
+    config = gym.make("vrenvs/Assistant-Fetch-v0", scenes="procedural").unwrapped.world.config
+    source = _Banked(16)
+    world = World(config, num_worlds, source)
+    world.seed([7 + b for b in range(num_worlds)])
+    world.reset(range(num_worlds))
+    played = [int(world.scene_index[0])]
+    for _ in range(resets - 1):
+        if reseed:
+            world.seed([7 + b for b in range(num_worlds)])
+        world.reset([0])
+        played.append(int(world.scene_index[0]))
+    return played, source
+
+
+def test_worlds_play_banks_ahead_and_the_scenes_do_not_depend_on_the_batch(monkeypatch):
+    """A source that batches banks is played ahead (``lookahead``: 16 banks of 4 for one
+    world, 6 each for three); the scenes a world plays are the same at either depth, its
+    first bank is the one drawn from its seed as for any banked source, and a miss decodes
+    the banks picked ahead in the same batch."""
+    from vrenvs.core.sources import bank_block
+    from vrenvs.core.world import lookahead
+
+    depths = [lookahead(1, 4), lookahead(3, 4), lookahead(1, 16), lookahead(16, 16), lookahead(64, 16)]
+    assert depths == [16, 6, 4, 1, 1]
+    assert lookahead(65, 16) == lookahead(1024, 16) == 0  # large batches: no bank ahead
+    alone, source = _played(1, 80)
+    together, _ = _played(3, 80)
+    assert alone == together
+    first = bank_block(np.random.default_rng(7), 0, 2**31 - 1, 4)
+    assert alone[:4] == first[::-1]  # popped from the end
+    assert len(set(alone)) == 80
+    assert all(len({i // 4 for i in alone[k : k + 4]}) == 1 for k in range(0, 80, 4))  # bank by bank
+    # 20 banks played: the first alone, then on each miss the banks ahead (1, 2, 4, ... 16 deep)
+    assert [len(b) for b in source.batches] == [1, 2, 5, 17]
+    assert {b for batch in source.batches for b in batch} >= {i // 4 for i in alone}
+    import vrenvs.core.world
+
+    monkeypatch.setattr(vrenvs.core.world, "AHEAD_UP_TO", 8)  # three worlds, banks of 4: none ahead
+    assert lookahead(3, 4) == 0
+    flat, flat_source = _played(3, 80)
+    assert flat == alone
+    assert [len(b) for b in flat_source.batches] == [3] + [1] * 19  # every miss alone
+
+
+def test_a_world_reseeded_every_episode_decodes_no_bank_ahead():
+    played, source = _played(1, 12, reseed=True)
+    assert played == [played[0]] * 12  # the same seed: the same first scene
+    assert source.batches == [[played[0] // 4]]

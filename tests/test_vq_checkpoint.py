@@ -317,16 +317,28 @@ def test_prefetch_draws_the_missing_banks_in_one_batch_and_the_same_scenes(saved
     assert calls[0] == [0, 1, 100] and all(len(c) == 1 for c in calls[1:])  # one_by_one's banks
     calls.clear()
     batched.prefetch([7, 401])  # all decoded: nothing to draw
-    batched.prefetch([4000])  # one bank: left to bank()
     assert calls == []
+    batched.prefetch([4000])  # one missing bank: drawn alone
+    assert calls == [[1000]]
+    calls.clear()
+    batched.prefetch([4001], upcoming=[4100])  # no miss: the banks ahead wait
+    assert calls == []
+    batched.prefetch([4400], upcoming=[4100, 4, 4404])  # a miss: the missing banks ahead with it
+    assert calls == [[1100, 1025, 1101]]
+    assert np.array_equal(batched.bank(4100).codes, one_by_one.bank(4100).codes)
 
 
 @pytest.mark.parametrize(
     ("size", "options", "num", "expected"),
     [
-        (16, {"style": "house", "top_p": 1.0}, 512, "871e3d59804d0eea"),
-        (16, {"style": "village", "temperature": 0.8, "top_k": 40, "top_p": 0.9}, 256, "35dabdd2e57857a1"),
-        (32, {"style": "cave", "top_p": 1.0}, 128, "1251e4b2218ae68b"),
+        (16, {"style": "house", "top_p": 1.0}, 512, ("871e3d59804d0eea", "878363cfe5e166c0")),
+        (
+            16,
+            {"style": "village", "temperature": 0.8, "top_k": 40, "top_p": 0.9},
+            256,
+            ("35dabdd2e57857a1", "3814cd3ff2c96c65"),
+        ),
+        (32, {"style": "cave", "top_p": 1.0}, 128, ("1251e4b2218ae68b", "cf368a81c1915da9")),
     ],
 )
 def test_the_shipped_prior_draws_the_pinned_code_grids(size, options, num, expected):
@@ -336,8 +348,11 @@ def test_the_shipped_prior_draws_the_pinned_code_grids(size, options, num, expec
     moves any draw fails here before it shows in the envs' golden episodes: the samples are
     large enough that a matrix-product attention in place of SDPA (float rounding only, ~0.3%
     of 16x16 scenes) changes all three digests. Recorded with the sampler before its
-    key/value cache was preallocated and unchanged by it. Another CPU's kernels may round
-    differently and move a draw."""
+    key/value cache was preallocated and unchanged by it. Another CPU's kernels round
+    differently and move a few draws, so each digest is recorded per kind of CPU: first the
+    x86_64 machine of the first recording, second an AMD EPYC running torch's AVX-512
+    kernels (2026-12-07); a new kind of machine adds its own after checking that the
+    sampler is unchanged (the digests of the known kinds still match there)."""
     import hashlib
 
     import torch
@@ -354,7 +369,7 @@ def test_the_shipped_prior_draws_the_pinned_code_grids(size, options, num, expec
             torch.set_num_threads(threads)
             grids = model.sample_indices(range(num), condition).numpy()
             assert grids.shape == (num, size // 2, size // 2)
-            assert hashlib.sha256(grids.astype(np.int16).tobytes()).hexdigest()[:16] == expected
+            assert hashlib.sha256(grids.astype(np.int16).tobytes()).hexdigest()[:16] in expected
     finally:
         torch.set_num_threads(before)
 

@@ -49,7 +49,7 @@ and :meth:`~CurriculumSource.load_state` save and restore the buffer as plain ar
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -317,6 +317,7 @@ class CurriculumSource(IndexedSource):
         self.base = base
         self.settings = settings or CurriculumSettings()
         self.bank_size = base.bank_size
+        self.batches_banks = base.batches_banks
         self.num_distinct = base.num_distinct
         self.arms: tuple[tuple[str, str], ...] = self._arms() if self.method == "condition" else ()
         """``condition``: the (property, bucket) each arm asks the generator for"""
@@ -391,8 +392,12 @@ class CurriculumSource(IndexedSource):
         for source in self._arm_sources.values():
             source.reserve(consumers)
 
-    def prefetch(self, indices: Sequence[int]) -> None:
-        self.base.prefetch([i for i in indices if i < EDIT_BASE])
+    def prefetch(self, indices: Sequence[int], upcoming: Iterable[int] = ()) -> None:
+        base = [i for i in indices if i < EDIT_BASE]
+        if self.batches_banks:
+            self.base.prefetch(base, upcoming=(i for i in upcoming if i < EDIT_BASE))
+        else:
+            self.base.prefetch(base)
         seeds: dict[int, list[int]] = {}
         for index in indices:
             if index >= ARM_BASE:

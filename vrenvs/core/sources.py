@@ -23,7 +23,7 @@ import inspect
 import os
 import zipfile
 import zlib
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
@@ -101,7 +101,9 @@ class IndexedSource:
     ``bank_size``: a source that makes its scenes in blocks of consecutive indices (the
     learned generators decode a batch at once) says how many; the world then plays a block
     at a time. ``reserve(consumers)`` tells it how many worlds draw from it at once, so it
-    can keep a block per world decoded.
+    can keep a block per world decoded. ``batches_banks``: several banks decode faster
+    together than one by one (the v2 generators); the worlds then pick banks ahead and
+    pass them to :meth:`prefetch` as ``upcoming``.
 
     ``num_distinct``: how many different scenes the indices reach before they repeat (index
     ``i`` and ``i + num_distinct`` are the same scene), or None when they do not repeat
@@ -111,6 +113,7 @@ class IndexedSource:
 
     name = "indexed"
     bank_size = 1
+    batches_banks = False
     num_distinct: int | None = None
 
     def __init__(self, size: int) -> None:
@@ -124,11 +127,14 @@ class IndexedSource:
     def reserve(self, consumers: int) -> None:
         """``consumers`` worlds draw from this source (nothing to keep for unbanked ones)."""
 
-    def prefetch(self, indices: Sequence[int]) -> None:
+    def prefetch(self, indices: Sequence[int], upcoming: Iterable[int] = ()) -> None:
         """Make the scenes ``indices`` ready together, before they are asked for one by one
         (a world calls this with every scene its resets need at once). A hint: scenes must
         come out the same with or without it. Banked sources decode the missing banks in
-        one batch; the others have nothing to batch."""
+        one batch; the others have nothing to batch. ``upcoming`` (given to sources that
+        set :attr:`batches_banks`): scenes the worlds will ask for later, one per bank, read
+        only by a source that has to decode for ``indices``: it decodes their missing banks
+        in the same batch."""
 
     def scene(self, index: int) -> Scene:
         """Scene ``index``, repaired; the same object every call while cached."""
