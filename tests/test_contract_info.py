@@ -85,6 +85,23 @@ def test_single_env_info_through_an_episode():
     }
 
 
+def test_single_env_info_scene_is_a_new_object_every_step():
+    """Changing the ``scene`` of one info changes no later one, nested dicts included."""
+    env = make_env("vrenvs/Assistant-Fetch-v0", FETCH_ROOM, npcs=[])
+    _, info = env.reset(seed=0)
+    info["scene"]["scene"] = "changed"
+    _, _, _, _, info = env.step(NOOP)
+    assert info["scene"] == {"source": "test", "scene": "fetch-room"}
+    world = env.unwrapped.world
+    world.identities[0] = {"source": "test", "targets": {"rooms": "2-3"}, "edits": [1, 2]}
+    _, _, _, _, first = env.step(NOOP)
+    first["scene"]["targets"]["rooms"] = "9"
+    first["scene"]["edits"].append(3)
+    _, _, _, _, info = env.step(NOOP)
+    assert info["scene"] == {"source": "test", "targets": {"rooms": "2-3"}, "edits": [1, 2]}
+    assert info["scene"] is not first["scene"]
+
+
 def test_single_env_info_when_the_user_gives_up():
     env = make_env("vrenvs/Assistant-Fetch-v0", FETCH_ROOM, npcs=[])
     env.reset(seed=0)  # patience 201 in this world

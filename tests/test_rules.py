@@ -688,3 +688,29 @@ def test_a_scene_s_meta_sets_its_share_of_locked_requests():
         scene = Scene(codes, name="two doors", meta={"locked_requests": bad})
         with pytest.raises(SceneError, match=rf"scene 'two doors': meta locked_requests='{bad}' .*\[0, 1\]"):
             requests.share_of(scene, TaskConfig(name="t", roles=UA, learner=1))
+
+
+def test_events_fields_are_views_of_the_block_the_kernel_writes():
+    """Per-actor fields are made on first read (a step reads few of them): each is its row
+    of ``per_actor()``, bool for flags, item ids as uint8, whether read before or after the
+    step wrote the block; a name that is no field is an AttributeError."""
+    from vrenvs.core.rules import Events
+
+    ev = Events.empty(2, 3)
+    early = ev.moved  # read before anything is written
+    block = ev.per_actor()
+    assert block.shape == (9, 2, 3) and block.dtype == np.uint8 and not block.any()
+    block[0, 1, 2] = 1
+    block[1, 0, 1] = CATALOG.item["cup"].id
+    assert early.dtype == bool and early[1, 2] and early.sum() == 1
+    assert ev.moved is early, "made once, then kept"
+    assert ev.picked.dtype == np.uint8 and ev.picked[0, 1] == CATALOG.item["cup"].id
+    flags = ("moved", "gave", "refused", "opened", "caught", "escaped")
+    names = ("moved", "picked", "dropped", "gave", "refused", "opened", "ate", "caught", "escaped")
+    for row, name in enumerate(names):
+        field = getattr(ev, name)
+        assert field.dtype == (bool if name in flags else np.uint8), name
+        assert np.shares_memory(field, block[row]), name
+    assert ev.done.shape == ev.gave_up.shape == (2,) and ev.done.dtype == np.int8
+    with pytest.raises(AttributeError, match="'Events' object has no attribute 'movedd'"):
+        _ = ev.movedd

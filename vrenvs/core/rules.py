@@ -34,6 +34,7 @@ _FOOD_STREAM = Stream.FOOD
 _PER_ACTOR = ("moved", "picked", "dropped", "gave", "refused", "opened", "ate", "caught", "escaped")
 _FLAGS = frozenset({"moved", "gave", "refused", "opened", "caught", "escaped"})
 _IS_FLAG = tuple(name in _FLAGS for name in _PER_ACTOR)
+_INDEX = {name: i for i, name in enumerate(_PER_ACTOR)}
 
 
 @dataclass
@@ -56,16 +57,24 @@ class Events:
     @classmethod
     def empty(cls, batch: int, actors: int) -> Events:
         """No events: all zero. The per-actor fields are views of one ``(9, B, N)`` uint8
-        block (:meth:`per_actor`), bool where the field is a flag."""
-        block = np.zeros((len(_PER_ACTOR), batch, actors), np.uint8)
+        block (:meth:`per_actor`), bool where the field is a flag, each made on its first
+        read (:meth:`__getattr__`: a step reads two or three of the nine)."""
         events = object.__new__(cls)  # the fields set directly: this runs every step
         own = events.__dict__
-        for name, flag, part in zip(_PER_ACTOR, _IS_FLAG, block, strict=True):
-            own[name] = part.view(bool) if flag else part
         own["done"] = np.zeros(batch, np.int8)
         own["gave_up"] = np.zeros(batch, np.int8)
-        own["_block"] = block
+        own["_block"] = np.zeros((len(_PER_ACTOR), batch, actors), np.uint8)
         return events
+
+    def __getattr__(self, name: str) -> np.ndarray:
+        """A per-actor field not read before: its view of the block, kept for later reads."""
+        own = self.__dict__
+        index = _INDEX.get(name)
+        if index is None or "_block" not in own:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        part = own["_block"][index]
+        own[name] = part = part.view(bool) if _IS_FLAG[index] else part
+        return part
 
     def per_actor(self) -> np.ndarray:
         """The ``(9, B, N)`` uint8 block behind the per-actor fields (in :data:`_PER_ACTOR`

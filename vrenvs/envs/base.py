@@ -277,6 +277,9 @@ class TaskBase:
         self._said = np.full(num_worlds, "", object)  # the request sentence of every world
         self._needs_reset = True
         self._said_tokens = np.zeros_like(self.world.state.req_tokens)
+        self._said_bytes = self._said_tokens.tobytes()  # the tokens spoken, compared whole first
+        self._scene_seen: Any = None  # world 0's identity the single env's info last copied
+        self._scene_flat = False  # ... and whether it holds no dicts or lists
 
     @staticmethod
     def _check_split(source: SceneSource, num_scenes: int, start_scene: int) -> None:
@@ -352,13 +355,14 @@ class TaskBase:
             if self.world.phrase is None
             else np.broadcast_to(self.world.phrase, s.req_tokens.shape)
         )
-        differ = (said != self._said_tokens).any(axis=1)
-        if not differ.any():
+        now = said.tobytes()
+        if now == self._said_bytes:  # the common case (every step), cheaper than comparing per world
             return
-        changed = np.flatnonzero(differ)
+        changed = np.flatnonzero((said != self._said_tokens).any(axis=1))
         for b in changed:
             self._said[b] = spoken(said[b])
         self._said_tokens[changed] = said[changed]
+        self._said_bytes = now
 
     def _observe_all(self) -> dict[str, np.ndarray]:
         """The learner's observations in every world, as the env's options ask."""
@@ -433,8 +437,15 @@ class WorldEnv(TaskBase, gym.Env):
         for world 0, read without building the arrays (the single env's step pays for it)."""
         s = self.world.state
         self._speak()
+        scene = self.world.identities[0]
+        if scene is not self._scene_seen:  # a new scene: does its identity nest dicts or lists?
+            self._scene_seen = scene
+            self._scene_flat = isinstance(scene, dict) and not any(
+                isinstance(v, (dict, list)) for v in scene.values()
+            )
         info: dict[str, Any] = {
-            "scene": fresh_copy(self.world.identities[0]),  # a new object every call, nested ones too
+            # a new object every call, nested ones too (a flat identity: one dict copy)
+            "scene": scene.copy() if self._scene_flat else fresh_copy(scene),
             "scene_index": int(self.world.scene_index[0]),
             "request": self._said[0],
             "request_type": _TYPE_NAMES[s.req_type[0]],
@@ -578,7 +589,7 @@ class WorldVectorEnv(TaskBase, VectorEnv):
     def step(self, actions: Any):
         self._check_started()
         actions = np.asarray(actions)
-        if actions.shape != (self.num_envs,) or not np.issubdtype(actions.dtype, np.integer):
+        if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu":  # integers only
             raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
         if ((actions < 0) | (actions >= ACTION_COUNT)).any():
             raise ValueError(f"actions {actions} are outside the action space {self.single_action_space}")
