@@ -344,7 +344,7 @@ def test_worlds_play_banks_ahead_and_the_scenes_do_not_depend_on_the_batch(monke
 
     depths = [lookahead(1, 4), lookahead(3, 4), lookahead(1, 16), lookahead(16, 16), lookahead(64, 16)]
     assert depths == [16, 6, 4, 1, 1]
-    assert lookahead(65, 16) == lookahead(1024, 16) == 0  # large batches: no bank ahead
+    assert lookahead(65, 16) == lookahead(1024, 16) == 1  # large batches: one bank ahead each
     alone, source = _played(1, 80)
     together, _ = _played(3, 80)
     assert alone == together
@@ -357,11 +357,28 @@ def test_worlds_play_banks_ahead_and_the_scenes_do_not_depend_on_the_batch(monke
     assert {b for batch in source.batches for b in batch} >= {i // 4 for i in alone}
     import vrenvs.core.world
 
-    monkeypatch.setattr(vrenvs.core.world, "AHEAD_UP_TO", 8)  # three worlds, banks of 4: none ahead
-    assert lookahead(3, 4) == 0
-    flat, flat_source = _played(3, 80)
-    assert flat == alone
-    assert [len(b) for b in flat_source.batches] == [3] + [1] * 19  # every miss alone
+    monkeypatch.setattr(vrenvs.core.world, "AHEAD_SCENES", 1)  # one bank ahead whatever the batch
+    assert lookahead(3, 4) == lookahead(1, 4) == 1
+    shallow, shallow_source = _played(3, 80)
+    assert shallow == alone
+    # the first banks of the three worlds together, then a miss every other bank of world 0:
+    # the bank it needs and the one it knows ahead (19 banks played after the first, 20 decoded)
+    assert [len(b) for b in shallow_source.batches] == [3] + [2] * 10
+
+
+def test_worlds_reserve_room_for_the_banks_they_play_and_know_ahead():
+    """A banked source is told how many banks the worlds hold at once: B worlds each play
+    one and know ``lookahead(B, bank)`` ahead (a source keeps twice that: a bank evicted
+    before it is played would be decoded again)."""
+    from vrenvs.core.world import World, lookahead
+
+    config = gym.make("vrenvs/Assistant-Fetch-v0", scenes="procedural").unwrapped.world.config
+    for num_worlds, expected in ((1, 17), (3, 21), (64, 128), (1024, 2048)):
+        source = _Banked(16)
+        reserved: list[int] = []
+        source.reserve = reserved.append  # type: ignore[method-assign]
+        World(config, num_worlds, source)
+        assert reserved[-1] == expected == num_worlds * (1 + lookahead(num_worlds, 4))
 
 
 def test_a_world_reseeded_every_episode_decodes_no_bank_ahead():
