@@ -15,8 +15,9 @@ Made by ``python -m agents.hardset --write`` (16x16, ``agents/hardsets/hard16-v<
 Versions: ``hard16-v1`` was drawn from the first shipped ``vqvae`` weights (checkpoint
 ``bd7324ce4be2``; the curriculum results of 2026-12-04 and 2026-12-05 were measured on it);
 ``hard16-v2`` from the same weights with the refiner (checkpoint ``959ed5e37c9a``);
-``hard16-v3`` (the current one) from the same tensors decoded ``paired`` (checkpoint
-``b1fccfa5652e``), by the same rule. When
+``hard16-v3`` from the same tensors decoded ``paired`` (checkpoint ``b1fccfa5652e``);
+``hard16-v4`` (the current one) from the reach refiner decoded ``walled`` (checkpoint
+``304bffc168aa``), by the same rule. When
 the generator, repair or the rule changes, the next version is written beside it and the
 older ones stay shipped, so results measured on them can be reproduced
 (``hard_kwargs(kwargs, "hard16-v1")``).
@@ -54,7 +55,7 @@ __all__ = [
     "main",
 ]
 
-VERSION = 3
+VERSION = 4
 SIZE = 16
 SOURCE = "vqvae"
 START = 20_000_000

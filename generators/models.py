@@ -39,7 +39,7 @@ __all__ = [
 ]
 
 KINDS = ("gan", "vae", "vaegan")
-DECODINGS = ("expected", "winners", "doors", "argmax", "paired")
+DECODINGS = ("expected", "winners", "doors", "argmax", "paired", "walled")
 MAX_LATENT = 4096
 MAX_WIDTH = 4096
 MAX_PARAMETERS = 50_000_000

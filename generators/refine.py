@@ -24,11 +24,17 @@ the repaired grid (:func:`vrenvs.core.repair.repair_batch`) as the target
 (:func:`own_targets`): the refiner then sees exactly the faults the prior makes and learns the
 few edits that make such a sample playable (mostly a wall cell opened into a sealed room).
 The rules are used only to make those training targets; sampling never calls them.
+
+A refiner made with ``reach=True`` (``--refine-reach``) also *sees* where the user can go: each
+pass decodes its input logits (the model's decoding) and reads two more input channels,
+:func:`reach_maps` (the cells the user reaches by the rules' door and key logic, and the
+ground cells it does not). A sealed room is a global fact that a few convolutions hardly
+compute; with the map of it, opening a wall into it is a local edit.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
@@ -37,19 +43,27 @@ from torch import nn
 
 from generators.data import NUM_CODES
 from generators.models import DictConfig
+from generators.sampling import decode_logits
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_choice, check_float, check_int
+from vrenvs.core.reach import reachable
+from vrenvs.core.regions import ground_mask
+from vrenvs.core.scene import split_layers
 
 __all__ = [
     "LOCKED_CODES",
     "LOCK_TARGETS",
+    "REACH_CHANNELS",
     "Refiner",
     "RefinerConfig",
     "corrupt",
+    "fix_weights",
     "near_codes",
     "open_ground",
     "own_targets",
     "placed_keys",
+    "reach_maps",
+    "sense",
     "swap_codes",
 ]
 
@@ -64,8 +78,12 @@ class RefinerConfig(DictConfig):
     """channels at full resolution (2x at the three coarser levels); a multiple of 8"""
     passes: int = 2
     """times the refiner is applied to the decoder's logits when sampling"""
+    reach: bool = False
+    """each pass also reads :func:`reach_maps` of its input, decoded (see the module docstring)"""
 
     def __post_init__(self) -> None:
+        if not isinstance(self.reach, bool):
+            raise TypeError(f"reach={self.reach!r} is not allowed; allowed: True or False")
         check_int("width", self.width, 8, 1024)
         if self.width % 8:
             raise ValueError(
@@ -75,6 +93,42 @@ class RefinerConfig(DictConfig):
 
     def num_parameters(self) -> int:
         return sum(p.numel() for p in Refiner(self).parameters())
+
+    def to_dict(self) -> dict:
+        """Without ``reach`` when it is False: checkpoints made before it existed keep their
+        config (and so their identity) when saved again."""
+        out = super().to_dict()
+        if not self.reach:
+            del out["reach"]
+        return out
+
+
+REACH_CHANNELS = 2
+"""Input channels a ``reach=True`` refiner reads besides the logits (:func:`reach_maps`)."""
+
+
+def reach_maps(codes: np.ndarray) -> np.ndarray:
+    """``(N, 2, H, W)`` float32 for glyph grids ``(N, H, W)``: 1 where the user (its first
+    cell in reading order) reaches by the rules' door and key logic
+    (:func:`vrenvs.core.reach.reachable`), and 1 on the ground cells it does not reach (the
+    regions :func:`vrenvs.core.reach.faults_batch` finds cut off). A grid without a user
+    reaches nothing."""
+    codes = np.asarray(codes)
+    if codes.ndim != 3:
+        raise ValueError(f"codes of shape {codes.shape} are not allowed; allowed: (N, H, W)")
+    tiles, items, roles = split_layers(codes)
+    users = (roles == CATALOG.role_id("user")).reshape(len(codes), -1)
+    start = np.zeros_like(users)
+    has = users.any(axis=1)
+    start[np.flatnonzero(has), users.argmax(axis=1)[has]] = True
+    reach = reachable(tiles, items, start.reshape(codes.shape))
+    return np.stack([reach, ground_mask(tiles) & ~reach], axis=1).astype(np.float32)
+
+
+def sense(logits: torch.Tensor, decoding: str) -> torch.Tensor:
+    """:func:`reach_maps` of logits ``(B, C, H, W)`` decoded by ``decoding``: ``(B, 2, H, W)``."""
+    codes = decode_logits(logits.detach(), decoding)
+    return torch.from_numpy(reach_maps(codes.numpy()))
 
 
 def _norm(channels: int) -> nn.GroupNorm:
@@ -103,7 +157,7 @@ class Refiner(nn.Module):
         super().__init__()
         self.config = config
         w = config.width
-        self.inp = nn.Conv2d(NUM_CODES, w, 3, padding=1)
+        self.inp = nn.Conv2d(NUM_CODES + (REACH_CHANNELS if config.reach else 0), w, 3, padding=1)
         self.down = nn.ModuleList([_Conv(w, 2 * w, 2), _Conv(2 * w, 2 * w, 2), _Conv(2 * w, 2 * w, 2)])
         self.mid = _Conv(2 * w, 2 * w)
         self.up = nn.ModuleList([_Conv(4 * w, 2 * w), _Conv(4 * w, 2 * w), _Conv(4 * w, w)])
@@ -114,14 +168,24 @@ class Refiner(nn.Module):
         assert last.bias is not None
         nn.init.zeros_(last.bias)
 
-    def forward(self, logits: torch.Tensor) -> torch.Tensor:
-        """One pass: logits ``(B, C, H, W)`` -> logits of the same shape."""
+    def forward(self, logits: torch.Tensor, maps: torch.Tensor | None = None) -> torch.Tensor:
+        """One pass: logits ``(B, C, H, W)`` -> logits of the same shape. A ``reach=True``
+        refiner also takes ``maps`` ``(B, 2, H, W)`` (:func:`sense` of ``logits``)."""
         if logits.dim() != 4 or logits.shape[1] != NUM_CODES or logits.shape[2] % 8 or logits.shape[3] % 8:
             raise ValueError(
                 f"logits of shape {tuple(logits.shape)} are not allowed; allowed: (B, {NUM_CODES}, H, W) "
                 "with H and W multiples of 8"
             )
-        x0 = self.inp(F.log_softmax(logits, dim=1))
+        x = F.log_softmax(logits, dim=1)
+        if self.config.reach:
+            want = (len(logits), REACH_CHANNELS, *logits.shape[2:])
+            if maps is None or tuple(maps.shape) != want:
+                got = None if maps is None else tuple(maps.shape)
+                raise ValueError(f"maps of shape {got} are not allowed; allowed: {want} (a reach refiner)")
+            x = torch.cat([x, maps.to(x.dtype)], dim=1)
+        elif maps is not None:
+            raise ValueError("maps are not allowed: this refiner was made with reach=False")
+        x0 = self.inp(x)
         skips = []
         h = x0
         for layer in self.down:
@@ -132,11 +196,26 @@ class Refiner(nn.Module):
             h = F.interpolate(layer(torch.cat([h, skip], dim=1)), scale_factor=2.0, mode="nearest")
         return logits + self.head(h + x0)
 
-    def refine(self, logits: torch.Tensor, passes: int | None = None) -> torch.Tensor:
-        """``passes`` (default: the config's) passes, each over the previous one's output."""
+    def refine(
+        self, logits: torch.Tensor, passes: int | None = None, decoding: str = "expected"
+    ) -> torch.Tensor:
+        """``passes`` (default: the config's) passes, each over the previous one's output
+        (a ``reach=True`` refiner senses each input decoded by ``decoding``)."""
         for _ in range(self.config.passes if passes is None else check_int("passes", passes, 0, MAX_PASSES)):
-            logits = self(logits)
+            logits = self(logits, sense(logits, decoding) if self.config.reach else None)
         return logits
+
+    def widen(self) -> Refiner:
+        """A ``reach=True`` copy of this ``reach=False`` refiner that computes exactly what it
+        did: the new input channels start with zero weights (fine-tuning starts from it)."""
+        if self.config.reach:
+            raise ValueError("this refiner already reads reach maps (reach=True)")
+        out = Refiner(replace(self.config, reach=True))
+        state = self.state_dict()
+        weight = state["inp.weight"]
+        state["inp.weight"] = torch.cat([weight, weight.new_zeros(weight.shape[0], REACH_CHANNELS, 3, 3)], 1)
+        out.load_state_dict(state)
+        return out
 
 
 _DOORS = torch.from_numpy(np.flatnonzero(CATALOG.IS_DOOR))  # tile ids are their glyph codes
@@ -201,6 +280,24 @@ def corrupt(
         swap = torch.rand(grids.shape, generator=generator) < chance
         out = torch.where(swap & (out == _FLOOR), _GRASS, torch.where(swap & (out == _GRASS), _FLOOR, out))
     return out
+
+
+def fix_weights(
+    broken: torch.Tensor, target: torch.Tensor, weight: float, sealed: bool = False
+) -> torch.Tensor:
+    """Per-cell loss weights ``(B, H, W)`` float for corrupted grids and their targets: ``weight``
+    where the corruption changed the cell (the edit the refiner has to make), 1 elsewhere. With
+    ``sealed`` only the changed cells next to (or on) ground the user cannot reach in the
+    corrupted grid (:func:`reach_maps`) weigh ``weight``: the edits that reopen a region."""
+    check_float("weight", weight, 1.0, 100.0)
+    if broken.shape != target.shape:
+        shapes = f"broken {tuple(broken.shape)} and target {tuple(target.shape)}"
+        raise ValueError(f"{shapes} are not allowed; allowed: equal shapes")
+    changed = broken != target
+    if sealed:
+        lost = torch.from_numpy(reach_maps(broken.numpy())[:, 1:])
+        changed &= F.max_pool2d(lost, 3, stride=1, padding=1)[:, 0] > 0
+    return torch.where(changed, weight, 1.0)
 
 
 def near_codes(codebook: torch.Tensor, k: int) -> torch.Tensor:

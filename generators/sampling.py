@@ -18,6 +18,11 @@ All randomness is in the latent, a pure function of an integer seed
   where the model's logit for it is highest. The corpus holds a key exactly when it holds
   a lock; a model that places locks and keys independently (they are far apart on the map)
   draws keyless locks, which no rule can open.
+- ``walled``: ``paired``, with the doorways (closed and open doors) placed only at cells that
+  have wall on both sides along one axis of the layout. Every door of the corpus stands
+  between walls; a model's doorway mass spills onto the floor beside the wall, where the
+  count decoding would otherwise put the door (a door in open floor, and the room behind
+  the wall still shut).
 
 Why: a rare code whose probability a model spreads over several cells (a doorway somewhere
 in a wall, an apple somewhere in a room) loses every cell to the argmax, so a blurry model
@@ -106,7 +111,8 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
     part_best = torch.stack(best, dim=1)  # (B, 1 + groups, HW): best logit of each part
     out = _TILES[pick[0]]  # (B, HW) the layout: argmax over the tiles in no group
     free = torch.ones(b, h * w, dtype=torch.bool)
-    expected = decoding in ("expected", "paired")
+    expected = decoding in ("expected", "paired", "walled")
+    between = _between_walls(out.view(b, h, w)).view(b, h * w) if decoding == "walled" else None
     lse = torch.logsumexp(flat, dim=1) if expected or decoding == "doors" else None  # (B, HW)
     for g, (codes, least, most) in enumerate(_GROUPS, start=1):
         others = part_best.index_fill(1, torch.tensor([g]), -torch.inf).max(dim=1).values
@@ -121,15 +127,22 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
         k = int(count.max())
         if k == 0:
             continue
-        top = margin.masked_fill(~free, -torch.inf).topk(k, dim=1)  # (B, k)
+        allowed = free & between if between is not None and g == 1 else free  # doorways: walled
+        top = margin.masked_fill(~allowed, -torch.inf).topk(k, dim=1)  # (B, k)
         take = (torch.arange(k) < count[:, None]) & (top.values > -torch.inf)
         rows = torch.arange(b)[:, None].expand(-1, k)[take]
         cols = top.indices[take]
         out[rows, cols] = codes[pick[g][rows, cols]]
         free[rows, cols] = False
-    if decoding == "paired":
+    if decoding in ("paired", "walled"):
         _pair_keys(out, flat)
     return out.view(b, h, w)
+
+
+def _between_walls(layout: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W)`` bool: cells of ``layout`` with wall on both sides along one axis."""
+    wall = torch.nn.functional.pad(layout == CATALOG.WALL, (1, 1, 1, 1))
+    return (wall[:, :-2, 1:-1] & wall[:, 2:, 1:-1]) | (wall[:, 1:-1, :-2] & wall[:, 1:-1, 2:])
 
 
 def _pair_keys(out: torch.Tensor, flat: torch.Tensor) -> None:

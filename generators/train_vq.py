@@ -53,9 +53,11 @@ from generators.refine import (
     Refiner,
     RefinerConfig,
     corrupt,
+    fix_weights,
     near_codes,
     own_targets,
     placed_keys,
+    sense,
     swap_codes,
 )
 from generators.vq import PatchCritic, VQConfig
@@ -153,6 +155,12 @@ class VQTrainConfig:
     """channels of a new refiner's full-resolution layers"""
     refine_passes: int = 2
     """refiner passes when sampling (also sets them on an --init checkpoint's refiner)"""
+    refine_init: str = "checkpoint"
+    """with --init and --refine-steps: 'checkpoint' fine-tunes the checkpoint's refiner (if it has
+    one), 'fresh' trains a new one (seeded by --seed)"""
+    refine_reach: bool = False
+    """the refiner reads where the user reaches in its input, decoded (generators.refine.reach_maps);
+    an --init checkpoint's refiner without it is widened (new input weights at zero)"""
     refine_batch_size: int = 64
     """16x16 grids per refiner update (32x32 batches hold half as many)"""
     refine_lr: float = 2e-3
@@ -180,6 +188,12 @@ class VQTrainConfig:
     """own samples drawn once for --refine-self at 16x16 (a quarter as many at 32x32)"""
     refine_edit_weight: float = 1.0
     """loss weight of the cells in which an own sample's target differs from the sample"""
+    refine_fix_weight: float = 1.0
+    """weight of the cells a corpus corruption changed (doorways walled up, keys removed) in the
+    refiner's loss; 1: the plain mean"""
+    refine_fix_sealed: bool = False
+    """--refine-fix-weight only for the corrupted cells next to ground the user cannot reach (the
+    fixes that reopen a sealed region; generators.refine.fix_weights)"""
     refine_wall_weight: float = 1.0
     """loss weight of an own sample's wall, tree and water cells that its target keeps (they
     balance --refine-edit-weight: without them the refiner also opens walls that needed no
@@ -244,7 +258,7 @@ class VQTrainConfig:
         check_float("bootstrap_lr", self.bootstrap_lr, 0.0, 1.0, above=True)
         check_int("eval_samples", self.eval_samples, 16, 65_536)
         check_int("refine_steps", self.refine_steps, 0, 10_000_000)
-        RefinerConfig(self.refine_width, self.refine_passes)  # checks both
+        RefinerConfig(self.refine_width, self.refine_passes, self.refine_reach)  # checks all three
         check_int("refine_batch_size", self.refine_batch_size, 2, 4096)
         check_float("refine_lr", self.refine_lr, 0.0, 1.0, above=True)
         check_float("refine_door_drop", self.refine_door_drop, 0.0, 1.0)
@@ -257,6 +271,7 @@ class VQTrainConfig:
         check_int("refine_pool", self.refine_pool, 4, 1_000_000)
         check_float("refine_edit_weight", self.refine_edit_weight, 1.0, 100.0)
         check_float("refine_wall_weight", self.refine_wall_weight, 1.0, 100.0)
+        check_float("refine_fix_weight", self.refine_fix_weight, 1.0, 100.0)
         check_float("refine_lock_weight", self.refine_lock_weight, 1.0, 100.0)
         check_choice("refine_self_locks", self.refine_self_locks, LOCK_TARGETS)
         check_int("threads", self.threads, 1, 64)
@@ -269,6 +284,12 @@ class VQTrainConfig:
             raise ValueError(
                 f"prior_init={self.prior_init!r} is given without --init; allowed: with --init "
                 "(a run without it always trains a fresh prior)"
+            )
+        check_choice("refine_init", self.refine_init, PRIOR_INITS)
+        if self.refine_init != "checkpoint" and not (self.init and self.refine_steps):
+            raise ValueError(
+                f"refine_init={self.refine_init!r} is given without --init and --refine-steps; allowed: "
+                "with both (a run without --init always trains a fresh refiner)"
             )
         check_float("property_dropout", self.property_dropout, 0.0, 1.0)
         names = self.property_names
@@ -394,7 +415,7 @@ INIT_FIXED = (
 """Settings a run from ``--init`` takes from the checkpoint (or does not use: stage 1)."""
 
 PRIOR_INITS = ("checkpoint", "fresh")
-"""Where a run from ``--init`` starts its prior: the checkpoint's, or a fresh one."""
+"""Where a run from ``--init`` starts its prior (and its refiner): the checkpoint's, or a fresh one."""
 
 CRITIC_FLAGS = ("adv_weight", "critic_width", "critic_lr")
 """Settings of ``vqgan``'s stage-1 critic (refused for ``vqvae``)."""
@@ -833,8 +854,8 @@ def _train_bootstrap_stage(
 def attach_refiner(model: VQSceneModel, config: VQTrainConfig) -> None:
     """Give ``model`` a new refiner (``refine_width``, ``refine_passes``; initialised from
     ``seed``) if it has none, else set its passes to ``refine_passes``; its config follows."""
-    if model.refiner is None:
-        refiner = RefinerConfig(config.refine_width, config.refine_passes)
+    if model.refiner is None or config.refine_init == "fresh":
+        refiner = RefinerConfig(config.refine_width, config.refine_passes, config.refine_reach)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(config.seed)
             model.refiner = Refiner(refiner)
@@ -844,6 +865,8 @@ def attach_refiner(model: VQSceneModel, config: VQTrainConfig) -> None:
                 f"refine_width={config.refine_width} is not allowed: the --init checkpoint's refiner "
                 f"has width {model.refiner.config.width}; allowed: that width (or leave the flag out)"
             )
+        if config.refine_reach and not model.refiner.config.reach:
+            model.refiner = model.refiner.widen()
         refiner = replace(model.refiner.config, passes=config.refine_passes)
         model.refiner.config = refiner
     model.config = replace(model.config, refiner=refiner)
@@ -900,12 +923,20 @@ def own_pool(
     return OwnPool(torch.cat(codes), torch.cat(targets), torch.cat(weights))
 
 
-def _cell_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, own: int) -> torch.Tensor:
-    """Mean per-cell cross-entropy, weighted when the batch holds own samples (``own`` > 0;
-    without them the plain mean, so runs without ``--refine-self`` train as they did)."""
-    if not own:
+def _cell_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, weighted: int) -> Any:
+    """Mean per-cell cross-entropy, weighted when ``weighted`` (the batch holds own samples or
+    ``--refine-fix-weight`` is set; else the plain mean, so other runs train as they did)."""
+    if not weighted:
         return F.cross_entropy(logits, target)
     return (F.cross_entropy(logits, target, reduction="none") * weights).mean()
+
+
+def served_decoding(model: VQSceneModel, config: VQTrainConfig) -> str:
+    """The decoding the trained model will have: with --init the checkpoint's unless the run
+    names another (set after training; a reach refiner senses its inputs decoded so in stage 4)."""
+    if config.init and config.decoding != VQTrainConfig.decoding:
+        return config.decoding
+    return model.config.decoding
 
 
 def _train_refine_stage(
@@ -971,7 +1002,8 @@ def _train_refine_stage(
                 config.refine_ground_swap,
             )
             codes = swap_codes(model.encode(broken.numpy()), near, config.refine_code_swap, gen)
-            parts.append((codes, target, torch.ones(target.shape)))
+            fix = fix_weights(broken, target, config.refine_fix_weight, config.refine_fix_sealed)
+            parts.append((codes, target, fix))
         if own:
             pool = pools[size]
             pick = torch.randint(len(pool.codes), (own,), generator=gen)
@@ -979,10 +1011,13 @@ def _train_refine_stage(
         codes, target, cell_weights = (torch.cat(list(column)) for column in zip(*parts, strict=True))
         with torch.no_grad():
             logits = model.vq.decode_indices(codes)
-        once = refiner(logits)
-        twice = refiner(once)
+        decoding = served_decoding(model, config)
+        once = refiner(logits, sense(logits, decoding) if refiner.config.reach else None)
+        twice = refiner(once, sense(once, decoding) if refiner.config.reach else None)
+        weighted = own or int(config.refine_fix_weight != 1.0)
         loss = 0.5 * (
-            _cell_loss(once, target, cell_weights, own) + _cell_loss(twice, target, cell_weights, own)
+            _cell_loss(once, target, cell_weights, weighted)
+            + _cell_loss(twice, target, cell_weights, weighted)
         )
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -1201,8 +1236,7 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
         attach_refiner(model, config)  # only the passes change
     wall = time.monotonic() - start
     model.config = replace(model.config, top_p=config.top_p_values())
-    if config.init and config.decoding != VQTrainConfig.decoding:  # else the checkpoint's
-        model.config = replace(model.config, decoding=config.decoding)
+    model.config = replace(model.config, decoding=served_decoding(model, config))
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
     metrics["prior_nll"] = heldout_nll(model, corpora, held)
@@ -1249,8 +1283,13 @@ def _argv(config: VQTrainConfig) -> list[str]:
     args = [config.model]
     for f in fields(VQTrainConfig):
         value = getattr(config, f.name)
-        if f.name != "model" and value != getattr(default, f.name):
-            args += [f"--{f.name.replace('_', '-')}", str(value)]
+        if f.name == "model" or value == getattr(default, f.name):
+            continue
+        flag = f.name.replace("_", "-")
+        if isinstance(value, bool):
+            args.append(f"--{flag}" if value else f"--no-{flag}")
+        else:
+            args += [f"--{flag}", str(value)]
     return args
 
 
@@ -1269,9 +1308,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if f.name == "model":
             continue
         default = f.default
-        parser.add_argument(
-            f"--{f.name.replace('_', '-')}",
-            type=type(default),
-            default=default,
-            help=f"{docs.get(f.name, '')} (default: {default!r})".replace("%", "%%"),
-        )
+        flag = f"--{f.name.replace('_', '-')}"
+        text = f"{docs.get(f.name, '')} (default: {default!r})".replace("%", "%%")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
+            continue
+        parser.add_argument(flag, type=type(default), default=default, help=text)

@@ -353,7 +353,9 @@ class VQSceneModel(nn.Module):
         """Code grids ``(N, h, w)`` -> per-cell logits ``(N, C, h*f, w*f)``: the decoder's, then
         the refiner's ``passes`` (default: its config's; none without a refiner)."""
         logits = self.vq.decode_indices(indices)
-        return logits if self.refiner is None else self.refiner.refine(logits, passes)
+        if self.refiner is None:
+            return logits
+        return self.refiner.refine(logits, passes, self.config.decoding)
 
     @torch.no_grad()
     def decode_indices(self, indices: torch.Tensor, decoding: str | None = None) -> np.ndarray:

@@ -160,7 +160,7 @@ def test_seeded_sampling_is_repeatable_and_ignores_global_seeds():
     assert np.array_equal(sample_codes(model, range(20)), first)
 
 
-@pytest.mark.parametrize("decoding", ["expected", "winners", "paired"])
+@pytest.mark.parametrize("decoding", ["expected", "winners", "paired", "walled"])
 def test_count_decodings_place_one_user_one_assistant_and_an_item(decoding):
     logits = torch.randn(50, NUM_CODES, 16, 16, generator=torch.Generator().manual_seed(0))
     codes = decode_logits(logits, decoding).numpy()
@@ -170,8 +170,10 @@ def test_count_decodings_place_one_user_one_assistant_and_an_item(decoding):
     confident = (
         torch.nn.functional.one_hot(torch.from_numpy(codes).long(), NUM_CODES).permute(0, 3, 1, 2) * 20.0
     )
-    assert np.array_equal(decode_logits(confident, decoding).numpy(), codes)
     assert np.array_equal(decode_logits(confident, "argmax").numpy(), codes)
+    if decoding == "walled":  # random logits put doors in the open: walled moves them (next test)
+        return
+    assert np.array_equal(decode_logits(confident, decoding).numpy(), codes)
 
 
 def _ascii_logits(text: str, extra: dict[tuple[int, int, str], float]) -> torch.Tensor:
@@ -214,6 +216,36 @@ def test_paired_decoding_gives_a_keyless_lock_its_key_where_the_model_most_belie
     assert torch.equal(decode_logits(keyed, "paired"), decode_logits(keyed, "expected"))
     open_door = _ascii_logits(LOCKED.replace("G", "+"), weak)
     assert torch.equal(decode_logits(open_door, "paired"), decode_logits(open_door, "expected"))
+
+
+SHUT = """
+########
+#@.A#..#
+#...#.a#
+#...#..#
+########
+"""
+
+
+def test_walled_decoding_puts_a_doorway_in_the_wall_not_on_the_floor_beside_it():
+    # the model's one doorway: strongest on the floor beside the wall, weaker in the wall
+    logits = _ascii_logits(SHUT, {(2, 3, "+"): 19.5, (2, 4, "+"): 19.0})
+
+    def text(codes: torch.Tensor) -> str:
+        return "\n".join("".join(CATALOG.glyphs[c] for c in row) for row in codes[0].tolist())
+
+    paired = decode_logits(logits, "paired")
+    assert text(paired) == "\n".join(["########", "#@.A#..#", "#..+#.a#", "#...#..#", "########"])
+    assert not solvable_batch(paired.numpy().astype(np.uint8)).any()  # a door in the open, the room shut
+    walled = decode_logits(logits, "walled")
+    assert text(walled) == "\n".join(["########", "#@.A#..#", "#...+.a#", "#...#..#", "########"])
+    assert solvable_batch(walled.numpy().astype(np.uint8)).all()
+    # no cell between walls: the doorway is left out rather than put in the open
+    open_field = _ascii_logits("########\n#@.A...#\n#.....a#\n#......#\n########", {(2, 3, "+"): 19.5})
+    assert not (decode_logits(open_field, "walled") == CATALOG.glyphs.index("+")).any()
+    # doors already between walls decode as paired does
+    framed = _ascii_logits(SHUT.replace("#...#.a", "#...+.a"), {(1, 1, "g"): 5.0})
+    assert torch.equal(decode_logits(framed, "walled"), decode_logits(framed, "paired"))
 
 
 def save_tiny(tmp_path, kind: str = "vae"):

@@ -20,10 +20,13 @@ from generators.refine import (  # noqa: E402
     RefinerConfig,
     corrupt,
     doorways,
+    fix_weights,
     near_codes,
     open_ground,
     own_targets,
     placed_keys,
+    reach_maps,
+    sense,
     swap_codes,
 )
 from generators.train_vq import VQTrainConfig, attach_refiner  # noqa: E402
@@ -407,6 +410,8 @@ def test_attach_refiner_adds_one_seeded_or_sets_the_passes_of_the_one_there():
         ("refine_pool", 2, r"refine_pool=2"),
         ("refine_edit_weight", 0.5, r"refine_edit_weight=0\.5"),
         ("refine_wall_weight", 101.0, r"refine_wall_weight=101\.0"),
+        ("refine_fix_weight", 0.5, r"refine_fix_weight=0\.5"),
+        ("refine_init", "new", r"refine_init='new' is not supported"),
         ("refine_lock_weight", 0.5, r"refine_lock_weight=0\.5"),
         ("refine_self_locks", "wall", r"refine_self_locks='wall' is not supported; choose from \['door'"),
     ],
@@ -476,21 +481,179 @@ def test_own_pool_targets_are_the_repaired_samples_weighted_where_they_differ():
     assert torch.equal(locks.weights[torch.from_numpy(~locked)], pool.weights[torch.from_numpy(~locked)])
 
 
-def test_stage_4_with_own_samples_trains_and_records_the_flags(tmp_path, monkeypatch):
+def stage_4_argv(tmp_path, monkeypatch, *flags: str) -> list[str]:
+    """``train vqvae`` arguments for 2 refiner steps over a tiny saved model on a small corpus."""
     import generators.train_vq
-    from generators.cli import main
 
     torch.manual_seed(0)
     init = ckpt.save_checkpoint(VQSceneModel(tiny_config()).eval(), tmp_path / "base", {"metrics": {}})
     monkeypatch.setattr(generators.train_vq, "load_corpus", _small_corpus)
     argv = ["train", "vqvae", "--init", str(init), "--prior-steps", "0", "--minutes", "0"]
     argv += ["--refine-steps", "2", "--refine-width", "8", "--refine-batch-size", "4", "--refine-near", "3"]
-    argv += ["--refine-self", "1.0", "--refine-pool", "8", "--refine-edit-weight", "3.0"]
-    argv += ["--refine-wall-weight", "2.0", "--refine-lock-weight", "4.0", "--refine-self-locks", "keep"]
-    argv += ["--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
+    return [*argv, *flags, "--eval-samples", "16", "--threads", "1", "--out", str(tmp_path)]
+
+
+def test_stage_4_with_own_samples_trains_and_records_the_flags(tmp_path, monkeypatch):
+    from generators.cli import main
+
+    flags = ["--refine-self", "1.0", "--refine-pool", "8", "--refine-edit-weight", "3.0"]
+    flags += ["--refine-wall-weight", "2.0", "--refine-lock-weight", "4.0", "--refine-self-locks", "keep"]
+    argv = stage_4_argv(tmp_path, monkeypatch, *flags)
     assert main(argv) == 0
     done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
     assert done.meta["training"]["steps"]["refine"] == 2
     command = done.meta["training"]["command"]
     assert "--refine-self 1.0 --refine-pool 8 --refine-edit-weight 3.0 --refine-wall-weight 2.0" in command
     assert "--refine-lock-weight 4.0 --refine-self-locks keep" in command
+
+
+WALLED = """
+########
+#..#...#
+#@.#.a.#
+#..#...#
+####.R.#
+#.r..A.#
+#......#
+########
+"""
+
+
+def test_reach_maps_are_the_users_reach_and_the_ground_it_misses():
+    codes = grid(WALLED).numpy()[None]
+    maps = reach_maps(codes)
+    assert maps.shape == (1, 2, 8, 8) and maps.dtype == np.float32
+    as_text = ["\n".join("".join("x" if v else "." for v in row) for row in m) for m in maps[0]]
+    # the user's room is walled off: it reaches its 6 cells, nothing beyond the wall
+    assert as_text[0] == "\n".join(
+        ["........", ".xx.....", ".xx.....", ".xx.....", "........", "........", "........", "........"]
+    )
+    # the ground it misses: the rooms on the right and below, the cells under the apple 'a',
+    # the key 'r' and the assistant 'A' included; the locked door 'R' is a doorway, not ground
+    assert as_text[1] == "\n".join(
+        ["........", "....xxx.", "....xxx.", "....xxx.", "....x.x.", ".xxxxxx.", ".xxxxxx.", "........"]
+    )
+    # an open doorway joins them: the user now reaches the key, so the lock opens too
+    opened = WALLED.replace("#@.#", "#@..", 1)
+    maps = reach_maps(grid(opened).numpy()[None])
+    assert maps[0, 1].sum() == 0 and maps[0, 0, 4, 5] == 1.0
+    assert reach_maps(np.full((2, 8, 8), CATALOG.WALL)).sum() == 0  # no user, no reach
+    with pytest.raises(ValueError, match=r"codes of shape \(8, 8\) are not allowed; allowed: \(N, H, W\)"):
+        reach_maps(codes[0])
+
+
+def test_sense_reads_the_maps_of_the_decoded_logits():
+    codes = grid(WALLED)[None]
+    logits = torch.nn.functional.one_hot(codes, NUM_CODES).permute(0, 3, 1, 2).float() * 20.0
+    assert np.array_equal(sense(logits, "paired").numpy(), reach_maps(codes.numpy()))
+
+
+def test_a_widened_refiner_computes_what_it_did_until_trained():
+    torch.manual_seed(0)
+    plain = Refiner(RefinerConfig(width=8)).eval()
+    for p in plain.parameters():
+        torch.nn.init.normal_(p, std=0.2)
+    wide = plain.widen().eval()
+    assert wide.config == RefinerConfig(width=8, reach=True)
+    assert wide.inp.weight.shape == (8, NUM_CODES + 2, 3, 3)
+    logits = torch.randn(2, NUM_CODES, 16, 16, generator=torch.Generator().manual_seed(1))
+    maps = torch.ones(2, 2, 16, 16)
+    with torch.no_grad():
+        assert torch.equal(wide(logits, maps), plain(logits))
+        wide.inp.weight[:, NUM_CODES:] = 1.0  # the maps now count
+        assert not torch.allclose(wide(logits, maps), plain(logits))
+        assert torch.allclose(wide.refine(logits, 1, "paired"), wide(logits, sense(logits, "paired")))
+    with pytest.raises(ValueError, match=r"maps of shape None are not allowed; allowed: \(2, 2, 16, 16\)"):
+        wide(logits)
+    with pytest.raises(ValueError, match=r"maps of shape \(2, 1, 16, 16\) are not allowed"):
+        wide(logits, maps[:, :1])
+    with pytest.raises(ValueError, match=r"maps are not allowed: this refiner was made with reach=False"):
+        plain(logits, maps)
+    with pytest.raises(ValueError, match=r"already reads reach maps"):
+        wide.widen()
+    with pytest.raises(TypeError, match=r"reach=1 is not allowed; allowed: True or False"):
+        RefinerConfig(reach=1)  # type: ignore[arg-type]
+
+
+def test_reach_is_stored_only_when_set_and_round_trips_through_a_checkpoint(tmp_path):
+    assert RefinerConfig(width=8).to_dict() == {"width": 8, "passes": 2}  # older files unchanged
+    assert RefinerConfig(width=8, reach=True).to_dict() == {"width": 8, "passes": 2, "reach": True}
+    torch.manual_seed(0)
+    model = VQSceneModel(dataclasses.replace(tiny_config(), refiner=RefinerConfig(8, 2, True))).eval()
+    assert model.refiner is not None
+    for p in model.refiner.parameters():
+        torch.nn.init.normal_(p, std=0.1)
+    path = ckpt.save_checkpoint(model, tmp_path / "reach", {"metrics": {}})
+    loaded = load_checkpoint(path).model
+    assert isinstance(loaded, VQSceneModel) and loaded.config.refiner == RefinerConfig(8, 2, True)
+    indices = torch.randint(8, (3, 4, 4), generator=torch.Generator().manual_seed(1))
+    assert np.array_equal(loaded.decode_indices(indices), model.decode_indices(indices))
+    rewrite(path, "model.refiner.reach", "yes")
+    with pytest.raises(CheckpointError, match=r"reach='yes' is not allowed"):
+        load_checkpoint(path)
+
+
+def test_attach_refiner_widens_the_checkpoints_or_starts_afresh():
+    model = VQSceneModel(tiny_config())
+    attach_refiner(model, VQTrainConfig(refine_width=8, seed=5))
+    assert model.refiner is not None
+    before = {k: v.clone() for k, v in model.refiner.state_dict().items()}
+    attach_refiner(model, VQTrainConfig(refine_reach=True))
+    assert model.config.refiner == RefinerConfig(8, 2, True) and model.refiner.config.reach
+    after = model.refiner.state_dict()
+    assert torch.equal(after["inp.weight"][:, :NUM_CODES], before["inp.weight"])
+    assert not after["inp.weight"][:, NUM_CODES:].any()
+    assert all(torch.equal(after[k], v) for k, v in before.items() if k != "inp.weight")
+    fresh = VQTrainConfig(init="x.json", refine_steps=1, refine_init="fresh", refine_width=16, seed=5)
+    attach_refiner(model, fresh)
+    assert model.config.refiner == RefinerConfig(16, 2, False)
+    with pytest.raises(ValueError, match=r"refine_init='fresh' is given without --init and --refine-steps"):
+        VQTrainConfig(refine_init="fresh", refine_steps=1)
+    with pytest.raises(ValueError, match=r"refine_init='new' is not supported; choose from \['checkpoint'"):
+        VQTrainConfig(init="x.json", refine_steps=1, refine_init="new")
+
+
+def test_stage_4_trains_a_reach_refiner_and_records_the_flag(tmp_path, monkeypatch):
+    from generators.cli import main
+
+    flags = ["--refine-reach", "--refine-fix-weight", "3.0", "--refine-fix-sealed", "--decoding", "walled"]
+    argv = stage_4_argv(tmp_path, monkeypatch, *flags)
+    assert main(argv) == 0
+    done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
+    assert done.meta["model"]["refiner"] == {"width": 8, "passes": 2, "reach": True}
+    command = done.meta["training"]["command"].split()
+    assert "--refine-reach" in command and command[command.index("--refine-fix-weight") + 1] == "3.0"
+    assert "--refine-fix-sealed" in command and done.meta["model"]["decoding"] == "walled"
+    model = done.model
+    assert isinstance(model, VQSceneModel) and model.refiner is not None
+    assert model.refiner.inp.weight[:, NUM_CODES:].abs().sum() > 0  # the maps' weights trained
+
+
+def test_fix_weights_weigh_the_cells_a_corruption_changed():
+    rooms = grid(ROOMS)[None]
+    broken = rooms.clone()
+    broken[0, 2, 3] = CATALOG.WALL  # the door '+' walled up
+    broken[0, 6, 2] = CATALOG.tile_code("floor")  # the key 'r' removed
+    weights = fix_weights(broken, rooms, 5.0)
+    assert weights.dtype == torch.float32 and weights.shape == (1, 8, 8)
+    assert sorted(map(tuple, (weights == 5.0).nonzero()[:, 1:].tolist())) == [(2, 3), (6, 2)]
+    assert int((weights == 1.0).sum()) == 62
+    assert torch.equal(fix_weights(rooms, rooms, 5.0), torch.ones(1, 8, 8))
+    with pytest.raises(ValueError, match=r"weight=0\.5"):
+        fix_weights(broken, rooms, 0.5)
+    with pytest.raises(ValueError, match=r"broken \(1, 8, 8\) and target \(8, 8\) are not allowed"):
+        fix_weights(broken, rooms[0], 5.0)
+
+
+def test_sealed_fix_weights_weigh_only_the_fixes_that_reopen_a_region():
+    broken = grid(WALLED)[None]  # the user's room is walled off
+    target = broken.clone()
+    target[0, 2, 3] = CATALOG.tile_code("door")  # its doorway, next to the ground it cannot reach
+    target[0, 1, 1] = CATALOG.item_code("green_key")  # a removed key, inside the user's room
+    assert sorted(map(tuple, (fix_weights(broken, target, 5.0) == 5.0).nonzero()[:, 1:].tolist())) == [
+        (1, 1),
+        (2, 3),
+    ]
+    sealed = fix_weights(broken, target, 5.0, sealed=True)
+    assert (sealed == 5.0).nonzero()[:, 1:].tolist() == [[2, 3]]
+    assert int((sealed == 1.0).sum()) == 63

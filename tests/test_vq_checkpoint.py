@@ -393,7 +393,7 @@ def test_targeted_draws_in_batches_serve_what_one_draw_at_a_time_serves():
             if measure(one, ("locked_doors",))[0, 0] == 1:
                 break
         assert drawn[k] == draw and np.array_equal(grids[k], one[0]), seed
-    assert drawn.max() > 8  # later rounds were batched
+    assert drawn.max() >= 5  # served from a later draw of a batched round (draws 4-7 go together)
     assert torch.equal(uniforms([5, 6], 4, [2, 0]), torch.cat([uniforms([5], 4, 2), uniforms([6], 4, 0)]))
     with pytest.raises(ValueError, match="3 draws for 2 seeds; allowed: one, or one per seed"):
         uniforms([5, 6], 4, [1, 2, 3])

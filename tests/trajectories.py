@@ -21,6 +21,10 @@ Re-recorded when the shipped ``vqvae`` was decoded ``paired`` (a keyless locked 
 key; the same code grids): 2 digests of ``guide-default32`` here, and in ``episodes.json``
 the two default-source runs (``fetch-default``, ``guide-default32``), changed; every other
 kept its digests.
+Re-recorded when the shipped ``vqvae`` gained its reach refiner and the decoding ``walled``
+(checkpoint ``304bffc168aa``; the scenes it serves changed): 6 digests of ``fetch-default`` and
+``guide-default32`` here, and their two runs in ``episodes.json``, changed; every other kept
+its digests; their recorded scenes were replaced (not merged).
 
 ``tests/data/episodes.json`` (``python -m tests.trajectories --episodes``) holds longer
 digests, recorded before the compiled kernels replaced the numpy phases (speed issue): every
