@@ -272,6 +272,11 @@ class VQTrainConfig:
         check_float("refine_edit_weight", self.refine_edit_weight, 1.0, 100.0)
         check_float("refine_wall_weight", self.refine_wall_weight, 1.0, 100.0)
         check_float("refine_fix_weight", self.refine_fix_weight, 1.0, 100.0)
+        if self.refine_fix_sealed and self.refine_fix_weight == 1.0:
+            raise ValueError(
+                "refine_fix_sealed=True is given with refine_fix_weight=1.0, where it changes nothing; "
+                "allowed: with --refine-fix-weight above 1"
+            )
         check_float("refine_lock_weight", self.refine_lock_weight, 1.0, 100.0)
         check_choice("refine_self_locks", self.refine_self_locks, LOCK_TARGETS)
         check_int("threads", self.threads, 1, 64)
@@ -923,7 +928,9 @@ def own_pool(
     return OwnPool(torch.cat(codes), torch.cat(targets), torch.cat(weights))
 
 
-def _cell_loss(logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, weighted: int) -> Any:
+def _cell_loss(
+    logits: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, weighted: int
+) -> torch.Tensor:
     """Mean per-cell cross-entropy, weighted when ``weighted`` (the batch holds own samples or
     ``--refine-fix-weight`` is set; else the plain mean, so other runs train as they did)."""
     if not weighted:

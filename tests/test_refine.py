@@ -611,6 +611,9 @@ def test_attach_refiner_widens_the_checkpoints_or_starts_afresh():
         VQTrainConfig(refine_init="fresh", refine_steps=1)
     with pytest.raises(ValueError, match=r"refine_init='new' is not supported; choose from \['checkpoint'"):
         VQTrainConfig(init="x.json", refine_steps=1, refine_init="new")
+    with pytest.raises(ValueError, match=r"refine_fix_sealed=True is given with refine_fix_weight=1\.0"):
+        VQTrainConfig(refine_fix_sealed=True)
+    assert VQTrainConfig(refine_fix_sealed=True, refine_fix_weight=3.0).refine_fix_sealed
 
 
 def test_stage_4_trains_a_reach_refiner_and_records_the_flag(tmp_path, monkeypatch):
