@@ -43,10 +43,10 @@ from torch import nn
 
 from generators.data import NUM_CODES
 from generators.models import DictConfig
-from generators.sampling import decode_logits
+from generators.sampling import between_walls, decode_logits
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_choice, check_float, check_int
-from vrenvs.core.reach import reachable
+from vrenvs.core.reach import first_cells, reachable
 from vrenvs.core.regions import ground_mask
 from vrenvs.core.scene import split_layers
 
@@ -117,11 +117,7 @@ def reach_maps(codes: np.ndarray) -> np.ndarray:
     if codes.ndim != 3:
         raise ValueError(f"codes of shape {codes.shape} are not allowed; allowed: (N, H, W)")
     tiles, items, roles = split_layers(codes)
-    users = (roles == CATALOG.role_id("user")).reshape(len(codes), -1)
-    start = np.zeros_like(users)
-    has = users.any(axis=1)
-    start[np.flatnonzero(has), users.argmax(axis=1)[has]] = True
-    reach = reachable(tiles, items, start.reshape(codes.shape))
+    reach = reachable(tiles, items, first_cells(roles == CATALOG.role_id("user")))
     return np.stack([reach, ground_mask(tiles) & ~reach], axis=1).astype(np.float32)
 
 
@@ -373,13 +369,7 @@ def own_targets(raw: np.ndarray, repaired: np.ndarray, locks: str = "door") -> n
         for n, y, x in zip(*np.nonzero(placed & (_KEY_COLOUR[out] >= 0)), strict=True):
             lock_cells[n] |= _LOCK_COLOUR[out[n]] == _KEY_COLOUR[out[n, y, x]]
     out[placed] = raw[placed]
-    walled = _between_walls(out)
+    walled = between_walls(torch.from_numpy(out)).numpy()
     out[lock_cells & walled] = CATALOG.DOOR
     out[lock_cells & ~walled] = CATALOG.tile_code("floor")
     return out
-
-
-def _between_walls(grids: np.ndarray) -> np.ndarray:
-    """``(N, H, W)`` bool: the cell has wall on both sides along one axis."""
-    wall = np.pad(grids == CATALOG.WALL, ((0, 0), (1, 1), (1, 1)))
-    return (wall[:, :-2, 1:-1] & wall[:, 2:, 1:-1]) | (wall[:, 1:-1, :-2] & wall[:, 1:-1, 2:])

@@ -48,7 +48,15 @@ from generators.models import DECODINGS, SceneModel, latents
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.repair import repair_batch
 
-__all__ = ["CHUNK", "DECODINGS", "decode_codes", "decode_logits", "repair_codes", "sample_codes"]
+__all__ = [
+    "CHUNK",
+    "DECODINGS",
+    "between_walls",
+    "decode_codes",
+    "decode_logits",
+    "repair_codes",
+    "sample_codes",
+]
 
 CHUNK = 64
 """Latents the first generators decode at once: 64 16x16 maps keep the decoder's activations
@@ -112,7 +120,7 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
     out = _TILES[pick[0]]  # (B, HW) the layout: argmax over the tiles in no group
     free = torch.ones(b, h * w, dtype=torch.bool)
     expected = decoding in ("expected", "paired", "walled")
-    between = _between_walls(out.view(b, h, w)).view(b, h * w) if decoding == "walled" else None
+    between = between_walls(out.view(b, h, w)).view(b, h * w) if decoding == "walled" else None
     lse = torch.logsumexp(flat, dim=1) if expected or decoding == "doors" else None  # (B, HW)
     for g, (codes, least, most) in enumerate(_GROUPS, start=1):
         others = part_best.index_fill(1, torch.tensor([g]), -torch.inf).max(dim=1).values
@@ -139,8 +147,9 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
     return out.view(b, h, w)
 
 
-def _between_walls(layout: torch.Tensor) -> torch.Tensor:
-    """``(B, H, W)`` bool: cells of ``layout`` with wall on both sides along one axis."""
+def between_walls(layout: torch.Tensor) -> torch.Tensor:
+    """``(B, H, W)`` bool: cells of glyph grids ``layout`` with wall on both sides along one axis
+    (where the corpus puts its doors)."""
     wall = torch.nn.functional.pad(layout == CATALOG.WALL, (1, 1, 1, 1))
     return (wall[:, :-2, 1:-1] & wall[:, 2:, 1:-1]) | (wall[:, 1:-1, :-2] & wall[:, 1:-1, 2:])
 

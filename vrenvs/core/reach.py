@@ -29,6 +29,7 @@ __all__ = [
     "FAULTS",
     "base_passable",
     "faults_batch",
+    "first_cells",
     "is_solvable",
     "keyless_locks",
     "problems",
@@ -142,6 +143,16 @@ def is_solvable(scene: Scene) -> bool:
     return not problems(scene, limit=1)
 
 
+def first_cells(mask: np.ndarray) -> np.ndarray:
+    """``(N, H, W)`` bool: the first True cell of each grid of ``mask`` in reading order (none
+    where a grid has none): where reach starts from a grid's user."""
+    flat = np.asarray(mask, dtype=bool).reshape(len(mask), -1)
+    has = flat.any(axis=1)
+    out = np.zeros_like(flat)
+    out[np.flatnonzero(has), flat.argmax(axis=1)[has]] = True
+    return out.reshape(np.shape(mask))
+
+
 def solvable_batch(codes: np.ndarray) -> np.ndarray:
     """``(N,)`` bool: is each grid of ``codes`` (``(N, H, W)``) solvable? Same rules as
     :func:`problems`, computed for the whole batch with array operations: no fault of
@@ -187,11 +198,8 @@ def faults_batch(codes: np.ndarray) -> np.ndarray:
     out[:, 1] = (users.sum(axis=(1, 2)) != 1) | ~one_assistant
     out[:, 2] = ~CATALOG.REQUESTABLE[items].any(axis=(1, 2))
     out[:, 3] = keyless_locks(tiles, items).any(axis=(1, 2))
-    flat = users.reshape(n, -1)
-    has_user = flat.any(axis=1)
-    start = np.zeros_like(flat)
-    start[np.flatnonzero(has_user), flat.argmax(axis=1)[has_user]] = True
-    start = start.reshape(users.shape)
+    start = first_cells(users)
+    has_user = start.any(axis=(1, 2))
     reach = reachable(tiles, items, start)
     out[:, 4] = has_user & (((items > 0) | (roles > 0)) & ~reach).any(axis=(1, 2))
     # A region is a ground component of at least min_cells; reach covers whole components,
