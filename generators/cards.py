@@ -153,6 +153,15 @@ def card_text_v2(meta: dict[str, Any]) -> str:
             if model.get("top_p")
             else []
         ),
+        *(
+            [
+                "- 2x2 patterns `tidy` allows (its training corpus's, stored with the weights): "
+                + ", ".join(f"{n:,} at {s}x{s}" for s, n in zip(sizes, model["patterns"], strict=True))
+                + "."
+            ]
+            if model.get("patterns")
+            else []
+        ),
         f"- Tile vocabulary hash: `{meta['vocabulary_hash']}`; weights sha256: `{meta['weights_sha256']}`.",
         "",
         "## Data",

@@ -264,9 +264,9 @@ def _model_config(path: Path, model: Any) -> ModelConfig:
         raise CheckpointError(f"generator checkpoint config {path}: model.{err}") from None
 
 
-OPTIONAL_V2 = ("properties", "refiner", "top_p", "reach")
+OPTIONAL_V2 = ("properties", "refiner", "top_p", "reach", "patterns")
 """Format-2 fields a file may leave out (added after the first v2 files: default ``()``,
-``None``, ``()``, and the refiner's ``reach`` False)."""
+``None``, ``()``, the refiner's ``reach`` False, and ``()``)."""
 
 
 def _check_keys(path: Path, field: str, data: Any, names: list[str]) -> None:

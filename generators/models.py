@@ -39,7 +39,10 @@ __all__ = [
 ]
 
 KINDS = ("gan", "vae", "vaegan")
-DECODINGS = ("expected", "winners", "doors", "argmax", "paired", "walled")
+DECODINGS = ("expected", "winners", "doors", "argmax", "paired", "walled", "spaced", "tidy")
+PLAIN_DECODINGS = tuple(d for d in DECODINGS if d != "tidy")
+"""The decodings that need nothing but logits (``tidy`` also needs the 2x2 patterns a v2
+checkpoint stores): the first generators' choices."""
 MAX_LATENT = 4096
 MAX_WIDTH = 4096
 MAX_PARAMETERS = 50_000_000
@@ -84,7 +87,7 @@ class ModelConfig(DictConfig):
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, KINDS)
-        check_choice("decoding", self.decoding, DECODINGS)
+        check_choice("decoding", self.decoding, PLAIN_DECODINGS)
         check_int("latent_dim", self.latent_dim, 1, MAX_LATENT)
         check_int("width", self.width, 8, MAX_WIDTH)
         if self.width % 8:

@@ -43,7 +43,7 @@ from torch import nn
 
 from generators.data import NUM_CODES
 from generators.models import DictConfig
-from generators.sampling import between_walls, decode_logits
+from generators.sampling import base_decoding, between_walls, decode_logits
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.checks import check_choice, check_float, check_int
 from vrenvs.core.reach import first_cells, reachable
@@ -122,8 +122,9 @@ def reach_maps(codes: np.ndarray) -> np.ndarray:
 
 
 def sense(logits: torch.Tensor, decoding: str) -> torch.Tensor:
-    """:func:`reach_maps` of logits ``(B, C, H, W)`` decoded by ``decoding``: ``(B, 2, H, W)``."""
-    codes = decode_logits(logits.detach(), decoding)
+    """:func:`reach_maps` of logits ``(B, C, H, W)`` decoded by ``decoding`` (``tidy``: by the
+    decoding it starts from, :func:`~generators.sampling.base_decoding`): ``(B, 2, H, W)``."""
+    codes = decode_logits(logits.detach(), base_decoding(decoding))
     return torch.from_numpy(reach_maps(codes.numpy()))
 
 

@@ -23,6 +23,18 @@ All randomness is in the latent, a pure function of an integer seed
   between walls; a model's doorway mass spills onto the floor beside the wall, where the
   count decoding would otherwise put the door (a door in open floor, and the room behind
   the wall still shut).
+- ``spaced``: ``walled``, with each group's cells placed apart: one at a time by the same
+  score, each ruling out its eight neighbours for the rest of its group. A model's mass for
+  a rare code spreads over a few neighbouring cells; the count then lands on neighbours (two
+  doors side by side in one wall, two apples touching) where the corpus has one, and the
+  count meant for a second doorway or item elsewhere is spent.
+- ``tidy``: ``spaced``, then one sweep of local search over the layout toward the 2x2
+  patterns of the model's training corpus (stored with a v2 checkpoint; the overlapping
+  model of WaveFunctionCollapse keeps to a sample's patterns in the same way). Each layout
+  cell (a tile other than a locked door) in a window the corpus never shows may take one of
+  its few most likely tiles if that leaves fewer such windows around it. It mends the seams
+  where neighbouring codes disagree (grass against floor inside a wall, a stray wall cell);
+  doors, items, actors and locked doors stay where the counts put them.
 
 Why: a rare code whose probability a model spreads over several cells (a doorway somewhere
 in a wall, an apple somewhere in a room) loses every cell to the argmax, so a blurry model
@@ -44,18 +56,24 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from generators.models import DECODINGS, SceneModel, latents
+from generators.models import DECODINGS, PLAIN_DECODINGS, SceneModel, latents
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.repair import repair_batch
 
 __all__ = [
     "CHUNK",
     "DECODINGS",
+    "PLAIN_DECODINGS",
+    "WINDOW_BASE",
+    "base_decoding",
     "between_walls",
     "decode_codes",
     "decode_logits",
+    "pattern_keys",
+    "pattern_table",
     "repair_codes",
     "sample_codes",
+    "window_keys",
 ]
 
 CHUNK = 64
@@ -106,12 +124,19 @@ _ORDER = torch.cat(_PARTS)
 _BOUNDS = [0, *torch.tensor([len(p) for p in _PARTS]).cumsum(0).tolist()]
 
 
-def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Tensor:
-    """Logits ``(B, C, H, W)`` -> codes ``(B, H, W)`` (see the module docstring)."""
+def decode_logits(
+    logits: torch.Tensor, decoding: str = "expected", patterns: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Logits ``(B, C, H, W)`` -> codes ``(B, H, W)`` (see the module docstring); ``tidy``
+    needs ``patterns``, a :func:`pattern_table`."""
     if decoding == "argmax":
         return logits.argmax(dim=1)
     if decoding not in DECODINGS:
         raise ValueError(f"unknown decoding {decoding!r}; choose from {DECODINGS}")
+    if decoding == "tidy":
+        if patterns is None:
+            raise ValueError("decoding 'tidy' needs a pattern table (a model trained with one)")
+        return _tidy(decode_logits(logits, "spaced"), logits, _checked_table(patterns))
     b, _, h, w = logits.shape
     flat = logits.flatten(2)  # (B, C, HW)
     ordered = flat.index_select(1, _ORDER)  # (B, C, HW) part by part
@@ -119,8 +144,10 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
     part_best = torch.stack(best, dim=1)  # (B, 1 + groups, HW): best logit of each part
     out = _TILES[pick[0]]  # (B, HW) the layout: argmax over the tiles in no group
     free = torch.ones(b, h * w, dtype=torch.bool)
-    expected = decoding in ("expected", "paired", "walled")
-    between = between_walls(out.view(b, h, w)).view(b, h * w) if decoding == "walled" else None
+    expected = decoding in ("expected", "paired", "walled", "spaced")
+    walled = decoding in ("walled", "spaced")
+    apart = decoding == "spaced"
+    between = between_walls(out.view(b, h, w)).view(b, h * w) if walled else None
     lse = torch.logsumexp(flat, dim=1) if expected or decoding == "doors" else None  # (B, HW)
     for g, (codes, least, most) in enumerate(_GROUPS, start=1):
         others = part_best.index_fill(1, torch.tensor([g]), -torch.inf).max(dim=1).values
@@ -136,15 +163,140 @@ def decode_logits(logits: torch.Tensor, decoding: str = "expected") -> torch.Ten
         if k == 0:
             continue
         allowed = free & between if between is not None and g == 1 else free  # doorways: walled
-        top = margin.masked_fill(~allowed, -torch.inf).topk(k, dim=1)  # (B, k)
-        take = (torch.arange(k) < count[:, None]) & (top.values > -torch.inf)
-        rows = torch.arange(b)[:, None].expand(-1, k)[take]
-        cols = top.indices[take]
+        score = margin.masked_fill(~allowed, -torch.inf)
+        if apart:
+            rows, cols = _apart(score, count, k, h, w)
+        else:
+            top = score.topk(k, dim=1)  # (B, k)
+            take = (torch.arange(k) < count[:, None]) & (top.values > -torch.inf)
+            rows = torch.arange(b)[:, None].expand(-1, k)[take]
+            cols = top.indices[take]
         out[rows, cols] = codes[pick[g][rows, cols]]
         free[rows, cols] = False
-    if decoding in ("paired", "walled"):
+    if decoding in ("paired", "walled", "spaced"):
         _pair_keys(out, flat)
     return out.view(b, h, w)
+
+
+def _apart(
+    score: torch.Tensor, count: torch.Tensor, k: int, h: int, w: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``spaced``: the cells ``(rows, cols)`` a group takes, picked one at a time per grid by
+    best ``score`` ``(B, H*W)`` (-inf: not allowed), ``count[b]`` of them, each pick ruling
+    out its 3x3 neighbourhood for the next ones (fewer where no allowed cell is left)."""
+    padded = torch.nn.functional.pad(score.view(-1, h, w), (1, 1, 1, 1), value=-torch.inf)
+    rows_out, cols_out = [], []
+    for j in range(k):
+        best = padded.flatten(1).max(dim=1)
+        rows = ((count > j) & (best.values > -torch.inf)).nonzero()[:, 0]
+        if not len(rows):
+            break
+        at = best.indices[rows]
+        y, x = at // (w + 2), at % (w + 2)  # padded coordinates: the cell is (y - 1, x - 1)
+        rows_out.append(rows)
+        cols_out.append((y - 1) * w + (x - 1))
+        for dy in (-1, 0, 1):
+            for dx in (-1, 0, 1):
+                padded[rows, y + dy, x + dx] = -torch.inf
+    if not rows_out:
+        empty = torch.zeros(0, dtype=torch.long)
+        return empty, empty
+    return torch.cat(rows_out), torch.cat(cols_out)
+
+
+WINDOW_BASE = len(CATALOG.glyphs) + 1
+"""Codes plus one for the edge: a 2x2 window's key is its four codes (row by row) in this base,
+the edge outside a grid being the last code."""
+TIDY_CANDIDATES = 3
+"""Tiles ``tidy`` tries at a cell: the layout's best by logit."""
+_EDGE = len(CATALOG.glyphs)
+_LOCKS = {t.id for t in CATALOG.tiles if CATALOG.LOCK_COLOUR[t.id] >= 0}
+_SEARCH_TILES = torch.tensor([t for t in _TILES.tolist() if t not in _LOCKS])
+_SEARCHABLE = torch.zeros(WINDOW_BASE, dtype=torch.bool)
+_SEARCHABLE[_SEARCH_TILES] = True
+
+
+def base_decoding(decoding: str) -> str:
+    """The decoding a ``tidy`` search starts from (``spaced``); any other decoding itself.
+    A reach refiner senses its inputs decoded so (the search only tidies the layout)."""
+    return "spaced" if decoding == "tidy" else decoding
+
+
+def window_keys(grids: torch.Tensor) -> torch.Tensor:
+    """Codes ``(B, H, W)`` (values < :data:`WINDOW_BASE`) -> keys ``(B, H - 1, W - 1)`` of
+    their 2x2 windows."""
+    g = grids.long()
+    return ((g[:, :-1, :-1] * WINDOW_BASE + g[:, :-1, 1:]) * WINDOW_BASE + g[:, 1:, :-1]) * WINDOW_BASE + g[
+        :, 1:, 1:
+    ]
+
+
+def pattern_keys(grids: np.ndarray) -> np.ndarray:
+    """The distinct 2x2 patterns of glyph grids ``(N, H, W)`` as sorted int64 keys (see
+    :data:`WINDOW_BASE`): what a ``tidy`` model stores."""
+    if not isinstance(grids, np.ndarray) or grids.ndim != 3 or min(grids.shape[1:], default=0) < 2:
+        shape = getattr(grids, "shape", type(grids).__name__)
+        raise ValueError(f"grids of shape {shape} are not allowed; allowed: (N, H, W) with H, W >= 2")
+    if grids.size and (int(grids.min()) < 0 or int(grids.max()) >= _EDGE):
+        raise ValueError(f"grids hold codes outside [0, {_EDGE - 1}]")
+    return np.unique(window_keys(torch.from_numpy(grids.astype(np.int64))).numpy())
+
+
+def pattern_table(keys: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """Sorted pattern keys (:func:`pattern_keys`) -> the bool table ``tidy`` looks windows up
+    in: every listed pattern and every window over the edge allowed."""
+    keys = torch.as_tensor(np.asarray(keys), dtype=torch.long)
+    if keys.dim() != 1 or (len(keys) and (int(keys.min()) < 0 or int(keys.max()) >= WINDOW_BASE**4)):
+        raise ValueError(f"pattern keys must be a flat array of keys in [0, {WINDOW_BASE**4 - 1}]")
+    table = torch.zeros((WINDOW_BASE,) * 4, dtype=torch.bool)
+    table[_EDGE] = True
+    table[:, _EDGE] = True
+    table[:, :, _EDGE] = True
+    table[:, :, :, _EDGE] = True
+    table = table.flatten()
+    table[keys] = True
+    return table
+
+
+def _checked_table(table: torch.Tensor) -> torch.Tensor:
+    if not isinstance(table, torch.Tensor) or table.dtype != torch.bool or table.shape != (WINDOW_BASE**4,):
+        raise ValueError(f"patterns must be a pattern_table: bool of shape ({WINDOW_BASE**4},)")
+    return table
+
+
+def _tidy(out: torch.Tensor, logits: torch.Tensor, table: torch.Tensor) -> torch.Tensor:
+    """``tidy``: one sweep of local search over decoded grids ``out`` ``(B, H, W)``. The cells
+    are visited in four interleaved lattices (cells of one lattice share no 2x2 window); a
+    layout cell (a tile other than a locked door) in a window whose pattern ``table`` does
+    not allow takes, of its :data:`TIDY_CANDIDATES` most likely layout tiles, the first that
+    leaves fewer such windows around it, and keeps its tile when none does."""
+    out = out.clone()
+    padded = torch.nn.functional.pad(out, (1, 1, 1, 1), value=_EDGE)  # (B, H + 2, W + 2)
+    tiles = logits.index_select(1, _SEARCH_TILES)  # (B, T, H, W)
+    k = min(TIDY_CANDIDATES, len(_SEARCH_TILES))
+    candidates = _SEARCH_TILES[tiles.topk(k, dim=1).indices]  # (B, k, H, W) best first
+    offsets = torch.arange(3)
+    for py, px in ((0, 0), (0, 1), (1, 0), (1, 1)):
+        bad = ~table[window_keys(padded)]  # (B, H + 1, W + 1): window (i, j) has cells (i-1..i, j-1..j)
+        count = (bad[:, :-1, :-1].int() + bad[:, :-1, 1:] + bad[:, 1:, :-1] + bad[:, 1:, 1:])[:, py::2, px::2]
+        grid = out[:, py::2, px::2]
+        at = ((count > 0) & _SEARCHABLE[grid]).nonzero()  # (M, 3): grid, row, column in the lattice
+        if not len(at):
+            continue
+        n, y, x = at[:, 0], at[:, 1] * 2 + py, at[:, 2] * 2 + px
+        # the 3x3 neighbourhoods in padded coordinates (the cell is at [1, 1])
+        hood = padded[n[:, None, None], y[:, None, None] + offsets[:, None], x[:, None, None] + offsets]
+        best, least = out[n, y, x], count[at[:, 0], at[:, 1], at[:, 2]]
+        for j in range(k):
+            tried = hood.clone()
+            tried[:, 1, 1] = candidates[n, j, y, x]
+            now = (~table[window_keys(tried)]).flatten(1).sum(dim=1)
+            better = now < least
+            best = torch.where(better, tried[:, 1, 1], best)
+            least = torch.where(better, now, least)
+        out[n, y, x] = best
+        padded[n, y + 1, x + 1] = best
+    return out
 
 
 def between_walls(layout: torch.Tensor) -> torch.Tensor:

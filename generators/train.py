@@ -30,7 +30,7 @@ from generators.images import grid_image, write_png
 from generators.metrics import pattern_kl
 from generators.models import KINDS, VAE, Critic, ModelConfig, SceneModel, build_model
 from generators.objectives import Objective, make_objective
-from generators.sampling import DECODINGS, decode_codes, sample_codes
+from generators.sampling import PLAIN_DECODINGS, decode_codes, sample_codes
 from vrenvs.core.checks import arg_choice, arg_float, arg_int, arg_output, check_output
 from vrenvs.core.reach import solvable_batch
 
@@ -151,7 +151,7 @@ _FLOATS: dict[str, tuple[float, float, bool]] = {  # (low, high, low excluded)
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
     "critic_input": ("straight", "gumbel", "softmax"),
-    "decoding": (*DECODINGS, "auto"),
+    "decoding": (*PLAIN_DECODINGS, "auto"),
 }
 
 

@@ -60,6 +60,7 @@ from generators.refine import (
     sense,
     swap_codes,
 )
+from generators.sampling import base_decoding
 from generators.vq import PatchCritic, VQConfig
 from generators.vqmodel import MAX_ATTEMPTS, VQ_KINDS, VQModelConfig, VQSceneModel
 from vrenvs.core.catalog import CATALOG
@@ -363,8 +364,9 @@ class VQTrainConfig:
             num_sizes=len(SIZES),
         )
         prior = replace(prior, properties=tuple(len(PROPERTIES[n].buckets) for n in self.property_names))
+        decoding = base_decoding(self.decoding)  # tidy's patterns are stored at the end (train_vq)
         return VQModelConfig(
-            kind=self.model, vq=vq, prior=prior, decoding=self.decoding, properties=self.property_names
+            kind=self.model, vq=vq, prior=prior, decoding=decoding, properties=self.property_names
         )
 
 
@@ -1243,7 +1245,10 @@ def train_vq(config: VQTrainConfig, command: str = "") -> Path:
         attach_refiner(model, config)  # only the passes change
     wall = time.monotonic() - start
     model.config = replace(model.config, top_p=config.top_p_values())
-    model.config = replace(model.config, decoding=served_decoding(model, config))
+    decoding = served_decoding(model, config)
+    if decoding == "tidy":  # the 2x2 patterns of this run's training corpus
+        model.use_patterns({size: corpus.train for size, corpus in corpora.items()})
+    model.config = replace(model.config, decoding=decoding)
     model.eval()
     metrics = evaluate_vq(model, corpora, config.eval_samples, held)
     metrics["prior_nll"] = heldout_nll(model, corpora, held)

@@ -25,7 +25,7 @@ names the training recipe; the network that samples is the same (the critic is n
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, replace
 from typing import Any, Self
 
 import numpy as np
@@ -37,7 +37,7 @@ from generators.models import DECODINGS, MAX_PARAMETERS, DictConfig
 from generators.prior import CodePrior, PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, measure, target_ids
 from generators.refine import Refiner, RefinerConfig
-from generators.sampling import decode_logits
+from generators.sampling import WINDOW_BASE, base_decoding, decode_logits, pattern_keys, pattern_table
 from generators.vq import VQVAE, VQConfig
 from vrenvs.core.checks import check_choice, check_float, check_int
 
@@ -114,6 +114,9 @@ class VQModelConfig(DictConfig):
     top_p: tuple[float, ...] = ()
     """the ``top_p`` a condition that names none samples with, one per size (1.0 = no
     truncation); () = none at every size (see :meth:`VQSceneModel.condition`)"""
+    patterns: tuple[int, ...] = ()
+    """how many 2x2 patterns the ``tidy`` decoding allows, one count per size (the training
+    corpus's, stored as the int32 buffers ``patterns_<size>``); () = none (``tidy`` needs them)"""
 
     def __post_init__(self) -> None:
         check_choice("kind", self.kind, VQ_KINDS)
@@ -161,6 +164,22 @@ class VQModelConfig(DictConfig):
                 f"top_p={self.top_p!r} is not allowed; allowed: () or {len(self.sizes)} numbers in "
                 "(0, 1] (one per size, 1.0 = no truncation)"
             )
+        if not isinstance(self.patterns, tuple) or (
+            self.patterns
+            and (
+                len(self.patterns) != len(self.sizes)
+                or not all(type(n) is int and 1 <= n <= WINDOW_BASE**4 for n in self.patterns)
+            )
+        ):
+            raise ValueError(
+                f"patterns={self.patterns!r} is not allowed; allowed: () or {len(self.sizes)} counts in "
+                f"[1, {WINDOW_BASE**4}] (one per size)"
+            )
+        if self.decoding == "tidy" and not self.patterns:
+            raise ValueError(
+                "decoding='tidy' is not allowed without patterns; allowed: a model that stores its "
+                "training corpus's 2x2 patterns (train vqvae --decoding tidy), or another decoding"
+            )
         if not isinstance(self.properties, tuple) or len(set(self.properties)) != len(self.properties):
             raise ValueError(f"properties={self.properties!r} is not allowed; allowed: distinct names")
         for name in self.properties:
@@ -206,7 +225,7 @@ class VQModelConfig(DictConfig):
                     values[name] = sub.from_dict(values[name])
                 except (TypeError, ValueError) as err:
                     raise type(err)(f"{name}.{err}") from None
-        for name in ("styles", "sizes", "style_weights", "properties", "top_p"):
+        for name in ("styles", "sizes", "style_weights", "properties", "top_p", "patterns"):
             if name in values:
                 if not isinstance(values[name], list | tuple):
                     raise TypeError(f"{name}={values[name]!r} must be a list")
@@ -227,6 +246,7 @@ class VQModelConfig(DictConfig):
             | ({"properties": list(self.properties)} if self.properties else {})
             | ({"refiner": self.refiner.to_dict()} if self.refiner is not None else {})
             | ({"top_p": list(self.top_p)} if self.top_p else {})
+            | ({"patterns": list(self.patterns)} if self.patterns else {})
         )
 
     def default_top_p(self, size: int) -> float | None:
@@ -258,9 +278,10 @@ class VQModelConfig(DictConfig):
         return self.vq.num_parameters() + self.prior.num_parameters() + refiner
 
     def num_buffer_elements(self) -> int:
-        """Elements of the quantizer's buffers (codebook, EMA sums and usage, restarts)."""
+        """Elements of the buffers: the quantizer's (codebook, EMA sums and usage, restarts)
+        and the ``tidy`` patterns (int32, 4 bytes each as the float32 ones)."""
         k, d = self.vq.codebook_size, self.vq.code_dim
-        return 2 * k * d + k + 1
+        return 2 * k * d + k + 1 + sum(self.patterns)
 
 
 def uniforms(seeds: Sequence[int], steps: int, draw: int | Sequence[int] = 0) -> torch.Tensor:
@@ -288,6 +309,32 @@ class VQSceneModel(nn.Module):
         self.vq = VQVAE(config.vq)
         self.prior = CodePrior(config.prior)
         self.refiner = Refiner(config.refiner) if config.refiner is not None else None
+        for size, count in zip(config.sizes, config.patterns, strict=False):
+            self.register_buffer(f"patterns_{size}", torch.zeros(count, dtype=torch.int32))
+        self._tables: dict[int, torch.Tensor] = {}
+
+    def use_patterns(self, grids: dict[int, np.ndarray]) -> None:
+        """Store the 2x2 patterns of each size's ``grids`` (the training corpus) for the
+        ``tidy`` decoding (:func:`generators.sampling.pattern_keys`); every size at once."""
+        if sorted(grids) != sorted(self.config.sizes):
+            raise ValueError(
+                f"patterns for sizes {sorted(grids)}; allowed: every size {list(self.config.sizes)}"
+            )
+        keys = {size: pattern_keys(grids[size]) for size in self.config.sizes}
+        for size in self.config.sizes:
+            if not len(keys[size]):
+                raise ValueError(f"no 2x2 pattern in the {size}x{size} grids")
+            self.register_buffer(f"patterns_{size}", torch.from_numpy(keys[size].astype(np.int32)))
+        self.config = replace(self.config, patterns=tuple(len(keys[s]) for s in self.config.sizes))
+        self._tables.clear()
+
+    def pattern_table(self, size: int) -> torch.Tensor | None:
+        """The lookup table of the ``tidy`` decoding at ``size`` (None: the model has no patterns)."""
+        if not self.config.patterns:
+            return None
+        if size not in self._tables:
+            self._tables[size] = pattern_table(getattr(self, f"patterns_{size}").long())
+        return self._tables[size]
 
     @property
     def can_encode(self) -> bool:
@@ -355,7 +402,7 @@ class VQSceneModel(nn.Module):
         logits = self.vq.decode_indices(indices)
         if self.refiner is None:
             return logits
-        return self.refiner.refine(logits, passes, self.config.decoding)
+        return self.refiner.refine(logits, passes, base_decoding(self.config.decoding))
 
     @torch.no_grad()
     def decode_indices(self, indices: torch.Tensor, decoding: str | None = None) -> np.ndarray:
@@ -364,11 +411,11 @@ class VQSceneModel(nn.Module):
         self.eval()
         size = indices.shape[-1] * self.config.vq.factor
         rows = max(1, DECODE_CELLS // (size * size))
+        decoding = decoding or self.config.decoding
+        table = self.pattern_table(size) if decoding == "tidy" else None
         try:
             out = [
-                decode_logits(self.logits(indices[s : s + rows]), decoding or self.config.decoding)
-                .to(torch.uint8)
-                .numpy()
+                decode_logits(self.logits(indices[s : s + rows]), decoding, table).to(torch.uint8).numpy()
                 for s in range(0, len(indices), rows)
             ]
         finally:

@@ -33,7 +33,7 @@ from generators.objectives import (
     pair_counts,
     weigh_scores,
 )
-from generators.sampling import decode_logits, sample_codes
+from generators.sampling import WINDOW_BASE, decode_logits, pattern_keys, pattern_table, sample_codes
 from generators.source import GeneratorSource
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.jsonfiles import digest
@@ -160,7 +160,7 @@ def test_seeded_sampling_is_repeatable_and_ignores_global_seeds():
     assert np.array_equal(sample_codes(model, range(20)), first)
 
 
-@pytest.mark.parametrize("decoding", ["expected", "winners", "paired", "walled"])
+@pytest.mark.parametrize("decoding", ["expected", "winners", "paired", "walled", "spaced"])
 def test_count_decodings_place_one_user_one_assistant_and_an_item(decoding):
     logits = torch.randn(50, NUM_CODES, 16, 16, generator=torch.Generator().manual_seed(0))
     codes = decode_logits(logits, decoding).numpy()
@@ -171,7 +171,7 @@ def test_count_decodings_place_one_user_one_assistant_and_an_item(decoding):
         torch.nn.functional.one_hot(torch.from_numpy(codes).long(), NUM_CODES).permute(0, 3, 1, 2) * 20.0
     )
     assert np.array_equal(decode_logits(confident, "argmax").numpy(), codes)
-    if decoding == "walled":  # random logits put doors in the open: walled moves them (next test)
+    if decoding in ("walled", "spaced"):  # random logits put doors in the open: these move them (below)
         return
     assert np.array_equal(decode_logits(confident, decoding).numpy(), codes)
 
@@ -589,3 +589,88 @@ def test_vrenvs_cli_forwards_generators(capsys):
         main(["generators", "sample", "--model", "gan", "--num", "-3"])
     assert stop.value.code == 2
     assert "vrenvs generators sample: error: argument --num: -3" in capsys.readouterr().err
+
+
+def _text(codes: torch.Tensor) -> str:
+    return "\n".join("".join(CATALOG.glyphs[c] for c in row) for row in codes[0].tolist())
+
+
+OPEN_ROOM = """
+########
+#@.A...#
+#......#
+#......#
+########
+"""
+
+
+def test_spaced_decoding_keeps_a_group_s_cells_apart():
+    # the model's apples: two neighbouring cells, then one further away; two apples expected
+    logits = _ascii_logits(OPEN_ROOM, {(2, 2, "a"): 21.0, (2, 3, "a"): 20.9, (3, 5, "a"): 20.5})
+    walled = decode_logits(logits, "walled")
+    assert _text(walled) == "\n".join(["########", "#@.A...#", "#.aa...#", "#......#", "########"])
+    spaced = decode_logits(logits, "spaced")
+    assert _text(spaced) == "\n".join(["########", "#@.A...#", "#.a....#", "#....a.#", "########"])
+    # two doorways in one wall: side by side with walled, the second further along with spaced
+    shut = _ascii_logits(
+        "#########\n#@.A#...#\n#...#.a.#\n#...#...#\n#########",
+        {(1, 4, "+"): 20.8, (2, 4, "+"): 20.7, (3, 4, "+"): 19.5},
+    )
+    door = CATALOG.glyphs.index("+")
+    assert np.argwhere(decode_logits(shut, "walled")[0].numpy() == door).tolist() == [[1, 4], [2, 4]]
+    assert np.argwhere(decode_logits(shut, "spaced")[0].numpy() == door).tolist() == [[1, 4], [3, 4]]
+    # the count is kept: three apples expected in a row of three cells, none touching another
+    lane = _ascii_logits("#####\n#@.A#\n#...#\n#####", {(2, x, "a"): 22.0 for x in (1, 2, 3)})
+    apples = np.argwhere(decode_logits(lane, "spaced")[0].numpy() == CATALOG.glyphs.index("a"))
+    assert len(apples) == 3
+    assert all(max(abs(p - q)) > 1 for i, p in enumerate(apples) for q in apples[:i])
+
+
+CORPUS_ROOM = """
+########
+#@.A...#
+#....a.#
+#......#
+########
+"""
+
+
+def test_tidy_decoding_mends_a_seam_toward_the_corpus_s_2x2_patterns():
+    corpus = np.array([[[CATALOG.glyphs.index(c) for c in row] for row in CORPUS_ROOM.strip().splitlines()]])
+    table = pattern_table(pattern_keys(corpus.astype(np.uint8)))
+    # grass in a floor room (the model's floor a close second there): patterns the corpus lacks
+    seam = _ascii_logits(CORPUS_ROOM.replace("#....a.#", "#.,..a.#"), {(2, 2, "."): 19.0})
+    assert _text(decode_logits(seam, "spaced")) == CORPUS_ROOM.strip().replace("#....a.#", "#.,..a.#")
+    assert _text(decode_logits(seam, "tidy", table)) == CORPUS_ROOM.strip()
+    # where none of its three likeliest tiles fits better the cell stays (grass, water, tree)
+    stuck = _ascii_logits(CORPUS_ROOM.replace("#....a.#", "#.,..a.#"), {(2, 2, "~"): 19.0, (2, 2, "T"): 18.0})
+    assert _text(decode_logits(stuck, "tidy", table)) == _text(decode_logits(stuck, "spaced"))
+    # items and locked doors are never changed, whatever their windows (floor a close second)
+    fixed = _ascii_logits(CORPUS_ROOM.replace("#....a.#", "#.G.ca.#"), {(2, 2, "."): 19.0, (2, 4, "."): 19.0})
+    assert _text(decode_logits(fixed, "tidy", table)) == _text(decode_logits(fixed, "spaced"))
+    # a grid the corpus shows throughout is left as spaced decodes it
+    clean = _ascii_logits(CORPUS_ROOM, {})
+    assert torch.equal(decode_logits(clean, "tidy", table), decode_logits(clean, "spaced"))
+
+
+def test_pattern_tables_refuse_bad_input_by_name():
+    corpus = np.zeros((1, 4, 4), np.uint8)
+    keys = pattern_keys(corpus)
+    assert keys.tolist() == [0]  # one pattern: floor... every cell the first code
+    table = pattern_table(keys)
+    assert table.shape == (WINDOW_BASE**4,) and table.dtype == torch.bool
+    assert table[0] and not table[1]
+    assert table[(WINDOW_BASE - 1) * WINDOW_BASE**3]  # a window over the edge is always allowed
+    with pytest.raises(ValueError, match=r"grids of shape \(4, 4\) are not allowed; allowed: \(N, H, W\)"):
+        pattern_keys(np.zeros((4, 4), np.uint8))
+    with pytest.raises(ValueError, match=r"grids hold codes outside \[0, "):
+        pattern_keys(np.full((1, 4, 4), 200, np.uint8))
+    with pytest.raises(ValueError, match=r"pattern keys must be a flat array of keys in \[0, "):
+        pattern_table(np.array([-1]))
+    logits = torch.zeros(1, NUM_CODES, 4, 4)
+    with pytest.raises(ValueError, match=r"decoding 'tidy' needs a pattern table"):
+        decode_logits(logits, "tidy")
+    with pytest.raises(ValueError, match=r"patterns must be a pattern_table: bool of shape"):
+        decode_logits(logits, "tidy", table.float())
+    with pytest.raises(ValueError, match=r"decoding='tidy' is not supported; choose from \['expected'"):
+        ModelConfig(decoding="tidy")  # the first generators store no patterns

@@ -632,6 +632,22 @@ def test_stage_4_trains_a_reach_refiner_and_records_the_flag(tmp_path, monkeypat
     assert model.refiner.inp.weight[:, NUM_CODES:].abs().sum() > 0  # the maps' weights trained
 
 
+def test_a_tidy_run_stores_its_corpus_s_patterns_and_senses_the_spaced_grid(tmp_path, monkeypatch):
+    from generators.cli import main
+    from generators.sampling import pattern_keys
+
+    argv = stage_4_argv(tmp_path, monkeypatch, "--refine-reach", "--decoding", "tidy")
+    assert main(argv) == 0
+    done = load_checkpoint(tmp_path / "vqvae" / "vqvae-seed0" / "vqvae.json")
+    model = done.model
+    assert isinstance(model, VQSceneModel) and model.config.decoding == "tidy"
+    for size in (16, 32):
+        keys = pattern_keys(_small_corpus(CorpusSpec.for_size(size)).train)
+        assert getattr(model, f"patterns_{size}").tolist() == keys.tolist()
+    assert done.meta["model"]["patterns"] == list(model.config.patterns)
+    assert "raw_playable_16" in done.meta["metrics"]
+
+
 def test_fix_weights_weigh_the_cells_a_corruption_changed():
     rooms = grid(ROOMS)[None]
     broken = rooms.clone()

@@ -158,6 +158,9 @@ BAD_FIELDS = [
     ("model.prior.codebook_size", 16, r"model\.prior\.codebook_size=16 is not allowed; allowed: 8"),
     ("model.vq.codebook_size", 1, r"model\.vq\.codebook_size=1 is out of range"),
     ("model.vq.width", 12, r"model\.vq\.width=12 is not allowed; allowed: a multiple of 8"),
+    ("model.decoding", "tidy", r"model\.decoding='tidy' is not allowed without patterns"),
+    ("model.patterns", [5], r"model\.patterns=\(5,\) is not allowed; allowed: \(\) or 2 counts in \[1, "),
+    ("model.patterns", [5, 0], r"model\.patterns=\(5, 0\) is not allowed"),
     ("model.styles", ["house", "castle"], r"model\.styles\[\]='castle' is not supported"),
     ("model.styles", "house", r"model\.styles='house' is not allowed; allowed: a list"),
     ("model.sizes", [16, 64], r"model\.sizes\[\]=64 is not supported"),
@@ -1129,3 +1132,62 @@ def test_the_shipped_vqvae_table_is_what_its_corpora_give_and_steers_locked_door
     assert {source.identity(i)["style"] for i in range(32)} == {"house", "designer"}
     raw = np.stack([source.raw(i).codes for i in range(32)])
     assert (measure(raw, ("locked_doors",))[:, 0] == 1).all()
+
+
+def _corpus_like(size: int, seed: int) -> np.ndarray:
+    """A few solvable-looking grids of ``size``: a walled room, floor, the actors and an apple."""
+    from vrenvs.core.catalog import CATALOG
+
+    rng = np.random.default_rng(seed)
+    grids = np.full((4, size, size), CATALOG.WALL, np.uint8)
+    grids[:, 1:-1, 1:-1] = CATALOG.tile_code("floor")
+    for g in grids:
+        cells = rng.choice((size - 2) ** 2, 3, replace=False)
+        for cell, glyph in zip(cells, "@Aa", strict=True):
+            g[1 + cell // (size - 2), 1 + cell % (size - 2)] = CATALOG.glyphs.index(glyph)
+    return grids
+
+
+def test_tidy_patterns_are_stored_with_the_weights_and_round_trip(saved, tmp_path):
+    from generators.cards import write_card
+    from generators.sampling import pattern_keys
+
+    model, path = saved
+    assert "patterns" not in json.loads(path.read_text())["model"]
+    assert model.pattern_table(16) is None
+    tidy = VQSceneModel(model.config)
+    tidy.load_state_dict(model.state_dict())
+    grids = {16: _corpus_like(16, 0), 32: _corpus_like(32, 1)}
+    tidy.use_patterns(grids)
+    tidy.config = dataclasses.replace(tidy.config, decoding="tidy")
+    counts = (len(pattern_keys(grids[16])), len(pattern_keys(grids[32])))
+    assert tidy.config.patterns == counts and all(n > 5 for n in counts)
+    saved_path = ckpt.save_checkpoint(tidy.eval(), tmp_path / "tidy", {"metrics": {}})
+    meta = json.loads(saved_path.read_text())["model"]
+    assert meta["patterns"] == list(counts) and meta["decoding"] == "tidy"
+    loaded = load_checkpoint(saved_path)
+    assert loaded.id != load_checkpoint(path).id
+    for size in (16, 32):
+        stored = getattr(loaded.model, f"patterns_{size}")
+        assert stored.dtype == torch.int32 and stored.tolist() == pattern_keys(grids[size]).tolist()
+        condition = loaded.model.condition("cave", size)
+        assert np.array_equal(loaded.model.generate(range(4), condition), tidy.generate(range(4), condition))
+        assert torch.equal(loaded.model.pattern_table(size), tidy.pattern_table(size))
+    assert (
+        "- 2x2 patterns `tidy` allows (its training corpus's, stored with the weights): "
+        in write_card(saved_path).read_text()
+    )
+    with pytest.raises(ValueError, match=r"patterns for sizes \[16\]; allowed: every size \[16, 32\]"):
+        tidy.use_patterns({16: grids[16]})
+    with pytest.raises(ValueError, match=r"decoding='tidy' is not allowed without patterns"):
+        dataclasses.replace(model.config, decoding="tidy")
+
+
+def test_tidy_decodes_from_the_spaced_grid_and_the_refiner_senses_that_grid(saved):
+    from generators.refine import sense
+    from generators.sampling import base_decoding
+
+    assert base_decoding("tidy") == "spaced" and base_decoding("walled") == "walled"
+    model, _ = saved
+    logits = model.vq.decode_indices(model.sample_indices(range(3), model.condition("house", 16)))
+    assert torch.equal(sense(logits, "tidy"), sense(logits, "spaced"))
