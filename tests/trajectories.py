@@ -25,6 +25,9 @@ Re-recorded when the shipped ``vqvae`` gained its reach refiner and the decoding
 (checkpoint ``304bffc168aa``; the scenes it serves changed): 6 digests of ``fetch-default`` and
 ``guide-default32`` here, and their two runs in ``episodes.json``, changed; every other kept
 its digests; their recorded scenes were replaced (not merged).
+Re-recorded when the shipped ``vqvae`` got a prior trained on more procedural grids and the
+decoding ``tidy`` (checkpoint ``c69ed19efff3``): the same 6 + 2 digests changed, every other
+kept its digests; their recorded scenes were replaced.
 
 ``tests/data/episodes.json`` (``python -m tests.trajectories --episodes``) holds longer
 digests, recorded before the compiled kernels replaced the numpy phases (speed issue): every
