@@ -136,7 +136,8 @@ def decode_logits(
     if decoding == "tidy":
         if patterns is None:
             raise ValueError("decoding 'tidy' needs a pattern table (a model trained with one)")
-        return _tidy(decode_logits(logits, "spaced"), logits, _checked_table(patterns))
+        table = _checked_table(patterns)
+        return _tidy(decode_logits(logits, "spaced"), logits, table)
     b, _, h, w = logits.shape
     flat = logits.flatten(2)  # (B, C, HW)
     ordered = flat.index_select(1, _ORDER)  # (B, C, HW) part by part

@@ -328,6 +328,12 @@ class VQSceneModel(nn.Module):
         self.config = replace(self.config, patterns=tuple(len(keys[s]) for s in self.config.sizes))
         self._tables.clear()
 
+    def load_state_dict(self, state_dict: Any, strict: bool = True, assign: bool = False) -> Any:
+        """As :class:`torch.nn.Module`'s; the pattern tables are made again from the loaded
+        patterns."""
+        self._tables.clear()
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
     def pattern_table(self, size: int) -> torch.Tensor | None:
         """The lookup table of the ``tidy`` decoding at ``size`` (None: the model has no patterns)."""
         if not self.config.patterns:

@@ -1178,6 +1178,10 @@ def test_tidy_patterns_are_stored_with_the_weights_and_round_trip(saved, tmp_pat
         "- 2x2 patterns `tidy` allows (its training corpus's, stored with the weights): "
         in write_card(saved_path).read_text()
     )
+    blank = VQSceneModel(tidy.config)  # its patterns are zeros until loaded
+    assert blank.pattern_table(16).sum() < tidy.pattern_table(16).sum()
+    blank.load_state_dict(tidy.state_dict())
+    assert torch.equal(blank.pattern_table(16), tidy.pattern_table(16))
     with pytest.raises(ValueError, match=r"patterns for sizes \[16\]; allowed: every size \[16, 32\]"):
         tidy.use_patterns({16: grids[16]})
     with pytest.raises(ValueError, match=r"decoding='tidy' is not allowed without patterns"):
