@@ -8,11 +8,12 @@ indices containing ``i`` is decoded as one batch and repaired with
 repaired), and the bank is cached, so the other scenes of the block cost nothing later.
 A bank always has the same members, which keeps a scene bit-for-bit independent of which
 index was asked for first. Identity: (source, checkpoint hash, latent seed, repair version).
-Bit for bit on one kind of CPU and torch thread count: torch's float rounding differs between
+Bit for bit on one kind of CPU: torch's float rounding differs between
 CPUs, and so, rarely, does a sampled code (measured on an AVX-512 machine against torch's AVX2
 kernels: 8 of 512 ``vqvae`` 32x32 scenes and 0-1 of 512 at 16x16 changed); the matrix products
-also split their sums by thread count (1 against 2 threads: ~1 grid in 1,000); the golden
-trajectories therefore play recorded learned scenes (``tests/trajectories.py``).
+also split their sums by thread count (1 against 2 threads: ~1 grid in 1,000), so the v2 model
+draws on :data:`~generators.threads.SAMPLE_THREADS` threads whatever the caller set. For the
+CPU kind, the golden trajectories play recorded learned scenes (``tests/trajectories.py``).
 
 ``bank_size`` trades the cost of a miss against throughput: an env drawing from the
 unbounded index range (``num_scenes=0``) misses on nearly every reset and pays one bank

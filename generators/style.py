@@ -47,6 +47,7 @@ from safetensors.torch import save as save_tensors
 from torch import nn
 
 from generators.data import NUM_CODES, SIZES, STYLES, CorpusSpec, cache_dir, load_corpus, one_hot
+from generators.threads import torch_threads
 from vrenvs.core.checks import check_choice, check_float, check_int
 from vrenvs.core.jsonfiles import read_object
 
@@ -262,10 +263,8 @@ def train_style_classifier(
     )
     threads = check_int("threads", threads, 1, 256)
     corpora = {s: load_corpus(CorpusSpec.for_size(s)) for s in settings.sizes}
-    previous_threads = torch.get_num_threads()
-    torch.set_num_threads(threads)
     start = time.perf_counter()
-    try:
+    with torch_threads(threads):
         generator = torch.Generator().manual_seed(settings.seed)
         model = _init_model(settings.seed)
         data = {}
@@ -294,8 +293,6 @@ def train_style_classifier(
         train_seconds = time.perf_counter() - start
         model.eval()
         heldout = {str(s): evaluate(model, c.heldout, c.heldout_style) for s, c in corpora.items()}
-    finally:
-        torch.set_num_threads(previous_threads)
     report = {
         "settings": {**asdict(settings), "sizes": list(settings.sizes)},
         "key": settings.key(),

@@ -38,6 +38,7 @@ from generators.prior import CodePrior, PriorConfig
 from generators.properties import PROPERTIES, PROPERTY_NAMES, check_targets, measure, target_ids
 from generators.refine import Refiner, RefinerConfig
 from generators.sampling import WINDOW_BASE, base_decoding, decode_logits, pattern_keys, pattern_table
+from generators.threads import SAMPLE_THREADS, torch_threads
 from generators.vq import VQVAE, VQConfig
 from vrenvs.core.checks import check_choice, check_float, check_int
 
@@ -371,6 +372,7 @@ class VQSceneModel(nn.Module):
         )
 
     @torch.no_grad()
+    @torch_threads(SAMPLE_THREADS)
     def sample_indices(
         self,
         seeds: Sequence[int],
@@ -382,7 +384,8 @@ class VQSceneModel(nn.Module):
         (one of the model's styles per seed) seed ``k`` is drawn under ``condition`` with
         style ``styles[k]`` instead, all in one batch (the mixture's banks). ``draw``: which
         block of each seed's uniforms (one for all, or one per seed; see
-        :meth:`generate_attempts`)."""
+        :meth:`generate_attempts`). On :data:`~generators.threads.SAMPLE_THREADS` torch
+        threads whatever the caller's setting (the draws depend on it)."""
         c = self.config
         side = condition.size // c.vq.factor
         if styles is None:
@@ -411,8 +414,10 @@ class VQSceneModel(nn.Module):
         return self.refiner.refine(logits, passes, base_decoding(self.config.decoding))
 
     @torch.no_grad()
+    @torch_threads(SAMPLE_THREADS)
     def decode_indices(self, indices: torch.Tensor, decoding: str | None = None) -> np.ndarray:
-        """Code grids -> glyph grids ``(N, S, S)`` uint8 (eval mode, no buffer changes)."""
+        """Code grids -> glyph grids ``(N, S, S)`` uint8 (eval mode, no buffer changes), on
+        :data:`~generators.threads.SAMPLE_THREADS` torch threads as :meth:`sample_indices`."""
         was_training = self.training
         self.eval()
         size = indices.shape[-1] * self.config.vq.factor

@@ -863,7 +863,7 @@ def test_hard_set_rebuilds_bit_for_bit():
     from agents.hardset import main
 
     threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # the build draws on its own thread count, whatever the caller's
+    torch.set_num_threads(1)  # the source draws on its own thread count, whatever the caller's
     try:
         assert main(["--check"]) == 0
         assert torch.get_num_threads() == 1

@@ -334,29 +334,29 @@ def test_prefetch_draws_the_missing_banks_in_one_batch_and_the_same_scenes(saved
 @pytest.mark.parametrize(
     ("size", "options", "num", "expected"),
     [
-        (16, {"style": "house", "top_p": 1.0}, 512, ("5791e4cae70ec5e5", "8e840599bc738480")),
+        (16, {"style": "house", "top_p": 1.0}, 512, "8e840599bc738480"),
         (
             16,
             {"style": "village", "temperature": 0.8, "top_k": 40, "top_p": 0.9},
             256,
-            ("8697082d86fb3992",),
+            "8697082d86fb3992",
         ),
-        (32, {"style": "cave", "top_p": 1.0}, 128, ("effb5c436c6f7200", "37327b56f5787b5d")),
+        (32, {"style": "cave", "top_p": 1.0}, 128, "37327b56f5787b5d"),
     ],
 )
 def test_the_shipped_prior_draws_the_pinned_code_grids(size, options, num, expected):
     """Scene i of the shipped ``vqvae`` is a pure function of i, the condition and the
     weights: the code grids of seeds 0 .. num-1 are pinned (first 16 hex digits of the
-    sha256 of their int16 bytes), on 1 and 2 torch threads. A change to the sampler that
-    moves any draw fails here before it shows in the envs' golden episodes: the samples are
-    large enough that a matrix-product attention in place of SDPA (float rounding only, ~0.3%
-    of 16x16 scenes) changes all three digests. Float rounding also differs between kinds of
-    CPU and between thread counts (the matrix products split their sums differently): about
-    one grid in 1,000 draws another code somewhere. So each digest is recorded per kind of
-    CPU and thread count where they differ; these are the prior of checkpoint
-    ``c69ed19efff3`` (2026-12-07) on an AMD EPYC running torch's AVX-512 kernels, 1 thread
-    then 2 (one digest: the same on both). A new kind of machine adds its own after checking
-    that the sampler is unchanged (the digests recorded here still match here)."""
+    sha256 of their int16 bytes), whatever the caller's torch thread count (1, 2 or 3 here:
+    the model draws on its own, ``SAMPLE_THREADS``; before it did, 1 thread drew other
+    grids in two of the three cases). A change to the sampler that moves any draw fails
+    here before it shows in the envs' golden episodes: the samples are large enough that a
+    matrix-product attention in place of SDPA (float rounding only, ~0.3% of 16x16 scenes)
+    changes all three digests. Float rounding also differs between kinds of CPU: about one
+    grid in 1,000 draws another code somewhere. These are the prior of checkpoint
+    ``c69ed19efff3`` (2026-12-07) on an AMD EPYC running torch's AVX-512 kernels; a new kind
+    of machine adds its own after checking that the sampler is unchanged (the digests
+    recorded here still match here)."""
     import hashlib
 
     import torch
@@ -369,13 +369,59 @@ def test_the_shipped_prior_draws_the_pinned_code_grids(size, options, num, expec
     condition = model.condition(options.pop("style"), size, **options)
     before = torch.get_num_threads()
     try:
-        for threads in (1, 2):
+        for threads in (1, 2, 3):
             torch.set_num_threads(threads)
             grids = model.sample_indices(range(num), condition).numpy()
+            assert torch.get_num_threads() == threads  # the caller's count is restored
             assert grids.shape == (num, size // 2, size // 2)
-            assert hashlib.sha256(grids.astype(np.int16).tobytes()).hexdigest()[:16] in expected
+            assert hashlib.sha256(grids.astype(np.int16).tobytes()).hexdigest()[:16] == expected, threads
     finally:
         torch.set_num_threads(before)
+
+
+def test_the_v2_model_samples_and_decodes_on_its_own_thread_count(saved, monkeypatch):
+    """``sample_indices`` and ``decode_indices`` run on ``SAMPLE_THREADS`` torch threads
+    whatever the caller set, and give the caller's count back, also when they raise."""
+    from generators.threads import SAMPLE_THREADS
+
+    model, _ = saved
+    seen: list[int] = []
+    sample, logits = model.prior.sample_uniforms, model.logits
+
+    def sample_spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return sample(*args, **kwargs)
+
+    def logits_spy(*args, **kwargs):
+        seen.append(torch.get_num_threads())
+        return logits(*args, **kwargs)
+
+    monkeypatch.setattr(model.prior, "sample_uniforms", sample_spy)
+    monkeypatch.setattr(model, "logits", logits_spy)
+    condition = model.condition("cave", 16)
+    assert SAMPLE_THREADS == 2 and torch.get_num_threads() == 1  # the module's fixture
+    grids = model.generate(range(3), condition)
+    assert seen == [2, 2] and torch.get_num_threads() == 1
+    assert grids.shape == (3, 16, 16)
+    with pytest.raises(ValueError, match="cherry"):
+        model.sample_indices(range(2), condition, styles=["cave", "cherry"])
+    assert torch.get_num_threads() == 1
+
+
+def test_torch_threads_sets_and_restores_and_refuses_a_bad_count():
+    from generators.threads import torch_threads
+
+    with torch_threads(3):
+        assert torch.get_num_threads() == 3
+    assert torch.get_num_threads() == 1
+    with pytest.raises(RuntimeError, match="inside"), torch_threads(2):
+        assert torch.get_num_threads() == 2
+        raise RuntimeError("inside")
+    assert torch.get_num_threads() == 1
+    for bad, error in ((0, ValueError), (2.0, TypeError), (True, TypeError)):
+        with pytest.raises(error, match=f"threads={bad!r}"), torch_threads(bad):
+            pass
+    assert torch.get_num_threads() == 1
 
 
 def test_targeted_draws_in_batches_serve_what_one_draw_at_a_time_serves():

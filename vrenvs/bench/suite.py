@@ -14,7 +14,7 @@
 2. ``reset``: resets/s of a single env per scene source (a new scene every reset, the cost
    of banks amortized over the resets they serve) vs MiniGrid's ``reset()``.
 3. ``generator``: scenes/s of the learned generators including repair, banks of 1 and
-   1024 scenes, 1 and 2 torch threads.
+   1024 scenes, 1 and 2 torch threads (the v2 ``vqvae`` on the 2 it always draws on).
 4. ``render``: ``rgb_array`` frames/s at 256 x 256 vs MiniGrid's ``render()``
    (:mod:`vrenvs.bench.render`).
 5. ``ppo``: SB3 PPO env-steps/s with the same settings on Assistant-Fetch and
