@@ -17,8 +17,9 @@ Versions: ``hard16-v1`` was drawn from the first shipped ``vqvae`` weights (chec
 ``hard16-v2`` from the same weights with the refiner (checkpoint ``959ed5e37c9a``);
 ``hard16-v3`` from the same tensors decoded ``paired`` (checkpoint ``b1fccfa5652e``);
 ``hard16-v4`` from the reach refiner decoded ``walled`` (checkpoint ``304bffc168aa``);
-``hard16-v5`` (the current one) from the prior trained on more procedural grids, decoded
-``tidy`` (checkpoint ``c69ed19efff3``), by the same rule. When
+``hard16-v5`` from the prior trained on more procedural grids, decoded ``tidy`` (checkpoint
+``c69ed19efff3``); ``hard16-v6`` (the current one) from that prior trained 12,000 steps more
+(checkpoint ``6b9795fc1c46``), by the same rule. When
 the generator, repair or the rule changes, the next version is written beside it and the
 older ones stay shipped, so results measured on them can be reproduced
 (``hard_kwargs(kwargs, "hard16-v1")``).
@@ -56,7 +57,7 @@ __all__ = [
     "main",
 ]
 
-VERSION = 5
+VERSION = 6
 SIZE = 16
 SOURCE = "vqvae"
 START = 20_000_000

@@ -807,8 +807,8 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
 
     manifest = json.loads(bank_path().with_suffix(".json").read_text())
     codes = BankSource(16, bank_path()).codes
-    assert manifest["name"] == HARD_SET == "hard16-v5"
-    assert len(codes) == len(manifest["scenes"]) == manifest["generated"] + manifest["designer"] == 246
+    assert manifest["name"] == HARD_SET == "hard16-v6"
+    assert len(codes) == len(manifest["scenes"]) == manifest["generated"] + manifest["designer"] == 244
     assert solvable_batch(codes).all()
     generated = codes[: manifest["generated"]]
     locked = CATALOG.IS_LOCKED[split_tiles(generated)].any(axis=(1, 2))
@@ -819,7 +819,7 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
     assert manifest["designer"] == len(designer.scenes)
     assert all(np.array_equal(codes[len(generated) + k], designer.scene(k).codes) for k in range(35))
     kwargs = hard_kwargs({"scenes": "vqvae", "num_scenes": 100, "start_scene": 10_000_000, "route": True})
-    assert kwargs == {"scenes": str(bank_path()), "num_scenes": 246, "start_scene": 0, "route": True}
+    assert kwargs == {"scenes": str(bank_path()), "num_scenes": 244, "start_scene": 0, "route": True}
     env = gym.make("vrenvs/Assistant-v0", **kwargs)
     _, info = env.reset(seed=0)
     assert info["scene"]["source"] == str(bank_path())
@@ -828,17 +828,18 @@ def test_hard_set_is_the_shipped_bank_its_manifest_describes():
 def test_hard_sets_are_chosen_by_name():
     from agents.hardset import HARD_SET, HARD_SETS, bank_path, hard_kwargs
 
-    versions = ("hard16-v1", "hard16-v2", "hard16-v3", "hard16-v4", "hard16-v5")
+    versions = ("hard16-v1", "hard16-v2", "hard16-v3", "hard16-v4", "hard16-v5", "hard16-v6")
     assert versions == HARD_SETS and HARD_SETS[-1] == HARD_SET
-    assert bank_path("hard16-v5") == bank_path() and bank_path().is_file()
+    assert bank_path("hard16-v6") == bank_path() and bank_path().is_file()
     assert bank_path("hard16-v1").is_file() and bank_path("hard16-v1") != bank_path()
     assert hard_kwargs({}, "hard16-v1")["num_scenes"] == 231  # older versions stay shipped
     assert hard_kwargs({}, "hard16-v2")["num_scenes"] == 233
     assert hard_kwargs({}, "hard16-v3")["num_scenes"] == 233
     assert hard_kwargs({}, "hard16-v4")["num_scenes"] == 218
     assert hard_kwargs({}, "hard16-v5")["num_scenes"] == 246
+    assert hard_kwargs({}, "hard16-v6")["num_scenes"] == 244
     unknown = r"hard set='hard16-v9' is not supported; choose from "
-    unknown += r"\['hard16-v1', 'hard16-v2', 'hard16-v3', 'hard16-v4', 'hard16-v5'\]"
+    unknown += r"\['hard16-v1', 'hard16-v2', 'hard16-v3', 'hard16-v4', 'hard16-v5', 'hard16-v6'\]"
     with pytest.raises(ValueError, match=unknown):
         hard_kwargs({}, "hard16-v9")
 
@@ -928,9 +929,9 @@ def test_the_hard_sets_locked_door_scenes_are_its_manifests():
     locked = locked_scenes()
     manifest = json.loads(bank_path().with_suffix(".json").read_text())
     generated = [row["locked_door"] for row in manifest["scenes"] if "locked_door" in row]
-    assert len(generated) == manifest["generated"] == 211
-    assert locked[:211].tolist() == generated
-    assert (int(locked[:211].sum()), int(locked[211:].sum())) == (122, 10)  # + 10 designer scenes
+    assert len(generated) == manifest["generated"] == 209
+    assert locked[:209].tolist() == generated
+    assert (int(locked[:209].sum()), int(locked[209:].sum())) == (129, 10)  # + 10 designer scenes
 
 
 # --- bounds and saved-state checks, pinned value by value (found by mutation testing) -----------

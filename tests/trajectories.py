@@ -28,6 +28,9 @@ its digests; their recorded scenes were replaced (not merged).
 Re-recorded when the shipped ``vqvae`` got a prior trained on more procedural grids and the
 decoding ``tidy`` (checkpoint ``c69ed19efff3``): the same 6 + 2 digests changed, every other
 kept its digests; their recorded scenes were replaced.
+Re-recorded when the shipped ``vqvae``'s prior was trained 12,000 steps more on those grids
+(checkpoint ``6b9795fc1c46``): the same 6 + 2 digests changed, every other kept its digests;
+their recorded scenes were replaced.
 
 ``tests/data/episodes.json`` (``python -m tests.trajectories --episodes``) holds longer
 digests, recorded before the compiled kernels replaced the numpy phases (speed issue): every
