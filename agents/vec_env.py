@@ -62,21 +62,17 @@ class Flattener:
             else:
                 raise ValueError(f"cannot flatten a {type(sub).__name__} entry; expected Discrete or Box")
         self.space = gym.spaces.Box(np.concatenate(lows), np.concatenate(highs), dtype=np.float32)
-        self._sizes = [len(low) for low in lows]
-        self._discrete = [isinstance(sub, gym.spaces.Discrete) for sub in space.spaces.values()]
+        # per entry: its one-hot rows (an identity matrix) for a Discrete entry, else None
+        self._entries = [
+            (key, np.eye(int(sub.n), dtype=np.float32) if isinstance(sub, gym.spaces.Discrete) else None)
+            for key, sub in space.spaces.items()
+        ]
 
     def __call__(self, obs: dict[str, np.ndarray]) -> np.ndarray:
         """Batched ``{key: (n, ...)}`` -> ``(n, D)`` float32."""
-        n = len(next(iter(obs.values())))
-        out = np.zeros((n, self.space.shape[0]), np.float32)
-        start = 0
-        for key, size, discrete in zip(self.keys, self._sizes, self._discrete):
-            if discrete:
-                out[np.arange(n), start + obs[key].astype(np.int64)] = 1.0
-            else:
-                out[:, start : start + size] = obs[key].reshape(n, size)
-            start += size
-        return out
+        n = len(obs[self.keys[0]])
+        parts = [obs[key].reshape(n, -1) if eye is None else eye[obs[key]] for key, eye in self._entries]
+        return np.concatenate(parts, axis=1, dtype=np.float32)
 
 
 ADAPTER_KWARGS = {
@@ -136,7 +132,7 @@ class VrenvsVecEnv(VecEnv):
         given = np.asarray(actions)
         if given.size != self.num_envs:
             raise ValueError(f"got {given.size} actions for {self.num_envs} envs: {actions!r}")
-        whole = np.issubdtype(given.dtype, np.integer) or (
+        whole = given.dtype.kind in "iu" or (
             np.issubdtype(given.dtype, np.floating)
             and bool(np.isfinite(given).all())
             and np.array_equal(given, np.round(given))
@@ -152,7 +148,7 @@ class VrenvsVecEnv(VecEnv):
         self._episode_lengths += 1
         dones = terminated | truncated
         out: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
-        for i in np.flatnonzero(dones):
+        for i in np.flatnonzero(dones) if np.count_nonzero(dones) else ():
             final_info = infos["final_info"]
             final = infos["final_obs"][i]
             out[i] = {

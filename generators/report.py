@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from generators.data import NUM_CODES, SIZE, SIZES, STYLES, Corpus, CorpusSpec, load_corpus
 from generators.images import grid_image, write_png
@@ -54,6 +53,7 @@ from generators.properties import PROPERTIES, locked_share
 from generators.sampling import sample_codes
 from generators.source import GeneratorSource
 from generators.style import cached_classifier, style_table
+from generators.threads import torch_threads
 from generators.train import reconstruction
 from generators.train_vq import perplexity, target_hits
 from generators.train_vq import reconstruction as reconstruction_v2
@@ -418,8 +418,22 @@ def make_report(
     """Measure every row of every size, write ``report.md``, ``report.json`` and the galleries
     to ``out``; with ``update_cards``, also record the rows in the checkpoints' JSON and cards.
     ``classifier`` is a (model, held-out report) pair; None trains (once, then cached) the
-    standard one of :func:`generators.style.cached_classifier`."""
-    torch.set_num_threads(threads)
+    standard one of :func:`generators.style.cached_classifier`. Runs on ``threads`` torch
+    threads; the caller's count is restored after, also on errors."""
+    with torch_threads(threads):
+        return _report(out, num, checkpoints, threads, update_cards, sizes, classifier)
+
+
+def _report(
+    out: str | Path,
+    num: int,
+    checkpoints: dict[str, str] | None,
+    threads: int,
+    update_cards: bool,
+    sizes: tuple[int, ...],
+    classifier: tuple[Any, dict[str, Any]] | None,
+) -> dict[str, Any]:
+    """:func:`make_report` on the torch threads it set."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     checkpoints = checkpoints or {}

@@ -30,8 +30,22 @@ def report(tmp_path_factory):
     path = ckpt.save_checkpoint(VQSceneModel(config).eval(), folder / "tiny", {})
     classifier = train_style_classifier(steps=4, threads=1)
     out = folder / "out"
-    summary = make_report(out, 24, {"vqvae": str(path)}, threads=1, classifier=classifier)
+    before = torch.get_num_threads()
+    torch.set_num_threads(3)
+    try:
+        summary = make_report(out, 24, {"vqvae": str(path)}, threads=1, classifier=classifier)
+        CALLER_THREADS["after"] = torch.get_num_threads()
+    finally:
+        torch.set_num_threads(before)
     return out, summary
+
+
+CALLER_THREADS: dict[str, int] = {}
+"""The caller's torch thread count (3) as the report fixture read it after make_report."""
+
+
+def test_report_restores_the_callers_torch_threads(report):
+    assert CALLER_THREADS == {"after": 3}
 
 
 def test_every_size_has_its_rows_and_pictures(report):

@@ -72,6 +72,10 @@ INFO = {
 """The ``info`` schema, the same for the single env (Python values) and the native vector
 env (one array per key with its ``_key`` mask; strings and scene identities in object
 arrays)."""
+_MASKS = {key: f"_{key}" for key in INFO}
+"""The vector env's ``_key`` mask name of each info key."""
+_EVENT_MASKS = ("_done", "_gave_up")
+"""The masks of ``info["events"]``'s entries."""
 HUMAN_WORLDS = 16  # a vector env's window shows at most this many worlds
 MAX_NUM_ENVS = 65_536
 """The most worlds one native vector env steps (``num_envs``); its arrays grow with it."""
@@ -338,12 +342,13 @@ class TaskBase:
             "scene": scenes,
             "scene_index": self.world.scene_index.copy(),
             "request": self._said.copy(),
-            "request_type": _TYPE_NAMES[s.req_type],
+            "request_type": _TYPE_NAMES.take(s.req_type),
             "served": s.served.astype(np.int64),
             "failed": s.failed.astype(np.int64),
         }
         if events is not None:
-            info["events"] = {"done": _TYPE_NAMES[events.done], "gave_up": _TYPE_NAMES[events.gave_up]}
+            names = _TYPE_NAMES.take
+            info["events"] = {"done": names(events.done), "gave_up": names(events.gave_up)}
         return info
 
     def _speak(self) -> None:
@@ -560,6 +565,8 @@ class WorldVectorEnv(TaskBase, VectorEnv):
         self.observation_space = batch_space(self.single_observation_space, num_envs)
         self.action_space = batch_space(self.single_action_space, num_envs)
         self._autoreset = np.zeros(num_envs, bool)
+        self._every = np.ones(num_envs, bool)  # the mask of an info every world has, shared
+        self._every.setflags(write=False)
 
     @property
     def config(self) -> TaskConfig:
@@ -568,13 +575,13 @@ class WorldVectorEnv(TaskBase, VectorEnv):
     def _infos(self, events: Events | None = None) -> dict[str, Any]:
         """Every world's info (see :data:`INFO`) in Gymnasium's vector form: each key with
         its ``_key`` mask (every world here)."""
-        every = np.ones(self.num_envs, bool)
+        every = self._every
         infos: dict[str, Any] = {}
         for key, value in self._info_arrays(events).items():
-            if isinstance(value, dict):
-                value = {**value, **{f"_{k}": every for k in value}}
+            if isinstance(value, dict):  # made fresh by _info_arrays
+                value.update(dict.fromkeys(_EVENT_MASKS, every))
             infos[key] = value
-            infos[f"_{key}"] = every
+            infos[_MASKS[key]] = every
         return infos
 
     def reset(self, *, seed: int | list[int | None] | None = None, options: dict[str, Any] | None = None):
@@ -591,12 +598,13 @@ class WorldVectorEnv(TaskBase, VectorEnv):
         actions = np.asarray(actions)
         if actions.shape != (self.num_envs,) or actions.dtype.kind not in "iu":  # integers only
             raise ValueError(f"actions must be an integer array of shape ({self.num_envs},), got {actions!r}")
-        if ((actions < 0) | (actions >= ACTION_COUNT)).any():
+        if np.count_nonzero((actions < 0) | (actions >= ACTION_COUNT)):
             raise ValueError(f"actions {actions} are outside the action space {self.single_action_space}")
         events, reward, terminated = self.world.step(actions)
         truncated = self.world.state.t >= self.max_episode_steps
-        success = self.world.success()
         ended = terminated | truncated
+        # read for the ended worlds only (count_nonzero: a fraction of any()'s cost on small arrays)
+        success = self.world.success() if np.count_nonzero(ended) else None
         if self.metadata["autoreset_mode"] == AutoresetMode.SAME_STEP:
             result = self._same_step(events, reward, terminated, truncated, ended, success)
             self._render_human()
@@ -619,8 +627,8 @@ class WorldVectorEnv(TaskBase, VectorEnv):
         )
 
     @staticmethod
-    def _ended_infos(infos: dict[str, Any], ended: np.ndarray, success: np.ndarray) -> dict[str, Any]:
-        if ended.any():
+    def _ended_infos(infos: dict[str, Any], ended: np.ndarray, success: np.ndarray | None) -> dict[str, Any]:
+        if success is not None and np.count_nonzero(ended):
             infos["is_success"] = success & ended
             infos["_is_success"] = ended
         return infos
@@ -632,13 +640,13 @@ class WorldVectorEnv(TaskBase, VectorEnv):
         terminated: np.ndarray,
         truncated: np.ndarray,
         ended: np.ndarray,
-        success: np.ndarray,
+        success: np.ndarray | None,
     ) -> tuple[Any, ...]:
         """SAME_STEP autoreset: ended worlds restart now; their last observation and info go
         to ``infos["final_obs"]`` (an object array of per-env observations, None for the
         others) and ``infos["final_info"]``, as Gymnasium's own vector envs do."""
         infos = self._infos(events)
-        if ended.any():
+        if np.count_nonzero(ended):
             last = self._observe_all()
             final_obs = np.full(self.num_envs, None, dtype=object)
             for i in np.flatnonzero(ended):
