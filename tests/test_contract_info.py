@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
 import vrenvs  # noqa: F401  (registers the ids)
 from tests.worlds import make_env, make_vec
@@ -180,3 +181,20 @@ def test_scene_identity_replays_an_indexed_scene():
     vector = gym.make_vec("vrenvs/Assistant-Fetch-v0", 2, vectorization_mode="vector_entry_point", **designer)
     _, infos = vector.reset(seed=0)
     assert infos["scene_index"].tolist() == [3, 3]
+
+
+def test_vector_env_every_world_masks_are_one_read_only_array():
+    """The ``_key`` mask of an info every world has is one all-True read-only array per env
+    (shared by the keys and the steps, so a step need not make one); the masks of
+    ``is_success`` and ``final_*`` are the step's own (its ended worlds)."""
+    env = make_vec("vrenvs/Assistant-Fetch-v0", FETCH_ROOM, num_envs=2, npcs=[])
+    _, first = env.reset(seed=0)
+    mask = first["_scene"]
+    assert mask.tolist() == [True, True] and not mask.flags.writeable
+    with pytest.raises(ValueError, match="read-only"):
+        mask[0] = False
+    for action in SERVE_CUP:
+        _, _, _, _, infos = env.step(np.array([action, NOOP]))
+        assert all(infos[f"_{k}"] is mask for k in ("scene", "served", "request", "events"))
+        assert infos["events"]["_done"] is mask
+    assert infos["_is_success"].tolist() == [True, False] and infos["_is_success"] is not mask
