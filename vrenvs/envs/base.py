@@ -74,8 +74,10 @@ env (one array per key with its ``_key`` mask; strings and scene identities in o
 arrays)."""
 _MASKS = {key: f"_{key}" for key in INFO}
 """The vector env's ``_key`` mask name of each info key."""
-_EVENT_MASKS = ("_done", "_gave_up")
-"""The masks of ``info["events"]``'s entries."""
+_EVENT_KEYS = ("done", "gave_up")
+"""The entries of ``info["events"]``: the ``Events`` fields of the same names, as request types."""
+_EVENT_MASKS = tuple(f"_{key}" for key in _EVENT_KEYS)
+"""The vector env's masks of ``info["events"]``'s entries."""
 HUMAN_WORLDS = 16  # a vector env's window shows at most this many worlds
 MAX_NUM_ENVS = 65_536
 """The most worlds one native vector env steps (``num_envs``); its arrays grow with it."""
@@ -347,8 +349,7 @@ class TaskBase:
             "failed": s.failed.astype(np.int64),
         }
         if events is not None:
-            names = _TYPE_NAMES.take
-            info["events"] = {"done": names(events.done), "gave_up": names(events.gave_up)}
+            info["events"] = {key: _TYPE_NAMES.take(getattr(events, key)) for key in _EVENT_KEYS}
         return info
 
     def _speak(self) -> None:
@@ -458,7 +459,7 @@ class WorldEnv(TaskBase, gym.Env):
             "failed": int(s.failed[0]),
         }
         if events is not None:
-            info["events"] = {"done": _TYPE_NAMES[events.done[0]], "gave_up": _TYPE_NAMES[events.gave_up[0]]}
+            info["events"] = {key: _TYPE_NAMES[getattr(events, key)[0]] for key in _EVENT_KEYS}
         return info
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
