@@ -59,11 +59,12 @@ bench: $(BIN)/.installed
 # Mutation testing of the env contract (docs/mutation.md). Needs mutmut (`pip install mutmut`;
 # it is in the dev extra). Config: [tool.mutmut] in pyproject.toml. MUTANTS picks mutants by
 # name glob, e.g. MUTANTS='vrenvs.core.rewards*'; named mutants are always re-run. One worker,
-# one torch/OpenMP thread: a worker forked from a process with a thread pool can hang.
+# one torch/OpenMP thread: a worker forked from a process with a thread pool can hang. The
+# kernels run as plain Python (NUMBA_DISABLE_JIT=1), so their mutants run too.
 MUTANTS ?= vrenvs.core.* vrenvs.envs.base.*info*
 MUTATION_WORKERS ?= 1
 mutation: $(BIN)/.installed
-	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 \
+	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_DISABLE_JIT=1 \
 		$(BIN)/mutmut run --max-children $(MUTATION_WORKERS) $(foreach m,$(MUTANTS),"$(m)")
 	mkdir -p out
 	$(BIN)/mutmut results | grep -v ': not checked' > out/mutmut-results.txt || true

@@ -157,3 +157,34 @@ def test_the_cycle_finder_finds_a_cycle():
         assert any("vrenvs.core.world" in c and "vrenvs.core.grid" in c for c in _cycles())
     finally:
         GRAPH["vrenvs.core.grid"].pop()
+
+
+def _decorator_names(function: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
+    names = set()
+    for decorator in function.decorator_list:
+        target = decorator.func if isinstance(decorator, ast.Call) else decorator
+        names.add(target.attr if isinstance(target, ast.Attribute) else getattr(target, "id", ""))
+    return names
+
+
+def test_kernels_are_bound_by_assignment_so_mutation_testing_reaches_them():
+    """``name = kernel(name)`` after a plain ``def name``, never ``@kernel`` (mutmut skips
+    decorated functions; vrenvs.core.jit)."""
+    bound, decorated = [], []
+    for module, path in MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        defs = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and "kernel" in _decorator_names(
+                node
+            ):
+                decorated.append(f"{module}.{node.name}")
+        for node in tree.body:
+            value = node.value if isinstance(node, ast.Assign) else None
+            if isinstance(value, ast.Call) and getattr(value.func, "id", None) == "kernel":
+                (target,) = node.targets
+                assert isinstance(target, ast.Name) and [a.id for a in value.args] == [target.id], module
+                assert target.id in defs, f"{module}.{target.id} is not a module-level def"
+                bound.append(f"{module}.{target.id}")
+    assert decorated == []
+    assert len(bound) >= 20 and "vrenvs.core.rules._physics" in bound, bound

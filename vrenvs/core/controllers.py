@@ -90,7 +90,6 @@ def _pursue(
     return step_towards(state, b, slot, field, away=away)
 
 
-@kernel
 def _hunt_worlds(
     tiles, occupant, carry, facing, pos, key, t, active, guide, num_regions, slot, prey, sight, round_,
     tables, no_yielding, actions, mode, waypoint,
@@ -132,6 +131,9 @@ def _hunt_worlds(
                 tiles, occupant, carry, facing, pos, key, t, w, slot, field, False, no_yielding, tables
             )
             mode[w] = _PATROLLING
+
+
+_hunt_worlds = kernel(_hunt_worlds)
 
 
 def _hunt(state: WorldState, config: TaskConfig, slot: int, round_: bool) -> Decision:
@@ -220,7 +222,6 @@ def steal(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     return Decision(actions, mode)
 
 
-@kernel
 def _follow_worlds(
     tiles, occupant, carry, facing, pos, key, t, active, req_type, mobility, region_map, slot, helper,
     radius, walkable, yielding, tables, actions, mode,
@@ -252,6 +253,9 @@ def _follow_worlds(
             tiles, occupant, carry, facing, pos, key, t, w, slot, score, False, yielding, tables
         )
         mode[w] = _FOLLOWING
+
+
+_follow_worlds = kernel(_follow_worlds)
 
 
 def user(state: WorldState, config: TaskConfig, slot: int) -> Decision:

@@ -50,7 +50,6 @@ def _grids(mask: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(mask, dtype=bool).reshape(-1, *mask.shape[-2:])
 
 
-@kernel
 def search(
     targets: np.ndarray,
     cells: np.ndarray,
@@ -103,7 +102,9 @@ def search(
         want[queries[q, 0], queries[q, 1]] = 0
 
 
-@kernel
+search = kernel(search)
+
+
 def scratch(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Work arrays for :func:`search_from` on ``(h, w)`` grids (allocate once per kernel call,
     reuse for every search)."""
@@ -116,7 +117,9 @@ def scratch(h: int, w: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndar
     )
 
 
-@kernel
+scratch = kernel(scratch)
+
+
 def search_from(y: int, x: int, cells: np.ndarray, table: np.ndarray, limit: int, work: tuple) -> np.ndarray:
     """:func:`search` from the one cell ``(y, x)`` over the whole grid, for kernels; returns
     the distances (``work[4]``, overwritten by the next search with the same ``work``)."""
@@ -127,7 +130,9 @@ def search_from(y: int, x: int, cells: np.ndarray, table: np.ndarray, limit: int
     return dist
 
 
-@kernel
+search_from = kernel(search_from)
+
+
 def _search(
     targets: np.ndarray,
     cells: np.ndarray,
@@ -146,6 +151,9 @@ def _search(
     for g in range(n):
         o = owner[g]
         search(targets[g], cells[o], table[o], limit, queries[g], want, queue, dist[g])
+
+
+_search = kernel(_search)
 
 
 _BOOL_TABLE = np.array([[False, True]])
@@ -228,7 +236,6 @@ def distances_on(
     return dist[np.arange(n)[:, None], queries[..., 0], queries[..., 1]]
 
 
-@kernel
 def _label(mask: np.ndarray, labels: np.ndarray) -> None:
     n, h, w = mask.shape
     queue = np.empty(h * w, np.int32)
@@ -252,6 +259,9 @@ def _label(mask: np.ndarray, labels: np.ndarray) -> None:
                         labels[g, ny, nx] = start
                         queue[tail] = ny * w + nx
                         tail += 1
+
+
+_label = kernel(_label)
 
 
 def label_components(mask: np.ndarray) -> np.ndarray:

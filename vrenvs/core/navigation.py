@@ -60,7 +60,6 @@ def cells(state: WorldState, b: np.ndarray, cells: np.ndarray) -> np.ndarray:
     return mask
 
 
-@kernel
 def passable_row(held: int, tables: np.ndarray, out: np.ndarray) -> None:
     """``out[tile]``: can an actor carrying a key of colour ``held`` (-1: none) path through
     ``tile``? Walkable tiles, closed doors, and locked doors of that colour (``tables``:
@@ -72,11 +71,16 @@ def passable_row(held: int, tables: np.ndarray, out: np.ndarray) -> None:
         )
 
 
-@kernel
+passable_row = kernel(passable_row)
+
+
 def _passable_rows(carry: np.ndarray, slot: int, tables: np.ndarray, out: np.ndarray) -> None:
     key_colour = tables[4]
     for w in range(out.shape[0]):
         passable_row(key_colour[carry[w, slot]], tables, out[w])
+
+
+_passable_rows = kernel(_passable_rows)
 
 
 def passable_tiles(state: WorldState, slot: int) -> np.ndarray:
@@ -93,7 +97,6 @@ def passable(state: WorldState, b: np.ndarray, slot: int) -> np.ndarray:
     return table[np.arange(len(table))[:, None, None], state.tiles[b]]
 
 
-@kernel
 def towards(tiles, occupant, carry, facing, pos, key, t, w, slot, field, away, yielding, tables):  # fmt: skip
     """The action of :func:`step_towards` for ``slot`` in world ``w`` on the ``(Hp, Wp)``
     ``field``, for kernels (``tables``: :data:`NAV_TABLES`)."""
@@ -139,7 +142,9 @@ def towards(tiles, occupant, carry, facing, pos, key, t, w, slot, field, away, y
     return direction
 
 
-@kernel
+towards = kernel(towards)
+
+
 def _step_towards(
     tiles, occupant, carry, facing, pos, key, t, b, slot, field, frow, flayer, away, yielding, tables, out
 ):  # fmt: skip
@@ -148,6 +153,9 @@ def _step_towards(
             tiles, occupant, carry, facing, pos, key, t, b[i], slot, field[frow[i], flayer[i]], away,
             yielding, tables,
         )  # fmt: skip
+
+
+_step_towards = kernel(_step_towards)
 
 
 def step_towards(

@@ -29,7 +29,6 @@ def layer_highs() -> np.ndarray:
     return np.array([CATALOG.num_tiles - 1, CATALOG.num_items, CATALOG.num_roles], dtype=np.int16)
 
 
-@kernel
 def _views(tiles, items, occupant, pos, slot, radius, top, side, occupant_roles, view):  # fmt: skip
     """Fill ``view`` ``(B, 3 * k * k)``: the window of ``radius`` around ``slot`` (``radius``
     < 0: the ``side`` x ``side`` map from ``top``), layer by layer."""
@@ -47,7 +46,9 @@ def _views(tiles, items, occupant, pos, slot, radius, top, side, occupant_roles,
                 view[b, 2 * cells + c] = occupant_roles[occupant[b, y, x]]
 
 
-@kernel
+_views = kernel(_views)
+
+
 def _scalars(pos, slot, margin, size, req_age, patience, facing, out):  # fmt: skip
     scale = max(size - 1, 1)
     for b in range(out.shape[0]):
@@ -55,6 +56,9 @@ def _scalars(pos, slot, margin, size, req_age, patience, facing, out):  # fmt: s
         out[b, 1] = (pos[b, slot, 1] - margin) / scale
         out[b, 2] = min(max(req_age[b] / max(patience[b], 1), 0.0), 1.0)
         out[b, 2 + facing[b, slot]] = 1.0
+
+
+_scalars = kernel(_scalars)
 
 
 def observe(

@@ -57,7 +57,6 @@ def share_of(scene: Scene, config: TaskConfig) -> float:
     return share
 
 
-@kernel
 def _settle(
     tiles, carry, pos, region_map, door_map, req_type, req_target, req_tokens, req_age, req_wait,
     patience, served, failed, user, after, is_open, done_out, gave_up_out, due,
@@ -97,6 +96,9 @@ def _settle(
         due[b] = req_type[b] == 0 and req_wait[b] == 0
         num_due += due[b]
     return num_due
+
+
+_settle = kernel(_settle)
 
 
 def update(state: WorldState, config: TaskConfig, events) -> None:

@@ -25,7 +25,6 @@ class Stream:
     USER, NPC, FOOD, REQUEST = range(1, 5)
 
 
-@kernel
 def mix(x: np.uint64) -> np.uint64:
     """The SplitMix64 finaliser of one 64-bit word."""
     x = x ^ (x >> np.uint64(30))
@@ -35,7 +34,9 @@ def mix(x: np.uint64) -> np.uint64:
     return x ^ (x >> np.uint64(31))
 
 
-@kernel
+mix = kernel(mix)
+
+
 def draw(key: np.uint64, t: int, stream: int, lanes: int, lane: int) -> float:
     """Lane ``lane`` of ``lanes`` of the float in [0, 1) for episode ``key`` at step ``t``
     (the scalar form of :func:`uniform`, for kernels)."""
@@ -44,14 +45,18 @@ def draw(key: np.uint64, t: int, stream: int, lanes: int, lane: int) -> float:
     return float(bits >> np.uint64(11)) * (1.0 / (1 << 53))
 
 
-@kernel
+draw = kernel(draw)
+
+
 def draw_integer(key: np.uint64, t: int, stream: int, high: int, lanes: int, lane: int) -> int:
     """The scalar form of :func:`integers`: an integer in ``[0, high)``."""
     value = int(draw(key, t, stream, lanes, lane) * high)
     return min(value, max(high - 1, 0))
 
 
-@kernel
+draw_integer = kernel(draw_integer)
+
+
 def _uniform(key: np.ndarray, t: np.ndarray, stream: int, out: np.ndarray) -> None:
     lanes = out.shape[1]
     for b in range(out.shape[0]):
@@ -59,12 +64,17 @@ def _uniform(key: np.ndarray, t: np.ndarray, stream: int, out: np.ndarray) -> No
             out[b, lane] = draw(key[b], t[b], stream, lanes, lane)
 
 
-@kernel
+_uniform = kernel(_uniform)
+
+
 def _integers(key: np.ndarray, t: np.ndarray, stream: int, high: np.ndarray, out: np.ndarray) -> None:
     lanes = out.shape[1]
     for b in range(out.shape[0]):
         for lane in range(lanes):
             out[b, lane] = draw_integer(key[b], t[b], stream, high[b], lanes, lane)
+
+
+_integers = kernel(_integers)
 
 
 def uniform(key: np.ndarray, t: np.ndarray, stream: int, lanes: int = 1) -> np.ndarray:

@@ -85,7 +85,6 @@ class Events:
 _FOOD_LANES = 16  # candidate cells drawn for food that grows back
 
 
-@kernel
 def _facing_cells(pos: np.ndarray, facing: int, around: np.ndarray) -> None:
     """``around`` (5, 2): the faced cell, then the cells up, right, down and left of ``pos``."""
     for k in range(5):
@@ -94,7 +93,9 @@ def _facing_cells(pos: np.ndarray, facing: int, around: np.ndarray) -> None:
         around[k, 1] = pos[1] + _DX[d]
 
 
-@kernel
+_facing_cells = kernel(_facing_cells)
+
+
 def _remove(
     items: np.ndarray,
     occupant: np.ndarray,
@@ -116,7 +117,9 @@ def _remove(
     carry[b, slot] = 0
 
 
-@kernel
+_remove = kernel(_remove)
+
+
 def _physics(
     tiles, items, occupant, pos, facing, carry, active, mode, home, t, key, eaten,
     region_map, req_type, req_target, actions, roles, tables, ev,
@@ -280,6 +283,9 @@ def _physics(
                 escaped[b, s] = True
                 occupant[b, pos[b, s, 0], pos[b, s, 1]] = 0
                 active[b, s] = False
+
+
+_physics = kernel(_physics)
 
 
 def _tables() -> np.ndarray:

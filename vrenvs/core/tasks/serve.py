@@ -28,7 +28,6 @@ _KEY_COLOUR = CATALOG.KEY_COLOUR.astype(np.int64)  # by item
 _FETCH, _GUIDE, _OPEN = requests.FETCH, requests.GUIDE, requests.OPEN
 
 
-@kernel
 def _goals(
     req_type, req_target, carry, items, tiles, door_map, guide, active, pos, users, slot, shut, is_key, out,
 ):  # fmt: skip
@@ -57,6 +56,9 @@ def _goals(
         for s in users:
             if active[b, s]:
                 out[1, b, pos[b, s, 0], pos[b, s, 1]] = True
+
+
+_goals = kernel(_goals)
 
 
 def lock_keys(state: WorldState, slot: int) -> np.ndarray:
