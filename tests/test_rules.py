@@ -121,6 +121,50 @@ def test_locked_door_opens_only_with_the_key_of_its_colour():
     assert w.state.items[0][tuple(w.state.pos[0, 1])] == CATALOG.item["blue_key"].id, "under the assistant"
 
 
+def test_an_actor_in_the_first_slot_blocks_like_any_other():
+    """Slot 0 is no exception to the move rule: a guard does not walk into an assistant that
+    holds the first slot (slot 0 was the user, who makes way, in every other picture)."""
+    scene = """
+        #####
+        #...#
+        #.A.#
+        #.P.#
+        #####
+        """
+    w = world_from(scene, ("assistant", "guard"), learner=0)
+    ev = act(w, A.NOOP, A.UP)
+    assert not ev.moved[0, 1]
+    assert_picture(w, scene)
+
+
+@pytest.mark.parametrize(
+    ("door", "key"), [("R", "red_key"), ("G", "green_key"), ("B", "blue_key"), ("Y", "yellow_key")]
+)
+def test_a_locked_door_stays_locked_to_empty_hands_and_every_other_key(door, key):
+    """Toggling a locked door of any colour without its key changes nothing (the red door
+    alone did not show a rule that read another row of the catalog as "is open")."""
+    w = world_from(
+        f"""
+        #######
+        #@....#
+        #.....#
+        ##.A{door}.#
+        #.....#
+        #.....#
+        #######
+        """,
+        UA,
+    )
+    act(w, A.NOOP, A.RIGHT)  # blocked by the door: faces it
+    others = [k for k in ("red_key", "green_key", "blue_key", "yellow_key") if k != key]
+    for held in (0, *(CATALOG.item[k].id for k in others)):
+        w.state.carry[0, 1] = held
+        assert not act(w, A.NOOP, A.TOGGLE).opened[0, 1]
+        assert door in ascii_of(w) and w.state.carry[0, 1] == held, held
+    w.state.carry[0, 1] = CATALOG.item[key].id
+    assert act(w, A.NOOP, A.TOGGLE).opened[0, 1] and "'" in ascii_of(w)
+
+
 def test_closed_door_toggles_open_and_shut():
     w = world_from(
         """
@@ -187,6 +231,8 @@ def test_pick_up_drop_and_give_to_the_user_who_asked():
     ev = act(w, A.NOOP, A.GIVE)
     assert ev.gave[0, 1] and ev.done[0] == requests.FETCH
     assert w.state.carry[0, 1] == 0 and w.state.req_type[0] == 0
+    assert w.state.carry[0, 0] == 0, "the user takes the apple away: it holds nothing after"
+    assert CATALOG.item["apple"].id not in w.state.items[0]
 
 
 def test_user_follows_the_assistant_only_while_guided_and_near():
@@ -457,7 +503,8 @@ def test_patrol_makes_rounds_of_the_regions_in_order_and_chase_roams():
     assert any(b != (a + 1) % regions for a, b in itertools.pairwise(roams)), roams
 
 
-def test_a_caught_thief_leaves_the_map_and_drops_its_loot_where_it_stood():
+@pytest.mark.parametrize(("loot", "glyph"), [("cup", "c"), ("red_key", "r")])  # red_key: item 1
+def test_a_caught_thief_leaves_the_map_and_drops_its_loot_where_it_stood(loot, glyph):
     w = world_from(
         """
         #######
@@ -472,18 +519,17 @@ def test_a_caught_thief_leaves_the_map_and_drops_its_loot_where_it_stood():
         learner=0,
         goal="guard",
     )
-    cup = CATALOG.item["cup"].id
-    w.state.carry[0, 1] = cup
+    w.state.carry[0, 1] = CATALOG.item[loot].id
     ev = act(w, A.UP, A.NOOP)  # the guard steps next to the thief: caught
     assert ev.caught[0].tolist() == [False, True]
     assert not w.state.active[0, 1] and w.state.carry[0, 1] == 0
     assert w.state.mode[0, 1] == MODES.index("caught")
     assert_picture(
         w,
-        """
+        f"""
         #######
         #.....#
-        #..c..#
+        #..{glyph}..#
         #..P..#
         #.....#
         #....$#
@@ -540,6 +586,10 @@ def test_drop_goes_underfoot_else_to_the_faced_cell_else_a_free_neighbour():
     act(w, A.NOOP, A.DROP)
     assert w.state.items[0, 3 + m, 2 + m] == book, "the faced cell, below"
     assert w.state.items[0, 1 + m, 2 + m] == 0 and w.state.carry[0, 1] == 0
+    w.state.items[0, 2 + m, 3 + m] = w.state.items[0, 3 + m, 2 + m] = 0  # right free too
+    w.state.carry[0, 1] = book
+    act(w, A.NOOP, A.DROP)  # still facing down: the faced cell before the free neighbours
+    assert w.state.items[0, 3 + m, 2 + m] == book and w.state.items[0, 2 + m, 3 + m] == 0
 
 
 @pytest.mark.parametrize(
