@@ -36,15 +36,12 @@ import numpy as np
 
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.grid import UNREACHED, distance_field, scratch, search_from
+from vrenvs.core.grid import UNREACHED, scratch, search, search_from
 from vrenvs.core.jit import kernel
 from vrenvs.core.navigation import (
     NAV_TABLES,
     NO_YIELDING,
-    cells,
-    passable,
     passable_row,
-    step_towards,
     towards,
 )
 from vrenvs.core.oracle import oracle
@@ -65,29 +62,36 @@ class Decision(NamedTuple):
 Controller = Callable[[WorldState, TaskConfig, int], "np.ndarray | Decision"]
 _MODE = {name: i for i, name in enumerate(MODES)}
 _CHASING, _PATROLLING, _FOLLOWING = _MODE["chasing"], _MODE["patrolling"], _MODE["following"]
+_IDLE, _FLEEING, _TRADING = _MODE["idle"], _MODE["fleeing"], _MODE["trading"]
+_STEALING, _ESCAPING, _PICKUP = _MODE["stealing"], _MODE["escaping"], Action.PICKUP
 _NPC_STREAM, _USER_STREAM, _GUIDE = Stream.NPC, Stream.USER, requests.GUIDE
 
 
-def _nearest_in_sight(
-    state: WorldState, config: TaskConfig, slot: int, role: str | None
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per world: slot of the nearest active actor with ``role`` within sight, and a mask."""
-    slots = [s for s, r in enumerate(config.roles) if r == role] if role else []
-    if not slots:
-        return np.zeros(state.batch, np.int64), np.zeros(state.batch, bool)
-    gaps = np.stack([np.abs(state.pos[:, s] - state.pos[:, slot]).sum(axis=1) for s in slots], axis=1)
-    alive = np.stack([state.active[:, s] for s in slots], axis=1)
-    gaps = np.where(alive, gaps, 1 << 20)
-    best = gaps.argmin(axis=1)
-    return np.array(slots)[best], gaps.min(axis=1) <= config.sight
+def _nearest(pos, active, w, slot, slots):  # fmt: skip
+    """The nearest active actor of ``slots`` to ``slot`` in world ``w`` by Manhattan gap
+    (the first of equal gaps) and that gap; ``(-1, 1 << 20)`` when none is active."""
+    target, nearest = -1, 1 << 20
+    for s in slots:
+        if active[w, s]:
+            gap = abs(pos[w, s, 0] - pos[w, slot, 0]) + abs(pos[w, s, 1] - pos[w, slot, 1])
+            if gap < nearest:
+                target, nearest = s, gap
+    return target, nearest
 
 
-def _pursue(
-    state: WorldState, b: np.ndarray, slot: int, target: np.ndarray, away: bool, limit: int
-) -> np.ndarray:
-    mask = cells(state, b, state.pos[b, target])
-    field = distance_field(mask, passable(state, b, slot), limit=limit)
-    return step_towards(state, b, slot, field, away=away)
+_nearest = kernel(_nearest)
+
+
+def _step_from(
+    tiles, occupant, carry, facing, pos, key, t, w, slot, y, x, limit, away, passable, work, tables
+):  # fmt: skip
+    """The step of ``slot`` in world ``w`` towards (or ``away`` from) the cell ``(y, x)``,
+    by BFS from it up to ``limit`` steps over the tiles ``passable`` marks."""
+    dist = search_from(y, x, tiles[w], passable, limit, work)
+    return towards(tiles, occupant, carry, facing, pos, key, t, w, slot, dist, away, NO_YIELDING, tables)
+
+
+_step_from = kernel(_step_from)
 
 
 def _hunt_worlds(
@@ -104,12 +108,7 @@ def _hunt_worlds(
     for w in range(tiles.shape[0]):
         if not active[w, slot]:
             continue
-        target, nearest = -1, 1 << 20
-        for s in prey:
-            if active[w, s]:
-                gap = abs(pos[w, s, 0] - pos[w, slot, 0]) + abs(pos[w, s, 1] - pos[w, slot, 1])
-                if gap < nearest:
-                    target, nearest = s, gap
+        target, nearest = _nearest(pos, active, w, slot, prey)
         if target >= 0 and nearest <= sight:
             passable_row(key_colour[carry[w, slot]], tables, passable)
             dist = search_from(pos[w, target, 0], pos[w, target, 1], tiles[w], passable, 2 * sight, work)
@@ -165,60 +164,143 @@ def _threat(config: TaskConfig, slot: int) -> str | None:
     return hunters[0] if hunters else None
 
 
+def _flee_worlds(
+    tiles, items, occupant, carry, facing, pos, key, t, active, slot, threats, sight, food, tables, actions,
+    mode,
+):  # fmt: skip
+    """Per world: step away from the nearest active ``threats`` slot within ``sight`` (BFS
+    from it up to ``sight + 4`` steps), else towards the nearest ``food`` item."""
+    key_colour = tables[4]
+    hp, wp = tiles.shape[1], tiles.shape[2]
+    passable = np.zeros(tables.shape[1], np.bool_)  # by tile id
+    work = scratch(hp, wp)
+    goals, want, queue, none, dist = work
+    for w in range(tiles.shape[0]):
+        if not active[w, slot]:
+            continue
+        passable_row(key_colour[carry[w, slot]], tables, passable)
+        threat, gap = _nearest(pos, active, w, slot, threats)
+        if threat >= 0 and gap <= sight:
+            ty, tx = pos[w, threat, 0], pos[w, threat, 1]
+            actions[w] = _step_from(
+                tiles, occupant, carry, facing, pos, key, t, w, slot, ty, tx, sight + 4, True, passable, work,
+                tables,
+            )  # fmt: skip
+            mode[w] = _FLEEING
+            continue
+        for y in range(hp):
+            for x in range(wp):
+                goals[y, x] = food[items[w, y, x]]
+        search(goals, tiles[w], passable, UNREACHED, none, want, queue, dist)
+        goals[:, :] = False
+        actions[w] = towards(
+            tiles, occupant, carry, facing, pos, key, t, w, slot, dist, False, NO_YIELDING, tables
+        )
+        mode[w] = _IDLE
+
+
+_flee_worlds = kernel(_flee_worlds)
+
+
 def flee(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     actions = np.zeros(state.batch, np.int64)
     mode = state.mode[:, slot].copy()
-    alive = state.active[:, slot]
-    threat = _threat(config, slot)
-    target, seen = _nearest_in_sight(state, config, slot, threat)
-    run = np.flatnonzero(alive & seen)
-    eat = np.flatnonzero(alive & ~seen)
-    if len(run):
-        actions[run] = _pursue(state, run, slot, target[run], True, config.sight + 4)
-        mode[run] = _MODE["fleeing"]
-    if len(eat):
-        food = CATALOG.FOOD[state.items[eat]]
-        field = distance_field(food, passable(state, eat, slot))
-        actions[eat] = step_towards(state, eat, slot, field)
-        mode[eat] = _MODE["idle"]
+    _flee_worlds(
+        state.tiles, state.items, state.occupant, state.carry, state.facing, state.pos, state.key, state.t,
+        state.active, slot, config.slots(_threat(config, slot)), config.sight, CATALOG.FOOD, NAV_TABLES,
+        actions, mode,
+    )  # fmt: skip
     return Decision(actions, mode)
+
+
+def _trade_worlds(
+    tiles, occupant, carry, facing, pos, key, t, active, home, slot, tables, actions, mode
+):  # fmt: skip
+    """Per world: wait at home (mode trading), else (active) walk back to it."""
+    key_colour = tables[4]
+    passable = np.zeros(tables.shape[1], np.bool_)  # by tile id
+    work = scratch(tiles.shape[1], tiles.shape[2])
+    for w in range(tiles.shape[0]):
+        hy, hx = home[w, slot, 0], home[w, slot, 1]
+        there = pos[w, slot, 0] == hy and pos[w, slot, 1] == hx
+        mode[w] = _TRADING if there else _IDLE
+        if there or not active[w, slot]:
+            continue
+        passable_row(key_colour[carry[w, slot]], tables, passable)
+        actions[w] = _step_from(
+            tiles, occupant, carry, facing, pos, key, t, w, slot, hy, hx, UNREACHED, False, passable, work,
+            tables,
+        )  # fmt: skip
+
+
+_trade_worlds = kernel(_trade_worlds)
 
 
 def trade(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     actions = np.zeros(state.batch, np.int64)
-    home = (state.pos[:, slot] == state.home[:, slot]).all(axis=1)
-    away = np.flatnonzero(state.active[:, slot] & ~home)
-    if len(away):
-        field = distance_field(cells(state, away, state.home[away, slot]), passable(state, away, slot))
-        actions[away] = step_towards(state, away, slot, field)
-    return Decision(actions, np.where(home, _MODE["trading"], _MODE["idle"]).astype(np.uint8))
+    mode = np.empty(state.batch, np.uint8)
+    _trade_worlds(
+        state.tiles, state.occupant, state.carry, state.facing, state.pos, state.key, state.t, state.active,
+        state.home, slot, NAV_TABLES, actions, mode,
+    )  # fmt: skip
+    return Decision(actions, mode)
+
+
+def _steal_worlds(
+    tiles, items, occupant, carry, facing, pos, key, t, active, goal, home, slot, guards, sight, tables,
+    actions, mode,
+):  # fmt: skip
+    """Per world: step away from the nearest active ``guards`` slot when it is within
+    ``sight`` and 2 steps (BFS from it up to ``sight + 4`` steps); else, empty-handed with
+    loot still on the ``goal`` cell, walk to it and pick it up from the cell or next to it;
+    else walk home."""
+    key_colour = tables[4]
+    wp = tiles.shape[2]
+    passable = np.zeros(tables.shape[1], np.bool_)  # by tile id
+    work = scratch(tiles.shape[1], wp)
+    for w in range(tiles.shape[0]):
+        if not active[w, slot]:
+            continue
+        passable_row(key_colour[carry[w, slot]], tables, passable)
+        guard, gap = _nearest(pos, active, w, slot, guards)
+        if guard >= 0 and gap <= sight and gap <= 2:
+            ty, tx = pos[w, guard, 0], pos[w, guard, 1]
+            actions[w] = _step_from(
+                tiles, occupant, carry, facing, pos, key, t, w, slot, ty, tx, sight + 4, True, passable, work,
+                tables,
+            )  # fmt: skip
+            mode[w] = _FLEEING
+            continue
+        gy, gx = goal[w, slot] // wp, goal[w, slot] % wp
+        if carry[w, slot] == 0 and items[w, gy, gx] > 0:
+            dist = search_from(gy, gx, tiles[w], passable, UNREACHED, work)
+            if dist[pos[w, slot, 0], pos[w, slot, 1]] <= 1:
+                actions[w] = _PICKUP
+            else:
+                actions[w] = towards(
+                    tiles, occupant, carry, facing, pos, key, t, w, slot, dist, False, NO_YIELDING, tables
+                )
+            mode[w] = _STEALING
+        else:
+            hy, hx = home[w, slot, 0], home[w, slot, 1]
+            actions[w] = _step_from(
+                tiles, occupant, carry, facing, pos, key, t, w, slot, hy, hx, UNREACHED, False, passable,
+                work, tables,
+            )  # fmt: skip
+            mode[w] = _ESCAPING
+
+
+_steal_worlds = kernel(_steal_worlds)
 
 
 def steal(state: WorldState, config: TaskConfig, slot: int) -> Decision:
     actions = np.zeros(state.batch, np.int64)
     mode = state.mode[:, slot].copy()
-    alive = state.active[:, slot]
-    guard, near = _nearest_in_sight(state, config, slot, _threat(config, slot) or "guard")
-    near &= np.abs(state.pos[np.arange(state.batch), guard] - state.pos[:, slot]).sum(axis=1) <= 2
-    run = np.flatnonzero(alive & near)
-    if len(run):
-        actions[run] = _pursue(state, run, slot, guard[run], True, config.sight + 4)
-        mode[run] = _MODE["fleeing"]
-    side = state.tiles.shape[-1]
-    goal = np.stack(np.divmod(state.goal[:, slot].astype(np.int64), side), axis=1)
-    loot_there = state.items[np.arange(state.batch), goal[:, 0], goal[:, 1]] > 0
-    steal_now = alive & ~near & (state.carry[:, slot] == 0) & loot_there
-    go = np.flatnonzero(steal_now)
-    if len(go):
-        field = distance_field(cells(state, go, goal[go]), passable(state, go, slot))
-        adjacent = field[np.arange(len(go)), state.pos[go, slot, 0], state.pos[go, slot, 1]] <= 1
-        actions[go] = np.where(adjacent, Action.PICKUP, step_towards(state, go, slot, field))
-        mode[go] = _MODE["stealing"]
-    leave = np.flatnonzero(alive & ~near & ~steal_now)
-    if len(leave):
-        field = distance_field(cells(state, leave, state.home[leave, slot]), passable(state, leave, slot))
-        actions[leave] = step_towards(state, leave, slot, field)
-        mode[leave] = _MODE["escaping"]
+    _steal_worlds(
+        state.tiles, state.items, state.occupant, state.carry, state.facing, state.pos, state.key, state.t,
+        state.active, state.goal, state.home, slot, config.slots(_threat(config, slot) or "guard"),
+        config.sight, NAV_TABLES, actions, mode,
+    )  # fmt: skip
     return Decision(actions, mode)
 
 
