@@ -20,7 +20,6 @@ __all__ = [
     "dilate",
     "distance_field",
     "distances_at",
-    "distances_on",
     "flood",
     "label_components",
     "scratch",
@@ -211,28 +210,6 @@ def distances_at(targets: np.ndarray, passable: np.ndarray, queries: np.ndarray)
     queries = _checked_queries(queries, h, w)
     dist = np.empty((n, h, w), np.int16)
     _search(_grids(targets), *_walk(passable), UNREACHED, queries, dist)
-    return dist[np.arange(n)[:, None], queries[..., 0], queries[..., 1]]
-
-
-def distances_on(
-    targets: np.ndarray, cells: np.ndarray, table: np.ndarray, owner: np.ndarray, queries: np.ndarray
-) -> np.ndarray:
-    """:func:`distances_at` for ``(N, H, W)`` target grids that walk shared maps: grid ``g``
-    may enter a cell when ``table[owner[g], cells[owner[g], y, x]]`` (``cells``: ``(M, H, W)``
-    uint8 codes such as tile ids, ``table``: ``(M, K)`` bool, ``owner``: ``(N,)``)."""
-    n, h, w = targets.shape
-    queries = _checked_queries(queries, h, w)
-    dist = np.empty((n, h, w), np.int16)
-    grids = np.ascontiguousarray(cells, np.uint8)
-    _search(
-        _grids(targets),
-        grids,
-        np.ascontiguousarray(table, bool),
-        np.asarray(owner, np.int64),
-        UNREACHED,
-        queries,
-        dist,
-    )
     return dist[np.arange(n)[:, None], queries[..., 0], queries[..., 1]]
 
 

@@ -26,11 +26,10 @@ length over twice the map size (1 when unreachable), and reachable (0 or 1).
 
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from vrenvs.core.grid import UNREACHED, distances_on
+from vrenvs.core.grid import UNREACHED, search
+from vrenvs.core.jit import kernel
 from vrenvs.core.navigation import passable_tiles, targets
 from vrenvs.core.state import TaskConfig, WorldState
 from vrenvs.core.tasks import OBJECTIVES, objective_of
@@ -41,42 +40,65 @@ NUM_GOALS = 4
 PER_GOAL = 6
 ROUTE_SIZE = NUM_GOALS * PER_GOAL
 GOAL_NAMES = {name: objective.GOALS for name, objective in OBJECTIVES.items()}
-_MOVES = np.array([(-1, 0), (0, 1), (1, 0), (0, -1)])  # up, right, down, left (actions 1..4)
-_QUERY_OFFSETS = np.concatenate([np.zeros((1, 2), np.int64), _MOVES])  # here, then the moves
+_QY, _QX = (0, -1, 0, 1, 0), (0, 0, 1, 0, -1)  # the cell, then up, right, down, left (actions 1..4)
 
 
-@functools.lru_cache(maxsize=16)
-def _owners(batch: int) -> np.ndarray:
-    """``(NUM_GOALS * batch,)`` the world of each goal grid of :func:`distances` (private:
-    only read)."""
-    return np.tile(np.arange(batch), NUM_GOALS)
+def _distances(goals, tiles, table, pos, slot, out):  # fmt: skip
+    """``out[b, g, k]``: BFS steps from the cells of ``goals[g, b]`` to ``slot``'s cell
+    (``k`` = 0) and to the cells one move up, right, down and left of it (``k`` = 1..4),
+    walking ``tiles[b]`` where ``table[b, tile]``; :data:`UNREACHED` where no path leads.
+    Each search stops once it has reached the five cells."""
+    h, w = tiles.shape[1], tiles.shape[2]
+    queue = np.empty(h * w, np.int32)
+    want = np.zeros((h, w), np.int32)
+    dist = np.empty((h, w), np.int16)
+    queries = np.empty((5, 2), np.int64)
+    for b in range(tiles.shape[0]):
+        for k in range(5):  # the border is wall, so the neighbours exist
+            queries[k, 0] = pos[b, slot, 0] + _QY[k]
+            queries[k, 1] = pos[b, slot, 1] + _QX[k]
+        for g in range(goals.shape[0]):
+            search(goals[g, b], tiles[b], table[b], UNREACHED, queries, want, queue, dist)
+            for k in range(5):
+                out[b, g, k] = dist[queries[k, 0], queries[k, 1]]
+
+
+_distances = kernel(_distances)
 
 
 def distances(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     """``(B, NUM_GOALS, 5)`` int64 path lengths to each goal kind from ``slot``'s cell and
     from the cells one move up, right, down and left (:data:`UNREACHED`: no path)."""
-    b = state.batch
-    goals = np.concatenate(targets(state, config, slot))  # (G*B, Hp, Wp)
-    # (B, 5, 2): the cell and its neighbours (the border is wall, so neighbours exist)
-    queries = state.pos[:, slot, None].astype(np.int64) + _QUERY_OFFSETS
-    owner = _owners(b)
-    queries = np.broadcast_to(queries, (NUM_GOALS, *queries.shape)).reshape(NUM_GOALS * b, 5, 2)
-    dist = distances_on(goals, state.tiles, passable_tiles(state, slot), owner, queries)
-    return dist.reshape(NUM_GOALS, b, 5).transpose(1, 0, 2).astype(np.int64)
+    out = np.empty((state.batch, NUM_GOALS, 5), np.int64)
+    goals = np.stack(targets(state, config, slot)).astype(bool, copy=False)  # (G, B, Hp, Wp)
+    _distances(goals, state.tiles, passable_tiles(state, slot), state.pos, slot, out)
+    return out
+
+
+def _readings(dist, limit, out):  # fmt: skip
+    """``out`` ``(B, NUM_GOALS * PER_GOAL)``: per goal, the moves that shorten the path, its
+    length over ``limit`` (1 when unreached) and reachable (see the module docstring)."""
+    for b in range(dist.shape[0]):
+        for g in range(dist.shape[1]):
+            at = dist[b, g, 0]
+            reached = at < UNREACHED
+            row = g * PER_GOAL
+            for k in range(4):
+                out[b, row + k] = 1.0 if reached and at > 0 and dist[b, g, k + 1] == at - 1 else 0.0
+            out[b, row + 4] = min(at, limit) / limit if reached else 1.0
+            out[b, row + 5] = 1.0 if reached else 0.0
+
+
+_readings = kernel(_readings)
 
 
 def route(state: WorldState, config: TaskConfig, slot: int, dist: np.ndarray | None = None) -> np.ndarray:
     """``(B, ROUTE_SIZE)`` float32 route readings of ``slot`` in every world (from
     :func:`distances` ``dist`` when given)."""
     dist = distances(state, config, slot) if dist is None else dist
-    at = dist[..., 0]
-    reached = at < UNREACHED
-    out = np.zeros((state.batch, NUM_GOALS, PER_GOAL), np.float32)
-    out[..., :4] = (dist[..., 1:] == at[..., None] - 1) & (reached & (at > 0))[..., None]
-    limit = 2 * config.size
-    out[..., 4] = np.where(reached, np.minimum(at, limit) / limit, 1.0)
-    out[..., 5] = reached
-    return out.reshape(state.batch, ROUTE_SIZE)
+    out = np.empty((state.batch, ROUTE_SIZE), np.float32)
+    _readings(np.ascontiguousarray(dist, np.int64), 2 * config.size, out)
+    return out
 
 
 def potential(state: WorldState, config: TaskConfig, slot: int, dist: np.ndarray | None = None) -> np.ndarray:
