@@ -61,6 +61,48 @@ def _goals(
 _goals = kernel(_goals)
 
 
+def _left(
+    req_type, req_target, carry, items, tiles, door_map, guide, pos, slot, user, at, dist, limit, lock,
+    locked_colour, key_colour, out,
+):  # fmt: skip
+    """:meth:`Serve.left` into ``out`` ``(B,)``, one world at a time (``lock``: ``key_goal`` is
+    ``"lock"``; ``user`` < 0: no user, a guide request reads 0)."""
+    for b in range(req_type.shape[0]):
+        kind = req_type[b]
+        target = req_target[b]
+        left = 0.0
+        if kind == _FETCH:
+            if carry[b, slot] == target:
+                left = at[b, 1]
+            else:
+                left = at[b, 0] + limit
+                if lock and dist[b, 0, 0] >= UNREACHED:  # out of reach: behind a lock if it lies there
+                    for y in range(tiles.shape[1]):
+                        for x in range(tiles.shape[2]):
+                            if items[b, y, x] == target:
+                                left = at[b, 3] + 2 * limit
+        elif kind == _GUIDE:
+            if user >= 0:
+                region = min(max(int(target), 0), guide.shape[1] - 1)
+                left = min(int(guide[b, region, pos[b, user, 0], pos[b, user, 1]]), limit)
+        elif kind == _OPEN:
+            if dist[b, 2, 0] < UNREACHED:
+                left = at[b, 2]
+                if lock:  # a locked door reads in reach (the path ends beside it): its key first
+                    held = key_colour[carry[b, slot]]
+                    for y in range(tiles.shape[1]):
+                        for x in range(tiles.shape[2]):
+                            locked = locked_colour[tiles[b, y, x]]
+                            if door_map[b, y, x] == target and locked >= 0 and locked != held:
+                                left = at[b, 3] + limit
+            else:
+                left = at[b, 3] + limit
+        out[b] = left
+
+
+_left = kernel(_left)
+
+
 def lock_keys(state: WorldState, slot: int) -> np.ndarray:
     """``(B, Hp, Wp)``: keys on the ground that open a locked door still shut in their world,
     other than of the colour ``slot`` holds (``key_goal="lock"``)."""
@@ -70,14 +112,6 @@ def lock_keys(state: WorldState, slot: int) -> np.ndarray:
     wanted[:, 0] = False
     wanted[np.arange(state.batch), _KEY_COLOUR[state.carry[:, slot]] + 1] = False
     return wanted[b, _KEY_COLOUR[state.items] + 1]
-
-
-def _needs_key(state: WorldState, slot: int, shut: np.ndarray) -> np.ndarray:
-    """``(B,)``: a cell of ``shut`` (the doors to open) is a locked door ``slot`` holds no
-    key for."""
-    held = _KEY_COLOUR[state.carry[:, slot]][:, None, None]
-    locked = _LOCKED_COLOUR[state.tiles]
-    return (shut & (locked >= 0) & (locked != held)).any(axis=(1, 2))
 
 
 class Serve(Objective):
@@ -132,32 +166,13 @@ class Serve(Objective):
         it and not to its key. With ``key_goal="lock"`` also: open a locked door without
         its key, the path to a key that opens a locked door (:func:`lock_keys`) plus one
         unit; fetch an item that lies behind a locked door, that path plus two units."""
-        limit = 2 * config.size
-        left = np.zeros(state.batch, np.float32)
-        fetch = state.req_type == requests.FETCH
-        has = state.carry[:, slot] == state.req_target
-        left = np.where(fetch & has, at[:, 1], left)
-        left = np.where(fetch & ~has, at[:, 0] + limit, left)
-        guide = state.req_type == requests.GUIDE
-        user = config.slot_of("user")
-        if user >= 0 and guide.any():
-            rows = np.arange(state.batch)
-            region = np.clip(state.req_target, 0, state.guide.shape[1] - 1)
-            to_go = state.guide[rows, region, state.pos[:, user, 0], state.pos[:, user, 1]]
-            left = np.where(guide, np.minimum(to_go, limit), left)
-        door = state.req_type == requests.OPEN
-        reachable = dist[:, 2, 0] < UNREACHED
-        left = np.where(door & reachable, at[:, 2], left)
-        left = np.where(door & ~reachable, at[:, 3] + limit, left)
-        if config.key_goal != "lock":
-            return left
-        if door.any():  # a locked door reads in reach (the path ends beside it): its key first
-            shut = door[:, None, None] & (state.door_map == state.req_target[:, None, None])
-            left = np.where(door & reachable & _needs_key(state, slot, shut), at[:, 3] + limit, left)
-        behind = fetch & ~has & (dist[:, 0, 0] >= UNREACHED)
-        if behind.any():  # the wanted item lies on the ground out of reach: behind a lock
-            behind &= (state.items == state.req_target[:, None, None]).any(axis=(1, 2))
-            left = np.where(behind, at[:, 3] + 2 * limit, left)
+        left = np.empty(state.batch, np.float32)
+        _left(
+            state.req_type, state.req_target, state.carry, state.items, state.tiles, state.door_map,
+            state.guide, state.pos, slot, config.slot_of("user"), np.ascontiguousarray(at, np.float32),
+            np.ascontiguousarray(dist, np.int64), 2 * config.size, config.key_goal == "lock", _LOCKED_COLOUR,
+            _KEY_COLOUR, left,
+        )  # fmt: skip
         return left
 
     def status(self, state: WorldState, config: TaskConfig, b: int) -> str:
