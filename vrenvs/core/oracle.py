@@ -12,128 +12,144 @@ mode, and a test that generated scenes are really solvable. Per request type:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
 from vrenvs.core import requests
-from vrenvs.core.catalog import CATALOG
-from vrenvs.core.grid import UNREACHED, distance_field
-from vrenvs.core.navigation import keys_to_fetch, passable, step_towards, targets
+from vrenvs.core.grid import UNREACHED, scratch, search
+from vrenvs.core.jit import kernel
+from vrenvs.core.navigation import NAV_TABLES, passable_row, targets, towards
 from vrenvs.core.state import Action, TaskConfig, WorldState
 
 __all__ = ["oracle"]
 
-
-@dataclass(frozen=True)
-class _Context:
-    user: int  # the user's slot
-    yielding: np.ndarray  # by occupant value: does that actor swap places when walked into?
-    item: np.ndarray  # (B, Hp, Wp) the task's targets (vrenvs.core.navigation.targets)
-    user_cell: np.ndarray
-    place: np.ndarray
+_FETCH, _GUIDE, _OPEN = requests.FETCH, requests.GUIDE, requests.OPEN
+_NOOP, _PICKUP, _DROP, _GIVE = Action.NOOP, Action.PICKUP, Action.DROP, Action.GIVE
 
 
-def _toward(
-    state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context
-) -> tuple[np.ndarray, np.ndarray]:
-    """Actions toward the nearest ``targets`` cell and the remaining distance."""
-    field = distance_field(targets, passable(state, b, slot))
-    dist = field[np.arange(len(b)), state.pos[b, slot, 0], state.pos[b, slot, 1]]
-    return step_towards(state, b, slot, field, yielding=ctx.yielding), dist
+def _toward(world, w, slot, goals, passable, yielding, tables, work):  # fmt: skip
+    """The step of ``slot`` in world ``w`` towards the nearest ``goals`` cell (BFS over the
+    tiles ``passable`` marks, into ``work[4]``) and the length of that path. ``world``:
+    ``(tiles, occupant, carry, facing, pos, key, t)``."""
+    tiles, occupant, carry, facing, pos, key, t = world
+    _, want, queue, none, dist = work
+    search(goals, tiles[w], passable, UNREACHED, none, want, queue, dist)
+    step = towards(tiles, occupant, carry, facing, pos, key, t, w, slot, dist, False, yielding, tables)
+    return step, dist[pos[w, slot, 0], pos[w, slot, 1]]
 
 
-def _go(
-    state: WorldState, b: np.ndarray, slot: int, targets: np.ndarray, ctx: _Context, pickup: bool
-) -> np.ndarray:
-    """Walk to the nearest ``targets`` cell (and pick up what lies there, with ``pickup``);
-    if locked doors are in the way, fetch a key first.
+_toward = kernel(_toward)
 
+
+def _go(world, items, w, slot, goals, pickup, passable, yielding, tables, work, keys):  # fmt: skip
+    """Walk to the nearest ``goals`` cell (and pick up what lies there, with ``pickup``); if
+    locked doors are in the way, fetch a key (of another colour than the one carried) first.
     Whatever is carried (a key that opened the way, a wrong item) is dropped on arrival.
-    """
-    carrying = state.carry[b, slot] > 0
-    go, dist = _toward(state, b, slot, targets, ctx)
-    arrived = np.where(carrying, Action.DROP, Action.PICKUP) if pickup else np.zeros(len(b), np.int64)
-    actions = np.where(dist == 0, arrived, go)
-    stuck = np.flatnonzero(dist >= UNREACHED)
-    if len(stuck):
-        sb = b[stuck]
-        key_go, key_dist = _toward(state, sb, slot, keys_to_fetch(state, sb, slot), ctx)
-        fetch_key = np.where(carrying[stuck], Action.DROP, np.where(key_dist == 0, Action.PICKUP, key_go))
-        actions[stuck] = np.where(key_dist < UNREACHED, fetch_key, Action.NOOP)
-    return actions
+    ``keys`` ``(Hp, Wp)`` bool is scratch space."""
+    carry = world[2]
+    carrying = carry[w, slot] > 0
+    go, dist = _toward(world, w, slot, goals, passable, yielding, tables, work)
+    if dist == 0:
+        return (_DROP if carrying else _PICKUP) if pickup else _NOOP
+    if dist < UNREACHED:
+        return go
+    key_colour = tables[4]
+    held = key_colour[carry[w, slot]]
+    for y in range(keys.shape[0]):
+        for x in range(keys.shape[1]):
+            colour = key_colour[items[w, y, x]]
+            keys[y, x] = colour >= 0 and colour != held
+    go, dist = _toward(world, w, slot, keys, passable, yielding, tables, work)
+    if dist >= UNREACHED:
+        return _NOOP
+    if carrying:
+        return _DROP
+    return _PICKUP if dist == 0 else go
 
 
-def _fetch(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
-    want = state.req_target[b]
-    has = state.carry[b, slot] == want
-    actions = np.zeros(len(b), np.int64)
-    if has.any():
-        hb = b[has]
-        go, dist = _toward(state, hb, slot, ctx.user_cell[hb], ctx)
-        actions[has] = np.where(dist <= 1, Action.GIVE, go)
-    seek = ~has
-    if seek.any():
-        sb = b[seek]
-        actions[seek] = _go(state, sb, slot, ctx.item[sb], ctx, pickup=True)
-    return actions
+_go = kernel(_go)
 
 
-def _guide(state: WorldState, config: TaskConfig, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
-    user_cell = ctx.user_cell[b]
-    back, lag = _toward(state, b, slot, user_cell, ctx)
-    target = state.req_target[b].astype(np.int64)
-    goal = ctx.place[b]  # the region's central cell
-    # Inside the region with the user still outside: lead on to a region cell at least two
-    # steps from the user, so that following brings the user in.
-    region = state.region_map[b] == target[:, None, None]
-    rows = np.arange(len(b))
-    inside = region[rows, state.pos[b, slot, 0], state.pos[b, slot, 1]]
-    from_user = distance_field(user_cell, CATALOG.WALKABLE[state.tiles[b]])
-    deeper = region & (from_user >= 2) & (from_user < UNREACHED)
-    lead = inside & deeper.any(axis=(1, 2))
-    goal[lead] = deeper[lead]
-    ahead = _go(state, b, slot, goal, ctx, pickup=False)
-    return np.where(lag >= config.follow_radius, back, ahead)
+def _oracle_worlds(
+    tiles, items, occupant, carry, facing, pos, key, t, active, req_type, req_target, region_map, item,
+    user_cell, place, slot, radius, yielding, tables, actions,
+):  # fmt: skip
+    """The oracle's action per world with a request (see the module docstring); ``item``,
+    ``user_cell`` and ``place`` are the task's goal masks (:func:`targets`)."""
+    walkable, closed, lock_colour, key_colour = tables[0], tables[1], tables[3], tables[4]
+    hp, wp = tiles.shape[1], tiles.shape[2]
+    passable = np.zeros(tables.shape[1], np.bool_)  # by tile id
+    walk = np.zeros(tables.shape[1], np.bool_)
+    for tile in range(walk.shape[0]):
+        walk[tile] = walkable[tile] != 0
+    work = scratch(hp, wp)
+    goals = np.zeros((hp, wp), np.bool_)
+    keys = np.zeros((hp, wp), np.bool_)
+    from_user = np.empty((hp, wp), np.int16)
+    world = (tiles, occupant, carry, facing, pos, key, t)
+    for w in range(tiles.shape[0]):
+        kind = req_type[w] if active[w, slot] else 0
+        if kind != _FETCH and kind != _GUIDE and kind != _OPEN:
+            continue
+        passable_row(key_colour[carry[w, slot]], tables, passable)
+        if kind == _FETCH:
+            if carry[w, slot] == req_target[w]:  # carried: give it next to the user
+                go, dist = _toward(world, w, slot, user_cell[w], passable, yielding, tables, work)
+                actions[w] = _GIVE if dist <= 1 else go
+            else:
+                actions[w] = _go(world, items, w, slot, item[w], True, passable, yielding, tables, work, keys)
+        elif kind == _GUIDE:
+            back, lag = _toward(world, w, slot, user_cell[w], passable, yielding, tables, work)
+            if lag >= radius:  # wait for the user: go back towards it
+                actions[w] = back
+                continue
+            # Inside the region with the user still outside: lead on to a region cell at
+            # least two steps from the user, so that following brings the user in.
+            target = req_target[w]
+            _, want, queue, none, _ = work
+            search(user_cell[w], tiles[w], walk, UNREACHED, none, want, queue, from_user)
+            lead = False
+            for y in range(hp):
+                for x in range(wp):
+                    goals[y, x] = region_map[w, y, x] == target and 2 <= from_user[y, x] < UNREACHED
+                    lead = lead or goals[y, x]
+            lead = lead and region_map[w, pos[w, slot, 0], pos[w, slot, 1]] == target
+            towards_place = goals if lead else place[w]
+            actions[w] = _go(
+                world, items, w, slot, towards_place, False, passable, yielding, tables, work, keys
+            )
+        else:  # OPEN: the named door, closed or locked
+            held = key_colour[carry[w, slot]]
+            ready, shut, wanted = False, False, -1
+            for y in range(hp):
+                for x in range(wp):
+                    tile = tiles[w, y, x]
+                    goals[y, x] = place[w, y, x] and (closed[tile] != 0 or lock_colour[tile] == held)
+                    ready = ready or goals[y, x]
+                    if place[w, y, x]:
+                        shut = True
+                        wanted = max(wanted, lock_colour[tile])
+            if ready:
+                actions[w], _ = _toward(world, w, slot, goals, passable, yielding, tables, work)
+            elif shut:  # locked, its key not held: fetch one of its colour
+                for y in range(hp):
+                    for x in range(wp):
+                        goals[y, x] = key_colour[items[w, y, x]] == wanted
+                go, dist = _toward(world, w, slot, goals, passable, yielding, tables, work)
+                actions[w] = _DROP if carry[w, slot] > 0 else (_PICKUP if dist == 0 else go)
 
 
-def _open(state: WorldState, b: np.ndarray, slot: int, ctx: _Context) -> np.ndarray:
-    tiles = state.tiles[b]
-    shut = ctx.place[b]  # the named door, closed or locked
-    key_colour = CATALOG.KEY_COLOUR[state.carry[b, slot]][:, None, None]
-    reachable_door = shut & (CATALOG.IS_CLOSED[tiles] | (CATALOG.LOCK_COLOUR[tiles] == key_colour))
-    ready = reachable_door.any(axis=(1, 2))
-    actions = np.zeros(len(b), np.int64)
-    if ready.any():
-        rb = b[ready]
-        actions[ready], _ = _toward(state, rb, slot, reachable_door[ready], ctx)
-    need_key = np.flatnonzero(~ready & shut.any(axis=(1, 2)))
-    if len(need_key):
-        kb = b[need_key]
-        colour = CATALOG.LOCK_COLOUR[tiles[need_key]]
-        wanted = np.where(shut[need_key], colour, -1).max(axis=(1, 2))
-        keys = CATALOG.KEY_COLOUR[state.items[kb]] == wanted[:, None, None]
-        holding = state.carry[kb, slot] > 0
-        go, dist = _toward(state, kb, slot, keys, ctx)
-        actions[need_key] = np.where(holding, Action.DROP, np.where(dist == 0, Action.PICKUP, go))
-    return actions
+_oracle_worlds = kernel(_oracle_worlds)
 
 
 def oracle(state: WorldState, config: TaskConfig, slot: int) -> np.ndarray:
     """Actions of the oracle assistant in ``slot`` for every world."""
-    user = config.slot_of("user")
     actions = np.zeros(state.batch, np.int64)
-    if user < 0:
+    if config.slot_of("user") < 0:
         return actions
-    item, user_cell, place, _ = targets(state, config, slot)
-    ctx = _Context(user, config.yielding(), item, user_cell, place)
-    kind = np.where(state.active[:, slot], state.req_type, 0)
-    for value, serve in (
-        (requests.FETCH, lambda b: _fetch(state, b, slot, ctx)),
-        (requests.GUIDE, lambda b: _guide(state, config, b, slot, ctx)),
-        (requests.OPEN, lambda b: _open(state, b, slot, ctx)),
-    ):
-        b = np.flatnonzero(kind == value)
-        if len(b):
-            actions[b] = serve(b)
+    item, user_cell, place, _ = (np.ascontiguousarray(m, bool) for m in targets(state, config, slot))
+    _oracle_worlds(
+        state.tiles, state.items, state.occupant, state.carry, state.facing, state.pos, state.key, state.t,
+        state.active, state.req_type, state.req_target, state.region_map, item, user_cell, place, slot,
+        config.follow_radius, config.yielding(), NAV_TABLES, actions,
+    )  # fmt: skip
     return actions
