@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.worlds import ascii_of, make_env, map16, world_from
+from tests.worlds import A, ascii_of, make_env, map16, world_from
+from vrenvs.core import requests
+from vrenvs.core.catalog import CATALOG
 from vrenvs.core.controllers import controller
 
 CLOSET = """
@@ -88,3 +90,68 @@ def test_oracle_fetches_the_key_of_a_locked_door_first():
     assert served == [12], now
     assert now.splitlines()[2] == "#.......A'..####", now
     assert "R" not in now and "r" not in now, "the door is open and the key in hand"
+
+
+LOCKED_PANTRY = """
+; name: locked-pantry
+################
+#@.......#######
+#.....A..R.c####
+#........#######
+#...r....#######
+################
+"""
+
+
+def test_oracle_fetches_an_item_behind_a_locked_door_with_its_key():
+    # the cup is out of reach: to the red key (4 steps), pick it up (5); to the door, open
+    # it (12), on to the cup, drop the key there (16: it is not what was asked for), pick
+    # up the cup (17), back to the user and give it (28)
+    w = world_from(map16(LOCKED_PANTRY), ("user", "assistant"), learner=1, requests=("fetch",), max_steps=512)
+    oracle = controller("oracle")
+    picked, dropped, served = [], [], []
+    for t in range(1, 41):
+        events, _, _ = w.step(oracle(w.state, w.config, 1))
+        picked += [(t, int(events.picked[0, 1]))] if events.picked[0, 1] else []
+        dropped += [(t, int(events.dropped[0, 1]))] if events.dropped[0, 1] else []
+        served += [t] if events.done[0] else []
+    now = ascii_of(w)
+    key, cup = CATALOG.item["red_key"].id, CATALOG.item["cup"].id
+    assert picked == [(5, key), (17, cup)], now
+    assert dropped == [(16, key)], now
+    assert served == [28], now
+
+
+def test_oracle_blocked_by_an_actor_that_does_not_make_way_steps_aside():
+    """Another assistant (every other role makes way) stands in the corridor to the cup:
+    the only free move is back."""
+    w = world_from(
+        """
+        #########
+        #@......#
+        #########
+        #.AA..c.#
+        #########
+        #########
+        #########
+        #########
+        #########
+        """,
+        ("user", "assistant", "assistant"),
+        learner=1,
+        requests=("fetch",),
+    )
+    w.state.req_type[0], w.state.req_target[0] = requests.FETCH, CATALOG.item["cup"].id
+    assert controller("oracle")(w.state, w.config, 1)[0] == A.LEFT, ascii_of(w)
+
+
+def test_oracle_keeps_what_it_holds_and_waits_when_no_key_opens_the_way():
+    w = world_from(
+        map16(LOCKED_PANTRY.replace("#...r....#", "#........#")),
+        ("user", "assistant"),
+        learner=1,
+        requests=("fetch",),
+    )
+    w.state.req_type[0], w.state.req_target[0] = requests.FETCH, CATALOG.item["cup"].id
+    w.state.carry[0, 1] = CATALOG.item["coin"].id
+    assert controller("oracle")(w.state, w.config, 1)[0] == A.NOOP, ascii_of(w)

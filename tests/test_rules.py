@@ -11,9 +11,10 @@ import pytest
 from tests.worlds import A, OneScene, act, ascii_of, assert_picture, picture, world_from
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.controllers import controller
+from vrenvs.core.controllers import controller, decide
 from vrenvs.core.language import detokenize
 from vrenvs.core.scene import Scene, SceneError, parse_ascii
+from vrenvs.core.sources import make_source
 from vrenvs.core.state import MODES, TaskConfig
 from vrenvs.core.world import World
 
@@ -275,6 +276,39 @@ def _run_npcs(w, steps: int) -> None:
         act(w, *w.actions(np.zeros(1, np.int64))[0])
 
 
+_EVERYONE = ("user", "assistant", "guard", "thief", "chaser", "critter", "merchant")
+_DRIVES = {  # controller -> the slot of _EVERYONE it drives
+    "user": 0, "oracle": 1, "patrol": 2, "steal": 3, "chase": 4, "flee": 5, "trade": 6,
+    "random": 2, "noop": 6,
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", sorted(_DRIVES))
+def test_a_controller_decides_each_world_of_a_batch_as_it_would_alone(name):
+    """Vector == singles for the controllers: worlds of six different scenes, the oracle
+    serving as the learner (so the user follows on guide requests), 60 steps in."""
+    config = TaskConfig(
+        name="test", roles=_EVERYONE, learner=1, requests=("fetch", "guide", "open"), stream=True, num_food=3
+    )
+    world = World(config, 6, make_source("procedural", 16))
+    world.seed(list(range(6)))
+    world.reset(range(6))
+    drive, slot = controller(name), _DRIVES[name]
+    oracle, decided = controller("oracle"), 0
+    for _ in range(60):
+        whole = decide(drive, world.state, config, slot)
+        for b in range(6):
+            alone = decide(drive, world.state.take(slice(b, b + 1)), config, slot)
+            assert alone.actions[0] == whole.actions[b], (name, b)
+            for field in ("mode", "waypoint"):
+                one, every = getattr(alone, field), getattr(whole, field)
+                same = one is None if every is None else one is not None and one[0] == every[b]
+                assert same, (name, field, b)
+            decided += int(whole.actions[b] != 0)
+        world.step(world.act(oracle, 1))
+    assert name == "noop" or decided > 0, f"{name} never moved: the test would not see a wrong world"
+
+
 def test_chaser_pursues_by_shortest_path_and_catches():
     w = world_from(
         """
@@ -298,7 +332,11 @@ def test_chaser_pursues_by_shortest_path_and_catches():
     assert not w.state.active[0, 2] and "F" not in ascii_of(w)
 
 
-def test_critter_flees_from_a_wolf_in_sight():
+@pytest.mark.parametrize(
+    "roles", [("user", "assistant", "critter", "chaser"), ("chaser", "critter", "user", "assistant")]
+)
+def test_critter_flees_from_a_wolf_in_sight(roles):
+    """Whatever slots they hold (a wolf in slot 0 is a threat like any other)."""
     w = world_from(
         """
         ########
@@ -310,14 +348,16 @@ def test_critter_flees_from_a_wolf_in_sight():
         #A.....#
         ########
         """,
-        ("user", "assistant", "critter", "chaser"),
-        learner=0,
+        roles,
+        learner=roles.index("user"),
     )
-    flee = controller("flee")
-    before = np.abs(w.state.pos[0, 2] - w.state.pos[0, 3]).sum()
-    act(w, A.NOOP, A.NOOP, w.act(flee, 2)[0], A.NOOP)
-    after = np.abs(w.state.pos[0, 2] - w.state.pos[0, 3]).sum()
-    assert after > before and w.state.mode[0, 2] == MODES.index("fleeing")
+    me, wolf = roles.index("critter"), roles.index("chaser")
+    before = np.abs(w.state.pos[0, me] - w.state.pos[0, wolf]).sum()
+    moves = [A.NOOP] * len(roles)
+    moves[me] = w.act(controller("flee"), me)[0]
+    act(w, *moves)
+    after = np.abs(w.state.pos[0, me] - w.state.pos[0, wolf]).sum()
+    assert after > before and w.state.mode[0, me] == MODES.index("fleeing")
 
 
 def test_patrol_walks_to_region_centres():
@@ -372,6 +412,28 @@ def test_merchant_walks_to_its_stall_and_swaps_items():
     ev = act(w, A.NOOP, A.GIVE, A.NOOP)
     assert ev.gave[0, 1]
     assert w.state.carry[0, 1] == stock and w.state.carry[0, 2] == CATALOG.item["coin"].id
+
+
+def test_merchant_idles_on_the_way_and_opens_a_closed_door_to_its_stall():
+    w = world_from(
+        """
+        ########
+        #@.....#
+        #......#
+        #.===..#
+        #......#
+        ######+#
+        #A....M#
+        ########
+        """,
+        ("user", "assistant", "merchant"),
+        learner=0,
+    )
+    _run_npcs(w, 1)
+    assert w.state.mode[0, 2] == MODES.index("idle"), "walking to the stall is not trading yet"
+    _run_npcs(w, 11)
+    assert w.state.mode[0, 2] == MODES.index("trading"), ascii_of(w)
+    assert ascii_of(w).splitlines()[5] == "######'#", ascii_of(w)
 
 
 def test_thief_steals_and_escapes_unless_the_guard_catches_it():

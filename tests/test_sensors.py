@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import vrenvs  # noqa: F401  (registers the ids)
-from tests.worlds import A, act, world_from
+from tests.worlds import A, act, picture, world_from
 from vrenvs.core import requests
 from vrenvs.core.catalog import CATALOG
 from vrenvs.core.grid import distance_field, distances_at
@@ -287,3 +287,48 @@ def test_key_goal_reaches_the_env_and_changes_only_the_key_reading():
     assert gym.make("vrenvs/Assistant-v0").unwrapped.config.key_goal == "any"
     for a, b in zip(runs["any"], runs["lock"]):
         assert np.array_equal(a[:18], b[:18]), "item, user and place read the same"
+
+
+TOP = """
+    #######
+    #A.c..#
+    #.....#
+    #.@...#
+    ###+###
+    #.....#
+    #######
+    """
+SHUT_IN = """
+    #######
+    #@...r#
+    #A....#
+    ###R###
+    #.....#
+    ###+###
+    #######
+    """
+
+
+def _left(text: str, request: int, target: int | None = None) -> float:
+    """Steps of work left (minus the potential times its unit, 2 * 7) with
+    ``key_goal="lock"``; no ``target``: the door drawn ``+``."""
+    w = world_from(text, UA, key_goal="lock")
+    if target is None:
+        m = w.config.margin
+        (y, x), *_ = np.argwhere(np.array([list(row) for row in picture(text).splitlines()]) == "+")
+        target = int(w.state.door_map[0, y + m, x + m])
+    w.state.req_type[0], w.state.req_target[0] = request, target
+    return round(-float(potential(w.state, w.config, 1)[0]) * 14, 3)
+
+
+def test_work_left_reads_the_learners_own_cell_and_the_users():
+    """The assistant stands under the wall (its neighbour up is unreachable) and the user
+    off the diagonal: the distances are read at the right cells."""
+    cup = CATALOG.item["cup"].id
+    assert _left(TOP, requests.FETCH, cup) == 2 + 14, "the cup is in reach: its path plus one unit"
+    assert _left(TOP, requests.OPEN) == 5, "the door is in reach: its path"
+    assert _left(TOP, requests.GUIDE, 1) == 3, "the user's path into the room below"
+
+
+def test_work_left_when_the_door_to_open_is_out_of_reach_is_the_way_to_a_key():
+    assert _left(SHUT_IN, requests.OPEN) == 5 + 14, "the red key first (5 steps), plus one unit"
