@@ -145,7 +145,8 @@ def test_oracle_blocked_by_an_actor_that_does_not_make_way_steps_aside():
     assert controller("oracle")(w.state, w.config, 1)[0] == A.LEFT, ascii_of(w)
 
 
-def test_oracle_keeps_what_it_holds_and_waits_when_no_key_opens_the_way():
+@pytest.mark.parametrize("held", ["coin", "blue_key"])
+def test_oracle_keeps_what_it_holds_and_waits_when_no_key_opens_the_way(held):
     w = world_from(
         map16(LOCKED_PANTRY.replace("#...r....#", "#........#")),
         ("user", "assistant"),
@@ -153,5 +154,5 @@ def test_oracle_keeps_what_it_holds_and_waits_when_no_key_opens_the_way():
         requests=("fetch",),
     )
     w.state.req_type[0], w.state.req_target[0] = requests.FETCH, CATALOG.item["cup"].id
-    w.state.carry[0, 1] = CATALOG.item["coin"].id
+    w.state.carry[0, 1] = CATALOG.item[held].id
     assert controller("oracle")(w.state, w.config, 1)[0] == A.NOOP, ascii_of(w)

@@ -465,6 +465,32 @@ def test_thief_steals_and_escapes_unless_the_guard_catches_it():
     assert "$" in ascii_of(w), "a caught thief leaves the loot behind"
 
 
+def test_thief_heads_for_any_loot_left_on_its_target_cell_else_home():
+    w = world_from(
+        """
+        ########
+        #@.....#
+        #......#
+        #...$..#
+        #......#
+        #......#
+        #A....I#
+        ########
+        """,
+        ("user", "assistant", "thief"),
+        learner=0,
+    )
+    steal = controller("steal")
+    side = w.state.tiles.shape[2]
+    target = divmod(int(w.state.goal[0, 2]), side)
+    assert w.state.items[(0, *target)] > 0, "the thief's target cell holds the loot"
+    assert steal(w.state, w.config, 2).mode[0] == MODES.index("stealing")
+    w.state.items[(0, *target)] = 0  # someone else took it
+    assert steal(w.state, w.config, 2).mode[0] == MODES.index("escaping")
+    w.state.items[(0, *target)] = 1  # the red key, item 1, is loot too
+    assert steal(w.state, w.config, 2).mode[0] == MODES.index("stealing")
+
+
 def test_critter_eats_food_and_food_grows_again():
     w = world_from(
         """

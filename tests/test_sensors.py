@@ -52,6 +52,8 @@ def test_fetch_routes_around_a_wall_to_the_item_and_to_the_user():
     act(w, A.NOOP, A.DOWN)
     act(w, A.NOOP, A.DOWN)
     assert readings(w)["item"] == ({"right"}, 2, True)
+    act(w, A.NOOP, A.RIGHT)
+    assert readings(w)["item"] == ({"right"}, 1, True), "one step away: the step onto it"
 
 
 def test_ties_report_every_shortest_move_and_the_goal_reads_zero():
