@@ -94,6 +94,25 @@ def _step_from(
 _step_from = kernel(_step_from)
 
 
+def _escape(
+    tiles, occupant, carry, facing, pos, key, t, active, w, slot, threats, reach, sight, passable, work,
+    tables,
+):  # fmt: skip
+    """The step of ``slot`` in world ``w`` away from the nearest active ``threats`` slot when
+    that one is within ``reach`` (Manhattan) steps, by BFS from it up to ``sight + 4`` steps;
+    -1 when none is."""
+    threat, gap = _nearest(pos, active, w, slot, threats)
+    if threat < 0 or gap > reach:
+        return -1
+    ty, tx = pos[w, threat, 0], pos[w, threat, 1]
+    return _step_from(
+        tiles, occupant, carry, facing, pos, key, t, w, slot, ty, tx, sight + 4, True, passable, work, tables
+    )  # fmt: skip
+
+
+_escape = kernel(_escape)
+
+
 def _hunt_worlds(
     tiles, occupant, carry, facing, pos, key, t, active, guide, num_regions, slot, prey, sight, round_,
     tables, no_yielding, actions, mode, waypoint,
@@ -179,13 +198,12 @@ def _flee_worlds(
         if not active[w, slot]:
             continue
         passable_row(key_colour[carry[w, slot]], tables, passable)
-        threat, gap = _nearest(pos, active, w, slot, threats)
-        if threat >= 0 and gap <= sight:
-            ty, tx = pos[w, threat, 0], pos[w, threat, 1]
-            actions[w] = _step_from(
-                tiles, occupant, carry, facing, pos, key, t, w, slot, ty, tx, sight + 4, True, passable, work,
-                tables,
-            )  # fmt: skip
+        away = _escape(
+            tiles, occupant, carry, facing, pos, key, t, active, w, slot, threats, sight, sight, passable,
+            work, tables,
+        )  # fmt: skip
+        if away >= 0:
+            actions[w] = away
             mode[w] = _FLEEING
             continue
         for y in range(hp):
@@ -262,13 +280,12 @@ def _steal_worlds(
         if not active[w, slot]:
             continue
         passable_row(key_colour[carry[w, slot]], tables, passable)
-        guard, gap = _nearest(pos, active, w, slot, guards)
-        if guard >= 0 and gap <= sight and gap <= 2:
-            ty, tx = pos[w, guard, 0], pos[w, guard, 1]
-            actions[w] = _step_from(
-                tiles, occupant, carry, facing, pos, key, t, w, slot, ty, tx, sight + 4, True, passable, work,
-                tables,
-            )  # fmt: skip
+        away = _escape(
+            tiles, occupant, carry, facing, pos, key, t, active, w, slot, guards, min(sight, 2), sight,
+            passable, work, tables,
+        )  # fmt: skip
+        if away >= 0:
+            actions[w] = away
             mode[w] = _FLEEING
             continue
         gy, gx = goal[w, slot] // wp, goal[w, slot] % wp
