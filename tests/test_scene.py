@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tests.worlds import picture
 from vrenvs.core.catalog import CATALOG
@@ -83,3 +84,20 @@ def test_missing_elements_are_reported_by_name():
     assert any("exactly one user '@', found 0" in p for p in found)
     assert any("exactly one assistant 'A', found 0" in p for p in found)
     assert any("no requestable item" in p for p in found)
+
+
+@pytest.mark.parametrize(
+    ("tiles", "labels", "match"),
+    [
+        (np.full((4, 4), 200), None, r"tile ids must be in \[0, 13\); got 200 \.\. 200"),
+        (np.full((4, 4), -1), None, r"tile ids must be in \[0, 13\); got -1 \.\. -1"),
+        (np.zeros((4, 4), float), None, "tiles must be a 2-d array of tile ids; got float64"),
+        (np.zeros((4, 4), np.uint8), np.full((4, 4), 16), r"15\); got shape \(4, 4\), values 16 \.\. 16"),
+        (np.zeros((4, 4), np.uint8), np.zeros((3, 3), np.int64), r"got shape \(3, 3\)"),
+    ],
+)
+def test_places_of_a_tile_map_refuse_ids_and_labels_out_of_range(tiles, labels, match):
+    """The region kernel reads tables by tile id and counts by label unchecked: checked
+    before it, never a wraparound (200 as uint8) or a read past a table."""
+    with pytest.raises(ValueError, match=match):
+        find_places(tiles, labels)

@@ -140,8 +140,25 @@ class _Pieces:
 
 
 def _cut(tiles: np.ndarray, labels: np.ndarray | None) -> _Pieces:
+    """:func:`_pieces` of ``tiles``, checked first (the kernel reads tables by tile id and
+    counts by label without bounds checks)."""
+    tiles = np.asarray(tiles)
+    if tiles.ndim != 2 or tiles.dtype.kind not in "iu":
+        raise ValueError(f"tiles must be a 2-d array of tile ids; got {tiles.dtype} of shape {tiles.shape}")
+    if tiles.size and (int(tiles.min()) < 0 or int(tiles.max()) >= CATALOG.num_tiles):
+        raise ValueError(
+            f"tile ids must be in [0, {CATALOG.num_tiles}); got {int(tiles.min())} .. {int(tiles.max())}"
+        )
     if labels is None:
         labels = label_components(ground_mask(tiles))
+    labels = np.asarray(labels)
+    inside = not labels.size or (int(labels.min()) >= -1 and int(labels.max()) < labels.size)
+    if labels.shape != tiles.shape or not inside:
+        raise ValueError(
+            f"labels must be label_components(ground_mask(tiles)) (shape {tiles.shape}, values -1 .. "
+            f"{tiles.size - 1}); got shape {labels.shape}"
+            + (f", values {int(labels.min())} .. {int(labels.max())}" if labels.size else "")
+        )
     h, w = tiles.shape
     most = h * w
     piece_map = np.empty((h, w), np.int64)
