@@ -286,7 +286,7 @@ _DRIVES = {  # controller -> the slot of _EVERYONE it drives
 @pytest.mark.parametrize("name", sorted(_DRIVES))
 def test_a_controller_decides_each_world_of_a_batch_as_it_would_alone(name):
     """Vector == singles for the controllers: worlds of six different scenes, the oracle
-    serving as the learner (so the user follows on guide requests), 60 steps in."""
+    serving as the learner (so the user follows on guide requests), at each of 60 steps."""
     config = TaskConfig(
         name="test", roles=_EVERYONE, learner=1, requests=("fetch", "guide", "open"), stream=True, num_food=3
     )

@@ -98,6 +98,6 @@ def test_missing_elements_are_reported_by_name():
 )
 def test_places_of_a_tile_map_refuse_ids_and_labels_out_of_range(tiles, labels, match):
     """The region kernel reads tables by tile id and counts by label unchecked: checked
-    before it, never a wraparound (200 as uint8) or a read past a table."""
+    before it, never a read past a table (id 200) or an id wrapped by a cast (-1)."""
     with pytest.raises(ValueError, match=match):
         find_places(tiles, labels)
