@@ -45,13 +45,21 @@ from torch import nn
 from generators.models import DictConfig
 from vrenvs.core.checks import check_float, check_int
 
-__all__ = ["MIN_ROWS", "CodePrior", "PriorConfig"]
+__all__ = ["DRAW_TOKENS", "MIN_ROWS", "CodePrior", "PriorConfig"]
 
 MIN_ROWS = 16
 """Fewest rows the sampler runs: smaller batches are padded to it. The matrix products of
 fewer rows take other kernels (on an AMD EPYC with torch 2.13: 1-3, 5-7, 9-11 rows), which
 round differently, so without the padding a grid drawn alone could differ from the same grid
 drawn in a bank."""
+
+DRAW_TOKENS = 16_384
+"""Sequence positions the sampler draws at once: rows of ``DRAW_TOKENS // side**2`` (at least
+:data:`MIN_ROWS`), 256 8x8 grids (16x16 maps) or 64 16x16 grids (32x32 maps). Their
+key/value caches (~37 MB with the shipped prior's 3 layers of width 96) then stay in the
+CPU's last-level cache, where every step reads them: on the 2-vCPU AMD EPYC (32 MB L3), 2
+threads, ~8% less time than 1,024 8x8 grids at once and ~17% less than 256 16x16 ones.
+A grid does not depend on the rows drawn with it, so the grids are the same."""
 
 
 @dataclass(frozen=True)
@@ -209,6 +217,15 @@ def _ids(name: str, value: int | Sequence[int] | torch.Tensor, count: int, num: 
         bad = int(ids.min()) if int(ids.min()) < 0 else int(ids.max())
         raise ValueError(f"{name}={bad!r} is out of range; allowed: an integer in [0, {count - 1}]")
     return ids
+
+
+def _padded(rows: torch.Tensor) -> torch.Tensor:
+    """The sampler's ``rows`` (per-sample inputs) topped up to :data:`MIN_ROWS` with copies of
+    the first (the caller drops them)."""
+    pad = MIN_ROWS - len(rows)
+    if pad <= 0:
+        return rows
+    return torch.cat([rows, rows[:1].expand(pad, *rows.shape[1:])])
 
 
 class CodePrior(nn.Module):
@@ -382,31 +399,31 @@ class CodePrior(nn.Module):
         sizes = _ids("size", size, c.num_sizes, num).to(device)
         wanted = self._targets(targets, num)
         positions = self._positions(side, side, device)
-        if num < MIN_ROWS:  # padded with copies of row 0, dropped below
-            pad = MIN_ROWS - num
-            uniforms, styles, sizes = (
-                torch.cat([a, a[:1].expand(pad, *a.shape[1:])]) for a in (uniforms, styles, sizes)
-            )
-            if wanted is not None:
-                wanted = torch.cat([wanted, wanted[:1].expand(pad, -1)])
+        rows = max(MIN_ROWS, DRAW_TOKENS // (side * side))
+        parts = []
         was_training = self.training
         self.eval()
         try:
             # inference mode skips autograd's bookkeeping on each of the ~60 small calls per
             # step (~10-20% of a small bank); the codes leave it as a plain tensor (clone)
             with torch.inference_mode():
-                out = self._draw(positions, styles, sizes, wanted, uniforms, side, temperature, top_k, top_p)
+                for at in range(0, num, rows):
+                    part = slice(at, at + rows)
+                    noise, ids, sized = (_padded(a[part]) for a in (uniforms, styles, sizes))
+                    extra = None if wanted is None else _padded(wanted[part])
+                    got = self._draw(positions, noise, ids, sized, extra, side, temperature, top_k, top_p)
+                    parts.append(got[: len(uniforms[part])])
         finally:
             self.train(was_training)
-        return out[:num].reshape(num, side, side).clone()
+        return torch.cat(parts).reshape(num, side, side).clone()
 
     def _draw(
         self,
         positions: torch.Tensor,
+        uniforms: torch.Tensor,
         styles: torch.Tensor,
         sizes: torch.Tensor,
         wanted: torch.Tensor | None,
-        uniforms: torch.Tensor,
         side: int,
         temperature: float,
         top_k: int | None,

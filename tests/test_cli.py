@@ -191,3 +191,50 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
     )
     assert plain["measured"] == pytest.approx(want) and plain["met"] == (want >= 1.0)
     assert "**targets**" in (tmp_path / "bench.md").read_text()
+
+
+def test_bench_targets_are_the_speed_issues_bars():
+    """Each target's goal and direction, from tables of made-up medians: a figure at the goal
+    meets it, a figure just short of it does not (the speed issue: single env 3x DoorKey,
+    B = 1024 1M agent-steps/s, route <= 0.2 ms, reset 3x MultiRoom, PPO 1x DoorKey with the
+    env <= 10% of the wall time, v2 sampling 10,000 / 2,500 scenes/s, soak < 5 MB)."""
+    from vrenvs.bench.suite import DOORKEY, MULTIROOM, ROUTE_OFF, ROUTE_ON, SINGLE, targets
+
+    def tables(scale: float) -> dict:
+        def rates(**cases: float) -> dict:
+            return {"rates": {k: {"median": v} for k, v in cases.items()}}
+
+        step = rates(**{f"{DOORKEY} single": 1000.0, SINGLE: 3000.0 * scale, ROUTE_OFF: 16_000.0})
+        step["rates"][ROUTE_ON] = {"median": 16 / (1 / 1000 + 0.1999e-3 / scale)}  # 0.2 ms is float-rounded
+        step["long_run"] = {"worlds": 1024, "agent_steps_per_second": 1_000_000 * scale}
+        reset = rates(**{"vrenvs reset, scenes=vqvae": 300.0 * scale, f"{MULTIROOM} reset": 100.0})
+        generator = rates(
+            **{
+                "vqvae 16x16, banks of 1024, 2 threads": 10_000 * scale,
+                "vqvae 32x32, banks of 1024, 2 threads": 2_500 * scale,
+            }
+        )
+        ppo = {
+            "vrenvs Assistant-Fetch": {"env_steps_per_second": 100.0 * scale, "env_share": 0.10 / scale},
+            "MiniGrid-DoorKey-8x8": {"env_steps_per_second": 100.0, "env_share": 0.5},
+        }
+        memory = {"soak_rss_growth_mb": 4.99 / scale, "soak_errors": 0, "soak_agent_steps": 10**6}
+        return {"step": step, "reset": reset, "generator": generator, "ppo": ppo, "memory": memory}
+
+    met = {t["target"]: (t["goal"], t["met"]) for t in targets(tables(1.0))}
+    short = {t["target"]: t["met"] for t in targets(tables(0.98))}
+    assert {name: goal for name, (goal, _) in met.items()} == {
+        "single env vs MiniGrid-DoorKey-8x8": 3.0,
+        "vector env B=1024, agent-steps/s, long run (scene draws included)": 1_000_000,
+        "vector env B=1024 long run vs MiniGrid single": 100.0,
+        "route sensor at B=16, ms per vector step": 0.2,
+        "reset with vqvae scenes (default) vs MiniGrid-MultiRoom-N6": 3.0,
+        "vqvae 16x16 scenes/s incl. repair, 2 threads": 10_000,
+        "vqvae 32x32 scenes/s incl. repair, 2 threads": 2_500,
+        "PPO env-steps/s vs MiniGrid-DoorKey-8x8": 1.0,
+        "share of PPO wall time in the env": 0.10,
+        "soak 1,000,000 steps: RSS growth (MB), no errors": 5.0,
+    }
+    long_run = "vector env B=1024 long run vs MiniGrid single"
+    assert all(ok for name, (_, ok) in met.items() if name != long_run), met
+    assert not any(ok for name, ok in short.items() if name != long_run), short

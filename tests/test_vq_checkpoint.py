@@ -295,6 +295,29 @@ def test_decoding_in_chunks_of_cells_gives_the_grids_of_one_batch(saved, monkeyp
     assert model.decode_indices(indices[:0]).shape == (0, size, size)
 
 
+@pytest.mark.parametrize("size", [16, 32])
+def test_the_prior_draws_in_chunks_of_tokens_and_the_grids_of_one_batch(saved, monkeypatch, size):
+    """Rows of ``DRAW_TOKENS // side**2`` at a time (at least ``MIN_ROWS``, the last chunk
+    padded to it), with the codes of one batch: 40 seeds in chunks of 16 are 16, 16 and 8."""
+    import generators.prior as prior
+
+    model, _ = saved
+    side = size // model.config.vq.factor
+    condition = model.condition("village", size, 0.9, None, 0.95)
+    whole = model.sample_indices(range(40), condition, styles=["house", "cave"] * 20)
+    rows: list[int] = []
+    draw = model.prior._draw
+    monkeypatch.setattr(model.prior, "_draw", lambda *a: rows.append(len(a[1])) or draw(*a))
+    monkeypatch.setattr(prior, "DRAW_TOKENS", 16 * side * side + side)  # 16 grids a chunk
+    assert torch.equal(model.sample_indices(range(40), condition, styles=["house", "cave"] * 20), whole)
+    assert rows == [16, 16, 16]  # 16, 16, then 8 padded to MIN_ROWS
+    rows.clear()
+    monkeypatch.setattr(prior, "DRAW_TOKENS", 1)  # never fewer than MIN_ROWS a chunk
+    assert torch.equal(model.sample_indices(range(40), condition, styles=["house", "cave"] * 20), whole)
+    assert rows == [16, 16, 16]
+    assert torch.equal(model.sample_indices(range(3, 9), condition, styles=["cave", "house"] * 3), whole[3:9])
+
+
 @pytest.mark.parametrize("options", [{}, {"style": "village", "temperature": 0.8}])
 def test_prefetch_draws_the_missing_banks_in_one_batch_and_the_same_scenes(saved, monkeypatch, options):
     _, path = saved
