@@ -61,7 +61,7 @@ bench: $(BIN)/.installed
 # name glob, e.g. MUTANTS='vrenvs.core.rewards*'; named mutants are always re-run. One worker,
 # one torch/OpenMP thread: a worker forked from a process with a thread pool can hang. The
 # kernels run as plain Python (NUMBA_DISABLE_JIT=1), so their mutants run too.
-MUTANTS ?= vrenvs.core.* vrenvs.envs.base.*info*
+MUTANTS ?= vrenvs.core.* vrenvs.envs.base.*info* vrenvs.multiagent.*
 MUTATION_WORKERS ?= 1
 mutation: $(BIN)/.installed
 	SDL_VIDEODRIVER=dummy SDL_AUDIODRIVER=dummy OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 NUMBA_DISABLE_JIT=1 \

@@ -173,6 +173,13 @@ class VrenvsVecEnv(VecEnv):
         return [value for _ in self._get_indices(indices)]
 
     def set_attr(self, attr_name: str, value: Any, indices: VecEnvIndices = None) -> None:
+        """Set ``attr_name`` of the one vector env all worlds share: ``indices`` must name
+        every world (or be None)."""
+        if sorted(self._get_indices(indices)) != list(range(self.num_envs)):
+            raise ValueError(
+                f"set_attr({attr_name!r}, indices={indices!r}): the {self.num_envs} worlds share one env, "
+                "so an attribute is set for all of them; pass indices=None"
+            )
         setattr(self.venv, attr_name, value)
 
     def env_method(
@@ -185,11 +192,13 @@ class VrenvsVecEnv(VecEnv):
         return [False for _ in self._get_indices(indices)]
 
     def _get_indices(self, indices: VecEnvIndices) -> Sequence[int]:
+        """World indices, as SB3's ``DummyVecEnv`` reads them (None: all; negative from the
+        end), each checked against the number of worlds."""
         if indices is None:
             return range(self.num_envs)
-        if isinstance(indices, int):
-            return [indices]
-        return list(indices)
+        given = [indices] if isinstance(indices, (int, np.integer)) else list(indices)
+        n = self.num_envs
+        return [check_int("indices[]", i, -n, n - 1) % n for i in given]
 
     def get_images(self) -> Sequence[np.ndarray | None]:
         frames = self.venv.render()

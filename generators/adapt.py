@@ -209,7 +209,8 @@ def fit_store(path: str | Path, ridge: float = 1.0) -> PreferenceModel:
     from vrenvs.core.feedback import FeedbackStore
 
     if not Path(path).is_file():
-        raise ValueError(f"feedback store {path} does not exist (vrenvs play --feedback {path} writes one)")
+        problem = "is a folder, not a file" if Path(path).is_dir() else "does not exist"
+        raise ValueError(f"feedback store {path} {problem} (vrenvs play --feedback FILE writes one)")
     with FeedbackStore(path) as store:
         rows = store.rows(rated_only=True)
     if len(rows) < 2:

@@ -7,6 +7,7 @@ import argparse
 import json
 import shlex
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -178,15 +179,34 @@ def _cmd_search(args: argparse.Namespace, argv: list[str]) -> int:
     return 0
 
 
+_SIMULATE_ONLY: dict[str, tuple[Callable[[str], object], object, str]] = {
+    "base": (str, "vqvae", "the source adapted"),
+    "ratings": (arg_int(2, 100_000), 50, "ratings per rater"),
+    "scenes": (arg_int(10, 100_000), 1000, "scenes measured"),
+    "candidates": (arg_int(1, 1024), 8, "base scenes per served scene"),
+    "temperature": (arg_float(0, 100, above=True), 0.25, "softmax temperature > 0"),
+    "diversity": (arg_float(0, 100), 1.0, "weight of the novelty term"),
+    "seed": (arg_int(0, 2**32 - 2), 0, "raters' noise seed"),
+}
+"""``adapt``'s options only simulated raters read: (parse, default, help); given with
+``--feedback``, an error."""
+
+
 def _cmd_adapt(args: argparse.Namespace, argv: list[str]) -> int:
     from generators.adapt import FEATURES, fit_store, simulate, write_simulation
 
     out = Path(args.out)
+    given = [f"--{k}" for k in _SIMULATE_ONLY if getattr(args, k) is not None]
     if args.simulate:
         if args.feedback is not None:
             raise ValueError(
                 "--feedback and --simulate exclude each other: simulated raters rate scenes themselves"
             )
+        if args.ridge is not None:
+            raise ValueError(f"--ridge {args.ridge:g} is for --feedback; --simulate fits its own raters")
+        for key, (_, default, _) in _SIMULATE_ONLY.items():
+            if getattr(args, key) is None:
+                setattr(args, key, default)
         result = simulate(
             args.base,
             16,
@@ -206,7 +226,9 @@ def _cmd_adapt(args: argparse.Namespace, argv: list[str]) -> int:
         raise ValueError(
             "give --feedback DB (a feedback store written by vrenvs play --feedback) or --simulate"
         )
-    model = fit_store(args.feedback, args.ridge)
+    if given:
+        raise ValueError(f"{', '.join(given)}: for --simulate only; --feedback fits the ratings in the store")
+    model = fit_store(args.feedback, 1.0 if args.ridge is None else args.ridge)
     out.mkdir(parents=True, exist_ok=True)
     path = model.save(out / "adapted.json")
     strongest = np.argsort(-np.abs(model.weights))[:4]
@@ -348,21 +370,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     adapt.add_argument("--simulate", action="store_true", help="simulated raters with hidden tastes instead")
     adapt.add_argument(
-        "--ridge", type=arg_float(0, 1e6, above=True), default=1.0, help="ridge penalty > 0 (default: 1)"
+        "--ridge", type=arg_float(0, 1e6, above=True), help="--feedback: ridge penalty > 0 (default: 1)"
     )
-    adapt.add_argument("--base", default="vqvae", help="--simulate: the source adapted (default: vqvae)")
-    adapt.add_argument(
-        "--ratings", type=arg_int(2, 100_000), default=50, help="--simulate: ratings per rater"
-    )
-    adapt.add_argument(
-        "--scenes", type=arg_int(10, 100_000), default=1000, help="--simulate: scenes measured"
-    )
-    adapt.add_argument("--candidates", type=arg_int(1, 1024), default=8, help="base scenes per served scene")
-    adapt.add_argument(
-        "--temperature", type=arg_float(0, 100, above=True), default=0.25, help="softmax temperature > 0"
-    )
-    adapt.add_argument("--diversity", type=arg_float(0, 100), default=1.0, help="weight of the novelty term")
-    adapt.add_argument("--seed", type=arg_int(0, 2**32 - 2), default=0, help="--simulate: raters' noise seed")
+    for key, (parse, default, what) in _SIMULATE_ONLY.items():
+        adapt.add_argument(f"--{key}", type=parse, help=f"--simulate: {what} (default: {default})")
     _out(adapt, "out/generators/adapt")
     adapt.set_defaults(handler=_cmd_adapt)
     return parser

@@ -962,8 +962,13 @@ def test_settings_take_their_bounds_and_refuse_what_lies_past_them(field, ok, ba
 def test_settings_name_properties_and_scores_exactly():
     listed = CurriculumSettings(method="condition", properties=["distance", "locked_doors"])
     assert listed.properties == ("distance", "locked_doors") and hash(listed)
-    assert CurriculumSettings(properties=" rooms , distance").properties == ("rooms", "distance")
-    assert len(CurriculumSettings(properties=[f"p{k}" for k in range(8)]).properties) == 8
+    spaced = CurriculumSettings(method="condition", properties=" rooms , distance")
+    assert spaced.properties == ("rooms", "distance")
+    assert len(CurriculumSettings(method="condition", properties=[f"p{k}" for k in range(8)]).properties) == 8
+    for method in ("plr", "accel", "uniform"):  # they read no properties: only the default is taken
+        with pytest.raises(ValueError, match=rf"^properties='rooms' is for method='condition'.*'{method}'"):
+            CurriculumSettings(method=method, properties="rooms")
+        assert CurriculumSettings(method=method, properties="locked_doors,distance").method == method
     for bad in ([f"p{k}" for k in range(9)], [], ["rooms", "rooms"], ["rooms", 3]):
         with pytest.raises(TypeError, match=r"must name 1 to 8 distinct scene properties, as a list or a"):
             CurriculumSettings(properties=bad)
@@ -1161,8 +1166,10 @@ def test_the_env_factory_has_the_settings_defaults():
     source = curriculum_source(16, base="procedural")
     assert source.settings == CurriculumSettings()
     assert source.base.name == "procedural" and source.num_distinct == source.base.num_distinct
-    made = curriculum_source(16, base="procedural", method="accel", properties=["rooms"], edit_cells=7)
-    assert made.settings == CurriculumSettings(method="accel", properties=("rooms",), edit_cells=7)
+    made = curriculum_source(16, base="procedural", method="accel", edit_cells=7)
+    assert made.settings == CurriculumSettings(method="accel", edit_cells=7)
+    with pytest.raises(ValueError, match=r"properties='rooms' is for method='condition'"):
+        curriculum_source(16, base="procedural", method="accel", properties=["rooms"])
 
 
 def test_prefetch_passes_base_indices_to_the_base_and_arm_seeds_to_their_arms():

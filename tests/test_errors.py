@@ -214,3 +214,122 @@ def test_scene_indices_stay_in_their_range(kwargs, words):
     assert all(w in str(err.value) for w in words), str(err.value)
     env = gym.make("vrenvs/NPC-Flee-v0", scenes="procedural", start_scene=2**31 - 2, num_scenes=1)
     assert env.reset(seed=0)[1]["scene_index"] == 2**31 - 2
+
+
+# -- the Python helpers behind the commands (record, rollout, gallery, frames, sources) -----
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"max_steps": -1}, ValueError, "max_steps=-1 is out of range; allowed: an integer in [1, 100000]"),
+        ({"max_steps": 0}, ValueError, "max_steps=0 is out of range"),
+        ({"episodes": 1.5}, TypeError, "episodes=1.5 must be an integer in [1, 10000]"),
+        ({"episodes": True}, TypeError, "episodes=True must be an integer"),
+        ({"episodes": "2"}, TypeError, "episodes='2' must be an integer"),
+        ({"seed": -3}, ValueError, "seed=-3 is out of range"),
+        ({"agent": 1}, TypeError, "agent=1 must be a controller's or a trained policy's name"),
+        ({"env_id": "CartPole-v1"}, ValueError, "env_id='CartPole-v1'"),
+        ({"env_id": "Assistant-v0"}, ValueError, "vrenvs/Assistant-v0"),
+    ],
+)
+def test_rollout_and_record_check_their_arguments_before_playing(kwargs, error, words):
+    """``max_steps=-1`` reached ``gym.make`` as "no time limit": an episode that never ended."""
+    from vrenvs.app.record import record, rollout
+
+    call = {"env_id": "vrenvs/Assistant-v0", "scenes": "procedural", **kwargs}
+    with pytest.raises(error) as err:
+        rollout(**call)
+    assert words in str(err.value)
+    env_id = call.pop("env_id")
+    with pytest.raises(error) as err:
+        record(env_id, "out.gif", **call)
+    assert words in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("fps", "error"), [(0, ValueError), (-5, ValueError), (float("nan"), ValueError), ("8", TypeError)]
+)
+def test_write_frames_checks_the_rate_and_the_frames(tmp_path, fps, error):
+    from vrenvs.app.record import write_frames
+
+    frame = np.zeros((4, 4, 3), np.uint8)
+    with pytest.raises(error, match="fps="):
+        write_frames(tmp_path / "a.gif", [frame, frame], fps)
+    assert not (tmp_path / "a.gif").exists()
+    for bad in (np.zeros((4, 4), np.uint8), np.zeros((4, 4, 3), np.float32), np.zeros((4, 4, 4), np.uint8)):
+        with pytest.raises(ValueError, match=r"allowed: \(H, W, 3\) uint8 RGB images"):
+            write_frames(tmp_path / "b.gif", [bad, bad])
+    assert write_frames(tmp_path / "c.gif", [frame, frame], 0.5).stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "words"),
+    [
+        ({"size": 24}, ValueError, "size=24"),
+        ({"size": "16"}, TypeError, "size='16' must be an integer"),
+        (
+            {"num": 2, "start": 2**31 - 2},  # scene indices end at 2**31 - 2
+            ValueError,
+            "start=2147483646 is out of range; allowed: an integer in [0, 2147483645]",
+        ),
+        ({"start": 2**64}, ValueError, "start=18446744073709551616 is out of range"),
+    ],
+)
+def test_gallery_checks_size_and_start(tmp_path, kwargs, error, words):
+    from vrenvs.app.record import gallery
+
+    with pytest.raises(error) as err:
+        gallery(tmp_path / "g.png", "procedural", **{"num": 1, **kwargs})
+    assert words in str(err.value)
+    assert not (tmp_path / "g.png").exists()
+
+
+@pytest.mark.parametrize(
+    ("size", "error"), [(24, ValueError), (16.0, TypeError), ("16", TypeError), (None, TypeError)]
+)
+def test_make_source_checks_the_size(size, error):
+    with pytest.raises(error, match="size="):
+        make_source("procedural", size)
+
+
+def test_a_scenes_option_may_be_a_list_and_properties_are_for_the_condition_curriculum():
+    """JSON lists are env-kwarg values too; a curriculum that does not read ``properties``
+    refuses them instead of ignoring them."""
+    with pytest.raises(ValueError, match="properties='bogus' is for method='condition'"):
+        make_source({"source": "curriculum", "base": "procedural", "properties": "bogus"}, 16)
+    with pytest.raises(ValueError, match="properties='rooms,distance' is for method='condition'"):
+        make_source({"source": "curriculum", "base": "procedural", "properties": ["rooms", "distance"]}, 16)
+    with pytest.raises(TypeError, match=r"scenes\['base'\]=\[\['procedural'\]\] must be a str, number"):
+        make_source({"source": "curriculum", "base": [["procedural"]]}, 16)
+    source = make_source({"source": "curriculum", "base": "procedural", "method": "uniform"}, 16)
+    assert source.settings.properties == ("locked_doors", "distance")
+
+
+def test_the_sb3_adapter_checks_world_indices():
+    pytest.importorskip("stable_baselines3")
+    from agents.vec_env import VrenvsVecEnv
+
+    venv = VrenvsVecEnv("vrenvs/Assistant-Fetch-v0", 3, scenes="procedural")
+    assert venv.get_attr("num_envs", indices=[0, -1]) == [3, 3]
+    for bad in ([99], -5, [0, 3]):
+        with pytest.raises(
+            ValueError, match=r"indices\[\]=.* is out of range; allowed: an integer in \[-3, 2\]"
+        ):
+            venv.get_attr("num_envs", indices=bad)
+    with pytest.raises(TypeError, match=r"indices\[\]='a' must be an integer"):
+        venv.env_is_wrapped(gym.Wrapper, indices=["a"])
+    with pytest.raises(ValueError, match="the 3 worlds share one env"):
+        venv.set_attr("render_mode", "rgb_array", indices=[1])
+    venv.set_attr("render_mode", "rgb_array", indices=[2, 0, 1])
+    venv.close()
+
+
+def test_python_m_vrenvs_runs_the_command():
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-m", "vrenvs", "list"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0 and "vrenvs/Assistant-Fetch-v0" in done.stdout, done.stderr

@@ -296,6 +296,13 @@ def test_adapt_command_fits_a_store_and_runs_the_simulated_raters(tmp_path, caps
     assert "give --feedback DB" in capsys.readouterr().err
     assert main(["adapt", "--feedback", str(tmp_path / "none.db"), "--out", str(tmp_path / "x")]) == 2
     assert "none.db does not exist" in capsys.readouterr().err and not (tmp_path / "none.db").exists()
+    assert main(["adapt", "--feedback", str(tmp_path), "--out", str(tmp_path / "x")]) == 2
+    assert f"feedback store {tmp_path} is a folder, not a file" in capsys.readouterr().err
+    # what only simulated raters read is refused with --feedback, and --ridge with --simulate
+    assert main(["adapt", "--feedback", str(path), "--temperature", "99", "--seed", "3"]) == 2
+    assert "--temperature, --seed: for --simulate only" in capsys.readouterr().err
+    assert main(["adapt", "--simulate", "--ridge", "2", "--out", str(tmp_path / "x")]) == 2
+    assert "--ridge 2 is for --feedback" in capsys.readouterr().err
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ from vrenvs.core.controllers import controller
 from vrenvs.core.language import VOCABULARY, tokenize
 from vrenvs.core.tasks import objective
 from vrenvs.multiagent import SCENARIOS, aec_env, parallel_env, scenario_names, vector_env
+from vrenvs.multiagent.parallel import ParallelWorldEnv
 
 pettingzoo_test = pytest.importorskip("pettingzoo.test")
 
@@ -304,12 +305,71 @@ def test_bad_names_learners_and_actions_are_refused_clearly():
         env.step({"guard_0": 0})
     with pytest.raises(ValueError, match=r"unknown agent 'x'"):
         env.observation_space("x")
+    with pytest.raises(TypeError, match=r"actions must be a dict \{agent: action\}, got \[0, 0\]"):
+        env.step([0, 0])
+    with pytest.raises(TypeError, match=r"use vrenvs\.multiagent\.vector_env for num_envs"):
+        parallel_env("Guard-Thief", num_envs=2)
     batched = vector_env("Guard-Thief", 2, scenes="procedural")
+    with pytest.raises(ResetNeeded, match=r"call reset\(\) before step\(\)"):
+        batched.step(np.zeros((2, 2), np.int64))
+    with pytest.raises(ValueError, match=r"reset options \['x'\] are not used"):
+        batched.reset(seed=0, options={"x": 1})
     batched.reset(seed=0)
     with pytest.raises(ValueError, match=r"integer array of shape \(2, 2\)"):
         batched.step(np.zeros(2, np.int64))
-    with pytest.raises(ValueError, match=r"outside the action space"):
-        batched.step(np.full((2, 2), -1))
+    for wrong in (np.zeros((2, 2), bool), np.full((2, 2), 0.5)):
+        with pytest.raises(ValueError, match=r"integer array of shape \(2, 2\)"):
+            batched.step(wrong)
+    for bad in (-1, 9):
+        with pytest.raises(ValueError, match=r"outside the action space"):
+            batched.step(np.full((2, 2), bad))
+    assert batched.step(np.full((2, 2), 8))[1].dtype == np.float32
+    with pytest.raises(ValueError, match="a ParallelWorldEnv plays one world; got num_envs=2"):
+        ParallelWorldEnv(batched, "Guard-Thief")
+
+
+def test_the_parallel_form_names_and_infos():
+    """What a ``ParallelWorldEnv`` reports per agent, pinned: its name and render mode, each
+    agent's info after a reset and a step, ``is_success`` at the time limit (a critter alive
+    when time runs out has succeeded, a wolf that caught nothing has not), and the AEC form
+    with chosen learners."""
+    env = parallel_env("Wolves", scenes="procedural", max_episode_steps=3, render_mode="rgb_array")
+    assert env.metadata["name"] == "vrenvs_Wolves" and env.render_mode == "rgb_array"
+    _, infos = env.reset(seed=4)
+    assert env.render().shape[2] == 3
+    world = env.batched.world
+    scene = {"scene": world.identities[0], "scene_index": int(world.scene_index[0]), "served": 0, "failed": 0}
+    roles = {a: a.rsplit("_", 1)[0] for a in env.possible_agents}
+    slots = dict(zip(roles, env.batched.slots))
+    assert infos == {a: {"role": roles[a], "slot": slots[a], **scene} for a in roles}
+    for _ in range(3):
+        _, rewards, ended, cut, infos = env.step({a: 0 for a in env.agents})
+    assert not any(ended.values()) and all(cut.values()) and not any(rewards.values())
+    won = {a: a.startswith("critter") for a in roles}
+    assert infos == {a: {"role": roles[a], "slot": slots[a], **scene, "is_success": won[a]} for a in roles}
+    assert aec_env("NPC-Guard", learners=["guard"], scenes="procedural").possible_agents == ["guard_0"]
+
+
+def test_an_agent_that_left_earns_nothing_while_the_others_play_on():
+    env = vector_env("Wolves", 1, scenes="procedural", max_episode_steps=300)
+    env.reset(seed=0)
+    wolves = controller("chase")
+    chasers = [i for i, a in enumerate(env.agents) if a.startswith("chaser")]
+    gone: list[int] = []
+    after = 0
+    for _ in range(300):
+        actions = np.zeros((1, len(env.agents)), np.int64)
+        for i in chasers:
+            actions[0, i] = env.world.act(wolves, env.slots[i])[0]
+        _, reward, terminated, truncated, _ = env.step(actions)
+        if gone:
+            if not env.alive[0].any() or not env.alive[0, chasers].any():
+                break
+            assert reward[0, gone].tolist() == [0.0] * len(gone)
+            assert not terminated[0, gone].any() and not truncated[0, gone].any()
+            after += 1
+        gone += [int(k) for k in np.flatnonzero(terminated[0])]
+    assert gone and after >= 3, (gone, after)
 
 
 # --- the pages --------------------------------------------------------------------------------
@@ -333,3 +393,62 @@ def test_the_scenario_pages_are_current_and_their_examples_run(name):
     assert runner.summarize(verbose=False).failed == 0
     for role in scenario(name).learners:
         assert f"| {role} | " in page
+
+
+def test_the_aec_form_refuses_a_bad_action_in_the_step_that_gives_it():
+    """PettingZoo's plain ``parallel_to_aec`` keeps an action until the round's last agent
+    acts: a bad one was reported by the next agent's step, naming the earlier value, and by
+    every step after it until a reset. Here the step that gives it refuses it, and the env
+    goes on."""
+    env = aec_env("Guard-Thief", scenes="procedural")
+    env.reset(seed=0)
+    first = env.agent_selection
+    for bad in (99, -1, "x", True, 1.5):
+        with pytest.raises(ValueError, match=rf"action {bad!r} of {first} is not in the action space"):
+            env.step(bad)
+        assert env.agent_selection == first
+    env.step(0)
+    assert env.agent_selection != first
+    env.step(0)  # the round is complete: the world stepped
+    assert env.agent_selection == first and env.last()[0]["view"].shape == (147,)  # 3 layers of 7x7
+    with pytest.raises(TypeError, match="reset options must be a dict or None, got 5"):
+        parallel_env("Guard-Thief", scenes="procedural").reset(seed=0, options=5)
+
+
+def test_one_hot_is_gymnasiums_flattening_and_a_batch_is_row_by_row():
+    """RLlib's flat observation (:class:`~vrenvs.multiagent.flat.OneHot`): the env's
+    ``Dict`` space as Gymnasium's ``flatten`` gives it (codes one-hot, boxes as they are),
+    the same for a batch as row by row; a small ``Dict`` pinned by hand."""
+    from gymnasium import spaces
+
+    from vrenvs.multiagent.flat import OneHot
+
+    env = gym.make("vrenvs/Assistant-Fetch-v0", scenes="procedural")
+    space = env.observation_space
+    one = OneHot(space)
+    flat_space = spaces.flatten_space(space)
+    assert one.space.shape == flat_space.shape == (2086,) and one.space.dtype == np.float32
+    assert np.array_equal(one.space.low, flat_space.low) and np.array_equal(one.space.high, flat_space.high)
+    obs = [env.unwrapped.reset(seed=s)[0] for s in range(2)]
+    obs += [env.unwrapped.step(a)[0] for a in (1, 2, 5)]
+    rows = [one(o) for o in obs]
+    for o, row in zip(obs, rows):
+        assert np.array_equal(row, spaces.flatten(space, o).astype(np.float32))
+    batched = one.batch({k: np.stack([o[k] for o in obs]) for k in obs[0]})
+    assert batched.dtype == np.float32 and np.array_equal(batched, np.stack(rows))
+    small = spaces.Dict(
+        {
+            "codes": spaces.MultiDiscrete([2, 3]),
+            "item": spaces.Discrete(3),
+            "xy": spaces.Box(-1.0, 2.0, (2,), np.float32),
+        }
+    )
+    tiny = OneHot(small)
+    assert tiny.space.low.tolist() == [0, 0, 0, 0, 0, 0, 0, 0, -1, -1]
+    assert tiny.space.high.tolist() == [1, 1, 1, 1, 1, 1, 1, 1, 2, 2]
+    value = {"codes": np.array([1, 2]), "item": 0, "xy": np.array([0.5, -1.0], np.float32)}
+    assert tiny(value).tolist() == [0, 1, 0, 0, 1, 1, 0, 0, 0.5, -1.0]
+    two = {"codes": np.array([[1, 2], [0, 0]]), "item": np.array([0, 2]), "xy": np.array([[0.5, -1], [2, 0]])}
+    assert tiny.batch(two).tolist() == [[0, 1, 0, 0, 1, 1, 0, 0, 0.5, -1.0], [1, 0, 1, 0, 0, 0, 0, 1, 2, 0]]
+    with pytest.raises(ValueError, match="cannot one-hot a Text entry 'name'"):
+        OneHot(spaces.Dict({"name": spaces.Text(4)}))

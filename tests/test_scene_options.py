@@ -76,7 +76,8 @@ def test_the_vector_env_takes_the_dict_too():
         ({"source": "nope"}, ValueError, ["scenes['source']='nope'", "not a source name", "'procedural'"]),
         ({"source": "procedural", "style": "castle"}, ValueError, ["style='castle'", "'house'", "'cave'"]),
         ({"source": "designer", "style": "space"}, ValueError, ["style='space'", "'farm'", "'shop'"]),
-        ({"source": "procedural", "style": ["cave"]}, TypeError, ["scenes['style']=['cave']", "JSON"]),
+        ({"source": "procedural", "style": ["cave"]}, ValueError, ["style=['cave'] is not", "'house'"]),
+        ({"source": "procedural", "style": [["cave"]]}, TypeError, ["scenes['style']=[['cave']]", "JSON"]),
         (
             {"source": "vqvae", "targets": {"rooms": ["one"]}},
             TypeError,

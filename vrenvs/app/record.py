@@ -7,6 +7,7 @@ imageio's ffmpeg plugin (the ``video`` extra, ``imageio-ffmpeg``). Frames are th
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,16 +16,17 @@ import gymnasium as gym
 import numpy as np
 from gymnasium.error import DependencyNotInstalled
 
-from vrenvs.app.args import MAX_FPS, MAX_GALLERY, MIN_FPS, TILE_SIZES
+from vrenvs.app.args import MAX_EPISODES, MAX_FPS, MAX_GALLERY, MAX_STEPS, MIN_FPS, TILE_SIZES
 from vrenvs.app.rollout import keep
 from vrenvs.app.rollout import rollout as rollout_episodes
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.checks import check_float, check_int, check_output
-from vrenvs.core.sources import IndexedSource, default_source, make_source
+from vrenvs.core.checks import check_choice, check_float, check_int, check_output
+from vrenvs.core.sources import NUM_SCENE_INDICES, SCENE_SIZES, IndexedSource, default_source, make_source
 from vrenvs.core.state import TaskConfig, allocate
 from vrenvs.core.tasks import task
 from vrenvs.envs.base import WorldEnv
 from vrenvs.envs.drivers import check_role, driver, is_trained
+from vrenvs.envs.registration import env_ids
 from vrenvs.render import hud
 from vrenvs.render.draw import frames, mosaic, write_row
 
@@ -58,15 +60,21 @@ def _ffmpeg() -> None:
 
 def write_frames(path: str | Path, images: Sequence[np.ndarray] | np.ndarray, fps: float = 8) -> Path:
     """Write ``images`` ((H, W, 3) uint8 each) to ``path``: an animated ``.gif`` (looping),
-    an ``.mp4`` or, for a single image, a ``.png``."""
+    an ``.mp4`` or, for a single image, a ``.png``; ``fps`` frames a second (animations)."""
     path = Path(path)
     if path.suffix.lower() not in FORMATS:
         raise ValueError(f"output {str(path)!r} must end in one of {', '.join(FORMATS)}")
+    check_float("fps", fps, MIN_FPS, MAX_FPS)
     if len(images) == 0:
         raise ValueError("there are no frames to write")
+    stack = np.stack([np.asarray(image) for image in images])
+    if stack.ndim != 4 or stack.shape[-1] != 3 or stack.dtype != np.uint8:
+        raise ValueError(
+            f"frames of shape {stack.shape[1:]} and dtype {stack.dtype} cannot be written; "
+            "allowed: (H, W, 3) uint8 RGB images"
+        )
     iio = _imageio()
     path.parent.mkdir(parents=True, exist_ok=True)
-    stack = np.stack(list(images))
     suffix = path.suffix.lower()
     if suffix == ".png":
         if len(stack) != 1:
@@ -96,11 +104,18 @@ def rollout(
     """Frames of ``episodes`` episodes (seeds ``seed``, ``seed + 1``, ...) with the learner
     driven by ``agent`` (a scripted controller, or a trained policy of the learner's role);
     one frame per state, the first included."""
-    if episodes < 1:
-        raise ValueError(f"episodes={episodes} must be at least 1")
+    check_choice("env_id", env_id, env_ids())
+    check_int("episodes", episodes, 1, MAX_EPISODES)
+    check_int("seed", seed, 0)
+    if isinstance(agent, os.PathLike):
+        agent = os.fspath(agent)
+    if agent is not None and not isinstance(agent, str):
+        raise TypeError(f"agent={agent!r} must be a controller's or a trained policy's name, or a folder")
     if agent is not None and is_trained(agent):
         check_role(agent, task(env_id).learner, f"agent={agent!r}")
-    limit: dict[str, Any] = {} if max_steps is None else {"max_episode_steps": max_steps}
+    limit: dict[str, Any] = {}
+    if max_steps is not None:  # gym.make's -1 would mean no limit: an episode that may never end
+        limit["max_episode_steps"] = check_int("max_steps", max_steps, 1, MAX_STEPS)
     env = gym.make(env_id, render_mode="rgb_array", **limit, **env_kwargs)
     shots: list[np.ndarray] = []
     log = rollout_episodes(env, driver(agent or default_agent(env)), episodes, seed, keep(shots))
@@ -168,7 +183,8 @@ def gallery(
     """A grid of ``num`` scenes of ``scenes`` written to ``out`` (.png)."""
     check_output("out", out, (".png",))
     check_int("num", num, 1, MAX_GALLERY)
-    check_int("start", start, 0)
+    check_choice("size", check_int("size", size), SCENE_SIZES)
+    check_int("start", start, 0, NUM_SCENE_INDICES - num)  # the scene indices are 0 .. 2**31 - 2
     check_int("tile_size", tile_size, *TILE_SIZES)
     check_writer(out)
     sheet = mosaic(scene_frames(scenes, num, size, start, tile_size))

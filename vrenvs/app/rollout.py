@@ -12,6 +12,7 @@ from typing import Any, cast
 import gymnasium as gym
 import numpy as np
 
+from vrenvs.core.checks import check_int
 from vrenvs.core.controllers import Controller
 from vrenvs.envs.base import WorldEnv
 
@@ -39,8 +40,8 @@ def rollout(
     choosing the learner's actions (``World.act``: modes and waypoints written as for any
     controller). ``env`` renders ``rgb_array`` when ``frame`` is given. Returns one record
     per episode played: steps, return, served, failed, success and the scene identity."""
-    if episodes < 1:
-        raise ValueError(f"episodes={episodes} must be at least 1")
+    check_int("episodes", episodes, 1)
+    check_int("seed", seed, 0)
     world = cast(WorldEnv, env.unwrapped).world
     log: list[dict[str, Any]] = []
     for episode in range(episodes):

@@ -118,8 +118,9 @@ class CurriculumSettings:
     min_fill: float = 0.5
     edit_cells: int = 4
     properties: tuple[str, ...] | str = ("locked_doors", "distance")
-    """``condition``: the scene properties whose buckets are the arms (a comma-separated
-    string is split: ``"locked_doors,distance"``, the form env kwargs take)"""
+    """``condition``: the scene properties whose buckets are the arms (a list, or a
+    comma-separated string, which is split: ``"locked_doors,distance"``); the other methods
+    take the default only"""
     score: str = "pvl"
     """the episode score the trainer reports (:data:`SCORES`)"""
     locked_requests: float = 0.0
@@ -145,6 +146,11 @@ class CurriculumSettings:
                 "list or a comma-separated string (e.g. 'locked_doors,distance')"
             )
         check_choice("method", self.method, METHODS)
+        if self.method != "condition" and self.properties != ("locked_doors", "distance"):
+            raise ValueError(
+                f"properties={','.join(self.properties)!r} is for method='condition' (its arms); "
+                f"method={self.method!r} replays scenes, not properties (leave properties out)"
+            )
         check_int("buffer_size", self.buffer_size, 1, 1_000_000)
         check_float("replay_prob", self.replay_prob, 0.0, 1.0)
         check_float("temperature", self.temperature, 0.0, 100.0, above=True)

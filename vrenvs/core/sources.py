@@ -31,7 +31,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from vrenvs.core.catalog import CATALOG
-from vrenvs.core.checks import check_choice, check_output
+from vrenvs.core.checks import check_choice, check_int, check_output
 from vrenvs.core.plugins import load, plugin_names
 from vrenvs.core.repair import REPAIR_VERSION, repair
 from vrenvs.core.scene import Scene, SceneError, read_ascii
@@ -431,18 +431,25 @@ def _scalar(value: object) -> bool:
     return value is None or isinstance(value, (str, bool, int, float))
 
 
+def _json_option(value: object) -> bool:
+    """A scene option an env kwarg can hold: a JSON scalar, or a list or an object of those."""
+    if isinstance(value, list):
+        return all(_scalar(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(isinstance(k, str) and _scalar(v) for k, v in value.items())
+    return _scalar(value)
+
+
 def _from_mapping(spec: Mapping[Any, object], size: int) -> SceneSource:
     """``scenes={"source": name, **options}`` -> ``factory(size, **options)``, checked."""
     shown = _short(dict(spec))
     for key, value in spec.items():
         if not isinstance(key, str):
             raise TypeError(f"scenes={shown}: key {key!r} must be a str")
-        if not _scalar(value) and not (
-            isinstance(value, Mapping) and all(isinstance(k, str) and _scalar(v) for k, v in value.items())
-        ):
+        if not _json_option(value):
             raise TypeError(
-                f"scenes[{key!r}]={_short(value)} must be a str, number, bool, None or an object of "
-                "those (env kwargs are JSON values, so the env spec can be saved and replayed)"
+                f"scenes[{key!r}]={_short(value)} must be a str, number, bool, None, or a list or an "
+                "object of those (env kwargs are JSON values, so the env spec can be saved and replayed)"
             )
     if "source" not in spec:
         raise ValueError(
@@ -482,7 +489,9 @@ def source_names() -> list[str]:
 
 
 def make_source(spec: str | os.PathLike[str] | SceneSource | Mapping[str, object], size: int) -> SceneSource:
-    """Resolve a ``scenes=`` argument to a source producing ``size`` x ``size`` scenes."""
+    """Resolve a ``scenes=`` argument to a source producing ``size`` x ``size`` scenes
+    (``size`` one of :data:`SCENE_SIZES`)."""
+    check_choice("size", check_int("size", size), SCENE_SIZES)
     if isinstance(spec, Mapping):
         return _from_mapping(spec, size)
     if isinstance(spec, os.PathLike):

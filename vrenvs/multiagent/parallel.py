@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 from gymnasium import logger, spaces
 from gymnasium.error import ResetNeeded
 from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.utils.conversions import parallel_to_aec
+from pettingzoo.utils.conversions import parallel_to_aec_wrapper
+from pettingzoo.utils.wrappers import OrderEnforcingWrapper
 
 from vrenvs.envs.base import RENDER_MODES, fresh_copy, in_space
 from vrenvs.multiagent.batched import MultiAgentVectorEnv, vector_env
@@ -68,6 +69,10 @@ class ParallelWorldEnv(ParallelEnv):
         return self.action_spaces[agent]
 
     def reset(self, seed: int | None = None, options: Mapping[str, Any] | None = None):
+        """A new episode. ``options`` (a dict) are not used: given any, a warning says so
+        (PettingZoo's API test passes some; the batched env refuses them)."""
+        if options is not None and not isinstance(options, Mapping):
+            raise TypeError(f"reset options must be a dict or None, got {options!r}")
         if options:
             logger.warn(f"reset options {sorted(options)} are not used by {type(self).__name__}; ignored")
         obs, infos = self._env.reset(seed=seed)
@@ -84,9 +89,7 @@ class ParallelWorldEnv(ParallelEnv):
             i = self._agent(agent)
             if agent not in self.agents:
                 raise ValueError(f"agent {agent!r} has left the episode; agents in it: {self.agents}")
-            if isinstance(action, (bool, np.bool_)) or not in_space(self.action_spaces[agent], action):
-                space = self.action_spaces[agent]
-                raise ValueError(f"action {action!r} of {agent} is not in the action space {space}")
+            self.check_action(agent, action)
             array[0, i] = int(action)
         missing = [a for a in self.agents if a not in actions]
         if missing:
@@ -102,6 +105,12 @@ class ParallelWorldEnv(ParallelEnv):
         )
         self.agents = [a for a in present if not (out[2][a] or out[3][a])]
         return out
+
+    def check_action(self, agent: str, action: Any) -> None:
+        """Raise a ValueError naming ``action`` and ``agent``'s action space unless the action is in it."""
+        if isinstance(action, (bool, np.bool_)) or not in_space(self.action_spaces[agent], action):
+            space = self.action_spaces[agent]
+            raise ValueError(f"action {action!r} of {agent} is not in the action space {space}")
 
     def _split(self, obs: dict[str, np.ndarray], agents: list[str] | None = None) -> dict[str, Any]:
         return {a: {k: v[0, self._index[a]] for k, v in obs.items()} for a in agents or self.agents}
@@ -149,6 +158,19 @@ def parallel_env(name: str, learners: list[str] | None = None, **kwargs: Any) ->
     return ParallelWorldEnv(vector_env(name, 1, learners, **kwargs), name)
 
 
+class _CheckedAec(parallel_to_aec_wrapper):
+    """PettingZoo's AEC form of a :class:`ParallelWorldEnv` that checks each action when it
+    is given: the plain wrapper keeps it until the last agent of the round has acted, and the
+    error of a bad one then came from another agent's ``step`` (and from every later one)."""
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        if not (self.terminations[agent] or self.truncations[agent]):
+            cast(ParallelWorldEnv, self.env).check_action(agent, action)
+        super().step(action)
+
+
 def aec_env(name: str, learners: list[str] | None = None, **kwargs: Any) -> AECEnv:
-    """The AEC form of :func:`parallel_env` (PettingZoo's ``parallel_to_aec``)."""
-    return parallel_to_aec(parallel_env(name, learners, **kwargs))
+    """The AEC form of :func:`parallel_env` (PettingZoo's ``parallel_to_aec`` wrappers; an
+    action is checked in the ``step`` that gives it)."""
+    return OrderEnforcingWrapper(_CheckedAec(parallel_env(name, learners, **kwargs)))
