@@ -452,3 +452,54 @@ def test_one_hot_is_gymnasiums_flattening_and_a_batch_is_row_by_row():
     assert tiny.batch(two).tolist() == [[0, 1, 0, 0, 1, 1, 0, 0, 0.5, -1.0], [1, 0, 1, 0, 0, 0, 0, 1, 2, 0]]
     with pytest.raises(ValueError, match="cannot one-hot a Text entry 'name'"):
         OneHot(spaces.Dict({"name": spaces.Text(4)}))
+
+
+def test_the_batched_env_checks_its_size_and_names_its_choices():
+    """Constructor arguments with the exact messages; a scenario's own learners and NPCs
+    unless given; one world by default; ``state()`` is the full map."""
+    for kwargs, error, message in (
+        ({"num_envs": 0}, ValueError, "num_envs=0 is out of range; allowed: an integer in [1, 65536]"),
+        (
+            {"num_envs": 65_537},
+            ValueError,
+            "num_envs=65537 is out of range; allowed: an integer in [1, 65536]",
+        ),
+        (
+            {"max_episode_steps": 0},
+            ValueError,
+            "max_episode_steps=0 is out of range; allowed: an integer >= 1",
+        ),
+        (
+            {"learners": []},
+            TypeError,
+            "learners=[] must be a non-empty list of roles such as ['guard', 'thief']",
+        ),
+        ({"learners": ("guard", "thief")}, None, "guard_0 thief_0"),
+        ({"npcs": ["guard"]}, None, "guard_0 thief_0 guard_1"),  # npcs replace the scenario's
+    ):
+        args = {"num_envs": 1, **kwargs}
+        if error is None:
+            env = vector_env(
+                "Guard-Thief", scenes="procedural", **{k: v for k, v in args.items() if k != "num_envs"}
+            )
+            assert env.num_envs == 1 and " ".join(env.agents) == message
+            continue
+        with pytest.raises(error) as err:
+            vector_env("Guard-Thief", scenes="procedural", **args)
+        assert message in str(err.value), str(err.value)
+    with pytest.raises(
+        ValueError, match=r"learners entry 'rabbit' has no objective|not an actor of this world"
+    ):
+        vector_env("Guard-Thief", learners=["rabbit"], scenes="procedural")
+    with pytest.raises(ValueError, match=r"\(add NPCs with npcs=\[\.\.\.\]\)"):
+        vector_env("NPC-Flee", learners=["guard"], scenes="procedural")
+    with pytest.raises(TypeError, match=r"name=3 must be a scenario or task name such as 'Guard-Thief'"):
+        vector_env(3)
+    env = parallel_env("Guard-Thief", scenes="procedural")
+    env.reset(seed=2)
+    full = env.state()
+    world = env.batched.world
+    assert full.shape == (3 * 16 * 16,)
+    margin = world.config.margin
+    tiles = world.state.tiles[0, margin : margin + 16, margin : margin + 16]
+    assert np.array_equal(full[: 16 * 16], tiles.ravel())
