@@ -292,7 +292,9 @@ def test_bad_names_learners_and_actions_are_refused_clearly():
     with pytest.raises(TypeError, match="plays one world"):
         parallel_env("Guard-Thief", num_envs=2)
     env = parallel_env("Guard-Thief", scenes="procedural")
-    with pytest.raises(ResetNeeded):
+    with pytest.raises(
+        ResetNeeded, match=r"^ParallelWorldEnv: no agent is in an episode; call reset\(\) first$"
+    ):
         env.step({"guard_0": 0, "thief_0": 0})
     env.reset(seed=0)
     with pytest.raises(ValueError, match=r"unknown agent 'thief_1'; choose from \['guard_0', 'thief_0'\]"):
@@ -347,7 +349,7 @@ def test_the_parallel_form_names_and_infos():
     assert not any(ended.values()) and all(cut.values()) and not any(rewards.values())
     won = {a: a.startswith("critter") for a in roles}
     assert infos == {a: {"role": roles[a], "slot": slots[a], **scene, "is_success": won[a]} for a in roles}
-    assert aec_env("NPC-Guard", learners=["guard"], scenes="procedural").possible_agents == ["guard_0"]
+    assert aec_env("Guard-Thief", learners=["thief"], scenes="procedural").possible_agents == ["thief_0"]
 
 
 def test_an_agent_that_left_earns_nothing_while_the_others_play_on():
@@ -361,7 +363,8 @@ def test_an_agent_that_left_earns_nothing_while_the_others_play_on():
         actions = np.zeros((1, len(env.agents)), np.int64)
         for i in chasers:
             actions[0, i] = env.world.act(wolves, env.slots[i])[0]
-        _, reward, terminated, truncated, _ = env.step(actions)
+        _, reward, terminated, truncated, infos = env.step(actions)
+        assert np.array_equal(infos["alive"], env.alive)
         if gone:
             if not env.alive[0].any() or not env.alive[0, chasers].any():
                 break
@@ -500,6 +503,8 @@ def test_the_batched_env_checks_its_size_and_names_its_choices():
     full = env.state()
     world = env.batched.world
     assert full.shape == (3 * 16 * 16,)
+    whole = vector_env("Guard-Thief", 2, scenes="procedural", obs_mode="full").reset(seed=2)[0]["view"]
+    assert whole.shape == (2, 2, 3 * 16 * 16) and np.array_equal(whole[0, 0], full)
     margin = world.config.margin
     tiles = world.state.tiles[0, margin : margin + 16, margin : margin + 16]
     assert np.array_equal(full[: 16 * 16], tiles.ravel())
