@@ -171,7 +171,8 @@ def test_bench_quick_runs_every_section_and_states_the_targets(tmp_path, capsys)
     assert (long_run["worlds"], long_run["steps"]) == (64, 100)
     vector = next(t for t in result["targets"] if t["target"].startswith("vector env B=64, agent-steps/s"))
     assert vector["measured"] == pytest.approx(64 * 100 / long_run["seconds"], rel=0.05)
-    assert vector["measured"] == long_run["agent_steps_per_second"] and not vector["met"]
+    assert vector["measured"] == long_run["agent_steps_per_second"]
+    assert vector["met"] == (vector["measured"] >= 1_000_000)  # a quick run's speed is not the bar's
     assert "Long run, B = 64, 100 steps" in (tmp_path / "bench.md").read_text()
     multi = result["sections"]["multiagent"]["rates"]
     native = multi["Guard-Thief: native vector env B=256 (guard learns)"]["median"]
