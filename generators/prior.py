@@ -58,7 +58,7 @@ DRAW_TOKENS = 16_384
 :data:`MIN_ROWS`), 256 8x8 grids (16x16 maps) or 64 16x16 grids (32x32 maps). Their
 key/value caches (~37 MB with the shipped prior's 3 layers of width 96) then stay in the
 CPU's last-level cache, where every step reads them: on the 2-vCPU AMD EPYC (32 MB L3), 2
-threads, ~8% less time than 1,024 8x8 grids at once and ~17% less than 256 16x16 ones.
+threads, ~8% less time than 1,024 8x8 grids at once and ~15% less than 256 16x16 ones.
 A grid does not depend on the rows drawn with it, so the grids are the same."""
 
 
