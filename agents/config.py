@@ -79,6 +79,7 @@ RUN_KWARGS = {
     "num_envs": "n_envs",
     "autoreset_mode": "the SB3 adapter (agents.vec_env), which resets in the same step",
     "vectorization_mode": "the SB3 adapter (agents.vec_env), which runs the native vector env",
+    "infos": "the SB3 adapter (agents.vec_env), which reads only the ended worlds' infos",
 }
 """Env kwargs a config may not set, and what sets them instead."""
 

@@ -79,6 +79,7 @@ ADAPTER_KWARGS = {
     "num_envs": "the num_envs argument (n_envs in a training config)",
     "vectorization_mode": "the adapter, which runs the native vector env",
     "autoreset_mode": "the adapter, which resets in the same step as SB3 expects",
+    "infos": "the adapter, which reads only the ended worlds' infos",
 }
 """Keyword arguments of ``gym.make_vec`` the adapter sets itself, and what sets them."""
 
@@ -103,6 +104,7 @@ class VrenvsVecEnv(VecEnv):
             num_envs=num_envs,
             vectorization_mode="vector_entry_point",
             autoreset_mode="same_step",
+            infos="ended",
             **env_kwargs,
         )
         self.env_id = env_id

@@ -183,3 +183,30 @@ def test_same_step_autoreset_equals_gymnasium_sync_vector_env(env_id):
             for i in np.flatnonzero(ended):
                 assert data_equivalence(info_a["final_obs"][i], info_b["final_obs"][i])
     assert finals > 0
+
+
+def test_ended_infos_give_the_same_episodes_and_only_the_ended_worlds_infos():
+    """``infos="ended"`` (what the SB3 adapter asks for) changes nothing but the infos: the
+    same observations, rewards and flags as ``"every"``, an empty info on steps where no
+    episode ended, and on those that end one exactly ``final_obs`` / ``final_info`` with the
+    values ``"every"`` gives."""
+    n, steps = 3, 200
+    kwargs = {"num_envs": n, "max_episode_steps": 40, "autoreset_mode": "same_step"}
+    every = gym.make_vec("vrenvs/Assistant-Fetch-v0", vectorization_mode="vector_entry_point", **kwargs)
+    ended_only = gym.make_vec(
+        "vrenvs/Assistant-Fetch-v0", vectorization_mode="vector_entry_point", infos="ended", **kwargs
+    )
+    assert data_equivalence(every.reset(seed=3), ended_only.reset(seed=3))  # a reset's infos are whole
+    finals = 0
+    for t, a in enumerate(np.random.default_rng(2).integers(0, 9, (steps, n))):
+        obs_a, rew_a, term_a, trunc_a, info_a = every.step(a)
+        obs_b, rew_b, term_b, trunc_b, info_b = ended_only.step(a)
+        assert data_equivalence((obs_a, rew_a, term_a, trunc_a), (obs_b, rew_b, term_b, trunc_b)), t
+        if not (term_a | trunc_a).any():
+            assert info_b == {}, t
+            continue
+        finals += 1
+        assert sorted(info_b) == ["_final_info", "_final_obs", "final_info", "final_obs"]
+        for key in info_b:
+            assert data_equivalence(info_a[key], info_b[key]), (t, key)
+    assert finals >= 5

@@ -177,6 +177,12 @@ def test_bad_env_kwargs_are_refused_at_make(kwargs, kind, words):
         ({"num_envs": 2, "view": 2}, ValueError, ["view=2"]),
         ({"num_envs": 2, "npcs": "thief"}, TypeError, ["npcs='thief'"]),
         ({"num_envs": 2, "autoreset_mode": "sometimes"}, ValueError, ["'sometimes'", "choose from"]),
+        ({"num_envs": 2, "infos": "some"}, ValueError, ["infos='some'", "'every'", "'ended'"]),
+        (
+            {"num_envs": 2, "infos": "ended"},
+            ValueError,
+            ["infos='ended'", "autoreset_mode='next_step'", "same_step"],
+        ),
     ],
     ids=lambda v: repr(v)[:40],
 )

@@ -824,6 +824,7 @@ AUDIT_OVERRIDES: list[tuple[str, type[Exception], tuple[str, ...]]] = [
     ("env_kwargs={size: 16, size: 32}", ValueError, ("the key 'size' is given twice",)),
     ("env_kwargs.num_envs=4", ValueError, ("env_kwargs.num_envs=4 cannot be set here: n_envs",)),
     ("env_kwargs.autoreset_mode=same_step", ValueError, ("env_kwargs.autoreset_mode='same_step'", "adapter")),
+    ("env_kwargs.infos=every", ValueError, ("env_kwargs.infos='every'", "adapter")),
     ("env_kwargs.vectorization_mode=sync", ValueError, ("env_kwargs.vectorization_mode='sync'", "adapter")),
     ("env_kwargs.render_mode=human", ValueError, ("env_kwargs.render_mode='human'", "do not render")),
 ]

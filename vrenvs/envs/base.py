@@ -81,6 +81,10 @@ _EVENT_MASKS = tuple(f"_{key}" for key in _EVENT_KEYS)
 HUMAN_WORLDS = 16  # a vector env's window shows at most this many worlds
 MAX_NUM_ENVS = 65_536
 """The most worlds one native vector env steps (``num_envs``); its arrays grow with it."""
+INFOS_MODES = ("every", "ended")
+"""The native vector env's ``infos``: every world's info each step (default), or with
+``autoreset_mode="same_step"`` only ``final_obs`` / ``final_info`` of the worlds whose
+episode ended (what the SB3 adapter reads; it skips the rest's per-step work)."""
 DEFAULT_VIEW = 7
 ACTION_COUNT = len(ACTION_NAMES)
 
@@ -518,8 +522,9 @@ class WorldVectorEnv(TaskBase, VectorEnv):
     """Base native vector env: ``num_envs`` worlds stepped with array operations.
 
     Autoreset is ``NEXT_STEP``: the step after an episode ends returns the first observation
-    of the next episode with reward 0 and both flags False. Episodes are truncated at
-    ``max_episode_steps``.
+    of the next episode with reward 0 and both flags False (``autoreset_mode="same_step"``:
+    see :meth:`_same_step`). Episodes are truncated at ``max_episode_steps``. ``infos``: see
+    :data:`INFOS_MODES`.
     """
 
     metadata = {  # noqa: RUF012 (Gymnasium's convention)
@@ -548,13 +553,21 @@ class WorldVectorEnv(TaskBase, VectorEnv):
         key_goal: str = "any",
         locked_requests: float = 0.0,
         autoreset_mode: str = "next_step",
+        infos: str = "every",
     ) -> None:
         options = dict(locals())
-        for name in ("self", "__class__", "num_envs", "max_episode_steps", "autoreset_mode"):
+        for name in ("self", "__class__", "num_envs", "max_episode_steps", "autoreset_mode", "infos"):
             options.pop(name, None)
         check_int("num_envs", num_envs, 1, MAX_NUM_ENVS)
         modes = {"next_step": AutoresetMode.NEXT_STEP, "same_step": AutoresetMode.SAME_STEP}
         check_choice("autoreset_mode", autoreset_mode, tuple(modes))
+        check_choice("infos", infos, INFOS_MODES)
+        if infos == "ended" and autoreset_mode != "same_step":
+            raise ValueError(
+                f"infos='ended' with autoreset_mode={autoreset_mode!r}: the ended worlds' infos come in "
+                "final_info, which only autoreset_mode='same_step' gives; use infos='every'"
+            )
+        self._step_infos = infos == "every"
         self.metadata = {**self.metadata, "autoreset_mode": modes[autoreset_mode]}
         limit = self.TASK.max_steps if max_episode_steps is None else max_episode_steps
         check_int("max_episode_steps", limit, 1)
@@ -645,8 +658,9 @@ class WorldVectorEnv(TaskBase, VectorEnv):
     ) -> tuple[Any, ...]:
         """SAME_STEP autoreset: ended worlds restart now; their last observation and info go
         to ``infos["final_obs"]`` (an object array of per-env observations, None for the
-        others) and ``infos["final_info"]``, as Gymnasium's own vector envs do."""
-        infos = self._infos(events)
+        others) and ``infos["final_info"]``, as Gymnasium's own vector envs do. With
+        ``infos="ended"`` these are the only entries (none on a step where no episode ended)."""
+        infos = self._infos(events) if self._step_infos else {}
         if np.count_nonzero(ended):
             last = self._observe_all()
             final_obs = np.full(self.num_envs, None, dtype=object)
@@ -657,7 +671,8 @@ class WorldVectorEnv(TaskBase, VectorEnv):
             infos["final_info"] = self._ended_infos(self._infos(events), ended, success)
             infos["_final_info"] = ended
             self.world.reset(np.flatnonzero(ended))
-            infos.update({k: v for k, v in self._infos().items() if not k.startswith("_")})
+            if self._step_infos:
+                infos.update({k: v for k, v in self._infos().items() if not k.startswith("_")})
         return (
             self._observe_all(),
             reward.astype(np.float64),

@@ -102,7 +102,10 @@ _ARGS = """
       the outer wall rows) or ``"human"`` (a pygame window); ``tile_size`` pixels per cell
       (default 16). ``render()`` without a render mode warns and returns None.
     - Vector env (``gym.make_vec(..., vectorization_mode="vector_entry_point")``): ``num_envs``
-      in [1, 65536].
+      in [1, 65536]; ``autoreset_mode`` ``"next_step"`` (default) or ``"same_step"``; ``infos``
+      ``"every"`` (default: every world's info each step) or ``"ended"`` (with
+      ``"same_step"``: only ``final_obs`` and ``final_info`` of the worlds whose episode ended,
+      for trainers that read nothing else; the SB3 adapter uses it).
     - After a terminated step the single env needs ``reset()`` (``step`` raises
       ``gymnasium.error.ResetNeeded``); the vector env resets ended worlds itself.
 """
