@@ -330,3 +330,191 @@ def test_fault_kinds_check_their_input():
     assert faults_batch(np.zeros((0, 8, 8), np.uint8)).shape == (0, len(FAULTS))
     with pytest.raises(ValueError, match=r"codes of shape \(8, 8\) is not allowed; allowed: \(N, H, W\)"):
         faults_batch(np.zeros((8, 8), np.uint8))
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        # five border cells that are not wall: three named, the rest counted
+        (
+            "##...##\n#@A.c.#\n#.....#\n#.....#\n###..##",
+            [
+                "line 1, column 3: the outer border must be wall '#', found '.'",
+                "line 1, column 4: the outer border must be wall '#', found '.'",
+                "line 1, column 5: the outer border must be wall '#', found '.'",
+                "... and 2 more border cells that are not wall",
+            ],
+        ),
+        # four: one counted
+        (
+            "##..###\n#@A.c.#\n#.....#\n#.....#\n###..##",
+            [
+                "line 1, column 3: the outer border must be wall '#', found '.'",
+                "line 1, column 4: the outer border must be wall '#', found '.'",
+                "line 5, column 4: the outer border must be wall '#', found '.'",
+                "... and 1 more border cells that are not wall",
+            ],
+        ),
+        # a locked door without its key: the door's and the key's glyphs
+        (
+            "#######\n#@A.c.#\n#...#R#\n#.....#\n#######",
+            ["line 3, column 6: locked door 'R' has no red key 'r' anywhere, it can never open"],
+        ),
+        # exactly three: all named, no count; and no requestable item, with the choices
+        (
+            "###.###\n#@A...#\n#.....#\n.......\n#######",
+            [
+                "line 1, column 4: the outer border must be wall '#', found '.'",
+                "line 4, column 1: the outer border must be wall '#', found '.'",
+                "line 4, column 7: the outer border must be wall '#', found '.'",
+                "missing element: no requestable item (one of 'ac?*$%')",
+            ],
+        ),
+        # a key and a region behind a wall: each named where it starts (reading order)
+        (
+            "#########\n#@A.#c...\n#...#..r#\n#...###.#\n#########",
+            [
+                "line 2, column 9: the outer border must be wall '#', found '.'",
+                "line 2, column 6: cup 'c' is not reachable from the user",
+                "line 3, column 8: red_key 'r' is not reachable from the user",
+                "line 2, column 6: the region there (8 cells) is not reachable from the user",
+            ],
+        ),
+        # two users, no assistant
+        (
+            "#######\n#@.c.@#\n#.....#\n#.....#\n#######",
+            [
+                "missing element: the scene needs exactly one user '@', found 2",
+                "missing element: the scene needs exactly one assistant 'A', found 0",
+            ],
+        ),
+    ],
+)
+def test_problems_are_named_word_for_word(text, expected):
+    """What ``problems`` says is what a designer reads when a scene file is refused: the
+    messages, their order and the cells they name are pinned."""
+    scene = _ascii(text)
+    assert problems(scene) == expected
+    assert problems(scene, limit=2) == expected[:2]
+    assert not is_solvable(scene)
+
+
+def test_repair_batch_returns_uint8_grids_and_int64_edits_whatever_it_is_given():
+    from vrenvs.core.repair import repair_batch
+
+    broken = _ascii("#######\n#@A.c.#\n#...#R#\n#.....#\n#######").codes
+    given = np.stack([broken, repair(broken).scene.codes]).astype(np.int64)
+    out, edits = repair_batch(given)
+    assert out.dtype == np.uint8 and edits.dtype == np.int64
+    assert edits.tolist() == [1, 0]
+    assert out[1].tolist() == given[1].tolist()
+
+
+@pytest.mark.parametrize(
+    ("before", "after", "edits"),
+    [
+        # A red lock (colour 0) whose key the user reaches is crossed without an edit: only
+        # the second user goes.
+        (
+            "#########\n#@r#....#\n#A.R..c.#\n#..#..@.#\n#########",
+            "#########\n#@r#....#\n#A.R..c.#\n#..#....#\n#########",
+            1,
+        ),
+        # A key sealed one wall deep: the wall opens and the key stays (only things two or
+        # more edits away are removed instead).
+        (
+            "########\n#@A.c..#\n#....#.#\n#...#r##\n#....#.#\n########",
+            "########\n#@A.c..#\n#......#\n#...#r##\n#....#.#\n########",
+            1,
+        ),
+        # The fewest edits, not the shortest path: one wall at the far end instead of the two
+        # between the key and the user.
+        (
+            "###########\n#@A.c.....#\n###########\n#########.#\n#r........#\n###########",
+            "###########\n#@A.c.....#\n#########.#\n#########.#\n#r........#\n###########",
+            1,
+        ),
+        # A red lock whose key the user holds is free to cross on the way to an unreached
+        # region: one wall opens above it (crossing the lock as a wall would cost two edits).
+        (
+            "##########\n#@Arc....#\n##########\n#...R#####\n####.....#\n####.....#\n##########",
+            "##########\n#@Arc....#\n####.#####\n#...R#####\n####.....#\n####.....#\n##########",
+            1,
+        ),
+        # No requestable item: one goes on the free cell farthest from the user.
+        (
+            "#########\n#@A.....#\n#.......#\n#.......#\n#########",
+            "#########\n#@A.....#\n#.......#\n#......%#\n#########",
+            1,
+        ),
+        # No assistant: it goes on the free cell nearest the user (the first in reading order
+        # of the nearest).
+        (
+            "#########\n#....c..#\n#.......#\n#..@....#\n#.......#\n#########",
+            "#########\n#....c..#\n#..A....#\n#..@....#\n#.......#\n#########",
+            1,
+        ),
+        # The cheapest way in is a red locked door whose key lies behind it: the door
+        # becomes a plain door (a wall on the way would become ground).
+        (
+            "##########\n#@A.##...#\n#c...R.r.#\n#...##...#\n##########",
+            "##########\n#@A.##...#\n#c...+.r.#\n#...##...#\n##########",
+            1,
+        ),
+        # A region two walls away: both walls on the path open.
+        (
+            "##########\n#@A.c....#\n##########\n##########\n#........#\n##########",
+            "##########\n#@A.c....#\n#.########\n#.########\n#........#\n##########",
+            2,
+        ),
+        # No user and no free ground anywhere: the user goes to the centre, and paths are cut
+        # from it to the assistant and the cup.
+        (
+            "#######\n#A#####\n#######\n#####c#\n#######",
+            "#######\n#A..###\n###@..#\n#####c#\n#######",
+            5,
+        ),
+        # No user: one is placed at the first free cell of the largest area (not the pocket
+        # that comes first in reading order), and the pocket is opened to it.
+        (
+            "##########\n#..#.....#\n#..#..A..#\n####.c...#\n#........#\n##########",
+            "##########\n#...@....#\n#..#..A..#\n####.c...#\n#........#\n##########",
+            2,
+        ),
+    ],
+)
+def test_repair_of_literal_scenes(before, after, edits):
+    fixed = repair(_ascii(before))
+    assert fixed.scene.to_ascii().strip() == after
+    assert fixed.edits == edits
+    assert problems(fixed.scene) == []
+
+
+def test_repair_keeps_the_scene_name():
+    broken = _ascii("#######\n#@A.c.#\n#...#R#\n#.....#\n#######")
+    assert repair(Scene(broken.codes, name="yard")).scene.name == "yard"
+    assert repair(Scene(broken.codes, name="yard"), name="fixed yard").scene.name == "fixed yard"
+    assert repair(broken.codes).scene.name == ""
+
+
+_GROUND = [CATALOG.tile_code(n) for n in ("floor", "grass", "path")]
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(st.sampled_from(_GROUND), min_size=5 * 7, max_size=5 * 7),
+    st.integers(2, 5),
+    st.integers(1, 7),
+)
+def test_a_removed_spawn_becomes_the_most_common_ground_around_it(ground, y, x):
+    """The second user is removed, and its cell shows the ground most common in its 3x3
+    window (floor on ties): the only edit of an open scene."""
+    codes = np.full((7, 9), CATALOG.WALL, np.uint8)
+    codes[1:-1, 1:-1] = np.array(ground, np.uint8).reshape(5, 7)
+    codes[1, 1:4] = [CATALOG.role_code("user"), CATALOG.role_code("assistant"), CATALOG.item_code("cup")]
+    codes[y, x] = CATALOG.role_code("user")
+    window = codes[y - 1 : y + 2, x - 1 : x + 2].ravel().tolist()
+    counts = [window.count(g) for g in _GROUND]
+    fixed = repair(codes)
+    assert fixed.edits == 1
+    assert fixed.scene.codes[y, x] == _GROUND[counts.index(max(counts))]
